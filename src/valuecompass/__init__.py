@@ -1,0 +1,42 @@
+"""ValueCompass: measure how well a language model's values agree with people's, in context.
+
+Public names are re-exported here; everything else is private to its module.
+"""
+
+from valuecompass.alignment import (
+    binarise,
+    cell_distance,
+    mean_distance,
+    normalise,
+    rank_descending,
+    rate_metrics,
+)
+from valuecompass.answers import ImportReport
+from valuecompass.api import AlignResult, align_sources
+from valuecompass.compare import Alignment, NoOverlapError, align
+from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import Instrument, InstrumentError, load_instrument
+from valuecompass.sources import load_source
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlignResult",
+    "Alignment",
+    "ImportReport",
+    "Instrument",
+    "InstrumentError",
+    "NoOverlapError",
+    "ValueCompassError",
+    "__version__",
+    "align",
+    "align_sources",
+    "binarise",
+    "cell_distance",
+    "load_instrument",
+    "load_source",
+    "mean_distance",
+    "normalise",
+    "rank_descending",
+    "rate_metrics",
+]

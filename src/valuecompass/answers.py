@@ -1,0 +1,93 @@
+"""The tidy answer table: one row per answer, the common currency of every source.
+
+People's survey answers, the paper's released CSVs and our own model runs all become this table;
+the metrics read it and ``export`` writes it as CSV.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Column → meaning. The order is the CSV export's column order.
+COLUMNS: dict[str, str] = {
+    "source": "who answered: 'humans' or the model's name",
+    "country": "country id of the context",
+    "topic": "scenario id of the context",
+    "value": "value id",
+    "respondent": "participant id (people); empty for models",
+    "variant": "prompt variant index (models); empty for people",
+    "sample": "sample index of a repeated prompt (models); 0 for people",
+    "raw": "the answer as given, before parsing",
+    "code": "the option code it was read as, if any",
+    "position": "position on the 1 (strongly agree) .. 4 (strongly disagree) axis, if scored",
+    "missing": "why the answer has no position; empty if it has one",
+}
+
+
+def empty() -> pd.DataFrame:
+    """An answer table with no rows and the right columns."""
+    return frame([])
+
+
+def frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Build an answer table from row mappings, filling absent columns."""
+    df = pd.DataFrame(list(rows), columns=list(COLUMNS))
+    df["position"] = pd.to_numeric(df["position"], errors="coerce").astype(float)
+    df["sample"] = df["sample"].fillna(0).astype(int)
+    df["variant"] = pd.array(df["variant"], dtype="Int64")
+    for col in ("source", "country", "topic", "value", "respondent", "raw", "code", "missing"):
+        df[col] = df[col].astype(object).where(df[col].notna(), "")
+    return df
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a tidy answer CSV written by :func:`write_csv`."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    absent = [c for c in ("source", "country", "topic", "value", "position") if c not in df]
+    if absent:
+        raise ValueError(f"{path}: not a tidy answer file; missing columns: {', '.join(absent)}")
+    df["position"] = df["position"].replace("", np.nan)
+    return frame(df.to_dict("records"))
+
+
+def write_csv(answers: pd.DataFrame, path: Path) -> None:
+    """Write the tidy CSV atomically (a temporary file renamed into place)."""
+    tmp = path.with_name(path.name + ".tmp")
+    answers[list(COLUMNS)].to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+@dataclass
+class ImportReport:
+    """What an importer read, kept and dropped, for the user to check."""
+
+    source: str
+    files: int = 0
+    rows: int = 0
+    respondents: int = 0
+    duplicates_dropped: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    missing: Counter[str] = field(default_factory=Counter)
+    unknown_keys: Counter[str] = field(default_factory=Counter)
+    answers: int = 0
+
+    def summary(self) -> str:
+        parsed = self.answers - sum(self.missing.values())
+        parts = [f"{self.source}: {self.files} file(s), {self.answers} answers, {parsed} scored"]
+        if self.missing:
+            reasons = ", ".join(f"{k} {v}" for k, v in self.missing.most_common())
+            parts.append(f"missing: {reasons}")
+        if self.duplicates_dropped:
+            parts.append(f"{self.duplicates_dropped} duplicated row(s) dropped")
+        if self.skipped:
+            parts.append("skipped: " + ", ".join(f"{k} ({v})" for k, v in self.skipped.items()))
+        if self.unknown_keys:
+            parts.append("unknown keys: " + ", ".join(sorted(self.unknown_keys)))
+        return "; ".join(parts)

@@ -1,0 +1,35 @@
+"""One-call entry points: what the CLI runs, for use from Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from valuecompass.answers import ImportReport
+from valuecompass.compare import Alignment, align
+from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.sources import load_source
+
+
+@dataclass(frozen=True)
+class AlignResult:
+    """An :class:`Alignment` with the import reports of both sides."""
+
+    alignment: Alignment
+    humans: ImportReport
+    llm: ImportReport
+
+
+def align_sources(
+    humans: str | Path, llm: str | Path, instrument: Instrument | None = None
+) -> AlignResult:
+    """Read both sources and align them.
+
+    >>> result = align_sources("shared/datasets/valuecompass-2025",
+    ...                        "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")
+    >>> result.alignment.by("country")  # doctest: +SKIP
+    """
+    form = instrument or load_instrument()
+    h, h_report = load_source(humans, form, "humans")
+    m, m_report = load_source(llm, form, "llm")
+    return AlignResult(alignment=align(h, m, form), humans=h_report, llm=m_report)

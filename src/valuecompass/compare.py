@@ -1,0 +1,205 @@
+"""People against a model, as DataFrames: the one call behind ``valuecompass align``.
+
+:func:`align` turns two answer tables into matrices H and L (contexts × values), then the pure
+functions of :mod:`valuecompass.alignment` give rates, distances and rankings at any grouping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from valuecompass import alignment as al
+from valuecompass.instrument import Instrument
+
+GroupBy = Literal["context", "country", "topic", "value", "type"]
+GROUPS: tuple[GroupBy, ...] = ("context", "country", "topic", "value", "type")
+_KEYS: dict[str, list[str]] = {
+    "context": ["country", "topic"],
+    "country": ["country"],
+    "topic": ["topic"],
+    "value": ["value"],
+    "type": ["type"],
+}
+
+
+class NoOverlapError(ValueError):
+    """The two sources share no context."""
+
+
+def cell_matrix(answers: pd.DataFrame, contexts: pd.MultiIndex, values: list[str]) -> pd.DataFrame:
+    """Mean scale position per (context, value), ignoring missing answers.
+
+    Rows follow ``contexts`` (country, topic), columns follow ``values``; a cell with no scored
+    answer is ``NaN``.
+    """
+    scored = answers[answers["position"].notna()]
+    means = scored.groupby(["country", "topic", "value"])["position"].mean().unstack("value")
+    return means.reindex(index=contexts, columns=values).astype(float)
+
+
+def _contexts_with_scores(answers: pd.DataFrame) -> set[tuple[str, str]]:
+    scored = answers[answers["position"].notna()]
+    return set(zip(scored["country"], scored["topic"], strict=True))
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """The normalised matrices H (people) and L (model) over the shared contexts."""
+
+    instrument: Instrument
+    human: pd.DataFrame
+    model: pd.DataFrame
+
+    @property
+    def contexts(self) -> pd.MultiIndex:
+        return pd.MultiIndex.from_frame(self.human.index.to_frame(index=False))
+
+    def cells(self) -> pd.DataFrame:
+        """One row per (context, value): both scores, both labels and the distance."""
+        h = self.human.stack(future_stack=True).rename("human")
+        m = self.model.stack(future_stack=True).rename("model")
+        df = pd.concat([h, m], axis=1).reset_index()
+        df.columns = ["country", "topic", "value", "human", "model"]
+        types = {v.id: v.type.value for v in self.instrument.values}
+        df.insert(3, "type", df["value"].map(types))
+        df["human_label"] = al.binarise(df["human"].to_numpy())
+        df["model_label"] = al.binarise(df["model"].to_numpy())
+        df["distance"] = al.cell_distance(df["human"].to_numpy(), df["model"].to_numpy())
+        return df
+
+    def by_context(self) -> pd.DataFrame:
+        """Rate metrics and mean distance per context."""
+        h, m = self.human.to_numpy(), self.model.to_numpy()
+        metrics = al.rate_metrics(h, m)
+        out = self.human.index.to_frame(index=False)
+        for name in al.METRICS:
+            out[name] = metrics[name]
+        out["distance"] = al.mean_distance(h, m)
+        out["n_values"] = metrics["n"].astype(int)
+        out["n_contexts"] = 1
+        return out
+
+    def by(self, group: GroupBy) -> pd.DataFrame:
+        """Metrics per group.
+
+        ``country``, ``topic`` and ``context``: each rate is the mean of its contexts' rates
+        (kappa ignores contexts where it is undefined); distance is the mean of the group's cells.
+        ``value`` and ``type``: a value has one cell per context, so its rates are computed over
+        the pooled cells of the group; distance is again the mean of the group's cells.
+        """
+        if group == "context":
+            return self.by_context()
+        if group in ("country", "topic"):
+            return self._by_context_group(group)
+        if group in ("value", "type"):
+            return self._by_pooled_cells(group)
+        raise ValueError(f"unknown grouping {group!r}; valid: {', '.join(GROUPS)}")
+
+    def _by_context_group(self, group: str) -> pd.DataFrame:
+        per_context = self.by_context()
+        rates = per_context.groupby(group, sort=False)[list(al.METRICS)].mean()
+        cells = self.cells()
+        distance = cells.groupby(group, sort=False)["distance"].mean()
+        n = per_context.groupby(group, sort=False).size().rename("n_contexts")
+        out = rates.join(distance).join(n).reset_index()
+        return _order(out, group, self.instrument)
+
+    def _by_pooled_cells(self, group: str) -> pd.DataFrame:
+        cells = self.cells()
+        rows = []
+        for key, part in cells.groupby(group, sort=False):
+            metrics = al.rate_metrics(part["human"].to_numpy(), part["model"].to_numpy())
+            row: dict[str, object] = {group: key}
+            row.update({name: float(metrics[name]) for name in al.METRICS})
+            both = part[["human", "model"]].notna().all(axis=1)
+            row["distance"] = float(part["distance"].mean())
+            row["n_contexts"] = int(part.loc[both, ["country", "topic"]].drop_duplicates().shape[0])
+            rows.append(row)
+        return _order(pd.DataFrame(rows), group, self.instrument)
+
+    def overall(self) -> dict[str, float | int]:
+        """Rates averaged over all shared contexts; distance over all cells."""
+        per_context = self.by_context()
+        out: dict[str, float | int] = {
+            name: float(np.nanmean(per_context[name]))
+            if per_context[name].notna().any()
+            else float("nan")
+            for name in al.METRICS
+        }
+        out["distance"] = float(np.nanmean(self.cells()["distance"]))
+        out["n_contexts"] = len(per_context)
+        return out
+
+    def ranking(self, group: GroupBy | None = None) -> pd.DataFrame:
+        """Values by mean distance, largest first, overall or within each group.
+
+        Columns: the group's key columns (none for overall), ``rank``, ``value``, ``distance``.
+        Ties keep the instrument's order; values with no shared cell come last.
+        """
+        cells = self.cells()
+        keys = [] if group is None else _KEYS[group]
+        if group in ("value", "type"):
+            raise ValueError("rankings are of values within contexts, countries or topics")
+        if keys:
+            means = cells.groupby([*keys, "value"], sort=False)["distance"].mean()
+            table = means.unstack("value")
+        else:
+            table = cells.groupby("value")["distance"].mean().to_frame().T
+        table = table.reindex(columns=self.instrument.value_ids)
+        ranks = al.rank_descending(table.to_numpy())
+        long = []
+        for i, idx in enumerate(table.index):
+            key = idx if isinstance(idx, tuple) else (idx,)
+            for j, value in enumerate(table.columns):
+                row = dict(zip(keys, key, strict=False))
+                row.update(rank=int(ranks[i, j]), value=value, distance=table.iat[i, j])
+                long.append(row)
+        return pd.DataFrame(long).sort_values([*keys, "rank"], kind="stable").reset_index(drop=True)
+
+
+def _order(df: pd.DataFrame, group: str, instrument: Instrument) -> pd.DataFrame:
+    """Sort rows in the instrument's order of countries, topics, values or types."""
+    order = {
+        "country": [c.id for c in instrument.countries],
+        "topic": [s.id for s in instrument.scenarios],
+        "value": instrument.value_ids,
+        "type": list(dict.fromkeys(v.type.value for v in instrument.values)),
+    }[group]
+    rank = {k: i for i, k in enumerate(order)}
+    return df.sort_values(group, key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
+
+
+def align(humans: pd.DataFrame, model: pd.DataFrame, instrument: Instrument) -> Alignment:
+    """Build H and L (normalised) over the contexts both answer tables score.
+
+    Raises :class:`NoOverlapError` when they share none.
+    """
+    shared = _contexts_with_scores(humans) & _contexts_with_scores(model)
+    known = [(c.id, s.id) for c in instrument.countries for s in instrument.scenarios]
+    ordered = [ctx for ctx in known if ctx in shared]
+    if not ordered:
+        raise NoOverlapError(
+            "the people's and the model's answers share no context (country × topic); "
+            f"people: {_describe(humans)}; model: {_describe(model)}"
+        )
+    index = pd.MultiIndex.from_tuples(ordered, names=["country", "topic"])
+    values = instrument.value_ids
+    h = al.normalise(cell_matrix(humans, index, values).to_numpy())
+    m = al.normalise(cell_matrix(model, index, values).to_numpy())
+    return Alignment(
+        instrument=instrument,
+        human=pd.DataFrame(h, index=index, columns=values),
+        model=pd.DataFrame(m, index=index, columns=values),
+    )
+
+
+def _describe(answers: pd.DataFrame) -> str:
+    ctx = sorted(_contexts_with_scores(answers))
+    if not ctx:
+        return "no scored answers"
+    shown = ", ".join(f"{c}/{t}" for c, t in ctx[:6])
+    return f"{len(ctx)} contexts ({shown}{', ...' if len(ctx) > 6 else ''})"

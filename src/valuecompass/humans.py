@@ -1,0 +1,153 @@
+"""People's answers from files: the paper's released CSVs and survey-platform exports alike.
+
+A file holds one scenario; each row is a participant with a country of residence and one
+column per value. Bad input (a missing column, an unknown value name, a rating off the scale)
+raises :class:`HumanDataError` naming the file, row and column.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from valuecompass import answers as ans
+from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import Instrument, UnknownNameError
+from valuecompass.parsing import Missing, parse_option
+
+#: Columns that are not values.
+META_COLUMNS = ("PID", "location", "age", "gender")
+REQUIRED = ("PID", "location")
+
+
+class HumanDataError(ValueCompassError, ValueError):
+    """A human response file that cannot be read as it stands."""
+
+
+def topic_from_filename(path: Path, instrument: Instrument) -> str:
+    """Scenario id from a file name like ``human_S1_Collaborative_Writing.csv``."""
+    stem = re.sub(r"^human_", "", path.stem, flags=re.IGNORECASE)
+    candidates = [re.sub(r"^S\d+_", "", stem), stem, *stem.split("_")]
+    for candidate in candidates:
+        try:
+            return instrument.scenario(candidate).id
+        except UnknownNameError:
+            continue
+    names = ", ".join(s.name for s in instrument.scenarios)
+    raise HumanDataError(f"{path}: cannot tell the scenario from the file name (known: {names})")
+
+
+def read_human_csv(
+    path: Path, instrument: Instrument, topic: str | None = None
+) -> tuple[pd.DataFrame, ans.ImportReport]:
+    """Read one scenario's participants into the tidy answer table."""
+    topic = topic or topic_from_filename(path, instrument)
+    df = _read(path)
+    value_cols = _value_columns(path, df, instrument)
+    report = ans.ImportReport(source=str(path), files=1, rows=len(df))
+    rows = []
+    for i, record in enumerate(df.to_dict("records")):
+        line = i + 2  # the header is line 1
+        try:
+            country = instrument.country(record["location"]).id
+        except UnknownNameError:
+            report.skipped[f"country {record['location']!r}"] += 1
+            continue
+        pid = str(record["PID"]).strip()
+        if not pid:
+            raise HumanDataError(f"{path} line {line}: column PID is empty")
+        report.respondents += 1
+        for column, value_id in value_cols.items():
+            rows.append(
+                _answer(
+                    path, line, column, record[column], pid, country, topic, value_id, instrument
+                )
+            )
+    table = ans.frame(rows)
+    report.answers = len(table)
+    report.missing.update(m for m in table["missing"] if m)
+    return table, report
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise HumanDataError(f"{path}: the file is empty") from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise HumanDataError(f"{path}: cannot read as CSV ({exc})") from exc
+    absent = [c for c in REQUIRED if c not in df.columns]
+    if absent:
+        raise HumanDataError(f"{path}: missing column(s) {', '.join(absent)}")
+    if df.empty:
+        raise HumanDataError(f"{path}: no participant rows under the header")
+    return df
+
+
+def _value_columns(path: Path, df: pd.DataFrame, instrument: Instrument) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    unknown = []
+    for column in df.columns:
+        if column in META_COLUMNS:
+            continue
+        try:
+            mapping[column] = instrument.value(column).id
+        except UnknownNameError:
+            unknown.append(column)
+    if unknown:
+        raise HumanDataError(f"{path}: unknown value column(s): {', '.join(map(repr, unknown))}")
+    if not mapping:
+        raise HumanDataError(f"{path}: no value columns (expected columns named after values)")
+    return mapping
+
+
+def _answer(
+    path: Path,
+    line: int,
+    column: str,
+    raw: str,
+    pid: str,
+    country: str,
+    topic: str,
+    value_id: str,
+    instrument: Instrument,
+) -> dict[str, object]:
+    parsed = parse_option(raw, instrument.scales.human)
+    if parsed.missing not in (None, Missing.EMPTY, Missing.IRRELEVANT):
+        valid = ", ".join(o.code for o in instrument.scales.human.options)
+        raise HumanDataError(
+            f"{path} line {line}, column {column!r}: rating {raw!r} is not on the scale ({valid})"
+        )
+    return {
+        "source": "humans",
+        "country": country,
+        "topic": topic,
+        "value": value_id,
+        "respondent": pid,
+        "raw": raw,
+        "code": parsed.code or "",
+        "position": parsed.position,
+        "missing": parsed.missing.value if parsed.missing else "",
+    }
+
+
+def read_human_folder(
+    folder: Path, instrument: Instrument
+) -> tuple[pd.DataFrame, ans.ImportReport]:
+    """Every ``*.csv`` in a folder, one scenario per file."""
+    files = sorted(folder.glob("*.csv"))
+    if not files:
+        raise HumanDataError(f"{folder}: no CSV files of human responses")
+    tables, total = [], ans.ImportReport(source=str(folder))
+    for f in files:
+        table, report = read_human_csv(f, instrument)
+        tables.append(table)
+        total.files += 1
+        total.rows += report.rows
+        total.respondents += report.respondents
+        total.answers += report.answers
+        total.missing.update(report.missing)
+        total.skipped.update(report.skipped)
+    return pd.concat(tables, ignore_index=True), total

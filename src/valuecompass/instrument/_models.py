@@ -1,0 +1,223 @@
+"""The Value Form as validated data: values, scenarios, countries and rating scales.
+
+Every model forbids unknown fields, so a typo in a user's YAML file is an error that names the
+field instead of a silently ignored key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+from functools import cached_property
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from valuecompass.errors import ValueCompassError
+
+_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class MotivationalType(StrEnum):
+    """Schwartz's ten motivational types, plus ``unassigned`` for the values his scoring key
+    leaves out of every type index (inner harmony, self-respect, healthy, ...)."""
+
+    POWER = "power"
+    ACHIEVEMENT = "achievement"
+    HEDONISM = "hedonism"
+    STIMULATION = "stimulation"
+    SELF_DIRECTION = "self_direction"
+    UNIVERSALISM = "universalism"
+    BENEVOLENCE = "benevolence"
+    TRADITION = "tradition"
+    CONFORMITY = "conformity"
+    SECURITY = "security"
+    UNASSIGNED = "unassigned"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Value(_Strict):
+    """One value of the form."""
+
+    id: str = Field(pattern=_ID, description="Stable identifier, e.g. ``national_security``.")
+    name: str = Field(min_length=1, description="Display name, e.g. ``National Security``.")
+    definition: str = Field(min_length=1, description="Schwartz's short gloss of the value.")
+    type: MotivationalType = Field(description="Schwartz motivational type, or ``unassigned``.")
+    near: MotivationalType | None = Field(
+        default=None,
+        description="For unassigned values: the type it sits beside in displays (the released "
+        "data groups its columns this way). Must be empty for assigned values.",
+    )
+    statement: str = Field(
+        min_length=1, description="SVS-style statement a respondent agrees or disagrees with."
+    )
+    portrait: str = Field(
+        min_length=1, description="PVQ-style portrait of a person (or AI) who holds the value."
+    )
+    aliases: tuple[str, ...] = Field(
+        default=(), description="Other spellings met in data files, matched case-insensitively."
+    )
+
+    @model_validator(mode="after")
+    def _near_only_when_unassigned(self) -> Value:
+        if self.type is not MotivationalType.UNASSIGNED and self.near is not None:
+            raise ValueError("'near' is only for values whose type is 'unassigned'")
+        return self
+
+    @property
+    def display_type(self) -> MotivationalType:
+        """The type a display groups the value under."""
+        return self.near if self.near is not None else self.type
+
+
+class Scenario(_Strict):
+    """A vignette: a situation in which an AI system assists people."""
+
+    id: str = Field(pattern=_ID)
+    name: str = Field(min_length=1, description="Short display name, e.g. ``Healthcare``.")
+    user: str = Field(min_length=1, description="Who uses the AI system.")
+    purpose: str = Field(min_length=1, description="What the AI system is used for.")
+    scope: Literal["individual", "social"] = Field(
+        description="Population axis: affects one person or many."
+    )
+    stakes: Literal["low", "high"] = Field(description="Stakes or risk axis.")
+    vignette: str = Field(min_length=1, description="The text people and models read.")
+    illustration: str | None = Field(
+        default=None, description="File name of an SVG under the survey's static images."
+    )
+    aliases: tuple[str, ...] = ()
+
+
+class Country(_Strict):
+    id: str = Field(pattern=_ID)
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+
+
+class ScaleOption(_Strict):
+    """One answer option of a rating scale."""
+
+    code: str = Field(
+        min_length=1,
+        description="What a respondent picks or a model writes: ``-2``, ``3``, ``irrelevant``.",
+    )
+    label: str = Field(min_length=1)
+    position: float | None = Field(
+        description="Position on the common 1 (strongly agree) to 4 (strongly disagree) axis; "
+        "empty for an option that means 'no rating' such as 'irrelevant'.",
+    )
+    aliases: tuple[str, ...] = Field(default=(), description="Other texts meaning this option.")
+
+
+class Scale(_Strict):
+    id: str = Field(pattern=_ID)
+    description: str = ""
+    options: tuple[ScaleOption, ...] = Field(min_length=2)
+
+    @field_validator("options")
+    @classmethod
+    def _unique_codes(cls, options: tuple[ScaleOption, ...]) -> tuple[ScaleOption, ...]:
+        codes = [o.code for o in options]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"option codes repeat: {codes}")
+        for o in options:
+            if o.position is not None and not 1.0 <= o.position <= 4.0:
+                raise ValueError(f"option {o.code} position {o.position} is outside 1..4")
+        return options
+
+    def position_of(self, code: str) -> float | None:
+        """Scale position of an option code; ``KeyError`` for a code the scale lacks."""
+        for o in self.options:
+            if o.code == code:
+                return o.position
+        raise KeyError(code)
+
+
+class Scales(_Strict):
+    human: Scale = Field(description="People's scale: 2 strongly agree .. -2, plus irrelevant.")
+    agreement: Scale = Field(description="The model's SVS options 1..4.")
+    portrait: Scale = Field(description="The model's PVQ options 1..4.")
+
+
+def _unique(items: Sequence[_Named], what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        key = item.id
+        if key in seen:
+            raise ValueError(f"{what} id {key!r} appears twice")
+        seen.add(key)
+
+
+def _norm(text: str) -> str:
+    """Key for matching spellings: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+class Instrument(_Strict):
+    """The whole Value Form."""
+
+    name: str = "ValueCompass Value Form"
+    version: str = "1"
+    values: tuple[Value, ...] = Field(min_length=1)
+    scenarios: tuple[Scenario, ...] = Field(min_length=1)
+    countries: tuple[Country, ...] = Field(min_length=1)
+    scales: Scales
+
+    @model_validator(mode="after")
+    def _ids_unique(self) -> Instrument:
+        _unique(self.values, "value")
+        _unique(self.scenarios, "scenario")
+        _unique(self.countries, "country")
+        return self
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the instrument's canonical JSON: identifies it in run manifests."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()
+
+    @property
+    def value_ids(self) -> list[str]:
+        return [v.id for v in self.values]
+
+    def value(self, key: str) -> Value:
+        """Find a value by id, name or alias (case and punctuation ignored)."""
+        return self.values[_lookup(self.values, key, "value")]
+
+    def scenario(self, key: str) -> Scenario:
+        return self.scenarios[_lookup(self.scenarios, key, "scenario")]
+
+    def country(self, key: str) -> Country:
+        return self.countries[_lookup(self.countries, key, "country")]
+
+
+class _Named(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
+def _lookup(items: Sequence[_Named], key: str, what: str) -> int:
+    """Index of the item whose id, name or alias matches ``key``."""
+    wanted = _norm(key)
+    for index, item in enumerate(items):
+        if any(_norm(n) == wanted for n in (item.id, item.name, *item.aliases)):
+            return index
+    valid = ", ".join(i.id for i in items)
+    raise UnknownNameError(f"unknown {what} {key!r}; valid: {valid}")
+
+
+class UnknownNameError(ValueCompassError, KeyError):
+    """A value, scenario or country name the instrument does not know."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])

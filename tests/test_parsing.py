@@ -1,0 +1,146 @@
+"""Model and people's answers → scale positions or missing-with-reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from valuecompass.instrument import Instrument
+from valuecompass.parsing import Missing, extract_json_object, parse_form, parse_item, parse_option
+
+
+@pytest.mark.parametrize(
+    ("raw", "position"),
+    [
+        ("1", 1.0),
+        (3, 3.0),
+        ("2: agree", 2.0),
+        ("4: strongly disagree", 4.0),
+        ("strongly agree", 1.0),
+        ("Agree", 2.0),
+        ("like me", 2.0),  # portrait label in an agreement question: same position
+        ("4: Not like me at all", 4.0),
+        ("not like me", 3.0),
+        (" 'disagree' ", 3.0),
+    ],
+)
+def test_parse_option_agreement(form: Instrument, raw: object, position: float) -> None:
+    got = parse_option(raw, form.scales.agreement, (form.scales.portrait,))
+    assert got.position == position
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", Missing.EMPTY),
+        ("N/A", Missing.IRRELEVANT),
+        ("not applicable", Missing.IRRELEVANT),
+        ("Somewhat like me", Missing.UNRECOGNISED),
+        ("Indifferent", Missing.UNRECOGNISED),
+        ("7", Missing.UNRECOGNISED),
+        (
+            "1: very much like me, 2: like me, 3: not like me, 4: Not like me at all",
+            Missing.AMBIGUOUS,
+        ),
+    ],
+)
+def test_parse_option_missing(form: Instrument, raw: str, reason: Missing) -> None:
+    got = parse_option(raw, form.scales.portrait, (form.scales.agreement,))
+    assert got.position is None and got.missing is reason
+
+
+def test_people_scale(form: Instrument) -> None:
+    scale = form.scales.human
+    assert [parse_option(c, scale).position for c in ("2", "1", "0", "-1", "-2")] == [
+        1,
+        2,
+        2.5,
+        3,
+        4,
+    ]
+    assert parse_option("N/A", scale).missing is Missing.IRRELEVANT
+
+
+def _form_json(form: Instrument, option: str = "2") -> str:
+    return json.dumps({v.name: option for v in form.values})
+
+
+def test_parse_form_plain_json(form: Instrument) -> None:
+    got = parse_form(_form_json(form), form, form.scales.agreement)
+    assert len(got.answers) == 56
+    assert all(p.position == 2.0 for p in got.answers.values())
+
+
+def test_parse_form_wrapped_in_fence_and_think(form: Instrument) -> None:
+    text = (
+        "<think>Let me weigh each value...{not json}</think>\nHere you go:\n```json\n"
+        + _form_json(form, "3: disagree")
+        + "\n```"
+    )
+    got = parse_form(text, form, form.scales.agreement)
+    assert all(p.position == 3.0 for p in got.answers.values())
+
+
+def test_parse_form_truncated_salvages_pairs(form: Instrument) -> None:
+    text = _form_json(form)[:200]  # cut mid-object
+    got = parse_form(text, form, form.scales.agreement)
+    scored = [p for p in got.answers.values() if p.ok]
+    assert 3 <= len(scored) < 56
+    assert {p.missing for p in got.answers.values() if not p.ok} == {Missing.ABSENT}
+
+
+def test_parse_form_error_and_garbage(form: Instrument) -> None:
+    err = parse_form(
+        "ERROR: RetryError[<Future raised APIConnectionError>]", form, form.scales.agreement
+    )
+    assert {p.missing for p in err.answers.values()} == {Missing.ERROR}
+    junk = parse_form("I cannot answer that.", form, form.scales.agreement)
+    assert {p.missing for p in junk.answers.values()} == {Missing.NO_JSON}
+    empty = parse_form("  ", form, form.scales.agreement)
+    assert {p.missing for p in empty.answers.values()} == {Missing.EMPTY}
+
+
+def test_parse_form_spellings_and_unknown_keys(form: Instrument) -> None:
+    text = json.dumps(
+        {
+            "Preserving Human's Public Image": "1",
+            "Honouring of Parents and Elders": "2",
+            " Broad-Minded": "3",
+            "_successful": "4",
+            "Options": "1: strongly agree, 2: agree",
+            "Privacy": "2",
+        }
+    )
+    got = parse_form(text, form, form.scales.agreement)
+    assert got.answers["preserving_my_public_image"].position == 1
+    assert got.answers["honoring_of_parents_and_elders"].position == 2
+    assert got.answers["broad_minded"].position == 3
+    assert got.answers["successful"].position == 4
+    assert set(got.unknown_keys) == {"Options", "Privacy"}
+    assert got.answers["equality"].missing is Missing.ABSENT
+
+
+def test_extract_json_object_none_for_list() -> None:
+    assert extract_json_object("[1, 2, 3]") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "reason"),
+    [
+        ("2", 2.0, None),
+        ("Answer: 3", 3.0, None),
+        ("<think>hmm, 1 or 4?</think>4", 4.0, None),
+        ("I would say agree.", 2.0, None),
+        ("I'd pick strongly disagree here", 4.0, None),
+        ("1 or 3", None, Missing.AMBIGUOUS),
+        ("banana", None, Missing.UNRECOGNISED),
+        ("ERROR: timeout", None, Missing.ERROR),
+    ],
+)
+def test_parse_item(
+    form: Instrument, text: str, position: float | None, reason: Missing | None
+) -> None:
+    got = parse_item(text, form.scales.agreement)
+    assert got.position == position
+    assert got.missing is reason
