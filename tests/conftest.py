@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from valuecompass.instrument import Instrument, load_instrument
 
-RELEASED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "valuecompass-2025"
+_DATASET = Path("datasets") / "valuecompass-2025"
+
+
+def _find_released() -> Path:
+    """The released data: $VALUECOMPASS_SHARED, else ../shared beside the checkout, else
+    /work/shared (where the workplace keeps it for clones made elsewhere)."""
+    candidates = [Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")]
+    if os.environ.get("VALUECOMPASS_SHARED"):
+        candidates.insert(0, Path(os.environ["VALUECOMPASS_SHARED"]))
+    for root in candidates:
+        if (root / _DATASET).is_dir():
+            return root / _DATASET
+    return candidates[0] / _DATASET
+
+
+RELEASED = _find_released()
 
 
 @pytest.fixture(scope="session")

@@ -144,6 +144,13 @@ class Scales(_Strict):
     agreement: Scale = Field(description="The model's SVS options 1..4.")
     portrait: Scale = Field(description="The model's PVQ options 1..4.")
 
+    def get(self, scale_id: str) -> Scale:
+        """The scale called SCALE_ID (``human``, ``agreement`` or ``portrait``)."""
+        if scale_id not in ("human", "agreement", "portrait"):
+            raise UnknownNameError(f"unknown scale {scale_id!r}; valid: human, agreement, portrait")
+        scale: Scale = getattr(self, scale_id)
+        return scale
+
 
 def _unique(items: Sequence[_Named], what: str) -> None:
     seen: set[str] = set()
