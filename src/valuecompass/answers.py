@@ -57,11 +57,18 @@ def read_csv(path: Path) -> pd.DataFrame:
     return frame(df.to_dict("records"))
 
 
-def write_csv(answers: pd.DataFrame, path: Path) -> None:
-    """Write the tidy CSV atomically (a temporary file renamed into place)."""
+def write_csv(answers: pd.DataFrame, path: Path, extra: Iterable[str] = ()) -> None:
+    """Write the tidy CSV atomically (a temporary file renamed into place).
+
+    ``extra`` names further columns to keep after the standard ones (e.g. ``expected``).
+    """
     tmp = path.with_name(path.name + ".tmp")
-    answers[list(COLUMNS)].to_csv(tmp, index=False)
-    tmp.replace(path)
+    columns = list(COLUMNS) + [c for c in extra if c in answers.columns]
+    try:
+        answers[columns].to_csv(tmp, index=False)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -77,6 +84,7 @@ class ImportReport:
     missing: Counter[str] = field(default_factory=Counter)
     unknown_keys: Counter[str] = field(default_factory=Counter)
     answers: int = 0
+    manifest: dict[str, Any] | None = None  # a model run's manifest, when read from a store
 
     def summary(self) -> str:
         parsed = self.answers - sum(self.missing.values())

@@ -113,5 +113,10 @@ def demo(data: Path | None) -> None:
     released_summary(data, _console())
 
 
+from valuecompass._cli_run import run_command, runs_group  # noqa: E402
+
+main.add_command(run_command)
+main.add_command(runs_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

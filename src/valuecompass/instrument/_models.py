@@ -193,15 +193,24 @@ class Instrument(_Strict):
     def value_ids(self) -> list[str]:
         return [v.id for v in self.values]
 
+    @cached_property
+    def _index(self) -> dict[str, dict[str, int]]:
+        """Spelling key → position, per kind (built once; the instrument is frozen)."""
+        return {
+            "value": _keys(self.values),
+            "scenario": _keys(self.scenarios),
+            "country": _keys(self.countries),
+        }
+
     def value(self, key: str) -> Value:
         """Find a value by id, name or alias (case and punctuation ignored)."""
-        return self.values[_lookup(self.values, key, "value")]
+        return self.values[_lookup(self._index["value"], self.values, key, "value")]
 
     def scenario(self, key: str) -> Scenario:
-        return self.scenarios[_lookup(self.scenarios, key, "scenario")]
+        return self.scenarios[_lookup(self._index["scenario"], self.scenarios, key, "scenario")]
 
     def country(self, key: str) -> Country:
-        return self.countries[_lookup(self.countries, key, "country")]
+        return self.countries[_lookup(self._index["country"], self.countries, key, "country")]
 
 
 class _Named(Protocol):
@@ -213,12 +222,20 @@ class _Named(Protocol):
     def aliases(self) -> tuple[str, ...]: ...
 
 
-def _lookup(items: Sequence[_Named], key: str, what: str) -> int:
-    """Index of the item whose id, name or alias matches ``key``."""
-    wanted = _norm(key)
+def _keys(items: Sequence[_Named]) -> dict[str, int]:
+    """Every spelling key (id, name, aliases) → the item's position; the first item wins."""
+    out: dict[str, int] = {}
     for index, item in enumerate(items):
-        if any(_norm(n) == wanted for n in (item.id, item.name, *item.aliases)):
-            return index
+        for name in (item.id, item.name, *item.aliases):
+            out.setdefault(_norm(name), index)
+    return out
+
+
+def _lookup(index: dict[str, int], items: Sequence[_Named], key: str, what: str) -> int:
+    """Position of the item whose id, name or alias matches ``key``."""
+    found = index.get(_norm(key))
+    if found is not None:
+        return found
     valid = ", ".join(i.id for i in items)
     raise UnknownNameError(f"unknown {what} {key!r}; valid: {valid}")
 

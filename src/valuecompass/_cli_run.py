@@ -1,0 +1,280 @@
+"""``valuecompass run`` and ``valuecompass runs list|show|export``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from valuecompass.errors import ValueCompassError
+from valuecompass.settings import env
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from valuecompass.store.runs import RunRecord
+
+DEFAULT_DB = "valuecompass.db"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _db_option(func: F) -> F:
+    return click.option(
+        "--db",
+        default=lambda: env("VALUECOMPASS_DB", DEFAULT_DB),
+        show_default=DEFAULT_DB,
+        help="The store: a SQLite file path or a database URL (VALUECOMPASS_DB).",
+    )(func)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    """``--countries India,Germany --countries UK`` → three names."""
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.command("run")
+@click.option(
+    "--model",
+    default="local",
+    show_default=True,
+    help="local, local:PATH.gguf, openai:NAME, transformers:DIR, mock",
+)
+@click.option(
+    "--countries", multiple=True, help="Countries to ask about (comma-separated); all if omitted."
+)
+@click.option("--topics", multiple=True, help="Scenarios to ask about; all if omitted.")
+@click.option("--values", "value_names", multiple=True, help="Values to ask about; all if omitted.")
+@click.option("--variants", multiple=True, help="Prompt variant indices; all 8 if omitted.")
+@click.option(
+    "--mode",
+    type=click.Choice(["form", "item"]),
+    default="item",
+    show_default=True,
+    help="form: all values in one prompt (the paper's); item: one value per prompt.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Answers per prompt.",
+)
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.2, show_default=True)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Tokens to generate (form 1024, item 8).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Requests in flight at once.",
+)
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--base-url", default=None, help="openai backend: the endpoint (OPENAI_BASE_URL).")
+@click.option("--api-key", default=None, help="openai backend: the key (OPENAI_API_KEY).")
+@click.option("--run", "run_name", default=None, help="Run name; the same name resumes the run.")
+@click.option(
+    "--prompts",
+    "prompts_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A prompt design YAML file.",
+)
+@click.option(
+    "--instrument",
+    "instrument_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A Value Form YAML file.",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
+)
+@_db_option
+def run_command(
+    model: str,
+    countries: tuple[str, ...],
+    topics: tuple[str, ...],
+    value_names: tuple[str, ...],
+    variants: tuple[str, ...],
+    mode: str,
+    samples: int,
+    temperature: float,
+    max_tokens: int | None,
+    seed: int,
+    concurrency: int,
+    retries: int,
+    base_url: str | None,
+    api_key: str | None,
+    run_name: str | None,
+    prompts_path: Path | None,
+    instrument_path: Path | None,
+    progress: bool | None,
+    db: str,
+) -> None:
+    """Ask a model the Value Form over a grid of contexts, variants and samples.
+
+    Every answer is stored as it arrives; running the same command again resumes the run and
+    asks the model nothing it already answered.
+    """
+    from valuecompass.models import split_spec
+    from valuecompass.runner import RunConfig, run_model
+
+    try:
+        variant_ids = [int(v) for v in _split(variants)]
+    except ValueError:
+        _fail(f"--variants takes whole numbers, got {', '.join(variants)}")
+    options: dict[str, object] = {}
+    if split_spec(model)[0] == "openai":
+        options = {"base_url": base_url, "api_key": api_key}
+    elif base_url or api_key:
+        _fail("--base-url and --api-key apply to the openai backend only")
+    config = RunConfig(
+        model=model,
+        backend_options=options,
+        db=db,
+        run=run_name,
+        mode=mode,
+        countries=_split(countries),
+        topics=_split(topics),
+        values=_split(value_names),
+        variants=variant_ids,
+        samples=samples,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=seed,
+        concurrency=concurrency,
+        retries=retries,
+        instrument_path=instrument_path,
+        prompts_path=prompts_path,
+        progress=sys.stderr.isatty() if progress is None else progress,
+    )
+    try:
+        summary = run_model(config)
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: what was answered is stored; run the same command to resume", err=True
+        )
+        sys.exit(130)
+    except (ValueCompassError, KeyError) as exc:
+        _fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
+    click.echo(summary.text())
+    click.echo(f"store: {db}  run: {summary.run.name}")
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """The runs in a store: list them, show one, export its answers."""
+
+
+@runs_group.command("list")
+@_db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def runs_list(db: str, fmt: str) -> None:
+    """Every run in the store, with its status and counts."""
+    from valuecompass.store import open_store
+    from valuecompass.store import runs as store
+
+    try:
+        engine = open_store(db, create=False)
+    except ValueCompassError as exc:
+        _fail(str(exc))
+    records = store.list_runs(engine)
+    counts = {r.id: store.prompt_counts(engine, r.id) for r in records}
+    if fmt == "json":
+        rows = [{**r.manifest(), **counts[r.id]} for r in records]
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=f"Runs in {db}")
+    for col in ("name", "model", "mode", "status", "prompts", "failed", "started"):
+        table.add_column(col)
+    for r in records:
+        c = counts[r.id]
+        table.add_row(
+            r.name,
+            r.model,
+            r.mode,
+            r.status,
+            str(c["prompts"]),
+            str(c["failed"]),
+            r.started_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    Console(width=160 if not sys.stdout.isatty() else None).print(table)
+
+
+def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
+    from valuecompass.store import open_store
+    from valuecompass.store import runs as store
+
+    try:
+        engine = open_store(db, create=False)
+    except ValueCompassError as exc:
+        _fail(str(exc))
+    record = store.get_run(engine, name)
+    if record is None:
+        known = ", ".join(r.name for r in store.list_runs(engine)) or "none"
+        _fail(f"no run {name!r} in {db}; runs there: {known}")
+    return engine, record
+
+
+@runs_group.command("show")
+@click.argument("name")
+@_db_option
+def runs_show(name: str, db: str) -> None:
+    """A run's manifest and its parse outcomes."""
+    from valuecompass.store import runs as store
+
+    engine, record = _find(db, name)
+    answers = store.run_answers(engine, record)
+    out = {**record.manifest(), **store.prompt_counts(engine, record.id)}
+    out["answers"] = len(answers)
+    out["scored"] = int(answers["position"].notna().sum())
+    out["missing"] = {
+        k: int(v)
+        for k, v in answers.loc[answers["missing"] != "", "missing"].value_counts().items()
+    }
+    click.echo(json.dumps(out, indent=2, default=str))
+
+
+@runs_group.command("export")
+@click.argument("name")
+@_db_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV file; standard output if omitted.",
+)
+def runs_export(name: str, db: str, out: Path | None) -> None:
+    """A run's answers as tidy CSV: one row per answer."""
+    from valuecompass.answers import write_csv
+    from valuecompass.store import runs as store
+
+    engine, record = _find(db, name)
+    answers = store.run_answers(engine, record)
+    if out is None:
+        click.echo(answers.to_csv(index=False), nl=False)
+        return
+    try:
+        write_csv(answers, out, extra=("expected",))
+    except OSError as exc:
+        _fail(f"{out}: cannot write ({exc.strerror})")
+    click.echo(f"{len(answers)} answers written to {out}")

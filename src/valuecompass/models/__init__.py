@@ -1,0 +1,31 @@
+"""Model backends behind one small interface, imported only when asked for."""
+
+from valuecompass.models._base import (
+    Backend,
+    BackendError,
+    Completion,
+    ConfigError,
+    FatalBackendError,
+    Params,
+    Request,
+    TransientError,
+    expected_position,
+    renormalise,
+)
+from valuecompass.models._registry import BACKENDS, get_backend, split_spec
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendError",
+    "Completion",
+    "ConfigError",
+    "FatalBackendError",
+    "Params",
+    "Request",
+    "TransientError",
+    "expected_position",
+    "get_backend",
+    "renormalise",
+    "split_spec",
+]

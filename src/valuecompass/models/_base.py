@@ -1,0 +1,114 @@
+"""The one small interface every model backend implements."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from valuecompass.errors import ValueCompassError
+
+
+class BackendError(ValueCompassError, RuntimeError):
+    """A request the backend refused; retrying will not help (kept as a missing answer)."""
+
+
+class FatalBackendError(BackendError):
+    """A failure that dooms every request (bad key, unknown model): the run stops."""
+
+
+class TransientError(BackendError):
+    """A failure worth retrying (rate limit, server error, timeout)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConfigError(ValueCompassError, ValueError):
+    """A backend that cannot be set up as asked (unknown name, missing key or extra)."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """Generation parameters; part of every cache key."""
+
+    temperature: float = 0.2
+    max_tokens: int | None = None  # None: the mode's default
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One prompt for a backend.
+
+    ``options`` are the answer codes to score with token probabilities (item mode), and
+    ``value_names`` the names of the values asked (the mock uses them to write a form).
+    """
+
+    messages: Sequence[Mapping[str, str]]
+    temperature: float
+    max_tokens: int
+    seed: int
+    options: tuple[str, ...] = ()
+    value_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A backend's answer: the text, and the option distribution when it can give one."""
+
+    text: str
+    option_probs: dict[str, float] | None = None
+    option_mass: float | None = None  # probability the model gave the option tokens at all
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A model that answers prompts.
+
+    ``identity`` names the model exactly (file, checksum or endpoint and model name) and is part
+    of every cache key. ``max_concurrency`` bounds how many requests the runner sends at once
+    (1 for a model in this process). ``complete`` may raise :class:`TransientError`,
+    :class:`BackendError` or :class:`FatalBackendError`.
+    """
+
+    identity: str
+    max_concurrency: int
+
+    def complete(self, request: Request) -> Completion: ...
+
+    def close(self) -> None: ...
+
+
+def renormalise(logprobs: Mapping[str, float]) -> tuple[dict[str, float], float]:
+    """Option log-probabilities → probabilities renormalised over the options, and their mass.
+
+    Options absent from ``logprobs`` get probability 0. With no option present the result is
+    empty and the mass 0.
+    """
+    finite = {k: v for k, v in logprobs.items() if math.isfinite(v)}
+    if not finite:
+        return {}, 0.0
+    top = max(finite.values())
+    weights = {k: math.exp(v - top) for k, v in finite.items()}
+    total = sum(weights.values())
+    mass = total * math.exp(top)
+    probs = {k: weights.get(k, 0.0) / total for k in logprobs}
+    return probs, mass
+
+
+def expected_position(probs: Mapping[str, float], positions: Mapping[str, float]) -> float | None:
+    """The expected scale position under the option distribution; ``None`` without one."""
+    pairs = [(p, positions[c]) for c, p in probs.items() if c in positions]
+    total = sum(p for p, _ in pairs)
+    if total <= 0:
+        return None
+    return sum(p * pos for p, pos in pairs) / total

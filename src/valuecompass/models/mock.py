@@ -1,0 +1,84 @@
+"""A deterministic, scriptable model for tests and dry runs; no network, no weights."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from valuecompass.models._base import Completion, ConfigError, Request
+
+Script = Callable[[Request], str]
+
+
+def _digest(*parts: object) -> int:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+class MockBackend:
+    """Answers every prompt from a hash of the prompt and seed, or as scripted.
+
+    * ``answer``: always this option code (``"2"``), or ``None`` for a hashed choice;
+    * ``script``: a function from request to text, overriding everything else;
+    * ``delay``: seconds to wait per request (to imitate a remote model);
+    * ``probs``: also return an option distribution peaked on the chosen option.
+    """
+
+    max_concurrency = 64
+
+    def __init__(
+        self,
+        answer: str | None = None,
+        delay: float = 0.0,
+        script: Script | None = None,
+        probs: bool = True,
+    ) -> None:
+        self.answer = answer
+        self.delay = delay
+        self.script = script
+        self.probs = probs
+        self.identity = f"mock:answer={answer or 'hash'}"
+        self.calls = 0
+
+    @classmethod
+    def from_spec(cls, arg: str, **options: Any) -> MockBackend:
+        settings: dict[str, str] = {}
+        for part in filter(None, arg.split(",")):
+            key, sep, val = part.partition("=")
+            if not sep or key not in ("answer", "delay"):
+                raise ConfigError(f"mock: unknown setting {part!r}; use answer=CODE or delay=SEC")
+            settings[key] = val
+        try:
+            delay = float(settings.get("delay", 0.0))
+        except ValueError as exc:
+            raise ConfigError(f"mock: delay must be a number, got {settings['delay']!r}") from exc
+        return cls(answer=settings.get("answer"), delay=delay)
+
+    def _choose(self, request: Request, options: tuple[str, ...], salt: str) -> str:
+        if self.answer is not None:
+            return self.answer
+        return options[_digest(list(request.messages), request.seed, salt) % len(options)]
+
+    def complete(self, request: Request) -> Completion:
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        if self.script is not None:
+            return Completion(text=self.script(request))
+        options = request.options or ("1", "2", "3", "4")
+        if request.value_names:
+            form = {name: self._choose(request, options, name) for name in request.value_names}
+            return Completion(text=json.dumps(form), completion_tokens=len(form) * 6)
+        code = self._choose(request, options, "")
+        if not (self.probs and request.options):
+            return Completion(text=code, completion_tokens=1)
+        weights = {c: (4.0 if c == code else 1.0) for c in options}
+        total = sum(weights.values())
+        probs = {c: w / total for c, w in weights.items()}
+        return Completion(text=code, option_probs=probs, option_mass=1.0, completion_tokens=1)
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,86 @@
+"""The prompt design as pydantic models: framings, styles, requirements, layout, variants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Mode = Literal["form", "item"]
+MODES: tuple[Mode, ...] = ("form", "item")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Style(_Strict):
+    """A way of asking about a value, with the scale its options come from."""
+
+    scale: str = Field(description="id of the instrument's scale for this style's options")
+    intro: str = Field(description="the question put before the values")
+    item: str = Field(description="how one value is written; {name}, {definition}, ...")
+
+
+class Requirements(_Strict):
+    """The answer-format requirement, per mode, keyed by level."""
+
+    form: dict[str, str]
+    item: dict[str, str]
+
+
+class Layout(_Strict):
+    """How the parts are put together into the user message, per mode."""
+
+    form: str
+    item: str
+
+
+class Variant(_Strict):
+    """One prompt variant: a level of each factor."""
+
+    index: int = Field(ge=0)
+    framing: str
+    style: str
+    requirement: str
+    order: Literal["forward", "reversed"]
+
+
+class PromptSet(_Strict):
+    """The whole prompt design; checked for consistency as it loads."""
+
+    name: str
+    version: str
+    system: str = ""
+    framings: dict[str, str]
+    styles: dict[str, Style]
+    requirements: Requirements
+    layout: Layout
+    variants: list[Variant] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _levels_exist(self) -> PromptSet:
+        seen: set[int] = set()
+        for v in self.variants:
+            if v.index in seen:
+                raise ValueError(f"variant index {v.index} is used twice")
+            seen.add(v.index)
+            _need(v.framing, self.framings, f"variant {v.index}: framing")
+            _need(v.style, self.styles, f"variant {v.index}: style")
+            for mode in MODES:
+                levels = getattr(self.requirements, mode)
+                _need(v.requirement, levels, f"variant {v.index}: requirements.{mode}")
+        return self
+
+    def variant(self, index: int) -> Variant:
+        for v in self.variants:
+            if v.index == index:
+                return v
+        valid = ", ".join(str(v.index) for v in self.variants)
+        raise KeyError(f"no prompt variant {index}; valid: {valid}")
+
+
+def _need(level: str, levels: Mapping[str, object], what: str) -> None:
+    if level not in levels:
+        raise ValueError(f"{what} {level!r} is not defined; defined: {', '.join(levels)}")

@@ -1,0 +1,67 @@
+"""A prompt's outcome → the rows the store keeps: one per value asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from valuecompass.instrument import Instrument
+from valuecompass.models import Completion, expected_position
+from valuecompass.parsing import Missing, Parsed, parse_form, parse_item
+from valuecompass.prompts import Prompt
+
+
+def _scales(instrument: Instrument, prompt: Prompt) -> tuple[Any, tuple[Any, ...]]:
+    scale = instrument.scales.get(prompt.scale)
+    other = (
+        instrument.scales.portrait if prompt.scale == "agreement" else instrument.scales.agreement
+    )
+    return scale, (other,)
+
+
+def parse_outcome(
+    instrument: Instrument, prompt: Prompt, completion: Completion | None, error: str | None
+) -> list[Parsed]:
+    """One :class:`Parsed` per value of PROMPT, in ``prompt.values`` order."""
+    if completion is None:
+        text = f"ERROR: {error or 'no answer'}"
+        return [Parsed(raw=text[:500], missing=Missing.ERROR) for _ in prompt.values]
+    scale, fallbacks = _scales(instrument, prompt)
+    if prompt.mode == "item":
+        return [parse_item(completion.text, scale, fallbacks)]
+    form = parse_form(completion.text, instrument, scale, fallbacks)
+    return [form.answers[v] for v in prompt.values]
+
+
+def answer_rows(
+    instrument: Instrument,
+    prompt: Prompt,
+    sample: int,
+    completion: Completion | None,
+    error: str | None,
+) -> list[dict[str, Any]]:
+    """The store's answer rows for one prompt and sample."""
+    parsed = parse_outcome(instrument, prompt, completion, error)
+    scale, _ = _scales(instrument, prompt)
+    positions = {o.code: o.position for o in scale.options if o.position is not None}
+    probs = completion.option_probs if completion is not None else None
+    rows = []
+    for value, p in zip(prompt.values, parsed, strict=True):
+        rows.append(
+            {
+                "country": prompt.country,
+                "topic": prompt.topic,
+                "value": value,
+                "variant": prompt.variant,
+                "sample": sample,
+                "raw": p.raw
+                if prompt.mode == "form"
+                else (completion.text if completion else p.raw),
+                "code": p.code,
+                "position": p.position,
+                "missing": p.missing.value if p.missing else None,
+                "probs": probs,
+                "option_mass": completion.option_mass if completion is not None else None,
+                "expected": expected_position(probs, positions) if probs else None,
+            }
+        )
+    return rows

@@ -1,0 +1,251 @@
+"""Run a model over a grid: plan the prompts, skip what is stored, ask the rest, keep everything."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from valuecompass import __version__
+from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.models import Backend, Request, get_backend
+from valuecompass.prompts import Prompt, PromptSet, load_prompts, render_grid
+from valuecompass.runner._call import Outcome, call_with_retries
+from valuecompass.runner._config import (
+    RunConfig,
+    cache_key,
+    prompts_digest,
+    resolve_names,
+)
+from valuecompass.runner._parse import answer_rows
+from valuecompass.runner._progress import make_progress
+from valuecompass.store import open_store
+from valuecompass.store import runs as store
+
+
+class RunAborted(ValueCompassError, RuntimeError):
+    """The run stopped early; what was stored is kept and the run resumes when asked again."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One call to make: a prompt, its sample index and its cache key."""
+
+    prompt: Prompt
+    sample: int
+    key: str
+    request: Request
+
+
+@dataclass
+class RunSummary:
+    """What a run did."""
+
+    run: store.RunRecord
+    total: int = 0  # prompts in the grid (× samples)
+    skipped: int = 0  # already stored in this run
+    cached: int = 0  # copied from another run's identical request
+    asked: int = 0  # sent to the model now
+    failed: int = 0  # of those, failed after retries
+    answers: int = 0
+    scored: int = 0
+    wall: float = 0.0
+
+    def text(self) -> str:
+        rate = f"{self.scored}/{self.answers} answers scored" if self.answers else "no new answers"
+        return (
+            f"run {self.run.name!r} ({self.run.model}, {self.run.mode} mode): "
+            f"{self.total} prompts; "
+            f"{self.skipped} already stored, {self.cached} from cache, {self.asked} asked, "
+            f"{self.failed} failed; {rate}; {self.wall:.1f} s"
+        )
+
+
+def default_run_name(config: RunConfig, grid: dict[str, Any], everything: bool) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", config.model).strip("-") or "model"
+    name = f"{slug}-{config.mode}"
+    if not everything or config.samples > 1:
+        from hashlib import sha256
+
+        name += "-" + sha256(repr((grid, config.samples)).encode()).hexdigest()[:8]
+    return name
+
+
+def plan(
+    config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
+) -> tuple[list[Job], dict[str, Any]]:
+    """The run's jobs and its manifest."""
+    names = resolve_names(instrument, config)
+    variants = config.variants or [v.index for v in prompts.variants]
+    contexts = [(c, t) for c in names["countries"] for t in names["topics"]]
+    rendered = render_grid(instrument, prompts, contexts, config.mode, variants, names["values"])
+    max_tokens = config.resolved_max_tokens()
+    params: dict[str, Any] = {
+        "temperature": config.temperature,
+        "max_tokens": max_tokens,
+        "seed": config.seed,
+    }
+    jobs = []
+    for prompt in rendered:
+        messages = prompt.messages()
+        options = tuple(o.code for o in instrument.scales.get(prompt.scale).options)
+        value_names = (
+            tuple(instrument.value(v).name for v in prompt.values) if prompt.mode == "form" else ()
+        )
+        for sample in range(config.samples):
+            request = Request(
+                messages=messages,
+                temperature=config.temperature,
+                max_tokens=max_tokens,
+                seed=config.seed + sample,
+                options=options if prompt.mode == "item" else (),
+                value_names=value_names,
+            )
+            key = cache_key(backend.identity, params, messages, sample)
+            jobs.append(Job(prompt, sample, key, request))
+    grid = {**names, "variants": variants}
+    everything = not (config.countries or config.topics or config.values or config.variants)
+    manifest = {
+        "name": config.run or default_run_name(config, grid, everything),
+        "model": backend.identity,
+        "spec": config.model,
+        "mode": config.mode,
+        "params": {**params, "samples": config.samples},
+        "grid": grid,
+        "instrument": instrument.digest,
+        "prompts_digest": prompts_digest(prompts),
+        "version": __version__,
+    }
+    return jobs, manifest
+
+
+def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
+    c = outcome.completion
+    return {
+        "run_id": run_id,
+        "cache_key": job.key,
+        "country": job.prompt.country,
+        "topic": job.prompt.topic,
+        "item": job.prompt.value,
+        "variant": job.prompt.variant,
+        "sample": job.sample,
+        "raw": c.text if c is not None else f"ERROR: {outcome.error}",
+        "error": outcome.error,
+        "latency": outcome.latency,
+        "attempts": outcome.attempts,
+        "prompt_tokens": c.prompt_tokens if c else None,
+        "completion_tokens": c.completion_tokens if c else None,
+    }
+
+
+def run_model(config: RunConfig, backend: Backend | None = None) -> RunSummary:
+    """Run CONFIG's model over its grid, storing every answer as it arrives; resumable."""
+    instrument = load_instrument(config.instrument_path)
+    prompts = load_prompts(config.prompts_path)
+    owned = backend is None
+    model = backend or get_backend(config.model, **config.backend_options)
+    try:
+        return _run(config, instrument, prompts, model)
+    finally:
+        if owned:
+            model.close()
+
+
+def _run(
+    config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
+) -> RunSummary:
+    start = time.perf_counter()
+    jobs, manifest = plan(config, instrument, prompts, backend)
+    engine = open_store(config.db)
+    record = store.start_run(engine, manifest)
+    summary = RunSummary(run=record, total=len(jobs))
+    store.clear_failures(engine, record.id)
+    done = store.done_keys(engine, record.id)
+    todo = [j for j in jobs if j.key not in done]
+    summary.skipped = len(jobs) - len(todo)
+    hits = store.cached(engine, [j.key for j in todo], exclude_run=record.id)
+    for job in todo:
+        if job.key in hits and store.copy_prompt(engine, hits[job.key], record.id):
+            summary.cached += 1
+    todo = [j for j in todo if j.key not in hits]
+    status: str = "interrupted"
+    note: str | None = "stopped by the user"
+    try:
+        _ask(config, engine, instrument, backend, record.id, todo, summary)
+        status, note = "finished", None
+    except RunAborted as exc:
+        status, note = "failed", str(exc)
+        raise
+    except Exception as exc:
+        status, note = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        store.finish_run(engine, record.id, status, note)
+        summary.wall = time.perf_counter() - start
+        refreshed = store.get_run(engine, record.name)
+        summary.run = refreshed or record
+        engine.dispose()
+    return summary
+
+
+def _ask(
+    config: RunConfig,
+    engine: Engine,
+    instrument: Instrument,
+    backend: Backend,
+    run_id: int,
+    todo: list[Job],
+    summary: RunSummary,
+) -> None:
+    """Send TODO to the model with bounded concurrency; the calling thread writes the store."""
+    if not todo:
+        return
+    workers = max(1, min(config.concurrency, backend.max_concurrency, len(todo)))
+    rng = random.Random()
+    streak = 0
+    progress = make_progress(config.progress)
+    task = progress.add_task("asking", total=len(todo), failed=0)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="valuecompass-call")
+    futures: dict[Future[Outcome], Job] = {}
+    try:
+        with progress:
+            for job in todo:
+                fut = pool.submit(
+                    call_with_retries, backend, job.request, config.retries, config.backoff, rng
+                )
+                futures[fut] = job
+            for fut in as_completed(futures):
+                job = futures.pop(fut)
+                outcome = fut.result()
+                _store(engine, instrument, run_id, job, outcome, summary)
+                streak = streak + 1 if outcome.error else 0
+                progress.update(task, advance=1, failed=summary.failed)
+                if streak >= config.max_failures:
+                    raise RunAborted(
+                        f"{streak} prompts in a row failed; last error: {outcome.error}. "
+                        "What was answered is stored; run again to resume."
+                    )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _store(
+    engine: Engine,
+    instrument: Instrument,
+    run_id: int,
+    job: Job,
+    outcome: Outcome,
+    summary: RunSummary,
+) -> None:
+    rows = answer_rows(instrument, job.prompt, job.sample, outcome.completion, outcome.error)
+    if store.save_prompt(engine, _prompt_row(run_id, job, outcome), rows):
+        summary.asked += 1
+        summary.failed += outcome.error is not None
+        summary.answers += len(rows)
+        summary.scored += sum(r["position"] is not None for r in rows)

@@ -1,0 +1,27 @@
+"""The store: one versioned schema for model runs and survey answers (SQLite or PostgreSQL)."""
+
+from valuecompass.store import runs as runs
+from valuecompass.store._base import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Migration,
+    StoreError,
+    database_url,
+    metadata,
+    migrate,
+    open_store,
+    schema_version,
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Migration",
+    "StoreError",
+    "database_url",
+    "metadata",
+    "migrate",
+    "open_store",
+    "runs",
+    "schema_version",
+]

@@ -1,0 +1,304 @@
+"""Model runs in the store: the run manifest, each prompt's outcome, and each answer.
+
+A prompt and all of its answers are written in one transaction, so a crash or Ctrl-C leaves
+either the whole prompt or none of it. ``(run_id, cache_key)`` is unique: the same run asked
+again skips what it has, and any run may reuse another's answer to the very same request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
+
+from valuecompass import answers as ans
+from valuecompass.store._base import StoreError, metadata
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, doc="run number"),
+    Column("name", String(200), nullable=False, unique=True, doc="the run's name, unique"),
+    Column("model", String(500), nullable=False, doc="the backend's exact model identity"),
+    Column("spec", String(500), nullable=False, doc="the --model spec the user gave"),
+    Column("mode", String(10), nullable=False, doc="'form' or 'item'"),
+    Column("params", JSON, nullable=False, doc="temperature, max_tokens, seed, samples"),
+    Column("grid", JSON, nullable=False, doc="countries, topics, variants and values asked"),
+    Column("instrument", String(64), nullable=False, doc="SHA-256 of the instrument"),
+    Column("prompts_digest", String(64), nullable=False, doc="SHA-256 of the prompt design"),
+    Column("version", String(40), nullable=False, doc="ValueCompass version that ran it"),
+    Column("status", String(20), nullable=False, doc="running, finished, interrupted, failed"),
+    Column("started_at", DateTime(timezone=True), nullable=False, doc="first start (UTC)"),
+    Column("finished_at", DateTime(timezone=True), doc="last finish (UTC), if finished"),
+    Column("note", Text, doc="why it stopped, when it did not finish"),
+)
+
+prompts = Table(
+    "prompts",
+    metadata,
+    Column("id", Integer, primary_key=True, doc="prompt row number"),
+    Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, doc="its run"),
+    Column("cache_key", String(64), nullable=False, doc="SHA-256 of model, params, prompt, sample"),
+    Column("country", String(64), nullable=False, doc="country id of the context"),
+    Column("topic", String(64), nullable=False, doc="scenario id of the context"),
+    Column("item", String(64), doc="the value asked in item mode; NULL for a form"),
+    Column("variant", Integer, nullable=False, doc="prompt variant index"),
+    Column("sample", Integer, nullable=False, doc="sample index of the repeated prompt"),
+    Column("raw", Text, nullable=False, doc="the model's text, or the error message"),
+    Column("error", Text, doc="why the call failed after its retries; NULL on success"),
+    Column("latency", Float, doc="seconds for the call, retries included"),
+    Column("attempts", Integer, nullable=False, doc="calls made, retries included"),
+    Column("prompt_tokens", Integer, doc="tokens in the prompt, as the backend counted"),
+    Column("completion_tokens", Integer, doc="tokens generated"),
+    Column("created_at", DateTime(timezone=True), nullable=False, doc="when it was stored"),
+    UniqueConstraint("run_id", "cache_key", name="uq_prompt_once"),
+)
+Index("ix_prompts_cache_key", prompts.c.cache_key)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("id", Integer, primary_key=True, doc="answer row number"),
+    Column("prompt_id", ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, doc="its run"),
+    Column("country", String(64), nullable=False, doc="country id"),
+    Column("topic", String(64), nullable=False, doc="scenario id"),
+    Column("value", String(64), nullable=False, doc="value id"),
+    Column("variant", Integer, nullable=False, doc="prompt variant index"),
+    Column("sample", Integer, nullable=False, doc="sample index"),
+    Column("raw", Text, nullable=False, doc="the part of the text read for this value"),
+    Column("code", String(32), doc="the option code it was read as"),
+    Column("position", Float, doc="1 (strongly agree) .. 4 (strongly disagree); NULL if missing"),
+    Column("missing", String(32), doc="why there is no position; NULL if there is one"),
+    Column("probs", JSON, doc="option code → probability, renormalised over the options"),
+    Column("option_mass", Float, doc="probability the model put on the option tokens at all"),
+    Column("expected", Float, doc="expected position under probs"),
+    UniqueConstraint("run_id", "country", "topic", "value", "variant", "sample", name="uq_answer"),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run's manifest, as stored."""
+
+    id: int
+    name: str
+    model: str
+    spec: str
+    mode: str
+    params: dict[str, Any]
+    grid: dict[str, Any]
+    instrument: str
+    prompts_digest: str
+    version: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    note: str | None
+
+    def manifest(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key in ("started_at", "finished_at"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
+
+
+def _record(row: Any) -> RunRecord:
+    data = dict(row._mapping)
+    for key in ("params", "grid"):
+        if isinstance(data[key], str):
+            data[key] = json.loads(data[key])
+    return RunRecord(**data)
+
+
+def get_run(engine: Engine, name: str) -> RunRecord | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(runs).where(runs.c.name == name)).first()
+    return _record(row) if row else None
+
+
+def list_runs(engine: Engine) -> list[RunRecord]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(runs).order_by(runs.c.id)).all()
+    return [_record(r) for r in rows]
+
+
+def start_run(engine: Engine, manifest: dict[str, Any]) -> RunRecord:
+    """Create the run, or reopen it if one of that name exists with the same settings."""
+    existing = get_run(engine, manifest["name"])
+    if existing is not None:
+        _check_same(existing, manifest)
+        with engine.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == existing.id)
+                .values(status="running", finished_at=None, note=None)
+            )
+        reopened = get_run(engine, manifest["name"])
+        assert reopened is not None
+        return reopened
+    with engine.begin() as conn:
+        conn.execute(runs.insert().values(**manifest, status="running", started_at=now()))
+    created = get_run(engine, manifest["name"])
+    assert created is not None
+    return created
+
+
+def _check_same(existing: RunRecord, manifest: dict[str, Any]) -> None:
+    for key in ("model", "mode", "params", "grid", "instrument", "prompts_digest"):
+        if getattr(existing, key) != manifest[key]:
+            raise StoreError(
+                f"run {existing.name!r} exists with a different {key} "
+                f"({getattr(existing, key)!r}, now {manifest[key]!r}); "
+                "choose another --run name to start a new run"
+            )
+
+
+def finish_run(engine: Engine, run_id: int, status: str, note: str | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(status=status, finished_at=now(), note=note)
+        )
+
+
+def done_keys(engine: Engine, run_id: int) -> set[str]:
+    """Cache keys of the run's prompts that succeeded (failed ones are asked again)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(prompts.c.cache_key).where(prompts.c.run_id == run_id, prompts.c.error.is_(None))
+        )
+        return {r[0] for r in rows}
+
+
+def clear_failures(engine: Engine, run_id: int) -> int:
+    """Drop the run's failed prompts (and their missing answers) so they are asked again."""
+    with engine.begin() as conn:
+        failed = select(prompts.c.id).where(prompts.c.run_id == run_id, prompts.c.error.isnot(None))
+        conn.execute(delete(answers).where(answers.c.prompt_id.in_(failed)))
+        result = conn.execute(
+            delete(prompts).where(prompts.c.run_id == run_id, prompts.c.error.isnot(None))
+        )
+        return int(result.rowcount or 0)
+
+
+def cached(engine: Engine, keys: Sequence[str], exclude_run: int) -> dict[str, int]:
+    """Cache key → a successful prompt row of another run with that key."""
+    found: dict[str, int] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            rows = conn.execute(
+                select(prompts.c.cache_key, func.min(prompts.c.id))
+                .where(
+                    prompts.c.cache_key.in_(chunk),
+                    prompts.c.error.is_(None),
+                    prompts.c.run_id != exclude_run,
+                )
+                .group_by(prompts.c.cache_key)
+            )
+            found.update({k: int(i) for k, i in rows})
+    return found
+
+
+def save_prompt(
+    engine: Engine, prompt_row: dict[str, Any], answer_rows: Iterable[dict[str, Any]]
+) -> bool:
+    """Store one prompt and its answers atomically; ``False`` if the run already had it."""
+    with engine.begin() as conn:
+        exists = conn.execute(
+            select(prompts.c.id).where(
+                prompts.c.run_id == prompt_row["run_id"],
+                prompts.c.cache_key == prompt_row["cache_key"],
+            )
+        ).first()
+        if exists is not None:
+            return False
+        result = conn.execute(prompts.insert().values(**prompt_row, created_at=now()))
+        pid = result.inserted_primary_key
+        assert pid is not None
+        rows = [{**a, "prompt_id": pid[0], "run_id": prompt_row["run_id"]} for a in answer_rows]
+        if rows:
+            conn.execute(answers.insert(), rows)
+    return True
+
+
+def copy_prompt(engine: Engine, source_id: int, run_id: int) -> bool:
+    """Copy another run's stored prompt and answers into RUN_ID (a cache hit)."""
+    with engine.connect() as conn:
+        p = conn.execute(select(prompts).where(prompts.c.id == source_id)).one()._mapping
+        rows = conn.execute(select(answers).where(answers.c.prompt_id == source_id)).all()
+    prompt_row = {k: p[k] for k in p if k not in ("id", "run_id", "created_at")}
+    prompt_row["run_id"] = run_id
+    answer_rows = [
+        {k: r._mapping[k] for k in r._mapping if k not in ("id", "prompt_id", "run_id")}
+        for r in rows
+    ]
+    return save_prompt(engine, prompt_row, answer_rows)
+
+
+def run_answers(engine: Engine, run: RunRecord, source: str | None = None) -> pd.DataFrame:
+    """The run's answers as the tidy answer table."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(answers).where(answers.c.run_id == run.id).order_by(answers.c.id)
+        ).all()
+    name = source or run.name
+    table = ans.frame(
+        {
+            "source": name,
+            "country": r.country,
+            "topic": r.topic,
+            "value": r.value,
+            "variant": r.variant,
+            "sample": r.sample,
+            "raw": r.raw,
+            "code": r.code or "",
+            "position": r.position,
+            "missing": r.missing or "",
+        }
+        for r in rows
+    )
+    table["expected"] = [r.expected for r in rows]
+    return table
+
+
+def prompt_counts(engine: Engine, run_id: int) -> dict[str, int]:
+    """How many prompts the run stored, and how many failed."""
+    with engine.connect() as conn:
+        total = conn.execute(
+            select(func.count()).select_from(prompts).where(prompts.c.run_id == run_id)
+        ).scalar_one()
+        failed = conn.execute(
+            select(func.count())
+            .select_from(prompts)
+            .where(prompts.c.run_id == run_id, prompts.c.error.isnot(None))
+        ).scalar_one()
+    return {"prompts": int(total), "failed": int(failed)}
