@@ -1,0 +1,123 @@
+"""A small OpenAI-compatible chat server on loopback, for tests and benchmarks.
+
+It answers ``POST /v1/chat/completions`` after ``delay`` seconds. A form prompt (value lines
+starting with ``- Name:``) gets a JSON object naming every value; any other prompt gets one
+option code. ``plan`` scripts failures: a function from the request number (1-based) to one of
+``"ok"``, ``"429"`` (with Retry-After), ``"500"``, ``"timeout"`` (no answer for
+``hang`` seconds), ``"badjson"`` (a truncated body) or ``"401"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Plan = Callable[[int], str]
+_ITEM_LINE = re.compile(r"^- ([^:]+):", re.MULTILINE)
+
+
+def _answer(body: dict[str, Any]) -> str:
+    user = body["messages"][-1]["content"]
+    names = _ITEM_LINE.findall(user)
+    digest = hashlib.sha256(json.dumps(body["messages"]).encode()).digest()
+    if names:
+        return json.dumps({n: str(1 + (digest[i % 32] + i) % 4) for i, n in enumerate(names)})
+    return str(1 + digest[0] % 4)
+
+
+class StubServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, delay: float, plan: Plan | None, hang: float, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.delay = delay
+        self.plan = plan or (lambda n: "ok")
+        self.hang = hang
+        self.count = 0
+        self.outcomes: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def next_action(self) -> str:
+        with self._lock:
+            self.count += 1
+            action = self.plan(self.count)
+            self.outcomes.append(action)
+            return action
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: StubServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        try:
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client gave up waiting (a timeout test)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if not self.path.endswith("/chat/completions"):
+            self._send(404, b'{"error": {"message": "not found"}}')
+            return
+        action = self.server.next_action()
+        time.sleep(self.server.delay)
+        if action == "429":
+            self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0.05"})
+        elif action == "500":
+            self._send(500, b'{"error": {"message": "internal error"}}')
+        elif action == "401":
+            self._send(401, b'{"error": {"message": "invalid api key"}}')
+        elif action == "timeout":
+            time.sleep(self.server.hang)
+            self._send(200, b"{}")
+        elif action == "badjson":
+            self._send(200, b'{"choices": [{"message": {"content": ')
+        else:
+            reply = {
+                "id": f"stub-{self.server.count}",
+                "object": "chat.completion",
+                "model": body.get("model", "stub"),
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": _answer(body)}}
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 2},
+            }
+            self._send(200, json.dumps(reply).encode())
+
+
+@contextmanager
+def serve_stub(
+    delay: float = 0.0, plan: Plan | None = None, hang: float = 5.0, port: int = 0
+) -> Iterator[StubServer]:
+    """Run a :class:`StubServer` in a background thread for the ``with`` block."""
+    server = StubServer(delay, plan, hang, port)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
