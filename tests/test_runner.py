@@ -116,7 +116,7 @@ def test_unreachable_endpoint_stops_after_a_streak(tmp_path: Path) -> None:
     config = RunConfig(model="openai:x", db=str(tmp_path / "s.db"), retries=0, max_failures=5,
                        concurrency=1, backend_options={"base_url": "http://127.0.0.1:9/v1"},
                        **SMALL)  # fmt: skip
-    with pytest.raises(RunAborted, match=r"5 prompts in a row failed.*cannot reach"):
+    with pytest.raises(RunAborted, match=r"\d+ prompts in a row failed.*cannot reach"):
         run_model(config)
 
 

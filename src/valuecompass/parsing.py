@@ -82,6 +82,9 @@ def parse_option(raw: object, scale: Scale, fallbacks: Iterable[Scale] = ()) -> 
     text = "" if raw is None else str(raw).strip().strip("\"'").strip()
     if not text:
         return Parsed(raw="", missing=Missing.EMPTY)
+    exact = scale.positions.get(text)
+    if exact is not None:  # the common case, a bare option code: no pattern matching needed
+        return Parsed(raw=text, code=text, position=exact)
     if _key(text) in _NOT_APPLICABLE:
         return Parsed(raw=text, missing=Missing.IRRELEVANT)
     codes = {o.code for o in scale.options}

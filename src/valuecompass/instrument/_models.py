@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -131,6 +131,11 @@ class Scale(_Strict):
                 raise ValueError(f"option {o.code} position {o.position} is outside 1..4")
         return options
 
+    @cached_property
+    def positions(self) -> dict[str, float | None]:
+        """Option code → scale position (``None`` for an option such as "irrelevant")."""
+        return {o.code: o.position for o in self.options}
+
     def position_of(self, code: str) -> float | None:
         """Scale position of an option code; ``KeyError`` for a code the scale lacks."""
         for o in self.options:
@@ -161,6 +166,7 @@ def _unique(items: Sequence[_Named], what: str) -> None:
         seen.add(key)
 
 
+@lru_cache(maxsize=8192)
 def _norm(text: str) -> str:
     """Key for matching spellings: lower case, letters and digits only."""
     return re.sub(r"[^a-z0-9]", "", text.lower())

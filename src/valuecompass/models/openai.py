@@ -62,15 +62,16 @@ class OpenAIBackend:
             raise ConfigError(
                 f"openai: no API key for {self.base_url}; pass --api-key or set OPENAI_API_KEY"
             )
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.logprobs = logprobs
         self.max_concurrency = max_concurrency
+        self.timeout = timeout
         self.identity = f"openai:{self.base_url}#{model}"
-        limits = httpx.Limits(
+        self._limits = httpx.Limits(
             max_connections=max_concurrency, max_keepalive_connections=max_concurrency
         )
         self._client = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=timeout, limits=limits
+            base_url=self.base_url, headers=self._headers, timeout=timeout, limits=self._limits
         )
         self._lock = threading.Lock()
 
@@ -94,9 +95,12 @@ class OpenAIBackend:
         try:
             response = self._client.post("/chat/completions", json=self._body(request))
         except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out after {self._client.timeout.read} s") from exc
+            raise TransientError(f"timed out after {self.timeout} s") from exc
         except httpx.TransportError as exc:
             raise TransientError(f"cannot reach {self.base_url}: {exc}") from exc
+        return self._read(response, request)
+
+    def _read(self, response: httpx.Response, request: Request) -> Completion:
         self._check(response)
         try:
             data = response.json()

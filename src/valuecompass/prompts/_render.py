@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -15,6 +14,15 @@ from valuecompass.prompts._models import MODES, Mode, PromptSet, Variant
 CONTEXT_FIELDS = ("country", "scenario", "vignette", "user", "purpose")
 ITEM_FIELDS = ("name", "definition", "statement", "portrait")
 LAYOUT_FIELDS = ("framing", "intro", "items", "item", "options", "requirement")
+
+
+class _Unknown(LookupError):
+    """A placeholder the template's fields do not define."""
+
+
+class _Fields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        raise _Unknown(key)
 
 
 class _Common(NamedTuple):
@@ -50,8 +58,8 @@ class Prompt:
 def fill(template: str, fields: Mapping[str, str], where: str) -> str:
     """``template`` with its ``{placeholders}`` filled; an unknown one is a :class:`PromptError`."""
     try:
-        return string.Formatter().vformat(template, (), dict(fields))
-    except KeyError as exc:
+        return template.format_map(_Fields(fields))
+    except _Unknown as exc:
         known = ", ".join(sorted(fields))
         raise PromptError(
             f"{where}: unknown placeholder {{{exc.args[0]}}}; known: {known}"

@@ -43,6 +43,27 @@ def backoff_delay(
     return min(delay, MAX_DELAY)
 
 
+def _retry_delay(
+    exc: BackendError, attempt: int, retries: int, base: float, rng: random.Random
+) -> float | None:
+    """How long to wait before trying again after EXC, or ``None`` to give up.
+
+    A :class:`FatalBackendError` is re-raised: the run must stop.
+    """
+    if isinstance(exc, FatalBackendError):
+        raise exc
+    if isinstance(exc, TransientError) and attempt <= retries:
+        return backoff_delay(attempt, base, exc.retry_after, rng)
+    return None
+
+
+def _gave_up(exc: BackendError, attempt: int, start: float) -> Outcome:
+    error = str(exc)
+    if isinstance(exc, TransientError):
+        error += f" (gave up after {attempt} attempts)"
+    return Outcome(None, error, attempt, time.perf_counter() - start)
+
+
 def call_with_retries(
     backend: Backend,
     request: Request,
@@ -63,12 +84,8 @@ def call_with_retries(
         try:
             completion = backend.complete(request)
             return Outcome(completion, None, attempt, time.perf_counter() - start)
-        except FatalBackendError:
-            raise
-        except TransientError as exc:
-            if attempt > retries:
-                error = f"{exc} (gave up after {attempt} attempts)"
-                return Outcome(None, error, attempt, time.perf_counter() - start)
-            sleep(backoff_delay(attempt, base, exc.retry_after, rng))
         except BackendError as exc:
-            return Outcome(None, str(exc), attempt, time.perf_counter() - start)
+            delay = _retry_delay(exc, attempt, retries, base, rng)
+            if delay is None:
+                return _gave_up(exc, attempt, start)
+            sleep(delay)

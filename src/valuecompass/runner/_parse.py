@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from valuecompass.instrument import Instrument
@@ -44,6 +45,7 @@ def answer_rows(
     scale, _ = _scales(instrument, prompt)
     positions = {o.code: o.position for o in scale.options if o.position is not None}
     probs = completion.option_probs if completion is not None else None
+    probs_json = json.dumps(probs, sort_keys=True) if probs else None
     rows = []
     for value, p in zip(prompt.values, parsed, strict=True):
         rows.append(
@@ -59,7 +61,7 @@ def answer_rows(
                 "code": p.code,
                 "position": p.position,
                 "missing": p.missing.value if p.missing else None,
-                "probs": probs,
+                "probs": probs_json,
                 "option_mass": completion.option_mass if completion is not None else None,
                 "expected": expected_position(probs, positions) if probs else None,
             }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import random
+import queue
 import re
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -16,13 +16,14 @@ from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.models import Backend, Request, get_backend
 from valuecompass.prompts import Prompt, PromptSet, load_prompts, render_grid
-from valuecompass.runner._call import Outcome, call_with_retries
+from valuecompass.runner._call import Outcome
 from valuecompass.runner._config import (
     RunConfig,
     cache_key,
     prompts_digest,
     resolve_names,
 )
+from valuecompass.runner._execute import Item, drain, start_producer
 from valuecompass.runner._parse import answer_rows
 from valuecompass.runner._progress import make_progress
 from valuecompass.store import open_store
@@ -203,49 +204,68 @@ def _ask(
     todo: list[Job],
     summary: RunSummary,
 ) -> None:
-    """Send TODO to the model with bounded concurrency; the calling thread writes the store."""
+    """Send TODO to the model with bounded concurrency; this thread alone writes the store.
+
+    Whatever arrived since the last write is stored in one transaction (a group commit).
+    """
     if not todo:
         return
     workers = max(1, min(config.concurrency, backend.max_concurrency, len(todo)))
-    rng = random.Random()
-    streak = 0
+    results: queue.Queue[Item] = queue.Queue()
     progress = make_progress(config.progress)
     task = progress.add_task("asking", total=len(todo), failed=0)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="valuecompass-call")
-    futures: dict[Future[Outcome], Job] = {}
+    streak, remaining = 0, len(todo)
+    finish = partial(answered, instrument, run_id)
+    producer = start_producer(
+        backend, todo, workers, config.retries, config.backoff, results, finish
+    )
     try:
         with progress:
-            for job in todo:
-                fut = pool.submit(
-                    call_with_retries, backend, job.request, config.retries, config.backoff, rng
-                )
-                futures[fut] = job
-            for fut in as_completed(futures):
-                job = futures.pop(fut)
-                outcome = fut.result()
-                _store(engine, instrument, run_id, job, outcome, summary)
-                streak = streak + 1 if outcome.error else 0
-                progress.update(task, advance=1, failed=summary.failed)
+            while remaining:
+                try:
+                    first = results.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                batch = drain(results, first, 512)
+                errors = [item for item in batch if isinstance(item, BaseException)]
+                done = [item for item in batch if not isinstance(item, BaseException)]
+                _store(engine, done, summary)
+                if errors:
+                    raise errors[0]
+                for item in done:
+                    streak = streak + 1 if item.outcome.error else 0
+                remaining -= len(done)
+                progress.update(task, advance=len(done), failed=summary.failed)
                 if streak >= config.max_failures:
                     raise RunAborted(
-                        f"{streak} prompts in a row failed; last error: {outcome.error}. "
+                        f"{streak} prompts in a row failed; last error: {done[-1].outcome.error}. "
                         "What was answered is stored; run again to resume."
                     )
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        producer.stop()
 
 
-def _store(
-    engine: Engine,
-    instrument: Instrument,
-    run_id: int,
-    job: Job,
-    outcome: Outcome,
-    summary: RunSummary,
-) -> None:
+@dataclass(frozen=True)
+class Answered:
+    """A job after its call: the outcome, and the rows the store keeps for it."""
+
+    job: Job
+    outcome: Outcome
+    prompt_row: dict[str, Any]
+    answer_rows: list[dict[str, Any]]
+
+
+def answered(instrument: Instrument, run_id: int, job: Job, outcome: Outcome) -> Answered:
+    """Parse OUTCOME into the store's rows (called in the worker that made the call)."""
     rows = answer_rows(instrument, job.prompt, job.sample, outcome.completion, outcome.error)
-    if store.save_prompt(engine, _prompt_row(run_id, job, outcome), rows):
-        summary.asked += 1
-        summary.failed += outcome.error is not None
-        summary.answers += len(rows)
-        summary.scored += sum(r["position"] is not None for r in rows)
+    return Answered(job, outcome, _prompt_row(run_id, job, outcome), rows)
+
+
+def _store(engine: Engine, batch: list[Answered], summary: RunSummary) -> None:
+    saved = store.save_prompts(engine, [(a.prompt_row, a.answer_rows) for a in batch])
+    for a, new in zip(batch, saved, strict=True):
+        if new:
+            summary.asked += 1
+            summary.failed += a.outcome.error is not None
+            summary.answers += len(a.answer_rows)
+            summary.scored += sum(r["position"] is not None for r in a.answer_rows)

@@ -11,16 +11,19 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     DateTime,
     Engine,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -81,8 +84,8 @@ answers = Table(
     "answers",
     metadata,
     Column("id", Integer, primary_key=True, doc="answer row number"),
-    Column("prompt_id", ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False),
     Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, doc="its run"),
+    Column("cache_key", String(64), nullable=False, doc="its prompt's cache key"),
     Column("country", String(64), nullable=False, doc="country id"),
     Column("topic", String(64), nullable=False, doc="scenario id"),
     Column("value", String(64), nullable=False, doc="value id"),
@@ -92,10 +95,13 @@ answers = Table(
     Column("code", String(32), doc="the option code it was read as"),
     Column("position", Float, doc="1 (strongly agree) .. 4 (strongly disagree); NULL if missing"),
     Column("missing", String(32), doc="why there is no position; NULL if there is one"),
-    Column("probs", JSON, doc="option code → probability, renormalised over the options"),
+    Column("probs", Text, doc="JSON: option code → probability, renormalised over the options"),
     Column("option_mass", Float, doc="probability the model put on the option tokens at all"),
     Column("expected", Float, doc="expected position under probs"),
     UniqueConstraint("run_id", "country", "topic", "value", "variant", "sample", name="uq_answer"),
+    ForeignKeyConstraint(
+        ["run_id", "cache_key"], ["prompts.run_id", "prompts.cache_key"], ondelete="CASCADE"
+    ),
 )
 
 
@@ -201,8 +207,12 @@ def done_keys(engine: Engine, run_id: int) -> set[str]:
 def clear_failures(engine: Engine, run_id: int) -> int:
     """Drop the run's failed prompts (and their missing answers) so they are asked again."""
     with engine.begin() as conn:
-        failed = select(prompts.c.id).where(prompts.c.run_id == run_id, prompts.c.error.isnot(None))
-        conn.execute(delete(answers).where(answers.c.prompt_id.in_(failed)))
+        failed = select(prompts.c.cache_key).where(
+            prompts.c.run_id == run_id, prompts.c.error.isnot(None)
+        )
+        conn.execute(
+            delete(answers).where(answers.c.run_id == run_id, answers.c.cache_key.in_(failed))
+        )
         result = conn.execute(
             delete(prompts).where(prompts.c.run_id == run_id, prompts.c.error.isnot(None))
         )
@@ -232,33 +242,77 @@ def save_prompt(
     engine: Engine, prompt_row: dict[str, Any], answer_rows: Iterable[dict[str, Any]]
 ) -> bool:
     """Store one prompt and its answers atomically; ``False`` if the run already had it."""
+    return save_prompts(engine, [(prompt_row, list(answer_rows))])[0]
+
+
+def save_prompts(
+    engine: Engine, batch: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> list[bool]:
+    """Store several prompts with their answers in one transaction (a group commit).
+
+    Each prompt is whole or absent; one already stored in its run is skipped (``False``).
+    Three statements per batch, whatever its size: find the stored, insert prompts, answers.
+    """
+    if not batch:
+        return []
+    run_ids = {p["run_id"] for p, _ in batch}
+    keys = [p["cache_key"] for p, _ in batch]
     with engine.begin() as conn:
-        exists = conn.execute(
-            select(prompts.c.id).where(
-                prompts.c.run_id == prompt_row["run_id"],
-                prompts.c.cache_key == prompt_row["cache_key"],
+        stored = {
+            (r, k)
+            for r, k in conn.execute(
+                select(prompts.c.run_id, prompts.c.cache_key).where(
+                    prompts.c.run_id.in_(run_ids), prompts.c.cache_key.in_(keys)
+                )
             )
-        ).first()
-        if exists is not None:
-            return False
-        result = conn.execute(prompts.insert().values(**prompt_row, created_at=now()))
-        pid = result.inserted_primary_key
-        assert pid is not None
-        rows = [{**a, "prompt_id": pid[0], "run_id": prompt_row["run_id"]} for a in answer_rows]
-        if rows:
-            conn.execute(answers.insert(), rows)
-    return True
+        }
+        fresh: list[bool] = []
+        prompt_rows: list[dict[str, Any]] = []
+        answer_rows: list[dict[str, Any]] = []
+        stamp = now()
+        for p, rows in batch:
+            key = (p["run_id"], p["cache_key"])
+            new = key not in stored
+            fresh.append(new)
+            if new:
+                stored.add(key)
+                prompt_rows.append({**p, "created_at": stamp})
+                answer_rows.extend({**a, "run_id": key[0], "cache_key": key[1]} for a in rows)
+        if prompt_rows:
+            conn.execute(prompts.insert(), prompt_rows)
+        if answer_rows:
+            _bulk_insert(conn, answers, answer_rows)
+    return fresh
+
+
+def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows through the driver's own executemany.
+
+    SQLAlchemy's per-row parameter processing costs about ten times the insert itself for the
+    thousands of answer rows a run writes; the columns here need no conversion.
+    """
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, list(map(itemgetter(*columns), rows)))
 
 
 def copy_prompt(engine: Engine, source_id: int, run_id: int) -> bool:
     """Copy another run's stored prompt and answers into RUN_ID (a cache hit)."""
     with engine.connect() as conn:
         p = conn.execute(select(prompts).where(prompts.c.id == source_id)).one()._mapping
-        rows = conn.execute(select(answers).where(answers.c.prompt_id == source_id)).all()
+        rows = conn.execute(
+            select(answers).where(
+                answers.c.run_id == p["run_id"], answers.c.cache_key == p["cache_key"]
+            )
+        ).all()
     prompt_row = {k: p[k] for k in p if k not in ("id", "run_id", "created_at")}
     prompt_row["run_id"] = run_id
     answer_rows = [
-        {k: r._mapping[k] for k in r._mapping if k not in ("id", "prompt_id", "run_id")}
+        {k: r._mapping[k] for k in r._mapping if k not in ("id", "cache_key", "run_id")}
         for r in rows
     ]
     return save_prompt(engine, prompt_row, answer_rows)

@@ -60,6 +60,7 @@ class StubServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: StubServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; don't wait for ACKs
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
@@ -121,3 +122,28 @@ def serve_stub(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    """``python -m valuecompass.testing.openai_stub --delay 0.1``: serve until killed.
+
+    Prints the base URL on its first line, so a parent process can read it.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
+    args = parser.parse_args()
+    server = StubServer(args.delay, None, 5.0, args.port)
+    print(server.base_url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Producers: they put each job's outcome on a queue as it arrives; one writer stores them.
+
+Backends run in a pool of worker threads (an HTTP client spends its time waiting; a local
+model releases the GIL while it computes). The caller's thread is the only one that writes the
+store, so a producer on other machines (a cluster executor) can feed the same writer.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from valuecompass.models import Backend
+from valuecompass.runner._call import Outcome, call_with_retries
+
+#: What producers put on the queue: a finished job, or the exception that stops everything.
+Item = Any
+
+#: Turns a job and its outcome into what the writer stores; runs where the call ran, so the
+#: writer's thread only writes.
+Finish = Callable[[Any, Outcome], Any]
+
+
+class Producer(Protocol):
+    def stop(self) -> None: ...
+
+
+class ThreadProducer:
+    """Jobs run on a bounded pool of threads, in submission order."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        jobs: Sequence[Any],
+        workers: int,
+        retries: int,
+        backoff: float,
+        out: queue.Queue[Item],
+        finish: Finish,
+    ) -> None:
+        self._stopping = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vc-call")
+        rng = random.Random()
+
+        def work(job: Any) -> None:
+            if self._stopping.is_set():
+                return
+            try:
+                outcome = call_with_retries(backend, job.request, retries, backoff, rng)
+                out.put(finish(job, outcome))
+            except BaseException as exc:
+                out.put(exc)
+
+        for job in jobs:
+            self._pool.submit(work, job)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_producer(
+    backend: Backend,
+    jobs: Sequence[Any],
+    workers: int,
+    retries: int,
+    backoff: float,
+    out: queue.Queue[Item],
+    finish: Finish,
+) -> Producer:
+    """The producer for BACKEND in this process: a pool of worker threads."""
+    return ThreadProducer(backend, jobs, workers, retries, backoff, out, finish)
+
+
+def drain(out: queue.Queue[Item], first: Item, limit: int) -> list[Item]:
+    """FIRST and whatever else is already waiting, up to LIMIT items."""
+    batch = [first]
+    while len(batch) < limit:
+        try:
+            batch.append(out.get_nowait())
+        except queue.Empty:
+            break
+    return batch
