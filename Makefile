@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
+# The main job: the bundled model (SmolLM2-135M-Instruct) answers the whole Value Form in all
+# 28 contexts, in item mode, with both statement styles (variant 0: SVS, variant 2: PVQ).
+# Answers go to valuecompass.db as they arrive; an interrupted run resumes where it stopped.
+RUN_NAME ?= bundled-item
+RUN_ARGS ?= --mode item --variants 0,2 --max-tokens 2
+
 run: $(STAMP)
-	$(BIN)/valuecompass demo
+	$(BIN)/valuecompass run $(RUN_ARGS) --run $(RUN_NAME) --db valuecompass.db
+	$(BIN)/valuecompass profile --llm "valuecompass.db#$(RUN_NAME)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

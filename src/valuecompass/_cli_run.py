@@ -77,7 +77,7 @@ def _fail(message: str) -> NoReturn:
     "--max-tokens",
     type=click.IntRange(min=1),
     default=None,
-    help="Tokens to generate (form 1024, item 8).",
+    help="Tokens to generate (form 1024, item 3).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(

@@ -113,10 +113,12 @@ def demo(data: Path | None) -> None:
     released_summary(data, _console())
 
 
+from valuecompass._cli_profile import profile_command  # noqa: E402
 from valuecompass._cli_run import run_command, runs_group  # noqa: E402
 
 main.add_command(run_command)
 main.add_command(runs_group)
+main.add_command(profile_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -13,7 +13,7 @@ from valuecompass.instrument import Instrument, UnknownNameError
 from valuecompass.prompts import Mode, PromptSet
 
 #: Tokens to generate when the user gives no --max-tokens.
-DEFAULT_MAX_TOKENS: dict[str, int] = {"form": 1024, "item": 8}
+DEFAULT_MAX_TOKENS: dict[str, int] = {"form": 1024, "item": 3}
 
 
 class RunConfig(BaseModel):
