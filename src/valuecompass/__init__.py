@@ -3,6 +3,7 @@
 Public names are re-exported here; everything else is private to its module.
 """
 
+from valuecompass._version import __version__
 from valuecompass.alignment import (
     binarise,
     cell_distance,
@@ -16,9 +17,10 @@ from valuecompass.api import AlignResult, align_sources
 from valuecompass.compare import Alignment, NoOverlapError, align
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, InstrumentError, load_instrument
+from valuecompass.profile import Profile, value_profile
+from valuecompass.prompts import PromptSet, load_prompts
+from valuecompass.runner import RunConfig, RunSummary, run_model
 from valuecompass.sources import load_source
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AlignResult",
@@ -27,6 +29,10 @@ __all__ = [
     "Instrument",
     "InstrumentError",
     "NoOverlapError",
+    "Profile",
+    "PromptSet",
+    "RunConfig",
+    "RunSummary",
     "ValueCompassError",
     "__version__",
     "align",
@@ -34,9 +40,12 @@ __all__ = [
     "binarise",
     "cell_distance",
     "load_instrument",
+    "load_prompts",
     "load_source",
     "mean_distance",
     "normalise",
     "rank_descending",
     "rate_metrics",
+    "run_model",
+    "value_profile",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from valuecompass import __version__
+from valuecompass._version import __version__
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.models import Backend, Request, get_backend
