@@ -185,3 +185,27 @@ def test_sigkill_mid_run_then_resume_finds_every_answer_once(tmp_path: Path) -> 
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
     assert f"{prompts} already stored" in done.stdout and f"{448 - prompts} asked" in done.stdout
     assert _counts(db) == (448, 448, 448)
+
+
+def test_ctrl_c_marks_the_run_interrupted_and_keeps_what_was_stored(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    exe = Path(sys.executable).parent / "valuecompass"
+    args = [str(exe), "run", "--model", "mock:delay=0.02", "--countries", "India",
+            "--topics", "education", "--db", str(db), "--run", "c", "--concurrency", "1",
+            "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            if db.exists() and _counts(db)[0] >= 20:
+                break
+        except sqlite3.OperationalError:
+            continue
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "run the same command to resume" in err
+    with sqlite3.connect(db) as conn:
+        status = conn.execute("select status from runs where name = 'c'").fetchone()[0]
+    prompts, answers, distinct = _counts(db)
+    assert status == "interrupted" and 20 <= prompts == answers == distinct < 448
