@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := local,openai,report,survey,postgres,dev
+EXTRAS := local,openai,report,survey,postgres,transformers,ray,dev
 
 .PHONY: run test lint types pytest bench clean
 
@@ -14,6 +14,7 @@ $(BIN)/python:
 # Reinstall only when the project's dependencies change; llama-cpp-python
 # compiles from source once (about 5 minutes on 2 cores) and is kept in .venv.
 $(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 

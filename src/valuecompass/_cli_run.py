@@ -108,6 +108,22 @@ def _fail(message: str) -> NoReturn:
 @click.option(
     "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process; ray: actors on a Ray cluster, each with its own model.",
+)
+@click.option(
+    "--ray-address", default=None, help="ray: the cluster to join; a local one if omitted."
+)
+@click.option(
+    "--ray-workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="ray: actors to start (default: one per CPU, or per GPU for transformers).",
+)
 @_db_option
 def run_command(
     model: str,
@@ -128,6 +144,9 @@ def run_command(
     prompts_path: Path | None,
     instrument_path: Path | None,
     progress: bool | None,
+    executor: str,
+    ray_address: str | None,
+    ray_workers: int | None,
     db: str,
 ) -> None:
     """Ask a model the Value Form over a grid of contexts, variants and samples.
@@ -144,7 +163,8 @@ def run_command(
         _fail(f"--variants takes whole numbers, got {', '.join(variants)}")
     options: dict[str, object] = {}
     if split_spec(model)[0] == "openai":
-        options = {"base_url": base_url, "api_key": api_key}
+        # the client's connection pool is as large as the requests in flight
+        options = {"base_url": base_url, "api_key": api_key, "max_concurrency": concurrency}
     elif base_url or api_key:
         _fail("--base-url and --api-key apply to the openai backend only")
     config = RunConfig(
@@ -166,6 +186,9 @@ def run_command(
         instrument_path=instrument_path,
         prompts_path=prompts_path,
         progress=sys.stderr.isatty() if progress is None else progress,
+        executor=executor,
+        ray_address=ray_address,
+        ray_workers=ray_workers,
     )
     try:
         summary = run_model(config)

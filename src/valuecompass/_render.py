@@ -53,3 +53,30 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def with_intervals(df: pd.DataFrame) -> pd.DataFrame:
+    """For tables: ``x`` with ``x_low`` and ``x_high`` shown as one ``x [low, high]`` column."""
+    out = df.copy()
+    for col in df.columns:
+        low, high = f"{col}_low", f"{col}_high"
+        if low in df.columns and high in df.columns:
+            triples = zip(df[col], df[low], df[high], strict=True)
+            out[col] = [_interval(v, lo, hi) for v, lo, hi in triples]
+            out = out.drop(columns=[low, high])
+    return out
+
+
+def footer_with_intervals(overall: dict[str, Any]) -> dict[str, Any]:
+    """The same merge for a table's footer (the ``overall`` mapping)."""
+    out = {k: v for k, v in overall.items() if not k.endswith(("_low", "_high"))}
+    for key in list(out):
+        if f"{key}_low" in overall and f"{key}_high" in overall:
+            out[key] = _interval(overall[key], overall[f"{key}_low"], overall[f"{key}_high"])
+    return out
+
+
+def _interval(value: Any, low: Any, high: Any) -> str:
+    if _clean(low) is None or _clean(high) is None:
+        return _fmt(value)
+    return f"{_fmt(value)} [{_fmt(low)}, {_fmt(high)}]"

@@ -90,7 +90,15 @@ def rate_metrics(human: FloatArray, model: FloatArray) -> dict[str, FloatArray]:
     * ``kappa`` is Cohen's kappa; ``NaN`` when chance agreement is 1 (both sides give one and
       the same label throughout) or ``n == 0``, as in scikit-learn.
     """
-    c = confusion(binarise(human), binarise(model))
+    return confusion_metrics(confusion(binarise(human), binarise(model)))
+
+
+def confusion_metrics(c: Confusion) -> dict[str, FloatArray]:
+    """The rate metrics of :func:`rate_metrics` from confusion counts (same edge cases).
+
+    Useful when one set of cell labels is pooled several ways (by context, by value, by
+    resample) without binarising again.
+    """
     n = c.n
     with np.errstate(divide="ignore", invalid="ignore"):
         observed = (c.tp + c.tn) / n

@@ -53,7 +53,9 @@ def read_csv(path: Path) -> pd.DataFrame:
     absent = [c for c in ("source", "country", "topic", "value", "position") if c not in df]
     if absent:
         raise ValueError(f"{path}: not a tidy answer file; missing columns: {', '.join(absent)}")
-    df["position"] = df["position"].replace("", np.nan)
+    for column in ("position", "variant"):  # people's rows have no variant
+        if column in df:
+            df[column] = df[column].replace("", np.nan)
     return frame(df.to_dict("records"))
 
 

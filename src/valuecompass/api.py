@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from valuecompass.answers import ImportReport
 from valuecompass.compare import Alignment, align
 from valuecompass.instrument import Instrument, load_instrument
@@ -13,11 +15,14 @@ from valuecompass.sources import load_source
 
 @dataclass(frozen=True)
 class AlignResult:
-    """An :class:`Alignment` with the import reports of both sides."""
+    """An :class:`Alignment` with the import reports of both sides, and their answer tables
+    (what :mod:`valuecompass.stats` resamples)."""
 
     alignment: Alignment
     humans: ImportReport
     llm: ImportReport
+    human_answers: pd.DataFrame | None = None
+    model_answers: pd.DataFrame | None = None
 
 
 def align_sources(
@@ -32,4 +37,10 @@ def align_sources(
     form = instrument or load_instrument()
     h, h_report = load_source(humans, form, "humans")
     m, m_report = load_source(llm, form, "llm")
-    return AlignResult(alignment=align(h, m, form), humans=h_report, llm=m_report)
+    return AlignResult(
+        alignment=align(h, m, form),
+        humans=h_report,
+        llm=m_report,
+        human_answers=h,
+        model_answers=m,
+    )

@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 
 from valuecompass import _render
+from valuecompass._cli_common import instrument_option, user_errors
 from valuecompass.api import align_sources
-from valuecompass.compare import GROUPS, NoOverlapError
-from valuecompass.errors import ValueCompassError
+from valuecompass.compare import GROUPS
 from valuecompass.instrument import Instrument, load_instrument
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-instrument_option = click.option(
-    "--instrument",
-    "instrument_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="A Value Form YAML file; the bundled form if omitted.",
-)
-
-
-def user_errors(func: F) -> F:
-    """Print a user's mistake as one message and exit 2, never as a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (ValueCompassError, NoOverlapError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _console() -> Console:
@@ -81,21 +55,47 @@ def form_show(instrument_path: Path | None, fmt: str) -> None:
 @click.option("--by", "group", type=click.Choice(GROUPS), default="country", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @instrument_option
+@click.option(
+    "--ci",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Add bootstrap intervals at this level (e.g. 0.95): <metric>_low, <metric>_high.",
+)
+@click.option("--resamples", type=click.IntRange(2), default=2000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --ci/--ceiling.")
+@click.option("--ceiling", is_flag=True, help="Add the people-against-people ceiling.")
 @user_errors
-def align(humans: str, llm: str, group: str, fmt: str, instrument_path: Path | None) -> None:
+def align(
+    humans: str,
+    llm: str,
+    group: str,
+    fmt: str,
+    instrument_path: Path | None,
+    ci: float | None,
+    resamples: int,
+    seed: int,
+    ceiling: bool,
+) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
     result = align_sources(humans, llm, _instrument(instrument_path))
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
     rows = result.alignment.by(group)  # type: ignore[arg-type]
-    overall = result.alignment.overall()
+    overall: dict[str, Any] = dict(result.alignment.overall())
+    if ci is not None or ceiling:
+        from valuecompass._cli_stats import extend_alignment
+
+        rows, overall = extend_alignment(result, group, rows, overall, ci, resamples, seed, ceiling)
     if fmt == "json":
         click.echo(_render.to_json(rows, overall))
     elif fmt == "csv":
         click.echo(rows.to_csv(index=False), nl=False)
     else:
-        _render.print_table(_console(), rows, f"Alignment by {group}", overall)
+        footer = _render.footer_with_intervals(overall)
+        _render.print_table(
+            _console(), _render.with_intervals(rows), f"Alignment by {group}", footer
+        )
 
 
 @main.command()
@@ -118,7 +118,21 @@ from valuecompass._cli_run import run_command, runs_group  # noqa: E402
 
 main.add_command(run_command)
 main.add_command(runs_group)
+
+from valuecompass._cli_survey import survey_group  # noqa: E402
+
+main.add_command(survey_group)
 main.add_command(profile_command)
+
+from valuecompass._cli_report import report  # noqa: E402
+
+main.add_command(report)
+
+from valuecompass._cli_code import code_group  # noqa: E402
+from valuecompass._cli_stats import rigor_group  # noqa: E402
+
+main.add_command(rigor_group)
+main.add_command(code_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +41,15 @@ class RunConfig(BaseModel):
     instrument_path: Path | None = None
     prompts_path: Path | None = None
     progress: bool = True
+    executor: Literal["local", "ray"] = Field(
+        "local", description="local: threads in this process; ray: actors on a Ray cluster"
+    )
+    ray_address: str | None = Field(
+        None, description="the Ray cluster to join; a local one is started when omitted"
+    )
+    ray_workers: int | None = Field(
+        None, ge=1, description="Ray actors, each with its own backend; default: as resources allow"
+    )
 
     def resolved_max_tokens(self) -> int:
         return self.max_tokens or DEFAULT_MAX_TOKENS[self.mode]

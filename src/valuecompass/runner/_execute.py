@@ -12,9 +12,10 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from valuecompass.models import Backend
+from valuecompass.runner._batch import BatchProducer, batch_size
 from valuecompass.runner._call import Outcome, call_with_retries
 
 #: What producers put on the queue: a finished job, or the exception that stops everything.
@@ -27,6 +28,20 @@ Finish = Callable[[Any, Outcome], Any]
 
 class Producer(Protocol):
     def stop(self) -> None: ...
+
+
+@runtime_checkable
+class Distributed(Protocol):
+    """A backend that runs jobs elsewhere (a cluster's workers) and brings its own producer."""
+
+    def producer(
+        self,
+        jobs: Sequence[Any],
+        retries: int,
+        backoff: float,
+        out: queue.Queue[Item],
+        finish: Finish,
+    ) -> Producer: ...
 
 
 class ThreadProducer:
@@ -72,7 +87,12 @@ def start_producer(
     out: queue.Queue[Item],
     finish: Finish,
 ) -> Producer:
-    """The producer for BACKEND in this process: a pool of worker threads."""
+    """The producer for BACKEND: its own for a cluster, batches for a backend that takes them,
+    else a pool of worker threads in this process."""
+    if isinstance(backend, Distributed):
+        return backend.producer(jobs, retries, backoff, out, finish)
+    if batch_size(backend) > 1:
+        return BatchProducer(backend, jobs, retries, backoff, out, finish)
     return ThreadProducer(backend, jobs, workers, retries, backoff, out, finish)
 
 

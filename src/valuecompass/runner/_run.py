@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from valuecompass._version import __version__
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.models import Backend, Request, get_backend
+from valuecompass.models import Backend, ConfigError, Request, get_backend
 from valuecompass.prompts import Prompt, PromptSet, load_prompts, render_grid
 from valuecompass.runner._call import Outcome
 from valuecompass.runner._config import (
@@ -23,7 +23,7 @@ from valuecompass.runner._config import (
     prompts_digest,
     resolve_names,
 )
-from valuecompass.runner._execute import Item, drain, start_producer
+from valuecompass.runner._execute import Distributed, Item, drain, start_producer
 from valuecompass.runner._parse import answer_rows
 from valuecompass.runner._progress import make_progress
 from valuecompass.store import open_store
@@ -149,13 +149,24 @@ def run_model(config: RunConfig, backend: Backend | None = None) -> RunSummary:
     """Run CONFIG's model over its grid, storing every answer as it arrives; resumable."""
     instrument = load_instrument(config.instrument_path)
     prompts = load_prompts(config.prompts_path)
+    if config.executor == "ray" and not (backend is None or isinstance(backend, Distributed)):
+        raise ConfigError("the ray executor builds its backends on the workers: pass no backend")
     owned = backend is None
-    model = backend or get_backend(config.model, **config.backend_options)
+    model = backend or open_backend(config)
     try:
         return _run(config, instrument, prompts, model)
     finally:
         if owned:
             model.close()
+
+
+def open_backend(config: RunConfig) -> Backend:
+    """CONFIG's model: built here, or with the ray executor, on each of the cluster's actors."""
+    if config.executor == "ray":
+        from valuecompass.runner._ray import RayPool
+
+        return RayPool.start(config)
+    return get_backend(config.model, **config.backend_options)
 
 
 def _run(

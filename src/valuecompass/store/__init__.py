@@ -1,6 +1,7 @@
 """The store: one versioned schema for model runs and survey answers (SQLite or PostgreSQL)."""
 
 from valuecompass.store import runs as runs
+from valuecompass.store import survey as survey
 from valuecompass.store._base import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -24,4 +25,5 @@ __all__ = [
     "open_store",
     "runs",
     "schema_version",
+    "survey",
 ]

@@ -1,0 +1,167 @@
+"""``valuecompass code``: code open-ended answers by hand or by model, count themes, agreement.
+
+Codes live in a CSV file (``--codes``, default ``codes.csv``): one row per answer and coder.
+Each command reads it, and ``import`` and ``run`` replace their coder's rows in it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from valuecompass._cli_common import instrument_option, user_errors
+from valuecompass._cli_stats import FORMATS, emit
+from valuecompass.coding import (
+    Codebook,
+    CodingError,
+    code_answers,
+    coder_agreement,
+    import_codes,
+    load_codebook,
+    merge_codes,
+    read_answers,
+    read_codes,
+    theme_counts,
+    write_codes,
+)
+from valuecompass.instrument import load_instrument
+
+codes_option = click.option(
+    "--codes",
+    "codes_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("codes.csv"),
+    show_default=True,
+    help="The codes file (CSV) to read and update.",
+)
+codebook_option = click.option(
+    "--codebook",
+    "codebook_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A codebook YAML file; the bundled one (the paper's themes) if omitted.",
+)
+format_option = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+
+
+@click.group("code")
+def code_group() -> None:
+    """Code open-ended answers into the codebook's themes, count them, check agreement."""
+
+
+@code_group.command("codebook")
+@codebook_option
+@format_option
+@user_errors
+def codebook_command(codebook_path: Path | None, fmt: str) -> None:
+    """Show the codebook's themes."""
+    book = load_codebook(codebook_path)
+    rows = [
+        {"theme": t.id, "name": t.name, "description": t.description, "examples": len(t.examples)}
+        for t in book.themes
+    ]
+    emit(pd.DataFrame(rows), fmt, f"{book.name} (version {book.version})")
+
+
+@code_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--coder", required=True, help="Who coded the file (e.g. their initials).")
+@codes_option
+@codebook_option
+@instrument_option
+@user_errors
+def import_command(
+    file: Path,
+    coder: str,
+    codes_path: Path,
+    codebook_path: Path | None,
+    instrument_path: Path | None,
+) -> None:
+    """Add hand codes from FILE (respondent, topic, question, themes) as CODER's."""
+    book = load_codebook(codebook_path)
+    new = import_codes(file, coder, book, load_instrument(instrument_path))
+    _save(codes_path, new, book)
+    click.echo(f"{coder}: {len(new)} coded answer(s) from {file} into {codes_path}")
+
+
+@code_group.command("run")
+@click.option(
+    "--answers",
+    "answers_path",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Open-ended answers: CSV with respondent, topic, question, text.",
+)
+@click.option("--model", "model_spec", default="mock", show_default=True, help="Backend spec.")
+@click.option("--coder", default=None, help="Name for these codes (default: the model spec).")
+@click.option("--max-tokens", type=click.IntRange(1), default=200, show_default=True)
+@codes_option
+@codebook_option
+@instrument_option
+@user_errors
+def run_command(
+    answers_path: Path,
+    model_spec: str,
+    coder: str | None,
+    max_tokens: int,
+    codes_path: Path,
+    codebook_path: Path | None,
+    instrument_path: Path | None,
+) -> None:
+    """Code every answer with a model; unreadable replies are kept as missing, with why."""
+    from valuecompass.coding import backend_coder
+    from valuecompass.models import get_backend
+
+    book = load_codebook(codebook_path)
+    answers = read_answers(answers_path, load_instrument(instrument_path))
+    backend = get_backend(model_spec)
+    try:
+        new = code_answers(answers, book, backend_coder(backend, max_tokens), coder or model_spec)
+    finally:
+        backend.close()
+    _save(codes_path, new, book)
+    missing = int((new["missing"] != "").sum())
+    click.echo(f"{coder or model_spec}: {len(new)} answer(s) coded, {missing} missing")
+
+
+def _save(codes_path: Path, new: pd.DataFrame, book: Codebook) -> None:
+    """Merge NEW into the codes file, replacing rows of the same answer and coder."""
+    del book  # the codes were checked against it when made
+    write_codes(merge_codes(read_codes(codes_path), new), codes_path)
+
+
+@code_group.command("counts")
+@click.option("--coder", default=None, help="Whose codes to count (needed if several).")
+@codes_option
+@codebook_option
+@format_option
+@user_errors
+def counts_command(
+    coder: str | None, codes_path: Path, codebook_path: Path | None, fmt: str
+) -> None:
+    """Respondents expressing each theme, per scenario and in all."""
+    book = load_codebook(codebook_path)
+    emit(theme_counts(_existing(codes_path), book, coder), fmt, "Theme counts (respondents)")
+
+
+@code_group.command("agreement")
+@click.option("--coders", nargs=2, required=True, help="The two coders to compare.")
+@codes_option
+@codebook_option
+@format_option
+@user_errors
+def agreement_command(
+    coders: tuple[str, str], codes_path: Path, codebook_path: Path | None, fmt: str
+) -> None:
+    """Cohen's kappa between two coders, per theme and pooled."""
+    book = load_codebook(codebook_path)
+    table = coder_agreement(_existing(codes_path), book, coders[0], coders[1])
+    emit(table, fmt, f"Agreement: {coders[0]} and {coders[1]}")
+
+
+def _existing(codes_path: Path) -> pd.DataFrame:
+    if not codes_path.exists():
+        raise CodingError(f"{codes_path}: no codes file yet (make one with `code import`)")
+    return read_codes(codes_path)

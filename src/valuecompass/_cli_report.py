@@ -1,0 +1,80 @@
+"""``valuecompass report``: the paper's figures and tables in one self-contained HTML file."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from valuecompass._cli_common import instrument_option, user_errors
+from valuecompass.instrument import load_instrument
+from valuecompass.report import build_report, parse_llm_option
+
+
+def command_line(
+    humans: str | None, llms: tuple[str, ...], out: Path, instrument_path: Path | None
+) -> str:
+    """The command as it could be typed again (recorded in the report's provenance)."""
+    words = ["valuecompass", "report"]
+    if humans is not None:
+        words += ["--humans", humans]
+    for llm in llms:
+        words += ["--llm", llm]
+    words += ["--out", str(out)]
+    if instrument_path is not None:
+        words += ["--instrument", str(instrument_path)]
+    return shlex.join(words)
+
+
+@click.command("report")
+@click.option(
+    "--humans",
+    default=None,
+    help="People's answers: released folder, CSV or survey store. Leave out for the models' "
+    "value profiles alone.",
+)
+@click.option(
+    "--llm",
+    "llms",
+    multiple=True,
+    required=True,
+    metavar="[NAME=]SRC",
+    help="A model's answers (released model folder, tidy CSV or STORE#RUN), optionally named; "
+    "repeat for more models. Unnamed, a model is called after its folder, file or run.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The HTML file to write; its figures and tables go to <name>_files/ beside it.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes drawing the figures (default: the CPUs available, at most 4).",
+)
+@instrument_option
+@user_errors
+def report(
+    humans: str | None,
+    llms: tuple[str, ...],
+    out: Path,
+    jobs: int | None,
+    instrument_path: Path | None,
+) -> None:
+    """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance."""
+    sources = [parse_llm_option(text) for text in llms]
+    result = build_report(
+        humans,
+        sources,
+        out,
+        instrument=load_instrument(instrument_path),
+        command=command_line(humans, llms, out, instrument_path),
+        jobs=jobs,
+    )
+    click.echo(
+        f"wrote {result.html} and {result.files_dir}/ ({len(result.figures) // 2} figures, "
+        f"{len(result.tables)} tables) in {result.seconds:.1f} s"
+    )

@@ -1,0 +1,324 @@
+"""``valuecompass rigor``: intervals, ceilings, sensitivity, distributions, significance and
+irrelevance; and the ``--ci``/``--ceiling`` columns of ``valuecompass align``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import pandas as pd
+from rich.console import Console
+
+from valuecompass import _render
+from valuecompass._cli_common import instrument_option, user_errors
+from valuecompass.api import AlignResult, align_sources
+from valuecompass.instrument import load_instrument
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = click.Choice(["table", "json", "csv"])
+
+
+def _console() -> Console:
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def extend_alignment(
+    result: AlignResult,
+    group: str,
+    rows: pd.DataFrame,
+    overall: dict[str, Any],
+    ci: float | None,
+    resamples: int,
+    seed: int,
+    ceiling: bool,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """ROWS and OVERALL of ``align`` with ``<metric>_low``/``_high`` (``--ci``) and
+    ``ceiling_*``/``model_half_*`` (``--ceiling``) for f1 and distance."""
+    from valuecompass.stats import STATISTICS, bootstrap, human_ceiling
+
+    h, m = _answers(result)
+    keys = [c for c in ("country", "topic", "value", "type") if c in rows.columns]
+    if ci is not None:
+        groups = (group, "overall")
+        boot = bootstrap(
+            result.alignment,
+            h,
+            m,
+            seed=seed,
+            resamples=resamples,
+            level=ci,
+            groups=groups,
+            rank_groups=(),
+        )
+        bounds = [f"{s}_{end}" for s in STATISTICS for end in ("low", "high")]
+        rows = _join(rows, boot.table(group)[keys + bounds], keys)
+        overall.update({k: v for k, v in boot.overall().items() if k in bounds})
+    if ceiling:
+        table = human_ceiling(result.alignment, h, seed=seed, groups=(group, "overall"))
+        extra = [f"{p}_{s}" for s in ("f1", "distance") for p in ("ceiling", "model_half")]
+        rows = _join(rows, table.table(group)[keys + extra], keys)
+        overall.update({k: v for k, v in table.overall().items() if k in extra})
+    return rows, overall
+
+
+def _join(rows: pd.DataFrame, extra: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return rows.merge(extra, on=keys, how="left", validate="one_to_one")
+
+
+def _answers(result: AlignResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if result.human_answers is None or result.model_answers is None:
+        raise click.UsageError("these sources did not keep their answer tables")
+    return result.human_answers, result.model_answers
+
+
+def _sources(func: F) -> F:
+    """--humans, --llm, --instrument and --format, loaded into an AlignResult."""
+    func = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)(func)
+    func = instrument_option(func)
+    func = click.option("--llm", required=True, help="A model's answers (as for align).")(func)
+    func = click.option("--humans", required=True, help="People's answers (as for align).")(func)
+    return func
+
+
+def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
+    result = align_sources(humans, llm, load_instrument(instrument_path))
+    err = Console(stderr=True)
+    err.print(f"[dim]{result.humans.summary()}[/dim]")
+    err.print(f"[dim]{result.llm.summary()}[/dim]")
+    return result
+
+
+def emit(df: pd.DataFrame, fmt: str, title: str) -> None:
+    """Print a table, JSON (``{"rows": [...]}``) or CSV."""
+    if fmt == "json":
+        click.echo(json.dumps({"rows": _render.records(df)}, indent=2))
+    elif fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    else:
+        _render.print_table(_console(), _render.with_intervals(df), title)
+
+
+seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+
+
+@click.group("rigor")
+def rigor_group() -> None:
+    """How far to trust the alignment numbers: ceilings, ranks, sensitivity, significance."""
+
+
+@rigor_group.command("ceiling")
+@_sources
+@click.option(
+    "--by",
+    "group",
+    type=click.Choice(["context", "country", "topic", "value", "type", "overall"]),
+    default="country",
+    show_default=True,
+)
+@click.option("--splits", type=click.IntRange(1), default=200, show_default=True)
+@seed_option
+@user_errors
+def ceiling_command(
+    humans: str,
+    llm: str,
+    instrument_path: Path | None,
+    fmt: str,
+    group: str,
+    splits: int,
+    seed: int,
+) -> None:
+    """People against people (split halves) beside the model, for the rate and distance."""
+    from valuecompass.stats import human_ceiling
+
+    result = _load(humans, llm, instrument_path)
+    h, _ = _answers(result)
+    table = human_ceiling(result.alignment, h, splits=splits, seed=seed, groups=(group,))
+    emit(table.table(group, ("f1", "kappa", "distance")), fmt, f"Human ceiling by {group}")
+
+
+@rigor_group.command("ranks")
+@_sources
+@click.option(
+    "--by",
+    "group",
+    type=click.Choice(["overall", "country", "topic"]),
+    default="overall",
+    show_default=True,
+)
+@click.option(
+    "--top-k",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="p_top_k is the chance a value is among this many most misaligned.",
+)
+@click.option(
+    "--ci",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+)
+@click.option("--resamples", type=click.IntRange(2), default=2000, show_default=True)
+@seed_option
+@user_errors
+def ranks_command(
+    humans: str,
+    llm: str,
+    instrument_path: Path | None,
+    fmt: str,
+    group: str,
+    top_k: int,
+    ci: float,
+    resamples: int,
+    seed: int,
+) -> None:
+    """Values by distance with rank intervals and the chance of being in the top k."""
+    from valuecompass.stats import bootstrap
+
+    result = _load(humans, llm, instrument_path)
+    h, m = _answers(result)
+    boot = bootstrap(
+        result.alignment,
+        h,
+        m,
+        seed=seed,
+        resamples=resamples,
+        level=ci,
+        groups=("value",),
+        rank_groups=(group,),
+    )
+    table = boot.ranking(group, top_k).rename(columns={"p_top_k": f"p_top_{top_k}"})
+    emit(table, fmt, f"Misalignment ranking ({group})")
+
+
+@rigor_group.command("sensitivity")
+@_sources
+@click.option(
+    "--view",
+    type=click.Choice(["variants", "factors", "values", "flips"]),
+    default="variants",
+    show_default=True,
+    help="Scores per variant, variance share per factor (overall or per value), "
+    "or label flips per value.",
+)
+@user_errors
+def sensitivity_command(
+    humans: str, llm: str, instrument_path: Path | None, fmt: str, view: str
+) -> None:
+    """How much the model's answers depend on the prompt's wording."""
+    from valuecompass.stats import prompt_sensitivity
+
+    result = _load(humans, llm, instrument_path)
+    _, m = _answers(result)
+    if not m["variant"].notna().any():
+        raise click.UsageError("the model's answers carry no prompt variant")
+    s = prompt_sensitivity(result.alignment, m)
+    tables = {
+        "variants": s.by_variant,
+        "factors": s.variance,
+        "values": s.variance_by_value,
+        "flips": s.flips.sort_values("flip_rate", ascending=False, kind="stable"),
+    }
+    emit(tables[view], fmt, f"Prompt sensitivity: {view}")
+
+
+@rigor_group.command("distributions")
+@_sources
+@click.option(
+    "--by",
+    "group",
+    type=click.Choice(["context", "country", "topic", "value", "type", "overall", "cell"]),
+    default="value",
+    show_default=True,
+)
+@user_errors
+def distributions_command(
+    humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
+) -> None:
+    """Wasserstein (÷ range) and Jensen-Shannon distances between answer distributions."""
+    from valuecompass.stats import distribution_distances
+
+    result = _load(humans, llm, instrument_path)
+    h, m = _answers(result)
+    dist = distribution_distances(result.alignment, h, m)
+    table = dist.cells if group == "cell" else dist.by(group)
+    emit(table, fmt, f"Distribution distances by {group}")
+
+
+@rigor_group.command("significance")
+@_sources
+@click.option("--permutations", type=click.IntRange(1), default=2000, show_default=True)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="False discovery rate for 'significant'.",
+)
+@seed_option
+@user_errors
+def significance_command(
+    humans: str,
+    llm: str,
+    instrument_path: Path | None,
+    fmt: str,
+    permutations: int,
+    alpha: float,
+    seed: int,
+) -> None:
+    """Permutation test of each value's distance, Benjamini-Hochberg across values."""
+    from valuecompass.stats import permutation_test
+
+    result = _load(humans, llm, instrument_path)
+    h, m = _answers(result)
+    table = permutation_test(
+        result.alignment, h, m, permutations=permutations, seed=seed, alpha=alpha
+    )
+    emit(table, fmt, "Model against people, per value (permutation test)")
+
+
+@rigor_group.command("irrelevant")
+@_sources
+@click.option(
+    "--by",
+    "group",
+    type=click.Choice(["value", "context", "country", "topic"]),
+    default="value",
+    show_default=True,
+)
+@user_errors
+def irrelevant_command(
+    humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
+) -> None:
+    """How often people, and the model, call each value irrelevant."""
+    from valuecompass.sources import load_source
+    from valuecompass.stats import compare_irrelevant
+
+    form = load_instrument(instrument_path)  # no alignment needed: a model may skip every value
+    h, _ = load_source(humans, form, "humans")
+    m, _ = load_source(llm, form, "llm")
+    by = ("country", "topic") if group == "context" else (group,)
+    emit(compare_irrelevant(h, m, by), fmt, f"'Irrelevant' answers by {group}")
+
+
+@rigor_group.command("irrelevant-prompts")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--prompts",
+    "prompts_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A prompt design to start from; the bundled one if omitted.",
+)
+@user_errors
+def irrelevant_prompts_command(out: Path, prompts_path: Path | None) -> None:
+    """Write a prompt design that offers the model "irrelevant", for `run --prompts OUT`."""
+    from valuecompass.prompts import load_prompts
+    from valuecompass.stats import offer_irrelevant, write_prompts
+
+    write_prompts(offer_irrelevant(load_prompts(prompts_path)), out)
+    click.echo(f"wrote {out}; use it with: valuecompass run --prompts {out} ...")

@@ -1,0 +1,190 @@
+"""``valuecompass survey serve`` and ``valuecompass survey export``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from valuecompass.errors import ValueCompassError
+from valuecompass.settings import env
+
+DEFAULT_DB = "valuecompass.db"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors(func: F) -> F:
+    """A user's mistake is one line on stderr and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValueCompassError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _common(func: F) -> F:
+    func = click.option(
+        "--instrument",
+        "instrument_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="A Value Form YAML file; the bundled form if omitted.",
+    )(func)
+    return click.option(
+        "--db",
+        default=lambda: env("VALUECOMPASS_DB", DEFAULT_DB),
+        show_default="VALUECOMPASS_DB or valuecompass.db",
+        help="The store: a SQLite file path or a PostgreSQL URL.",
+    )(func)
+
+
+@click.group("survey")
+def survey_group() -> None:
+    """The web survey: serve the Value Form to people, export what they answered."""
+
+
+@survey_group.command("serve")
+@_common
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--content",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Survey words (consent, checks, questions) as YAML; bundled if omitted.",
+)
+@click.option(
+    "--quota",
+    type=click.IntRange(1),
+    default=4,
+    show_default=True,
+    help="Participants per country per scenario.",
+)
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    help="Scenario ids to assign (repeatable); all if omitted.",
+)
+@click.option("--items-per-page", type=click.IntRange(1), default=15, show_default=True)
+@click.option(
+    "--completion-url",
+    default=None,
+    help="Prolific's completion URL; '{code}' in it is replaced by the code.",
+)
+@click.option("--completion-code", default=None, help="One completion code for everyone.")
+@click.option("--redirect", is_flag=True, help="Send finished participants to the URL at once.")
+@click.option("--require-prolific", is_flag=True, help="Refuse links without a Prolific id.")
+@click.option(
+    "--admin-token",
+    default=None,
+    help="Opens /admin (VALUECOMPASS_ADMIN_TOKEN); no admin page without one.",
+)
+@click.option("--min-form-seconds", type=click.FloatRange(0), default=90, show_default=True)
+@click.option(
+    "--max-body",
+    type=click.IntRange(1024),
+    default=64 * 1024,
+    show_default=True,
+    help="Largest request body in bytes.",
+)
+@click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (serve over HTTPS).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@_errors
+def serve(
+    db: str,
+    instrument_path: Path | None,
+    host: str,
+    port: int,
+    content: Path | None,
+    access_log: bool,
+    **options: Any,
+) -> None:
+    """Serve the survey (loopback only unless --host says otherwise)."""
+    import uvicorn
+
+    from valuecompass.instrument import load_instrument
+    from valuecompass.store import open_store
+    from valuecompass.survey import create_app, load_content, make_settings
+
+    options["admin_token"] = options["admin_token"] or env("VALUECOMPASS_ADMIN_TOKEN")
+    options["redirect_on_complete"] = options.pop("redirect")
+    options["max_body_bytes"] = options.pop("max_body")
+    settings = make_settings(
+        instrument=load_instrument(instrument_path), content=load_content(content), **options
+    )
+    engine = open_store(db)
+    if host not in LOOPBACK:
+        click.echo(f"warning: listening on {host}, reachable from other machines", err=True)
+    if settings.admin_token is None:
+        click.echo("note: no admin token given, so /admin is off", err=True)
+    click.echo(f"survey on http://{host}:{port}/  store: {engine.url.render_as_string()}", err=True)
+    uvicorn.run(
+        create_app(settings, engine),
+        host=host,
+        port=port,
+        access_log=access_log,
+        server_header=False,
+        log_level="info",
+    )
+
+
+@survey_group.command("export")
+@_common
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Tidy answer CSV to write.",
+)
+@click.option(
+    "--include-excluded",
+    is_flag=True,
+    help="Keep participants who failed an attention check (or other exclusions).",
+)
+@click.option(
+    "--participants",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the participants (Prolific ids, flags, open answers) here.",
+)
+@_errors
+def export(
+    db: str,
+    instrument_path: Path | None,
+    out: Path,
+    include_excluded: bool,
+    participants: Path | None,
+) -> None:
+    """Finished participants' answers as tidy CSV: one row per participant and value."""
+    from valuecompass.answers import write_csv
+    from valuecompass.instrument import load_instrument
+    from valuecompass.store import open_store
+    from valuecompass.store import survey as store
+
+    engine = open_store(db, create=False)
+    try:
+        table = store.human_answers(engine, load_instrument(instrument_path), include_excluded)
+        people = store.participants_frame(engine, spreadsheet_safe=True) if participants else None
+    finally:
+        engine.dispose()
+    try:
+        write_csv(table, out)
+        if people is not None and participants is not None:
+            people.to_csv(participants, index=False)
+    except OSError as exc:
+        raise ValueCompassError(f"cannot write ({exc.strerror}): {exc.filename}") from exc
+    click.echo(
+        f"{len(table)} answers from {table['respondent'].nunique()} participants written to {out}"
+    )

@@ -1,0 +1,128 @@
+"""Open-ended answers and codes as tidy tables, read from and written to CSV.
+
+* Answers: one row per answer: ``respondent``, ``topic``, ``question``, ``text``.
+* Codes: one row per (answer, coder): the answer's keys, ``coder``, ``themes`` (theme ids
+  joined by ``;``, empty when the answer expresses none) and ``missing`` (why it has no codes,
+  e.g. a model's unreadable reply; empty when coded).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from valuecompass.coding._codebook import Codebook, CodingError
+from valuecompass.instrument import Instrument, UnknownNameError
+
+KEYS = ["respondent", "topic", "question"]
+ANSWER_COLUMNS = [*KEYS, "text"]
+CODE_COLUMNS = [*KEYS, "coder", "themes", "missing"]
+
+
+def _read(path: Path, required: list[str], what: str) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError as exc:
+        raise CodingError(f"{path}: no such file") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise CodingError(f"{path}: the file is empty") from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise CodingError(f"{path}: cannot read as CSV ({exc})") from exc
+    absent = [c for c in required if c not in df.columns]
+    if absent:
+        raise CodingError(f"{path}: not {what}; missing column(s): {', '.join(absent)}")
+    return df
+
+
+def _topics(df: pd.DataFrame, path: Path, instrument: Instrument | None) -> pd.Series:
+    if instrument is None:
+        return df["topic"].str.strip()
+    out = []
+    for line, name in enumerate(df["topic"], start=2):
+        try:
+            out.append(instrument.scenario(name.strip()).id)
+        except UnknownNameError as exc:
+            raise CodingError(f"{path} line {line}, column 'topic': {exc}") from exc
+    return pd.Series(out, index=df.index)
+
+
+def read_answers(path: Path, instrument: Instrument | None = None) -> pd.DataFrame:
+    """Open-ended answers from a CSV with respondent, topic, question and text.
+
+    With an instrument, topics are checked and mapped to scenario ids (names and aliases are
+    accepted). An empty respondent or question is an error naming the line.
+    """
+    df = _read(path, ANSWER_COLUMNS, "an answer file (respondent, topic, question, text)")
+    for col in ("respondent", "question"):
+        empty = df.index[df[col].str.strip() == ""]
+        if len(empty):
+            raise CodingError(f"{path} line {empty[0] + 2}: column {col!r} is empty")
+    df["topic"] = _topics(df, path, instrument)
+    return df[ANSWER_COLUMNS].reset_index(drop=True)
+
+
+def split_themes(text: str) -> list[str]:
+    """``"a; b, c"`` → ``["a", "b", "c"]``."""
+    return [t.strip() for t in re.split(r"[;,|]", text) if t.strip()]
+
+
+def import_codes(
+    path: Path, coder: str, codebook: Codebook, instrument: Instrument | None = None
+) -> pd.DataFrame:
+    """Hand codes from a CSV with respondent, topic, question and themes (ids or names,
+    separated by ``;`` or ``,``; empty for none) as the codes table of CODER.
+
+    An unknown theme is an error naming the line; so is an answer coded twice.
+    """
+    if not coder.strip():
+        raise CodingError("the coder's name is empty")
+    df = _read(path, [*KEYS, "themes"], "a code file (respondent, topic, question, themes)")
+    df["topic"] = _topics(df, path, instrument)
+    ids = []
+    for line, text in enumerate(df["themes"], start=2):
+        found = []
+        for name in split_themes(text):
+            theme = codebook.theme(name)
+            if theme is None:
+                known = ", ".join(codebook.ids)
+                raise CodingError(f"{path} line {line}: unknown theme {name!r}; known: {known}")
+            found.append(theme.id)
+        ids.append(join_themes(found, codebook))
+    twice = df.duplicated(KEYS, keep="first")
+    if twice.any():
+        line = int(df.index[twice][0]) + 2
+        raise CodingError(f"{path} line {line}: this answer is coded twice")
+    return pd.DataFrame({**{k: df[k] for k in KEYS}, "coder": coder, "themes": ids, "missing": ""})[
+        CODE_COLUMNS
+    ]
+
+
+def join_themes(ids: list[str], codebook: Codebook) -> str:
+    """Theme ids in the codebook's order, joined by ``;``."""
+    wanted = set(ids)
+    return ";".join(t for t in codebook.ids if t in wanted)
+
+
+def read_codes(path: Path) -> pd.DataFrame:
+    """A codes table written by :func:`write_codes`; an absent file is an empty table."""
+    if not path.exists():
+        return pd.DataFrame(columns=CODE_COLUMNS)
+    return _read(path, CODE_COLUMNS, "a codes file")[CODE_COLUMNS]
+
+
+def merge_codes(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """EXISTING with NEW's rows replacing those of the same answer and coder."""
+    both = pd.concat([existing, new], ignore_index=True)
+    return both.drop_duplicates([*KEYS, "coder"], keep="last").reset_index(drop=True)
+
+
+def write_codes(codes: pd.DataFrame, path: Path) -> None:
+    """Write the codes table atomically (a temporary file renamed into place)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        codes[CODE_COLUMNS].to_csv(tmp, index=False)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

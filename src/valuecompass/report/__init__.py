@@ -1,0 +1,99 @@
+"""The report: the paper's tables and figures in one self-contained HTML file.
+
+:func:`build_report` is the one entry point; the CLI's ``valuecompass report`` calls it. This
+module imports nothing heavy: matplotlib and Jinja2 load only when a report is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from valuecompass.report._result import ReportError, ReportResult
+
+if TYPE_CHECKING:
+    from valuecompass.instrument import Instrument
+    from valuecompass.report._figures import BarGridSpec, BarPanel, HeatmapSpec, HeatPanel
+    from valuecompass.report._raster import Chart, new_chart
+    from valuecompass.report._section import Assets, Section
+    from valuecompass.report._sections import DEFAULT_SECTIONS
+
+__all__ = [
+    "DEFAULT_SECTIONS",
+    "Assets",
+    "BarGridSpec",
+    "BarPanel",
+    "Chart",
+    "HeatPanel",
+    "HeatmapSpec",
+    "ReportError",
+    "ReportResult",
+    "Section",
+    "build_report",
+    "new_chart",
+    "parse_llm_option",
+]
+
+#: Names for writing a section of one's own, loaded on first use (they need matplotlib and
+#: Jinja2, which ``import valuecompass`` must not load).
+_LAZY = {
+    "DEFAULT_SECTIONS": "_sections",
+    "Assets": "_section",
+    "Section": "_section",
+    "BarGridSpec": "_figures",
+    "BarPanel": "_figures",
+    "HeatmapSpec": "_figures",
+    "HeatPanel": "_figures",
+    "Chart": "_raster",
+    "new_chart": "_raster",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"valuecompass.report.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'valuecompass.report' has no attribute {name!r}")
+
+
+def build_report(
+    humans: str | Path | None,
+    llms: Sequence[tuple[str, str | Path]],
+    out: str | Path,
+    instrument: Instrument | None = None,
+    command: str | None = None,
+    sections: Sequence[Section] | None = None,
+    jobs: int | None = None,
+) -> ReportResult:
+    """Build the report for people's answers (or none) against one or more models.
+
+    ``llms`` pairs each model's display name with its source (a released model folder, a tidy
+    CSV or ``STORE#RUN``). ``out`` is the HTML file; ``<stem>_files/`` is written beside it. Both
+    appear only when the whole report is built: bad input raises :class:`ReportError` and leaves
+    nothing at either path. ``sections`` replaces the default section list. ``jobs`` is how
+    many processes draw the figures (default: the CPUs available, at most 4; 1 draws here).
+
+    >>> build_report("shared/datasets/valuecompass-2025",
+    ...              [("gpt-4o-mini", "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")],
+    ...              "report.html")  # doctest: +SKIP
+    """
+    try:
+        from valuecompass.report._build import build
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ReportError(
+            f"the report needs matplotlib and Jinja2 ({exc.name} is missing); "
+            "install them with: pip install 'valuecompass[report]'"
+        ) from exc
+    return build(humans, llms, Path(out), instrument, command, sections, jobs)
+
+
+def parse_llm_option(text: str) -> tuple[str, str]:
+    """``NAME=SRC`` or a bare ``SRC`` → (name, src); a bare SRC is named after its file or folder.
+
+    ``=`` separates a name only when the part before it looks like a name (no ``/``, ``:``,
+    ``#``, ``?`` or ``\\``), so a database URL with a query string stays one SRC.
+    """
+    from valuecompass.report._inputs import parse_llm_option as parse
+
+    return parse(text)

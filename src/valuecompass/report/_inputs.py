@@ -1,0 +1,190 @@
+"""The report's inputs: model names, sources read and aligned, checked before anything is drawn."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from valuecompass.answers import ImportReport
+from valuecompass.compare import Alignment, GroupBy, NoOverlapError, align
+from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import Instrument
+from valuecompass.profile import Profile, value_profile
+from valuecompass.report._result import ReportError
+from valuecompass.sources import load_source
+
+_NOT_IN_NAME = re.compile(r"[/\\:#?]")
+
+
+def parse_llm_option(text: str) -> tuple[str, str]:
+    """``NAME=SRC`` or a bare ``SRC`` → (name, src); see ``valuecompass.report``."""
+    name, sep, src = text.partition("=")
+    if sep and name.strip() and not _NOT_IN_NAME.search(name):
+        if not src.strip():
+            raise ReportError(f"--llm {text!r}: no source after '='")
+        return name.strip(), src.strip()
+    return default_name(text), text
+
+
+_FILE_SUFFIXES = {".csv", ".db", ".sqlite", ".sqlite3"}
+
+
+def default_name(src: str) -> str:
+    """A model's name from its SRC: the run of ``STORE#RUN``, else the file's stem or the
+    folder's name (``llama-3.1-8b/`` stays ``llama-3.1-8b``)."""
+    location, _, run = src.partition("#")
+    if run:
+        return run
+    path = Path(location.rstrip("/\\"))
+    name = path.stem if path.suffix.lower() in _FILE_SUFFIXES else path.name
+    return name or location
+
+
+class _Memo(Alignment):
+    """An :class:`Alignment` that computes each table once: the report asks for the cells,
+    groupings and rankings of a model many times over (tables, figures, captions)."""
+
+    def _once(self, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        memo: dict[str, pd.DataFrame] = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key].copy()
+
+    def cells(self) -> pd.DataFrame:
+        return self._once("cells", super().cells)
+
+    def by(self, group: GroupBy) -> pd.DataFrame:
+        return self._once(f"by:{group}", lambda: super(_Memo, self).by(group))
+
+    def ranking(self, group: GroupBy | None = None) -> pd.DataFrame:
+        return self._once(f"ranking:{group}", lambda: super(_Memo, self).ranking(group))
+
+
+@dataclass(frozen=True)
+class SourceData:
+    """One source as read: its tidy answers and what the importer reported."""
+
+    name: str
+    src: str
+    answers: pd.DataFrame
+    report: ImportReport
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        """The run manifest the source offers (a run store does), if any."""
+        manifest = getattr(self.report, "manifest", None)
+        return manifest if isinstance(manifest, dict) else None
+
+    def scored_contexts(self) -> set[tuple[str, str]]:
+        scored = self.answers[self.answers["position"].notna()]
+        return set(zip(scored["country"], scored["topic"], strict=True))
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """A model's source with its profile and, when people's answers are given, its alignment."""
+
+    source: SourceData
+    slug: str
+    profile: Profile
+    alignment: Alignment | None
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the sections draw from."""
+
+    instrument: Instrument
+    people: SourceData | None
+    models: tuple[ModelData, ...]
+    command: str | None
+    generated_at: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
+    )
+
+    @property
+    def aligned(self) -> tuple[tuple[ModelData, Alignment], ...]:
+        """The models with an alignment (all of them when people's answers are given)."""
+        return tuple((m, m.alignment) for m in self.models if m.alignment is not None)
+
+
+def check_names(llms: Sequence[tuple[str, str | Path]]) -> None:
+    """At least one model, each name given once."""
+    if not llms:
+        raise ReportError("a report needs at least one --llm source")
+    counts = Counter(name for name, _ in llms)
+    twice = [name for name, n in counts.items() if n > 1]
+    if twice:
+        raise ReportError(
+            f"model name(s) used more than once: {', '.join(map(repr, twice))}; "
+            "name each source with --llm NAME=SRC"
+        )
+    empty = [str(src) for name, src in llms if not name.strip()]
+    if empty:
+        raise ReportError(f"a model has an empty name: {', '.join(empty)}")
+
+
+def slugs(names: Sequence[str]) -> list[str]:
+    """File-name-safe, distinct slugs for display names."""
+    out: list[str] = []
+    for name in names:
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
+        slug, n = base, 2
+        while slug in out:
+            slug, n = f"{base}-{n}", n + 1
+        out.append(slug)
+    return out
+
+
+def load_inputs(
+    humans: str | Path | None,
+    llms: Sequence[tuple[str, str | Path]],
+    instrument: Instrument,
+    command: str | None,
+) -> ReportData:
+    """Read every source, then align each model with the people (when given)."""
+    check_names(llms)
+    people = _read("people", humans, instrument, "humans") if humans is not None else None
+    models = []
+    for (name, src), slug in zip(llms, slugs([n for n, _ in llms]), strict=True):
+        source = _read(name, src, instrument, "llm")
+        models.append(_model(source, slug, people, instrument))
+    return ReportData(instrument=instrument, people=people, models=tuple(models), command=command)
+
+
+def _read(name: str, src: str | Path, instrument: Instrument, side: str) -> SourceData:
+    role = "people's answers" if side == "humans" else f"model {name!r}"
+    try:
+        answers, report = load_source(src, instrument, "humans" if side == "humans" else "llm")
+    except ReportError:
+        raise
+    except (ValueCompassError, ValueError, OSError) as exc:
+        raise ReportError(f"{role}: {exc}") from exc
+    return SourceData(name=name, src=str(src), answers=answers, report=report)
+
+
+def _model(
+    source: SourceData, slug: str, people: SourceData | None, instrument: Instrument
+) -> ModelData:
+    profile = value_profile(source.answers, instrument)
+    if profile.cells.empty:
+        raise ReportError(f"model {source.name!r} ({source.src}): no scored answer in any context")
+    alignment = None
+    if people is not None:
+        try:
+            computed = align(people.answers, source.answers, instrument)
+            alignment = _Memo(computed.instrument, computed.human, computed.model)
+        except NoOverlapError as exc:
+            raise ReportError(f"model {source.name!r} ({source.src}): {exc}") from exc
+    return ModelData(source=source, slug=slug, profile=profile, alignment=alignment)

@@ -1,0 +1,271 @@
+"""Sections comparing each model with people: rates, heatmaps, rankings, motivational types."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from valuecompass.compare import Alignment, GroupBy
+from valuecompass.instrument import Instrument
+from valuecompass.report import _tables as tb
+from valuecompass.report._figures import BarGridSpec, BarPanel, HeatmapSpec, HeatPanel
+from valuecompass.report._htmltable import Shade
+from valuecompass.report._inputs import ModelData, ReportData
+from valuecompass.report._section import Assets
+
+GROUPS: tuple[GroupBy, GroupBy] = ("country", "topic")
+#: (metric, which way is better, its name) for the rate tables.
+METRIC_ROWS: tuple[tuple[str, Literal["high", "low"], str], ...] = (
+    ("f1", "high", "Alignment rate (F1)"),
+    ("distance", "low", "Alignment distance"),
+)
+PLURAL = {"country": "countries", "topic": "topics", "type": "motivational types"}
+SCALE_NOTE = (
+    "One colour scale for every heatmap (cividis, safe for colour-blind readers): "
+    "0 = strongly agree (dark blue) to 1 = strongly disagree (yellow); for distance, "
+    "0 = the same answer and 1 = opposite ends of the scale. White = no answer."
+)
+
+
+def _with_people(data: ReportData) -> bool:
+    return data.people is not None and bool(data.aligned)
+
+
+def type_breaks(instrument: Instrument) -> tuple[int, ...]:
+    """Row indices where the displayed motivational type changes, in instrument order."""
+    kinds = [v.display_type for v in instrument.values]
+    return tuple(i for i in range(1, len(kinds)) if kinds[i] != kinds[i - 1])
+
+
+PANELS = (("human", "People"), ("model", "Model"), ("distance", "Distance"))
+
+
+def triple(
+    frames: dict[str, pd.DataFrame], names: dict[str, str], group: str = "", first: str = "A"
+) -> tuple[HeatPanel, ...]:
+    """People, model and distance panels over the same rows and columns, lettered from FIRST."""
+    columns = tuple(names.get(str(c), str(c)) for c in frames["human"].columns)
+    return tuple(
+        HeatPanel(f"({chr(ord(first) + i)}) {label}", frames[key].to_numpy(float), columns, group)
+        for i, (key, label) in enumerate(PANELS)
+    )
+
+
+def row_names(frame: pd.DataFrame, names: dict[str, str]) -> tuple[str, ...]:
+    return tuple(names.get(str(r), str(r)) for r in frame.index)
+
+
+class RatesSection:
+    """The paper's Table 2 (models × countries, F1) and the same by topic, with distances."""
+
+    id = "rates"
+    title = "Alignment rates"
+    template = "sections/rates.html.j2"
+
+    def applies(self, data: ReportData) -> bool:
+        return _with_people(data)
+
+    def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
+        names = tb.display_names(data.instrument) | {"average": "Average"}
+        overall = assets.table(
+            "overall",
+            "Every metric over all shared contexts",
+            "Rates are averaged over contexts; distance over all cells.",
+            tb.overall_table(data),
+            labels={"f1": "F1 (rate)", "n_contexts": "contexts"},
+            shade=Shade("high", ("f1",)),
+        )
+        tables = [overall]
+        for group in GROUPS:
+            for metric, better, what in METRIC_ROWS:
+                tables.append(
+                    assets.table(
+                        f"{metric}-{group}",
+                        f"{what} by {group}",
+                        f"Models × {PLURAL[group]}; the average is the mean of the row. "
+                        f"Cells shade from worst (light) to best (blue): "
+                        f"{'higher' if better == 'high' else 'lower'} is better.",
+                        tb.wide_metric(data, group, metric),
+                        labels=names,
+                        shade=Shade(better),
+                    )
+                )
+        return {"tables": tables}
+
+
+class HeatmapsSection:
+    """People's, the model's and the distance heatmaps per model (Figures 3 and 6–10)."""
+
+    id = "heatmaps"
+    title = "Heatmaps of values"
+    template = "sections/heatmaps.html.j2"
+
+    def applies(self, data: ReportData) -> bool:
+        return _with_people(data)
+
+    def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
+        names = tb.display_names(data.instrument)
+        breaks = type_breaks(data.instrument)
+        models = []
+        for model, _ in data.aligned:
+            figures = []
+            for group in GROUPS:
+                frames = tb.value_scores(model, group)
+                spec = HeatmapSpec(
+                    f"{model.name}: values × {PLURAL[group]}",
+                    row_names(frames["human"], names),
+                    triple(frames, names),
+                    breaks,
+                )
+                figures.append(
+                    assets.figure(
+                        f"heatmap-{group}-{model.slug}",
+                        f"{model.name}: values × {PLURAL[group]}",
+                        f"(A) People's mean score, (B) {model.name}'s, (C) the alignment "
+                        f"distance, each averaged over the contexts of each {group}. "
+                        "White rules separate motivational types. " + SCALE_NOTE,
+                        spec,
+                    )
+                )
+            models.append({"name": model.name, "figures": figures})
+        return {"models": models}
+
+
+def ranking_spec(
+    model: ModelData,
+    alignment: Alignment,
+    group: GroupBy,
+    ranking: pd.DataFrame,
+    names: dict[str, str],
+    xmax: float,
+) -> BarGridSpec:
+    """One panel per level of GROUP (instrument order), its values ranked by distance."""
+    by = alignment.by(group)
+    f1 = dict(zip(by[group], by["f1"], strict=True))
+    panels = []
+    for level in tb.group_order(alignment.instrument, group):
+        part = ranking[ranking[group] == level]
+        if part.empty:
+            continue
+        panels.append(
+            BarPanel(
+                f"{names.get(level, level)} (F1 {f1.get(level, np.nan):.3f})",
+                tuple(names.get(v, v) for v in part["value"]),
+                tuple(float(d) for d in part["distance"]),
+            )
+        )
+    return BarGridSpec(
+        f"{model.name}: values ranked by alignment distance, per {group}",
+        tuple(panels),
+        "alignment distance",
+        xmax,
+    )
+
+
+class RankingsSection:
+    """Values ranked by distance per country and per topic (Figures 4, 11, 12), and the top 10."""
+
+    id = "rankings"
+    title = "Rankings of values by alignment distance"
+    template = "sections/rankings.html.j2"
+
+    def applies(self, data: ReportData) -> bool:
+        return _with_people(data)
+
+    def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
+        names = tb.display_names(data.instrument)
+        long = tb.top_misaligned(data)
+        top_table = assets.table(
+            "top-misaligned",
+            "The ten most misaligned values",
+            "Each model's values with the largest mean distance over all shared contexts; "
+            "the CSV holds them in long form.",
+            long,
+            keys=2,
+            labels=names,
+            shade=Shade("low", ("distance",)),
+        )
+        top_figure = assets.figure(
+            "top-misaligned",
+            "The ten most misaligned values per model",
+            "Mean alignment distance over all shared contexts, largest first.",
+            _top_spec(long, names),
+        )
+        models = []
+        for model, alignment in data.aligned:
+            rankings = {g: alignment.ranking(g) for g in GROUPS}
+            top = max(float(np.nanmax(r["distance"].to_numpy())) for r in rankings.values())
+            xmax = max(0.1, top * 1.05)
+            figures = [
+                assets.figure(
+                    f"ranking-{group}-{model.slug}",
+                    f"{model.name}: values ranked by distance, per {group}",
+                    f"All {len(data.instrument.values)} values, largest distance first, "
+                    f"one panel per {group}; each panel's title gives its alignment rate.",
+                    ranking_spec(model, alignment, group, rankings[group], names, xmax),
+                )
+                for group in GROUPS
+            ]
+            models.append({"name": model.name, "figures": figures})
+        return {"top_table": top_table, "top_figure": top_figure, "models": models}
+
+
+def _top_spec(long: pd.DataFrame, names: dict[str, str]) -> BarGridSpec:
+    panels = tuple(
+        BarPanel(
+            str(model),
+            tuple(names.get(v, v) for v in part["value"]),
+            tuple(float(d) for d in part["distance"]),
+        )
+        for model, part in long.groupby("model", sort=False)
+    )
+    xmax = max(0.05, float(long["distance"].max()) * 1.05)
+    return BarGridSpec("Ten most misaligned values", panels, "alignment distance", xmax, 3)
+
+
+class TypesSection:
+    """The same numbers by Schwartz's motivational types."""
+
+    id = "types"
+    title = "By motivational type"
+    template = "sections/types.html.j2"
+
+    def applies(self, data: ReportData) -> bool:
+        return _with_people(data)
+
+    def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
+        names = tb.display_names(data.instrument) | {"average": "Average"}
+        tables = [
+            assets.table(
+                f"{metric}-type",
+                f"{what} by motivational type",
+                "Models × motivational types; each type's rate is computed over the pooled "
+                "cells of its values in every shared context.",
+                tb.wide_metric(data, "type", metric, average=False),
+                labels=names,
+                shade=Shade(better),
+            )
+            for metric, better, what in METRIC_ROWS
+        ]
+        figures = [
+            assets.figure(
+                f"types-{model.slug}",
+                f"{model.name}: motivational types by country and by topic",
+                "Mean over each type's values of people's score (A, D), the model's (B, E) and "
+                "the distance (C, F), by country (A–C) and by topic (D–F). " + SCALE_NOTE,
+                _types_spec(model, names),
+            )
+            for model, _ in data.aligned
+        ]
+        return {"tables": tables, "figures": figures}
+
+
+def _types_spec(model: ModelData, names: dict[str, str]) -> HeatmapSpec:
+    by_country = tb.type_scores(model, "country")
+    by_topic = tb.type_scores(model, "topic")
+    panels = triple(by_country, names, "By country") + triple(by_topic, names, "By topic", "D")
+    return HeatmapSpec(
+        f"{model.name}: motivational types", row_names(by_country["human"], names), panels
+    )

@@ -1,0 +1,183 @@
+"""How far to trust the numbers: intervals, the human ceiling, prompt sensitivity, significance,
+irrelevance and (when codes are given) the themes of people's open-ended answers.
+
+Every number comes from :func:`valuecompass.stats.rigor` (and
+:func:`valuecompass.coding.theme_counts`); this section only lays them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from valuecompass.coding import Codebook, load_codebook, theme_counts
+from valuecompass.report import _tables as tb
+from valuecompass.report._htmltable import Shade
+from valuecompass.report._inputs import ReportData
+from valuecompass.report._section import Assets, TableAsset
+from valuecompass.stats import FACTORS, Rigor, rigor
+
+
+@dataclass(frozen=True)
+class RigorSection:
+    """Intervals and ceilings per model, sensitivity, significance, irrelevance, themes.
+
+    ``resamples``, ``permutations`` and ``splits`` trade time for precision; ``seed`` makes
+    the section reproducible. ``codes`` (a codes table, see :mod:`valuecompass.coding`) adds
+    the theme counts of ``coder``'s codes.
+    """
+
+    id: str = "rigor"
+    title: str = "How far to trust these numbers"
+    template: str = "sections/rigor.html.j2"
+    resamples: int = 1000
+    permutations: int = 1000
+    splits: int = 100
+    level: float = 0.95
+    seed: int = 0
+    codes: pd.DataFrame | None = None
+    coder: str | None = None
+    codebook: Codebook | None = None
+
+    def applies(self, data: ReportData) -> bool:
+        return data.people is not None and bool(data.aligned)
+
+    def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
+        assert data.people is not None
+        people = data.people.answers
+        results = {
+            m.name: rigor(a, people, m.source.answers, seed=self.seed, resamples=self.resamples,
+                          level=self.level, splits=self.splits, permutations=self.permutations)
+            for m, a in data.aligned
+        }  # fmt: skip
+        names = tb.display_names(data.instrument)
+        tables = [
+            self._headline(results, assets),
+            self._by_country(results, assets, names),
+            self._sensitivity(results, assets, names),
+            self._significance(results, assets, names),
+            self._irrelevant(results, assets, names),
+        ]
+        if self.codes is not None:
+            tables.append(self._themes(assets, names))
+        return {"tables": tables, "level": round(self.level * 100)}
+
+    def _headline(self, results: dict[str, Rigor], assets: Assets) -> TableAsset:
+        rows = []
+        for name, r in results.items():
+            row = r.headline("country").iloc[-1]
+            rows.append({"model": name} | {k: float(row[k]) for k in row.index if k != "country"})
+        return assets.table(
+            "rigor-overall",
+            "Overall rate and distance with intervals, beside the human ceiling",
+            f"{round(self.level * 100)}% bootstrap intervals (people and prompt answers "
+            "resampled within each context). ceiling: two halves of each context's people "
+            "against each other; model half: the model against one half, the fair comparison "
+            "with the ceiling.",
+            pd.DataFrame(rows),
+            shade=Shade("high", ("f1", "ceiling_f1", "model_half_f1")),
+        )
+
+    def _by_country(
+        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
+    ) -> TableAsset:
+        wide = {}
+        for name, r in results.items():
+            head = r.headline("country")
+            wide[name] = {
+                str(c): f"{f:.3f} [{lo:.3f}, {hi:.3f}]"
+                for c, f, lo, hi in zip(head["country"], head["f1"], head["f1_low"],
+                                        head["f1_high"], strict=True)
+            }  # fmt: skip
+        frame = pd.DataFrame(wide).T.rename_axis("model").reset_index()
+        return assets.table(
+            "rigor-country",
+            "Alignment rate (F1) per country with its interval",
+            "The paper's Table 2 with intervals: with 4 people per context, gaps smaller than "
+            "the intervals are not evidence of a difference.",
+            frame,
+            labels=names | {"overall": "Overall"},
+        )
+
+    def _sensitivity(
+        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
+    ) -> TableAsset:
+        rows = []
+        for name, r in results.items():
+            if r.sensitivity is None:
+                continue
+            shares = r.sensitivity.variance.set_index("factor")["share"]
+            flips = r.sensitivity.flips.sort_values("flip_rate", ascending=False)
+            top = ", ".join(names.get(v, v) for v in flips["value"].head(3))
+            rows.append({"model": name, **{f: shares.get(f) for f in (*FACTORS, "other")},
+                         "mean_flip_rate": float(flips["flip_rate"].mean()),
+                         "most_flipping": top})  # fmt: skip
+        return assets.table(
+            "rigor-sensitivity",
+            "Prompt sensitivity",
+            "Share of the variance of each model's answers within a cell due to each prompt "
+            "factor's main effect (framing, statement style, requirement, order; 'other' is "
+            "the rest), the mean share of contexts in which a value's agree/disagree call "
+            "changes across the 8 variants, and the values that change most often.",
+            pd.DataFrame(rows),
+            percent=(*FACTORS, "other", "mean_flip_rate"),
+        )
+
+    def _significance(
+        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
+    ) -> TableAsset:
+        rows = []
+        for name, r in results.items():
+            sig = r.significance
+            ranks = r.bootstrap.ranking("overall", k=10)
+            sure = ranks[ranks["p_top_k"] >= 0.9]["value"].map(lambda v: names.get(v, v))
+            rows.append(
+                {
+                    "model": name,
+                    "values_differing": int(sig["significant"].sum()),
+                    "values": int(sig["p_value"].notna().sum()),
+                    "surely_top_10": ", ".join(sure) or "none",
+                }
+            )
+        return assets.table(
+            "rigor-significance",
+            "Which gaps are real",
+            "values differing: values whose distance a permutation test finds larger than "
+            "exchangeable answers would give (Benjamini-Hochberg, false discovery rate 5%). "
+            "surely top 10: values among the ten most misaligned in at least 90% of resamples.",
+            pd.DataFrame(rows),
+        )
+
+    def _irrelevant(
+        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
+    ) -> TableAsset:
+        first = next(iter(results.values())).irrelevant
+        frame = first[["value", "people_rate", "people_n"]].copy()
+        for name, r in results.items():
+            frame[name] = (
+                r.irrelevant.set_index("value")["model_rate"].reindex(frame["value"]).values
+            )
+        frame = frame.sort_values("people_rate", ascending=False).head(12)
+        return assets.table(
+            "rigor-irrelevant",
+            "Values people called irrelevant most often",
+            "Share of answers marking the value irrelevant, people and each model (a model "
+            "asked without the option never does; see `valuecompass rigor irrelevant-prompts`).",
+            frame.reset_index(drop=True),
+            labels=names,
+            percent=("people_rate", *results),
+        )
+
+    def _themes(self, assets: Assets, names: dict[str, str]) -> TableAsset:
+        assert self.codes is not None
+        book = self.codebook or load_codebook()
+        counts = theme_counts(self.codes, book, self.coder).drop(columns=["theme"])
+        return assets.table(
+            "rigor-themes",
+            "What people expect of AI: themes of their open-ended answers",
+            "Respondents whose answers express each theme, per scenario and in all.",
+            counts,
+            labels=names,
+        )

@@ -1,0 +1,225 @@
+"""The report's tables as DataFrames keyed by ids (display names are applied in HTML only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from valuecompass.alignment import METRICS
+from valuecompass.compare import GroupBy
+from valuecompass.instrument import Instrument
+from valuecompass.report._inputs import ModelData, ReportData, SourceData
+
+
+def display_names(instrument: Instrument) -> dict[str, str]:
+    """Id → display name for countries, topics, values and motivational types."""
+    names = {c.id: c.name for c in instrument.countries}
+    names |= {s.id: s.name for s in instrument.scenarios}
+    names |= {v.id: v.name for v in instrument.values}
+    names |= {t: type_name(t) for t in type_order(instrument)}
+    return names
+
+
+def type_name(type_id: str) -> str:
+    """``self_direction`` → ``Self-direction``."""
+    return type_id.replace("_", "-").capitalize()
+
+
+def type_order(instrument: Instrument) -> list[str]:
+    """Motivational types in the order the instrument first lists them."""
+    return list(dict.fromkeys(v.type.value for v in instrument.values))
+
+
+def group_order(instrument: Instrument, group: str) -> list[str]:
+    if group == "country":
+        return [c.id for c in instrument.countries]
+    if group == "topic":
+        return [s.id for s in instrument.scenarios]
+    if group == "type":
+        return type_order(instrument)
+    return instrument.value_ids
+
+
+def overall_table(data: ReportData) -> pd.DataFrame:
+    """One row per model: every metric over all shared contexts."""
+    rows = []
+    for model, alignment in data.aligned:
+        rows.append({"model": model.name, **alignment.overall()})
+    columns = ["model", *METRICS, "distance", "n_contexts"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def wide_metric(
+    data: ReportData, group: GroupBy, metric: str, average: bool = True
+) -> pd.DataFrame:
+    """Models (rows) × the group's levels (columns) of one metric, with an ``average`` column.
+
+    The average is the plain mean of the row's levels, as in the paper's Table 2.
+    """
+    rows = []
+    for model, alignment in data.aligned:
+        by = alignment.by(group)
+        rows.append({"model": model.name, **dict(zip(by[group], by[metric], strict=True))})
+    order = [g for g in group_order(data.instrument, group) if any(g in r for r in rows)]
+    table = pd.DataFrame(rows, columns=["model", *order])
+    if average:
+        table["average"] = table[order].mean(axis=1)
+    return table
+
+
+def sources_table(data: ReportData) -> pd.DataFrame:
+    """What each source held: files, answers, scored answers, respondents, contexts."""
+    people_contexts = data.people.scored_contexts() if data.people else None
+    rows = []
+    sources: list[tuple[str, SourceData]] = [("people", data.people)] if data.people else []
+    sources += [("model", m.source) for m in data.models]
+    for role, source in sources:
+        report, contexts = source.report, source.scored_contexts()
+        missing = int(sum(report.missing.values()))
+        rows.append(
+            {
+                "name": source.name,
+                "role": role,
+                "files": report.files,
+                "rows_read": report.rows,
+                "respondents": report.respondents if role == "people" else np.nan,
+                "answers": report.answers,
+                "scored": report.answers - missing,
+                "missing": missing,
+                "parse_rate": (report.answers - missing) / report.answers
+                if report.answers
+                else np.nan,
+                "contexts": len(contexts),
+                "shared_contexts": len(contexts & people_contexts)
+                if people_contexts is not None and role == "model"
+                else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["respondents"] = table["respondents"].astype("Int64")
+    table["shared_contexts"] = table["shared_contexts"].astype("Int64")
+    return table
+
+
+def exclusions_table(data: ReportData) -> pd.DataFrame:
+    """Rows skipped, repeats dropped, answers without a score, and unknown keys, per source."""
+    rows = []
+    sources = ([data.people] if data.people else []) + [m.source for m in data.models]
+    for source in sources:
+        report = source.report
+        items: list[tuple[str, str, int]] = [
+            ("row skipped", reason, n) for reason, n in report.skipped.items()
+        ]
+        if report.duplicates_dropped:
+            items.append(("repeated row dropped", "exact repeat", report.duplicates_dropped))
+        items += [("answer without score", r, n) for r, n in report.missing.most_common()]
+        items += [("unknown key in answer", k, n) for k, n in report.unknown_keys.items()]
+        rows += [{"name": source.name, "what": w, "reason": r, "count": n} for w, r, n in items]
+    return pd.DataFrame(rows, columns=["name", "what", "reason", "count"])
+
+
+def respondents_table(people: SourceData, instrument: Instrument) -> pd.DataFrame:
+    """People per context: countries (rows) × topics (columns), with totals."""
+    answers = people.answers
+    counts = answers.groupby(["country", "topic"])["respondent"].nunique().unstack("topic")
+    countries = [c for c in group_order(instrument, "country") if c in counts.index]
+    topics = [t for t in group_order(instrument, "topic") if t in counts.columns]
+    table = counts.reindex(index=countries, columns=topics).fillna(0).astype(int)
+    table["total"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    return table.rename_axis("country").reset_index()
+
+
+def parsing_table(data: ReportData) -> pd.DataFrame:
+    """Share of answers scored per model (rows) and prompt variant (columns), and overall."""
+    rows = []
+    for model in data.models:
+        answers = model.source.answers
+        scored = answers["position"].notna()
+        row: dict[str, object] = {"model": model.name}
+        variants = answers["variant"]
+        for variant in sorted(int(v) for v in variants.dropna().unique()):
+            mask = (variants == variant).fillna(False).to_numpy(dtype=bool)
+            row[f"variant_{variant}"] = float(scored[mask].mean())
+        row["all"] = float(scored.mean()) if len(answers) else np.nan
+        row["answers"] = len(answers)
+        row["missing"] = int((~scored).sum())
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    ordered = [c for c in table.columns if c.startswith("variant_")]
+    ordered.sort(key=lambda c: int(c.split("_")[1]))
+    return table[["model", *ordered, "all", "answers", "missing"]]
+
+
+def missing_table(data: ReportData) -> pd.DataFrame:
+    """Missing answers per model (rows) and reason (columns)."""
+    counts = {m.name: Counter(r for r in m.source.answers["missing"] if r) for m in data.models}
+    reasons = sorted({r for c in counts.values() for r in c})
+    rows = [{"model": name, **{r: c.get(r, 0) for r in reasons}} for name, c in counts.items()]
+    return pd.DataFrame(rows, columns=["model", *reasons])
+
+
+def top_misaligned(data: ReportData, k: int = 10) -> pd.DataFrame:
+    """Each model's K values with the largest mean distance over all shared contexts."""
+    types = {v.id: v.type.value for v in data.instrument.values}
+    frames = []
+    for model, alignment in data.aligned:
+        ranking = alignment.ranking().head(k).copy()
+        ranking.insert(0, "model", model.name)
+        ranking["type"] = ranking["value"].map(types)
+        frames.append(ranking[["model", "rank", "value", "type", "distance"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def type_scores(model: ModelData, group: str) -> dict[str, pd.DataFrame]:
+    """Mean people's score, model's score and distance per motivational type × group level."""
+    assert model.alignment is not None
+    cells = model.alignment.cells()
+    instrument = model.alignment.instrument
+    out = {}
+    for column in ("human", "model", "distance"):
+        table = cells.groupby(["type", group])[column].mean().unstack(group)
+        levels = [g for g in group_order(instrument, group) if g in table.columns]
+        out[column] = table.reindex(index=type_order(instrument), columns=levels)
+    return out
+
+
+def value_scores(model: ModelData, group: str) -> dict[str, pd.DataFrame]:
+    """Mean people's score, model's score and distance per value × group level."""
+    assert model.alignment is not None
+    cells = model.alignment.cells()
+    instrument = model.alignment.instrument
+    out = {}
+    for column in ("human", "model", "distance"):
+        table = cells.groupby(["value", group])[column].mean().unstack(group)
+        levels = [g for g in group_order(instrument, group) if g in table.columns]
+        out[column] = table.reindex(index=instrument.value_ids, columns=levels)
+    return out
+
+
+def profile_types(data: ReportData) -> pd.DataFrame:
+    """Motivational types (rows) × models (columns): each model's mean score over its contexts."""
+    types = {v.id: v.type.value for v in data.instrument.values}
+    columns = {}
+    for model in data.models:
+        per_value = model.profile.cells.mean(axis=0)
+        columns[model.name] = per_value.groupby(per_value.index.map(types)).mean()
+    table = pd.DataFrame(columns).reindex(type_order(data.instrument))
+    return table.rename_axis("type").reset_index()
+
+
+def profile_extremes(data: ReportData, names: dict[str, str], k: int = 5) -> pd.DataFrame:
+    """Each model's K most and least endorsed values over its contexts."""
+    rows = []
+    for model in data.models:
+        most, least = model.profile.extremes(k)
+        rows.append(
+            {
+                "model": model.name,
+                "most_endorsed": "; ".join(f"{names[v]} ({s:.2f})" for v, s in most.items()),
+                "least_endorsed": "; ".join(f"{names[v]} ({s:.2f})" for v, s in least.items()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["model", "most_endorsed", "least_endorsed"])

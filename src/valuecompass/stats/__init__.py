@@ -1,0 +1,73 @@
+"""Uncertainty and validity: intervals, human ceilings, prompt sensitivity, distributions,
+significance and irrelevance. See each function's docstring for what it estimates."""
+
+from valuecompass.stats._bootstrap import Bootstrap, Plan, StatsError, bootstrap
+from valuecompass.stats._ceiling import Ceiling, human_ceiling
+from valuecompass.stats._distributions import (
+    SUPPORT,
+    Distributions,
+    answer_distributions,
+    distribution_distances,
+    jensen_shannon,
+    scaled_wasserstein,
+)
+from valuecompass.stats._groups import GROUPINGS, STATISTICS, Layout
+from valuecompass.stats._intervals import METHODS
+from valuecompass.stats._irrelevant import (
+    compare_irrelevant,
+    irrelevant_rates,
+    load_irrelevant_option,
+    offer_irrelevant,
+    write_prompts,
+)
+from valuecompass.stats._sensitivity import (
+    FACTORS,
+    Sensitivity,
+    default_variant_factors,
+    label_flips,
+    prompt_sensitivity,
+    variance_shares,
+    variant_factors,
+    variant_scores,
+)
+from valuecompass.stats._significance import benjamini_hochberg, permutation_test
+from valuecompass.stats._summary import Rigor, rigor
+from valuecompass.stats._units import Units, arrange
+
+__all__ = [
+    "FACTORS",
+    "GROUPINGS",
+    "METHODS",
+    "STATISTICS",
+    "SUPPORT",
+    "Bootstrap",
+    "Ceiling",
+    "Distributions",
+    "Layout",
+    "Plan",
+    "Rigor",
+    "Sensitivity",
+    "StatsError",
+    "Units",
+    "answer_distributions",
+    "arrange",
+    "benjamini_hochberg",
+    "bootstrap",
+    "compare_irrelevant",
+    "default_variant_factors",
+    "distribution_distances",
+    "human_ceiling",
+    "irrelevant_rates",
+    "jensen_shannon",
+    "label_flips",
+    "load_irrelevant_option",
+    "offer_irrelevant",
+    "permutation_test",
+    "prompt_sensitivity",
+    "rigor",
+    "scaled_wasserstein",
+    "variance_shares",
+    "variant_factors",
+    "variant_scores",
+    "write_prompts",
+]

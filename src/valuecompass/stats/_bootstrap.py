@@ -1,0 +1,317 @@
+"""Bootstrap intervals for every headline number: rates, distances and rankings.
+
+People are resampled within each context (the 4 people of a country and topic); the model's
+answers are resampled within each context too, one unit being one prompt variant's answer in
+one sample. Each resample rebuilds both matrices as weighted cell means (two matrix products),
+and all statistics of all groupings come from those (B, C, K) stacks in a few array passes.
+
+Intervals are centred percentile intervals by default (see :mod:`._intervals` for why, and for
+the percentile, basic and BCa alternatives), ignoring resamples where a statistic is undefined
+(kappa with one label throughout). Rankings get percentile intervals for each value's rank, and
+the share of resamples in which the value is among the k most misaligned.
+
+What the intervals are about: the rates and distances of the paper are statistics of cell
+means of 4 people and 8 prompts, so they carry the noise of those means (a distance is pushed
+up by it; see the human ceiling for how far). The intervals say where the same design would
+land again with other people and prompt draws; they are not intervals for an infinitely large
+panel's distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from valuecompass import alignment as al
+from valuecompass.compare import Alignment
+from valuecompass.errors import ValueCompassError
+from valuecompass.stats._groups import (
+    GROUPINGS,
+    STATISTICS,
+    Cells,
+    Layout,
+    group_statistics,
+    statistics_of,
+    value_distances,
+)
+from valuecompass.stats._intervals import (
+    METHODS,
+    Method,
+    acceleration,
+    basic_interval,
+    bca_interval,
+    centred_interval,
+    percentile_interval,
+)
+from valuecompass.stats._resample import Draws, full_weights, resample_weights
+from valuecompass.stats._units import FloatArray, IntArray, Units, arrange, cell_means
+
+Side = Literal["both", "people", "model"]
+RANK_GROUPS = ("overall", "country", "topic")
+
+
+class StatsError(ValueCompassError, ValueError):
+    """A statistical request that cannot be met as asked (bad level, too few resamples...)."""
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Resampled statistics with their point estimates; ask for tables by grouping."""
+
+    layout: Layout
+    level: float
+    resamples: int
+    estimate: dict[str, dict[str, FloatArray]]  # group → statistic → (G,)
+    replicates: dict[str, dict[str, FloatArray]]  # group → statistic → (B, G)
+    rank_counts: dict[str, IntArray]  # group → (G, K, K): resamples giving value k rank r+1
+    rank_distance: dict[str, FloatArray]  # group → (G, K) point-estimate distances
+    method: Method = "centred"
+    acceleration: dict[str, dict[str, FloatArray]] | None = None  # group → statistic → (G,)
+
+    def interval(
+        self, group: str, statistic: str, method: Method | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Interval ``(low, high)`` of STATISTIC per group (``NaN`` where undefined).
+
+        ``method`` defaults to the one the bootstrap was made with; ``bca`` needs the
+        jackknife, so it is available only when that was the method.
+        """
+        method = method or self.method
+        reps = self.replicates[group][statistic]
+        est = self.estimate[group][statistic]
+        if method == "centred":
+            return centred_interval(reps, est, self.level)
+        if method == "percentile":
+            return percentile_interval(reps, self.level)
+        if method == "basic":
+            return basic_interval(reps, est, self.level)
+        if method == "bca" and self.acceleration is not None:
+            return bca_interval(reps, est, self.acceleration[group][statistic], self.level)
+        raise StatsError(f"no {method!r} intervals: made with method {self.method!r}")
+
+    def table(self, group: str) -> pd.DataFrame:
+        """The group's keys, then each statistic with ``_low`` and ``_high`` columns."""
+        out = self.layout.keys(group)
+        for stat in STATISTICS:
+            low, high = self.interval(group, stat)
+            out[stat] = self.estimate[group][stat]
+            out[f"{stat}_low"] = low
+            out[f"{stat}_high"] = high
+        return out.reset_index(drop=True)
+
+    def overall(self) -> dict[str, float]:
+        """The overall statistics with their intervals, as one flat mapping."""
+        row = self.table("overall").iloc[0]
+        return {str(k): float(v) for k, v in row.items()}
+
+    def ranking(self, group: str = "overall", k: int = 10) -> pd.DataFrame:
+        """Values by distance within each group, with rank intervals and P(among the top k).
+
+        Columns: the group's keys, ``value``, ``distance`` (with ``_low``/``_high``), ``rank``,
+        ``rank_low``, ``rank_high`` and ``p_top_k`` (the share of resamples ranking the value
+        among the k largest distances).
+        """
+        counts = self.rank_counts[group]
+        cdf = np.cumsum(counts, axis=-1) / max(self.resamples, 1)
+        alpha = (1.0 - self.level) / 2.0
+        distance = self.rank_distance[group]
+        ranks = al.rank_descending(distance)
+        keys = self.layout.keys(group)
+        rows = []
+        for g in range(distance.shape[0]):
+            key = keys.iloc[g].to_dict() if len(keys.columns) else {}
+            for j, value in enumerate(self.layout.values):
+                rows.append(
+                    {
+                        **key,
+                        "value": value,
+                        "distance": distance[g, j],
+                        "rank": int(ranks[g, j]),
+                        "rank_low": int(np.argmax(cdf[g, j] >= alpha - 1e-12)) + 1,
+                        "rank_high": int(np.argmax(cdf[g, j] >= 1 - alpha - 1e-12)) + 1,
+                        "p_top_k": float(cdf[g, j, min(k, cdf.shape[-1]) - 1]),
+                    }
+                )
+        df = pd.DataFrame(rows)
+        if group == "overall":
+            value_rows = self.table("value").set_index("value")
+            df["distance_low"] = df["value"].map(value_rows["distance_low"])
+            df["distance_high"] = df["value"].map(value_rows["distance_high"])
+        return df.sort_values([*keys.columns, "rank"], kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to resample; see :func:`bootstrap` for each field."""
+
+    resamples: int = 2000
+    level: float = 0.95
+    resample: Side = "both"
+    draws: Draws = "n-1"
+    method: Method = "centred"
+    chunk: int = 500
+    groups: tuple[str, ...] = GROUPINGS
+    rank_groups: tuple[str, ...] = RANK_GROUPS
+
+    def check(self) -> None:
+        if self.resamples < 2:
+            raise StatsError(f"resamples must be at least 2, got {self.resamples}")
+        if not 0.0 < self.level < 1.0:
+            raise StatsError(f"the interval level must be between 0 and 1, got {self.level}")
+        if self.chunk < 1:
+            raise StatsError(f"chunk must be at least 1, got {self.chunk}")
+        if self.resample not in ("both", "people", "model"):
+            raise StatsError(f"resample must be both, people or model, not {self.resample!r}")
+        if self.method not in METHODS:
+            raise StatsError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        if self.draws not in ("n", "n-1"):
+            raise StatsError(f"draws must be 'n' or 'n-1', not {self.draws!r}")
+        unknown = [g for g in self.groups if g not in GROUPINGS]
+        if unknown:
+            raise StatsError(f"unknown grouping(s) {unknown}; valid: {', '.join(GROUPINGS)}")
+        unrankable = [g for g in self.rank_groups if g not in RANK_GROUPS]
+        if unrankable:
+            raise StatsError(f"cannot rank within {unrankable}; valid: {', '.join(RANK_GROUPS)}")
+
+
+def bootstrap(
+    alignment: Alignment,
+    human_answers: pd.DataFrame,
+    model_answers: pd.DataFrame,
+    *,
+    seed: int | np.random.Generator = 0,
+    resamples: int = 2000,
+    level: float = 0.95,
+    resample: Side = "both",
+    draws: Draws = "n-1",
+    method: Method = "centred",
+    chunk: int = 500,
+    groups: tuple[str, ...] = GROUPINGS,
+    rank_groups: tuple[str, ...] = RANK_GROUPS,
+) -> Bootstrap:
+    """Intervals for the alignment's rates, distances and rankings at every grouping.
+
+    * ``resample``: whose answers vary: ``"both"`` (default), ``"people"`` or ``"model"``.
+    * ``draws``: Efron's ``"n"`` or Rao and Wu's ``"n-1"`` (default; right variance with 4
+      people a context); see :data:`Draws`.
+    * ``method``: ``"centred"`` (default), ``"percentile"``, ``"basic"`` or ``"bca"``; see
+      :mod:`valuecompass.stats._intervals` for what each targets. Any bootstrap can give the
+      others later through :meth:`Bootstrap.interval`, except BCa, which needs its jackknife.
+    * ``chunk``: resamples made at a time, bounding memory (about 40 MB per 500).
+    * ``seed``: an integer or a ``numpy.random.Generator``; nothing else is random.
+    """
+    plan = Plan(resamples, level, resample, draws, method, chunk, groups, rank_groups)
+    layout = Layout.of(alignment)
+    people = arrange(human_answers, layout.contexts, list(layout.values))
+    model = arrange(model_answers, layout.contexts, list(layout.values))
+    return bootstrap_units(people, model, layout, plan, np.random.default_rng(seed))
+
+
+def bootstrap_units(
+    people: Units, model: Units, layout: Layout, plan: Plan, rng: np.random.Generator
+) -> Bootstrap:
+    """:func:`bootstrap` on answers already arranged as units."""
+    plan.check()
+    k = len(layout.values)
+    parts: dict[str, dict[str, list[FloatArray]]] = {
+        g: {s: [] for s in STATISTICS} for g in plan.groups
+    }
+    ranks = {g: np.zeros((_n_groups(layout, g), k, k), dtype=np.int64) for g in plan.rank_groups}
+    fixed_h, fixed_m = people.cell_means()[None], model.cell_means()[None]
+    rank_members, rank_columns = _stacked_members(layout, plan.rank_groups)
+    vary_h, vary_m = plan.resample in ("both", "people"), plan.resample in ("both", "model")
+    done = 0
+    while done < plan.resamples:
+        b = min(plan.chunk, plan.resamples - done)
+        h = _resampled(rng, people, b, plan.draws) if vary_h else fixed_h
+        m = _resampled(rng, model, b, plan.draws) if vary_m else fixed_m
+        cells = Cells.of(*np.broadcast_arrays(h, m))
+        for group, stats in statistics_of(cells, layout, plan.groups).items():
+            for stat, arr in stats.items():
+                parts[group][stat].append(arr)
+        if plan.rank_groups:
+            distances = cells.value_distances(rank_members)
+            for group, cols in rank_columns.items():
+                ranks[group] += _rank_histogram(distances[..., cols, :])
+        done += b
+    reps = {g: {s: np.concatenate(a, axis=0) for s, a in d.items()} for g, d in parts.items()}
+    est = {
+        g: {s: a[0] for s, a in d.items()}
+        for g, d in group_statistics(fixed_h, fixed_m, layout, plan.groups).items()
+    }
+    distance = {g: value_distances(fixed_h, fixed_m, layout, g)[0] for g in plan.rank_groups}
+    accel = None
+    if plan.method == "bca":
+        accel = _acceleration((people, model), (vary_h, vary_m), layout, plan)
+    return Bootstrap(
+        layout, plan.level, plan.resamples, est, reps, ranks, distance, plan.method, accel
+    )
+
+
+def _resampled(rng: np.random.Generator, units: Units, b: int, draws: Draws) -> FloatArray:
+    return cell_means(resample_weights(rng, units.counts, units.width, b, draws), units)
+
+
+def _jackknife_weights(units: Units) -> tuple[FloatArray, IntArray, FloatArray]:
+    """Weights leaving out one unit at a time, with each replicate's context and unit count."""
+    full = full_weights(units.counts, units.width)[0]
+    ctx = np.repeat(np.arange(len(units.counts)), units.counts)
+    unit = np.concatenate([np.arange(n) for n in units.counts]) if len(ctx) else ctx
+    w = np.repeat(full[None], len(ctx), axis=0)
+    w[np.arange(len(ctx)), ctx, unit] = 0.0
+    return w, ctx, units.counts[ctx].astype(float)
+
+
+def _acceleration(
+    sides: tuple[Units, Units], vary: tuple[bool, bool], layout: Layout, plan: Plan
+) -> dict[str, dict[str, FloatArray]]:
+    """BCa acceleration per group and statistic, from a jackknife over the varied sides' units."""
+    thetas: list[dict[str, dict[str, FloatArray]]] = []
+    strata, sizes = [], []
+    for side, units in enumerate(sides):
+        if not vary[side]:
+            continue
+        w, ctx, n = _jackknife_weights(units)
+        left_out = cell_means(w, units)
+        fixed = sides[1 - side].cell_means()[None]
+        pair = (left_out, fixed) if side == 0 else (fixed, left_out)
+        h, m = np.broadcast_arrays(*pair)
+        thetas.append(group_statistics(h, m, layout, plan.groups))
+        strata.append(ctx + side * len(layout.contexts))
+        sizes.append(n)
+    all_strata, all_sizes = np.concatenate(strata), np.concatenate(sizes)
+    return {
+        g: {
+            s: acceleration(np.concatenate([t[g][s] for t in thetas]), all_strata, all_sizes)
+            for s in STATISTICS
+        }
+        for g in plan.groups
+    }
+
+
+def _stacked_members(
+    layout: Layout, groups: tuple[str, ...]
+) -> tuple[FloatArray, dict[str, slice]]:
+    """One (C, G1 + G2 + ...) membership matrix for several groupings, and each one's columns."""
+    blocks = [layout.context_members(g) for g in groups]
+    starts = np.cumsum([0, *(b.shape[1] for b in blocks)])
+    columns = {g: slice(int(starts[i]), int(starts[i + 1])) for i, g in enumerate(groups)}
+    if not blocks:
+        return np.zeros((len(layout.contexts), 0)), columns
+    return np.concatenate(blocks, axis=1), columns
+
+
+def _n_groups(layout: Layout, group: str) -> int:
+    return int(layout.context_members(group).shape[1])
+
+
+def _rank_histogram(distances: FloatArray) -> IntArray:
+    """(B, G, K) distances → (G, K, K) counts of each value's rank over the B resamples."""
+    ranks = al.rank_descending(distances)  # 1..K
+    _, g, k = ranks.shape
+    flat = (np.arange(g * k).reshape(1, g, k) * k + (ranks - 1)).ravel()
+    counts: IntArray = np.bincount(flat, minlength=g * k * k).reshape(g, k, k)
+    return counts

@@ -1,0 +1,164 @@
+"""Distributions, not only means: how far people's answers and the model's are spread apart.
+
+Per cell (context × value), people's answers form a distribution over the five points of their
+scale (positions 1, 2, 2.5, 3, 4) and the model's over its four options (1..4), from its
+variants and samples, or from each answer's token probabilities when the answer table has them
+(a ``probs`` column holding a mapping ``position → probability`` per answer). Both live on the
+common support 1, 2, 2.5, 3, 4, where two distances compare them:
+
+* the Wasserstein (earth mover's) distance divided by the scale's range (3), so 0 is the same
+  distribution and 1 all mass at opposite ends, as ``scipy.stats.wasserstein_distance / 3``;
+* the Jensen-Shannon distance with base-2 logarithms (0..1), as
+  ``scipy.spatial.distance.jensenshannon(p, q, base=2)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from valuecompass.compare import Alignment
+from valuecompass.stats._groups import Layout
+from valuecompass.stats._units import FloatArray
+
+#: The common support: people's five points (the model uses four of them).
+SUPPORT = (1.0, 2.0, 2.5, 3.0, 4.0)
+
+
+class DistributionError(ValueError):
+    """An answer whose position or probabilities do not fit the support."""
+
+
+def answer_distributions(
+    answers: pd.DataFrame,
+    layout: Layout,
+    support: tuple[float, ...] = SUPPORT,
+    probs: str = "probs",
+) -> FloatArray:
+    """Each cell's distribution of answers over SUPPORT, ``(C, K, S)``; ``NaN`` if no answer.
+
+    Each scored answer counts once: as a point mass at its position, or, when the column named
+    PROBS exists and holds a mapping for it, as that distribution (renormalised).
+    """
+    ctx = {key: i for i, key in enumerate(layout.contexts)}
+    val = {v: i for i, v in enumerate(layout.values)}
+    df = answers[answers["position"].notna()]
+    c = np.array([ctx.get(k, -1) for k in zip(df["country"], df["topic"], strict=True)], int)
+    k = df["value"].map(val).fillna(-1).to_numpy(int)
+    keep = (c >= 0) & (k >= 0)
+    rows = _row_masses(df, support, probs)[keep]
+    sums = np.zeros((len(layout.contexts), len(layout.values), len(support)))
+    np.add.at(sums, (c[keep], k[keep]), rows)
+    total = sums.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: FloatArray = np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
+    return out
+
+
+def _row_masses(df: pd.DataFrame, support: tuple[float, ...], probs: str) -> FloatArray:
+    points = np.asarray(support)
+    pos = df["position"].to_numpy(float)
+    at = np.isclose(pos[:, None], points[None, :])
+    off = ~at.any(axis=1)
+    if off.any():
+        bad = sorted(set(pos[off].tolist()))
+        raise DistributionError(f"positions {bad} are not on the support {list(support)}")
+    rows = at.astype(float)
+    if probs in df.columns:
+        for i, mapping in enumerate(df[probs].to_numpy()):
+            if isinstance(mapping, Mapping) and mapping:
+                rows[i] = _mass_of(mapping, points)
+    out: FloatArray = rows
+    return out
+
+
+def _mass_of(mapping: Mapping[object, object], points: FloatArray) -> FloatArray:
+    row = np.zeros(len(points))
+    for key, p in mapping.items():
+        hit = np.isclose(points, float(str(key)))
+        if not hit.any():
+            raise DistributionError(f"probability for position {key!r} is off the support")
+        row[hit] += float(str(p))
+    total = row.sum()
+    if total <= 0 or (row < 0).any():
+        raise DistributionError(f"probabilities {dict(mapping)} do not form a distribution")
+    out: FloatArray = row / total
+    return out
+
+
+def scaled_wasserstein(
+    p: FloatArray, q: FloatArray, support: tuple[float, ...] = SUPPORT
+) -> FloatArray:
+    """Wasserstein-1 distance over the last axis divided by the support's range.
+
+    On a line it is the area between the two CDFs: ``Σ |P_i - Q_i| (x_{i+1} - x_i)``.
+    Inputs are renormalised as scipy does; ``NaN`` where either distribution is.
+    """
+    p = p / p.sum(axis=-1, keepdims=True)
+    q = q / q.sum(axis=-1, keepdims=True)
+    x = np.asarray(support, dtype=float)
+    gaps = np.diff(x)
+    cdf_gap = np.abs(np.cumsum(p, axis=-1) - np.cumsum(q, axis=-1))[..., :-1]
+    out: FloatArray = (cdf_gap * gaps).sum(axis=-1) / (x[-1] - x[0])
+    return np.where(np.isnan(out), np.nan, out)
+
+
+def jensen_shannon(p: FloatArray, q: FloatArray) -> FloatArray:
+    """Jensen-Shannon distance (square root of the divergence), base 2, over the last axis.
+
+    Inputs are renormalised as scipy does; ``0 · log 0`` counts 0.
+    """
+    p = p / p.sum(axis=-1, keepdims=True)
+    q = q / q.sum(axis=-1, keepdims=True)
+    m = (p + q) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl_p = np.where(p > 0, p * np.log2(p / m), 0.0).sum(axis=-1)
+        kl_q = np.where(q > 0, q * np.log2(q / m), 0.0).sum(axis=-1)
+    js = np.sqrt(np.maximum((kl_p + kl_q) / 2.0, 0.0))
+    nan = np.isnan(p).any(axis=-1) | np.isnan(q).any(axis=-1)
+    out: FloatArray = np.where(nan, np.nan, js)
+    return out
+
+
+@dataclass(frozen=True)
+class Distributions:
+    """Per-cell distribution distances; :meth:`by` averages them over a grouping."""
+
+    cells: pd.DataFrame  # country, topic, value, type, wasserstein, jensen_shannon, n_*
+
+    def by(self, group: str) -> pd.DataFrame:
+        """Mean distances (over cells with both sides) per context, country, topic, value or
+        type, or ``overall``."""
+        cols = ["wasserstein", "jensen_shannon"]
+        if group == "overall":
+            return self.cells[cols].mean().to_frame().T
+        keys = ["country", "topic"] if group == "context" else [group]
+        return self.cells.groupby(keys, sort=False)[cols].mean().reset_index()
+
+
+def distribution_distances(
+    alignment: Alignment, human_answers: pd.DataFrame, model_answers: pd.DataFrame
+) -> Distributions:
+    """Wasserstein and Jensen-Shannon distances between people's and the model's answers."""
+    layout = Layout.of(alignment)
+    people = answer_distributions(human_answers, layout)
+    model = answer_distributions(model_answers, layout)
+    cells = alignment.human.index.to_frame(index=False).merge(
+        pd.DataFrame({"value": list(layout.values), "type": list(layout.types)}), how="cross"
+    )
+    cells["wasserstein"] = scaled_wasserstein(people, model).ravel()
+    cells["jensen_shannon"] = jensen_shannon(people, model).ravel()
+    cells["n_people"] = _answer_counts(human_answers, layout).ravel()
+    cells["n_model"] = _answer_counts(model_answers, layout).ravel()
+    return Distributions(cells)
+
+
+def _answer_counts(answers: pd.DataFrame, layout: Layout) -> FloatArray:
+    scored = answers[answers["position"].notna()]
+    counts = scored.groupby(["country", "topic", "value"]).size().unstack("value")
+    table = counts.reindex(index=layout.contexts, columns=list(layout.values)).fillna(0)
+    out: FloatArray = table.to_numpy(float)
+    return out

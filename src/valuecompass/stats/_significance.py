@@ -1,0 +1,115 @@
+"""Which values' gaps are real: a permutation test per value, with Benjamini-Hochberg control.
+
+For each value the statistic is its alignment distance, the mean over contexts of
+``|model mean - people mean|``. Under the null hypothesis people's and the model's answers to
+the value are exchangeable within each context, so the test shuffles the labels "person" and
+"model" among each context's answering units (people and prompt variant × sample answers,
+keeping the group sizes) and recomputes the distance. The p-value is
+``(1 + #{permuted >= observed}) / (1 + permutations)``; q-values control the false discovery
+rate across values (Benjamini and Hochberg, 1995).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from valuecompass.compare import Alignment
+from valuecompass.stats._groups import Layout
+from valuecompass.stats._resample import random_ranks
+from valuecompass.stats._units import FloatArray, IntArray, Units, arrange, cell_means
+
+
+def benjamini_hochberg(p_values: FloatArray) -> FloatArray:
+    """Benjamini-Hochberg adjusted p-values (q-values); ``NaN`` entries are left out of m.
+
+    ``q_(i) = min over j >= i of p_(j) · m / j``, capped at 1; the same as
+    ``scipy.stats.false_discovery_control(p, method="bh")``.
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    order = np.argsort(p[ok])
+    ranked = p[ok][order] * m / np.arange(1, m + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(q, 1.0)
+    out[ok] = adjusted
+    return out
+
+
+def _pool(people: Units, model: Units) -> tuple[Units, IntArray]:
+    """Both sides' units in one array per context: people first, then the model's."""
+    n_h, n_m = people.counts, model.counts
+    width = int((n_h + n_m).max(initial=1))
+    c_dim, k = people.positions.shape[0], people.positions.shape[2]
+    pooled = np.full((c_dim, max(width, 1), k), np.nan)
+    for c in range(c_dim):
+        pooled[c, : n_h[c]] = people.positions[c, : n_h[c]]
+        pooled[c, n_h[c] : n_h[c] + n_m[c]] = model.positions[c, : n_m[c]]
+    return Units(pooled, n_h + n_m, people.contexts, people.values), n_h
+
+
+def value_distance(human: FloatArray, model: FloatArray) -> FloatArray:
+    """Mean over contexts of ``|model - human|`` per value, ``(..., C, K)`` → ``(..., K)``."""
+    d = np.abs(model - human)
+    ok = ~np.isnan(d)
+    count = ok.sum(axis=-2)
+    total = np.where(ok, d, 0.0).sum(axis=-2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: FloatArray = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+    return out
+
+
+def permutation_test(
+    alignment: Alignment,
+    human_answers: pd.DataFrame,
+    model_answers: pd.DataFrame,
+    *,
+    permutations: int = 2000,
+    seed: int | np.random.Generator = 0,
+    alpha: float = 0.05,
+    chunk: int = 500,
+) -> pd.DataFrame:
+    """Per value: ``distance``, ``p_value``, ``q_value`` (BH) and ``significant`` (q < alpha).
+
+    A value with no cell scored by both sides gets ``NaN`` p and q and is not counted in the
+    correction. ``seed`` is an integer or a ``numpy.random.Generator``.
+    """
+    if permutations < 1:
+        from valuecompass.stats._bootstrap import StatsError
+
+        raise StatsError(f"permutations must be at least 1, got {permutations}")
+    layout = Layout.of(alignment)
+    people = arrange(human_answers, layout.contexts, list(layout.values))
+    model = arrange(model_answers, layout.contexts, list(layout.values))
+    pooled, n_h = _pool(people, model)
+    observed = value_distance(people.cell_means(), model.cell_means())
+    rng = np.random.default_rng(seed)
+    exceed = np.zeros(len(layout.values))
+    done = 0
+    while done < permutations:
+        b = min(chunk, permutations - done)
+        ranks = random_ranks(rng, pooled.counts, pooled.width, b)
+        first = (ranks < n_h[None, :, None]).astype(float)
+        second = ((ranks >= n_h[None, :, None]) & (ranks < pooled.counts[None, :, None])).astype(
+            float
+        )
+        permuted = value_distance(cell_means(first, pooled), cell_means(second, pooled))
+        exceed += (permuted >= observed - 1e-12).sum(axis=0)
+        done += b
+    p = np.where(np.isnan(observed), np.nan, (1.0 + exceed) / (1.0 + permutations))
+    q = benjamini_hochberg(p)
+    return pd.DataFrame(
+        {
+            "value": list(layout.values),
+            "type": list(layout.types),
+            "distance": observed,
+            "p_value": p,
+            "q_value": q,
+            "significant": np.where(np.isnan(q), False, q < alpha),
+        }
+    )

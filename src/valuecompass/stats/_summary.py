@@ -1,0 +1,87 @@
+"""All the rigour checks of one model against people, in one call (for reports and scripts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from valuecompass.compare import Alignment
+from valuecompass.stats._bootstrap import Bootstrap, bootstrap
+from valuecompass.stats._ceiling import Ceiling, human_ceiling
+from valuecompass.stats._distributions import Distributions, distribution_distances
+from valuecompass.stats._irrelevant import compare_irrelevant
+from valuecompass.stats._sensitivity import Sensitivity, prompt_sensitivity
+from valuecompass.stats._significance import permutation_test
+
+
+@dataclass(frozen=True)
+class Rigor:
+    """Intervals, ceilings, prompt sensitivity, distributions, significance and irrelevance."""
+
+    bootstrap: Bootstrap
+    ceiling: Ceiling
+    sensitivity: Sensitivity | None  # None when the model's answers carry no prompt variant
+    distributions: Distributions
+    significance: pd.DataFrame
+    irrelevant: pd.DataFrame
+
+    def headline(self, group: str = "country") -> pd.DataFrame:
+        """Rate and distance with intervals beside the human ceiling, per group and overall.
+
+        Columns: the group's key, ``f1``, ``f1_low``, ``f1_high``, ``ceiling_f1``,
+        ``model_half_f1`` and the same four for ``distance``; the last row is ``overall``.
+        """
+        cols = ["f1", "f1_low", "f1_high", "distance", "distance_low", "distance_high"]
+        ceil = ["ceiling_f1", "model_half_f1", "ceiling_distance", "model_half_distance"]
+        rows = []
+        for g in (group, "overall"):
+            part = self.bootstrap.table(g)[cols].join(self.ceiling.table(g)[ceil])
+            keys = self.bootstrap.layout.keys(g)
+            part.insert(0, group, keys[group] if g == group else "overall")
+            rows.append(part)
+        out = pd.concat(rows, ignore_index=True)
+        order = [group, "f1", "f1_low", "f1_high", "ceiling_f1", "model_half_f1"]
+        order += ["distance", "distance_low", "distance_high", "ceiling_distance"]
+        return out[[*order, "model_half_distance"]]
+
+
+def rigor(
+    alignment: Alignment,
+    human_answers: pd.DataFrame,
+    model_answers: pd.DataFrame,
+    *,
+    seed: int = 0,
+    resamples: int = 2000,
+    level: float = 0.95,
+    splits: int = 200,
+    permutations: int = 2000,
+    factors: pd.DataFrame | None = None,
+) -> Rigor:
+    """Run every check with one SEED (each check gets its own stream drawn from it)."""
+    streams = np.random.SeedSequence(seed).spawn(3)
+    has_variants = model_answers["variant"].notna().any()
+    return Rigor(
+        bootstrap=bootstrap(
+            alignment,
+            human_answers,
+            model_answers,
+            seed=np.random.default_rng(streams[0]),
+            resamples=resamples,
+            level=level,
+        ),
+        ceiling=human_ceiling(
+            alignment, human_answers, splits=splits, seed=np.random.default_rng(streams[1])
+        ),
+        sensitivity=prompt_sensitivity(alignment, model_answers, factors) if has_variants else None,
+        distributions=distribution_distances(alignment, human_answers, model_answers),
+        significance=permutation_test(
+            alignment,
+            human_answers,
+            model_answers,
+            permutations=permutations,
+            seed=np.random.default_rng(streams[2]),
+        ),
+        irrelevant=compare_irrelevant(human_answers, model_answers),
+    )

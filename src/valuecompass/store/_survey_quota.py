@@ -1,0 +1,141 @@
+"""Race-free quota places: balanced assignment of scenarios within a country.
+
+A place in a (scenario, country) cell is a ``survey_slots`` row keyed by its slot number, which
+runs from 0 to the quota. Two arrivals that pick the same free number cannot both insert it, so
+the loser's transaction fails on the key and it tries again with fresh counts; no cell ever holds
+more places than its quota, on SQLite or PostgreSQL, whatever the isolation level.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from valuecompass.store._base import StoreError
+from valuecompass.store._survey_tables import aware, now, participants, slots
+
+MAX_TRIES = 50
+
+
+class _Lost(Exception):
+    """Another arrival took the place first."""
+
+
+@dataclass
+class _Cell:
+    live: set[int] = field(default_factory=set)
+    stale: dict[int, int] = field(default_factory=dict)  # slot → holder's participant id
+
+
+def assign(
+    engine: Engine,
+    participant_id: int,
+    country: str,
+    candidates: Sequence[str],
+    quota: int,
+    hold_seconds: float,
+) -> str | None:
+    """Give the participant a place in one candidate scenario's cell; ``None`` if all are full.
+
+    Calling it again for a participant who holds a place returns that place's scenario.
+    """
+    rng = random.Random(participant_id)
+    for attempt in range(MAX_TRIES):
+        try:
+            with engine.begin() as conn:
+                return _try_assign(
+                    conn, participant_id, country, candidates, quota, hold_seconds, rng
+                )
+        except (IntegrityError, _Lost):
+            continue
+        except OperationalError:
+            # SQLite: another writer committed after this transaction's snapshot was taken.
+            time.sleep(0.001 * (attempt + 1))
+    raise StoreError(f"could not assign a scenario after {MAX_TRIES} tries; the store is too busy")
+
+
+def _try_assign(
+    conn: Connection,
+    participant_id: int,
+    country: str,
+    candidates: Sequence[str],
+    quota: int,
+    hold_seconds: float,
+    rng: random.Random,
+) -> str | None:
+    held = conn.execute(
+        select(slots.c.scenario).where(slots.c.participant_id == participant_id)
+    ).scalar()
+    if held is not None:
+        return str(held)
+    cells = _cells(conn, country, candidates, hold_seconds)
+    open_cells = [s for s in candidates if len(cells[s].live) < quota]
+    if not open_cells:
+        return None
+    fewest = min(len(cells[s].live) for s in open_cells)
+    scenario = rng.choice([s for s in open_cells if len(cells[s].live) == fewest])
+    cell = cells[scenario]
+    used = cell.live | set(cell.stale)
+    free = [i for i in range(min(quota, len(used) + 64)) if i not in used]
+    if free:
+        slot = rng.choice(free)
+    else:
+        slot = rng.choice(sorted(cell.stale))
+        gone = conn.execute(
+            slots.delete().where(
+                slots.c.scenario == scenario,
+                slots.c.country == country,
+                slots.c.slot == slot,
+                slots.c.participant_id == cell.stale[slot],
+            )
+        )
+        if gone.rowcount != 1:
+            raise _Lost
+    stamp = now()
+    conn.execute(
+        slots.insert().values(
+            scenario=scenario,
+            country=country,
+            slot=slot,
+            participant_id=participant_id,
+            assigned_at=stamp,
+        )
+    )
+    conn.execute(
+        update(participants)
+        .where(participants.c.id == participant_id)
+        .values(scenario=scenario, assigned_at=stamp)
+    )
+    return scenario
+
+
+def _cells(
+    conn: Connection, country: str, candidates: Sequence[str], hold_seconds: float
+) -> dict[str, _Cell]:
+    """Each candidate cell's live places and its stale ones (unfinished past the hold)."""
+    cutoff = now() - timedelta(seconds=hold_seconds)
+    rows = conn.execute(
+        select(
+            slots.c.scenario,
+            slots.c.slot,
+            slots.c.participant_id,
+            slots.c.assigned_at,
+            participants.c.step,
+        )
+        .join(participants, participants.c.id == slots.c.participant_id)
+        .where(slots.c.country == country, slots.c.scenario.in_(list(candidates)))
+    )
+    cells = {s: _Cell() for s in candidates}
+    for scenario, slot, holder, assigned_at, step in rows:
+        stamp = aware(assigned_at)
+        if step == "done" or (stamp is not None and stamp > cutoff):
+            cells[scenario].live.add(slot)
+        else:
+            cells[scenario].stale[slot] = holder
+    return cells

@@ -1,0 +1,230 @@
+"""What every route needs: settings, store, templates, CSRF, the participant and their step."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import unquote_to_bytes
+
+import anyio
+import jinja2
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from valuecompass.instrument import Scenario
+from valuecompass.store import survey as store
+from valuecompass.survey._form import split_pages
+from valuecompass.survey._security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    check_csrf,
+    csrf_token,
+    new_nonce,
+)
+from valuecompass.survey._settings import SurveySettings
+
+T = TypeVar("T")
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FIELDS = 400
+#: Participants whose identity is kept in memory (about 1 KB each); the cache starts afresh
+#: when full.
+IDENTITY_CACHE = 20_000
+#: Worker threads for PostgreSQL calls. More only queue on the GIL and the connection pool
+#: (SQLAlchemy's default holds 15); fewer cannot overlap enough commits.
+DB_THREADS = 8
+#: The participant's path, as the progress line names it.
+PATH = ("Consent", "About you", "Scenario", "Values", "Your views", "Done")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One statement of the Value Form as a page shows it."""
+
+    id: str
+    number: int
+    name: str | None
+    definition: str | None
+    statement: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What never changes about a participant: their number and their pages of statements."""
+
+    id: int
+    pages: tuple[tuple[str, ...], ...]
+
+
+@dataclass
+class Survey:
+    settings: SurveySettings
+    engine: Engine
+    env: jinja2.Environment
+    secret: bytes
+    statements: dict[str, tuple[str | None, str | None, str]] = field(default_factory=dict)
+    identities: dict[str, Identity] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.inline = self.engine.dialect.name == "sqlite"
+        self.limiter = anyio.CapacityLimiter(DB_THREADS)
+        for v in self.settings.instrument.values:
+            self.statements[v.id] = (v.name, v.definition, v.statement)
+        for c in self.settings.content.attention_checks:
+            self.statements[c.id] = (None, None, c.statement)
+        self.ids = {item: item for item in self.statements}
+
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a store call: in one of a few worker threads on PostgreSQL, on the event loop on
+        SQLite.
+
+        SQLite takes one writer at a time whatever the threads, and writers that collide wait
+        in its busy handler, which sleeps in steps of up to 100 ms: the latency tail under load.
+        Its calls take about a millisecond, so running them in turn on the loop is both faster
+        and fairer. PostgreSQL commits in parallel and waits on the network, so it gets threads.
+        """
+        if self.inline:
+            return fn(self.engine, *args, **kwargs)
+        call = functools.partial(fn, self.engine, *args, **kwargs)
+        return await anyio.to_thread.run_sync(call, limiter=self.limiter)
+
+    def render(self, request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
+        """Render TEMPLATE (autoescaped) with a CSRF token, setting the nonce cookie if new."""
+        nonce = request.cookies.get(CSRF_COOKIE)
+        fresh = not nonce
+        nonce = nonce or new_nonce()
+        html = self.env.get_template(template).render(csrf=csrf_token(self.secret, nonce), **ctx)
+        response = HTMLResponse(html, status, headers={"cache-control": "no-store"})
+        if fresh:
+            self.set_cookie(response, CSRF_COOKIE, nonce)
+        return response
+
+    def set_cookie(self, response: Response, name: str, value: str) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=14 * 24 * 3600,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self.settings.secure_cookies,
+        )
+
+    async def read_form(self, request: Request) -> dict[str, str]:
+        """The URL-encoded form of a POST, after its CSRF check; 4xx for anything else."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != FORM_TYPE:
+            raise HTTPException(415, "This address takes an HTML form, sent as a browser sends it.")
+        form = parse_form(await request.body())
+        check_csrf(self.secret, request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+        return form
+
+    async def participant(self, request: Request) -> store.Participant | None:
+        """The request's participant, read from the store (and remembered by identity)."""
+        key = request.cookies.get(SESSION_COOKIE)
+        if not key or len(key) > 64:
+            return None
+        participant = await self.db(store.find_participant, key)
+        if participant is not None and key not in self.identities:
+            if len(self.identities) >= IDENTITY_CACHE:
+                self.identities.clear()
+            # The item ids are the instrument's own strings, not copies per participant.
+            pages = tuple(tuple(self.ids.get(i, i) for i in p) for p in self.pages(participant))
+            self.identities[key] = Identity(participant.id, pages)
+        return participant
+
+    async def identity(self, request: Request) -> Identity | None:
+        """The request's participant's number and pages, kept in memory once looked up.
+
+        Only what cannot change is kept, so the cache is never stale; where the participant
+        is on the path is always read from the store.
+        """
+        key = request.cookies.get(SESSION_COOKIE)
+        known = self.identities.get(key) if key else None
+        if known is None and await self.participant(request) is not None and key:
+            known = self.identities.get(key)
+        return known
+
+    def pages(self, participant: store.Participant) -> list[list[str]]:
+        return split_pages(participant.item_order, self.settings.items_per_page)
+
+    def items(self, participant: store.Participant, page: int) -> list[Item]:
+        """The statements of PAGE (1-based), numbered through the whole form."""
+        pages = self.pages(participant)
+        first = sum(len(p) for p in pages[: page - 1])
+        return [
+            Item(item, first + i + 1, *self.statements[item])
+            for i, item in enumerate(pages[page - 1])
+        ]
+
+    def scenario(self, participant: store.Participant) -> Scenario:
+        return self.settings.instrument.scenario(participant.scenario or "")
+
+    def where(self, participant: store.Participant) -> str:
+        """The page the participant should be on now."""
+        if participant.step == "form":
+            return f"/form/{min(participant.form_page + 1, len(self.pages(participant)))}"
+        return {
+            "demographics": "/demographics",
+            "vignette": "/vignette",
+            "open": "/open",
+            "done": "/done",
+            "full": "/full",
+        }.get(participant.step, "/")
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """A URL-encoded body as a dict; a field sent twice, a NUL or bad UTF-8 is a 400.
+
+    Fields are split by hand and only those with escapes are unquoted: a Value Form page has
+    some 60 fields, and this is several times faster than :func:`urllib.parse.parse_qsl`.
+    """
+    form: dict[str, str] = {}
+    if not body:
+        return form
+    fields = body.split(b"&")
+    if len(fields) > MAX_FIELDS:
+        raise HTTPException(400, "The form sent more fields than any page of this survey has.")
+    try:
+        for field_ in fields:
+            raw_name, _, raw_value = field_.partition(b"=")
+            name, value = _unquote(raw_name), _unquote(raw_value)
+            if name in form:
+                raise HTTPException(400, f"The form sent the field {name!r} twice.")
+            if "\x00" in value or "\x00" in name:
+                raise HTTPException(400, "The form held a character that text cannot contain.")
+            form[name] = value
+    except UnicodeDecodeError as exc:
+        raise HTTPException(400, "The form could not be read as UTF-8 text.") from exc
+    return form
+
+
+def _unquote(raw: bytes) -> str:
+    if b"%" in raw or b"+" in raw:
+        return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    return raw.decode("utf-8")
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+class Moved(Exception):
+    """The participant is elsewhere on the path: send them there."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+async def require(survey: Survey, request: Request, steps: tuple[str, ...]) -> store.Participant:
+    """The request's participant, who must be at one of STEPS; else :class:`Moved`."""
+    participant = await survey.participant(request)
+    if participant is None:
+        raise Moved("/")
+    if participant.step not in steps:
+        raise Moved(survey.where(participant))
+    return participant

@@ -1,0 +1,155 @@
+"""The participant's path up to the Value Form: link, consent, demographics, vignette."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valuecompass.store import survey as store
+from valuecompass.store._survey_tables import now
+from valuecompass.survey._context import Survey, redirect, require
+from valuecompass.survey._form import OTHER_COUNTRY, draw_order, link_ids, read_demographics
+from valuecompass.survey._security import SESSION_COOKIE
+
+LINK_FIELDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "scenario")
+
+
+def path_routes(survey: Survey) -> APIRouter:
+    router = APIRouter()
+    settings = survey.settings
+
+    def link(params: dict[str, str]) -> dict[str, str | None]:
+        """Validated link ids and scenario; a malformed link is a 400 page."""
+        ids, bad = link_ids(params)
+        if bad:
+            raise HTTPException(400, f"This study link is not valid ({', '.join(bad)}).")
+        scenario = params.get("scenario", "").strip() or None
+        if scenario is not None and scenario not in settings.scenario_ids:
+            raise HTTPException(400, "This study link names a scenario this survey does not run.")
+        if settings.require_prolific and not ids["PROLIFIC_PID"]:
+            raise HTTPException(
+                400, "Please open this survey from the link on Prolific: it needs your Prolific ID."
+            )
+        return {**ids, "scenario": scenario}
+
+    def duplicate(request: Request) -> Response:
+        return survey.render(request, "duplicate.html", 409)
+
+    @router.get("/")
+    async def landing(request: Request) -> Response:
+        ids = link(dict(request.query_params))
+        current = await survey.participant(request)
+        if current is not None and ids["PROLIFIC_PID"] in (None, current.prolific_pid):
+            return redirect(survey.where(current))
+        pid = ids["PROLIFIC_PID"]
+        if pid:
+            taken: bool = await survey.db(store.prolific_taken, pid, ids["STUDY_ID"] or "")
+            if taken:
+                return duplicate(request)
+        return survey.render(request, "consent.html", link=ids, step=0)
+
+    @router.post("/consent")
+    async def consent(request: Request) -> Response:
+        form = await survey.read_form(request)
+        ids = link({k: form.get(k, "") for k in LINK_FIELDS})
+        current = await survey.participant(request)
+        if current is not None and ids["PROLIFIC_PID"] in (None, current.prolific_pid):
+            return redirect(survey.where(current))  # "Start" pressed twice: one participant
+        if form.get("consent") != "yes":
+            error = "To take part, tick the box to say that you agree."
+            return survey.render(request, "consent.html", 400, link=ids, step=0, error=error)
+        seed = secrets.randbits(31)
+        checks = [c.id for c in settings.content.attention_checks]
+        participant = await survey.db(
+            store.create_participant,
+            key=secrets.token_urlsafe(32),
+            prolific_pid=ids["PROLIFIC_PID"],
+            study_id=ids["STUDY_ID"] or "",
+            session_id=ids["SESSION_ID"],
+            link_scenario=ids["scenario"],
+            seed=seed,
+            item_order=draw_order(settings.instrument.value_ids, checks, seed),
+        )
+        if participant is None:
+            return duplicate(request)
+        response = redirect("/demographics")
+        survey.set_cookie(response, SESSION_COOKIE, participant.key)
+        return response
+
+    @router.get("/demographics")
+    async def demographics(request: Request) -> Response:
+        await require(survey, request, ("demographics",))
+        return _demographics_page(survey, request, {}, {})
+
+    @router.post("/demographics")
+    async def demographics_sent(request: Request) -> Response:
+        form = await survey.read_form(request)
+        participant = await require(survey, request, ("demographics",))
+        answers, errors = read_demographics(form, settings)
+        if answers is None:
+            return _demographics_page(survey, request, form, errors, 400)
+        scenario = await survey.db(
+            store.save_demographics,
+            participant,
+            country=answers.country,
+            age_band=answers.age_band,
+            gender=answers.gender,
+            candidates=[participant.link_scenario]
+            if participant.link_scenario
+            else [*settings.scenario_ids],
+            quota=settings.quota,
+            hold_seconds=settings.hold_minutes * 60,
+        )
+        return redirect("/vignette" if scenario else "/full")
+
+    @router.get("/full")
+    async def full(request: Request) -> Response:
+        await require(survey, request, ("full",))
+        return survey.render(request, "full.html", step=1)
+
+    @router.get("/vignette")
+    async def vignette(request: Request) -> Response:
+        participant = await require(survey, request, ("vignette", "form", "open"))
+        return survey.render(
+            request, "vignette.html", step=2, scenario=survey.scenario(participant)
+        )
+
+    @router.post("/vignette")
+    async def vignette_read(request: Request) -> Response:
+        await survey.read_form(request)
+        participant = await require(survey, request, ("vignette", "form", "open"))
+        if participant.step == "vignette":
+            await survey.db(
+                store.set_step,
+                participant.id,
+                "form",
+                from_steps=("vignette",),
+                form_started_at=now(),
+            )
+            return redirect("/form/1")
+        return redirect(survey.where(participant))
+
+    return router
+
+
+def _demographics_page(
+    survey: Survey,
+    request: Request,
+    given: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    return survey.render(
+        request,
+        "demographics.html",
+        status,
+        step=1,
+        countries=survey.settings.instrument.countries,
+        other=OTHER_COUNTRY,
+        given=given,
+        errors=errors,
+    )

@@ -1,0 +1,126 @@
+"""The researchers' page: counts per cell, exclusions, recent open answers, downloads.
+
+Open only with the admin token, given once on a login form (it sets a cookie holding an HMAC
+of the token, not the token) or as ``Authorization: Bearer TOKEN`` for scripts. Every check is
+constant-time. Without a configured token the pages do not exist (404).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from fastapi import APIRouter
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valuecompass.store import survey as store
+from valuecompass.survey._context import Survey, redirect
+from valuecompass.survey._security import ADMIN_COOKIE, same_token, sign
+
+
+@dataclass(frozen=True)
+class Row:
+    country: str
+    cells: list[tuple[int, int, int]]  # per scenario: completed, in progress, excluded
+
+
+def admin_routes(survey: Survey) -> APIRouter:
+    router = APIRouter()
+    token = survey.settings.admin_token
+    cookie = sign(survey.secret, "admin:" + token) if token else None
+
+    def allowed(request: Request) -> bool:
+        if token is None:
+            raise HTTPException(404, "There is no such page.")
+        header = request.headers.get("authorization", "")
+        if header[:7].lower() == "bearer " and same_token(header[7:].strip(), token):
+            return True
+        return same_token(request.cookies.get(ADMIN_COOKIE), cookie)
+
+    def login(request: Request, status: int, error: str | None = None) -> Response:
+        return survey.render(request, "admin_login.html", status, error=error)
+
+    @router.get("/admin")
+    async def admin(request: Request) -> Response:
+        if not allowed(request):
+            return login(request, 401)
+        return await _dashboard(survey, request)
+
+    @router.post("/admin/login")
+    async def admin_login(request: Request) -> Response:
+        form = await survey.read_form(request)
+        if token is None:
+            raise HTTPException(404, "There is no such page.")
+        if not same_token(form.get("token", ""), token):
+            return login(request, 403, "That token is not right.")
+        response = redirect("/admin")
+        survey.set_cookie(response, ADMIN_COOKIE, cookie or "")
+        return response
+
+    @router.post("/admin/logout")
+    async def admin_logout(request: Request) -> Response:
+        await survey.read_form(request)
+        response = redirect("/admin")
+        response.delete_cookie(ADMIN_COOKIE, path="/")
+        return response
+
+    @router.get("/admin/answers.csv")
+    async def answers_csv(request: Request, include_excluded: bool = False) -> Response:
+        if not allowed(request):
+            raise HTTPException(401, "Log in on the admin page first.")
+        table = await survey.db(
+            store.human_answers, survey.settings.instrument, include_excluded=include_excluded
+        )
+        return _csv(table, "survey-answers.csv")
+
+    @router.get("/admin/participants.csv")
+    async def participants_csv(request: Request) -> Response:
+        if not allowed(request):
+            raise HTTPException(401, "Log in on the admin page first.")
+        table = await survey.db(store.participants_frame, spreadsheet_safe=True)
+        return _csv(table, "survey-participants.csv")
+
+    return router
+
+
+async def _dashboard(survey: Survey, request: Request) -> Response:
+    counts = await survey.db(store.cell_counts)
+    people = await survey.db(store.participants_frame)
+    texts = await survey.db(store.latest_texts, 20)
+    instrument = survey.settings.instrument
+    countries = [(c.id, c.name) for c in instrument.countries] + [("other", "Other")]
+    scenarios = [instrument.scenario(s) for s in survey.settings.scenario_ids]
+    by_cell = {(c.scenario, c.country): c for c in counts}
+    rows = []
+    for country, name in countries:
+        cells = []
+        for scenario in scenarios:
+            c = by_cell.get((scenario.id, country))
+            cells.append((c.completed, c.in_progress, c.excluded) if c else (0, 0, 0))
+        rows.append(Row(name, cells))
+    excluded = people[people["excluded"].fillna(False).astype(bool)]
+    return survey.render(
+        request,
+        "admin.html",
+        scenarios=scenarios,
+        rows=rows,
+        turned_away=sum(c.turned_away for c in counts),
+        excluded=excluded.to_dict("records"),
+        texts=texts,
+        quota=survey.settings.quota,
+        total=len(people),
+        done=int((people["step"] == "done").sum()),
+    )
+
+
+def _csv(table: pd.DataFrame, name: str) -> Response:
+    return Response(
+        table.to_csv(index=False),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "no-store",
+        },
+    )

@@ -1,0 +1,145 @@
+"""The Value Form pages, the open questions and the completion page."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valuecompass.store import survey as store
+from valuecompass.survey._context import Moved, Survey, redirect, require
+from valuecompass.survey._form import BadRequest, quality, read_open, read_ratings
+from valuecompass.survey._settings import SurveySettings
+
+FORM_STEPS = ("form", "open")
+
+
+def form_routes(survey: Survey) -> APIRouter:
+    router = APIRouter()
+    settings = survey.settings
+    options = settings.instrument.scales.human.options
+    codes = [o.code for o in options]
+
+    async def on_page(request: Request, page: int) -> store.Participant:
+        """The participant, who may see PAGE: one already saved, or the next one."""
+        participant = await require(survey, request, FORM_STEPS)
+        if not 1 <= page <= min(participant.form_page + 1, len(survey.pages(participant))):
+            raise Moved(survey.where(participant))
+        return participant
+
+    def form_page(
+        request: Request,
+        participant: store.Participant,
+        page: int,
+        chosen: dict[str, str],
+        errors: dict[str, str],
+        status: int = 200,
+    ) -> Response:
+        return survey.render(
+            request,
+            "form.html",
+            status,
+            step=3,
+            page=page,
+            pages=len(survey.pages(participant)),
+            items=survey.items(participant, page),
+            options=options,
+            chosen=chosen,
+            errors=errors,
+            scenario=survey.scenario(participant),
+        )
+
+    @router.get("/form/{page}")
+    async def show(request: Request, page: int) -> Response:
+        participant = await on_page(request, page)
+        saved = await survey.db(store.answers_of, participant.id)
+        return form_page(request, participant, page, saved, {})
+
+    @router.post("/form/{page}")
+    async def save(request: Request, page: int) -> Response:
+        form = await survey.read_form(request)
+        who = await survey.identity(request)
+        if who is None:
+            raise Moved("/")
+        if not 1 <= page <= len(who.pages):
+            await on_page(request, page)  # moves the participant to their page
+        try:
+            answers, chosen, errors = read_ratings(form, who.pages[page - 1], codes)
+        except BadRequest as exc:
+            await on_page(request, page)  # a participant elsewhere is sent there instead
+            raise HTTPException(400, f"This page could not be saved: {exc}.") from exc
+        if errors:
+            participant = await on_page(request, page)
+            return form_page(request, participant, page, chosen, errors, 400)
+        last = page == len(who.pages)
+        saved: bool = await survey.db(store.save_page, who.id, page, answers, last=last)
+        if not saved:  # not on this page (finished already, or skipping ahead)
+            now_at = await survey.participant(request)
+            raise Moved(survey.where(now_at) if now_at else "/")
+        return redirect("/open" if last else f"/form/{page + 1}")
+
+    @router.get("/open")
+    async def questions(request: Request) -> Response:
+        participant = await require(survey, request, ("open",))
+        saved = await survey.db(store.answers_of, participant.id)
+        return open_page(request, participant, _no_position(settings, saved), {}, {})
+
+    def open_page(
+        request: Request,
+        participant: store.Participant,
+        any_irrelevant: bool,
+        texts: dict[str, str],
+        errors: dict[str, str],
+        status: int = 200,
+    ) -> Response:
+        return survey.render(
+            request,
+            "open.html",
+            status,
+            step=4,
+            questions=settings.content.open_questions,
+            any_irrelevant=any_irrelevant,
+            texts=texts,
+            errors=errors,
+            scenario=survey.scenario(participant),
+            back=f"/form/{len(survey.pages(participant))}",
+        )
+
+    @router.post("/open")
+    async def finish(request: Request) -> Response:
+        form = await survey.read_form(request)
+        participant = await require(survey, request, ("open",))
+        saved = await survey.db(store.answers_of, participant.id)
+        any_irrelevant = _no_position(settings, saved)
+        texts, errors = read_open(form, settings.content.open_questions, any_irrelevant)
+        if errors:
+            return open_page(request, participant, any_irrelevant, texts, errors, 400)
+        seconds = participant.form_seconds
+        flags = quality(saved, settings, participant.country, seconds)
+        code = settings.completion_code or "VC" + secrets.token_hex(5).upper()
+        await survey.db(store.complete, participant, texts, flags, code)
+        target = settings.completion_link(code) if settings.redirect_on_complete else None
+        return redirect(target or "/done")
+
+    @router.get("/done")
+    async def done(request: Request) -> Response:
+        participant = await require(survey, request, ("done",))
+        code = participant.completion_code or ""
+        return survey.render(
+            request, "done.html", step=5, code=code, link=settings.completion_link(code)
+        )
+
+    return router
+
+
+def _no_position(settings: SurveySettings, saved: dict[str, str]) -> bool:
+    """Whether any value was rated with an option that has no position ("irrelevant")."""
+    positions = settings.instrument.scales.human.positions
+    return any(
+        code in positions and positions[code] is None
+        for item, code in saved.items()
+        if item in settings.instrument.value_ids
+    )

@@ -1,0 +1,153 @@
+"""CSRF tokens, the request-size limit, security headers and the admin token check.
+
+CSRF uses signed double submission: a random nonce in an HttpOnly, SameSite=Lax cookie, and in
+each form a hidden field holding HMAC-SHA256(secret, nonce). Another site can neither read the
+cookie nor compute the HMAC, and every comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+
+CSRF_COOKIE = "vc_csrf"
+SESSION_COOKIE = "vc_session"
+ADMIN_COOKIE = "vc_admin"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class CsrfError(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "This form could not be accepted: it was sent without its security token, perhaps "
+            "because the page was open for a long time or cookies are blocked. Please go back, "
+            "reload the page and send it again.",
+        )
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def sign(secret: bytes, message: str) -> str:
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token(secret: bytes, nonce: str) -> str:
+    return sign(secret, "csrf:" + nonce)
+
+
+def check_csrf(secret: bytes, nonce: str | None, token: str | None) -> None:
+    """Raise :class:`CsrfError` unless TOKEN is the signature of the cookie's NONCE."""
+    if not nonce or not token:
+        raise CsrfError
+    if not hmac.compare_digest(csrf_token(secret, nonce).encode(), token.encode()):
+        raise CsrfError
+
+
+def same_token(given: str | None, expected: str | None) -> bool:
+    """Constant-time comparison of a presented admin token (or cookie) with the right one."""
+    if not given or not expected:
+        return False
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
+class Guard:
+    """Pure ASGI middleware: refuse bodies over the limit with 413, add security headers.
+
+    The declared Content-Length is checked first; a body sent without one (chunked) is counted
+    as it arrives and refused at the limit.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        headers: list[tuple[bytes, bytes]],
+        refuse: Callable[[int, str], Awaitable[bytes]],
+    ) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.headers = headers
+        self.refuse = refuse
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = self._declared(scope)
+        if problem is not None:
+            await self._reply(send, *problem)
+            return
+        await self.app(scope, self._counting(receive), self._with_headers(send))
+
+    def _declared(self, scope: Scope) -> tuple[int, str] | None:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit():
+                    return 400, "The request's Content-Length header is not a number."
+                if int(value) > self.max_body:
+                    return 413, self._too_large()
+        return None
+
+    def _too_large(self) -> str:
+        return f"The form sent more than {self.max_body // 1024} KiB, more than this survey takes."
+
+    def _counting(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                raise HTTPException(413, self._too_large())
+            return message
+
+        return counted
+
+    def _with_headers(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        return sending
+
+    async def _reply(self, send: Send, status: int, text: str) -> None:
+        body = await self.refuse(status, text)
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            *self.headers,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def security_headers(form_targets: list[str]) -> list[tuple[bytes, bytes]]:
+    """Headers for every response; FORM_TARGETS are origins a form may redirect to."""
+    form_action = " ".join(["'self'", *form_targets])
+    policy = (
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+        f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    )
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    ]

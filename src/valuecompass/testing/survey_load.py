@@ -1,0 +1,255 @@
+"""Drive a running survey server as many participants at once (benchmark and fault tests).
+
+A participant is enrolled through the real path (link, consent, demographics, vignette), which
+leaves them on the Value Form; their cookies and CSRF token are kept in a :class:`Seat` so a
+later submission of a whole form page is one POST on a worker's keep-alive connection.
+
+The client is a minimal HTTP/1.1 one over asyncio streams, with each submission's bytes built
+before the clock starts: a general-purpose client costs several milliseconds of CPU a request,
+which on a two-core machine would measure the client rather than the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from valuecompass.store import database_url
+from valuecompass.survey import load_content
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_ITEM = re.compile(r'name="r_([a-z0-9_]+)" value=')
+COUNTRIES = ("united_states", "united_kingdom", "india", "germany", "france", "canada", "australia")
+
+
+@dataclass
+class Seat:
+    """A participant waiting on a Value Form page, with what it takes to submit it."""
+
+    pid: str
+    cookies: dict[str, str]
+    csrf: str
+    page: int
+    items: list[str]
+    salt: int = 0  # varies the answers from one participant to the next
+    acknowledged: bool = False
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(
+    db: str, port: int, *args: str, log: Path | None = None, timeout: float = 60
+) -> subprocess.Popen[bytes]:
+    """``valuecompass survey serve`` on loopback PORT; returns once it answers."""
+    command = [sys.executable, "-m", "valuecompass.cli", "survey", "serve", "--db", db]
+    command += ["--port", str(port), *args]
+    out = log.open("ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(command, stdout=out, stderr=out)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the survey server exited with {proc.returncode}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/static/survey.css", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the survey server did not start in time")
+
+
+def form_answers(items: Sequence[str], salt: int) -> dict[str, str]:
+    """Ratings for ITEMS: attention checks answered as they ask, values varied by SALT."""
+    expected = {c.id: c.expect for c in load_content().attention_checks}
+    codes = ("2", "1", "0", "-1", "-2", "irrelevant")
+    return {
+        f"r_{item}": expected.get(item, codes[(salt + i) % len(codes)])
+        for i, item in enumerate(items)
+    }
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection to the server, with a cookie jar."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            self._streams = None
+
+    async def send(self, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Send a whole request; (status, headers, body). Connection errors propagate."""
+        if self._streams is None:
+            self._streams = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = self._streams
+        try:
+            writer.write(raw)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status, headers = _head(head, self.cookies)
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            await self.close()
+            raise
+        if headers.get("connection") == "close":
+            await self.close()
+        return status, headers, body
+
+    def build(self, method: str, path: str, form: dict[str, str] | None = None) -> bytes:
+        body = urlencode(form).encode() if form is not None else b""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        if form is not None:
+            lines += ["Content-Type: application/x-www-form-urlencoded"]
+            lines.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    async def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        return await self.send(self.build("GET", path))
+
+    async def post(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        return await self.send(self.build("POST", path, form))
+
+
+def _head(head: bytes, jar: dict[str, str]) -> tuple[int, dict[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, _, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if name == "set-cookie":
+            key, _, rest = value.partition("=")
+            jar[key] = rest.split(";", 1)[0]
+        headers[name] = value
+    if headers.get("transfer-encoding"):
+        raise RuntimeError("this client reads only responses with a Content-Length")
+    return status, headers
+
+
+async def enrol(port: int, pid: str, country: str, study: str = "bench") -> Seat:
+    """Walk PID from the study link to the first Value Form page."""
+    async with Connection(port) as conn:
+        link = {"PROLIFIC_PID": pid, "STUDY_ID": study}
+        _, _, page = await conn.get("/?" + urlencode(link))
+        token = _token(page)
+        steps = [
+            ("/consent", {"consent": "yes", **link}),
+            ("/demographics", {"country": country, "age_band": "25-34", "gender": ""}),
+            ("/vignette", {}),
+        ]
+        for url, data in steps:
+            status, _, _ = await conn.post(url, {"csrf": token, **data})
+            if status != 303:
+                raise RuntimeError(f"{url}: {status} for {pid}")
+        _, _, form = await conn.get("/form/1")
+        items = list(dict.fromkeys(_ITEM.findall(form.decode())))
+        return Seat(pid, dict(conn.cookies), token, 1, items)
+
+
+def _token(page: bytes) -> str:
+    found = _CSRF.search(page.decode())
+    if found is None:
+        raise RuntimeError("no CSRF token on the page")
+    return found.group(1)
+
+
+async def enrol_many(port: int, count: int, concurrency: int, prefix: str) -> list[Seat]:
+    """COUNT participants enrolled by CONCURRENCY workers."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> Seat:
+        async with gate:
+            seat = await enrol(port, f"{prefix}{i:06d}", COUNTRIES[i % len(COUNTRIES)])
+            seat.salt = i
+            return seat
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def submission(port: int, seat: Seat) -> bytes:
+    """The bytes of the seat's whole-page POST (built before any clock starts)."""
+    conn = Connection(port)
+    conn.cookies = dict(seat.cookies)
+    form = {"csrf": seat.csrf, **form_answers(seat.items, seat.salt)}
+    return conn.build("POST", f"/form/{seat.page}", form)
+
+
+async def submit_all(port: int, seats: Sequence[Seat], concurrency: int) -> float:
+    """Every seat submits its page once, CONCURRENCY at a time, each worker on one connection.
+
+    A seat is acknowledged when the server answers 303. A connection error (a killed server)
+    leaves the seat unacknowledged and the worker reconnects for the next. Returns the wall time.
+    """
+    work = [(seat, submission(port, seat)) for seat in seats]
+    queue: asyncio.Queue[tuple[Seat, bytes]] = asyncio.Queue()
+    for pair in work:
+        queue.put_nowait(pair)
+
+    async def worker() -> None:
+        async with Connection(port) as conn:
+            while not queue.empty():
+                seat, raw = queue.get_nowait()
+                start = time.perf_counter()
+                try:
+                    status, _, _ = await conn.send(raw)
+                except (OSError, asyncio.IncompleteReadError):
+                    continue
+                seat.latencies.append(time.perf_counter() - start)
+                seat.acknowledged = status == 303
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start
+
+
+@contextmanager
+def fresh_postgres(url: str, prefix: str = "vc_test") -> Iterator[str]:
+    """A new, empty database on the server at URL (whose role may create databases), dropped
+    afterwards; yields its URL."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(database_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
