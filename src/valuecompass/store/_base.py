@@ -101,7 +101,8 @@ def open_store(db: str | Path, *, create: bool = True) -> Engine:
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():
             raise StoreError(f"{path}: no such store")
-    engine = create_engine(url, pool_pre_ping=True)
+    # A server may drop idle connections; a SQLite file never does, so only servers are pinged.
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
