@@ -27,6 +27,9 @@ RUN_ARGS ?= --mode item --variants 0,2 --max-tokens 2
 run: $(STAMP)
 	$(BIN)/valuecompass run $(RUN_ARGS) --run $(RUN_NAME) --db valuecompass.db
 	$(BIN)/valuecompass profile --llm "valuecompass.db#$(RUN_NAME)"
+	mkdir -p valuecompass-report
+	$(BIN)/valuecompass report --llm "bundled=valuecompass.db#$(RUN_NAME)" \
+		--out valuecompass-report/report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -96,7 +96,7 @@ def _figure_ids(page: _Page, prefix: str) -> list[str]:
 def test_report_has_every_section_figure_and_table(five: Built) -> None:
     page = five.page
     assert page.ids["section"] == ["overview", "rates", "heatmaps", "rankings", "types",
-                                   "provenance"]  # fmt: skip
+                                   "rigor", "provenance"]  # fmt: skip
     # 2 heatmap figures (countries, topics) × 5 models, each with 3 panels: people, model,
     # distance; the same for rankings; one figure of types per model; one top-10 figure.
     assert len(_figure_ids(page, "heatmap-country-")) == 5
@@ -112,7 +112,8 @@ def test_report_has_every_section_figure_and_table(five: Built) -> None:
     assert tables == {
         "sources", "respondents", "exclusions", "parsing", "missing", "overall",
         "f1-country", "distance-country", "f1-topic", "distance-topic", "top-misaligned",
-        "f1-type", "distance-type", "provenance",
+        "f1-type", "distance-type", "provenance", "rigor-overall", "rigor-country",
+        "rigor-sensitivity", "rigor-significance", "rigor-irrelevant",
     }  # fmt: skip
     assert [i for i, n in page.all_ids.items() if n > 1] == [], "ids must be unique"
     assert page.external == [], "the report must not fetch anything"
@@ -366,7 +367,7 @@ def test_a_real_browser_renders_the_report(five: Built) -> None:
             browser.close()
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert len(widths) == 26 and min(widths) > 300
-    assert headings[0] == "1. Overview" and len(headings) == 6
+    assert headings[0] == "1. Overview" and len(headings) == 7
     pixels = imread(shot)
     assert pixels.shape[0] > 10_000, "the full page should be captured"
     assert pixels.std() > 0.1, "the screenshot is blank"

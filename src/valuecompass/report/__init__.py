@@ -16,9 +16,10 @@ from valuecompass.report._result import ReportError, ReportResult
 if TYPE_CHECKING:
     from valuecompass.instrument import Instrument
     from valuecompass.report._figures import BarGridSpec, BarPanel, HeatmapSpec, HeatPanel
-    from valuecompass.report._raster import Chart, new_chart
+    from valuecompass.report._raster import Chart, new_canvas, new_chart
     from valuecompass.report._section import Assets, Section
     from valuecompass.report._sections import DEFAULT_SECTIONS
+    from valuecompass.report._text import Label
 
 __all__ = [
     "DEFAULT_SECTIONS",
@@ -28,10 +29,12 @@ __all__ = [
     "Chart",
     "HeatPanel",
     "HeatmapSpec",
+    "Label",
     "ReportError",
     "ReportResult",
     "Section",
     "build_report",
+    "new_canvas",
     "new_chart",
     "parse_llm_option",
 ]
@@ -47,6 +50,8 @@ _LAZY = {
     "HeatmapSpec": "_figures",
     "HeatPanel": "_figures",
     "Chart": "_raster",
+    "Label": "_text",
+    "new_canvas": "_raster",
     "new_chart": "_raster",
 }
 

@@ -10,6 +10,7 @@ from valuecompass.report._sec_alignment import (
 )
 from valuecompass.report._sec_overview import OverviewSection
 from valuecompass.report._sec_profile import ProfileSection, ProvenanceSection
+from valuecompass.report._sec_rigor import RigorSection
 from valuecompass.report._section import Section
 
 DEFAULT_SECTIONS: tuple[Section, ...] = (
@@ -18,6 +19,7 @@ DEFAULT_SECTIONS: tuple[Section, ...] = (
     HeatmapsSection(),
     RankingsSection(),
     TypesSection(),
+    RigorSection(),
     ProfileSection(),
     ProvenanceSection(),
 )

@@ -5,7 +5,8 @@ some 5 ms a label; a five-model report has thousands (56 value names per heatmap
 ranked panel). Here a :class:`Label` is placed by its anchor, alignment and rotation (0 or 90
 degrees), written to the SVG as a ``<text>`` element and stamped into the PNG from a bitmap that
 FreeType renders once per string and size. Alignment follows matplotlib's conventions (``va=
-"center"`` centres the line box of "lp").
+"center"`` centres the line box of "lp"). Should a matplotlib release drop the FreeType calls
+used, :mod:`._raster` turns labels into ordinary matplotlib text instead.
 """
 
 from __future__ import annotations
@@ -64,8 +65,11 @@ def glyphs(text: str, size: float, dpi: int) -> tuple[Bitmap, int]:
 
 
 def text_width(text: str, size: float = 8.0) -> float:
-    """The width of ``text`` at ``size`` points, in inches."""
-    return float(glyphs(text, size, 72)[0].shape[1]) / 72
+    """The width of ``text`` at ``size`` points, in inches (estimated without FreeType)."""
+    try:
+        return float(glyphs(text, size, 72)[0].shape[1]) / 72
+    except (AttributeError, TypeError):  # pragma: no cover - see the module docstring
+        return 0.6 * size * len(text) / 72
 
 
 def _baseline_offset(va: VA, size: float, dpi: int) -> float:
