@@ -36,11 +36,16 @@ class ChartSpec(Protocol):
 
 
 class Section(Protocol):
-    """One part of the report."""
+    """One part of the report (``id``, ``title`` and ``template`` are read, never set)."""
 
-    id: str
-    title: str
-    template: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def template(self) -> str: ...
 
     def applies(self, data: ReportData) -> bool: ...
 
