@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from valuecompass.models import ConfigError
 from valuecompass.runner import RunConfig, run_model
-from valuecompass.runner._ray import RayPool, work_units
+from valuecompass.runner._ray import RayPool, _placement, work_units
 
 #: One context, two variants, item mode: two work units of 56 prompts.
 GRID: dict[str, Any] = {
@@ -106,6 +106,21 @@ def test_work_units_are_blocks_halved_until_every_worker_has_one() -> None:
         ["3-2", "3-3", "3-4"],
     ]
     assert [len(u) for u in work_units(jobs[:1], 3)] == [1]
+
+
+def test_actors_reserve_their_threads_and_gpus_and_must_fit() -> None:
+    cpus = {"CPU": 4.0}
+    assert _placement(RunConfig(model="mock"), cpus) == ({"num_cpus": 1, "num_gpus": 0}, 4)
+    local = RunConfig(model="local", backend_options={"threads": 2})
+    assert _placement(local, cpus) == ({"num_cpus": 2, "num_gpus": 0}, 2)
+    gpus = {"CPU": 16.0, "GPU": 2.0}
+    model = RunConfig(model="transformers:/models/x")
+    assert _placement(model, gpus) == ({"num_cpus": 1, "num_gpus": 1}, 2)
+    assert _placement(model, cpus) == ({"num_cpus": 1, "num_gpus": 0}, 4)  # no GPU: on CPUs
+    with pytest.raises(
+        ConfigError, match=r"3 ray workers need 3 GPUs \(1 each\); the cluster has 2"
+    ):
+        _placement(model.model_copy(update={"ray_workers": 3}), gpus)
 
 
 def test_mock_grid_same_store_under_both_executors(cluster: str, tmp_path: Path) -> None:

@@ -112,6 +112,8 @@ class TransformersBackend:
         if threads:
             torch.set_num_threads(threads)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r}: torch sees no CUDA device here")
         self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
         self.max_batch = batch_size or (64 if self.device.type == "cuda" else 16)
         self.reuse_prefix = reuse_prefix
