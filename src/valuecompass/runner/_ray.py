@@ -37,6 +37,9 @@ MAX_UNIT_TRIES = 3
 MAX_RESTARTS = 4
 #: Seconds between asking a restarting actor whether it is back.
 RECOVERY_POLL = 0.5
+#: Actors compute at normal priority: Ray starts its workers at nice 15, so that on a machine
+#: shared with other work the model would get what everything else leaves it.
+RUNTIME_ENV = {"env_vars": {"RAY_worker_niceness": "0"}}
 #: Backends that compute in the actor's process and take a ``threads`` option.
 THREADED = ("local", "transformers")
 
@@ -160,13 +163,10 @@ class RayPool:
         options = dict(config.backend_options)
         if split_spec(config.model)[0] in THREADED:
             options["threads"] = placement["num_cpus"]
-        actor = ray.remote(concurrency_groups={"control": 1})(Worker)
-        self.actors = [
-            actor.options(max_restarts=MAX_RESTARTS, max_task_retries=0, **placement).remote(
-                config.model, options
-            )
-            for _ in range(count)
-        ]
+        actor = ray.remote(concurrency_groups={"control": 1})(Worker).options(
+            max_restarts=MAX_RESTARTS, max_task_retries=0, runtime_env=RUNTIME_ENV, **placement
+        )
+        self.actors = [actor.remote(config.model, options) for _ in range(count)]
         try:
             identities = set(ray.get([a.identity.remote() for a in self.actors]))
         except ray.exceptions.RayTaskError as exc:
@@ -189,10 +189,10 @@ class RayPool:
         and start the actors."""
         ray = _import_ray()
         owns = not ray.is_initialized()
-        if owns:
+        if owns:  # no address: a private local cluster, even where `ray start` made one
             local = {} if config.ray_address else {"include_dashboard": False}
             ray.init(
-                address=config.ray_address or None,
+                address=config.ray_address or "local",
                 log_to_driver=False,
                 logging_level=logging.WARNING,
                 **local,
