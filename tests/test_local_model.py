@@ -27,6 +27,15 @@ def test_bundled_model_is_found_and_identified(backend: LocalBackend) -> None:
     assert backend.identity.startswith("local:SmolLM2-135M-Instruct.Q4_1.gguf@")
 
 
+def test_thread_count_bounds_prompt_evaluation_too() -> None:
+    # A one-thread worker must not evaluate prompts on every core (Ray packs one per CPU).
+    model = LocalBackend(bundled_model_path(), threads=1)
+    try:
+        assert model._llm.n_threads == model._llm.n_threads_batch == 1
+    finally:
+        model.close()
+
+
 def test_one_context_all_values_all_variants(
     backend: LocalBackend, tmp_path: Path, released: Path
 ) -> None:

@@ -137,15 +137,15 @@ def test_mock_grid_same_store_under_both_executors(cluster: str, tmp_path: Path)
 
 @pytest.mark.slow
 def test_bundled_model_same_store_under_both_executors(cluster: str, tmp_path: Path) -> None:
-    # 12 values x 2 variants; one thread per model, as each of the two actors has one CPU.
-    values = "ambitious wealth clean obedient humble devout creativity freedom pleasure honest"
-    grid = {**GRID, "values": [*values.split(), "equality", "wisdom"]}
+    # 6 values x 2 variants; one thread per model, as each of the two actors has one CPU.
+    values = ["ambitious", "wealth", "humble", "creativity", "honest", "equality"]
+    grid = {**GRID, "values": values}
     config = RunConfig(model="local", backend_options={"threads": 1}, **grid)
     local = run_model(config.model_copy(update={"db": str(tmp_path / "local.db")}))
     distributed = run_model(
         config.model_copy(update={"db": str(tmp_path / "ray.db"), "executor": "ray"})
     )
-    assert local.asked == distributed.asked == 24 and distributed.failed == 0
+    assert local.asked == distributed.asked == 12 and distributed.failed == 0
     assert local.run.model == distributed.run.model
     # Each actor starts its unit from an empty context while the local executor carries the
     # first unit's context into the second; llama.cpp then evaluates the same prompt in other

@@ -65,7 +65,10 @@ class LocalBackend:
         self._llm = Llama(
             model_path=str(path),
             n_ctx=n_ctx,
+            # Prompt evaluation gets the same threads as generation; left unset it takes
+            # every core, and two one-thread workers on two cores then oversubscribe them.
             n_threads=threads or os.cpu_count() or 1,
+            n_threads_batch=threads or os.cpu_count() or 1,
             logits_all=False,
             verbose=False,
         )
