@@ -21,15 +21,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # The main job: the bundled model (SmolLM2-135M-Instruct) answers the whole Value Form in all
 # 28 contexts, in item mode, with both statement styles (variant 0: SVS, variant 2: PVQ).
 # Answers go to valuecompass.db as they arrive; an interrupted run resumes where it stopped.
+# The model is scored by its option probabilities (its greedy answers are nearly all the first
+# option), and set against the paper's people when their released answers are beside the project.
 RUN_NAME ?= bundled-item
 RUN_ARGS ?= --mode item --variants 0,2 --max-tokens 2
+SCORE ?= probs
+HUMANS ?= $(firstword $(wildcard ../shared/datasets/valuecompass-2025))
 
 run: $(STAMP)
 	$(BIN)/valuecompass run $(RUN_ARGS) --run $(RUN_NAME) --db valuecompass.db
-	$(BIN)/valuecompass profile --llm "valuecompass.db#$(RUN_NAME)"
+	$(BIN)/valuecompass profile --llm "valuecompass.db#$(RUN_NAME)" --score $(SCORE)
 	mkdir -p valuecompass-report
-	$(BIN)/valuecompass report --llm "bundled=valuecompass.db#$(RUN_NAME)" \
-		--out valuecompass-report/report.html
+	$(BIN)/valuecompass report --llm "bundled=valuecompass.db#$(RUN_NAME)" --score $(SCORE) \
+		$(if $(HUMANS),--humans "$(HUMANS)") --out valuecompass-report/report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

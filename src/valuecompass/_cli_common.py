@@ -23,6 +23,15 @@ instrument_option = click.option(
     help="A Value Form YAML file; the bundled form if omitted.",
 )
 
+SCORE_OPTION: dict[str, Any] = {
+    "type": click.Choice(["answer", "probs"]),
+    "default": "answer",
+    "show_default": True,
+    "help": "Score a model by the option it answered (the paper's way) or by the expected "
+    "position under its option probabilities (runs of local/transformers models).",
+}
+score_option = click.option("--score", **SCORE_OPTION)
+
 
 def user_errors(func: F) -> F:
     """Print a user's mistake as one message and exit 2, never as a traceback."""

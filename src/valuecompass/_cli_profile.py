@@ -10,10 +10,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from valuecompass.errors import ValueCompassError
+from valuecompass._cli_common import instrument_option, score_option, user_errors
 from valuecompass.instrument import load_instrument
 from valuecompass.profile import Profile, value_profile
-from valuecompass.sources import load_source
+from valuecompass.sources import Scoring, load_source
 
 
 def _table(title: str, frame: pd.DataFrame, names: dict[str, str]) -> Table:
@@ -48,24 +48,19 @@ def print_profile(profile: Profile, console: Console, label: str) -> None:
 @click.command("profile")
 @click.option("--llm", "src", required=True, help="A model's answers: run store, folder or CSV.")
 @click.option("--values", "per_value", is_flag=True, help="Also print every value's scores.")
-@click.option(
-    "--instrument",
-    "instrument_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="A Value Form YAML file.",
-)
-def profile_command(src: str, per_value: bool, instrument_path: Path | None) -> None:
+@instrument_option
+@score_option
+@user_errors
+def profile_command(
+    src: str, per_value: bool, instrument_path: Path | None, score: Scoring
+) -> None:
     """A model's value profile by country and topic (0 agree … 1 disagree)."""
-    try:
-        form = load_instrument(instrument_path)
-        answers, _ = load_source(src, form, "llm")
-    except ValueCompassError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    form = load_instrument(instrument_path)
+    answers, _ = load_source(src, form, "llm", score)
     profile = value_profile(answers, form)
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    print_profile(profile, console, src)
+    label = f"{src} (scored by option probabilities)" if score == "probs" else src
+    print_profile(profile, console, label)
     if per_value:
         names = {v.id: v.name for v in form.values} | {s.id: s.name for s in form.scenarios}
         console.print(_table("By value and topic", profile.by("topic"), names))

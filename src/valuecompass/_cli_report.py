@@ -7,13 +7,18 @@ from pathlib import Path
 
 import click
 
-from valuecompass._cli_common import instrument_option, user_errors
+from valuecompass._cli_common import instrument_option, score_option, user_errors
 from valuecompass.instrument import load_instrument
 from valuecompass.report import build_report, parse_llm_option
+from valuecompass.sources import Scoring
 
 
 def command_line(
-    humans: str | None, llms: tuple[str, ...], out: Path, instrument_path: Path | None
+    humans: str | None,
+    llms: tuple[str, ...],
+    out: Path,
+    instrument_path: Path | None,
+    score: str = "answer",
 ) -> str:
     """The command as it could be typed again (recorded in the report's provenance)."""
     words = ["valuecompass", "report"]
@@ -24,6 +29,8 @@ def command_line(
     words += ["--out", str(out)]
     if instrument_path is not None:
         words += ["--instrument", str(instrument_path)]
+    if score != "answer":
+        words += ["--score", score]
     return shlex.join(words)
 
 
@@ -56,6 +63,7 @@ def command_line(
     help="Processes drawing the figures (default: the CPUs available, at most 4).",
 )
 @instrument_option
+@score_option
 @user_errors
 def report(
     humans: str | None,
@@ -63,6 +71,7 @@ def report(
     out: Path,
     jobs: int | None,
     instrument_path: Path | None,
+    score: Scoring,
 ) -> None:
     """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance."""
     sources = [parse_llm_option(text) for text in llms]
@@ -71,8 +80,9 @@ def report(
         sources,
         out,
         instrument=load_instrument(instrument_path),
-        command=command_line(humans, llms, out, instrument_path),
+        command=command_line(humans, llms, out, instrument_path, score),
         jobs=jobs,
+        score=score,
     )
     click.echo(
         f"wrote {result.html} and {result.files_dir}/ ({len(result.figures) // 2} figures, "

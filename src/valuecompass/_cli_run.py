@@ -297,7 +297,7 @@ def runs_export(name: str, db: str, out: Path | None) -> None:
         click.echo(answers.to_csv(index=False), nl=False)
         return
     try:
-        write_csv(answers, out, extra=("expected",))
+        write_csv(answers, out, extra=("expected", "probs"))
     except OSError as exc:
         _fail(f"{out}: cannot write ({exc.strerror})")
     click.echo(f"{len(answers)} answers written to {out}")

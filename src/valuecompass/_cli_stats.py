@@ -14,7 +14,7 @@ import pandas as pd
 from rich.console import Console
 
 from valuecompass import _render
-from valuecompass._cli_common import instrument_option, user_errors
+from valuecompass._cli_common import SCORE_OPTION, instrument_option, user_errors
 from valuecompass.api import AlignResult, align_sources
 from valuecompass.instrument import load_instrument
 
@@ -75,9 +75,20 @@ def _answers(result: AlignResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     return result.human_answers, result.model_answers
 
 
+def _keep_score(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta["valuecompass.score"] = value
+    return value
+
+
+def _score() -> Any:
+    """The command's --score (kept on the context, so each command need not pass it on)."""
+    return click.get_current_context().meta.get("valuecompass.score", "answer")
+
+
 def _sources(func: F) -> F:
-    """--humans, --llm, --instrument and --format, loaded into an AlignResult."""
+    """--humans, --llm, --score, --instrument and --format, loaded into an AlignResult."""
     func = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)(func)
+    func = click.option("--score", expose_value=False, callback=_keep_score, **SCORE_OPTION)(func)
     func = instrument_option(func)
     func = click.option("--llm", required=True, help="A model's answers (as for align).")(func)
     func = click.option("--humans", required=True, help="People's answers (as for align).")(func)
@@ -85,7 +96,7 @@ def _sources(func: F) -> F:
 
 
 def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
-    result = align_sources(humans, llm, load_instrument(instrument_path))
+    result = align_sources(humans, llm, load_instrument(instrument_path), _score())
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
@@ -300,7 +311,7 @@ def irrelevant_command(
 
     form = load_instrument(instrument_path)  # no alignment needed: a model may skip every value
     h, _ = load_source(humans, form, "humans")
-    m, _ = load_source(llm, form, "llm")
+    m, _ = load_source(llm, form, "llm", _score())
     by = ("country", "topic") if group == "context" else (group,)
     emit(compare_irrelevant(h, m, by), fmt, f"'Irrelevant' answers by {group}")
 

@@ -53,10 +53,15 @@ def read_csv(path: Path) -> pd.DataFrame:
     absent = [c for c in ("source", "country", "topic", "value", "position") if c not in df]
     if absent:
         raise ValueError(f"{path}: not a tidy answer file; missing columns: {', '.join(absent)}")
-    for column in ("position", "variant"):  # people's rows have no variant
+    for column in ("position", "variant", "expected"):  # people's rows have no variant
         if column in df:
             df[column] = df[column].replace("", np.nan)
-    return frame(df.to_dict("records"))
+    table = frame(df.to_dict("records"))
+    if "expected" in df:  # a model's option probabilities, from ``runs export``
+        table["expected"] = pd.to_numeric(df["expected"], errors="coerce").to_numpy()
+    if "probs" in df:
+        table["probs"] = df["probs"].replace("", None).to_numpy()
+    return table
 
 
 def write_csv(answers: pd.DataFrame, path: Path, extra: Iterable[str] = ()) -> None:
@@ -87,10 +92,13 @@ class ImportReport:
     unknown_keys: Counter[str] = field(default_factory=Counter)
     answers: int = 0
     manifest: dict[str, Any] | None = None  # a model run's manifest, when read from a store
+    scoring: str = "answer"  # a model scored by its answers or by its option probabilities
 
     def summary(self) -> str:
         parsed = self.answers - sum(self.missing.values())
         parts = [f"{self.source}: {self.files} file(s), {self.answers} answers, {parsed} scored"]
+        if self.scoring == "probs":
+            parts[0] += " by option probabilities"
         if self.missing:
             reasons = ", ".join(f"{k} {v}" for k, v in self.missing.most_common())
             parts.append(f"missing: {reasons}")

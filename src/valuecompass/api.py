@@ -10,7 +10,7 @@ import pandas as pd
 from valuecompass.answers import ImportReport
 from valuecompass.compare import Alignment, align
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.sources import load_source
+from valuecompass.sources import Scoring, load_source
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,13 @@ class AlignResult:
 
 
 def align_sources(
-    humans: str | Path, llm: str | Path, instrument: Instrument | None = None
+    humans: str | Path,
+    llm: str | Path,
+    instrument: Instrument | None = None,
+    score: Scoring = "answer",
 ) -> AlignResult:
-    """Read both sources and align them.
+    """Read both sources and align them; ``score="probs"`` scores the model by its option
+    probabilities (see :func:`valuecompass.sources.load_source`).
 
     >>> result = align_sources("shared/datasets/valuecompass-2025",
     ...                        "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")
@@ -36,7 +40,7 @@ def align_sources(
     """
     form = instrument or load_instrument()
     h, h_report = load_source(humans, form, "humans")
-    m, m_report = load_source(llm, form, "llm")
+    m, m_report = load_source(llm, form, "llm", score)
     return AlignResult(
         alignment=align(h, m, form),
         humans=h_report,

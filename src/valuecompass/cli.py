@@ -10,10 +10,11 @@ import click
 from rich.console import Console
 
 from valuecompass import _render
-from valuecompass._cli_common import instrument_option, user_errors
+from valuecompass._cli_common import instrument_option, score_option, user_errors
 from valuecompass.api import align_sources
 from valuecompass.compare import GROUPS
 from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.sources import Scoring
 
 
 def _console() -> Console:
@@ -64,10 +65,12 @@ def form_show(instrument_path: Path | None, fmt: str) -> None:
 @click.option("--resamples", type=click.IntRange(2), default=2000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --ci/--ceiling.")
 @click.option("--ceiling", is_flag=True, help="Add the people-against-people ceiling.")
+@score_option
 @user_errors
 def align(
     humans: str,
     llm: str,
+    score: Scoring,
     group: str,
     fmt: str,
     instrument_path: Path | None,
@@ -77,7 +80,7 @@ def align(
     ceiling: bool,
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
-    result = align_sources(humans, llm, _instrument(instrument_path))
+    result = align_sources(humans, llm, _instrument(instrument_path), score)
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")

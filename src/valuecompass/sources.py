@@ -8,14 +8,20 @@ A SRC is one of:
 * a tidy answer CSV written by ``valuecompass runs export`` or ``survey export``;
 * a store (a SQLite file or a database URL): a model run with ``--llm STORE#RUN`` (the run
   name may be left out when the store holds one run), the survey's people with ``--humans``.
+
+A model is scored by its answers (``score="answer"``, the paper's way: the option it wrote) or
+by its option probabilities (``score="probs"``: the expected scale position under the
+distribution read from the first answer token, stored by runs whose backend returns it).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -26,6 +32,8 @@ from valuecompass.instrument import Instrument
 from valuecompass.released import FILE_GLOB, model_folders, read_model_folder
 
 Side = Literal["humans", "llm"]
+Scoring = Literal["answer", "probs"]
+SCORINGS: tuple[Scoring, ...] = ("answer", "probs")
 
 
 class SourceError(ValueCompassError, ValueError):
@@ -33,9 +41,26 @@ class SourceError(ValueCompassError, ValueError):
 
 
 def load_source(
+    src: str | Path, instrument: Instrument, side: Side, score: Scoring = "answer"
+) -> tuple[pd.DataFrame, ans.ImportReport]:
+    """Read SRC as people's answers (``side="humans"``) or a model's (``side="llm"``).
+
+    ``score="probs"`` scores a model by its option probabilities instead of its answers.
+    """
+    if score not in SCORINGS:
+        raise SourceError(f"{src}: unknown scoring {score!r}; choose one of {', '.join(SCORINGS)}")
+    table, report = _read_source(src, instrument, side)
+    if side == "llm" and score == "probs":
+        table = score_by_probs(table, report.source, option_positions(instrument))
+        report.scoring = score
+        report.missing.clear()
+        report.missing.update(m for m in table["missing"] if m)
+    return table, report
+
+
+def _read_source(
     src: str | Path, instrument: Instrument, side: Side
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
-    """Read SRC as people's answers (``side="humans"``) or a model's (``side="llm"``)."""
     text = str(src)
     if _is_store(text):
         return _load_store(text, instrument, side)
@@ -45,6 +70,72 @@ def load_source(
     if path.is_file():
         return _load_file(path, instrument)
     return _load_folder(path, instrument, side)
+
+
+def option_positions(instrument: Instrument) -> dict[str, float]:
+    """Option code → scale position over the model's scales (SVS and PVQ options)."""
+    out: dict[str, float] = {}
+    for scale in (instrument.scales.agreement, instrument.scales.portrait):
+        for option in scale.options:
+            if option.position is None:
+                continue
+            if out.setdefault(option.code, option.position) != option.position:
+                raise SourceError(
+                    f"the instrument's model scales give option {option.code!r} two positions "
+                    f"({out[option.code]} and {option.position}); scoring by probabilities "
+                    "needs one position per option code"
+                )
+    return out
+
+
+def score_by_probs(table: pd.DataFrame, source: str, positions: dict[str, float]) -> pd.DataFrame:
+    """The answers scored by their option probabilities.
+
+    Each position becomes the expected position under the answer's distribution, and the
+    ``probs`` column that distribution over positions (``{position: probability}``, for the
+    distribution distances); an answer without probabilities becomes missing (``no_probs``).
+    POSITIONS maps option codes to positions (:func:`option_positions`).
+    """
+    expected = (
+        pd.to_numeric(table["expected"], errors="coerce")
+        if "expected" in table.columns
+        else pd.Series(np.nan, index=table.index)
+    )
+    if expected.isna().all():
+        raise SourceError(
+            f"{source}: no option probabilities to score by; they are stored by runs of the "
+            "local and transformers backends (and openai with logprobs), and kept in the "
+            "CSV of 'runs export'"
+        )
+    out = table.copy()
+    out["position"] = expected.astype(float)
+    had = out["missing"].where(out["missing"] != "", "no_probs")
+    out["missing"] = had.where(expected.isna(), "")
+    stored = out["probs"] if "probs" in out.columns else pd.Series(None, index=out.index)
+    out["probs"] = [
+        _by_position(text, positions, source) if has else None
+        for text, has in zip(stored, expected.notna(), strict=True)
+    ]
+    return out
+
+
+def _by_position(
+    text: object, positions: dict[str, float], source: str
+) -> dict[float, float] | None:
+    """A stored ``{code: probability}`` JSON as ``{position: probability}`` (renormalised
+    over the scored options); ``None`` when there is none."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        by_code = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{source}: option probabilities that are not JSON: {text!r}") from exc
+    mass: dict[float, float] = {}
+    for code, p in by_code.items():
+        if code in positions:
+            mass[positions[code]] = mass.get(positions[code], 0.0) + float(p)
+    total = sum(mass.values())
+    return {pos: p / total for pos, p in mass.items()} if total > 0 else None
 
 
 def _load_file(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.ImportReport]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from valuecompass.report._section import Assets, Section
     from valuecompass.report._sections import DEFAULT_SECTIONS
     from valuecompass.report._text import Label
+    from valuecompass.sources import Scoring
 
 __all__ = [
     "DEFAULT_SECTIONS",
@@ -70,6 +71,7 @@ def build_report(
     command: str | None = None,
     sections: Sequence[Section] | None = None,
     jobs: int | None = None,
+    score: Scoring = "answer",
 ) -> ReportResult:
     """Build the report for people's answers (or none) against one or more models.
 
@@ -78,6 +80,7 @@ def build_report(
     appear only when the whole report is built: bad input raises :class:`ReportError` and leaves
     nothing at either path. ``sections`` replaces the default section list. ``jobs`` is how
     many processes draw the figures (default: the CPUs available, at most 4; 1 draws here).
+    ``score="probs"`` scores every model by its option probabilities instead of its answers.
 
     >>> build_report("shared/datasets/valuecompass-2025",
     ...              [("gpt-4o-mini", "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")],
@@ -90,7 +93,7 @@ def build_report(
             f"the report needs matplotlib and Jinja2 ({exc.name} is missing); "
             "install them with: pip install 'valuecompass[report]'"
         ) from exc
-    return build(humans, llms, Path(out), instrument, command, sections, jobs)
+    return build(humans, llms, Path(out), instrument, command, sections, jobs, score)
 
 
 def parse_llm_option(text: str) -> tuple[str, str]:

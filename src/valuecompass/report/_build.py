@@ -25,6 +25,7 @@ from valuecompass.report._result import ReportError, ReportResult
 from valuecompass.report._sec_profile import provenance
 from valuecompass.report._section import Assets, Section, TableAsset
 from valuecompass.report._sections import DEFAULT_SECTIONS
+from valuecompass.sources import Scoring
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,12 @@ def build(
     command: str | None,
     sections: Sequence[Section] | None,
     jobs: int | None = None,
+    score: Scoring = "answer",
 ) -> ReportResult:
     """See :func:`valuecompass.report.build_report`."""
     started = time.perf_counter()
     target = check_target(out)
-    data = load_inputs(humans, llms, instrument or load_instrument(), command)
+    data = load_inputs(humans, llms, instrument or load_instrument(), command, score)
     assets = Assets()
     built = [(s, s.build(data, assets)) for s in (sections or DEFAULT_SECTIONS) if s.applies(data)]
     with staging(target) as stage:

@@ -18,7 +18,7 @@ from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 from valuecompass.profile import Profile, value_profile
 from valuecompass.report._result import ReportError
-from valuecompass.sources import load_source
+from valuecompass.sources import Scoring, load_source
 
 _NOT_IN_NAME = re.compile(r"[/\\:#?]")
 
@@ -152,21 +152,26 @@ def load_inputs(
     llms: Sequence[tuple[str, str | Path]],
     instrument: Instrument,
     command: str | None,
+    score: Scoring = "answer",
 ) -> ReportData:
     """Read every source, then align each model with the people (when given)."""
     check_names(llms)
     people = _read("people", humans, instrument, "humans") if humans is not None else None
     models = []
     for (name, src), slug in zip(llms, slugs([n for n, _ in llms]), strict=True):
-        source = _read(name, src, instrument, "llm")
+        source = _read(name, src, instrument, "llm", score)
         models.append(_model(source, slug, people, instrument))
     return ReportData(instrument=instrument, people=people, models=tuple(models), command=command)
 
 
-def _read(name: str, src: str | Path, instrument: Instrument, side: str) -> SourceData:
+def _read(
+    name: str, src: str | Path, instrument: Instrument, side: str, score: Scoring = "answer"
+) -> SourceData:
     role = "people's answers" if side == "humans" else f"model {name!r}"
     try:
-        answers, report = load_source(src, instrument, "humans" if side == "humans" else "llm")
+        answers, report = load_source(
+            src, instrument, "humans" if side == "humans" else "llm", score
+        )
     except ReportError:
         raise
     except (ValueCompassError, ValueError, OSError) as exc:

@@ -82,6 +82,7 @@ def sources_table(data: ReportData) -> pd.DataFrame:
             {
                 "name": source.name,
                 "role": role,
+                "scored_by": "option probabilities" if report.scoring == "probs" else "answers",
                 "files": report.files,
                 "rows_read": report.rows,
                 "respondents": report.respondents if role == "people" else np.nan,

@@ -62,15 +62,17 @@ def _row_masses(df: pd.DataFrame, support: tuple[float, ...], probs: str) -> Flo
     points = np.asarray(support)
     pos = df["position"].to_numpy(float)
     at = np.isclose(pos[:, None], points[None, :])
-    off = ~at.any(axis=1)
-    if off.any():
-        bad = sorted(set(pos[off].tolist()))
-        raise DistributionError(f"positions {bad} are not on the support {list(support)}")
     rows = at.astype(float)
+    spread = np.zeros(len(df), bool)  # answers that carry their own distribution
     if probs in df.columns:
         for i, mapping in enumerate(df[probs].to_numpy()):
             if isinstance(mapping, Mapping) and mapping:
                 rows[i] = _mass_of(mapping, points)
+                spread[i] = True
+    off = ~at.any(axis=1) & ~spread
+    if off.any():
+        bad = sorted(set(pos[off].tolist()))
+        raise DistributionError(f"positions {bad} are not on the support {list(support)}")
     out: FloatArray = rows
     return out
 

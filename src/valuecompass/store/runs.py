@@ -341,6 +341,7 @@ def run_answers(engine: Engine, run: RunRecord, source: str | None = None) -> pd
         for r in rows
     )
     table["expected"] = [r.expected for r in rows]
+    table["probs"] = [r.probs for r in rows]  # JSON: option code -> probability
     return table
 
 
