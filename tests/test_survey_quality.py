@@ -182,3 +182,53 @@ def test_align_takes_the_survey_store_as_its_humans(
     rows = json.loads(result.stdout)["rows"]
     assert {r["country"] for r in rows} == {"india", "france"}
     assert all(r["n_contexts"] == 1 for r in rows)
+
+
+def test_open_answers_go_to_coding_from_the_export_and_from_the_store(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    formula = '=HYPERLINK("x") and fairness'
+    first = Walker(client(engine))
+    first.to_form("india", scenario="healthcare")
+    first.form()
+    assert first.finish(q_conflict=formula).headers["location"] == "/done"
+    Walker(client(engine)).complete("france", scenario="education")
+    Walker(client(engine)).complete(rate=lambda item, i: "1")  # excluded: failed the checks
+    unfinished = Walker(client(engine))
+    unfinished.to_form("germany")
+    out, texts = tmp_path / "answers.csv", tmp_path / "open.csv"
+    cli = CliRunner()
+    result = cli.invoke(main, ["survey", "export", "--db", store_url, "--out", str(out),
+                               "--open-answers", str(texts)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "6 open answers written" in result.output  # 2 kept participants x 3 questions
+    exported = pd.read_csv(texts, dtype=str, keep_default_na=False)
+    assert list(exported.columns) == ["respondent", "topic", "question", "text"]
+    assert set(exported["respondent"]) == {"survey-1", "survey-2"}
+    assert set(exported["topic"]) == {"healthcare", "education"}
+    guarded = exported.loc[exported["question"] == "conflict", "text"].tolist()
+    assert guarded[0] == "'" + formula  # a spreadsheet shows it as text
+
+    from valuecompass.coding import load_answers
+
+    from_csv, from_store = load_answers(texts, FORM), load_answers(store_url, FORM)
+    pd.testing.assert_frame_equal(from_csv, from_store)  # the guard comes off again
+    assert formula in from_store["text"].tolist()
+
+    model = 'mock:answer=["fairness_bias"]'
+    for src, codes in ((str(texts), tmp_path / "a.csv"), (store_url, tmp_path / "b.csv")):
+        result = cli.invoke(main, ["code", "run", "--answers", src, "--model", model,
+                                   "--coder", "m", "--codes", str(codes)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "6 answer(s) coded, 0 missing" in result.output
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    coded = pd.read_csv(tmp_path / "b.csv", keep_default_na=False)
+    assert set(coded["themes"]) == {"fairness_bias"}
+
+
+def test_coding_a_store_without_open_answers_is_a_clear_error(
+    engine: Engine, store_url: str
+) -> None:
+    Walker(client(engine)).to_form("india")  # started, never finished
+    result = CliRunner().invoke(main, ["code", "run", "--answers", store_url, "--codes", "x.csv"])
+    assert result.exit_code == 2 and "holds no finished participant's open answer" in result.output

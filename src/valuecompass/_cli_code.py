@@ -1,7 +1,8 @@
 """``valuecompass code``: code open-ended answers by hand or by model, count themes, agreement.
 
 Codes live in a CSV file (``--codes``, default ``codes.csv``): one row per answer and coder.
-Each command reads it, and ``import`` and ``run`` replace their coder's rows in it.
+Each command reads it, and ``import`` and ``run`` replace their coder's rows in it. The answers
+come from a CSV or straight from the survey's store (``run --answers survey.db``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from valuecompass.coding import (
     code_answers,
     coder_agreement,
     import_codes,
+    load_answers,
     load_codebook,
     merge_codes,
-    read_answers,
     read_codes,
     theme_counts,
     write_codes,
@@ -89,10 +90,10 @@ def import_command(
 @code_group.command("run")
 @click.option(
     "--answers",
-    "answers_path",
+    "answers_src",
     required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Open-ended answers: CSV with respondent, topic, question, text.",
+    help="Open-ended answers: a CSV with respondent, topic, question, text, or the survey's "
+    "store (a SQLite file or database URL).",
 )
 @click.option("--model", "model_spec", default="mock", show_default=True, help="Backend spec.")
 @click.option("--coder", default=None, help="Name for these codes (default: the model spec).")
@@ -102,7 +103,7 @@ def import_command(
 @instrument_option
 @user_errors
 def run_command(
-    answers_path: Path,
+    answers_src: str,
     model_spec: str,
     coder: str | None,
     max_tokens: int,
@@ -115,7 +116,7 @@ def run_command(
     from valuecompass.models import get_backend
 
     book = load_codebook(codebook_path)
-    answers = read_answers(answers_path, load_instrument(instrument_path))
+    answers = load_answers(answers_src, load_instrument(instrument_path))
     backend = get_backend(model_spec)
     try:
         new = code_answers(answers, book, backend_coder(backend, max_tokens), coder or model_spec)

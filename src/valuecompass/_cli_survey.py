@@ -159,6 +159,14 @@ def serve(
     default=None,
     help="Also write the participants (Prolific ids, flags, open answers) here.",
 )
+@click.option(
+    "--open-answers",
+    "open_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the open answers here, one per row (respondent, topic, question, text), "
+    "as 'valuecompass code' reads them.",
+)
 @_errors
 def export(
     db: str,
@@ -166,6 +174,7 @@ def export(
     out: Path,
     include_excluded: bool,
     participants: Path | None,
+    open_path: Path | None,
 ) -> None:
     """Finished participants' answers as tidy CSV: one row per participant and value."""
     from valuecompass.answers import write_csv
@@ -177,14 +186,23 @@ def export(
     try:
         table = store.human_answers(engine, load_instrument(instrument_path), include_excluded)
         people = store.participants_frame(engine, spreadsheet_safe=True) if participants else None
+        texts = (
+            store.open_answers(engine, include_excluded, spreadsheet_safe=True)
+            if open_path
+            else None
+        )
     finally:
         engine.dispose()
     try:
         write_csv(table, out)
         if people is not None and participants is not None:
             people.to_csv(participants, index=False)
+        if texts is not None and open_path is not None:
+            texts.to_csv(open_path, index=False)
     except OSError as exc:
         raise ValueCompassError(f"cannot write ({exc.strerror}): {exc.filename}") from exc
     click.echo(
         f"{len(table)} answers from {table['respondent'].nunique()} participants written to {out}"
     )
+    if texts is not None:
+        click.echo(f"{len(texts)} open answers written to {open_path}")

@@ -62,7 +62,7 @@ def _read_source(
     src: str | Path, instrument: Instrument, side: Side
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
     text = str(src)
-    if _is_store(text):
+    if is_store(text):
         return _load_store(text, instrument, side)
     path = Path(src)
     if not path.exists():
@@ -186,7 +186,7 @@ def _load_folder(
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def _is_store(text: str) -> bool:
+def is_store(text: str) -> bool:
     """A database URL, or a SQLite file (optionally with ``#RUN``)."""
     if "://" in text:
         return True

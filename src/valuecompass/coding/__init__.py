@@ -5,6 +5,7 @@ from valuecompass.coding._codebook import Codebook, CodingError, Theme, load_cod
 from valuecompass.coding._coder import Coder, backend_coder, code_answers, parse_codes
 from valuecompass.coding._tables import (
     import_codes,
+    load_answers,
     merge_codes,
     read_answers,
     read_codes,
@@ -21,6 +22,7 @@ __all__ = [
     "coder_agreement",
     "cohen_kappa",
     "import_codes",
+    "load_answers",
     "load_codebook",
     "merge_codes",
     "parse_codes",

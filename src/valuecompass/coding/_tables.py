@@ -60,7 +60,39 @@ def read_answers(path: Path, instrument: Instrument | None = None) -> pd.DataFra
         if len(empty):
             raise CodingError(f"{path} line {empty[0] + 2}: column {col!r} is empty")
     df["topic"] = _topics(df, path, instrument)
+    df["text"] = df["text"].map(_undefuse)
     return df[ANSWER_COLUMNS].reset_index(drop=True)
+
+
+def load_answers(src: str | Path, instrument: Instrument | None = None) -> pd.DataFrame:
+    """Open-ended answers from a CSV (:func:`read_answers`) or straight from a survey store
+    (a SQLite file or a database URL): its finished, non-excluded participants'."""
+    from valuecompass.sources import is_store
+
+    if not is_store(str(src)):
+        return read_answers(Path(src), instrument)
+    from valuecompass.store import StoreError, open_store
+    from valuecompass.store.survey import open_answers
+
+    try:
+        engine = open_store(str(src), create=False)
+    except StoreError as exc:
+        raise CodingError(str(exc)) from exc
+    try:
+        table = open_answers(engine)
+    finally:
+        engine.dispose()
+    if table.empty:
+        raise CodingError(f"{src}: the survey store holds no finished participant's open answer")
+    return table
+
+
+_SPREADSHEET_GUARD = re.compile(r"^'(?=[=+\-@\t\r])")
+
+
+def _undefuse(text: str) -> str:
+    """Take off the apostrophe ``survey export`` puts before formula-like text."""
+    return _SPREADSHEET_GUARD.sub("", text)
 
 
 def split_themes(text: str) -> list[str]:

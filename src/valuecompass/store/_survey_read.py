@@ -157,11 +157,39 @@ def participants_frame(engine: Engine, *, spreadsheet_safe: bool = False) -> pd.
     return _defuse(table) if spreadsheet_safe else table
 
 
+def open_answers(
+    engine: Engine, include_excluded: bool = False, *, spreadsheet_safe: bool = False
+) -> pd.DataFrame:
+    """Finished participants' open answers, one row each: ``respondent``, ``topic`` (the
+    participant's scenario), ``question`` and ``text``, the columns ``code`` reads.
+
+    Empty answers are left out; so are excluded participants unless INCLUDE_EXCLUDED. With
+    SPREADSHEET_SAFE, text a spreadsheet would run as a formula gets a leading apostrophe
+    (``code`` takes it off again).
+    """
+    query = (
+        select(participants.c.id, participants.c.scenario, texts.c.question, texts.c.text)
+        .join(texts, texts.c.participant_id == participants.c.id)
+        .where(participants.c.step == "done", texts.c.text != "")
+        .order_by(participants.c.id, texts.c.question)
+    )
+    if not include_excluded:
+        query = query.where(participants.c.excluded.is_(False))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    table = pd.DataFrame(
+        [(respondent(r.id), r.scenario, r.question, r.text) for r in rows],
+        columns=["respondent", "topic", "question", "text"],
+    )
+    return _defuse(table, ["text"]) if spreadsheet_safe else table
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _defuse(table: pd.DataFrame) -> pd.DataFrame:
-    for column in [c for c in table.columns if c == "gender" or c.startswith("open_")]:
+def _defuse(table: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    typed = [c for c in table.columns if c == "gender" or c.startswith("open_")]
+    for column in typed if columns is None else columns:
         table[column] = [
             "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
             for v in table[column]

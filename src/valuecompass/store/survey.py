@@ -22,6 +22,7 @@ from valuecompass.store._survey_read import (
     cell_counts,
     human_answers,
     latest_texts,
+    open_answers,
     participants_frame,
     respondent,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "find_participant",
     "human_answers",
     "latest_texts",
+    "open_answers",
     "participants_frame",
     "prolific_taken",
     "save_demographics",
