@@ -193,3 +193,37 @@ def test_distribution_distances_use_the_token_distributions(
         people["position"], list(mass), v_weights=list(mass.values())
     ) / 3  # fmt: skip
     assert cell["wasserstein"] == pytest.approx(by_scipy)
+
+
+def test_openai_logprobs_become_option_probabilities(tmp_path: Path) -> None:
+    from valuecompass.testing import serve_stub
+    from valuecompass.testing.openai_stub import TOP_PROBS
+
+    db = str(tmp_path / "api.db")
+    cli = CliRunner()
+    args = ["run", "--model", "openai:stub", "--countries", "India", "--topics", "education",
+            "--variants", "0", "--values", "wealth,humble,honest", "--db", db]  # fmt: skip
+    with serve_stub() as stub:
+        plain = cli.invoke(main, [*args, "--base-url", stub.base_url, "--run", "plain"])
+        asked = cli.invoke(main, [*args, "--base-url", stub.base_url, "--run", "lp", "--logprobs"])
+    assert plain.exit_code == asked.exit_code == 0, asked.output
+    assert "3 asked" in asked.output  # not served from the plain run's cache
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "select a.code, a.probs, a.option_mass, a.expected from answers a"
+            " join runs r on r.id = a.run_id where r.name = 'lp'"
+        ).fetchall()
+    assert len(rows) == 3
+    options = TOP_PROBS["answer"] + 3 * TOP_PROBS["other"]
+    for code, probs, mass, expected in rows:
+        dist = json.loads(probs)
+        assert dist[code] == pytest.approx(TOP_PROBS["answer"] / options)
+        assert sum(dist.values()) == pytest.approx(1.0) and set(dist) == {"1", "2", "3", "4"}
+        assert mass == pytest.approx(options)  # the non-option token "I" took the rest
+        assert expected == pytest.approx(sum(int(c) * p for c, p in dist.items()))
+    shown = cli.invoke(main, ["profile", "--llm", f"{db}#lp", "--score", "probs"])
+    assert shown.exit_code == 0 and "3/3 answers scored" in shown.output
+    refused = cli.invoke(main, ["profile", "--llm", f"{db}#plain", "--score", "probs"])
+    assert refused.exit_code == 2 and "no option probabilities" in refused.output
+    wrong = cli.invoke(main, ["run", "--model", "mock", "--logprobs", "--db", db])
+    assert wrong.exit_code == 2 and "openai backend only" in wrong.output

@@ -90,6 +90,12 @@ def _fail(message: str) -> NoReturn:
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True)
 @click.option("--base-url", default=None, help="openai backend: the endpoint (OPENAI_BASE_URL).")
 @click.option("--api-key", default=None, help="openai backend: the key (OPENAI_API_KEY).")
+@click.option(
+    "--logprobs",
+    is_flag=True,
+    help="openai backend: also ask for the first answer token's top log-probabilities, so the "
+    "run can be scored by option probabilities (local and transformers always keep them).",
+)
 @click.option("--run", "run_name", default=None, help="Run name; the same name resumes the run.")
 @click.option(
     "--prompts",
@@ -140,6 +146,7 @@ def run_command(
     retries: int,
     base_url: str | None,
     api_key: str | None,
+    logprobs: bool,
     run_name: str | None,
     prompts_path: Path | None,
     instrument_path: Path | None,
@@ -165,8 +172,10 @@ def run_command(
     if split_spec(model)[0] == "openai":
         # the client's connection pool is as large as the requests in flight
         options = {"base_url": base_url, "api_key": api_key, "max_concurrency": concurrency}
-    elif base_url or api_key:
-        _fail("--base-url and --api-key apply to the openai backend only")
+        if logprobs:
+            options["logprobs"] = True
+    elif base_url or api_key or logprobs:
+        _fail("--base-url, --api-key and --logprobs apply to the openai backend only")
     config = RunConfig(
         model=model,
         backend_options=options,

@@ -66,7 +66,8 @@ class OpenAIBackend:
         self.logprobs = logprobs
         self.max_concurrency = max_concurrency
         self.timeout = timeout
-        self.identity = f"openai:{self.base_url}#{model}"
+        # Answers asked with log-probabilities hold more than those without: not one cache entry.
+        self.identity = f"openai:{self.base_url}#{model}" + ("+logprobs" if logprobs else "")
         self._limits = httpx.Limits(
             max_connections=max_concurrency, max_keepalive_connections=max_concurrency
         )

@@ -2,7 +2,9 @@
 
 It answers ``POST /v1/chat/completions`` after ``delay`` seconds. A form prompt (value lines
 starting with ``- Name:``) gets a JSON object naming every value; any other prompt gets one
-option code. ``plan`` scripts failures: a function from the request number (1-based) to one of
+option code, and, when the request asks for ``logprobs``, the top log-probabilities of that
+first token: :data:`TOP_PROBS` (the answered code 0.5, each other code 0.1, a word that is no
+option 0.2). ``plan`` scripts failures: a function from the request number (1-based) to one of
 ``"ok"``, ``"429"`` (with Retry-After), ``"500"``, ``"timeout"`` (no answer for
 ``hang`` seconds), ``"badjson"`` (a truncated body) or ``"401"``.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -21,6 +24,18 @@ from typing import Any
 
 Plan = Callable[[int], str]
 _ITEM_LINE = re.compile(r"^- ([^:]+):", re.MULTILINE)
+
+
+#: The first token's distribution in a logprobs reply: the answered code, each other option
+#: code ("1".."4"), and a token that is no option.
+TOP_PROBS = {"answer": 0.5, "other": 0.1, "I": 0.2}
+
+
+def _logprobs(code: str) -> dict[str, Any]:
+    top = [{"token": code, "logprob": math.log(TOP_PROBS["answer"])}]
+    top += [{"token": c, "logprob": math.log(TOP_PROBS["other"])} for c in "1234" if c != code]
+    top.append({"token": "I", "logprob": math.log(TOP_PROBS["I"])})
+    return {"content": [{"token": code, "logprob": top[0]["logprob"], "top_logprobs": top}]}
 
 
 def _answer(body: dict[str, Any]) -> str:
@@ -97,13 +112,18 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "badjson":
             self._send(200, b'{"choices": [{"message": {"content": ')
         else:
+            text = _answer(body)
+            choice: dict[str, Any] = {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+            }
+            if body.get("logprobs") and len(text) == 1:
+                choice["logprobs"] = _logprobs(text)
             reply = {
                 "id": f"stub-{self.server.count}",
                 "object": "chat.completion",
                 "model": body.get("model", "stub"),
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": _answer(body)}}
-                ],
+                "choices": [choice],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 2},
             }
             self._send(200, json.dumps(reply).encode())
