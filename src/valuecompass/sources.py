@@ -104,7 +104,7 @@ def score_by_probs(table: pd.DataFrame, source: str, positions: dict[str, float]
     if expected.isna().all():
         raise SourceError(
             f"{source}: no option probabilities to score by; they are stored by runs of the "
-            "local and transformers backends (and openai with logprobs), and kept in the "
+            "local and transformers backends (and openai with --logprobs), and kept in the "
             "CSV of 'runs export'"
         )
     out = table.copy()
