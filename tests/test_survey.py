@@ -280,7 +280,7 @@ def test_every_page_carries_security_headers(engine: Engine) -> None:
 
 
 def test_serve_listens_on_loopback_unless_told() -> None:
-    from valuecompass._cli_survey import serve
+    from valuecompass.cli.survey import serve
 
     host = next(p for p in serve.params if p.name == "host")
     assert host.default == "127.0.0.1"

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from valuecompass import alignment as al
+from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 
 GroupBy = Literal["context", "country", "topic", "value", "type"]
@@ -26,7 +27,7 @@ _KEYS: dict[str, list[str]] = {
 }
 
 
-class NoOverlapError(ValueError):
+class NoOverlapError(ValueCompassError, ValueError):
     """The two sources share no context."""
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from valuecompass.compare import Alignment
+from valuecompass.errors import ValueCompassError
 from valuecompass.stats._groups import Layout
 from valuecompass.stats._units import FloatArray
 
@@ -28,7 +29,7 @@ from valuecompass.stats._units import FloatArray
 SUPPORT = (1.0, 2.0, 2.5, 3.0, 4.0)
 
 
-class DistributionError(ValueError):
+class DistributionError(ValueCompassError, ValueError):
     """An answer whose position or probabilities do not fit the support."""
 
 

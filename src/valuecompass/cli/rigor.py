@@ -4,7 +4,6 @@ irrelevance; and the ``--ci``/``--ceiling`` columns of ``valuecompass align``.""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,17 +12,13 @@ import click
 import pandas as pd
 from rich.console import Console
 
-from valuecompass import _render
-from valuecompass._cli_common import SCORE_OPTION, instrument_option, user_errors
 from valuecompass.api import AlignResult, align_sources
+from valuecompass.cli import _render
+from valuecompass.cli._common import SCORE_OPTION, Commands, console, instrument_option
 from valuecompass.instrument import load_instrument
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = click.Choice(["table", "json", "csv"])
-
-
-def _console() -> Console:
-    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def extend_alignment(
@@ -110,13 +105,13 @@ def emit(df: pd.DataFrame, fmt: str, title: str) -> None:
     elif fmt == "csv":
         click.echo(df.to_csv(index=False), nl=False)
     else:
-        _render.print_table(_console(), _render.with_intervals(df), title)
+        _render.print_table(console(), _render.with_intervals(df), title)
 
 
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 
 
-@click.group("rigor")
+@click.group("rigor", cls=Commands)
 def rigor_group() -> None:
     """How far to trust the alignment numbers: ceilings, ranks, sensitivity, significance."""
 
@@ -132,7 +127,6 @@ def rigor_group() -> None:
 )
 @click.option("--splits", type=click.IntRange(1), default=200, show_default=True)
 @seed_option
-@user_errors
 def ceiling_command(
     humans: str,
     llm: str,
@@ -175,7 +169,6 @@ def ceiling_command(
 )
 @click.option("--resamples", type=click.IntRange(2), default=2000, show_default=True)
 @seed_option
-@user_errors
 def ranks_command(
     humans: str,
     llm: str,
@@ -216,7 +209,6 @@ def ranks_command(
     help="Scores per variant, variance share per factor (overall or per value), "
     "or label flips per value.",
 )
-@user_errors
 def sensitivity_command(
     humans: str, llm: str, instrument_path: Path | None, fmt: str, view: str
 ) -> None:
@@ -246,7 +238,6 @@ def sensitivity_command(
     default="value",
     show_default=True,
 )
-@user_errors
 def distributions_command(
     humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
 ) -> None:
@@ -271,7 +262,6 @@ def distributions_command(
     help="False discovery rate for 'significant'.",
 )
 @seed_option
-@user_errors
 def significance_command(
     humans: str,
     llm: str,
@@ -301,7 +291,6 @@ def significance_command(
     default="value",
     show_default=True,
 )
-@user_errors
 def irrelevant_command(
     humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
 ) -> None:
@@ -325,7 +314,6 @@ def irrelevant_command(
     default=None,
     help="A prompt design to start from; the bundled one if omitted.",
 )
-@user_errors
 def irrelevant_prompts_command(out: Path, prompts_path: Path | None) -> None:
     """Write a prompt design that offers the model "irrelevant", for `run --prompts OUT`."""
     from valuecompass.prompts import load_prompts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -10,7 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from valuecompass._cli_common import instrument_option, score_option, user_errors
+from valuecompass.cli._common import console, instrument_option, score_option
 from valuecompass.instrument import load_instrument
 from valuecompass.profile import Profile, value_profile
 from valuecompass.sources import Scoring, load_source
@@ -50,7 +49,6 @@ def print_profile(profile: Profile, console: Console, label: str) -> None:
 @click.option("--values", "per_value", is_flag=True, help="Also print every value's scores.")
 @instrument_option
 @score_option
-@user_errors
 def profile_command(
     src: str, per_value: bool, instrument_path: Path | None, score: Scoring
 ) -> None:
@@ -58,9 +56,9 @@ def profile_command(
     form = load_instrument(instrument_path)
     answers, _ = load_source(src, form, "llm", score)
     profile = value_profile(answers, form)
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    out = console()
     label = f"{src} (scored by option probabilities)" if score == "probs" else src
-    print_profile(profile, console, label)
+    print_profile(profile, out, label)
     if per_value:
         names = {v.id: v.name for v in form.values} | {s.id: s.name for s in form.scenarios}
-        console.print(_table("By value and topic", profile.by("topic"), names))
+        out.print(_table("By value and topic", profile.by("topic"), names))

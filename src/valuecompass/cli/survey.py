@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from valuecompass._cli_common import instrument_option
+from valuecompass.cli._common import Commands, instrument_option
 from valuecompass.errors import ValueCompassError
 from valuecompass.settings import env
 
@@ -18,20 +16,6 @@ DEFAULT_DB = "valuecompass.db"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _errors(func: F) -> F:
-    """A user's mistake is one line on stderr and exit status 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ValueCompassError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _common(func: F) -> F:
@@ -44,7 +28,7 @@ def _common(func: F) -> F:
     )(func)
 
 
-@click.group("survey")
+@click.group("survey", cls=Commands)
 def survey_group() -> None:
     """The web survey: serve the Value Form to people, export what they answered."""
 
@@ -96,7 +80,6 @@ def survey_group() -> None:
 )
 @click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (serve over HTTPS).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
-@_errors
 def serve(
     db: str,
     instrument_path: Path | None,
@@ -162,7 +145,6 @@ def serve(
     help="Also write the open answers here, one per row (respondent, topic, question, text), "
     "as 'valuecompass code' reads them.",
 )
-@_errors
 def export(
     db: str,
     instrument_path: Path | None,

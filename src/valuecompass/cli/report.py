@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from valuecompass._cli_common import instrument_option, score_option, user_errors
+from valuecompass.cli._common import instrument_option, score_option
 from valuecompass.instrument import load_instrument
 from valuecompass.report import build_report, parse_llm_option
 from valuecompass.sources import Scoring
@@ -64,7 +64,6 @@ def command_line(
 )
 @instrument_option
 @score_option
-@user_errors
 def report(
     humans: str | None,
     llms: tuple[str, ...],

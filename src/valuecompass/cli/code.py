@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from valuecompass._cli_common import instrument_option, user_errors
-from valuecompass._cli_stats import FORMATS, emit
+from valuecompass.cli._common import Commands, instrument_option
+from valuecompass.cli.rigor import FORMATS, emit
 from valuecompass.coding import (
     Codebook,
     CodingError,
@@ -47,7 +47,7 @@ codebook_option = click.option(
 format_option = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 
 
-@click.group("code")
+@click.group("code", cls=Commands)
 def code_group() -> None:
     """Code open-ended answers into the codebook's themes, count them, check agreement."""
 
@@ -55,7 +55,6 @@ def code_group() -> None:
 @code_group.command("codebook")
 @codebook_option
 @format_option
-@user_errors
 def codebook_command(codebook_path: Path | None, fmt: str) -> None:
     """Show the codebook's themes."""
     book = load_codebook(codebook_path)
@@ -72,7 +71,6 @@ def codebook_command(codebook_path: Path | None, fmt: str) -> None:
 @codes_option
 @codebook_option
 @instrument_option
-@user_errors
 def import_command(
     file: Path,
     coder: str,
@@ -101,7 +99,6 @@ def import_command(
 @codes_option
 @codebook_option
 @instrument_option
-@user_errors
 def run_command(
     answers_src: str,
     model_spec: str,
@@ -138,7 +135,6 @@ def _save(codes_path: Path, new: pd.DataFrame, book: Codebook) -> None:
 @codes_option
 @codebook_option
 @format_option
-@user_errors
 def counts_command(
     coder: str | None, codes_path: Path, codebook_path: Path | None, fmt: str
 ) -> None:
@@ -152,7 +148,6 @@ def counts_command(
 @codes_option
 @codebook_option
 @format_option
-@user_errors
 def agreement_command(
     coders: tuple[str, str], codes_path: Path, codebook_path: Path | None, fmt: str
 ) -> None:

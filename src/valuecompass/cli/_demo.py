@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from valuecompass import _render
+from valuecompass.cli import _render
 from valuecompass.compare import align
 from valuecompass.errors import ValueCompassError
 from valuecompass.humans import read_human_folder

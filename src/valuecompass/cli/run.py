@@ -6,14 +6,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from valuecompass._cli_common import instrument_option
-from valuecompass.errors import ValueCompassError
+from valuecompass.cli._common import Commands, console, fail, instrument_option
 from valuecompass.settings import env
 
 if TYPE_CHECKING:
@@ -39,11 +37,6 @@ def _db_option(func: F) -> F:
 def _split(values: tuple[str, ...]) -> list[str]:
     """``--countries India,Germany --countries UK`` → three names."""
     return [part.strip() for v in values for part in v.split(",") if part.strip()]
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
 
 
 @click.command("run")
@@ -162,7 +155,7 @@ def run_command(
     try:
         variant_ids = [int(v) for v in _split(variants)]
     except ValueError:
-        _fail(f"--variants takes whole numbers, got {', '.join(variants)}")
+        fail(f"--variants takes whole numbers, got {', '.join(variants)}")
     options: dict[str, object] = {}
     if split_spec(model)[0] == "openai":
         # the client's connection pool is as large as the requests in flight
@@ -170,7 +163,7 @@ def run_command(
         if logprobs:
             options["logprobs"] = True
     elif base_url or api_key or logprobs:
-        _fail("--base-url, --api-key and --logprobs apply to the openai backend only")
+        fail("--base-url, --api-key and --logprobs apply to the openai backend only")
     config = RunConfig(
         model=model,
         backend_options=options,
@@ -201,13 +194,11 @@ def run_command(
             "interrupted: what was answered is stored; run the same command to resume", err=True
         )
         sys.exit(130)
-    except (ValueCompassError, KeyError) as exc:
-        _fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
     click.echo(summary.text())
     click.echo(f"store: {db}  run: {summary.run.name}")
 
 
-@click.group("runs")
+@click.group("runs", cls=Commands)
 def runs_group() -> None:
     """The runs in a store: list them, show one, export its answers."""
 
@@ -220,10 +211,7 @@ def runs_list(db: str, fmt: str) -> None:
     from valuecompass.store import open_store
     from valuecompass.store import runs as store
 
-    try:
-        engine = open_store(db, create=False)
-    except ValueCompassError as exc:
-        _fail(str(exc))
+    engine = open_store(db, create=False)
     records = store.list_runs(engine)
     counts = {r.id: store.prompt_counts(engine, r.id) for r in records}
     if fmt == "json":
@@ -244,21 +232,18 @@ def runs_list(db: str, fmt: str) -> None:
             str(c["failed"]),
             r.started_at.strftime("%Y-%m-%d %H:%M"),
         )
-    Console(width=160 if not sys.stdout.isatty() else None).print(table)
+    console().print(table)
 
 
 def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
     from valuecompass.store import open_store
     from valuecompass.store import runs as store
 
-    try:
-        engine = open_store(db, create=False)
-    except ValueCompassError as exc:
-        _fail(str(exc))
+    engine = open_store(db, create=False)
     record = store.get_run(engine, name)
     if record is None:
         known = ", ".join(r.name for r in store.list_runs(engine)) or "none"
-        _fail(f"no run {name!r} in {db}; runs there: {known}")
+        fail(f"no run {name!r} in {db}; runs there: {known}")
     return engine, record
 
 
@@ -303,5 +288,5 @@ def runs_export(name: str, db: str, out: Path | None) -> None:
     try:
         write_csv(answers, out, extra=("expected", "probs"))
     except OSError as exc:
-        _fail(f"{out}: cannot write ({exc.strerror})")
+        fail(f"{out}: cannot write ({exc.strerror})")
     click.echo(f"{len(answers)} answers written to {out}")

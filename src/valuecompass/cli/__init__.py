@@ -1,0 +1,41 @@
+"""The ``valuecompass`` command: parse options, call the library once, print the result.
+
+One module per command group; every command's errors are handled once, by :class:`Commands`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from valuecompass.cli._common import Commands
+from valuecompass.cli.align import align, demo
+from valuecompass.cli.code import code_group
+from valuecompass.cli.form import form_group
+from valuecompass.cli.profile import profile_command
+from valuecompass.cli.report import report
+from valuecompass.cli.rigor import rigor_group
+from valuecompass.cli.run import run_command, runs_group
+from valuecompass.cli.survey import survey_group
+
+
+@click.group(cls=Commands)
+@click.version_option(package_name="valuecompass")
+def main() -> None:
+    """Measure how well a language model's values agree with people's, in context."""
+
+
+for _command in (
+    form_group,
+    align,
+    demo,
+    run_command,
+    runs_group,
+    profile_command,
+    report,
+    rigor_group,
+    code_group,
+    survey_group,
+):
+    main.add_command(_command)
+
+__all__ = ["main"]

@@ -1,0 +1,5 @@
+"""``python -m valuecompass.cli``."""
+
+from valuecompass.cli import main
+
+main()
