@@ -54,7 +54,9 @@ FORM = _read("instrument/data/value_form.yaml")
 PROMPTS = _read("prompts/data/prompts.yaml")
 CONTENT = _read("survey/data/content.yaml")
 UI_EN = _read("instrument/data/translations/value_form.en.yaml")["survey"]["ui"]
-OVERLAYS = {lang: _read(f"instrument/data/translations/value_form.{lang}.yaml") for lang in LANGUAGES}
+OVERLAYS = {
+    lang: _read(f"instrument/data/translations/value_form.{lang}.yaml") for lang in LANGUAGES
+}
 
 
 def _placeholders(template: str) -> set[str]:
@@ -100,7 +102,8 @@ def _prompt_pairs(o: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(path, English template, translated template) for the prompt design's texts."""
     p = o["prompts"]
     pairs = [("prompts.system", PROMPTS["system"], p["system"])]
-    pairs += [(f"prompts.framings.{k}", v, p["framings"][k]) for k, v in PROMPTS["framings"].items()]
+    for k, v in PROMPTS["framings"].items():
+        pairs.append((f"prompts.framings.{k}", v, p["framings"][k]))
     for style, spec in PROMPTS["styles"].items():
         pairs.append((f"prompts.styles.{style}.intro", spec["intro"], p["styles"][style]["intro"]))
     for mode, texts in PROMPTS["requirements"].items():
@@ -116,7 +119,8 @@ def _survey_pairs(o: dict[str, Any]) -> list[tuple[str, str, str]]:
     pairs = [(f"survey.{k}", CONTENT[k], s[k]) for k in ("title", "consent_label", "gender_hint")]
     pairs += [(f"survey.{k}", CONTENT[k], s[k]) for k in ("task", "thanks")]
     for key in ("consent", "age_bands"):
-        pairs += [(f"survey.{key}.{i}", e, t) for i, (e, t) in enumerate(zip(CONTENT[key], s[key]))]
+        both = enumerate(zip(CONTENT[key], s[key], strict=True))
+        pairs += [(f"survey.{key}.{i}", e, t) for i, (e, t) in both]
     for check in CONTENT["attention_checks"]:
         translated = s["attention_checks"][check["id"]]["statement"]
         pairs.append((f"survey.attention_checks.{check['id']}", check["statement"], translated))
