@@ -246,3 +246,12 @@ def test_quoted_answer_labels_are_the_scales_labels(lang: str) -> None:
     for check in CONTENT["attention_checks"]:
         quoted = QUOTED[lang].findall(checks[check["id"]])
         assert quoted == [labels[check["expect"]]], check["id"]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_item_names_are_distinct_so_they_can_key_a_json_answer(lang: str) -> None:
+    """The form-mode requirement asks for one JSON key per value, written as its name."""
+    names = [t["name"].casefold() for t in OVERLAYS[lang]["items"].values()]
+    assert len(set(names)) == len(names) == 56
+    levels = OVERLAYS[lang]["groupings"]["type"]["levels"].values()
+    assert len({n.casefold() for n in levels}) == len(_type_ids())
