@@ -11,10 +11,24 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# llama.cpp's AMX kernels (chosen by -march=native on CPUs that report AMX) crash in
+# llama_decode on the bundled Q4_1 model (seen on Sapphire Rapids virtual machines), so the
+# build leaves AMX out; everything else the CPU has (AVX-512 included) stays in. A CMAKE_ARGS
+# of your own replaces this.
+ifeq ($(shell uname -m),x86_64)
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+export CMAKE_ARGS
+endif
+
 # Reinstall only when the project's dependencies change; llama-cpp-python
-# compiles from source once (about 5 minutes on 2 cores) and is kept in .venv.
+# compiles from source once (about 5 minutes on 2 cores) and is kept in .venv. It is built
+# first and never from pip's cache, so a wheel built earlier with other flags is not reused.
+LLAMA_SPEC := $(shell grep -o '"llama-cpp-python[^"]*"' pyproject.toml)
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/python -c "import llama_cpp" 2>/dev/null || \
+		$(BIN)/pip install --quiet --no-cache-dir $(LLAMA_SPEC)
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
