@@ -14,7 +14,14 @@ from rich.console import Console
 
 from valuecompass.api import AlignResult, align_sources
 from valuecompass.cli import _render
-from valuecompass.cli._common import SCORE_OPTION, Commands, console, instrument_option
+from valuecompass.cli._common import (
+    EXCLUDE_OPTION,
+    GROUP_DISTANCE_OPTION,
+    SCORE_OPTION,
+    Commands,
+    console,
+    instrument_option,
+)
 from valuecompass.instrument import load_instrument
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,9 +87,30 @@ def _score() -> Any:
     return click.get_current_context().meta.get("valuecompass.score", "answer")
 
 
+def _keep(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        ctx.meta[f"valuecompass.{key}"] = value
+        return value
+
+    return callback
+
+
+def _kept(key: str, default: Any) -> Any:
+    """An option kept on the context by :func:`_keep` (--exclude, --group-distance)."""
+    return click.get_current_context().meta.get(f"valuecompass.{key}", default)
+
+
 def _sources(func: F) -> F:
-    """--humans, --llm, --score, --instrument and --format, loaded into an AlignResult."""
+    """--humans, --llm, --score, --instrument, --exclude, --group-distance and --format,
+    loaded into an AlignResult."""
     func = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)(func)
+    keep_distance = _keep("group_distance")
+    func = click.option(
+        "--group-distance", expose_value=False, callback=keep_distance, **GROUP_DISTANCE_OPTION
+    )(func)
+    func = click.option(
+        "--exclude", expose_value=False, callback=_keep("exclude"), **EXCLUDE_OPTION
+    )(func)
     func = click.option("--score", expose_value=False, callback=_keep_score, **SCORE_OPTION)(func)
     func = instrument_option(func)
     func = click.option("--llm", required=True, help="A model's answers (as for align).")(func)
@@ -91,7 +119,14 @@ def _sources(func: F) -> F:
 
 
 def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
-    result = align_sources(humans, llm, load_instrument(instrument_path), _score())
+    result = align_sources(
+        humans,
+        llm,
+        load_instrument(instrument_path),
+        _score(),
+        exclude=_kept("exclude", None),
+        group_distance=_kept("group_distance", "cells"),
+    )
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
@@ -295,11 +330,14 @@ def irrelevant_command(
     humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
 ) -> None:
     """How often people, and the model, call each value irrelevant."""
+    from valuecompass.api import exclude_people
     from valuecompass.sources import load_source
     from valuecompass.stats import compare_irrelevant
 
     form = load_instrument(instrument_path)  # no alignment needed: a model may skip every value
-    h, _ = load_source(humans, form, "humans")
+    h, h_report = load_source(humans, form, "humans")
+    if _kept("exclude", None) is not None:
+        h = exclude_people(h, h_report, _kept("exclude", None), form)
     m, _ = load_source(llm, form, "llm", _score())
     by = ("country", "topic") if group == "context" else (group,)
     emit(compare_irrelevant(h, m, by), fmt, f"'Irrelevant' answers by {group}")
