@@ -20,6 +20,7 @@ from valuecompass.cli._common import (
     SCORE_OPTION,
     Commands,
     console,
+    fail,
     instrument_option,
 )
 from valuecompass.instrument import load_instrument
@@ -244,17 +245,39 @@ def ranks_command(
     help="Scores per variant, variance share per factor (overall or per value), "
     "or label flips per value.",
 )
+@click.option(
+    "--prompts",
+    "prompts_path",
+    default=None,
+    help="The prompt design the model's answers came from (a bundled name: default, paper; or "
+    "a YAML file). Needed only when the source does not say: released data and runs made "
+    "with a bundled design carry their factor levels.",
+)
 def sensitivity_command(
-    humans: str, llm: str, instrument_path: Path | None, fmt: str, view: str
+    humans: str,
+    llm: str,
+    instrument_path: Path | None,
+    fmt: str,
+    view: str,
+    prompts_path: str | None,
 ) -> None:
-    """How much the model's answers depend on the prompt's wording."""
-    from valuecompass.stats import prompt_sensitivity
+    """How much the model's answers depend on the prompt's wording, per factor the answers'
+    own prompt design varied."""
+    from valuecompass.prompts import load_prompts
+    from valuecompass.stats import answers_factors, prompt_sensitivity
 
     result = _load(humans, llm, instrument_path)
     _, m = _answers(result)
     if not m["variant"].notna().any():
         raise click.UsageError("the model's answers carry no prompt variant")
-    s = prompt_sensitivity(result.alignment, m)
+    levels = load_prompts(prompts_path).levels() if prompts_path else result.llm.variant_levels
+    if levels is None and view in ("factors", "values"):
+        fail(
+            f"{llm}: the model's answers do not say which prompt design they came from (a tidy "
+            "CSV, or a run made with a design of one's own), so their factors are unknown; "
+            "name it with --prompts NAME|PATH"
+        )
+    s = prompt_sensitivity(result.alignment, m, answers_factors(m, levels))
     tables = {
         "variants": s.by_variant,
         "factors": s.variance,

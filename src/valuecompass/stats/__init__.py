@@ -1,6 +1,7 @@
 """Uncertainty and validity: intervals, human ceilings, prompt sensitivity, distributions,
 significance and irrelevance. See each function's docstring for what it estimates."""
 
+from valuecompass.prompts import FACTORS
 from valuecompass.stats._bootstrap import Bootstrap, Plan, StatsError, bootstrap
 from valuecompass.stats._ceiling import Ceiling, human_ceiling
 from valuecompass.stats._distributions import (
@@ -21,9 +22,10 @@ from valuecompass.stats._irrelevant import (
     write_prompts,
 )
 from valuecompass.stats._sensitivity import (
-    FACTORS,
     Sensitivity,
+    answers_factors,
     default_variant_factors,
+    factor_table,
     label_flips,
     prompt_sensitivity,
     variance_shares,
@@ -50,12 +52,14 @@ __all__ = [
     "StatsError",
     "Units",
     "answer_distributions",
+    "answers_factors",
     "arrange",
     "benjamini_hochberg",
     "bootstrap",
     "compare_irrelevant",
     "default_variant_factors",
     "distribution_distances",
+    "factor_table",
     "human_ceiling",
     "irrelevant_rates",
     "jensen_shannon",
