@@ -235,3 +235,50 @@ def test_cli_exclude_and_group_distance(released: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 0, err
     assert "18 respondent(s) excluded" in err
+
+
+def test_report_with_exclusions_means_and_a_paper_run(released: Path, tmp_path: Path) -> None:
+    from valuecompass.runner import RunConfig, run_model
+
+    db = tmp_path / "runs.db"
+    run_model(
+        RunConfig(model="mock", db=str(db), mode="form", countries=["India"],
+                  topics=["healthcare"], prompts_path=Path("paper"), run="mock-paper",
+                  progress=False)
+    )  # fmt: skip
+    out = tmp_path / "r.html"
+    exclude = released / "exclusions_attention.csv"
+    gemma = str(released / "llm_outputs" / "gemma2-9b-it")
+    code, _, err = _run(
+        "report", "--humans", str(released), "--llm", gemma,
+        "--llm", f"mock={db}#mock-paper", "--out", str(out), "--exclude", str(exclude),
+        "--group-distance", "means", "--jobs", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    files = tmp_path / "r_files"
+    table = pd.read_csv(files / "reproduction-table-2.csv").set_index(["model", "version"])
+    assert table.loc[("gemma2-9b-it", "without the 18 excluded"), "average"] == pytest.approx(
+        EXCLUDED_F1["gemma2-9b-it"], abs=0.0015
+    )
+    assert ("mock", "published") not in table.index  # only the paper's models were published
+    # the report's own numbers are those without the excluded respondents
+    overall = pd.read_csv(files / "overall.csv")
+    row = overall[overall.iloc[:, 0].astype(str).str.contains("gemma")]
+    assert row["f1"].iloc[0] == pytest.approx(EXCLUDED_F1["gemma2-9b-it"], abs=0.0015)
+    designs = pd.read_csv(files / "reproduction-designs.csv").set_index("model")
+    assert designs.loc["mock", "design"] == "bundled 'paper'"
+    assert designs.loc["gemma2-9b-it", "design"] == "the authors' (released data)"
+    html = out.read_text()
+    assert "|mean(model) − mean(people)|, as the authors" in html
+    provenance = json.loads((files / "provenance.json").read_text())
+    assert (
+        "--exclude" in provenance["command"] and "--group-distance means" in provenance["command"]
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,PID\n")
+    code, _, err = _run(
+        "report", "--humans", str(released), "--llm", gemma,
+        "--out", str(tmp_path / "b.html"), "--exclude", str(bad),
+    )  # fmt: skip
+    assert code == 2 and "missing column(s) reason" in err
+    assert not (tmp_path / "b.html").exists()
