@@ -106,6 +106,9 @@ def test_group_distance_hand_computed(form: Instrument, how: str, expected: dict
     assert [values["ambitious"], values["wealth"]] == pytest.approx(expected["value"])
     ranking = a.ranking().set_index("value")["distance"]
     assert [ranking["ambitious"], ranking["wealth"]] == pytest.approx(expected["value"])
+    # the report's grouped heatmaps use the same rule
+    by_topic = a.distance_by(["country", "topic"]).droplevel("country")
+    assert [by_topic["healthcare"], by_topic["education"]] == pytest.approx(expected["ctx"])
     # the cells themselves are the same either way
     assert sorted(a.cells()["distance"].dropna()) == pytest.approx([1 / 3, 1 / 3, 1 / 3, 1])
 

@@ -113,7 +113,7 @@ class Alignment:
         per_context = self.by_context()
         rates = per_context.groupby(group, sort=False)[list(al.METRICS)].mean()
         cells = self.cells()
-        distance = self._distance(cells, [group])
+        distance = self.distance_by([group], cells)
         n = per_context.groupby(group, sort=False).size().rename("n_contexts")
         out = rates.join(distance).join(n).reset_index()
         return _order(out, group, self.instrument)
@@ -126,13 +126,15 @@ class Alignment:
             row: dict[str, object] = {group: key}
             row.update({name: float(metrics[name]) for name in al.METRICS})
             both = part[["human", "model"]].notna().all(axis=1)
-            row["distance"] = float(self._distance(part, [group]).iloc[0])
+            row["distance"] = float(self.distance_by([group], part).iloc[0])
             row["n_contexts"] = int(part.loc[both, ["country", "topic"]].drop_duplicates().shape[0])
             rows.append(row)
         return _order(pd.DataFrame(rows), group, self.instrument)
 
-    def _distance(self, cells: pd.DataFrame, keys: list[str]) -> pd.Series:
-        """The distance of each group of CELLS (``cells()`` rows) by KEYS, the chosen way."""
+    def distance_by(self, keys: list[str], cells: pd.DataFrame | None = None) -> pd.Series:
+        """The distance of each group of cells by KEYS (columns of :meth:`cells`, e.g.
+        ``["type", "country"]``), taken as ``group_distance`` says; CELLS defaults to all."""
+        cells = self.cells() if cells is None else cells
         if self.group_distance == "cells":
             return cells.groupby(keys, sort=False)["distance"].mean()
         signed = (cells["model"] - cells["human"]).where(cells["distance"].notna())
@@ -148,7 +150,7 @@ class Alignment:
             for name in al.METRICS
         }
         cells = self.cells()
-        out["distance"] = float(self._distance(cells.assign(all=0), ["all"]).iloc[0])
+        out["distance"] = float(self.distance_by(["all"], cells.assign(all=0)).iloc[0])
         out["n_contexts"] = len(per_context)
         return out
 
@@ -163,9 +165,9 @@ class Alignment:
         if group in ("value", "type"):
             raise ValueError("rankings are of values within contexts, countries or topics")
         if keys:
-            table = self._distance(cells, [*keys, "value"]).unstack("value")
+            table = self.distance_by([*keys, "value"], cells).unstack("value")
         else:
-            table = self._distance(cells, ["value"]).to_frame().T
+            table = self.distance_by(["value"], cells).to_frame().T
         table = table.reindex(columns=self.instrument.value_ids)
         ranks = al.rank_descending(table.to_numpy())
         long = []
