@@ -126,6 +126,18 @@ def test_resampling_statistics_follow_the_group_distance(form: Instrument, how: 
     assert stats["overall"]["distance"][0] == pytest.approx(a.overall()["distance"])
 
 
+@pytest.mark.parametrize("how", ["cells", "means"])
+def test_significance_follows_the_group_distance(released: Path, how: str) -> None:
+    from valuecompass.stats import permutation_test
+
+    r = align_sources(released, released / "llm_outputs" / "gpt-4o-mini", group_distance=how)
+    assert r.human_answers is not None and r.model_answers is not None
+    table = permutation_test(r.alignment, r.human_answers, r.model_answers, permutations=20)
+    want = r.alignment.by("value").set_index("value")["distance"]
+    got = table.set_index("value")["distance"]
+    np.testing.assert_allclose(got.to_numpy(), want.loc[got.index].to_numpy(), atol=1e-12)
+
+
 def test_unknown_group_distance_is_refused(form: Instrument) -> None:
     with pytest.raises(ValueCompassError, match="unknown group distance 'median'"):
         _two_contexts(form, "median")
