@@ -165,6 +165,12 @@ def test_rigor_sensitivity_cli_reads_the_levels(released: Path, tmp_path: Path) 
     code, out, err = _run(*args, "--view", "factors", "--prompts", "paper", "--format", "json")
     assert code == 0, err
     assert {row["factor"] for row in json.loads(out)["rows"]} == factors
+    # a --prompts that contradicts what the answers carry is refused
+    code, _, err = _run(
+        "rigor", "sensitivity", "--humans", str(released), "--llm", str(llm),
+        "--view", "factors", "--prompts", "default",
+    )  # fmt: skip
+    assert code == 2 and "carry other factor levels" in err
     code, out, _ = _run(*args, "--view", "variants", "--format", "json")  # needs no levels
     assert code == 0 and len(json.loads(out)["rows"]) == 8
 
@@ -186,3 +192,8 @@ def test_a_run_with_the_paper_design_carries_its_levels(tmp_path: Path, released
     assert code == 0, err
     row = json.loads(out)["rows"][0]
     assert "layout_flip_rate" in row and "framing_flip_rate" not in row
+    code, _, err = _run(
+        "rigor", "sensitivity", "--humans", str(released), "--llm", str(db),
+        "--view", "factors", "--prompts", "default",
+    )  # fmt: skip
+    assert code == 2 and "not the design run" in err

@@ -263,14 +263,15 @@ def sensitivity_command(
 ) -> None:
     """How much the model's answers depend on the prompt's wording, per factor the answers'
     own prompt design varied."""
-    from valuecompass.prompts import load_prompts
     from valuecompass.stats import answers_factors, prompt_sensitivity
 
     result = _load(humans, llm, instrument_path)
     _, m = _answers(result)
     if not m["variant"].notna().any():
         raise click.UsageError("the model's answers carry no prompt variant")
-    levels = load_prompts(prompts_path).levels() if prompts_path else result.llm.variant_levels
+    levels = result.llm.variant_levels
+    if prompts_path:
+        levels = _design_levels(prompts_path, result)
     if levels is None and view in ("factors", "values"):
         fail(
             f"{llm}: the model's answers do not say which prompt design they came from (a tidy "
@@ -285,6 +286,23 @@ def sensitivity_command(
         "flips": s.flips.sort_values("flip_rate", ascending=False, kind="stable"),
     }
     emit(tables[view], fmt, f"Prompt sensitivity: {view}")
+
+
+def _design_levels(prompts_path: str, result: AlignResult) -> dict[int, dict[str, str]]:
+    """The levels of the design --prompts names, refused when the answers say otherwise (a
+    run's design digest, or the levels a released import carries)."""
+    from valuecompass.prompts import load_prompts
+    from valuecompass.runner._config import prompts_digest
+
+    design = load_prompts(prompts_path)
+    manifest = result.llm.manifest or {}
+    ran = manifest.get("prompts_digest")
+    if ran and ran != prompts_digest(design):
+        fail(f"--prompts {prompts_path}: not the design run {manifest.get('name')!r} used")
+    known = result.llm.variant_levels
+    if known is not None and known != design.levels():
+        fail(f"--prompts {prompts_path}: the answers carry other factor levels (their own design)")
+    return design.levels()
 
 
 @rigor_group.command("distributions")
