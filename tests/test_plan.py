@@ -138,6 +138,10 @@ def test_plan_cli_on_released(released: Path) -> None:
         assert r["total_cost"] == pytest.approx(
             r["tokens"] / 1000 * 0.01 + r["participant_hours"] * 12
         )
+    # one design per statistic is recommended: with one pilot sample per prompt, more
+    # samples only cost more, so one sample per prompt
+    best = [(r["statistic"], r["samples_per_prompt"]) for r in rows if r["recommended"]]
+    assert sorted(best) == [("distance", 1), ("f1", 1)]
     code, out, err = _run(
         "plan", "--humans", str(released), "--llm", llm,
         "--llm", str(released / "llm_outputs" / "gemma2-9b-it"),

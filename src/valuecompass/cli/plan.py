@@ -206,4 +206,15 @@ def _plan(results: list[Any], names: list[str], form: Any, options: dict[str, An
             rows.insert(0, "model", name)
             rows["samples_vary"] = any(p.samples_vary for p in group)
             frames.append(rows)
-    return with_costs(pd.concat(frames, ignore_index=True), costs)
+    return recommend(with_costs(pd.concat(frames, ignore_index=True), costs))
+
+
+def recommend(table: Any) -> Any:
+    """Mark, per model and statistic, the design that meets the target most cheaply: the
+    lowest total cost when prices are given, else the fewest participant hours, then tokens."""
+    order = [c for c in ("total_cost", "participant_hours", "tokens") if c in table.columns]
+    met = table["people_per_context"].notna()
+    ranked = table[met].sort_values(order, kind="stable")
+    best = ranked.groupby(["model", "statistic"], sort=False).head(1).index
+    table["recommended"] = table.index.isin(best)
+    return table

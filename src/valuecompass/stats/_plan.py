@@ -19,11 +19,12 @@ statistic's sampling distribution at that design:
   ``z = Φ⁻¹(1 - alpha/2)`` (a normal approximation to the simulated distribution).
 
 The smallest N meeting the target is found by bisection over 1 .. ``max_people`` (each N is
-simulated with its own stream drawn from the one seed, so a plan is reproducible). Edge
+simulated with its own stream drawn from the one seed and N, the same at every S, so a plan
+is reproducible and designs differing only in S are compared on the same people). Edge
 cases: a pilot with one sample per prompt shows no sample-to-sample variation, so the model
 side is then held fixed and S changes only the cost (``samples_vary`` says which); a target
-not met at ``max_people`` gives ``people_per_context = None``; a statistic that does not vary
-at all (``sd = 0``) has half-width 0 and power 1 at every N.
+not met at ``max_people`` leaves ``people_per_context`` empty (``<NA>``); a statistic that
+never varies (``sd = 0``) has half-width 0 and power 1 at every N.
 """
 
 from __future__ import annotations
@@ -232,7 +233,7 @@ def plan_people(
     One pilot: sized for ``target.half_width``. Two pilots (two models, the same people's
     pilot and contexts): sized so their difference ``target.difference`` is found with
     ``target.power``. Columns: ``statistic``, ``samples_per_prompt``, ``people_per_context``
-    (``None``: not reached by MAX_PEOPLE), and the achieved ``half_width`` or ``sd`` and
+    (``<NA>``: not reached by MAX_PEOPLE), and the achieved ``half_width`` or ``sd`` and
     ``power`` at that size (at MAX_PEOPLE when not reached).
     """
     if len(pilots) == 2 and not pilots[0].layout.contexts.equals(pilots[1].layout.contexts):
@@ -241,7 +242,7 @@ def plan_people(
 
     def run(n: int) -> list[dict[str, FloatArray]]:
         if n not in memo:
-            memo[n] = simulate(pilots, n, samples, reps, [seed, n, samples])
+            memo[n] = simulate(pilots, n, samples, reps, [seed, n])  # the same draws at every S
         return memo[n]
 
     rows = []
