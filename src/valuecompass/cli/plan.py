@@ -93,7 +93,13 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
     show_default=True,
     help="Simulated studies per candidate size.",
 )
-@click.option("--max-people", type=click.IntRange(1), default=2000, show_default=True)
+@click.option(
+    "--max-people",
+    type=click.IntRange(1),
+    default=2000,
+    show_default=True,
+    help="The most people per context to consider.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
     "--mode",
@@ -115,10 +121,18 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
     help="Tokens per prompt, in and out (default: estimated from the design).",
 )
 @click.option(
-    "--minutes-per-participant", type=click.FloatRange(0), default=15.0, show_default=True
+    "--minutes-per-participant",
+    type=click.FloatRange(0),
+    default=15.0,
+    show_default=True,
+    help="Time one participant takes (an assumption: measure it in your pilot).",
 )
-@click.option("--price-per-1k-tokens", type=click.FloatRange(0), default=None)
-@click.option("--pay-per-hour", type=click.FloatRange(0), default=None)
+@click.option(
+    "--price-per-1k-tokens", type=click.FloatRange(0), default=None, help="Adds token_cost."
+)
+@click.option(
+    "--pay-per-hour", type=click.FloatRange(0), default=None, help="Adds participant_cost."
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @instrument_option
 @exclude_option
