@@ -141,7 +141,8 @@ class Alignment:
         return signed.groupby([cells[k] for k in keys], sort=False).mean().abs().rename("distance")
 
     def overall(self) -> dict[str, float | int]:
-        """Rates averaged over all shared contexts; distance over all cells."""
+        """Rates averaged over all shared contexts; distance over all cells (the mean of their
+        distances, or with ``group_distance="means"`` ``|mean(l) - mean(h)|`` over them)."""
         per_context = self.by_context()
         out: dict[str, float | int] = {
             name: float(np.nanmean(per_context[name]))
