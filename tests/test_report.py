@@ -96,7 +96,7 @@ def _figure_ids(page: _Page, prefix: str) -> list[str]:
 def test_report_has_every_section_figure_and_table(five: Built) -> None:
     page = five.page
     assert page.ids["section"] == ["overview", "rates", "heatmaps", "rankings", "types",
-                                   "rigor", "provenance"]  # fmt: skip
+                                   "reproduction", "rigor", "provenance"]  # fmt: skip
     # 2 heatmap figures (countries, topics) × 5 models, each with 3 panels: people, model,
     # distance; the same for rankings; one figure of types per model; one top-10 figure.
     assert len(_figure_ids(page, "heatmap-country-")) == 5
@@ -114,10 +114,34 @@ def test_report_has_every_section_figure_and_table(five: Built) -> None:
         "f1-country", "distance-country", "f1-topic", "distance-topic", "top-misaligned",
         "f1-type", "distance-type", "provenance", "rigor-overall", "rigor-country",
         "rigor-sensitivity", "rigor-significance", "rigor-irrelevant",
+        "reproduction-table-2", "reproduction-designs",
     }  # fmt: skip
     assert [i for i, n in page.all_ids.items() if n > 1] == [], "ids must be unique"
     assert page.external == [], "the report must not fetch anything"
     assert page.tags["script"] == 0 and page.tags["link"] == 0 and page.tags["img"] == 0
+
+
+def test_reproduction_section(five: Built) -> None:
+    from test_released import TABLE_2
+    from test_repro import EXCLUDED_F1
+
+    table = pd.read_csv(five.result.files_dir / "reproduction-table-2.csv")
+    assert table["version"].unique().tolist() == [
+        "published", "recomputed, everyone", "without the 18 excluded",
+    ]  # fmt: skip
+    rows = table.set_index(["model", "version"])
+    for model in MODELS:
+        published = rows.loc[(model, "published")].to_numpy(float)
+        assert published.tolist() == list(TABLE_2[model])
+        recomputed = rows.loc[(model, "recomputed, everyone")].to_numpy(float)
+        np.testing.assert_allclose(recomputed, published, atol=0.0015)
+        excluded = rows.loc[(model, "without the 18 excluded"), "average"]
+        assert excluded == pytest.approx(EXCLUDED_F1[model], abs=0.0015)
+    designs = pd.read_csv(five.result.files_dir / "reproduction-designs.csv")
+    assert designs["design"].eq("the authors' (released data)").all()
+    assert "full 2 × 2 × 2" in designs["notes"].iloc[0]
+    assert "failed 1 of 3 attention checks" in five.html
+    assert "as the paper's Eq. 2 defines them" in five.html
 
 
 def test_heatmaps_share_one_scale_and_name_every_value(five: Built, form: Instrument) -> None:
@@ -367,7 +391,8 @@ def test_a_real_browser_renders_the_report(five: Built) -> None:
             browser.close()
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert len(widths) == 26 and min(widths) > 300
-    assert headings[0] == "1. Overview" and len(headings) == 7
+    assert headings[0] == "1. Overview" and len(headings) == 8
+    assert "6. Reproducing the paper" in headings
     pixels = imread(shot)
     assert pixels.shape[0] > 10_000, "the full page should be captured"
     assert pixels.std() > 0.1, "the screenshot is blank"

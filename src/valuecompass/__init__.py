@@ -8,6 +8,7 @@ from valuecompass.alignment import (
     binarise,
     cell_distance,
     mean_distance,
+    means_distance,
     normalise,
     rank_descending,
     rate_metrics,
@@ -25,6 +26,7 @@ from valuecompass.coding import (
 )
 from valuecompass.compare import Alignment, NoOverlapError, align
 from valuecompass.errors import ValueCompassError
+from valuecompass.exclusions import ExclusionError, Exclusions, apply_exclusions, read_exclusions
 from valuecompass.instrument import Instrument, InstrumentError, load_instrument
 from valuecompass.profile import Profile, value_profile
 from valuecompass.prompts import PromptSet, load_prompts
@@ -54,6 +56,8 @@ __all__ = [
     "Bootstrap",
     "Ceiling",
     "Codebook",
+    "ExclusionError",
+    "Exclusions",
     "ImportReport",
     "Instrument",
     "InstrumentError",
@@ -69,6 +73,7 @@ __all__ = [
     "__version__",
     "align",
     "align_sources",
+    "apply_exclusions",
     "benjamini_hochberg",
     "binarise",
     "bootstrap",
@@ -88,12 +93,14 @@ __all__ = [
     "load_prompts",
     "load_source",
     "mean_distance",
+    "means_distance",
     "normalise",
     "offer_irrelevant",
     "permutation_test",
     "prompt_sensitivity",
     "rank_descending",
     "rate_metrics",
+    "read_exclusions",
     "rigor",
     "run_model",
     "theme_counts",

@@ -130,6 +130,24 @@ def mean_distance(human: FloatArray, model: FloatArray) -> FloatArray:
         return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
 
 
+def means_distance(human: FloatArray, model: FloatArray) -> FloatArray:
+    """Distance between the mean scores over the last axis: ``|mean(l) - mean(h)|``.
+
+    The authors' released notebook takes a group's distance this way; Eq. 2 of the paper (and
+    :func:`mean_distance`, our default) takes the mean of the cells' distances. Both use only
+    cells present on both sides, so ``|mean(l) - mean(h)| = |mean(l - h)|``. Edge cases: equal
+    to :func:`mean_distance` for one cell, or whenever ``l - h`` has one sign throughout; never
+    larger (the triangle inequality), smaller whenever signs mix; ``NaN`` if no cell is present
+    on both sides.
+    """
+    diff = np.asarray(model, dtype=float) - np.asarray(human, dtype=float)
+    present = ~np.isnan(diff)
+    count = present.sum(axis=-1)
+    total = np.where(present, diff, 0.0).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, np.abs(total) / np.where(count > 0, count, 1), np.nan)
+
+
 def rank_descending(distances: FloatArray) -> NDArray[np.int64]:
     """Ranks (1 = largest distance) over the last axis.
 

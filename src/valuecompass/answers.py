@@ -93,6 +93,11 @@ class ImportReport:
     answers: int = 0
     manifest: dict[str, Any] | None = None  # a model run's manifest, when read from a store
     scoring: str = "answer"  # a model scored by its answers or by its option probabilities
+    #: variant index → its level of each prompt factor, when the source says (a released
+    #: import; a run whose prompt design is bundled); ``None`` when unknown
+    variant_levels: dict[int, dict[str, str]] | None = None
+    excluded: int = 0  # respondents left out by an exclusion file
+    exclusions: str = ""  # that file
 
     def summary(self) -> str:
         parsed = self.answers - sum(self.missing.values())
@@ -102,6 +107,8 @@ class ImportReport:
         if self.missing:
             reasons = ", ".join(f"{k} {v}" for k, v in self.missing.most_common())
             parts.append(f"missing: {reasons}")
+        if self.excluded:
+            parts.append(f"{self.excluded} respondent(s) excluded ({self.exclusions})")
         if self.duplicates_dropped:
             parts.append(f"{self.duplicates_dropped} duplicated row(s) dropped")
         if self.skipped:

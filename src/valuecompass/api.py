@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from valuecompass.answers import ImportReport
-from valuecompass.compare import Alignment, align
+from valuecompass.compare import Alignment, GroupDistance, align
+from valuecompass.exclusions import Exclusions, apply_exclusions, read_exclusions
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.sources import Scoring, load_source
 
@@ -30,9 +31,15 @@ def align_sources(
     llm: str | Path,
     instrument: Instrument | None = None,
     score: Scoring = "answer",
+    exclude: str | Path | Exclusions | None = None,
+    group_distance: GroupDistance = "cells",
 ) -> AlignResult:
     """Read both sources and align them; ``score="probs"`` scores the model by its option
     probabilities (see :func:`valuecompass.sources.load_source`).
+
+    EXCLUDE (an exclusion CSV, see :mod:`valuecompass.exclusions`) leaves its respondents out
+    of the people's answers; GROUP_DISTANCE says how grouped distances are taken
+    (``cells``: Eq. 2, the default; ``means``: the authors' notebook).
 
     >>> result = align_sources("shared/datasets/valuecompass-2025",
     ...                        "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")
@@ -40,11 +47,29 @@ def align_sources(
     """
     form = instrument or load_instrument()
     h, h_report = load_source(humans, form, "humans")
+    if exclude is not None:
+        h = exclude_people(h, h_report, exclude, form)
     m, m_report = load_source(llm, form, "llm", score)
     return AlignResult(
-        alignment=align(h, m, form),
+        alignment=align(h, m, form, group_distance),
         humans=h_report,
         llm=m_report,
         human_answers=h,
         model_answers=m,
     )
+
+
+def exclude_people(
+    people: pd.DataFrame,
+    report: ImportReport,
+    exclude: str | Path | Exclusions,
+    instrument: Instrument,
+) -> pd.DataFrame:
+    """PEOPLE without the respondents EXCLUDE names; REPORT notes how many were left out."""
+    exclusions = (
+        exclude if isinstance(exclude, Exclusions) else read_exclusions(exclude, instrument)
+    )
+    kept = apply_exclusions(people, exclusions)
+    report.excluded = len(exclusions.entries)
+    report.exclusions = exclusions.path
+    return kept

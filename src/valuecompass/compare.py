@@ -17,6 +17,11 @@ from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 
 GroupBy = Literal["context", "country", "topic", "value", "type"]
+#: How a group's distance is taken: Eq. 2's mean of the cells' distances (``cells``, the
+#: default), or the authors' released notebook's distance between the group's mean scores
+#: (``means``: ``|mean(l) - mean(h)|``; see :func:`valuecompass.alignment.means_distance`).
+GroupDistance = Literal["cells", "means"]
+GROUP_DISTANCES: tuple[GroupDistance, ...] = ("cells", "means")
 GROUPS: tuple[GroupBy, ...] = ("context", "country", "topic", "value", "type")
 _KEYS: dict[str, list[str]] = {
     "context": ["country", "topic"],
@@ -54,6 +59,7 @@ class Alignment:
     instrument: Instrument
     human: pd.DataFrame
     model: pd.DataFrame
+    group_distance: GroupDistance = "cells"
 
     @property
     def contexts(self) -> pd.MultiIndex:
@@ -79,7 +85,8 @@ class Alignment:
         out = self.human.index.to_frame(index=False)
         for name in al.METRICS:
             out[name] = metrics[name]
-        out["distance"] = al.mean_distance(h, m)
+        group_distance = al.means_distance if self.group_distance == "means" else al.mean_distance
+        out["distance"] = group_distance(h, m)
         out["n_values"] = metrics["n"].astype(int)
         out["n_contexts"] = 1
         return out
@@ -91,6 +98,8 @@ class Alignment:
         (kappa ignores contexts where it is undefined); distance is the mean of the group's cells.
         ``value`` and ``type``: a value has one cell per context, so its rates are computed over
         the pooled cells of the group; distance is again the mean of the group's cells.
+        With ``group_distance="means"`` every group's distance is ``|mean(l) - mean(h)|`` over
+        its cells present on both sides instead.
         """
         if group == "context":
             return self.by_context()
@@ -104,7 +113,7 @@ class Alignment:
         per_context = self.by_context()
         rates = per_context.groupby(group, sort=False)[list(al.METRICS)].mean()
         cells = self.cells()
-        distance = cells.groupby(group, sort=False)["distance"].mean()
+        distance = self.distance_by([group], cells)
         n = per_context.groupby(group, sort=False).size().rename("n_contexts")
         out = rates.join(distance).join(n).reset_index()
         return _order(out, group, self.instrument)
@@ -117,13 +126,23 @@ class Alignment:
             row: dict[str, object] = {group: key}
             row.update({name: float(metrics[name]) for name in al.METRICS})
             both = part[["human", "model"]].notna().all(axis=1)
-            row["distance"] = float(part["distance"].mean())
+            row["distance"] = float(self.distance_by([group], part).iloc[0])
             row["n_contexts"] = int(part.loc[both, ["country", "topic"]].drop_duplicates().shape[0])
             rows.append(row)
         return _order(pd.DataFrame(rows), group, self.instrument)
 
+    def distance_by(self, keys: list[str], cells: pd.DataFrame | None = None) -> pd.Series:
+        """The distance of each group of cells by KEYS (columns of :meth:`cells`, e.g.
+        ``["type", "country"]``), taken as ``group_distance`` says; CELLS defaults to all."""
+        cells = self.cells() if cells is None else cells
+        if self.group_distance == "cells":
+            return cells.groupby(keys, sort=False)["distance"].mean()
+        signed = (cells["model"] - cells["human"]).where(cells["distance"].notna())
+        return signed.groupby([cells[k] for k in keys], sort=False).mean().abs().rename("distance")
+
     def overall(self) -> dict[str, float | int]:
-        """Rates averaged over all shared contexts; distance over all cells."""
+        """Rates averaged over all shared contexts; distance over all cells (the mean of their
+        distances, or with ``group_distance="means"`` ``|mean(l) - mean(h)|`` over them)."""
         per_context = self.by_context()
         out: dict[str, float | int] = {
             name: float(np.nanmean(per_context[name]))
@@ -131,7 +150,8 @@ class Alignment:
             else float("nan")
             for name in al.METRICS
         }
-        out["distance"] = float(np.nanmean(self.cells()["distance"]))
+        cells = self.cells()
+        out["distance"] = float(self.distance_by(["all"], cells.assign(all=0)).iloc[0])
         out["n_contexts"] = len(per_context)
         return out
 
@@ -146,10 +166,9 @@ class Alignment:
         if group in ("value", "type"):
             raise ValueError("rankings are of values within contexts, countries or topics")
         if keys:
-            means = cells.groupby([*keys, "value"], sort=False)["distance"].mean()
-            table = means.unstack("value")
+            table = self.distance_by([*keys, "value"], cells).unstack("value")
         else:
-            table = cells.groupby("value")["distance"].mean().to_frame().T
+            table = self.distance_by(["value"], cells).to_frame().T
         table = table.reindex(columns=self.instrument.value_ids)
         ranks = al.rank_descending(table.to_numpy())
         long = []
@@ -174,11 +193,21 @@ def _order(df: pd.DataFrame, group: str, instrument: Instrument) -> pd.DataFrame
     return df.sort_values(group, key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
 
 
-def align(humans: pd.DataFrame, model: pd.DataFrame, instrument: Instrument) -> Alignment:
+def align(
+    humans: pd.DataFrame,
+    model: pd.DataFrame,
+    instrument: Instrument,
+    group_distance: GroupDistance = "cells",
+) -> Alignment:
     """Build H and L (normalised) over the contexts both answer tables score.
 
+    GROUP_DISTANCE says how grouped distances are taken (:data:`GroupDistance`).
     Raises :class:`NoOverlapError` when they share none.
     """
+    if group_distance not in GROUP_DISTANCES:
+        raise ValueCompassError(
+            f"unknown group distance {group_distance!r}; choose one of {', '.join(GROUP_DISTANCES)}"
+        )
     shared = _contexts_with_scores(humans) & _contexts_with_scores(model)
     known = [(c.id, s.id) for c in instrument.countries for s in instrument.scenarios]
     ordered = [ctx for ctx in known if ctx in shared]
@@ -195,6 +224,7 @@ def align(humans: pd.DataFrame, model: pd.DataFrame, instrument: Instrument) -> 
         instrument=instrument,
         human=pd.DataFrame(h, index=index, columns=values),
         model=pd.DataFrame(m, index=index, columns=values),
+        group_distance=group_distance,
     )
 
 

@@ -20,6 +20,33 @@ from valuecompass.instrument import Instrument, Scale, UnknownNameError
 from valuecompass.parsing import parse_form
 
 PORTRAIT_VARIANTS = frozenset({2, 3, 6, 7})
+
+
+def released_levels() -> dict[int, dict[str, str]]:
+    """The authors' factor levels of variants 0..7 (their ``generate_prompt``), a full 2^3:
+
+    * ``layout``, bit 0: the value lines before the options (``values_first``: 0, 2, 4, 6) or
+      the options first (``options_first``: 1, 3, 5, 7); the authors call it the order;
+    * ``style``, bit 1: SVS lines with agreement options (``svs``) or portrait lines with
+      likeness options (``pvq``: 2, 3, 6, 7);
+    * ``requirement``, bit 2: the plain JSON requirement (``plain``) or one ending in a
+      completion cue (``cue``: 4..7).
+
+    Framing (the context sentence) never varied, nor the order of the options and values
+    within their lists; the level names match the bundled ``paper`` design's.
+    """
+    return {
+        v: {
+            "framing": "context",
+            "style": "pvq" if v & 2 else "svs",
+            "requirement": "cue" if v & 4 else "plain",
+            "order": "forward",
+            "layout": "options_first" if v & 1 else "values_first",
+        }
+        for v in range(8)
+    }
+
+
 FILE_GLOB = "value_eval_*.csv"
 _SCENARIO_NAME = re.compile(r"in the (.+?) Scenario", re.IGNORECASE)
 
@@ -59,6 +86,7 @@ def read_model_folder(
         raise ReleasedDataError(f"{folder}: no {FILE_GLOB} files")
     model = model or folder.name
     report = ans.ImportReport(source=str(folder), files=len(files))
+    report.variant_levels = released_levels()
     seen: set[tuple[str, ...]] = set()
     samples: dict[tuple[str, str], int] = {}
     rows: list[dict[str, object]] = []

@@ -11,6 +11,7 @@ from valuecompass.cli._common import Commands
 from valuecompass.cli.align import align, demo
 from valuecompass.cli.code import code_group
 from valuecompass.cli.form import form_group
+from valuecompass.cli.plan import plan_command
 from valuecompass.cli.profile import profile_command
 from valuecompass.cli.report import report
 from valuecompass.cli.rigor import rigor_group
@@ -33,6 +34,7 @@ for _command in (
     profile_command,
     report,
     rigor_group,
+    plan_command,
     code_group,
     survey_group,
 ):

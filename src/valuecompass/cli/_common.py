@@ -31,6 +31,23 @@ SCORE_OPTION: dict[str, Any] = {
 }
 score_option = click.option("--score", **SCORE_OPTION)
 
+EXCLUDE_OPTION: dict[str, Any] = {
+    "type": click.Path(dir_okay=False, path_type=Path),
+    "default": None,
+    "help": "Leave out the respondents listed in this CSV (columns file, PID, reason), e.g. the "
+    "released data's exclusions_attention.csv. A listed respondent not found is an error.",
+}
+exclude_option = click.option("--exclude", "exclude_path", **EXCLUDE_OPTION)
+
+GROUP_DISTANCE_OPTION: dict[str, Any] = {
+    "type": click.Choice(["cells", "means"]),
+    "default": "cells",
+    "show_default": True,
+    "help": "A group's distance: the mean of its cells' distances (cells, the paper's Eq. 2) or "
+    "the distance between its mean scores, |mean(l) - mean(h)| (means, the authors' notebook).",
+}
+group_distance_option = click.option("--group-distance", **GROUP_DISTANCE_OPTION)
+
 
 class Commands(click.Group):
     """A command group whose commands share one error handler.

@@ -10,8 +10,14 @@ from rich.console import Console
 
 from valuecompass.api import align_sources
 from valuecompass.cli import _render
-from valuecompass.cli._common import console, instrument_option, score_option
-from valuecompass.compare import GROUPS
+from valuecompass.cli._common import (
+    console,
+    exclude_option,
+    group_distance_option,
+    instrument_option,
+    score_option,
+)
+from valuecompass.compare import GROUPS, GroupDistance
 from valuecompass.instrument import load_instrument
 from valuecompass.sources import Scoring
 
@@ -34,10 +40,14 @@ from valuecompass.sources import Scoring
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --ci/--ceiling.")
 @click.option("--ceiling", is_flag=True, help="Add the people-against-people ceiling.")
 @score_option
+@exclude_option
+@group_distance_option
 def align(
     humans: str,
     llm: str,
     score: Scoring,
+    exclude_path: Path | None,
+    group_distance: GroupDistance,
     group: str,
     fmt: str,
     instrument_path: Path | None,
@@ -47,7 +57,8 @@ def align(
     ceiling: bool,
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
-    result = align_sources(humans, llm, load_instrument(instrument_path), score)
+    form = load_instrument(instrument_path)
+    result = align_sources(humans, llm, form, score, exclude_path, group_distance)
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from valuecompass.cli._common import instrument_option, score_option
+from valuecompass.cli._common import (
+    exclude_option,
+    group_distance_option,
+    instrument_option,
+    score_option,
+)
+from valuecompass.compare import GroupDistance
 from valuecompass.instrument import load_instrument
 from valuecompass.report import build_report, parse_llm_option
 from valuecompass.sources import Scoring
@@ -19,6 +25,8 @@ def command_line(
     out: Path,
     instrument_path: Path | None,
     score: str = "answer",
+    exclude_path: Path | None = None,
+    group_distance: str = "cells",
 ) -> str:
     """The command as it could be typed again (recorded in the report's provenance)."""
     words = ["valuecompass", "report"]
@@ -31,6 +39,10 @@ def command_line(
         words += ["--instrument", str(instrument_path)]
     if score != "answer":
         words += ["--score", score]
+    if exclude_path is not None:
+        words += ["--exclude", str(exclude_path)]
+    if group_distance != "cells":
+        words += ["--group-distance", group_distance]
     return shlex.join(words)
 
 
@@ -64,6 +76,8 @@ def command_line(
 )
 @instrument_option
 @score_option
+@exclude_option
+@group_distance_option
 def report(
     humans: str | None,
     llms: tuple[str, ...],
@@ -71,6 +85,8 @@ def report(
     jobs: int | None,
     instrument_path: Path | None,
     score: Scoring,
+    exclude_path: Path | None,
+    group_distance: GroupDistance,
 ) -> None:
     """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance."""
     sources = [parse_llm_option(text) for text in llms]
@@ -79,9 +95,13 @@ def report(
         sources,
         out,
         instrument=load_instrument(instrument_path),
-        command=command_line(humans, llms, out, instrument_path, score),
+        command=command_line(
+            humans, llms, out, instrument_path, score, exclude_path, group_distance
+        ),
         jobs=jobs,
         score=score,
+        exclude=exclude_path,
+        group_distance=group_distance,
     )
     click.echo(
         f"wrote {result.html} and {result.files_dir}/ ({len(result.figures) // 2} figures, "

@@ -14,7 +14,15 @@ from rich.console import Console
 
 from valuecompass.api import AlignResult, align_sources
 from valuecompass.cli import _render
-from valuecompass.cli._common import SCORE_OPTION, Commands, console, instrument_option
+from valuecompass.cli._common import (
+    EXCLUDE_OPTION,
+    GROUP_DISTANCE_OPTION,
+    SCORE_OPTION,
+    Commands,
+    console,
+    fail,
+    instrument_option,
+)
 from valuecompass.instrument import load_instrument
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,9 +88,30 @@ def _score() -> Any:
     return click.get_current_context().meta.get("valuecompass.score", "answer")
 
 
+def _keep(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        ctx.meta[f"valuecompass.{key}"] = value
+        return value
+
+    return callback
+
+
+def _kept(key: str, default: Any) -> Any:
+    """An option kept on the context by :func:`_keep` (--exclude, --group-distance)."""
+    return click.get_current_context().meta.get(f"valuecompass.{key}", default)
+
+
 def _sources(func: F) -> F:
-    """--humans, --llm, --score, --instrument and --format, loaded into an AlignResult."""
+    """--humans, --llm, --score, --instrument, --exclude, --group-distance and --format,
+    loaded into an AlignResult."""
     func = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)(func)
+    keep_distance = _keep("group_distance")
+    func = click.option(
+        "--group-distance", expose_value=False, callback=keep_distance, **GROUP_DISTANCE_OPTION
+    )(func)
+    func = click.option(
+        "--exclude", expose_value=False, callback=_keep("exclude"), **EXCLUDE_OPTION
+    )(func)
     func = click.option("--score", expose_value=False, callback=_keep_score, **SCORE_OPTION)(func)
     func = instrument_option(func)
     func = click.option("--llm", required=True, help="A model's answers (as for align).")(func)
@@ -91,7 +120,14 @@ def _sources(func: F) -> F:
 
 
 def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
-    result = align_sources(humans, llm, load_instrument(instrument_path), _score())
+    result = align_sources(
+        humans,
+        llm,
+        load_instrument(instrument_path),
+        _score(),
+        exclude=_kept("exclude", None),
+        group_distance=_kept("group_distance", "cells"),
+    )
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
@@ -209,17 +245,40 @@ def ranks_command(
     help="Scores per variant, variance share per factor (overall or per value), "
     "or label flips per value.",
 )
+@click.option(
+    "--prompts",
+    "prompts_path",
+    default=None,
+    help="The prompt design the model's answers came from (a bundled name: default, paper; or "
+    "a YAML file). Needed only when the source does not say: released data and runs made "
+    "with a bundled design carry their factor levels.",
+)
 def sensitivity_command(
-    humans: str, llm: str, instrument_path: Path | None, fmt: str, view: str
+    humans: str,
+    llm: str,
+    instrument_path: Path | None,
+    fmt: str,
+    view: str,
+    prompts_path: str | None,
 ) -> None:
-    """How much the model's answers depend on the prompt's wording."""
-    from valuecompass.stats import prompt_sensitivity
+    """How much the model's answers depend on the prompt's wording, per factor the answers'
+    own prompt design varied."""
+    from valuecompass.stats import answers_factors, prompt_sensitivity
 
     result = _load(humans, llm, instrument_path)
     _, m = _answers(result)
     if not m["variant"].notna().any():
         raise click.UsageError("the model's answers carry no prompt variant")
-    s = prompt_sensitivity(result.alignment, m)
+    levels = result.llm.variant_levels
+    if prompts_path:
+        levels = _design_levels(prompts_path, result)
+    if levels is None and view in ("factors", "values"):
+        fail(
+            f"{llm}: the model's answers do not say which prompt design they came from (a tidy "
+            "CSV, or a run made with a design of one's own), so their factors are unknown; "
+            "name it with --prompts NAME|PATH"
+        )
+    s = prompt_sensitivity(result.alignment, m, answers_factors(m, levels))
     tables = {
         "variants": s.by_variant,
         "factors": s.variance,
@@ -227,6 +286,23 @@ def sensitivity_command(
         "flips": s.flips.sort_values("flip_rate", ascending=False, kind="stable"),
     }
     emit(tables[view], fmt, f"Prompt sensitivity: {view}")
+
+
+def _design_levels(prompts_path: str, result: AlignResult) -> dict[int, dict[str, str]]:
+    """The levels of the design --prompts names, refused when the answers say otherwise (a
+    run's design digest, or the levels a released import carries)."""
+    from valuecompass.prompts import load_prompts
+    from valuecompass.runner._config import prompts_digest
+
+    design = load_prompts(prompts_path)
+    manifest = result.llm.manifest or {}
+    ran = manifest.get("prompts_digest")
+    if ran and ran != prompts_digest(design):
+        fail(f"--prompts {prompts_path}: not the design run {manifest.get('name')!r} used")
+    known = result.llm.variant_levels
+    if known is not None and known != design.levels():
+        fail(f"--prompts {prompts_path}: the answers carry other factor levels (their own design)")
+    return design.levels()
 
 
 @rigor_group.command("distributions")
@@ -295,11 +371,14 @@ def irrelevant_command(
     humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
 ) -> None:
     """How often people, and the model, call each value irrelevant."""
+    from valuecompass.api import exclude_people
     from valuecompass.sources import load_source
     from valuecompass.stats import compare_irrelevant
 
     form = load_instrument(instrument_path)  # no alignment needed: a model may skip every value
-    h, _ = load_source(humans, form, "humans")
+    h, h_report = load_source(humans, form, "humans")
+    if _kept("exclude", None) is not None:
+        h = exclude_people(h, h_report, _kept("exclude", None), form)
     m, _ = load_source(llm, form, "llm", _score())
     by = ("country", "topic") if group == "context" else (group,)
     emit(compare_irrelevant(h, m, by), fmt, f"'Irrelevant' answers by {group}")

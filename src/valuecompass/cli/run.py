@@ -96,7 +96,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
     "prompts_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="A prompt design YAML file.",
+    help="A prompt design: a bundled one by name (default; paper: the authors' released "
+    "structure, one user message and a full 2x2x2 design) or a YAML file.",
 )
 @instrument_option
 @click.option(

@@ -14,18 +14,30 @@ class PromptError(ValueCompassError, ValueError):
     """A prompt file or template that cannot be used; the message says where."""
 
 
+#: The bundled prompt designs by name: ``--prompts NAME`` (a file of that name wins).
+BUNDLED: dict[str, str] = {"default": "prompts.yaml", "paper": "paper.yaml"}
+
+
 def load_prompts(path: str | Path | None = None) -> PromptSet:
-    """The bundled prompt design, or the one in a user's YAML file."""
-    if path is None:
-        origin = "<bundled prompts.yaml>"
-        text = resources.files("valuecompass.prompts").joinpath("data", "prompts.yaml")
+    """A prompt design: the bundled default (``None`` or ``"default"``), the bundled ``paper``
+    design (the authors' structure), or the one in a user's YAML file.
+
+    A name of :data:`BUNDLED` means the bundled design unless a file of that name exists.
+    """
+    name = "default" if path is None else str(path)
+    if name in BUNDLED and not Path(name).is_file():
+        origin = f"<bundled {BUNDLED[name]}>"
+        text = resources.files("valuecompass.prompts").joinpath("data", BUNDLED[name])
         content = text.read_text(encoding="utf-8")
     else:
         origin = str(path)
         try:
-            content = Path(path).read_text(encoding="utf-8")
+            content = Path(name).read_text(encoding="utf-8")
         except OSError as exc:
-            raise PromptError(f"{path}: cannot read prompt file ({exc.strerror})") from exc
+            bundled = ", ".join(BUNDLED)
+            raise PromptError(
+                f"{path}: cannot read prompt file ({exc.strerror}); bundled designs: {bundled}"
+            ) from exc
     data, node = read_mapping(content, origin, PromptError)
     prompts = validate(PromptSet, data, node, origin, PromptError)
     from valuecompass.prompts._render import check_templates

@@ -1,4 +1,4 @@
-"""The prompt design as pydantic models: framings, styles, requirements, layout, variants."""
+"""The prompt design as pydantic models: framings, styles, requirements, layouts, variants."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class Style(_Strict):
     scale: str = Field(description="id of the instrument's scale for this style's options")
     intro: str = Field(description="the question put before the values")
     item: str = Field(description="how one value is written; {name}, {definition}, ...")
+    bullet: str = Field(default="- ", description="what starts each value's line in a form")
 
 
 class Requirements(_Strict):
@@ -31,10 +32,17 @@ class Requirements(_Strict):
 
 
 class Layout(_Strict):
-    """How the parts are put together into the user message, per mode."""
+    """How the parts are put together into the user message, per mode (which parts come in
+    which order: the values before the options or after them, for instance)."""
 
     form: str
     item: str
+
+
+#: The factors a variant sets, each a level of the design (``layout``: ``None`` is the design's
+#: ``layout``, a name one of its ``layouts``).
+FACTORS = ("framing", "style", "requirement", "order", "layout")
+DEFAULT_LAYOUT = "default"
 
 
 class Variant(_Strict):
@@ -44,7 +52,23 @@ class Variant(_Strict):
     framing: str
     style: str
     requirement: str
-    order: Literal["forward", "reversed"]
+    order: Literal["forward", "reversed"] = Field(
+        default="forward",
+        description="forward, or reversed: the options and the values listed in reverse",
+    )
+    layout: str | None = Field(
+        default=None, description="a name in the design's layouts; omitted: its layout"
+    )
+
+    def levels(self) -> dict[str, str]:
+        """The variant's level of each factor of :data:`FACTORS`."""
+        return {
+            "framing": self.framing,
+            "style": self.style,
+            "requirement": self.requirement,
+            "order": self.order,
+            "layout": self.layout or DEFAULT_LAYOUT,
+        }
 
 
 class PromptSet(_Strict):
@@ -56,7 +80,12 @@ class PromptSet(_Strict):
     framings: dict[str, str]
     styles: dict[str, Style]
     requirements: Requirements
-    layout: Layout
+    layout: Layout | None = Field(
+        default=None, description="the layout of variants that name none in layouts"
+    )
+    layouts: dict[str, Layout] = Field(
+        default_factory=dict, description="named layouts, chosen by a variant's layout"
+    )
     variants: list[Variant] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -68,10 +97,27 @@ class PromptSet(_Strict):
             seen.add(v.index)
             _need(v.framing, self.framings, f"variant {v.index}: framing")
             _need(v.style, self.styles, f"variant {v.index}: style")
+            if v.layout is not None:
+                _need(v.layout, self.layouts, f"variant {v.index}: layout")
+            elif self.layout is None:
+                raise ValueError(
+                    f"variant {v.index} names no layout and the design has no default layout"
+                )
             for mode in MODES:
                 levels = getattr(self.requirements, mode)
                 _need(v.requirement, levels, f"variant {v.index}: requirements.{mode}")
         return self
+
+    def layout_of(self, variant: Variant) -> Layout:
+        """The layout VARIANT uses."""
+        if variant.layout is not None:
+            return self.layouts[variant.layout]
+        assert self.layout is not None  # checked as the design loads
+        return self.layout
+
+    def levels(self) -> dict[int, dict[str, str]]:
+        """Variant index → its level of each factor (see :meth:`Variant.levels`)."""
+        return {v.index: v.levels() for v in self.variants}
 
     def variant(self, index: int) -> Variant:
         for v in self.variants:

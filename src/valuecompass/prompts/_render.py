@@ -82,7 +82,10 @@ def check_templates(prompts: PromptSet, origin: str) -> None:
         layout_fields = {
             k: dummy[k] for k in LAYOUT_FIELDS if k != ("items" if mode == "item" else "item")
         }
-        fill(getattr(prompts.layout, mode), layout_fields, f"{origin}: layout.{mode}")
+        if prompts.layout is not None:
+            fill(getattr(prompts.layout, mode), layout_fields, f"{origin}: layout.{mode}")
+        for name, layout in prompts.layouts.items():
+            fill(getattr(layout, mode), layout_fields, f"{origin}: layouts.{name}.{mode}")
 
 
 def _context_fields(country: str, scenario: Scenario) -> dict[str, str]:
@@ -139,15 +142,16 @@ def render(
         "requirement": getattr(prompts.requirements, mode)[variant.requirement],
     }
     common = _Common(place.id, scenario.id, variant.index, mode)
+    layout = prompts.layout_of(variant)
     if mode == "form":
-        items = "\n".join(f"- {_item(style.item, v, where)}" for v in chosen)
-        user = fill(prompts.layout.form, {**parts, "items": items}, f"{where}: layout")
+        items = "\n".join(f"{style.bullet}{_item(style.item, v, where)}" for v in chosen)
+        user = fill(layout.form, {**parts, "items": items}, f"{where}: layout")
         ids = tuple(v.id for v in chosen)
         return [Prompt(*common, values=ids, scale=scale.id, system=prompts.system, user=user)]
     out = []
     for v in chosen:
         item = _item(style.item, v, where)
-        user = fill(prompts.layout.item, {**parts, "item": item}, f"{where}: layout")
+        user = fill(layout.item, {**parts, "item": item}, f"{where}: layout")
         out.append(
             Prompt(*common, values=(v.id,), scale=scale.id, system=prompts.system, user=user)
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from valuecompass.report._result import ReportError, ReportResult
 
 if TYPE_CHECKING:
+    from valuecompass.compare import GroupDistance
     from valuecompass.instrument import Instrument
     from valuecompass.report._figures import BarGridSpec, BarPanel, HeatmapSpec, HeatPanel
     from valuecompass.report._raster import Chart, new_canvas, new_chart
@@ -72,6 +73,8 @@ def build_report(
     sections: Sequence[Section] | None = None,
     jobs: int | None = None,
     score: Scoring = "answer",
+    exclude: str | Path | None = None,
+    group_distance: GroupDistance = "cells",
 ) -> ReportResult:
     """Build the report for people's answers (or none) against one or more models.
 
@@ -81,6 +84,9 @@ def build_report(
     nothing at either path. ``sections`` replaces the default section list. ``jobs`` is how
     many processes draw the figures (default: the CPUs available, at most 4; 1 draws here).
     ``score="probs"`` scores every model by its option probabilities instead of its answers.
+    ``exclude`` (an exclusion CSV) leaves its respondents out of the people's answers;
+    ``group_distance`` is how grouped distances are taken (``cells``: Eq. 2; ``means``: the
+    authors' notebook).
 
     >>> build_report("shared/datasets/valuecompass-2025",
     ...              [("gpt-4o-mini", "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")],
@@ -88,12 +94,14 @@ def build_report(
     """
     try:
         from valuecompass.report._build import build
+        from valuecompass.report._inputs import InputOptions
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise ReportError(
             f"the report needs matplotlib and Jinja2 ({exc.name} is missing); "
             "install them with: pip install 'valuecompass[report]'"
         ) from exc
-    return build(humans, llms, Path(out), instrument, command, sections, jobs, score)
+    options = InputOptions(score=score, exclude=exclude, group_distance=group_distance)
+    return build(humans, llms, Path(out), instrument, command, sections, jobs, options)
 
 
 def parse_llm_option(text: str) -> tuple[str, str]:

@@ -20,12 +20,11 @@ from pathlib import Path
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.report._draw import draw
 from valuecompass.report._html import RenderedSection, environment, render_page, render_section
-from valuecompass.report._inputs import load_inputs
+from valuecompass.report._inputs import InputOptions, load_inputs
 from valuecompass.report._result import ReportError, ReportResult
 from valuecompass.report._sec_profile import provenance
 from valuecompass.report._section import Assets, Section, TableAsset
 from valuecompass.report._sections import DEFAULT_SECTIONS
-from valuecompass.sources import Scoring
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,12 @@ def build(
     command: str | None,
     sections: Sequence[Section] | None,
     jobs: int | None = None,
-    score: Scoring = "answer",
+    options: InputOptions | None = None,
 ) -> ReportResult:
     """See :func:`valuecompass.report.build_report`."""
     started = time.perf_counter()
     target = check_target(out)
-    data = load_inputs(humans, llms, instrument or load_instrument(), command, score)
+    data = load_inputs(humans, llms, instrument or load_instrument(), command, options)
     assets = Assets()
     built = [(s, s.build(data, assets)) for s in (sections or DEFAULT_SECTIONS) if s.applies(data)]
     with staging(target) as stage:

@@ -13,8 +13,10 @@ from typing import Any
 import pandas as pd
 
 from valuecompass.answers import ImportReport
-from valuecompass.compare import Alignment, GroupBy, NoOverlapError, align
+from valuecompass.api import exclude_people
+from valuecompass.compare import Alignment, GroupBy, GroupDistance, NoOverlapError, align
 from valuecompass.errors import ValueCompassError
+from valuecompass.exclusions import Exclusions, read_exclusions
 from valuecompass.instrument import Instrument
 from valuecompass.profile import Profile, value_profile
 from valuecompass.report._result import ReportError
@@ -102,6 +104,15 @@ class ModelData:
 
 
 @dataclass(frozen=True)
+class InputOptions:
+    """How the inputs are read: scoring, excluded respondents, how group distances are taken."""
+
+    score: Scoring = "answer"
+    exclude: str | Path | None = None
+    group_distance: GroupDistance = "cells"
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the sections draw from."""
 
@@ -109,6 +120,10 @@ class ReportData:
     people: SourceData | None
     models: tuple[ModelData, ...]
     command: str | None
+    options: InputOptions = field(default_factory=InputOptions)
+    #: everyone's answers before the exclusions (``people`` is after them), and the exclusions
+    everyone: pd.DataFrame | None = None
+    exclusions: Exclusions | None = None
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -152,16 +167,41 @@ def load_inputs(
     llms: Sequence[tuple[str, str | Path]],
     instrument: Instrument,
     command: str | None,
-    score: Scoring = "answer",
+    options: InputOptions | None = None,
 ) -> ReportData:
     """Read every source, then align each model with the people (when given)."""
+    opts = options or InputOptions()
     check_names(llms)
     people = _read("people", humans, instrument, "humans") if humans is not None else None
+    everyone, exclusions = None, None
+    if people is not None:
+        everyone = people.answers
+        if opts.exclude is not None:
+            people, exclusions = _excluded(people, opts.exclude, instrument)
     models = []
     for (name, src), slug in zip(llms, slugs([n for n, _ in llms]), strict=True):
-        source = _read(name, src, instrument, "llm", score)
-        models.append(_model(source, slug, people, instrument))
-    return ReportData(instrument=instrument, people=people, models=tuple(models), command=command)
+        source = _read(name, src, instrument, "llm", opts.score)
+        models.append(_model(source, slug, people, instrument, opts.group_distance))
+    return ReportData(
+        instrument=instrument,
+        people=people,
+        models=tuple(models),
+        command=command,
+        options=opts,
+        everyone=everyone,
+        exclusions=exclusions,
+    )
+
+
+def _excluded(
+    people: SourceData, exclude: str | Path, instrument: Instrument
+) -> tuple[SourceData, Exclusions]:
+    try:
+        exclusions = read_exclusions(exclude, instrument)
+        kept = exclude_people(people.answers, people.report, exclusions, instrument)
+    except ValueCompassError as exc:
+        raise ReportError(f"--exclude: {exc}") from exc
+    return SourceData(people.name, people.src, kept, people.report), exclusions
 
 
 def _read(
@@ -180,7 +220,11 @@ def _read(
 
 
 def _model(
-    source: SourceData, slug: str, people: SourceData | None, instrument: Instrument
+    source: SourceData,
+    slug: str,
+    people: SourceData | None,
+    instrument: Instrument,
+    group_distance: GroupDistance = "cells",
 ) -> ModelData:
     profile = value_profile(source.answers, instrument)
     if profile.cells.empty:
@@ -188,8 +232,8 @@ def _model(
     alignment = None
     if people is not None:
         try:
-            computed = align(people.answers, source.answers, instrument)
-            alignment = _Memo(computed.instrument, computed.human, computed.model)
+            computed = align(people.answers, source.answers, instrument, group_distance)
+            alignment = _Memo(computed.instrument, computed.human, computed.model, group_distance)
         except NoOverlapError as exc:
             raise ReportError(f"model {source.name!r} ({source.src}): {exc}") from exc
     return ModelData(source=source, slug=slug, profile=profile, alignment=alignment)

@@ -17,7 +17,7 @@ from valuecompass.report import _tables as tb
 from valuecompass.report._htmltable import Shade
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import Assets, TableAsset
-from valuecompass.stats import FACTORS, Rigor, rigor
+from valuecompass.stats import FACTORS, Rigor, answers_factors, rigor
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ class RigorSection:
         people = data.people.answers
         results = {
             m.name: rigor(a, people, m.source.answers, seed=self.seed, resamples=self.resamples,
-                          level=self.level, splits=self.splits, permutations=self.permutations)
+                          level=self.level, splits=self.splits, permutations=self.permutations,
+                          factors=answers_factors(m.source.answers,
+                                                  m.source.report.variant_levels))
             for m, a in data.aligned
         }  # fmt: skip
         names = tb.display_names(data.instrument)
@@ -105,24 +107,29 @@ class RigorSection:
         self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
     ) -> TableAsset:
         rows = []
+        present = {f for r in results.values() if r.sensitivity is not None
+                   for f in r.sensitivity.variance["factor"]}  # fmt: skip
+        factors = [f for f in FACTORS if f in present]
         for name, r in results.items():
             if r.sensitivity is None:
                 continue
             shares = r.sensitivity.variance.set_index("factor")["share"]
             flips = r.sensitivity.flips.sort_values("flip_rate", ascending=False)
             top = ", ".join(names.get(v, v) for v in flips["value"].head(3))
-            rows.append({"model": name, **{f: shares.get(f) for f in (*FACTORS, "other")},
+            rows.append({"model": name, **{f: shares.get(f) for f in (*factors, "other")},
                          "mean_flip_rate": float(flips["flip_rate"].mean()),
                          "most_flipping": top})  # fmt: skip
         return assets.table(
             "rigor-sensitivity",
             "Prompt sensitivity",
-            "Share of the variance of each model's answers within a cell due to each prompt "
-            "factor's main effect (framing, statement style, requirement, order; 'other' is "
-            "the rest), the mean share of contexts in which a value's agree/disagree call "
-            "changes across the 8 variants, and the values that change most often.",
+            "Share of the variance of each model's answers within a cell due to each factor "
+            "its prompt design varied (main effects; framing, statement style, requirement, "
+            "order of the lists, layout: values or options first; blank where a model's design "
+            "kept it fixed or does not say; 'other' is the rest), the mean share of contexts "
+            "in which a value's agree/disagree call changes across the 8 variants, and the "
+            "values that change most often.",
             pd.DataFrame(rows),
-            percent=(*FACTORS, "other", "mean_flip_rate"),
+            percent=(*factors, "other", "mean_flip_rate"),
         )
 
     def _significance(

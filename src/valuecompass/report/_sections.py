@@ -10,6 +10,7 @@ from valuecompass.report._sec_alignment import (
 )
 from valuecompass.report._sec_overview import OverviewSection
 from valuecompass.report._sec_profile import ProfileSection, ProvenanceSection
+from valuecompass.report._sec_reproduction import ReproductionSection
 from valuecompass.report._sec_rigor import RigorSection
 from valuecompass.report._section import Section
 
@@ -19,6 +20,7 @@ DEFAULT_SECTIONS: tuple[Section, ...] = (
     HeatmapsSection(),
     RankingsSection(),
     TypesSection(),
+    ReproductionSection(),
     RigorSection(),
     ProfileSection(),
     ProvenanceSection(),

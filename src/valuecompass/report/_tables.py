@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from valuecompass.alignment import METRICS
-from valuecompass.compare import GroupBy
+from valuecompass.compare import Alignment, GroupBy
 from valuecompass.instrument import Instrument
 from valuecompass.report._inputs import ModelData, ReportData, SourceData
 
@@ -181,7 +181,7 @@ def type_scores(model: ModelData, group: str) -> dict[str, pd.DataFrame]:
     instrument = model.alignment.instrument
     out = {}
     for column in ("human", "model", "distance"):
-        table = cells.groupby(["type", group])[column].mean().unstack(group)
+        table = _grouped(model.alignment, cells, ["type", group], column).unstack(group)
         levels = [g for g in group_order(instrument, group) if g in table.columns]
         out[column] = table.reindex(index=type_order(instrument), columns=levels)
     return out
@@ -194,10 +194,17 @@ def value_scores(model: ModelData, group: str) -> dict[str, pd.DataFrame]:
     instrument = model.alignment.instrument
     out = {}
     for column in ("human", "model", "distance"):
-        table = cells.groupby(["value", group])[column].mean().unstack(group)
+        table = _grouped(model.alignment, cells, ["value", group], column).unstack(group)
         levels = [g for g in group_order(instrument, group) if g in table.columns]
         out[column] = table.reindex(index=instrument.value_ids, columns=levels)
     return out
+
+
+def _grouped(alignment: Alignment, cells: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
+    """Mean scores per group; the distance as the alignment's ``group_distance`` says."""
+    if column == "distance":
+        return alignment.distance_by(keys, cells)
+    return cells.groupby(keys)[column].mean()
 
 
 def profile_types(data: ReportData) -> pd.DataFrame:

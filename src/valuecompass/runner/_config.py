@@ -74,7 +74,19 @@ def resolve_names(instrument: Instrument, config: RunConfig) -> dict[str, list[s
 
 
 def prompts_digest(prompts: PromptSet) -> str:
-    payload = json.dumps(prompts.model_dump(mode="json"), sort_keys=True).encode()
+    """SHA-256 of the design. Fields left at their defaults that older designs did not have
+    (``layouts``, a variant's ``layout``, a style's ``bullet``) are left out, so the digest
+    of a design that does not use them is what it always was."""
+    data = prompts.model_dump(mode="json")
+    if not data["layouts"]:
+        del data["layouts"]
+    for variant in data["variants"]:
+        if variant["layout"] is None:
+            del variant["layout"]
+    for style in data["styles"].values():
+        if style["bullet"] == "- ":
+            del style["bullet"]
+    payload = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(payload).hexdigest()
 
 

@@ -1,6 +1,7 @@
 """Uncertainty and validity: intervals, human ceilings, prompt sensitivity, distributions,
 significance and irrelevance. See each function's docstring for what it estimates."""
 
+from valuecompass.prompts import FACTORS
 from valuecompass.stats._bootstrap import Bootstrap, Plan, StatsError, bootstrap
 from valuecompass.stats._ceiling import Ceiling, human_ceiling
 from valuecompass.stats._distributions import (
@@ -20,10 +21,13 @@ from valuecompass.stats._irrelevant import (
     offer_irrelevant,
     write_prompts,
 )
+from valuecompass.stats._plan import Pilot, Target, make_pilot, plan_people, simulate
+from valuecompass.stats._plan_costs import Costs, estimate_tokens, with_costs
 from valuecompass.stats._sensitivity import (
-    FACTORS,
     Sensitivity,
+    answers_factors,
     default_variant_factors,
+    factor_table,
     label_flips,
     prompt_sensitivity,
     variance_shares,
@@ -42,32 +46,42 @@ __all__ = [
     "SUPPORT",
     "Bootstrap",
     "Ceiling",
+    "Costs",
     "Distributions",
     "Layout",
+    "Pilot",
     "Plan",
     "Rigor",
     "Sensitivity",
     "StatsError",
+    "Target",
     "Units",
     "answer_distributions",
+    "answers_factors",
     "arrange",
     "benjamini_hochberg",
     "bootstrap",
     "compare_irrelevant",
     "default_variant_factors",
     "distribution_distances",
+    "estimate_tokens",
+    "factor_table",
     "human_ceiling",
     "irrelevant_rates",
     "jensen_shannon",
     "label_flips",
     "load_irrelevant_option",
+    "make_pilot",
     "offer_irrelevant",
     "permutation_test",
+    "plan_people",
     "prompt_sensitivity",
     "rigor",
     "scaled_wasserstein",
+    "simulate",
     "variance_shares",
     "variant_factors",
     "variant_scores",
+    "with_costs",
     "write_prompts",
 ]

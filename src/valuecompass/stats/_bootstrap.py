@@ -233,7 +233,7 @@ def bootstrap_units(
             for stat, arr in stats.items():
                 parts[group][stat].append(arr)
         if plan.rank_groups:
-            distances = cells.value_distances(rank_members)
+            distances = cells.value_distances(rank_members, layout.group_distance)
             for group, cols in rank_columns.items():
                 ranks[group] += _rank_histogram(distances[..., cols, :])
         done += b

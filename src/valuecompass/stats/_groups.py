@@ -3,8 +3,10 @@
 The point estimates of :class:`valuecompass.Alignment` are reproduced exactly: rates of a
 context are over its values; a country's or topic's rates are the mean of its contexts' rates
 (ignoring undefined ones); rates of a value or a motivational type pool its cells; distance is
-always the mean of the group's cells. Here each cell is binarised once and the confusion counts
-are pooled every way, so B resamples of all groups cost a few array passes.
+the mean of the group's cells (or, with the layout's ``group_distance="means"``, the distance
+between the group's mean scores, as the authors' notebook takes it). Here each cell is
+binarised once and the confusion counts are pooled every way, so B resamples of all groups
+cost a few array passes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Layout:
     type_order: tuple[str, ...]
     country_order: tuple[str, ...]  # the instrument's order, restricted to those present
     topic_order: tuple[str, ...]
+    group_distance: str = "cells"  # "cells" (Eq. 2) or "means" (|mean(l) - mean(h)|)
 
     @classmethod
     def of(cls, alignment: Alignment) -> Layout:
@@ -50,6 +53,7 @@ class Layout:
             type_order=tuple(dict.fromkeys(types[v] for v in inst.value_ids if v in values)),
             country_order=tuple(c.id for c in inst.countries if c.id in present["country"]),
             topic_order=tuple(s.id for s in inst.scenarios if s.id in present["topic"]),
+            group_distance=alignment.group_distance,
         )
 
     def _names(self, group: str) -> list[str]:
@@ -103,18 +107,21 @@ class Sums:
 
     counts: FloatArray  # (..., N, 4): tn, fp, fn, tp
     distance: FloatArray  # (..., N): summed cell distances
+    signed: FloatArray  # (..., N): summed signed differences l - h
 
     def project(self, members: FloatArray) -> Sums:
         """Pool the N groups further into G with a 0/1 (N, G) matrix."""
         counts = np.moveaxis(np.moveaxis(self.counts, -1, -2) @ members, -2, -1)
-        return Sums(counts, self.distance @ members)
+        return Sums(counts, self.distance @ members, self.signed @ members)
 
-    def metrics(self) -> dict[str, FloatArray]:
+    def metrics(self, group_distance: str = "cells") -> dict[str, FloatArray]:
+        """Rates, and the distance taken as GROUP_DISTANCE says (``cells`` or ``means``)."""
         c = self.counts
         out = al.confusion_metrics(al.Confusion(c[..., TP], c[..., FP], c[..., FN], c[..., TN]))
         n = out.pop("n")
+        total = np.abs(self.signed) if group_distance == "means" else self.distance
         with np.errstate(divide="ignore", invalid="ignore"):
-            out["distance"] = np.where(n > 0, self.distance / np.where(n > 0, n, 1.0), np.nan)
+            out["distance"] = np.where(n > 0, total / np.where(n > 0, n, 1.0), np.nan)
         return out
 
 
@@ -124,16 +131,18 @@ class Cells:
 
     code: NDArray[np.uint8]  # (..., C, K)
     distance: FloatArray  # (..., C, K), 0 where missing
+    signed: FloatArray  # (..., C, K): l - h, 0 where missing
 
     @classmethod
     def of(cls, human: FloatArray, model: FloatArray) -> Cells:
         """Binarise once: disagree is ``>= 0.5`` (see :func:`valuecompass.alignment.binarise`)."""
-        d = np.abs(np.asarray(model, dtype=float) - np.asarray(human, dtype=float))
-        missing = np.isnan(d)
+        diff = np.asarray(model, dtype=float) - np.asarray(human, dtype=float)
+        missing = np.isnan(diff)
         with np.errstate(invalid="ignore"):
             code = 2 * (human >= al.THRESHOLD).astype(np.uint8) + (model >= al.THRESHOLD)
         code[missing] = MISSING
-        return cls(code, np.where(missing, 0.0, d))
+        signed = np.where(missing, 0.0, diff)
+        return cls(code, np.abs(signed), signed)
 
     def pool(self, axis: int) -> Sums:
         """Pool over values (``axis=-1``: per context) or contexts (``axis=-2``: per value)."""
@@ -141,12 +150,16 @@ class Cells:
         rows = int(np.prod(code.shape[:-1]))
         index = np.arange(rows, dtype=np.int64)[:, None] * 5 + code.reshape(rows, -1)
         counts = np.bincount(index.ravel(), minlength=rows * 5).reshape(*code.shape[:-1], 5)
-        return Sums(counts[..., :4].astype(float), self.distance.sum(axis=axis))
+        sums = (self.distance.sum(axis=axis), self.signed.sum(axis=axis))
+        return Sums(counts[..., :4].astype(float), *sums)
 
-    def value_distances(self, members: FloatArray) -> FloatArray:
-        """Mean distance per (group, value), ``(..., G, K)``, pooling contexts by MEMBERS."""
+    def value_distances(self, members: FloatArray, group_distance: str = "cells") -> FloatArray:
+        """Distance per (group, value), ``(..., G, K)``, pooling contexts by MEMBERS: the mean
+        of the cells' distances, or with ``group_distance="means"`` ``|mean(l) - mean(h)|``."""
         present = (self.code != MISSING).astype(float)
-        total = np.moveaxis(np.tensordot(self.distance, members, axes=([-2], [0])), -1, -2)
+        what = self.signed if group_distance == "means" else self.distance
+        total = np.moveaxis(np.tensordot(what, members, axes=([-2], [0])), -1, -2)
+        total = np.abs(total) if group_distance == "means" else total
         count = np.moveaxis(np.tensordot(present, members, axes=([-2], [0])), -1, -2)
         with np.errstate(divide="ignore", invalid="ignore"):
             out: FloatArray = np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan)
@@ -167,8 +180,9 @@ def statistics_of(
     cells: Cells, layout: Layout, groups: tuple[str, ...]
 ) -> dict[str, dict[str, FloatArray]]:
     """:func:`group_statistics` from cells already coded."""
+    how = layout.group_distance
     per_context = cells.pool(-1)  # (..., C)
-    context_metrics = per_context.metrics()
+    context_metrics = per_context.metrics(how)
     per_value = cells.pool(-2) if {"value", "type"} & set(groups) else None
     out: dict[str, dict[str, FloatArray]] = {}
     for group in groups:
@@ -177,9 +191,9 @@ def statistics_of(
         elif group in ("country", "topic", "overall"):
             out[group] = _mean_of_contexts(context_metrics, per_context, layout, group)
         elif group == "value" and per_value is not None:
-            out[group] = per_value.metrics()
+            out[group] = per_value.metrics(how)
         elif group == "type" and per_value is not None:
-            out[group] = per_value.project(layout.type_members()).metrics()
+            out[group] = per_value.project(layout.type_members()).metrics(how)
         else:
             layout.keys(group)  # raises the unknown-grouping error
     return out
@@ -197,10 +211,11 @@ def _mean_of_contexts(
         total, count = np.where(ok, rate, 0.0) @ members, ok.astype(float) @ members
         with np.errstate(divide="ignore", invalid="ignore"):
             out[name] = np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan)
-    out["distance"] = per_context.project(members).metrics()["distance"]
+    out["distance"] = per_context.project(members).metrics(layout.group_distance)["distance"]
     return out
 
 
 def value_distances(human: FloatArray, model: FloatArray, layout: Layout, group: str) -> FloatArray:
     """Mean distance per (group, value), ``(..., G, K)``, for rankings within a grouping."""
-    return Cells.of(human, model).value_distances(layout.context_members(group))
+    members = layout.context_members(group)
+    return Cells.of(human, model).value_distances(members, layout.group_distance)

@@ -1,14 +1,18 @@
 """Prompt sensitivity: scores per prompt variant, variance by prompt factor, label flips.
 
-The prompt design varies four factors over 8 variants (a 2^(4-1) fractional factorial, so each
-main effect is estimable): framing, statement style (SVS statement or PVQ portrait), answer
-requirement, and order (options and values forward or reversed). Functions take the factor
-table as an argument, a DataFrame indexed by variant with one column per factor; the default,
-:func:`default_variant_factors`, follows the bundled prompt design and the released data.
+A prompt design varies some of its factors over its variants (:data:`FACTORS`): the bundled
+default varies framing, statement style (SVS statement or PVQ portrait), answer requirement
+and order (options and values forward or reversed) over 8 variants, a 2^(4-1) fractional
+factorial; the bundled ``paper`` design and the authors' released answers vary layout (values
+or options first), style and requirement, a full 2^3. Functions take the factor table as an
+argument: a DataFrame indexed by variant with one column per factor that varies, made from the
+levels the answers' source reports (:func:`factor_table`: a run's prompt design, or the
+released import's levels), never from a table that assumes one design.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,36 +20,45 @@ import pandas as pd
 
 from valuecompass import alignment as al
 from valuecompass.compare import Alignment
-from valuecompass.prompts import PromptSet
+from valuecompass.prompts import PromptSet, load_prompts
 from valuecompass.stats._groups import STATISTICS, Layout, group_statistics
 from valuecompass.stats._units import FloatArray
 
-FACTORS = ("framing", "style", "requirement", "order")
 _CELL = ["country", "topic", "value"]
 
 
-def default_variant_factors() -> pd.DataFrame:
-    """Factor levels of variants 0..7: framing is bit 0 (a/b), style bit 1 (svs/pvq: portrait
-    in 2, 3, 6, 7), requirement bit 2 (a/b); order is reversed when framing and requirement
-    differ."""
-    v = np.arange(8)
-    framing, style, requirement = v & 1, (v >> 1) & 1, (v >> 2) & 1
-    table = pd.DataFrame(
-        {
-            "framing": np.where(framing == 1, "b", "a"),
-            "style": np.where(style == 1, "pvq", "svs"),
-            "requirement": np.where(requirement == 1, "b", "a"),
-            "order": np.where(framing != requirement, "reversed", "forward"),
-        },
-        index=pd.Index(v, name="variant"),
-    )
-    return table
+def factor_table(levels: Mapping[int, Mapping[str, str]]) -> pd.DataFrame:
+    """Variant index → level of each factor, keeping the factors that take two or more levels.
+
+    LEVELS is what a source reports (``ImportReport.variant_levels``, or
+    ``PromptSet.levels()``). A factor that never varies is dropped: no share can be put on it.
+    """
+    index = pd.Index(sorted(levels), name="variant", dtype=int)
+    if not any(levels.values()):
+        return pd.DataFrame(index=index)
+    table = pd.DataFrame.from_dict(dict(levels), orient="index").reindex(index)
+    return table[[c for c in table.columns if table[c].nunique() > 1]]
+
+
+def answers_factors(
+    model_answers: pd.DataFrame, levels: Mapping[int, Mapping[str, str]] | None
+) -> pd.DataFrame:
+    """The factor table of a model's answers: of LEVELS (what their source reports), or, when
+    the source does not say (``None``), one with the answers' variants and no factor."""
+    if levels is None:
+        variants = model_answers["variant"].dropna().astype(int).unique()
+        return factor_table({int(v): {} for v in variants})
+    return factor_table(levels)
 
 
 def variant_factors(prompts: PromptSet) -> pd.DataFrame:
-    """The factor table of a prompt design (``load_prompts()``), for designs of one's own."""
-    rows = {v.index: {f: getattr(v, f) for f in FACTORS} for v in prompts.variants}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("variant").sort_index()
+    """The factor table of a prompt design (:func:`factor_table` of its levels)."""
+    return factor_table(prompts.levels())
+
+
+def default_variant_factors() -> pd.DataFrame:
+    """The factor table of the bundled default design (framing, style, requirement, order)."""
+    return variant_factors(load_prompts())
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,11 @@ class Sensitivity:
 def prompt_sensitivity(
     alignment: Alignment, model_answers: pd.DataFrame, factors: pd.DataFrame | None = None
 ) -> Sensitivity:
-    """All three views of prompt sensitivity in one call (see the functions below)."""
+    """All three views of prompt sensitivity in one call (see the functions below).
+
+    FACTORS is the answers' factor table (:func:`factor_table`); ``None`` assumes the bundled
+    default design.
+    """
     table = default_variant_factors() if factors is None else factors
     by_value = variance_shares(model_answers, table, by="value").set_index("value")
     order = [v for v in alignment.human.columns if v in by_value.index]
@@ -83,7 +100,7 @@ def _scored(model_answers: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     if not known.all():
         unknown = sorted(set(df.loc[~known, "variant"]))
         raise ValueError(f"variants {unknown} are not in the factor table ({list(factors.index)})")
-    return df.join(factors[list(FACTORS)], on="variant")
+    return df.join(factors, on="variant")
 
 
 def variant_matrices(
@@ -110,7 +127,7 @@ def variant_scores(
     df = _scored(model_answers, factors)
     frame, matrices = variant_matrices(df, layout, ["variant"])
     stats = group_statistics(alignment.human.to_numpy()[None], matrices, layout, ("overall",))
-    out = frame.join(factors[list(FACTORS)], on="variant")
+    out = frame.join(factors, on="variant")
     for stat in STATISTICS:
         out[stat] = stats["overall"][stat][:, 0]
     out["mean_score"] = np.nanmean(matrices.reshape(len(frame), -1), axis=1)
@@ -131,16 +148,19 @@ def variance_shares(
     cell whose answers never vary adds nothing. ``NaN`` shares where nothing varies at all.
     """
     df = _scored(model_answers, factors)
+    names = list(factors.columns)
     cell_mean = df.groupby(_CELL)["x"].transform("mean")
     parts = pd.DataFrame({"total": (df["x"] - cell_mean) ** 2})
-    for f in FACTORS:
+    for f in names:
         level_mean = df.groupby([*_CELL, f])["x"].transform("mean")
         parts[f] = (level_mean - cell_mean) ** 2
     keys = [df[by]] if by else [np.zeros(len(df), dtype=int)]
     sums = parts.groupby(keys).sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        shares = sums[list(FACTORS)].div(sums["total"].where(sums["total"] > 0), axis=0)
-    shares["other"] = 1.0 - shares[list(FACTORS)].sum(axis=1, min_count=len(FACTORS))
+        shares = sums[names].div(sums["total"].where(sums["total"] > 0), axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        explained = sums[names].sum(axis=1) / sums["total"].where(sums["total"] > 0)
+    shares["other"] = 1.0 - explained
     shares["total_ss"] = sums["total"]
     if by is None:
         long = shares.iloc[0].rename("share").rename_axis("factor").reset_index()
@@ -163,7 +183,7 @@ def label_flips(
     out = pd.DataFrame({"value": list(layout.values)})
     _, per_variant = variant_matrices(df, layout, ["variant"])
     out["flip_rate"], out["n_contexts"] = _flip_share(per_variant)
-    for f in FACTORS:
+    for f in factors.columns:
         _, per_level = variant_matrices(df, layout, [f])
         out[f"{f}_flip_rate"] = _flip_share(per_level)[0]
     return out

@@ -1,10 +1,11 @@
 """Which values' gaps are real: a permutation test per value, with Benjamini-Hochberg control.
 
 For each value the statistic is its alignment distance, the mean over contexts of
-``|model mean - people mean|``. Under the null hypothesis people's and the model's answers to
-the value are exchangeable within each context, so the test shuffles the labels "person" and
-"model" among each context's answering units (people and prompt variant × sample answers,
-keeping the group sizes) and recomputes the distance. The p-value is
+``|model mean - people mean|`` (or, with the alignment's ``group_distance="means"``, the
+distance between its mean scores over contexts). Under the null hypothesis people's and the
+model's answers to the value are exchangeable within each context, so the test shuffles the
+labels "person" and "model" among each context's answering units (people and prompt
+variant × sample answers, keeping the group sizes) and recomputes the distance. The p-value is
 ``(1 + #{permuted >= observed}) / (1 + permutations)``; q-values control the false discovery
 rate across values (Benjamini and Hochberg, 1995).
 """
@@ -53,12 +54,14 @@ def _pool(people: Units, model: Units) -> tuple[Units, IntArray]:
     return Units(pooled, n_h + n_m, people.contexts, people.values), n_h
 
 
-def value_distance(human: FloatArray, model: FloatArray) -> FloatArray:
-    """Mean over contexts of ``|model - human|`` per value, ``(..., C, K)`` → ``(..., K)``."""
-    d = np.abs(model - human)
-    ok = ~np.isnan(d)
+def value_distance(human: FloatArray, model: FloatArray, how: str = "cells") -> FloatArray:
+    """Mean over contexts of ``|model - human|`` per value, ``(..., C, K)`` → ``(..., K)``;
+    with ``how="means"``, ``|mean over contexts of (model - human)|`` (the authors' way)."""
+    diff = model - human
+    ok = ~np.isnan(diff)
     count = ok.sum(axis=-2)
-    total = np.where(ok, d, 0.0).sum(axis=-2)
+    total = np.where(ok, diff if how == "means" else np.abs(diff), 0.0).sum(axis=-2)
+    total = np.abs(total) if how == "means" else total
     with np.errstate(divide="ignore", invalid="ignore"):
         out: FloatArray = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
     return out
@@ -87,7 +90,8 @@ def permutation_test(
     people = arrange(human_answers, layout.contexts, list(layout.values))
     model = arrange(model_answers, layout.contexts, list(layout.values))
     pooled, n_h = _pool(people, model)
-    observed = value_distance(people.cell_means(), model.cell_means())
+    how = layout.group_distance
+    observed = value_distance(people.cell_means(), model.cell_means(), how)
     rng = np.random.default_rng(seed)
     exceed = np.zeros(len(layout.values))
     done = 0
@@ -98,7 +102,7 @@ def permutation_test(
         second = ((ranks >= n_h[None, :, None]) & (ranks < pooled.counts[None, :, None])).astype(
             float
         )
-        permuted = value_distance(cell_means(first, pooled), cell_means(second, pooled))
+        permuted = value_distance(cell_means(first, pooled), cell_means(second, pooled), how)
         exceed += (permuted >= observed - 1e-12).sum(axis=0)
         done += b
     p = np.where(np.isnan(observed), np.nan, (1.0 + exceed) / (1.0 + permutations))

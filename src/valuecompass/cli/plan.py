@@ -1,0 +1,234 @@
+"""``valuecompass plan``: size a study from pilot answers, by simulation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from valuecompass.cli import _render
+from valuecompass.cli._common import (
+    console,
+    exclude_option,
+    fail,
+    group_distance_option,
+    instrument_option,
+)
+from valuecompass.cli._demo import DEFAULT_DATA
+
+#: Models of the released data used when no --llm is given (the top two of Table 2 for a
+#: difference; all five for a half-width).
+RELEASED_MODELS = (
+    "deepseek-r1-distill-llama-70b",
+    "openai_o3-mini",
+    "gpt-4o-mini",
+    "llama3-70b-8192",
+    "gemma2-9b-it",
+)
+
+
+def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
+    root = Path(humans) / "llm_outputs"
+    if not root.is_dir():
+        fail(f"--llm: no pilot model given, and {humans} has no released llm_outputs/ folder")
+    names = RELEASED_MODELS[:2] if two else RELEASED_MODELS
+    return tuple(str(root / n) for n in names if (root / n).is_dir())
+
+
+@click.command("plan")
+@click.option(
+    "--humans",
+    default=None,
+    help=f"Pilot people's answers (default: the released data, {DEFAULT_DATA}).",
+)
+@click.option(
+    "--llm",
+    "llms",
+    multiple=True,
+    help="A pilot model's answers; repeat for more (two for --difference). Default: the "
+    "released models.",
+)
+@click.option(
+    "--half-width",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Target interval half-width for the overall F1 and distance.",
+)
+@click.option(
+    "--difference",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Tell two models apart when their F1 (distance) differs by this much.",
+)
+@click.option(
+    "--power",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.8,
+    show_default=True,
+    help="Power for --difference.",
+)
+@click.option(
+    "--level",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Interval level (1 - alpha of the test).",
+)
+@click.option(
+    "--samples",
+    "samples",
+    type=click.IntRange(1),
+    multiple=True,
+    default=(1,),
+    show_default=True,
+    help="Samples per prompt to plan for; repeat for several.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(20),
+    default=400,
+    show_default=True,
+    help="Simulated studies per candidate size.",
+)
+@click.option(
+    "--max-people",
+    type=click.IntRange(1),
+    default=2000,
+    show_default=True,
+    help="The most people per context to consider.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--mode",
+    type=click.Choice(["form", "item"]),
+    default="form",
+    show_default=True,
+    help="How the study would prompt the model (for the token estimate).",
+)
+@click.option(
+    "--prompts",
+    "prompts_name",
+    default=None,
+    help="The study's prompt design (bundled name or YAML; for the token estimate).",
+)
+@click.option(
+    "--tokens-per-prompt",
+    type=click.FloatRange(0),
+    default=None,
+    help="Tokens per prompt, in and out (default: estimated from the design).",
+)
+@click.option(
+    "--minutes-per-participant",
+    type=click.FloatRange(0),
+    default=15.0,
+    show_default=True,
+    help="Time one participant takes (an assumption: measure it in your pilot).",
+)
+@click.option(
+    "--price-per-1k-tokens", type=click.FloatRange(0), default=None, help="Adds token_cost."
+)
+@click.option(
+    "--pay-per-hour", type=click.FloatRange(0), default=None, help="Adds participant_cost."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@instrument_option
+@exclude_option
+@group_distance_option
+def plan_command(**options: Any) -> None:
+    """People per context and samples per prompt a study needs, by simulation from pilot
+    answers: for a target interval half-width on the overall F1 and distance (each model), or
+    to tell two models apart by --difference at --power; with prompts, tokens, participant
+    time and (given prices) money."""
+    from valuecompass.api import align_sources
+    from valuecompass.instrument import load_instrument
+
+    if (options["half_width"] is None) == (options["difference"] is None):
+        fail("give one target: --half-width W, or --difference D (with --power)")
+    two = options["difference"] is not None
+    humans = options["humans"] or str(DEFAULT_DATA)
+    llms = options["llms"] or _default_llms(humans, two)
+    if two and len(llms) != 2:
+        fail(f"--difference compares two models; {len(llms)} --llm given")
+    form = load_instrument(options["instrument_path"])
+    results = [
+        align_sources(
+            humans, llm, form, "answer", options["exclude_path"], options["group_distance"]
+        )
+        for llm in llms
+    ]
+    err = Console(stderr=True)
+    err.print(f"[dim]{results[0].humans.summary()}[/dim]")
+    for result in results:
+        err.print(f"[dim]{result.llm.summary()}[/dim]")
+    table = _plan(results, [Path(x).name.split("#")[-1] for x in llms], form, options)
+    if options["fmt"] == "json":
+        plain = table.astype(object).where(table.notna(), None)  # <NA> → null, ints stay ints
+        click.echo(json.dumps({"rows": _render.records(plain)}, indent=2))
+    else:
+        what = (
+            f"difference {options['difference']}" if two else f"half-width {options['half_width']}"
+        )
+        _render.print_table(console(), table, f"Study plan ({what}, level {options['level']})")
+
+
+def _plan(results: list[Any], names: list[str], form: Any, options: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    from valuecompass.prompts import load_prompts
+    from valuecompass.stats import (
+        Costs,
+        Target,
+        estimate_tokens,
+        make_pilot,
+        plan_people,
+        with_costs,
+    )
+
+    pilots = [make_pilot(r.alignment, r.human_answers, r.model_answers) for r in results]
+    target = Target(
+        level=options["level"],
+        half_width=options["half_width"],
+        difference=options["difference"],
+        power=options["power"],
+    )
+    contexts = list(pilots[0].layout.contexts)
+    tokens, per_sample = estimate_tokens(
+        form, load_prompts(options["prompts_name"]), contexts, options["mode"]
+    )
+    costs = Costs(
+        tokens_per_prompt=options["tokens_per_prompt"] or tokens,
+        prompts_per_sample=per_sample,
+        contexts=len(contexts),
+        minutes_per_participant=options["minutes_per_participant"],
+        price_per_1k_tokens=options["price_per_1k_tokens"],
+        pay_per_hour=options["pay_per_hour"],
+    )
+    groups = (
+        [(" vs ".join(names), pilots)]
+        if len(pilots) == 2 and options["difference"]
+        else [(name, [p]) for name, p in zip(names, pilots, strict=True)]
+    )
+    frames = []
+    for name, group in groups:
+        for samples in options["samples"]:
+            rows = plan_people(
+                group, target, samples, options["resamples"], options["seed"], options["max_people"]
+            )
+            rows.insert(0, "model", name)
+            rows["samples_vary"] = any(p.samples_vary for p in group)
+            frames.append(rows)
+    return recommend(with_costs(pd.concat(frames, ignore_index=True), costs))
+
+
+def recommend(table: Any) -> Any:
+    """Mark, per model and statistic, the design that meets the target most cheaply: the
+    lowest total cost when prices are given, else the fewest participant hours, then tokens."""
+    order = [c for c in ("total_cost", "participant_hours", "tokens") if c in table.columns]
+    met = table["people_per_context"].notna()
+    ranked = table[met].sort_values(order, kind="stable")
+    best = ranked.groupby(["model", "statistic"], sort=False).head(1).index
+    table["recommended"] = table.index.isin(best)
+    return table
