@@ -23,6 +23,7 @@ class AlignResult:
     llm: ImportReport
     human_answers: pd.DataFrame | None = None
     model_answers: pd.DataFrame | None = None
+    centred: bool = False  # person-centred scores (see valuecompass.stats.centre_answers)
 
 
 def align_sources(
@@ -30,9 +31,11 @@ def align_sources(
     llm: str | Path,
     instrument: Instrument | None = None,
     score: Scoring = "answer",
+    centre: bool = False,
 ) -> AlignResult:
     """Read both sources and align them; ``score="probs"`` scores the model by its option
-    probabilities (see :func:`valuecompass.sources.load_source`).
+    probabilities (see :func:`valuecompass.sources.load_source`); ``centre=True`` aligns
+    person-centred scores (see :func:`valuecompass.stats.centre_answers`).
 
     >>> result = align_sources("shared/datasets/valuecompass-2025",
     ...                        "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")
@@ -41,10 +44,15 @@ def align_sources(
     form = instrument or load_instrument()
     h, h_report = load_source(humans, form, "humans")
     m, m_report = load_source(llm, form, "llm", score)
+    if centre:
+        from valuecompass.stats._centre import centre_answers
+
+        h, m = centre_answers(h), centre_answers(m)
     return AlignResult(
         alignment=align(h, m, form),
         humans=h_report,
         llm=m_report,
         human_answers=h,
         model_answers=m,
+        centred=centre,
     )

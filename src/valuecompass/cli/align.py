@@ -10,7 +10,13 @@ from rich.console import Console
 
 from valuecompass.api import align_sources
 from valuecompass.cli import _render
-from valuecompass.cli._common import console, instrument_option, score_option
+from valuecompass.cli._common import (
+    centre_option,
+    console,
+    instrument_option,
+    note_centred,
+    score_option,
+)
 from valuecompass.compare import GROUPS
 from valuecompass.instrument import load_instrument
 from valuecompass.sources import Scoring
@@ -34,6 +40,7 @@ from valuecompass.sources import Scoring
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --ci/--ceiling.")
 @click.option("--ceiling", is_flag=True, help="Add the people-against-people ceiling.")
 @score_option
+@centre_option
 def align(
     humans: str,
     llm: str,
@@ -45,9 +52,11 @@ def align(
     resamples: int,
     seed: int,
     ceiling: bool,
+    centre: bool = False,
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
-    result = align_sources(humans, llm, load_instrument(instrument_path), score)
+    result = align_sources(humans, llm, load_instrument(instrument_path), score, centre)
+    note_centred(centre)
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
@@ -57,6 +66,8 @@ def align(
         from valuecompass.cli.rigor import extend_alignment
 
         rows, overall = extend_alignment(result, group, rows, overall, ci, resamples, seed, ceiling)
+    if centre:
+        overall["scores"] = "person-centred"
     if fmt == "json":
         click.echo(_render.to_json(rows, overall))
     elif fmt == "csv":
@@ -64,7 +75,10 @@ def align(
     else:
         footer = _render.footer_with_intervals(overall)
         _render.print_table(
-            console(), _render.with_intervals(rows), f"Alignment by {group}", footer
+            console(),
+            _render.with_intervals(rows),
+            f"Alignment by {group}" + (" (person-centred scores)" if centre else ""),
+            footer,
         )
 
 

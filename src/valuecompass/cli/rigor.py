@@ -14,7 +14,15 @@ from rich.console import Console
 
 from valuecompass.api import AlignResult, align_sources
 from valuecompass.cli import _render
-from valuecompass.cli._common import SCORE_OPTION, Commands, console, instrument_option
+from valuecompass.cli._common import (
+    SCORE_OPTION,
+    Commands,
+    centre_meta_option,
+    centred,
+    console,
+    instrument_option,
+    note_centred,
+)
 from valuecompass.instrument import load_instrument
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,7 +99,8 @@ def _sources(func: F) -> F:
 
 
 def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
-    result = align_sources(humans, llm, load_instrument(instrument_path), _score())
+    result = align_sources(humans, llm, load_instrument(instrument_path), _score(), centred())
+    note_centred(result.centred)
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
@@ -118,6 +127,7 @@ def rigor_group() -> None:
 
 @rigor_group.command("ceiling")
 @_sources
+@centre_meta_option
 @click.option(
     "--by",
     "group",
@@ -147,6 +157,7 @@ def ceiling_command(
 
 @rigor_group.command("ranks")
 @_sources
+@centre_meta_option
 @click.option(
     "--by",
     "group",
@@ -201,6 +212,7 @@ def ranks_command(
 
 @rigor_group.command("sensitivity")
 @_sources
+@centre_meta_option
 @click.option(
     "--view",
     type=click.Choice(["variants", "factors", "values", "flips"]),
@@ -253,6 +265,7 @@ def distributions_command(
 
 @rigor_group.command("significance")
 @_sources
+@centre_meta_option
 @click.option("--permutations", type=click.IntRange(1), default=2000, show_default=True)
 @click.option(
     "--alpha",

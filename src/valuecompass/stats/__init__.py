@@ -3,6 +3,7 @@ significance and irrelevance. See each function's docstring for what it estimate
 
 from valuecompass.stats._bootstrap import Bootstrap, Plan, StatsError, bootstrap
 from valuecompass.stats._ceiling import Ceiling, human_ceiling
+from valuecompass.stats._centre import CENTRED_NOTE, MIDPOINT, centre_answers
 from valuecompass.stats._distributions import (
     SUPPORT,
     Distributions,
@@ -20,6 +21,14 @@ from valuecompass.stats._irrelevant import (
     offer_irrelevant,
     write_prompts,
 )
+from valuecompass.stats._reliability import (
+    cronbach_alpha,
+    icc,
+    mcdonald_omega,
+    one_factor_loadings,
+    reliability,
+    value_grouping,
+)
 from valuecompass.stats._sensitivity import (
     FACTORS,
     Sensitivity,
@@ -31,13 +40,22 @@ from valuecompass.stats._sensitivity import (
     variant_scores,
 )
 from valuecompass.stats._significance import benjamini_hochberg, permutation_test
+from valuecompass.stats._steer import steerability
+from valuecompass.stats._structure import (
+    Structure,
+    circle_fit,
+    circle_structure,
+    classical_mds,
+)
 from valuecompass.stats._summary import Rigor, rigor
 from valuecompass.stats._units import Units, arrange
 
 __all__ = [
+    "CENTRED_NOTE",
     "FACTORS",
     "GROUPINGS",
     "METHODS",
+    "MIDPOINT",
     "STATISTICS",
     "SUPPORT",
     "Bootstrap",
@@ -48,24 +66,36 @@ __all__ = [
     "Rigor",
     "Sensitivity",
     "StatsError",
+    "Structure",
     "Units",
     "answer_distributions",
     "arrange",
     "benjamini_hochberg",
     "bootstrap",
+    "centre_answers",
+    "circle_fit",
+    "circle_structure",
+    "classical_mds",
     "compare_irrelevant",
+    "cronbach_alpha",
     "default_variant_factors",
     "distribution_distances",
     "human_ceiling",
+    "icc",
     "irrelevant_rates",
     "jensen_shannon",
     "label_flips",
     "load_irrelevant_option",
+    "mcdonald_omega",
     "offer_irrelevant",
+    "one_factor_loadings",
     "permutation_test",
     "prompt_sensitivity",
+    "reliability",
     "rigor",
     "scaled_wasserstein",
+    "steerability",
+    "value_grouping",
     "variance_shares",
     "variant_factors",
     "variant_scores",
