@@ -94,3 +94,15 @@ def note_centred(on: bool) -> None:
         from valuecompass.stats._centre import CENTRED_NOTE
 
         click.echo(CENTRED_NOTE, err=True)
+
+
+#: Interval methods (valuecompass.stats.METHODS, spelled here so --help imports no stats).
+INTERVAL_METHODS = ("calibrated", "centred", "percentile", "basic", "bca")
+ci_method_option = click.option(
+    "--ci-method",
+    type=click.Choice(INTERVAL_METHODS),
+    default="calibrated",
+    show_default=True,
+    help="How --ci intervals are made: 'calibrated' keeps the rates' nominal coverage "
+    "(threshold-corrected, double-bootstrap widened); 'centred' was the default before.",
+)

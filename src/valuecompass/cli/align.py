@@ -12,6 +12,7 @@ from valuecompass.api import align_sources
 from valuecompass.cli import _render
 from valuecompass.cli._common import (
     centre_option,
+    ci_method_option,
     console,
     instrument_option,
     note_centred,
@@ -41,6 +42,7 @@ from valuecompass.sources import Scoring
 @click.option("--ceiling", is_flag=True, help="Add the people-against-people ceiling.")
 @score_option
 @centre_option
+@ci_method_option
 def align(
     humans: str,
     llm: str,
@@ -53,6 +55,7 @@ def align(
     seed: int,
     ceiling: bool,
     centre: bool = False,
+    ci_method: str = "calibrated",
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
     result = align_sources(humans, llm, load_instrument(instrument_path), score, centre)
@@ -65,7 +68,9 @@ def align(
     if ci is not None or ceiling:
         from valuecompass.cli.rigor import extend_alignment
 
-        rows, overall = extend_alignment(result, group, rows, overall, ci, resamples, seed, ceiling)
+        rows, overall = extend_alignment(
+            result, group, rows, overall, ci, resamples, seed, ceiling, ci_method
+        )
     if centre:
         overall["scores"] = "person-centred"
     if fmt == "json":

@@ -38,6 +38,7 @@ def extend_alignment(
     resamples: int,
     seed: int,
     ceiling: bool,
+    method: str = "centred",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """ROWS and OVERALL of ``align`` with ``<metric>_low``/``_high`` (``--ci``) and
     ``ceiling_*``/``model_half_*`` (``--ceiling``) for f1 and distance."""
@@ -56,6 +57,7 @@ def extend_alignment(
             level=ci,
             groups=groups,
             rank_groups=(),
+            method=method,  # type: ignore[arg-type]
         )
         bounds = [f"{s}_{end}" for s in STATISTICS for end in ("low", "high")]
         rows = _join(rows, boot.table(group)[keys + bounds], keys)
