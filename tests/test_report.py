@@ -96,7 +96,7 @@ def _figure_ids(page: _Page, prefix: str) -> list[str]:
 def test_report_has_every_section_figure_and_table(five: Built) -> None:
     page = five.page
     assert page.ids["section"] == ["overview", "rates", "heatmaps", "rankings", "types",
-                                   "rigor", "provenance"]  # fmt: skip
+                                   "rigor", "science", "provenance"]  # fmt: skip
     # 2 heatmap figures (countries, topics) × 5 models, each with 3 panels: people, model,
     # distance; the same for rankings; one figure of types per model; one top-10 figure.
     assert len(_figure_ids(page, "heatmap-country-")) == 5
@@ -106,14 +106,16 @@ def test_report_has_every_section_figure_and_table(five: Built) -> None:
     assert len(_figure_ids(page, "types-")) == 5
     assert _figure_ids(page, "top-misaligned") == ["fig-top-misaligned"]
     figures = page.ids["figure"]
-    assert len(figures) == 26 == len(five.result.figures) // 2
+    assert _figure_ids(page, "science-") == ["fig-science-mds", "fig-science-steer"]
+    assert len(figures) == 28 == len(five.result.figures) // 2
     assert all(page.figure_svgs[f] == 1 for f in figures), "every figure holds one inline SVG"
     tables = {t.removeprefix("tab-") for t in page.ids["table"]}
     assert tables == {
         "sources", "respondents", "exclusions", "parsing", "missing", "overall",
         "f1-country", "distance-country", "f1-topic", "distance-topic", "top-misaligned",
         "f1-type", "distance-type", "provenance", "rigor-overall", "rigor-country",
-        "rigor-sensitivity", "rigor-significance", "rigor-irrelevant",
+        "rigor-sensitivity", "rigor-significance", "rigor-irrelevant", "science-both-ways",
+        "science-gaps", "science-reliability", "science-structure", "science-steer",
     }  # fmt: skip
     assert [i for i, n in page.all_ids.items() if n > 1] == [], "ids must be unique"
     assert page.external == [], "the report must not fetch anything"
@@ -366,8 +368,8 @@ def test_a_real_browser_renders_the_report(five: Built) -> None:
         finally:
             browser.close()
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
-    assert len(widths) == 26 and min(widths) > 300
-    assert headings[0] == "1. Overview" and len(headings) == 7
+    assert len(widths) == 28 and min(widths) > 300
+    assert headings[0] == "1. Overview" and len(headings) == 8
     pixels = imread(shot)
     assert pixels.shape[0] > 10_000, "the full page should be captured"
     assert pixels.std() > 0.1, "the screenshot is blank"

@@ -331,7 +331,7 @@ def coverage(
         for level in (0.90, 0.95):
             boot = replace(calibrated, level=level)  # replicates and widths do not depend on it
             for stat in ("f1", "distance"):
-                for method in ("centred", "calibrated"):
+                for method in ("centred", "shifted", "calibrated"):
                     low, high = boot.interval("overall", stat, method)  # type: ignore[arg-type]
                     key = (stat, method, level)
                     hits.setdefault(key, []).append(bool(low[0] <= truth[stat] <= high[0]))

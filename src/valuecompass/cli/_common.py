@@ -97,7 +97,7 @@ def note_centred(on: bool) -> None:
 
 
 #: Interval methods (valuecompass.stats.METHODS, spelled here so --help imports no stats).
-INTERVAL_METHODS = ("calibrated", "centred", "percentile", "basic", "bca")
+INTERVAL_METHODS = ("calibrated", "shifted", "centred", "percentile", "basic", "bca")
 ci_method_option = click.option(
     "--ci-method",
     type=click.Choice(INTERVAL_METHODS),

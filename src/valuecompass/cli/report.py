@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from valuecompass.cli._common import instrument_option, score_option
+from valuecompass.cli._common import centre_option, instrument_option, score_option
 from valuecompass.instrument import load_instrument
 from valuecompass.report import build_report, parse_llm_option
 from valuecompass.sources import Scoring
@@ -19,6 +19,7 @@ def command_line(
     out: Path,
     instrument_path: Path | None,
     score: str = "answer",
+    centre: bool = False,
 ) -> str:
     """The command as it could be typed again (recorded in the report's provenance)."""
     words = ["valuecompass", "report"]
@@ -31,6 +32,8 @@ def command_line(
         words += ["--instrument", str(instrument_path)]
     if score != "answer":
         words += ["--score", score]
+    if centre:
+        words += ["--centre"]
     return shlex.join(words)
 
 
@@ -64,6 +67,7 @@ def command_line(
 )
 @instrument_option
 @score_option
+@centre_option
 def report(
     humans: str | None,
     llms: tuple[str, ...],
@@ -71,6 +75,7 @@ def report(
     jobs: int | None,
     instrument_path: Path | None,
     score: Scoring,
+    centre: bool = False,
 ) -> None:
     """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance."""
     sources = [parse_llm_option(text) for text in llms]
@@ -79,9 +84,10 @@ def report(
         sources,
         out,
         instrument=load_instrument(instrument_path),
-        command=command_line(humans, llms, out, instrument_path, score),
+        command=command_line(humans, llms, out, instrument_path, score, centre),
         jobs=jobs,
         score=score,
+        centre=centre,
     )
     click.echo(
         f"wrote {result.html} and {result.files_dir}/ ({len(result.figures) // 2} figures, "

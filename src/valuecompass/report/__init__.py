@@ -72,6 +72,7 @@ def build_report(
     sections: Sequence[Section] | None = None,
     jobs: int | None = None,
     score: Scoring = "answer",
+    centre: bool = False,
 ) -> ReportResult:
     """Build the report for people's answers (or none) against one or more models.
 
@@ -81,6 +82,7 @@ def build_report(
     nothing at either path. ``sections`` replaces the default section list. ``jobs`` is how
     many processes draw the figures (default: the CPUs available, at most 4; 1 draws here).
     ``score="probs"`` scores every model by its option probabilities instead of its answers.
+    ``centre=True`` builds every section on person-centred scores (the page says so).
 
     >>> build_report("shared/datasets/valuecompass-2025",
     ...              [("gpt-4o-mini", "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")],
@@ -93,7 +95,7 @@ def build_report(
             f"the report needs matplotlib and Jinja2 ({exc.name} is missing); "
             "install them with: pip install 'valuecompass[report]'"
         ) from exc
-    return build(humans, llms, Path(out), instrument, command, sections, jobs, score)
+    return build(humans, llms, Path(out), instrument, command, sections, jobs, score, centre)
 
 
 def parse_llm_option(text: str) -> tuple[str, str]:

@@ -45,11 +45,12 @@ def build(
     sections: Sequence[Section] | None,
     jobs: int | None = None,
     score: Scoring = "answer",
+    centre: bool = False,
 ) -> ReportResult:
     """See :func:`valuecompass.report.build_report`."""
     started = time.perf_counter()
     target = check_target(out)
-    data = load_inputs(humans, llms, instrument or load_instrument(), command, score)
+    data = load_inputs(humans, llms, instrument or load_instrument(), command, score, centre)
     assets = Assets()
     built = [(s, s.build(data, assets)) for s in (sections or DEFAULT_SECTIONS) if s.applies(data)]
     with staging(target) as stage:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,12 @@ class SourceData:
     src: str
     answers: pd.DataFrame
     report: ImportReport
+    uncentred: pd.DataFrame | None = None  # the raw answers, when ``answers`` are centred
+
+    @property
+    def raw_answers(self) -> pd.DataFrame:
+        """The answers before any scale-use correction."""
+        return self.answers if self.uncentred is None else self.uncentred
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -109,6 +115,7 @@ class ReportData:
     people: SourceData | None
     models: tuple[ModelData, ...]
     command: str | None
+    centred: bool = False  # every source's scores person-centred (report --centre)
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -153,15 +160,35 @@ def load_inputs(
     instrument: Instrument,
     command: str | None,
     score: Scoring = "answer",
+    centre: bool = False,
 ) -> ReportData:
-    """Read every source, then align each model with the people (when given)."""
+    """Read every source, then align each model with the people (when given); with
+    ``centre``, on person-centred scores (see :func:`valuecompass.stats.centre_answers`)."""
     check_names(llms)
     people = _read("people", humans, instrument, "humans") if humans is not None else None
+    people = _centred(people) if centre else people
     models = []
     for (name, src), slug in zip(llms, slugs([n for n, _ in llms]), strict=True):
         source = _read(name, src, instrument, "llm", score)
+        if centre:
+            source = replace(source, answers=_centre(source.answers), uncentred=source.answers)
         models.append(_model(source, slug, people, instrument))
-    return ReportData(instrument=instrument, people=people, models=tuple(models), command=command)
+    return ReportData(
+        instrument=instrument, people=people, models=tuple(models), command=command,
+        centred=centre,
+    )  # fmt: skip
+
+
+def _centred(source: SourceData | None) -> SourceData | None:
+    if source is None:
+        return None
+    return replace(source, answers=_centre(source.answers), uncentred=source.answers)
+
+
+def _centre(answers: pd.DataFrame) -> pd.DataFrame:
+    from valuecompass.stats._centre import centre_answers
+
+    return centre_answers(answers)
 
 
 def _read(

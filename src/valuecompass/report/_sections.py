@@ -11,6 +11,7 @@ from valuecompass.report._sec_alignment import (
 from valuecompass.report._sec_overview import OverviewSection
 from valuecompass.report._sec_profile import ProfileSection, ProvenanceSection
 from valuecompass.report._sec_rigor import RigorSection
+from valuecompass.report._sec_science import ScienceSection
 from valuecompass.report._section import Section
 
 DEFAULT_SECTIONS: tuple[Section, ...] = (
@@ -20,6 +21,7 @@ DEFAULT_SECTIONS: tuple[Section, ...] = (
     RankingsSection(),
     TypesSection(),
     RigorSection(),
+    ScienceSection(),
     ProfileSection(),
     ProvenanceSection(),
 )

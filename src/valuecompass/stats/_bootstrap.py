@@ -72,6 +72,7 @@ class Bootstrap:
     method: Method = "centred"
     acceleration: dict[str, dict[str, FloatArray]] | None = None  # group → statistic → (G,)
     scale: dict[str, dict[str, FloatArray]] | None = None  # calibrated: widening per (G,)
+    shifted: dict[str, dict[str, FloatArray]] | None = None  # calibrated: rates' replicates
 
     def interval(
         self, group: str, statistic: str, method: Method | None = None
@@ -90,8 +91,11 @@ class Bootstrap:
             return percentile_interval(reps, self.level)
         if method == "basic":
             return basic_interval(reps, est, self.level)
-        if method == "calibrated" and self.scale is not None:
-            return scaled_centred_interval(reps, est, self.scale[group][statistic], self.level)
+        if method == "shifted" and self.shifted is not None:
+            return centred_interval(self.shifted[group][statistic], est, self.level)
+        if method == "calibrated" and self.shifted is not None and self.scale is not None:
+            scale = self.scale[group][statistic]
+            return scaled_centred_interval(self.shifted[group][statistic], est, scale, self.level)
         if method == "bca" and self.acceleration is not None:
             return bca_interval(reps, est, self.acceleration[group][statistic], self.level)
         raise StatsError(f"no {method!r} intervals: made with method {self.method!r}")
@@ -253,7 +257,7 @@ def bootstrap_units(
     boot = Bootstrap(
         layout, plan.level, plan.resamples, est, reps, ranks, distance, plan.method, accel
     )
-    if plan.method == "calibrated":
+    if plan.method in ("calibrated", "shifted"):
         from valuecompass.stats._calibrate import calibrate
 
         return calibrate(boot, people, model, layout, plan, rng)

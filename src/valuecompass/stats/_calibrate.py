@@ -128,8 +128,8 @@ def calibrate(
     plan: Plan,
     rng: np.random.Generator,
 ) -> Bootstrap:
-    """BOOT with its rates' replicates from threshold-corrected resampling and their widening
-    factors (see the module docstring)."""
+    """BOOT with its rates' replicates from threshold-corrected resampling (``shifted``) and,
+    for the ``calibrated`` method, their widening factors (see the module docstring)."""
     from valuecompass.stats._bootstrap import bootstrap_units
 
     sp, sm = threshold_shifted(people), threshold_shifted(model)
@@ -138,5 +138,7 @@ def calibrate(
         g: {s: shifted.replicates[g][s] if s in RATES else a for s, a in d.items()}
         for g, d in boot.replicates.items()
     }
+    if plan.method == "shifted":
+        return replace(boot, shifted=reps)
     scale = calibration_factors(sp, sm, layout, plan.groups, rng)
-    return replace(boot, replicates=reps, scale=scale, method="calibrated")
+    return replace(boot, shifted=reps, scale=scale)

@@ -33,8 +33,8 @@ import numpy as np
 
 from valuecompass.stats._units import FloatArray, IntArray
 
-Method = Literal["centred", "percentile", "basic", "bca", "calibrated"]
-METHODS: tuple[Method, ...] = ("centred", "percentile", "basic", "bca", "calibrated")
+Method = Literal["centred", "percentile", "basic", "bca", "calibrated", "shifted"]
+METHODS: tuple[Method, ...] = ("centred", "percentile", "basic", "bca", "calibrated", "shifted")
 
 
 def column_quantiles(replicates: FloatArray, q: FloatArray) -> FloatArray:

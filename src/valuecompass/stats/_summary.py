@@ -75,7 +75,8 @@ def rigor(
             alignment, human_answers, splits=splits, seed=np.random.default_rng(streams[1])
         ),
         sensitivity=prompt_sensitivity(alignment, model_answers, factors) if has_variants else None,
-        distributions=distribution_distances(alignment, human_answers, model_answers),
+        # Distributions are of the options chosen: on raw positions even when scores are centred.
+        distributions=distribution_distances(alignment, _raw(human_answers), _raw(model_answers)),
         significance=permutation_test(
             alignment,
             human_answers,
@@ -85,3 +86,10 @@ def rigor(
         ),
         irrelevant=compare_irrelevant(human_answers, model_answers),
     )
+
+
+def _raw(answers: pd.DataFrame) -> pd.DataFrame:
+    """ANSWERS with their raw positions back, if they were centred (see :mod:`._centre`)."""
+    if "raw_position" not in answers:
+        return answers
+    return answers.assign(position=answers["raw_position"])
