@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from _tidy import model, people
+from _tidy import CTX, model, people
 from valuecompass import align
 from valuecompass.cli import main
+from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 from valuecompass.stats import steerability
 
@@ -66,6 +67,20 @@ def test_steerability_by_topic_axis(form: Instrument) -> None:
     assert table.set_index("topic").loc["overall", "steer"] == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="country"):
         steerability(align(h, m, form), h, m, axis="value")
+    # One country only: nothing to swap with.
+    with pytest.raises(ValueCompassError, match=r"at least two country levels.*share india"):
+        steerability(align(h, m, form), h, m)
+
+
+def test_structure_of_answers_that_never_vary(form: Instrument) -> None:
+    from valuecompass.stats import circle_structure, value_grouping
+
+    groups, order = value_grouping(form)
+    m = model([(*CTX, v, k, 2.0) for v in ("equality", "freedom", "wealth") for k in range(3)])
+    found = circle_structure(m, groups, order, permutations=10)
+    assert np.isnan(found.fit) and np.isnan(found.p_value)
+    # Every typed value is left out (never varies, or never answered): no plane, no test.
+    assert len(found.dropped) == 45 and found.summary()["items"] == 0
 
 
 def _run(*args: str) -> tuple[int, str, str]:

@@ -29,9 +29,14 @@ import numpy as np
 import pandas as pd
 
 from valuecompass.compare import Alignment
+from valuecompass.errors import ValueCompassError
 from valuecompass.stats._intervals import centred_interval
 from valuecompass.stats._resample import resample_weights
 from valuecompass.stats._units import FloatArray, Units, arrange, cell_means
+
+
+class SteerError(ValueCompassError, ValueError):
+    """Steerability asked of contexts that cannot show it (fewer than two levels)."""
 
 
 def distance_grid(model: FloatArray, human: FloatArray) -> FloatArray:
@@ -106,9 +111,14 @@ def steerability(
     last row ``overall`` (the mean over levels; its p-value from the same permutations).
     """
     if axis not in ("country", "topic"):
-        raise ValueError(f"steerability is along 'country' or 'topic', not {axis!r}")
+        raise SteerError(f"steerability is along 'country' or 'topic', not {axis!r}")
     within = "topic" if axis == "country" else "country"
     levels, blocks = _grid_index(alignment, axis, within)
+    if len(levels) < 2:
+        raise SteerError(
+            f"steerability by {axis} needs at least two {axis} levels that the people and the "
+            f"model share; they share {', '.join(levels) or 'none'}"
+        )
     values = list(alignment.human.columns)
     h_units = arrange(human_answers, alignment.contexts, values)
     m_units = arrange(model_answers, alignment.contexts, values)
@@ -148,7 +158,7 @@ def _permutation_p(
         rows = np.stack([grid[i][rng.permutation(a)] for i in range(t)])
         with np.errstate(invalid="ignore"):
             hits += _with_mean(swap_contrast(rows)[None])[0] >= target - 1e-12
-    return (1.0 + hits) / (1.0 + permutations)
+    return np.where(np.isnan(target), np.nan, (1.0 + hits) / (1.0 + permutations))
 
 
 def _interval(

@@ -87,12 +87,16 @@ def item_plane(table: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Classical MDS of the items' pairwise correlations: ``d_ij = sqrt(2 (1 - r_ij))``.
 
     Items that never vary are dropped; a pair never answered together counts as ``r = 0``.
+    With fewer than 3 varying items the coordinates are ``NaN``.
     """
     varying = [c for c in table.columns if table[c].std() > 0]
     dropped = tuple(str(c) for c in table.columns if c not in varying)
-    corr = table[varying].corr().fillna(0.0).to_numpy().copy()
-    np.fill_diagonal(corr, 1.0)
-    coords = classical_mds(np.sqrt(np.clip(2.0 * (1.0 - corr), 0.0, None)))
+    if len(varying) < 3:  # no plane to speak of: every item unplaced
+        coords = np.full((len(varying), 2), np.nan)
+    else:
+        corr = table[varying].corr().fillna(0.0).to_numpy().copy()
+        np.fill_diagonal(corr, 1.0)
+        coords = classical_mds(np.sqrt(np.clip(2.0 * (1.0 - corr), 0.0, None)))
     plane = pd.DataFrame({"value": varying, "x": coords[:, 0], "y": coords[:, 1]})
     plane["angle"] = np.arctan2(plane["y"], plane["x"])
     return plane, dropped
@@ -120,7 +124,7 @@ def circle_structure(
     """
     plane, dropped = item_plane(wide(answers, list(groups)))
     plane["group"] = plane["value"].map(groups)
-    scored = plane[plane["group"].isin(list(order))]
+    scored = plane[plane["group"].isin(list(order)) & plane["x"].notna()]
     place = {g: 2 * np.pi * i / len(order) for i, g in enumerate(order)}
     angles = scored["angle"].to_numpy(float)
     labels = scored["group"].to_numpy()
