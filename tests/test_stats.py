@@ -339,13 +339,17 @@ def coverage(
 
 
 @pytest.mark.slow
-def test_calibrated_intervals_keep_their_promise() -> None:
-    # The calibrated interval (threshold-corrected resampling, double-bootstrap widening; see
-    # valuecompass.stats._calibrate) on 250 simulated studies. Binomial noise of 250 studies:
-    # sd 1.4 points at 95%, 1.9 at 90%; the bounds are about 2 sd. The centred interval's F1
-    # shortfall is what the method removes; the distance's interval is the centred one.
+def test_shifted_intervals_keep_their_promise() -> None:
+    # The threshold-corrected ("shifted") and double-bootstrap ("calibrated") F1 intervals of
+    # valuecompass.stats._calibrate on 250 simulated studies. Binomial noise of 250 studies:
+    # sd 1.4 points at 95%, 1.9 at 90%; the bounds are about 2 sd. This run gives, for F1,
+    # centred 0.856 / 0.920, shifted 0.892 / 0.956, calibrated 0.920 / 0.964 (90% / 95%);
+    # the benchmark's 1000 and 2000 studies put shifted within 1.5 points of nominal.
     shares = coverage(250)
-    assert 0.925 <= shares[("f1", "calibrated", 0.95)] <= 0.975, shares
-    assert 0.865 <= shares[("f1", "calibrated", 0.90)] <= 0.935, shares
-    assert shares[("f1", "calibrated", 0.95)] > shares[("f1", "centred", 0.95)], shares
-    assert shares[("distance", "calibrated", 0.95)] == shares[("distance", "centred", 0.95)]
+    assert 0.925 <= shares[("f1", "shifted", 0.95)] <= 0.975, shares
+    assert 0.865 <= shares[("f1", "shifted", 0.90)] <= 0.935, shares
+    for level in (0.90, 0.95):
+        assert shares[("f1", "shifted", level)] > shares[("f1", "centred", level)], shares
+        assert shares[("f1", "calibrated", level)] >= shares[("f1", "shifted", level)], shares
+        # The distance keeps the centred interval.
+        assert shares[("distance", "shifted", level)] == shares[("distance", "centred", level)]

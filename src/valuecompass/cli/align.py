@@ -55,7 +55,7 @@ def align(
     seed: int,
     ceiling: bool,
     centre: bool = False,
-    ci_method: str = "calibrated",
+    ci_method: str = "shifted",
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
     result = align_sources(humans, llm, load_instrument(instrument_path), score, centre)

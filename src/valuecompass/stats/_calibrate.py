@@ -1,28 +1,37 @@
-"""The ``calibrated`` interval for rates: intervals on F1 (and the other rates) that keep
-their nominal coverage.
+"""Intervals on F1 (and the other rates) that keep their nominal coverage: the ``shifted``
+and ``calibrated`` methods.
 
 Why the plain (centred) bootstrap interval of a rate is too narrow: a rate counts cells on each
 side of the agree/disagree threshold. A study's cell means sit further from the threshold, on
 average, than the truth they estimate (``E(x̄ - t)² = (μ - t)² + σ²/n``), so resampling them
-flips labels less often than new studies would: the spread comes out about 9% too small and
-a 95% interval covers about 91% (the coverage simulation in ``tests/test_stats.py``).
+flips labels less often than new studies would, and the F1 interval under-covers.
 
-Two corrections, both for the rates only (the distance keeps the centred interval, which
-already covers at its nominal level):
+Two corrections, for the rates only (the distance keeps the centred interval, which covers):
 
-1. **Threshold-corrected resampling.** Before resampling, every unit's answers in a cell are
-   shifted together so that the cell mean sits at the moment estimate of the truth's distance
-   from the threshold, ``t ± sqrt(max((x̄ - t)² - s²/n, 0))`` (same side as ``x̄``; ``s²`` the
-   cell's unit variance, ``n`` its units). Rao and Wu's resampling then spreads the mean by
-   ``s²/n`` around it, as new studies spread around the truth.
-2. **Double-bootstrap width calibration.** A cell where all units agree still never flips.
-   The remaining shortfall is measured in the bootstrap world: ``outer`` pseudo-studies drawn
+1. ``shifted``: **threshold-corrected resampling.** Before resampling, every unit's answers
+   in a cell are shifted together so that the cell mean sits at the moment estimate of the
+   truth's distance from the threshold, ``t ± sqrt(max((x̄ - t)² - s²/n, 0))`` (on ``x̄``'s
+   side; ``s²`` the cell's unit variance, ``n`` its units). Rao and Wu's resampling spreads the
+   mean by ``s²/n`` around it, as new studies spread around the truth. The interval is the
+   centred one on these replicates (the point estimate is unchanged).
+2. ``calibrated``: 1, then a **double-bootstrap widening**: ``outer`` pseudo-studies drawn
    (n of n, with replacement) from the shifted units, each resampled ``inner`` times; the
    factor ``k = sd(pseudo-study rates) / mean(sd of their resampled rates)`` widens the
-   centred interval: ``estimate + k·(q - median)`` for both ends.
+   interval: ``estimate + k·(q - median)`` for both ends. It targets what step 1 cannot fix
+   (a cell whose units all agree never flips) and errs on the wide side.
 
-In the coverage simulation (400 studies) the 95% F1 interval covered 0.952 and the 90% one
-0.900 (centred: 0.930 and 0.882 on the same studies).
+Simulated coverage of the overall F1 (``benchmarks/bench_coverage.py``; two truths):
+
+============  =======================  =======================
+method        seed 2025, 1000 studies  seed 7, 2000 studies
+============  =======================  =======================
+centred       (not run)                0.859 (90%), 0.918 (95%)
+shifted       0.901, 0.947             0.886, 0.941
+calibrated    0.924, 0.959             0.913, 0.961
+============  =======================  =======================
+
+``shifted`` is within 1.5 points of nominal in both (binomial sd 0.7-1.0 points);
+``calibrated`` is never below nominal but up to 2.4 points above it at 90%.
 """
 
 from __future__ import annotations
