@@ -165,8 +165,8 @@ class ScienceSection:
             "science-reliability",
             "Reliability: internal consistency and agreement across prompt variants",
             "alpha, omega: Cronbach's alpha and McDonald's omega (one factor, least squares) "
-            "over all values in a motivational type; median group alpha: the median over the "
-            "types (units: respondents, or prompt sets, within a context). icc2_1: absolute "
+            "over all values with a motivational type; median group alpha: the median of each "
+            "type's alpha (units: respondents, or prompt sets, within a context). icc2_1: absolute "
             "agreement of one prompt variant with another; icc3_k: consistency of the mean of "
             "the variants (cells as targets, variants as raters). `valuecompass rigor "
             "reliability` gives every type.",
@@ -190,7 +190,7 @@ class ScienceSection:
             ))  # fmt: skip
         table = assets.table(
             "science-structure",
-            "Structure: do the answers follow the circle of motivational types?",
+            "Structure: how closely the answers follow the circle of motivational types",
             "Classical MDS of the values' correlations (d = sqrt(2(1 - r))). fit: the mean "
             "resultant length of each value's angle minus its type's place on the theory's "
             "circle (1: exact, up to rotation and reflection); p value: share of random "
@@ -230,7 +230,7 @@ class ScienceSection:
         frame = pd.DataFrame(wide).T.rename_axis("model").reset_index()
         table = assets.table(
             "science-steer",
-            "Steerability: is the model closer to the people of the country it is told?",
+            "Steerability: how much closer the model gets to the people of the country it is told",
             "Swap contrast per country (distance units): how much farther the model is from "
             "the people when prompt and people's countries are swapped than when they match; "
             "0 for a model that ignores the country. 95% bootstrap interval; * one-sided "
