@@ -20,12 +20,13 @@ Two corrections, for the rates only (the distance keeps the centred interval, wh
    interval: ``estimate + k·(q - median)`` for both ends. It targets what step 1 cannot fix
    (a cell whose units all agree never flips) and errs on the wide side.
 
-Simulated coverage of the overall F1 (``benchmarks/bench_coverage.py``; two truths):
+Simulated coverage of the overall F1 at 90% and 95% (``benchmarks/bench_coverage.py``; two
+truths):
 
 ============  =======================  =======================
 method        seed 2025, 1000 studies  seed 7, 2000 studies
 ============  =======================  =======================
-centred       0.871 (90%), 0.920 (95%)  0.859, 0.918
+centred       0.871, 0.920             0.859, 0.918
 shifted       0.901, 0.947             0.886, 0.941
 calibrated    0.924, 0.959             0.913, 0.961
 ============  =======================  =======================
