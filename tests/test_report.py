@@ -96,7 +96,7 @@ def _figure_ids(page: _Page, prefix: str) -> list[str]:
 def test_report_has_every_section_figure_and_table(five: Built) -> None:
     page = five.page
     assert page.ids["section"] == ["overview", "rates", "heatmaps", "rankings", "types",
-                                   "reproduction", "rigor", "provenance"]  # fmt: skip
+                                   "reproduction", "rigor", "science", "provenance"]  # fmt: skip
     # 2 heatmap figures (countries, topics) × 5 models, each with 3 panels: people, model,
     # distance; the same for rankings; one figure of types per model; one top-10 figure.
     assert len(_figure_ids(page, "heatmap-country-")) == 5
@@ -106,7 +106,8 @@ def test_report_has_every_section_figure_and_table(five: Built) -> None:
     assert len(_figure_ids(page, "types-")) == 5
     assert _figure_ids(page, "top-misaligned") == ["fig-top-misaligned"]
     figures = page.ids["figure"]
-    assert len(figures) == 26 == len(five.result.figures) // 2
+    assert _figure_ids(page, "science-") == ["fig-science-mds", "fig-science-steer"]
+    assert len(figures) == 28 == len(five.result.figures) // 2
     assert all(page.figure_svgs[f] == 1 for f in figures), "every figure holds one inline SVG"
     tables = {t.removeprefix("tab-") for t in page.ids["table"]}
     assert tables == {
@@ -114,7 +115,8 @@ def test_report_has_every_section_figure_and_table(five: Built) -> None:
         "f1-country", "distance-country", "f1-topic", "distance-topic", "top-misaligned",
         "f1-type", "distance-type", "provenance", "rigor-overall", "rigor-country",
         "rigor-sensitivity", "rigor-significance", "rigor-irrelevant",
-        "reproduction-table-2", "reproduction-designs",
+        "reproduction-table-2", "reproduction-designs", "science-both-ways",
+        "science-gaps", "science-reliability", "science-structure", "science-steer",
     }  # fmt: skip
     assert [i for i, n in page.all_ids.items() if n > 1] == [], "ids must be unique"
     assert page.external == [], "the report must not fetch anything"
@@ -390,8 +392,8 @@ def test_a_real_browser_renders_the_report(five: Built) -> None:
         finally:
             browser.close()
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
-    assert len(widths) == 26 and min(widths) > 300
-    assert headings[0] == "1. Overview" and len(headings) == 8
+    assert len(widths) == 28 and min(widths) > 300
+    assert headings[0] == "1. Overview" and len(headings) == 9
     assert "6. Reproducing the paper" in headings
     pixels = imread(shot)
     assert pixels.shape[0] > 10_000, "the full page should be captured"

@@ -24,6 +24,7 @@ class AlignResult:
     llm: ImportReport
     human_answers: pd.DataFrame | None = None
     model_answers: pd.DataFrame | None = None
+    centred: bool = False  # person-centred scores (see valuecompass.stats.centre_answers)
 
 
 def align_sources(
@@ -33,9 +34,11 @@ def align_sources(
     score: Scoring = "answer",
     exclude: str | Path | Exclusions | None = None,
     group_distance: GroupDistance = "cells",
+    centre: bool = False,
 ) -> AlignResult:
     """Read both sources and align them; ``score="probs"`` scores the model by its option
-    probabilities (see :func:`valuecompass.sources.load_source`).
+    probabilities (see :func:`valuecompass.sources.load_source`); ``centre=True`` aligns
+    person-centred scores (see :func:`valuecompass.stats.centre_answers`).
 
     EXCLUDE (an exclusion CSV, see :mod:`valuecompass.exclusions`) leaves its respondents out
     of the people's answers; GROUP_DISTANCE says how grouped distances are taken
@@ -50,12 +53,17 @@ def align_sources(
     if exclude is not None:
         h = exclude_people(h, h_report, exclude, form)
     m, m_report = load_source(llm, form, "llm", score)
+    if centre:
+        from valuecompass.stats._centre import centre_answers
+
+        h, m = centre_answers(h), centre_answers(m)
     return AlignResult(
         alignment=align(h, m, form, group_distance),
         humans=h_report,
         llm=m_report,
         human_answers=h,
         model_answers=m,
+        centred=centre,
     )
 
 

@@ -16,6 +16,7 @@ from valuecompass.cli.profile import profile_command
 from valuecompass.cli.report import report
 from valuecompass.cli.rigor import rigor_group
 from valuecompass.cli.run import run_command, runs_group
+from valuecompass.cli.science import COMMANDS as SCIENCE_COMMANDS
 from valuecompass.cli.survey import survey_group
 
 
@@ -39,5 +40,7 @@ for _command in (
     survey_group,
 ):
     main.add_command(_command)
+for _command in SCIENCE_COMMANDS:
+    rigor_group.add_command(_command)
 
 __all__ = ["main"]

@@ -79,3 +79,49 @@ def fail(message: str) -> NoReturn:
 def console() -> Console:
     """Full width on a terminal; 160 columns when piped, so tables stay readable in files."""
     return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+CENTRE_HELP = (
+    "Person-centred scores: subtract each respondent's (and each prompt set's) mean over the "
+    "values, then call agree/disagree against that own average (Schwartz's scale-use "
+    "correction)."
+)
+centre_option = click.option("--centre", "centre", is_flag=True, help=CENTRE_HELP)
+
+
+def _keep_centre(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    ctx.meta["valuecompass.centre"] = value
+    return value
+
+
+#: ``--centre`` kept on the click context (for commands whose sources load in one helper).
+centre_meta_option = click.option(
+    "--centre", is_flag=True, expose_value=False, callback=_keep_centre, help=CENTRE_HELP
+)
+
+
+def centred() -> bool:
+    """Whether the running command was given ``--centre`` (see :data:`centre_meta_option`)."""
+    return bool(click.get_current_context().meta.get("valuecompass.centre", False))
+
+
+def note_centred(on: bool) -> None:
+    """Say on stderr, once, that the scores are person-centred (when they are)."""
+    if on:
+        from valuecompass.stats._centre import CENTRED_NOTE
+
+        click.echo(CENTRED_NOTE, err=True)
+
+
+#: Interval methods (valuecompass.stats.METHODS, spelled here so --help imports no stats).
+INTERVAL_METHODS = ("shifted", "calibrated", "centred", "percentile", "basic", "bca")
+ci_method_option = click.option(
+    "--ci-method",
+    type=click.Choice(INTERVAL_METHODS),
+    default="shifted",
+    show_default=True,
+    help="How --ci intervals are made. 'shifted': rates resampled after moving each cell to the "
+    "moment estimate of its distance from the agree/disagree threshold (simulated F1 coverage "
+    "within 1.5 points of nominal); 'calibrated': that, widened by a double bootstrap "
+    "(conservative, slower); 'centred': the interval before (F1 under-covers).",
+)

@@ -11,10 +11,13 @@ from rich.console import Console
 from valuecompass.api import align_sources
 from valuecompass.cli import _render
 from valuecompass.cli._common import (
+    centre_option,
+    ci_method_option,
     console,
     exclude_option,
     group_distance_option,
     instrument_option,
+    note_centred,
     score_option,
 )
 from valuecompass.compare import GROUPS, GroupDistance
@@ -42,6 +45,8 @@ from valuecompass.sources import Scoring
 @score_option
 @exclude_option
 @group_distance_option
+@centre_option
+@ci_method_option
 def align(
     humans: str,
     llm: str,
@@ -55,10 +60,13 @@ def align(
     resamples: int,
     seed: int,
     ceiling: bool,
+    centre: bool = False,
+    ci_method: str = "shifted",
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
     form = load_instrument(instrument_path)
-    result = align_sources(humans, llm, form, score, exclude_path, group_distance)
+    result = align_sources(humans, llm, form, score, exclude_path, group_distance, centre)
+    note_centred(centre)
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
@@ -67,7 +75,11 @@ def align(
     if ci is not None or ceiling:
         from valuecompass.cli.rigor import extend_alignment
 
-        rows, overall = extend_alignment(result, group, rows, overall, ci, resamples, seed, ceiling)
+        rows, overall = extend_alignment(
+            result, group, rows, overall, ci, resamples, seed, ceiling, ci_method
+        )
+    if centre:
+        overall["scores"] = "person-centred"
     if fmt == "json":
         click.echo(_render.to_json(rows, overall))
     elif fmt == "csv":
@@ -75,7 +87,10 @@ def align(
     else:
         footer = _render.footer_with_intervals(overall)
         _render.print_table(
-            console(), _render.with_intervals(rows), f"Alignment by {group}", footer
+            console(),
+            _render.with_intervals(rows),
+            f"Alignment by {group}" + (" (person-centred scores)" if centre else ""),
+            footer,
         )
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from valuecompass.cli._common import console, instrument_option, score_option
+from valuecompass.cli._common import centre_option, console, instrument_option, score_option
 from valuecompass.instrument import load_instrument
 from valuecompass.profile import Profile, value_profile
 from valuecompass.sources import Scoring, load_source
@@ -49,16 +49,25 @@ def print_profile(profile: Profile, console: Console, label: str) -> None:
 @click.option("--values", "per_value", is_flag=True, help="Also print every value's scores.")
 @instrument_option
 @score_option
+@centre_option
 def profile_command(
-    src: str, per_value: bool, instrument_path: Path | None, score: Scoring
+    src: str, per_value: bool, instrument_path: Path | None, score: Scoring, centre: bool = False
 ) -> None:
     """A model's value profile by country and topic (0 agree … 1 disagree)."""
     form = load_instrument(instrument_path)
     answers, _ = load_source(src, form, "llm", score)
+    if centre:
+        from valuecompass.stats._centre import centre_answers
+
+        answers = centre_answers(answers)
     profile = value_profile(answers, form)
     out = console()
     label = f"{src} (scored by option probabilities)" if score == "probs" else src
     print_profile(profile, out, label)
+    if centre:
+        from valuecompass.stats._centre import CENTRED_NOTE
+
+        out.print(CENTRED_NOTE)
     if per_value:
         names = {v.id: v.name for v in form.values} | {s.id: s.name for s in form.scenarios}
         out.print(_table("By value and topic", profile.by("topic"), names))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from valuecompass.cli._common import (
+    centre_option,
     exclude_option,
     group_distance_option,
     instrument_option,
@@ -27,6 +28,7 @@ def command_line(
     score: str = "answer",
     exclude_path: Path | None = None,
     group_distance: str = "cells",
+    centre: bool = False,
 ) -> str:
     """The command as it could be typed again (recorded in the report's provenance)."""
     words = ["valuecompass", "report"]
@@ -43,6 +45,8 @@ def command_line(
         words += ["--exclude", str(exclude_path)]
     if group_distance != "cells":
         words += ["--group-distance", group_distance]
+    if centre:
+        words += ["--centre"]
     return shlex.join(words)
 
 
@@ -78,6 +82,7 @@ def command_line(
 @score_option
 @exclude_option
 @group_distance_option
+@centre_option
 def report(
     humans: str | None,
     llms: tuple[str, ...],
@@ -87,6 +92,7 @@ def report(
     score: Scoring,
     exclude_path: Path | None,
     group_distance: GroupDistance,
+    centre: bool = False,
 ) -> None:
     """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance."""
     sources = [parse_llm_option(text) for text in llms]
@@ -96,12 +102,13 @@ def report(
         out,
         instrument=load_instrument(instrument_path),
         command=command_line(
-            humans, llms, out, instrument_path, score, exclude_path, group_distance
+            humans, llms, out, instrument_path, score, exclude_path, group_distance, centre
         ),
         jobs=jobs,
         score=score,
         exclude=exclude_path,
         group_distance=group_distance,
+        centre=centre,
     )
     click.echo(
         f"wrote {result.html} and {result.files_dir}/ ({len(result.figures) // 2} figures, "

@@ -19,9 +19,12 @@ from valuecompass.cli._common import (
     GROUP_DISTANCE_OPTION,
     SCORE_OPTION,
     Commands,
+    centre_meta_option,
+    centred,
     console,
     fail,
     instrument_option,
+    note_centred,
 )
 from valuecompass.instrument import load_instrument
 
@@ -38,6 +41,7 @@ def extend_alignment(
     resamples: int,
     seed: int,
     ceiling: bool,
+    method: str = "centred",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """ROWS and OVERALL of ``align`` with ``<metric>_low``/``_high`` (``--ci``) and
     ``ceiling_*``/``model_half_*`` (``--ceiling``) for f1 and distance."""
@@ -56,6 +60,7 @@ def extend_alignment(
             level=ci,
             groups=groups,
             rank_groups=(),
+            method=method,  # type: ignore[arg-type]
         )
         bounds = [f"{s}_{end}" for s in STATISTICS for end in ("low", "high")]
         rows = _join(rows, boot.table(group)[keys + bounds], keys)
@@ -127,7 +132,9 @@ def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
         _score(),
         exclude=_kept("exclude", None),
         group_distance=_kept("group_distance", "cells"),
+        centre=centred(),
     )
+    note_centred(result.centred)
     err = Console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
@@ -154,6 +161,7 @@ def rigor_group() -> None:
 
 @rigor_group.command("ceiling")
 @_sources
+@centre_meta_option
 @click.option(
     "--by",
     "group",
@@ -183,6 +191,7 @@ def ceiling_command(
 
 @rigor_group.command("ranks")
 @_sources
+@centre_meta_option
 @click.option(
     "--by",
     "group",
@@ -237,6 +246,7 @@ def ranks_command(
 
 @rigor_group.command("sensitivity")
 @_sources
+@centre_meta_option
 @click.option(
     "--view",
     type=click.Choice(["variants", "factors", "values", "flips"]),
@@ -329,6 +339,7 @@ def distributions_command(
 
 @rigor_group.command("significance")
 @_sources
+@centre_meta_option
 @click.option("--permutations", type=click.IntRange(1), default=2000, show_default=True)
 @click.option(
     "--alpha",

@@ -75,6 +75,7 @@ def build_report(
     score: Scoring = "answer",
     exclude: str | Path | None = None,
     group_distance: GroupDistance = "cells",
+    centre: bool = False,
 ) -> ReportResult:
     """Build the report for people's answers (or none) against one or more models.
 
@@ -87,6 +88,7 @@ def build_report(
     ``exclude`` (an exclusion CSV) leaves its respondents out of the people's answers;
     ``group_distance`` is how grouped distances are taken (``cells``: Eq. 2; ``means``: the
     authors' notebook).
+    ``centre=True`` builds every section on person-centred scores (the page says so).
 
     >>> build_report("shared/datasets/valuecompass-2025",
     ...              [("gpt-4o-mini", "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")],
@@ -100,7 +102,9 @@ def build_report(
             f"the report needs matplotlib and Jinja2 ({exc.name} is missing); "
             "install them with: pip install 'valuecompass[report]'"
         ) from exc
-    options = InputOptions(score=score, exclude=exclude, group_distance=group_distance)
+    options = InputOptions(
+        score=score, exclude=exclude, group_distance=group_distance, centre=centre
+    )
     return build(humans, llms, Path(out), instrument, command, sections, jobs, options)
 
 

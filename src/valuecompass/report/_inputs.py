@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,12 @@ class SourceData:
     src: str
     answers: pd.DataFrame
     report: ImportReport
+    uncentred: pd.DataFrame | None = None  # the raw answers, when ``answers`` are centred
+
+    @property
+    def raw_answers(self) -> pd.DataFrame:
+        """The answers before any scale-use correction."""
+        return self.answers if self.uncentred is None else self.uncentred
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -110,6 +116,7 @@ class InputOptions:
     score: Scoring = "answer"
     exclude: str | Path | None = None
     group_distance: GroupDistance = "cells"
+    centre: bool = False  # every source's scores person-centred (report --centre)
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,11 @@ class ReportData:
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
+
+    @property
+    def centred(self) -> bool:
+        """Whether every source's scores are person-centred (``report --centre``)."""
+        return self.options.centre
 
     @property
     def aligned(self) -> tuple[tuple[ModelData, Alignment], ...]:
@@ -169,7 +181,8 @@ def load_inputs(
     command: str | None,
     options: InputOptions | None = None,
 ) -> ReportData:
-    """Read every source, then align each model with the people (when given)."""
+    """Read every source, then align each model with the people (when given); with
+    ``options.centre``, on person-centred scores (see :func:`valuecompass.stats.centre_answers`)."""
     opts = options or InputOptions()
     check_names(llms)
     people = _read("people", humans, instrument, "humans") if humans is not None else None
@@ -178,9 +191,12 @@ def load_inputs(
         everyone = people.answers
         if opts.exclude is not None:
             people, exclusions = _excluded(people, opts.exclude, instrument)
+    people = _centred(people) if opts.centre else people
     models = []
     for (name, src), slug in zip(llms, slugs([n for n, _ in llms]), strict=True):
         source = _read(name, src, instrument, "llm", opts.score)
+        if opts.centre:
+            source = replace(source, answers=_centre(source.answers), uncentred=source.answers)
         models.append(_model(source, slug, people, instrument, opts.group_distance))
     return ReportData(
         instrument=instrument,
@@ -202,6 +218,18 @@ def _excluded(
     except ValueCompassError as exc:
         raise ReportError(f"--exclude: {exc}") from exc
     return SourceData(people.name, people.src, kept, people.report), exclusions
+
+
+def _centred(source: SourceData | None) -> SourceData | None:
+    if source is None:
+        return None
+    return replace(source, answers=_centre(source.answers), uncentred=source.answers)
+
+
+def _centre(answers: pd.DataFrame) -> pd.DataFrame:
+    from valuecompass.stats._centre import centre_answers
+
+    return centre_answers(answers)
 
 
 def _read(

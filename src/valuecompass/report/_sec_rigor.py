@@ -18,6 +18,7 @@ from valuecompass.report._htmltable import Shade
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import Assets, TableAsset
 from valuecompass.stats import FACTORS, Rigor, answers_factors, rigor
+from valuecompass.stats._intervals import Method
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class RigorSection:
     splits: int = 100
     level: float = 0.95
     seed: int = 0
+    method: Method = "shifted"  # rates keep their nominal coverage (stats._calibrate)
     codes: pd.DataFrame | None = None
     coder: str | None = None
     codebook: Codebook | None = None
@@ -51,7 +53,8 @@ class RigorSection:
             m.name: rigor(a, people, m.source.answers, seed=self.seed, resamples=self.resamples,
                           level=self.level, splits=self.splits, permutations=self.permutations,
                           factors=answers_factors(m.source.answers,
-                                                  m.source.report.variant_levels))
+                                                  m.source.report.variant_levels),
+                          method=self.method)
             for m, a in data.aligned
         }  # fmt: skip
         names = tb.display_names(data.instrument)

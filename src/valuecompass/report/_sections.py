@@ -12,6 +12,7 @@ from valuecompass.report._sec_overview import OverviewSection
 from valuecompass.report._sec_profile import ProfileSection, ProvenanceSection
 from valuecompass.report._sec_reproduction import ReproductionSection
 from valuecompass.report._sec_rigor import RigorSection
+from valuecompass.report._sec_science import ScienceSection
 from valuecompass.report._section import Section
 
 DEFAULT_SECTIONS: tuple[Section, ...] = (
@@ -22,6 +23,7 @@ DEFAULT_SECTIONS: tuple[Section, ...] = (
     TypesSection(),
     ReproductionSection(),
     RigorSection(),
+    ScienceSection(),
     ProfileSection(),
     ProvenanceSection(),
 )

@@ -4,6 +4,7 @@ significance and irrelevance. See each function's docstring for what it estimate
 from valuecompass.prompts import FACTORS
 from valuecompass.stats._bootstrap import Bootstrap, Plan, StatsError, bootstrap
 from valuecompass.stats._ceiling import Ceiling, human_ceiling
+from valuecompass.stats._centre import CENTRED_NOTE, MIDPOINT, centre_answers
 from valuecompass.stats._distributions import (
     SUPPORT,
     Distributions,
@@ -23,6 +24,14 @@ from valuecompass.stats._irrelevant import (
 )
 from valuecompass.stats._plan import Pilot, Target, make_pilot, plan_people, simulate
 from valuecompass.stats._plan_costs import Costs, estimate_tokens, with_costs
+from valuecompass.stats._reliability import (
+    cronbach_alpha,
+    icc,
+    mcdonald_omega,
+    one_factor_loadings,
+    reliability,
+    value_grouping,
+)
 from valuecompass.stats._sensitivity import (
     Sensitivity,
     answers_factors,
@@ -35,13 +44,22 @@ from valuecompass.stats._sensitivity import (
     variant_scores,
 )
 from valuecompass.stats._significance import benjamini_hochberg, permutation_test
+from valuecompass.stats._steer import steerability
+from valuecompass.stats._structure import (
+    Structure,
+    circle_fit,
+    circle_structure,
+    classical_mds,
+)
 from valuecompass.stats._summary import Rigor, rigor
 from valuecompass.stats._units import Units, arrange
 
 __all__ = [
+    "CENTRED_NOTE",
     "FACTORS",
     "GROUPINGS",
     "METHODS",
+    "MIDPOINT",
     "STATISTICS",
     "SUPPORT",
     "Bootstrap",
@@ -54,6 +72,7 @@ __all__ = [
     "Rigor",
     "Sensitivity",
     "StatsError",
+    "Structure",
     "Target",
     "Units",
     "answer_distributions",
@@ -61,24 +80,35 @@ __all__ = [
     "arrange",
     "benjamini_hochberg",
     "bootstrap",
+    "centre_answers",
+    "circle_fit",
+    "circle_structure",
+    "classical_mds",
     "compare_irrelevant",
+    "cronbach_alpha",
     "default_variant_factors",
     "distribution_distances",
     "estimate_tokens",
     "factor_table",
     "human_ceiling",
+    "icc",
     "irrelevant_rates",
     "jensen_shannon",
     "label_flips",
     "load_irrelevant_option",
     "make_pilot",
+    "mcdonald_omega",
     "offer_irrelevant",
+    "one_factor_loadings",
     "permutation_test",
     "plan_people",
     "prompt_sensitivity",
+    "reliability",
     "rigor",
     "scaled_wasserstein",
     "simulate",
+    "steerability",
+    "value_grouping",
     "variance_shares",
     "variant_factors",
     "variant_scores",

@@ -45,6 +45,7 @@ from valuecompass.stats._intervals import (
     bca_interval,
     centred_interval,
     percentile_interval,
+    scaled_centred_interval,
 )
 from valuecompass.stats._resample import Draws, full_weights, resample_weights
 from valuecompass.stats._units import FloatArray, IntArray, Units, arrange, cell_means
@@ -70,6 +71,8 @@ class Bootstrap:
     rank_distance: dict[str, FloatArray]  # group → (G, K) point-estimate distances
     method: Method = "centred"
     acceleration: dict[str, dict[str, FloatArray]] | None = None  # group → statistic → (G,)
+    scale: dict[str, dict[str, FloatArray]] | None = None  # calibrated: widening per (G,)
+    shifted: dict[str, dict[str, FloatArray]] | None = None  # calibrated: rates' replicates
 
     def interval(
         self, group: str, statistic: str, method: Method | None = None
@@ -88,6 +91,11 @@ class Bootstrap:
             return percentile_interval(reps, self.level)
         if method == "basic":
             return basic_interval(reps, est, self.level)
+        if method == "shifted" and self.shifted is not None:
+            return centred_interval(self.shifted[group][statistic], est, self.level)
+        if method == "calibrated" and self.shifted is not None and self.scale is not None:
+            scale = self.scale[group][statistic]
+            return scaled_centred_interval(self.shifted[group][statistic], est, scale, self.level)
         if method == "bca" and self.acceleration is not None:
             return bca_interval(reps, est, self.acceleration[group][statistic], self.level)
         raise StatsError(f"no {method!r} intervals: made with method {self.method!r}")
@@ -246,9 +254,14 @@ def bootstrap_units(
     accel = None
     if plan.method == "bca":
         accel = _acceleration((people, model), (vary_h, vary_m), layout, plan)
-    return Bootstrap(
+    boot = Bootstrap(
         layout, plan.level, plan.resamples, est, reps, ranks, distance, plan.method, accel
     )
+    if plan.method in ("calibrated", "shifted"):
+        from valuecompass.stats._calibrate import calibrate
+
+        return calibrate(boot, people, model, layout, plan, rng)
+    return boot
 
 
 def _resampled(rng: np.random.Generator, units: Units, b: int, draws: Draws) -> FloatArray:

@@ -11,6 +11,7 @@ from valuecompass.compare import Alignment
 from valuecompass.stats._bootstrap import Bootstrap, bootstrap
 from valuecompass.stats._ceiling import Ceiling, human_ceiling
 from valuecompass.stats._distributions import Distributions, distribution_distances
+from valuecompass.stats._intervals import Method
 from valuecompass.stats._irrelevant import compare_irrelevant
 from valuecompass.stats._sensitivity import Sensitivity, prompt_sensitivity
 from valuecompass.stats._significance import permutation_test
@@ -58,8 +59,10 @@ def rigor(
     splits: int = 200,
     permutations: int = 2000,
     factors: pd.DataFrame | None = None,
+    method: Method = "centred",
 ) -> Rigor:
-    """Run every check with one SEED (each check gets its own stream drawn from it)."""
+    """Run every check with one SEED (each check gets its own stream drawn from it);
+    METHOD is the bootstrap's interval method (see :func:`valuecompass.stats.bootstrap`)."""
     streams = np.random.SeedSequence(seed).spawn(3)
     has_variants = model_answers["variant"].notna().any()
     return Rigor(
@@ -70,12 +73,14 @@ def rigor(
             seed=np.random.default_rng(streams[0]),
             resamples=resamples,
             level=level,
+            method=method,
         ),
         ceiling=human_ceiling(
             alignment, human_answers, splits=splits, seed=np.random.default_rng(streams[1])
         ),
         sensitivity=prompt_sensitivity(alignment, model_answers, factors) if has_variants else None,
-        distributions=distribution_distances(alignment, human_answers, model_answers),
+        # Distributions are of the options chosen: on raw positions even when scores are centred.
+        distributions=distribution_distances(alignment, _raw(human_answers), _raw(model_answers)),
         significance=permutation_test(
             alignment,
             human_answers,
@@ -85,3 +90,10 @@ def rigor(
         ),
         irrelevant=compare_irrelevant(human_answers, model_answers),
     )
+
+
+def _raw(answers: pd.DataFrame) -> pd.DataFrame:
+    """ANSWERS with their raw positions back, if they were centred (see :mod:`._centre`)."""
+    if "raw_position" not in answers:
+        return answers
+    return answers.assign(position=answers["raw_position"])

@@ -1,0 +1,135 @@
+"""``valuecompass rigor reliability``, ``rigor structure`` and ``rigor steer``: is the
+measurement reliable, does it show the theory's structure, and does naming the country help?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from valuecompass.cli._common import centre_meta_option
+from valuecompass.cli.rigor import _answers, _load, _sources, emit, seed_option
+
+GROUPING = click.option(
+    "--by",
+    "grouping",
+    type=click.Choice(["type"]),
+    default="type",
+    show_default=True,
+    help="The instrument grouping of the values (motivational types).",
+)
+PERMUTATIONS = click.option(
+    "--permutations", type=click.IntRange(1), default=2000, show_default=True
+)
+
+
+@click.command("reliability")
+@_sources
+@centre_meta_option
+@GROUPING
+def reliability_command(
+    humans: str, llm: str, instrument_path: Path | None, fmt: str, grouping: str
+) -> None:
+    """Cronbach's alpha and McDonald's omega per group, for people and for the model; the
+    model's agreement across its prompt variants (ICC(2,1), ICC(3,k))."""
+    from valuecompass.stats import reliability, value_grouping
+
+    result = _load(humans, llm, instrument_path)
+    h, m = _answers(result)
+    groups, order = value_grouping(result.alignment.instrument, grouping)
+    parts = []
+    for source, answers in (("people", h), ("model", m)):
+        table = reliability(answers, groups, order)
+        table.insert(0, "source", source)
+        parts.append(table)
+    emit(pd.concat(parts, ignore_index=True), fmt, f"Reliability by {grouping}")
+
+
+@click.command("structure")
+@_sources
+@centre_meta_option
+@GROUPING
+@PERMUTATIONS
+@seed_option
+@click.option(
+    "--view",
+    type=click.Choice(["summary", "items"]),
+    default="summary",
+    show_default=True,
+    help="The circle test per source, or every item's place on the MDS plane.",
+)
+def structure_command(
+    humans: str,
+    llm: str,
+    instrument_path: Path | None,
+    fmt: str,
+    grouping: str,
+    permutations: int,
+    seed: int,
+    view: str,
+) -> None:
+    """Classical MDS of the item correlations, and how well the groups follow the theory's
+    circle (fit R in [0, 1], permutation p-value, adjacent pairs kept)."""
+    from valuecompass.stats import circle_structure, value_grouping
+
+    result = _load(humans, llm, instrument_path)
+    h, m = _answers(result)
+    groups, order = value_grouping(result.alignment.instrument, grouping)
+    rows, items = [], []
+    for source, answers in (("people", h), ("model", m)):
+        found = circle_structure(answers, groups, order, permutations=permutations, seed=seed)
+        rows.append({"source": source, **found.summary()})
+        items.append(found.coords.assign(source=source))
+    if view == "items":
+        table = pd.concat(items, ignore_index=True)
+        emit(table[["source", "value", "group", "x", "y", "angle"]], fmt, "Items on the MDS plane")
+    else:
+        emit(pd.DataFrame(rows), fmt, f"Circular structure of the {grouping}s")
+
+
+@click.command("steer")
+@_sources
+@centre_meta_option
+@click.option(
+    "--by",
+    "axis",
+    type=click.Choice(["country", "topic"]),
+    default="country",
+    show_default=True,
+    help="The context axis the prompt names (the other is held fixed).",
+)
+@PERMUTATIONS
+@click.option("--resamples", type=click.IntRange(2), default=1000, show_default=True)
+@click.option(
+    "--ci",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+)
+@seed_option
+def steer_command(
+    humans: str,
+    llm: str,
+    instrument_path: Path | None,
+    fmt: str,
+    axis: str,
+    permutations: int,
+    resamples: int,
+    ci: float,
+    seed: int,
+) -> None:
+    """Steerability: how much closer the model asked as a country is to that country's people
+    than to the others' (swap contrast; 0 for a model that ignores the country)."""
+    from valuecompass.stats import steerability
+
+    result = _load(humans, llm, instrument_path)
+    h, m = _answers(result)
+    table = steerability(
+        result.alignment, h, m, axis=axis, permutations=permutations, resamples=resamples,
+        level=ci, seed=seed,
+    )  # fmt: skip
+    emit(table, fmt, f"Steerability by {axis}")
+
+
+COMMANDS = (reliability_command, structure_command, steer_command)

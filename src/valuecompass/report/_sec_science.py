@@ -1,0 +1,248 @@
+"""Beyond the paper: the main findings with and without the scale-use correction, the
+measurement's reliability and structure, and whether naming the country steers the model.
+
+Every number comes from :mod:`valuecompass.stats` (``centre_answers``, ``reliability``,
+``circle_structure``, ``steerability``); this section lays them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from valuecompass.compare import Alignment, align
+from valuecompass.report import _tables as tb
+from valuecompass.report._fig_science import PlanePanel, PlaneSpec, SteerPanel, SteerSpec
+from valuecompass.report._htmltable import Shade
+from valuecompass.report._inputs import ReportData
+from valuecompass.report._section import Assets, FigureAsset, TableAsset
+from valuecompass.stats import (
+    centre_answers,
+    circle_structure,
+    reliability,
+    steerability,
+    value_grouping,
+)
+
+
+@dataclass(frozen=True)
+class ScienceSection:
+    """Findings both ways, reliability, structure and steerability (people and every model).
+
+    ``focus`` is the value whose gap the paper singles out (National Security); ``grouping``
+    the instrument grouping of the values; ``permutations``, ``resamples`` and ``seed`` as in
+    :func:`valuecompass.stats.steerability`.
+    """
+
+    id: str = "science"
+    title: str = "Beyond the paper: response style, reliability, structure, steerability"
+    template: str = "sections/science.html.j2"
+    focus: str = "national_security"
+    grouping: str = "type"
+    permutations: int = 1000
+    resamples: int = 500
+    seed: int = 0
+
+    def applies(self, data: ReportData) -> bool:
+        return data.people is not None and bool(data.aligned)
+
+    def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
+        assert data.people is not None
+        names = tb.display_names(data.instrument)
+        both = self._both_ways(data)
+        tables = [self._headline(both, assets, names), self._gaps(both, assets, names)]
+        tables.append(self._reliability(data, assets, names))
+        structure, figure = self._structure(data, assets)
+        tables.append(structure)
+        steer, steer_figure = self._steer(data, assets, names)
+        tables.append(steer)
+        return {"tables": tables, "figures": [figure, steer_figure], "centred": data.centred}
+
+    def _both_ways(self, data: ReportData) -> dict[str, dict[str, Alignment]]:
+        assert data.people is not None
+        people = data.people.raw_answers
+        centred_people = centre_answers(people)
+        out = {}
+        for m, _ in data.aligned:
+            raw = m.source.raw_answers
+            out[m.name] = {
+                "raw": align(people, raw, data.instrument),
+                "centred": align(centred_people, centre_answers(raw), data.instrument),
+            }
+        return out
+
+    def _headline(
+        self, both: dict[str, dict[str, Alignment]], assets: Assets, names: dict[str, str]
+    ) -> TableAsset:
+        rows = []
+        for name, ways in both.items():
+            row: dict[str, Any] = {"model": name}
+            for way, a in ways.items():
+                suffix = "" if way == "raw" else "_centred"
+                overall = a.overall()
+                row[f"f1{suffix}"] = overall["f1"]
+                row[f"distance{suffix}"] = overall["distance"]
+                row.update(self._focus(a, suffix))
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        for col in ("f1", "f1_centred"):
+            frame.insert(frame.columns.get_loc(col) + 1, f"{col}_rank",
+                         frame[col].rank(ascending=False, method="min").astype(int))  # fmt: skip
+        focus = names.get(self.focus, self.focus)
+        return assets.table(
+            "science-both-ways",
+            "The main findings with and without the scale-use correction",
+            "Overall alignment rate (F1) and distance on raw scores and on person-centred "
+            "scores (each respondent's, and each prompt set's, mean over the values "
+            "subtracted; agree means 'more than its own average'; centred distances range "
+            f"over 0 to 2). rank: the models' order by F1. {focus} gap: the model's mean score "
+            "minus the people's (> 0: the model rejects it more than people do); its rank: "
+            "among the values by distance (1 = the largest people-model gap).",
+            frame,
+            shade=Shade("high", ("f1", "f1_centred")),
+        )
+
+    def _focus(self, a: Alignment, suffix: str) -> dict[str, float]:
+        """The focus value's signed gap (model minus people, > 0: the model rejects it more)
+        and its rank among the values by distance."""
+        ranking = a.ranking().set_index("value")
+        if self.focus not in ranking.index:
+            return {}
+        cells = a.cells()
+        cells = cells[cells["value"] == self.focus]
+        return {
+            f"{self.focus}_gap{suffix}": float((cells["model"] - cells["human"]).mean()),
+            f"{self.focus}_rank{suffix}": int(ranking.loc[self.focus, "rank"]),
+        }
+
+    def _gaps(
+        self, both: dict[str, dict[str, Alignment]], assets: Assets, names: dict[str, str]
+    ) -> TableAsset:
+        parts = {}
+        for way in ("raw", "centred"):
+            per_model = [
+                ways[way].ranking().set_index("value")["distance"] for ways in both.values()
+            ]
+            mean = pd.concat(per_model, axis=1).mean(axis=1).sort_values(ascending=False)
+            parts[way] = mean.head(10)
+        frame = pd.DataFrame({
+            "rank": np.arange(1, 11),
+            "value": [names.get(v, v) for v in parts["raw"].index],
+            "distance": parts["raw"].to_numpy(),
+            "value_centred": [names.get(v, v) for v in parts["centred"].index],
+            "distance_centred": parts["centred"].to_numpy(),
+        })  # fmt: skip
+        return assets.table(
+            "science-gaps",
+            "The values with the largest people-model gaps, both ways",
+            "The ten values with the largest distance between people and models (the mean "
+            "over the models of each value's mean cell distance), on raw and on "
+            "person-centred scores.",
+            frame,
+        )
+
+    def _sources(self, data: ReportData) -> list[tuple[str, pd.DataFrame]]:
+        assert data.people is not None
+        return [("people", data.people.answers)] + [
+            (m.name, m.source.answers) for m, _ in data.aligned
+        ]
+
+    def _reliability(self, data: ReportData, assets: Assets, names: dict[str, str]) -> TableAsset:
+        groups, order = value_grouping(data.instrument, self.grouping)
+        rows = []
+        for name, answers in self._sources(data):
+            table = reliability(answers, groups, order).set_index("group")
+            median = float(table.drop(index="all")["alpha"].median())
+            row = {"source": name, "alpha": table.loc["all", "alpha"],
+                   "omega": table.loc["all", "omega"], "median_group_alpha": median}  # fmt: skip
+            if "icc2_1" in table:
+                row |= {"icc2_1": table.loc["all", "icc2_1"], "icc3_k": table.loc["all", "icc3_k"]}
+            rows.append(row)
+        return assets.table(
+            "science-reliability",
+            "Reliability: internal consistency and agreement across prompt variants",
+            "alpha, omega: Cronbach's alpha and McDonald's omega (one factor, least squares) "
+            "over all values with a motivational type; median group alpha: the median of each "
+            "type's alpha (units: respondents, or prompt sets, within a context). icc2_1: absolute "
+            "agreement of one prompt variant with another; icc3_k: consistency of the mean of "
+            "the variants (cells as targets, variants as raters). `valuecompass rigor "
+            "reliability` gives every type.",
+            pd.DataFrame(rows),
+            shade=Shade("high", ("alpha", "omega", "icc2_1", "icc3_k")),
+        )
+
+    def _structure(self, data: ReportData, assets: Assets) -> tuple[TableAsset, FigureAsset]:
+        groups, order = value_grouping(data.instrument, self.grouping)
+        rows, panels = [], []
+        for name, answers in self._sources(data):
+            found = circle_structure(answers, groups, order, permutations=self.permutations,
+                                     seed=self.seed)  # fmt: skip
+            rows.append({"source": name, **found.summary()})
+            index = {g: i for i, g in enumerate(order)}
+            coords = found.coords
+            panels.append(PlanePanel(
+                f"{name}: R = {found.fit:.2f}, p = {found.p_value:.3f}",
+                coords["x"].to_numpy(float), coords["y"].to_numpy(float),
+                np.array([index.get(str(g), -1) for g in coords["group"]]),
+            ))  # fmt: skip
+        table = assets.table(
+            "science-structure",
+            "Structure: how closely the answers follow the circle of motivational types",
+            "Classical MDS of the values' correlations (d = sqrt(2(1 - r))). fit: the mean "
+            "resultant length of each value's angle minus its type's place on the theory's "
+            "circle (1: exact, up to rotation and reflection); p value: share of random "
+            "relabellings of the values fitting as well; adjacent pairs: of the theory's "
+            "neighbouring types, how many are neighbours in the data.",
+            pd.DataFrame(rows),
+        )
+        figure = assets.figure(
+            "science-mds",
+            "The values on the MDS plane, coloured by motivational type",
+            "Each point is a value; hues follow the theory's circle (grey: no type).",
+            PlaneSpec("MDS", tuple(order), tuple(panels)),
+        )
+        return table, figure
+
+    def _steer(
+        self, data: ReportData, assets: Assets, names: dict[str, str]
+    ) -> tuple[TableAsset, FigureAsset]:
+        assert data.people is not None
+        wide, panels, levels = {}, [], ()
+        for m, a in data.aligned:
+            t = steerability(
+                a, data.people.answers, m.source.answers, permutations=self.permutations,
+                resamples=self.resamples, seed=self.seed,
+            )  # fmt: skip
+            wide[m.name] = {
+                str(c): f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" *" if p < 0.05 else "")
+                for c, s, lo, hi, p in zip(
+                    t["country"], t["steer"], t["steer_low"], t["steer_high"], t["p_value"],
+                    strict=True,
+                )
+            }  # fmt: skip
+            body = t[t["country"] != "overall"]
+            levels = tuple(names.get(c, c) for c in body["country"])
+            panels.append(SteerPanel(m.name, *(body[k].to_numpy(float) for k in
+                                              ("steer", "steer_low", "steer_high"))))  # fmt: skip
+        frame = pd.DataFrame(wide).T.rename_axis("model").reset_index()
+        table = assets.table(
+            "science-steer",
+            "Steerability: how much closer the model gets to the people of the country it is told",
+            "Swap contrast per country (distance units): how much farther the model is from "
+            "the people when prompt and people's countries are swapped than when they match; "
+            "0 for a model that ignores the country. 95% bootstrap interval; * one-sided "
+            "permutation p < 0.05 (prompt countries re-matched to peoples within each topic).",
+            frame,
+            labels=names | {"overall": "Overall"},
+        )
+        figure = assets.figure(
+            "science-steer",
+            "Steerability by country",
+            "Dots: the swap contrast; lines: its 95% interval; the rule at 0 is a model that "
+            "ignores the country.",
+            SteerSpec("Steerability", levels, tuple(panels)),
+        )
+        return table, figure

@@ -1,0 +1,62 @@
+"""Scale-use correction: person-centred (ipsatised) scores for people and for a model's prompts.
+
+People use a rating scale differently: one respondent agrees with nearly everything, another
+keeps to the middle. Schwartz's scoring instructions therefore subtract each respondent's mean
+rating over the items before values are compared. Here the same is done for every *unit* of an
+answer table:
+
+* a person: one respondent in one context (country × topic), over the values they scored;
+* a model: one prompt set, i.e. one context × prompt variant × sample, over its values.
+
+The centred position is ``position - unit mean + MIDPOINT`` with ``MIDPOINT = 2.5``, the middle
+of the common 1 (strongly agree) .. 4 (strongly disagree) axis. Kept on that axis, everything
+downstream (H and L, rates, distances, intervals) works unchanged, and it reads as follows:
+
+* the *centred score* of a cell is ``c = normalised - 0.5``: the cell's mean of
+  ``(position - unit mean) / 3``. It lies in ``[-1, 1]`` (in practice well inside it).
+* the agree/disagree call is made against the centred midpoint: ``c < 0`` (normalised
+  ``< 0.5``) is **agree**: the value is endorsed *more than the unit's own average value*;
+  ``c >= 0`` is **disagree**: endorsed no more than its own average (exactly average counts as
+  disagree, as a neutral average does on the raw scale).
+* the distance ``|c_model - c_people|`` lies in ``[0, 2]``; it is unchanged by a shift of all
+  of one unit's answers, so a model that answers one notch lower everywhere is not penalised.
+
+Edge cases: missing answers are left out of the unit's mean and stay missing; a unit with no
+scored answer stays all missing; a unit that scored a single value gets the midpoint there (it
+carries no information about relative endorsement).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from valuecompass.stats._units import unit_columns
+
+#: The middle of the common 1..4 axis: a centred position at the unit's own average.
+MIDPOINT = 2.5
+
+#: The line outputs print when scores are centred.
+CENTRED_NOTE = (
+    "Scores are person-centred: each respondent's (and each prompt's) mean over the values is "
+    "subtracted; 0.5 is its own average, below 0.5 agrees more than its average."
+)
+
+
+def centre_answers(answers: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the tidy answer table with centred positions (see the module docstring).
+
+    People's rows (a ``respondent`` on every row) are centred per source, context and
+    respondent; a model's per source, context, ``variant`` and ``sample``. The raw positions
+    are kept in a ``raw_position`` column. Centring a centred table changes nothing.
+    """
+    out = answers.copy()
+    if out.empty:
+        out["raw_position"] = pd.Series(dtype=float)
+        return out
+    keys = ["source", "country", "topic", *unit_columns(out)]
+    groups = [out[k].astype(str) for k in keys]
+    means = out["position"].groupby(groups, sort=False).transform("mean")
+    if "raw_position" not in out:
+        out["raw_position"] = out["position"]
+    out["position"] = out["position"] - means + MIDPOINT
+    return out

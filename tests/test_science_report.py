@@ -1,0 +1,60 @@
+"""The report's science section, and ``report --centre``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from valuecompass import align_sources
+from valuecompass.cli import main
+
+MODELS = ("gpt-4o-mini", "deepseek-r1-distill-llama-70b")
+
+
+def _report(released: Path, out: Path, *extra: str) -> Path:
+    args = ["report", "--humans", str(released), "--out", str(out), "--jobs", "1", *extra]
+    for m in MODELS:
+        args += ["--llm", str(released / "llm_outputs" / m)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out.with_name(f"{out.stem}_files")
+
+
+def test_science_section_shows_the_findings_both_ways(released: Path, tmp_path: Path) -> None:
+    files = _report(released, tmp_path / "r.html")
+    both = pd.read_csv(files / "science-both-ways.csv").set_index("model")
+    for m in MODELS:
+        llm = released / "llm_outputs" / m
+        raw = align_sources(released, llm).alignment.overall()
+        centred = align_sources(released, llm, centre=True).alignment.overall()
+        assert both.loc[m, "f1"] == pytest.approx(raw["f1"])
+        assert both.loc[m, "f1_centred"] == pytest.approx(centred["f1"])
+        assert both.loc[m, "distance_centred"] == pytest.approx(centred["distance"])
+    # The paper's headline rate (deepseek 0.529) and its National Security finding: people
+    # endorse it, the model rejects it (gap > 0), among the largest gaps.
+    assert both.loc["deepseek-r1-distill-llama-70b", "f1"] == pytest.approx(0.529, abs=0.0015)
+    assert both.loc["deepseek-r1-distill-llama-70b", "national_security_gap"] > 0.3
+    assert both.loc["deepseek-r1-distill-llama-70b", "national_security_rank"] <= 3
+    gaps = pd.read_csv(files / "science-gaps.csv")
+    assert len(gaps) == 10 and gaps["distance"].is_monotonic_decreasing
+    steer = pd.read_csv(files / "science-steer.csv").set_index("model")
+    assert "overall" in steer.columns and len(steer) == 2
+    structure = pd.read_csv(files / "science-structure.csv").set_index("source")
+    assert structure.loc["people", "p_value"] < 0.05  # people's answers show the circle
+    assert (files / "science-mds.svg").exists() and (files / "science-steer.svg").exists()
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "The rest of\nthis report is on raw scores" in html
+
+
+def test_report_centre_states_it_and_centres_every_section(released: Path, tmp_path: Path) -> None:
+    files = _report(released, tmp_path / "c.html", "--centre")
+    html = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert "Scores are person-centred" in html
+    assert "The rest of this report is on person-centred scores." in html
+    overall = pd.read_csv(files / "overall.csv").set_index("model")
+    centred = align_sources(released, released / "llm_outputs" / MODELS[0], centre=True)
+    assert overall.loc[MODELS[0], "f1"] == pytest.approx(centred.alignment.overall()["f1"])
+    assert "--centre" in (files / "provenance.json").read_text()
