@@ -57,9 +57,17 @@ class ScienceSection:
         tables.append(self._reliability(data, assets, names))
         structure, figure = self._structure(data, assets)
         tables.append(structure)
-        steer, steer_figure = self._steer(data, assets, names)
-        tables.append(steer)
-        return {"tables": tables, "figures": [figure, steer_figure], "centred": data.centred}
+        figures = [figure]
+        if self._steerable(data):
+            steer, steer_figure = self._steer(data, assets, names)
+            tables.append(steer)
+            figures.append(steer_figure)
+        return {"tables": tables, "figures": figures, "centred": data.centred}
+
+    @staticmethod
+    def _steerable(data: ReportData) -> bool:
+        """Steerability needs two countries that the people and every model share."""
+        return all(len(set(a.contexts.get_level_values("country"))) >= 2 for _, a in data.aligned)
 
     def _both_ways(self, data: ReportData) -> dict[str, dict[str, Alignment]]:
         assert data.people is not None
