@@ -1,8 +1,10 @@
 """Model backends behind one small interface, imported only when asked for."""
 
 from valuecompass.models._base import (
+    AsyncBackend,
     Backend,
     BackendError,
+    BackendFactory,
     Completion,
     ConfigError,
     FatalBackendError,
@@ -16,8 +18,10 @@ from valuecompass.models._registry import BACKENDS, get_backend, split_spec
 
 __all__ = [
     "BACKENDS",
+    "AsyncBackend",
     "Backend",
     "BackendError",
+    "BackendFactory",
     "Completion",
     "ConfigError",
     "FatalBackendError",
