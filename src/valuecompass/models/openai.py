@@ -97,8 +97,7 @@ class OpenAIBackend:
         key = api_key or env("OPENAI_API_KEY")
         if not key and host not in LOOPBACK:
             raise ConfigError(
-                f"openai: no API key for {self.base_url}; pass -M api_key=KEY or set "
-                "OPENAI_API_KEY"
+                f"openai: no API key for {self.base_url}; pass -M api_key=KEY or set OPENAI_API_KEY"
             )
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._url = self.base_url + "/chat/completions"
