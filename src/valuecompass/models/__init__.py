@@ -14,10 +14,19 @@ from valuecompass.models._base import (
     expected_position,
     renormalise,
 )
-from valuecompass.models._registry import BACKENDS, get_backend, split_spec
+from valuecompass.models._registry import (
+    BACKENDS,
+    ENTRY_POINT_GROUP,
+    backend_factory,
+    backend_options,
+    get_backend,
+    plugins,
+    split_spec,
+)
 
 __all__ = [
     "BACKENDS",
+    "ENTRY_POINT_GROUP",
     "AsyncBackend",
     "Backend",
     "BackendError",
@@ -28,8 +37,11 @@ __all__ = [
     "Params",
     "Request",
     "TransientError",
+    "backend_factory",
+    "backend_options",
     "expected_position",
     "get_backend",
+    "plugins",
     "renormalise",
     "split_spec",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import aiohttp
@@ -78,6 +78,15 @@ def _check_types(timeout: Any, logprobs: Any, max_concurrency: Any) -> None:
 
 class OpenAIBackend:
     """Chat completions over HTTP; many requests at once (bounded by the runner)."""
+
+    #: What ``-M key=value`` may set.
+    options: ClassVar[dict[str, str]] = {
+        "base_url": "the endpoint, e.g. http://127.0.0.1:8000/v1 (OPENAI_BASE_URL)",
+        "api_key": "the key (OPENAI_API_KEY); a loopback endpoint needs none",
+        "timeout": "seconds before a request is given up and retried (default 120)",
+        "logprobs": "true: also ask for the first answer token's top log-probabilities",
+        "max_concurrency": "most requests in flight, whatever --concurrency says (default 1024)",
+    }
 
     def __init__(
         self,
@@ -193,15 +202,21 @@ class OpenAIBackend:
     def _option_probs(
         self, choice: dict[str, Any], options: tuple[str, ...]
     ) -> tuple[dict[str, float] | None, float | None]:
-        """Option distribution from the first answer token's top log-probabilities."""
+        """Option distribution from the top log-probabilities of the first answer token that
+        has an option among them (the first token, unless the answer starts with whitespace
+        or markup), renormalised over the options; an option not in the top ones gets 0."""
         content = (choice.get("logprobs") or {}).get("content") or []
         if not (options and content):
             return None, None
+        wanted = set(options)
         for token in content:
-            if token.get("token", "").strip() in options:
-                top = {t["token"].strip(): t["logprob"] for t in token.get("top_logprobs", [])}
-                found = {code: top[code] for code in options if code in top}
-                probs, mass = renormalise({c: found.get(c, float("-inf")) for c in options})
+            top: dict[str, float] = {}
+            for t in token.get("top_logprobs") or ():
+                code = str(t.get("token", "")).strip()
+                if code in wanted and code not in top:  # " 2" and "2": the likelier one
+                    top[code] = float(t["logprob"])
+            if top:
+                probs, mass = renormalise({c: top.get(c, float("-inf")) for c in options})
                 return (probs or None), mass
         return None, None
 

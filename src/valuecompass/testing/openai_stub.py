@@ -64,6 +64,8 @@ class StubServer:
         self.hang = hang
         self.count = 0
         self.outcomes: list[str] = []
+        self.in_flight = 0
+        self.peak = 0  # the most requests it held at once
         self._lock = threading.Lock()
         self._sock = socket.create_server(("127.0.0.1", port), backlog=1024)
         self.server_address: tuple[str, int] = self._sock.getsockname()[:2]
@@ -82,7 +84,12 @@ class StubServer:
     async def _handle(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read() or b"{}")
         action = self.next_action()
-        await asyncio.sleep(self.delay)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
         if action == "timeout":
             await asyncio.sleep(self.hang)
             return _json(200, b"{}")
