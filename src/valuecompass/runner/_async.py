@@ -11,15 +11,20 @@ jitter; a refused key (:class:`~valuecompass.models.FatalBackendError`) stops th
 from __future__ import annotations
 
 import asyncio
-import queue
 import random
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from valuecompass.models import AsyncBackend, BackendError, Request
 from valuecompass.runner._call import Outcome, _gave_up, _retry_delay
+
+
+class Sink(Protocol):
+    """Where outcomes go: the writer's queue, or a pipe to it from a request process."""
+
+    def put(self, item: Any) -> None: ...
 
 
 async def acall_with_retries(
@@ -51,7 +56,7 @@ class AsyncProducer:
         workers: int,
         retries: int,
         backoff: float,
-        out: queue.Queue[Any],
+        out: Sink,
         finish: Any,
     ) -> None:
         self._backend, self._out, self._finish = backend, out, finish
@@ -86,6 +91,10 @@ class AsyncProducer:
             self._out.put(failed.exceptions[0])
         finally:
             await self._backend.aclose()
+
+    def join(self) -> None:
+        """Wait until every job's outcome is out (or the first failure)."""
+        self._thread.join()
 
     def stop(self) -> None:
         """Cancel what is still in flight (nothing more is put on the queue) and wait."""
