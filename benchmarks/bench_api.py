@@ -1,7 +1,10 @@
 """API throughput: the paper's grid through the real runner against a stub answering in 100 ms.
 
 The stub (valuecompass.testing.openai_stub, on aiohttp) runs in its own process, as a real
-endpoint would. Every run goes through the openai backend, its retries and a SQLite store.
+endpoint would. Every run goes through the openai backend, its retries and a SQLite store (on
+Linux the requests go out from the runner's request process). Each run also prints a floor
+measured right after it: a bare aiohttp loop with the same requests in flight and no runner,
+what loopback and this machine's load allow.
 
 * item mode: 28 contexts x 8 variants x 56 values = 12,544 requests at concurrency 64. The
   baseline is the ideal wall time, requests x 100 ms / 64 = 19.6 s (target: at most 1.15x);
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import statistics
 import subprocess
@@ -138,6 +142,8 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    print("load average at start: {:.2f} {:.2f} {:.2f} on {} CPUs".format(
+        *os.getloadavg(), os.cpu_count()))  # fmt: skip
     try:
         assert stub.stdout is not None
         base_url = stub.stdout.readline().strip()
