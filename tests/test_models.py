@@ -158,12 +158,12 @@ def test_unknown_option_is_refused_naming_the_backend_and_its_options() -> None:
 
 
 def test_backend_options_come_from_the_cli_as_json_or_text(tmp_path: Path) -> None:
-    from valuecompass.cli.run import backend_options
+    from valuecompass.cli.run import parse_model_options
 
-    parsed = backend_options(("a=2", "b=0.5", "c=true", "d=http://x:1/v1", 'e="7"', "f="))
+    parsed = parse_model_options(("a=2", "b=0.5", "c=true", "d=http://x:1/v1", 'e="7"', "f="))
     assert parsed == {"a": 2, "b": 0.5, "c": True, "d": "http://x:1/v1", "e": "7", "f": ""}
     # the old flags are sugar for options
-    assert backend_options((), base_url="http://h/v1", api_key=None, logprobs=True) == {
+    assert parse_model_options((), base_url="http://h/v1", api_key=None, logprobs=True) == {
         "base_url": "http://h/v1",
         "logprobs": True,
     }

@@ -47,7 +47,7 @@ def _option_value(text: str) -> Any:
         return text
 
 
-def backend_options(pairs: tuple[str, ...], **sugar: object) -> dict[str, Any]:
+def parse_model_options(pairs: tuple[str, ...], **sugar: object) -> dict[str, Any]:
     """``-M key=value`` pairs → the backend's options; SUGAR (old flags) fills keys not given.
 
     A pair without ``=`` or an empty key is refused; a key given twice keeps the last value.
@@ -194,7 +194,7 @@ def run_command(
         variant_ids = [int(v) for v in _split(variants)]
     except ValueError:
         fail(f"--variants takes whole numbers, got {', '.join(variants)}")
-    options = backend_options(model_options, base_url=base_url, api_key=api_key,
+    options = parse_model_options(model_options, base_url=base_url, api_key=api_key,
                               logprobs=logprobs or None)  # fmt: skip
     config = RunConfig(
         model=model,
