@@ -109,6 +109,33 @@ def _floor(base_url: str, requests: int, concurrency: int) -> float:
     return asyncio.run(run())
 
 
+def _clients(base_url: str, requests: int = 2240, concurrency: int = 64) -> None:
+    """CPU per request of the bare clients the backend could be built on (no runner)."""
+    import httpx
+
+    body = orjson.dumps({"model": "stub", "messages": [{"role": "user", "content": "x"}]})
+    url = base_url + "/chat/completions"
+
+    async def with_httpx() -> None:
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+            todo = iter(range(requests))
+
+            async def worker() -> None:
+                for _ in todo:
+                    (await client.post(url, content=body)).read()
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    for name, run in (("aiohttp", lambda: _floor(base_url, requests, concurrency)),
+                      ("httpx async", lambda: asyncio.run(with_httpx()))):  # fmt: skip
+        cpu, start = time.process_time(), time.perf_counter()
+        run()
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(f"client {name}: {requests} requests at concurrency {concurrency}, {wall:.2f} s, "
+              f"{cpu / requests * 1000:.3f} ms CPU per request")  # fmt: skip
+
+
 def _authors_design(base_url: str, prompts: int) -> float:
     """The authors' runner: 4 threads, each a blocking request then a 1 s sleep, per prompt."""
     config = RunConfig(model="openai:stub", mode="form", progress=False)
@@ -133,7 +160,7 @@ def _authors_design(base_url: str, prompts: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=["item", "form"], default=None)
+    parser.add_argument("--only", choices=["item", "form", "clients"], default=None)
     parser.add_argument("--baseline-prompts", type=int, default=56)
     parser.add_argument("--repeat", type=int, default=3, help="form-mode runs (median kept)")
     args = parser.parse_args()
@@ -148,6 +175,8 @@ def main() -> None:
         assert stub.stdout is not None
         base_url = stub.stdout.readline().strip()
         with tempfile.TemporaryDirectory() as tmp:
+            if args.only in (None, "clients"):
+                _clients(base_url)
             if args.only in (None, "item"):
                 _run(base_url, stub.pid, "item", 64, tmp, 0)
             if args.only in (None, "form"):
