@@ -153,3 +153,38 @@ def test_the_hook_picks_the_request_process_only_where_fork_is_safe(
         producer = start_producer(backend, [], 1, 0, 0.0, out, lambda j, o: o)
         assert isinstance(producer, kind)
         producer.stop()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_command_run_through_the_request_process_on_both_stores(
+    kind: str, tmp_path: Path
+) -> None:
+    """The command forks its request process (nothing else runs in it); the store's
+    connections, inherited by the child, stay the parent's alone."""
+    from contextlib import AbstractContextManager, nullcontext
+
+    from valuecompass.store import open_store
+    from valuecompass.store import runs as store
+    from valuecompass.testing.survey_load import fresh_postgres
+
+    exe = Path(sys.executable).parent / "valuecompass"
+    where: AbstractContextManager[str | None] = nullcontext(None)
+    if kind == "postgresql":
+        from _survey_support import postgres_url
+
+        where = fresh_postgres(postgres_url())
+    with where as url, serve_stub(delay=0.01) as stub:
+        db = url or str(tmp_path / "s.db")
+        args = [str(exe), "run", "--model", "openai:stub", "-M", f"base_url={stub.base_url}",
+                "--countries", "India", "--topics", "healthcare", "--variants", "0,1",
+                "--db", db, "--run", "p", "--concurrency", "8", "--no-progress"]  # fmt: skip
+        first = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        assert "112 asked, 0 failed; 112/112 answers scored" in first.stdout
+        again = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert "112 already stored, 0 from cache, 0 asked" in again.stdout, again.stderr
+        assert stub.count == 112
+        engine = open_store(db)
+        [run] = store.list_runs(engine)
+        assert run.status == "finished" and store.prompt_counts(engine, run.id)["prompts"] == 112
+        engine.dispose()
