@@ -188,3 +188,17 @@ def test_a_command_run_through_the_request_process_on_both_stores(
         [run] = store.list_runs(engine)
         assert run.status == "finished" and store.prompt_counts(engine, run.id)["prompts"] == 112
         engine.dispose()
+
+
+def test_an_error_that_cannot_be_pickled_still_reaches_the_parent() -> None:
+    import multiprocessing
+
+    class Odd(RuntimeError):
+        def __init__(self) -> None:
+            super().__init__("odd failure")
+            self.callback = lambda: None  # no pickle for this
+
+    recv, send = multiprocessing.Pipe(duplex=False)
+    request_process._Pipe(send).put(Odd())
+    got = recv.recv()
+    assert isinstance(got, RequestProcessError) and "Odd: odd failure" in str(got)

@@ -52,6 +52,10 @@ class _Pipe:
             self._conn.send(item)
         except (BrokenPipeError, OSError):  # the parent is gone: stop at once
             os._exit(1)
+        except Exception as exc:  # an error that cannot be pickled: send its text instead
+            if not isinstance(item, BaseException):
+                raise
+            self._conn.send(RequestProcessError(f"{type(item).__name__}: {item} ({exc})"))
 
 
 def _numbered(job: _Indexed, outcome: Any) -> tuple[int, Any]:
