@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from valuecompass.cli import main
 from valuecompass.models import (
     BackendError,
     ConfigError,
@@ -15,11 +21,14 @@ from valuecompass.models import (
     TransientError,
     expected_position,
     get_backend,
+    plugins,
     renormalise,
 )
 from valuecompass.models.mock import MockBackend
 from valuecompass.models.openai import OpenAIBackend
 from valuecompass.runner import backoff_delay, call_with_retries
+from valuecompass.store import open_store
+from valuecompass.store import runs as store
 from valuecompass.testing import serve_stub
 
 ITEM = Request(
@@ -131,3 +140,126 @@ def test_permanent_backend_error_is_kept_not_retried() -> None:
 
     outcome = call_with_retries(MockBackend(script=refuse), ITEM, 5, 0.0, random.Random(0))
     assert outcome.attempts == 1 and outcome.error == "HTTP 400: context too long"
+
+
+def test_unknown_option_is_refused_naming_the_backend_and_its_options() -> None:
+    with pytest.raises(ConfigError) as refused:
+        get_backend("openai:m", base_url="http://127.0.0.1:9/v1", colour="blue")
+    message = str(refused.value)
+    assert "the openai backend has no option 'colour'" in message
+    assert "base_url, api_key, timeout, logprobs, max_concurrency" in message
+    # local declares nothing: its options are its constructor's keywords (no model is loaded).
+    with pytest.raises(ConfigError, match=r"local backend has no option 'gpu'.*threads"):
+        get_backend("local", gpu=True)
+    with pytest.raises(ConfigError, match="must be a positive number"):
+        get_backend("openai:m", base_url="http://127.0.0.1:9/v1", timeout="soon")
+    mock = get_backend("mock", answer=3, delay=0)  # -M answer=3 arrives as the JSON number 3
+    assert isinstance(mock, MockBackend) and mock.complete(ITEM).text == "3"
+
+
+def test_backend_options_come_from_the_cli_as_json_or_text(tmp_path: Path) -> None:
+    from valuecompass.cli.run import parse_model_options
+
+    parsed = parse_model_options(("a=2", "b=0.5", "c=true", "d=http://x:1/v1", 'e="7"', "f="))
+    assert parsed == {"a": 2, "b": 0.5, "c": True, "d": "http://x:1/v1", "e": "7", "f": ""}
+    # the old flags are sugar for options
+    assert parse_model_options((), base_url="http://h/v1", api_key=None, logprobs=True) == {
+        "base_url": "http://h/v1",
+        "logprobs": True,
+    }
+    db = str(tmp_path / "s.db")
+    cli = CliRunner()
+    for args, message in [
+        (["-M", "answer"], "-M takes KEY=VALUE, got 'answer'"),
+        (["-M", "colour=red"], "the mock backend has no option 'colour'; its options: answer"),
+        (["-M", "delay=soon"], "mock: delay must be a number"),
+    ]:
+        bad = cli.invoke(main, ["run", "--model", "mock", *args, "--db", db])
+        assert bad.exit_code == 2 and message in bad.output, (args, bad.output)
+    ok = cli.invoke(main, ["run", "--model", "mock", "-M", "answer=2", "--countries", "India",
+                           "--topics", "education", "--variants", "0", "--db", db])  # fmt: skip
+    assert ok.exit_code == 0 and "56 asked" in ok.output, ok.output
+    engine = open_store(db)
+    table = store.run_answers(engine, store.list_runs(engine)[0])
+    assert set(table["code"]) == {"2"}
+
+
+PLUGIN = '''
+from valuecompass.models import Completion
+
+
+class EchoBackend:
+    """Answers every prompt with its word, WORD times."""
+
+    max_concurrency = 4
+
+    def __init__(self, word: str, times: int = 1) -> None:
+        self.word, self.times = word or "2", times
+        self.identity = f"echo:{self.word}x{times}"
+
+    @classmethod
+    def from_spec(cls, arg, **options):
+        return cls(arg, **options)
+
+    def complete(self, request):
+        return Completion(text=" ".join([self.word] * self.times))
+
+    def close(self):
+        return None
+'''
+
+
+def _distribution(root: Path, name: str, entry: str, source: str) -> None:
+    """A tiny installed distribution: a module and its dist-info with an entry point."""
+    (root / f"{name}.py").write_text(source)
+    info = root / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[valuecompass.backends]\n{entry}\n")
+
+
+def test_a_plugin_backend_is_found_through_its_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    _distribution(site, "vc_echo", "echo = vc_echo:EchoBackend", PLUGIN)
+    _distribution(site, "vc_broken", "broken = vc_broken:Nothing", "raise ImportError('gone')\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert {"echo", "broken"} <= set(plugins())
+    backend = get_backend("echo:3", times=2)
+    assert backend.identity == "echo:3x2" and backend.complete(ITEM).text == "3 3"
+    with pytest.raises(ConfigError, match=r"echo backend has no option 'loud'; its options: times"):
+        get_backend("echo", loud=True)
+    with pytest.raises(ConfigError, match=r"broken backend .*vc_broken 0.1.*ImportError: gone"):
+        get_backend("broken")
+    with pytest.raises(ConfigError, match=r"known backends: local, openai, .*broken, echo"):
+        get_backend("nope")
+    # The command finds it too, in a process of its own, with the plugin only on PYTHONPATH.
+    db = tmp_path / "s.db"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ["PYTHONPATH"]])}
+    exe = Path(sys.executable).parent / "valuecompass"
+    done = subprocess.run(
+        [str(exe), "run", "--model", "echo:4", "-M", "times=1", "--countries", "India",
+         "--topics", "education", "--variants", "1", "--db", str(db), "--no-progress"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "56 asked" in done.stdout and "56/56 answers scored" in done.stdout
+
+
+def test_the_async_runner_keeps_concurrency_requests_in_flight(tmp_path: Path) -> None:
+    from valuecompass.runner import RunConfig, run_model
+
+    grid = {"countries": ["India"], "topics": ["education"], "variants": [0]}
+    config = RunConfig(
+        model="openai:stub", db=str(tmp_path / "s.db"), concurrency=5, progress=False, **grid
+    )
+    with serve_stub(delay=0.05) as stub:
+        backend = OpenAIBackend("stub", base_url=stub.base_url)
+        summary = run_model(config, backend=backend)
+        assert stub.peak == 5 and stub.count == 56  # never more than asked, and all of them
+        # the same backend still answers a caller without an event loop, then closes
+        assert backend.complete(ITEM).text in {"1", "2", "3", "4"}
+        backend.close()
+    assert (summary.asked, summary.failed, summary.scored) == (56, 0, 56)

@@ -226,4 +226,4 @@ def test_openai_logprobs_become_option_probabilities(tmp_path: Path) -> None:
     refused = cli.invoke(main, ["profile", "--llm", f"{db}#plain", "--score", "probs"])
     assert refused.exit_code == 2 and "no option probabilities" in refused.output
     wrong = cli.invoke(main, ["run", "--model", "mock", "--logprobs", "--db", db])
-    assert wrong.exit_code == 2 and "openai backend only" in wrong.output
+    assert wrong.exit_code == 2 and "mock backend has no option 'logprobs'" in wrong.output

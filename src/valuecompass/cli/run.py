@@ -39,6 +39,33 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
+def _option_value(text: str) -> Any:
+    """``-M`` values: JSON when they parse (``2``, ``0.5``, ``true``, ``"x"``), else text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_model_options(pairs: tuple[str, ...], **sugar: object) -> dict[str, Any]:
+    """``-M key=value`` pairs → the backend's options; SUGAR (old flags) fills keys not given.
+
+    A pair without ``=`` or an empty key is refused; a key given twice keeps the last value.
+    """
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"-M takes KEY=VALUE, got {pair!r}")
+        options[key.strip()] = _option_value(value)
+    for name, given in sugar.items():
+        if given is not None and name in options and options[name] != given:
+            fail(f"-M {name}={options[name]!r} and the --{name.replace('_', '-')} flag disagree")
+        if given is not None:
+            options.setdefault(name, given)
+    return options
+
+
 @click.command("run")
 @click.option(
     "--model",
@@ -82,13 +109,24 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Requests in flight at once.",
 )
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--base-url", default=None, help="openai backend: the endpoint (OPENAI_BASE_URL).")
-@click.option("--api-key", default=None, help="openai backend: the key (OPENAI_API_KEY).")
+@click.option(
+    "-M",
+    "--model-option",
+    "model_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option for the backend (repeatable); VALUE is read as JSON when it parses "
+    "(2, 0.5, true), else as text: -M base_url=http://127.0.0.1:8000/v1 -M logprobs=true. "
+    "An option the backend does not take is refused with the list of those it does.",
+)
+@click.option("--base-url", default=None, help="Same as -M base_url=URL (kept for old scripts).")
+@click.option("--api-key", default=None, help="Same as -M api_key=KEY (kept for old scripts).")
 @click.option(
     "--logprobs",
     is_flag=True,
-    help="openai backend: also ask for the first answer token's top log-probabilities, so the "
-    "run can be scored by option probabilities (local and transformers always keep them).",
+    help="Same as -M logprobs=true (kept for old scripts): the openai backend also asks for the "
+    "first answer token's top log-probabilities, so the run can be scored by option "
+    "probabilities (local and transformers always keep them).",
 )
 @click.option("--run", "run_name", default=None, help="Run name; the same name resumes the run.")
 @click.option(
@@ -133,6 +171,7 @@ def run_command(
     seed: int,
     concurrency: int,
     retries: int,
+    model_options: tuple[str, ...],
     base_url: str | None,
     api_key: str | None,
     logprobs: bool,
@@ -150,21 +189,14 @@ def run_command(
     Every answer is stored as it arrives; running the same command again resumes the run and
     asks the model nothing it already answered.
     """
-    from valuecompass.models import split_spec
     from valuecompass.runner import RunConfig, run_model
 
     try:
         variant_ids = [int(v) for v in _split(variants)]
     except ValueError:
         fail(f"--variants takes whole numbers, got {', '.join(variants)}")
-    options: dict[str, object] = {}
-    if split_spec(model)[0] == "openai":
-        # the client's connection pool is as large as the requests in flight
-        options = {"base_url": base_url, "api_key": api_key, "max_concurrency": concurrency}
-        if logprobs:
-            options["logprobs"] = True
-    elif base_url or api_key or logprobs:
-        fail("--base-url, --api-key and --logprobs apply to the openai backend only")
+    options = parse_model_options(model_options, base_url=base_url, api_key=api_key,
+                              logprobs=logprobs or None)  # fmt: skip
     config = RunConfig(
         model=model,
         backend_options=options,

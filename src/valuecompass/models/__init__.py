@@ -1,8 +1,10 @@
 """Model backends behind one small interface, imported only when asked for."""
 
 from valuecompass.models._base import (
+    AsyncBackend,
     Backend,
     BackendError,
+    BackendFactory,
     Completion,
     ConfigError,
     FatalBackendError,
@@ -12,20 +14,34 @@ from valuecompass.models._base import (
     expected_position,
     renormalise,
 )
-from valuecompass.models._registry import BACKENDS, get_backend, split_spec
+from valuecompass.models._registry import (
+    BACKENDS,
+    ENTRY_POINT_GROUP,
+    backend_factory,
+    backend_options,
+    get_backend,
+    plugins,
+    split_spec,
+)
 
 __all__ = [
     "BACKENDS",
+    "ENTRY_POINT_GROUP",
+    "AsyncBackend",
     "Backend",
     "BackendError",
+    "BackendFactory",
     "Completion",
     "ConfigError",
     "FatalBackendError",
     "Params",
     "Request",
     "TransientError",
+    "backend_factory",
+    "backend_options",
     "expected_position",
     "get_backend",
+    "plugins",
     "renormalise",
     "split_spec",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from valuecompass.errors import ValueCompassError
 
@@ -86,6 +86,31 @@ class Backend(Protocol):
     def complete(self, request: Request) -> Completion: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BackendFactory(Protocol):
+    """How the registry builds a backend: ``from_spec(ARG, **OPTIONS)``.
+
+    ARG is what follows the backend's name in the spec (``openai:ARG``, ``local:ARG``) and
+    OPTIONS the run's backend options (``-M key=value``). The options a factory accepts are the
+    keyword parameters of its ``__init__`` (after the first, which ARG fills), unless it declares
+    them as ``options``: a mapping from name to a line of help. An option it does not take is
+    refused before ``from_spec`` is called.
+    """
+
+    def from_spec(self, arg: str, **options: Any) -> Backend: ...
+
+
+@runtime_checkable
+class AsyncBackend(Protocol):
+    """A backend that also answers on an event loop; the runner then drives every request of a
+    run from one loop thread. ``aclose`` releases what the backend holds on the running loop
+    (its connection pool); ``close`` releases the rest."""
+
+    async def acomplete(self, request: Request) -> Completion: ...
+
+    async def aclose(self) -> None: ...
 
 
 def renormalise(logprobs: Mapping[str, float]) -> tuple[dict[str, float], float]:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from valuecompass.models._base import Completion, ConfigError, Request
 
@@ -28,6 +28,12 @@ class MockBackend:
     """
 
     max_concurrency = 64
+    #: What ``-M key=value`` may set (also settable in the spec: ``mock:answer=2,delay=0.1``).
+    options: ClassVar[dict[str, str]] = {
+        "answer": "always this option code",
+        "delay": "seconds to wait per request",
+        "probs": "also return an option distribution (default true)",
+    }
 
     def __init__(
         self,
@@ -45,7 +51,7 @@ class MockBackend:
 
     @classmethod
     def from_spec(cls, arg: str, **options: Any) -> MockBackend:
-        settings: dict[str, str] = {}
+        settings: dict[str, Any] = {k: v for k, v in options.items() if k != "probs"}
         for part in filter(None, arg.split(",")):
             key, sep, val = part.partition("=")
             if not sep or key not in ("answer", "delay"):
@@ -53,9 +59,13 @@ class MockBackend:
             settings[key] = val
         try:
             delay = float(settings.get("delay", 0.0))
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"mock: delay must be a number, got {settings['delay']!r}") from exc
-        return cls(answer=settings.get("answer"), delay=delay)
+        answer = settings.get("answer")
+        probs = options.get("probs", True)
+        if not isinstance(probs, bool):
+            raise ConfigError(f"mock: probs must be true or false, got {probs!r}")
+        return cls(answer=None if answer is None else str(answer), delay=delay, probs=probs)
 
     def _choose(self, request: Request, options: tuple[str, ...], salt: str) -> str:
         if self.answer is not None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
-from valuecompass.models import Backend
+from valuecompass.models import AsyncBackend, Backend
 from valuecompass.runner._batch import BatchProducer, batch_size
 from valuecompass.runner._call import Outcome, call_with_retries
 
@@ -88,11 +88,18 @@ def start_producer(
     finish: Finish,
 ) -> Producer:
     """The producer for BACKEND: its own for a cluster, batches for a backend that takes them,
-    else a pool of worker threads in this process."""
+    one event loop for a backend that answers on one (in a request process of its own where
+    it can be forked), else a pool of worker threads."""
     if isinstance(backend, Distributed):
         return backend.producer(jobs, retries, backoff, out, finish)
     if batch_size(backend) > 1:
         return BatchProducer(backend, jobs, retries, backoff, out, finish)
+    if isinstance(backend, AsyncBackend):
+        from valuecompass.runner._async import AsyncProducer
+        from valuecompass.runner._request_process import ProcessProducer, can_fork
+
+        kind = ProcessProducer if can_fork() else AsyncProducer
+        return kind(backend, jobs, workers, retries, backoff, out, finish)
     return ThreadProducer(backend, jobs, workers, retries, backoff, out, finish)
 
 

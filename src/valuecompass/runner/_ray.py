@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from valuecompass.errors import ValueCompassError
-from valuecompass.models import Completion, ConfigError, Request, get_backend, split_spec
+from valuecompass.models import Completion, ConfigError, Request, backend_options, get_backend
 from valuecompass.runner._batch import block_of
 from valuecompass.runner._config import RunConfig
 from valuecompass.runner._execute import Finish, Item, drain, start_producer
@@ -40,8 +40,6 @@ RECOVERY_POLL = 0.5
 #: Actors compute at normal priority: Ray starts its workers at nice 15, so that on a machine
 #: shared with other work the model would get what everything else leaves it.
 RUNTIME_ENV = {"env_vars": {"RAY_worker_niceness": "0"}}
-#: Backends that compute in the actor's process and take a ``threads`` option.
-THREADED = ("local", "transformers")
 
 
 class RayExecutorError(ValueCompassError, RuntimeError):
@@ -130,14 +128,15 @@ def work_units(jobs: Sequence[Any], workers: int) -> list[list[Any]]:
 def _placement(config: RunConfig, resources: dict[str, float]) -> tuple[dict[str, Any], int]:
     """(actor options, actor count) for CONFIG's backend on a cluster with RESOURCES.
 
-    A backend computing in the actor reserves as many CPUs as its threads (1 unless the
-    backend options say); a transformers model takes one GPU each when the cluster has them.
+    A backend computing in the actor (one that takes a ``threads`` option) reserves as many
+    CPUs as its threads (1 unless the backend options say); one that takes a ``device`` option
+    takes one GPU each when the cluster has them, unless ``device`` is ``cpu``.
     Without ``ray_workers`` there are as many actors as fit; more than fit is refused, as they
     would wait for room forever.
     """
-    name = split_spec(config.model)[0]
-    threads = int(config.backend_options.get("threads") or 1) if name in THREADED else 1
-    wants_gpu = name == "transformers" and config.backend_options.get("device") != "cpu"
+    accepted = backend_options(config.model)
+    threads = int(config.backend_options.get("threads") or 1) if "threads" in accepted else 1
+    wants_gpu = "device" in accepted and config.backend_options.get("device") != "cpu"
     gpus = 1 if wants_gpu and resources.get("GPU", 0) >= 1 else 0
     fit = int(resources["GPU"]) if gpus else int(resources.get("CPU", 0) // threads)
     count = config.ray_workers or max(1, fit)
@@ -161,7 +160,7 @@ class RayPool:
         self._concurrency = config.concurrency
         placement, count = _placement(config, ray.cluster_resources())
         options = dict(config.backend_options)
-        if split_spec(config.model)[0] in THREADED:
+        if "threads" in backend_options(config.model):
             options["threads"] = placement["num_cpus"]
         actor = ray.remote(concurrency_groups={"control": 1})(Worker).options(
             max_restarts=MAX_RESTARTS, max_task_retries=0, runtime_env=RUNTIME_ENV, **placement

@@ -11,16 +11,20 @@ option 0.2). ``plan`` scripts failures: a function from the request number (1-ba
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import math
 import re
+import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import orjson
+from aiohttp import web
 
 Plan = Callable[[int], str]
 _ITEM_LINE = re.compile(r"^- ([^:]+):", re.MULTILINE)
@@ -47,18 +51,24 @@ def _answer(body: dict[str, Any]) -> str:
     return str(1 + digest[0] % 4)
 
 
-class StubServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
+class StubServer:
+    """The stub's state: its address, the plan, and what it did (``count``, ``outcomes``).
+
+    It serves on an aiohttp event loop (in a thread of :func:`serve_stub`, or in the process of
+    :func:`main`), so that many requests waiting out their delay cost next to nothing.
+    """
 
     def __init__(self, delay: float, plan: Plan | None, hang: float, port: int = 0) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
         self.delay = delay
         self.plan = plan or (lambda n: "ok")
         self.hang = hang
         self.count = 0
         self.outcomes: list[str] = []
+        self.in_flight = 0
+        self.peak = 0  # the most requests it held at once
         self._lock = threading.Lock()
+        self._sock = socket.create_server(("127.0.0.1", port), backlog=1024)
+        self.server_address: tuple[str, int] = self._sock.getsockname()[:2]
 
     @property
     def base_url(self) -> str:
@@ -71,77 +81,97 @@ class StubServer(ThreadingHTTPServer):
             self.outcomes.append(action)
             return action
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: StubServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes; don't wait for ACKs
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = orjson.loads(await request.read() or b"{}")
+        action = self.next_action()
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
         try:
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the client gave up waiting (a timeout test)
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        if action == "timeout":
+            await asyncio.sleep(self.hang)
+            return _json(200, b"{}")
+        if action in _FAILURES:
+            status, payload, headers = _FAILURES[action]
+            return _json(status, payload, headers)
+        return _json(200, _reply(body, self.count))
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        if not self.path.endswith("/chat/completions"):
-            self._send(404, b'{"error": {"message": "not found"}}')
-            return
-        action = self.server.next_action()
-        time.sleep(self.server.delay)
-        if action == "429":
-            self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0.05"})
-        elif action == "500":
-            self._send(500, b'{"error": {"message": "internal error"}}')
-        elif action == "401":
-            self._send(401, b'{"error": {"message": "invalid api key"}}')
-        elif action == "timeout":
-            time.sleep(self.server.hang)
-            self._send(200, b"{}")
-        elif action == "badjson":
-            self._send(200, b'{"choices": [{"message": {"content": ')
-        else:
-            text = _answer(body)
-            choice: dict[str, Any] = {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-            }
-            if body.get("logprobs") and len(text) == 1:
-                choice["logprobs"] = _logprobs(text)
-            reply = {
-                "id": f"stub-{self.server.count}",
-                "object": "chat.completion",
-                "model": body.get("model", "stub"),
-                "choices": [choice],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 2},
-            }
-            self._send(200, json.dumps(reply).encode())
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return _json(404, b'{"error": {"message": "not found"}}')
+
+    async def serve(self, started: threading.Event | None = None) -> None:
+        """Serve on the running loop until cancelled."""
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._handle)
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
+        await runner.setup()
+        await web.SockSite(runner, self._sock).start()
+        if started is not None:
+            started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+
+_FAILURES: dict[str, tuple[int, bytes, dict[str, str]]] = {
+    "429": (429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0.05"}),
+    "500": (500, b'{"error": {"message": "internal error"}}', {}),
+    "401": (401, b'{"error": {"message": "invalid api key"}}', {}),
+    "badjson": (200, b'{"choices": [{"message": {"content": ', {}),
+}
+
+
+def _json(status: int, payload: bytes, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status, body=payload, content_type="application/json", headers=headers
+    )
+
+
+def _reply(body: dict[str, Any], count: int) -> bytes:
+    text = _answer(body)
+    choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}}
+    if body.get("logprobs") and len(text) == 1:
+        choice["logprobs"] = _logprobs(text)
+    reply = {
+        "id": f"stub-{count}",
+        "object": "chat.completion",
+        "model": body.get("model", "stub"),
+        "choices": [choice],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2},
+    }
+    return orjson.dumps(reply)
 
 
 @contextmanager
 def serve_stub(
     delay: float = 0.0, plan: Plan | None = None, hang: float = 5.0, port: int = 0
 ) -> Iterator[StubServer]:
-    """Run a :class:`StubServer` in a background thread for the ``with`` block."""
+    """Run a :class:`StubServer` on an event loop in a background thread for the block."""
     server = StubServer(delay, plan, hang, port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    task = loop.create_task(server.serve(started))
+    thread = threading.Thread(target=_run_until_cancelled, args=(loop, task), daemon=True)
     thread.start()
+    started.wait(10)
     try:
         yield server
     finally:
-        server.shutdown()
-        server.server_close()
+        loop.call_soon_threadsafe(task.cancel)
+        thread.join()
+
+
+def _run_until_cancelled(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> None:
+    try:
+        loop.run_until_complete(task)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        loop.close()
 
 
 def main() -> None:
@@ -157,12 +187,8 @@ def main() -> None:
     args = parser.parse_args()
     server = StubServer(args.delay, None, 5.0, args.port)
     print(server.base_url, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(server.serve())
 
 
 if __name__ == "__main__":

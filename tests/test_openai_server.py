@@ -1,0 +1,201 @@
+"""The openai backend against a real OpenAI-compatible server: llama.cpp's own.
+
+``python -m llama_cpp.server`` (llama-cpp-python[server]) serves the bundled SmolLM2 GGUF on
+loopback. Runs go through the ``valuecompass`` command as a user would run them; the server is
+killed mid-run and started again; its answers and option probabilities are compared with the
+in-process ``local`` backend on the same model file.
+
+On this CI's CPU (with AMX) llama.cpp's extra buffer types (AMX weight repacking) crash batched
+decoding of the Q4_1 file, so the server, and the local backend in this module, run with them
+off: both sides then run the same kernels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from valuecompass.cli import main
+from valuecompass.models._bundled import bundled_model_path
+
+pytestmark = pytest.mark.slow
+
+#: Starts llama.cpp's server with extra buffer types off (see the module's docstring).
+LAUNCH = """
+import runpy
+import llama_cpp.llama_cpp as lib
+default = lib.llama_model_default_params
+def params():
+    p = default()
+    p.use_extra_bufts = False
+    return p
+lib.llama_model_default_params = params
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+#: A small grid: one context, two variants, greedy answers.
+GRID = ["--countries", "India", "--topics", "education", "--variants", "0,1",
+        "--temperature", "0"]  # fmt: skip
+FOUR = ["--values", "Ambitious,Capable,Honest,Helpful"]  # 8 item prompts
+SIX = ["--values", "Ambitious,Capable,Honest,Helpful,Wealth,Humble"]  # 12 item prompts
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LlamaServer:
+    """llama.cpp's OpenAI-compatible server in a child process, on one loopback port."""
+
+    def __init__(self, log: Path) -> None:
+        self.port = _free_port()
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> None:
+        args = [sys.executable, "-c", LAUNCH, "--model", str(bundled_model_path()),
+                "--model_alias", "smol", "--host", "127.0.0.1", "--port", str(self.port),
+                "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1"]  # fmt: skip
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(self.base_url + "/models", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("llama.cpp's server did not start in 120 s")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[LlamaServer]:
+    srv = LlamaServer(tmp_path / "server.log")
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.kill()
+
+
+def _rows(db: Path, run: str) -> dict[tuple[str, int], tuple[str, str | None, dict[str, float]]]:
+    """(value, variant) → (raw answer, code, option probabilities) of RUN's answers."""
+    with sqlite3.connect(db) as conn:
+        found = conn.execute(
+            "select a.value, a.variant, a.raw, a.code, a.probs from answers a"
+            " join runs r on r.id = a.run_id where r.name = ?",
+            (run,),
+        ).fetchall()
+    return {(v, k): (raw, code, json.loads(p) if p else {}) for v, k, raw, code, p in found}
+
+
+def _counts(db: Path) -> tuple[int, int, int]:
+    with sqlite3.connect(db) as conn:
+        prompts = conn.execute("select count(*) from prompts").fetchone()[0]
+        answers = conn.execute("select count(*) from answers").fetchone()[0]
+        distinct = conn.execute(
+            "select count(*) from (select distinct run_id, value, variant, sample from answers)"
+        ).fetchone()[0]
+    return prompts, answers, distinct
+
+
+def test_item_and_form_runs_agree_with_the_local_backend(
+    server: LlamaServer, tmp_path: Path, released: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llama_cpp.llama_cpp as lib
+
+    default = lib.llama_model_default_params
+
+    def params() -> object:
+        p = default()
+        p.use_extra_bufts = False
+        return p
+
+    monkeypatch.setattr(lib, "llama_model_default_params", params)
+    db = tmp_path / "s.db"
+    cli = CliRunner()
+    remote = ["run", "--model", "openai:smol", "--base-url", server.base_url, "--logprobs",
+              *GRID, *FOUR, "--db", str(db), "--run", "server", "--concurrency", "2"]  # fmt: skip
+    asked = cli.invoke(main, remote)
+    assert asked.exit_code == 0 and "8 asked, 0 failed" in asked.output, asked.output
+    local = ["run", "--model", "local", "-M", "threads=1", *GRID, *FOUR, "--db", str(db),
+             "--run", "local"]  # fmt: skip
+    here = cli.invoke(main, local)
+    assert here.exit_code == 0 and "8 asked, 0 failed" in here.output, here.output
+    served, computed = _rows(db, "server"), _rows(db, "local")
+    assert set(served) == set(computed) and len(served) == 8
+    for key, (raw, code, probs) in served.items():
+        local_raw, local_code, local_probs = computed[key]
+        # Greedy decoding of the same file: the same answer, token for token.
+        assert (raw, code) == (local_raw, local_code), key
+        # The same first-token distribution over the options, within 1e-4 total variation
+        # (measured: at most 3e-8, float32 rounding). It could differ more: the server sees
+        # only its top 20 tokens (an option below them counts 0), and it evaluates the prompt
+        # in one batch where the local backend reuses the prefix the prompts share.
+        assert probs and local_probs, key
+        tv = 0.5 * sum(abs(probs[c] - local_probs[c]) for c in local_probs)
+        assert tv <= 1e-4, (key, probs, local_probs)
+    # The server's run is scored by option probabilities like any other.
+    scored = cli.invoke(main, ["align", "--humans", str(released), "--llm", f"{db}#server",
+                               "--score", "probs", "--format", "json"])  # fmt: skip
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["overall"]["n_contexts"] == 1
+    # A form prompt (all 56 values in one) through the same server.
+    form = ["run", "--model", "openai:smol", "--base-url", server.base_url, "--mode", "form",
+            "--countries", "India", "--topics", "education", "--variants", "0",
+            "--max-tokens", "64", "--db", str(db), "--run", "form"]  # fmt: skip
+    done = cli.invoke(main, form)
+    assert done.exit_code == 0 and "1 asked, 0 failed" in done.output, done.output
+    assert len(_rows(db, "form")) == 56
+
+
+def test_server_killed_mid_run_and_restarted_loses_and_doubles_nothing(
+    server: LlamaServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    exe = Path(sys.executable).parent / "valuecompass"
+    args = [str(exe), "run", "--model", "openai:smol", "-M", f"base_url={server.base_url}",
+            "-M", "logprobs=true", "-M", "timeout=60", *GRID, *SIX, "--db", str(db), "--run", "k",
+            "--concurrency", "2", "--retries", "8", "--no-progress"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    run = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline, stored = time.monotonic() + 120, 0
+    while time.monotonic() < deadline and run.poll() is None and stored < 3:
+        time.sleep(0.1)
+        try:
+            stored = _counts(db)[0] if db.exists() else 0
+        except sqlite3.OperationalError:
+            continue
+    assert run.poll() is None and stored >= 3, "the run ended before the server could be killed"
+    server.kill()  # in the middle of a request: the client sees a dropped connection
+    time.sleep(1.0)
+    server.start()  # the same port; the run's retries find it again
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err.decode()
+    assert "12 prompts; 0 already stored, 0 from cache, 12 asked, 0 failed" in out.decode()
+    assert _counts(db) == (12, 12, 12)
