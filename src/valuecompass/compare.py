@@ -7,17 +7,16 @@ functions of :mod:`valuecompass.alignment` give rates, distances and rankings at
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from valuecompass import alignment as al
+from valuecompass._grouping import GROUPS as GROUPS
+from valuecompass._grouping import GroupBy as GroupBy
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 
-GroupBy = Literal["context", "country", "topic", "value", "type"]
-GROUPS: tuple[GroupBy, ...] = ("context", "country", "topic", "value", "type")
 _KEYS: dict[str, list[str]] = {
     "context": ["country", "topic"],
     "country": ["country"],

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from valuecompass.api import align_sources
-from valuecompass.cli import _render
+from valuecompass._grouping import GROUPS
 from valuecompass.cli._common import console, instrument_option, score_option
-from valuecompass.compare import GROUPS
 from valuecompass.instrument import load_instrument
-from valuecompass.sources import Scoring
+
+if TYPE_CHECKING:
+    from valuecompass.sources import Scoring
 
 
 @click.command("align")
@@ -47,8 +46,11 @@ def align(
     ceiling: bool,
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
+    from valuecompass.api import align_sources
+    from valuecompass.cli import _render
+
     result = align_sources(humans, llm, load_instrument(instrument_path), score)
-    err = Console(stderr=True)
+    err = console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
     rows = result.alignment.by(group)  # type: ignore[arg-type]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from valuecompass.cli._common import instrument_option, score_option
 from valuecompass.instrument import load_instrument
-from valuecompass.report import build_report, parse_llm_option
-from valuecompass.sources import Scoring
+
+if TYPE_CHECKING:
+    from valuecompass.sources import Scoring
 
 
 def command_line(
@@ -73,6 +75,8 @@ def report(
     score: Scoring,
 ) -> None:
     """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance."""
+    from valuecompass.report import build_report, parse_llm_option
+
     sources = [parse_llm_option(text) for text in llms]
     result = build_report(
         humans,

@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import pandas as pd
-from rich.console import Console
 
-from valuecompass.api import AlignResult, align_sources
-from valuecompass.cli import _render
 from valuecompass.cli._common import SCORE_OPTION, Commands, console, instrument_option
 from valuecompass.instrument import load_instrument
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from valuecompass.api import AlignResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = click.Choice(["table", "json", "csv"])
@@ -91,8 +92,10 @@ def _sources(func: F) -> F:
 
 
 def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
+    from valuecompass.api import align_sources
+
     result = align_sources(humans, llm, load_instrument(instrument_path), _score())
-    err = Console(stderr=True)
+    err = console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
     return result
@@ -100,6 +103,8 @@ def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
 
 def emit(df: pd.DataFrame, fmt: str, title: str) -> None:
     """Print a table, JSON (``{"rows": [...]}``) or CSV."""
+    from valuecompass.cli import _render
+
     if fmt == "json":
         click.echo(json.dumps({"rows": _render.records(df)}, indent=2))
     elif fmt == "csv":
