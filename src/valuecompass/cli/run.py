@@ -207,15 +207,20 @@ def runs_group() -> None:
 @_db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def runs_list(db: str, fmt: str) -> None:
-    """Every run in the store, with its status and counts."""
+    """Every run in the store, with its status and counts.
+
+    A run marked running whose process is gone (killed, or its machine lost) shows as
+    ``stale``; running it again resumes it.
+    """
     from valuecompass.store import open_store
     from valuecompass.store import runs as store
 
     engine = open_store(db, create=False)
     records = store.list_runs(engine)
     counts = {r.id: store.prompt_counts(engine, r.id) for r in records}
+    statuses = store.live_status(engine, records)
     if fmt == "json":
-        rows = [{**r.manifest(), **counts[r.id]} for r in records]
+        rows = [{**r.manifest(), "status": statuses[r.id], **counts[r.id]} for r in records]
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     table = Table(title=f"Runs in {db}")
@@ -227,7 +232,7 @@ def runs_list(db: str, fmt: str) -> None:
             r.name,
             r.model,
             r.mode,
-            r.status,
+            statuses[r.id],
             str(c["prompts"]),
             str(c["failed"]),
             r.started_at.strftime("%Y-%m-%d %H:%M"),
@@ -257,6 +262,7 @@ def runs_show(name: str, db: str) -> None:
     engine, record = _find(db, name)
     answers = store.run_answers(engine, record)
     out = {**record.manifest(), **store.prompt_counts(engine, record.id)}
+    out["status"] = store.live_status(engine, [record])[record.id]
     out["answers"] = len(answers)
     out["scored"] = int(answers["position"].notna().sum())
     out["missing"] = {
