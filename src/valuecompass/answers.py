@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 #: Column → meaning. The order is the CSV export's column order.
@@ -47,25 +46,9 @@ def frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Read a tidy answer CSV written by :func:`write_csv`."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    absent = [c for c in ("source", "country", "topic", "value", "position") if c not in df]
-    if absent:
-        raise ValueError(f"{path}: not a tidy answer file; missing columns: {', '.join(absent)}")
-    for column in ("position", "variant", "expected"):  # people's rows have no variant
-        if column in df:
-            df[column] = df[column].replace("", np.nan)
-    table = frame(df.to_dict("records"))
-    if "expected" in df:  # a model's option probabilities, from ``runs export``
-        table["expected"] = pd.to_numeric(df["expected"], errors="coerce").to_numpy()
-    if "probs" in df:
-        table["probs"] = df["probs"].replace("", None).to_numpy()
-    return table
-
-
 def write_csv(answers: pd.DataFrame, path: Path, extra: Iterable[str] = ()) -> None:
-    """Write the tidy CSV atomically (a temporary file renamed into place).
+    """Write the tidy CSV atomically (a temporary file renamed into place); read it back with
+    :func:`valuecompass.sources.load_source`, which checks every row against the instrument.
 
     ``extra`` names further columns to keep after the standard ones (e.g. ``expected``).
     """

@@ -33,7 +33,7 @@ def redact(db: str | Path) -> str:
         return text
     try:
         return make_url(text).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # e.g. a port that is not a number
         return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", text)
 
 
@@ -47,7 +47,7 @@ def parse_url(db: str | Path) -> URL:
         return URL.create("sqlite", database=str(path))
     try:
         url = make_url(text)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise StoreError(f"{redact(text)}: not a database URL ({exc})") from exc
     if url.get_backend_name() not in BACKENDS:
         raise StoreError(
