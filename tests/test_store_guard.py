@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect
 from _store_support import GRID, cli, counts, pg_database, run_store, spawn, status, wait_for
 from _survey_support import postgres_url
 from valuecompass.cli import main
-from valuecompass.store import database_url, open_store
+from valuecompass.store import database_url
 from valuecompass.testing.survey_load import fresh_postgres
 
 __all__ = ["pg_database", "run_store"]
@@ -163,7 +163,7 @@ def test_a_second_run_of_the_same_name_is_refused_while_the_first_runs(run_store
     assert second.returncode == 2, second.stderr
     assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1
     assert "run 'twice' is being run by another process (pid" in second.stderr
-    out, err = first.communicate(timeout=120)
+    _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert status(run_store, "twice") == "finished"
     assert counts(run_store) == (448, 448, 448)  # nothing lost, nothing doubled

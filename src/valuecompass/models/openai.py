@@ -54,7 +54,10 @@ class OpenAIBackend:
             raise ConfigError("openai: name the model, e.g. --model openai:gpt-4o-mini")
         self.model = model
         self.base_url = (base_url or env("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        host = urlparse(self.base_url).hostname or ""
+        try:
+            host = urlparse(self.base_url).hostname or ""
+        except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+            raise ConfigError(f"openai: {self.base_url!r} is not a valid URL ({exc})") from exc
         if not urlparse(self.base_url).scheme.startswith("http") or not host:
             raise ConfigError(f"openai: {self.base_url!r} is not an http(s) URL")
         key = api_key or env("OPENAI_API_KEY")

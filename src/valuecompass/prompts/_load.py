@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from valuecompass._yaml import read_mapping, validate
+from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.prompts._models import PromptSet
 
@@ -22,10 +22,7 @@ def load_prompts(path: str | Path | None = None) -> PromptSet:
         content = text.read_text(encoding="utf-8")
     else:
         origin = str(path)
-        try:
-            content = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PromptError(f"{path}: cannot read prompt file ({exc.strerror})") from exc
+        content = read_file(path, "the prompt file", PromptError)
     data, node = read_mapping(content, origin, PromptError)
     prompts = validate(PromptSet, data, node, origin, PromptError)
     from valuecompass.prompts._render import check_templates
