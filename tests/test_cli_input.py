@@ -148,6 +148,8 @@ def test_a_users_mistakes_are_one_line(tmp_path: Path) -> None:
          "'http://[::1' is not a valid URL"),
         (["run", "--model", "local:not-a-model.bin", "--db", db], "not-a-model.bin"),
         (["rigor", "irrelevant-prompts", "/no/such.yaml"], "/no/such.yaml: cannot write"),
+        (["run", "--model", "mock", "--variants", "99", "--db", db], "no prompt variant 99"),
+        (["run", "--model", "mock", "--db", "/no/such/x.db"], "no such folder /no/such"),
     ):  # fmt: skip
         out = _one_line(*_invoke(*args))
         assert words in out, (args, out)

@@ -195,7 +195,9 @@ def run_command(
         )
         sys.exit(130)
     click.echo(summary.text())
-    click.echo(f"store: {db}  run: {summary.run.name}")
+    from valuecompass.store import redact
+
+    click.echo(f"store: {redact(db)}  run: {summary.run.name}")
 
 
 @click.group("runs", cls=Commands)
@@ -212,7 +214,7 @@ def runs_list(db: str, fmt: str) -> None:
     A run marked running whose process is gone (killed, or its machine lost) shows as
     ``stale``; running it again resumes it.
     """
-    from valuecompass.store import open_store
+    from valuecompass.store import open_store, redact
     from valuecompass.store import runs as store
 
     engine = open_store(db, create=False)
@@ -223,7 +225,7 @@ def runs_list(db: str, fmt: str) -> None:
         rows = [{**r.manifest(), "status": statuses[r.id], **counts[r.id]} for r in records]
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = Table(title=f"Runs in {db}")
+    table = Table(title=f"Runs in {redact(db)}")
     for col in ("name", "model", "mode", "status", "prompts", "failed", "started"):
         table.add_column(col)
     for r in records:
@@ -241,14 +243,14 @@ def runs_list(db: str, fmt: str) -> None:
 
 
 def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
-    from valuecompass.store import open_store
+    from valuecompass.store import open_store, redact
     from valuecompass.store import runs as store
 
     engine = open_store(db, create=False)
     record = store.get_run(engine, name)
     if record is None:
         known = ", ".join(r.name for r in store.list_runs(engine)) or "none"
-        fail(f"no run {name!r} in {db}; runs there: {known}")
+        fail(f"no run {name!r} in {redact(db)}; runs there: {known}")
     return engine, record
 
 
