@@ -10,9 +10,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from valuecompass.instrument import Instrument
 
 #: Column → meaning. The order is the CSV export's column order.
 COLUMNS: dict[str, str] = {
@@ -46,9 +49,17 @@ def frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return df
 
 
+def read_csv(path: Path, instrument: Instrument | None = None) -> pd.DataFrame:
+    """Read a tidy answer CSV written by :func:`write_csv`, every row checked against
+    INSTRUMENT (the bundled one if omitted); see :mod:`valuecompass._tidy_read`."""
+    from valuecompass._tidy_read import read_tidy
+    from valuecompass.instrument import load_instrument
+
+    return read_tidy(path, instrument or load_instrument())[0]
+
+
 def write_csv(answers: pd.DataFrame, path: Path, extra: Iterable[str] = ()) -> None:
-    """Write the tidy CSV atomically (a temporary file renamed into place); read it back with
-    :func:`valuecompass.sources.load_source`, which checks every row against the instrument.
+    """Write the tidy CSV atomically (a temporary file renamed into place).
 
     ``extra`` names further columns to keep after the standard ones (e.g. ``expected``).
     """
