@@ -96,6 +96,7 @@ def test_a_file_that_is_not_sqlite_or_is_truncated_is_one_line(tmp_path: Path) -
             ["runs", "list", "--db", str(db)],
             ["profile", "--llm", str(db)],
             ["survey", "export", "--db", str(db), "--out", str(tmp_path / "x.csv")],
+            ["survey", "serve", "--db", str(db), "--admin-token", "t" * 32],
         ):
             code, out = _invoke(*args)
             assert code == 2 and f"{db}:" in out and words in out, (args, out)
@@ -181,3 +182,25 @@ def test_two_runs_started_together_on_a_new_store(run_store: str) -> None:
     assert codes in ([0, 0], [0, 2]), results  # both (one after the other), or one refused
     assert status(run_store, "pair") == "finished"
     assert counts(run_store) == (448, 448, 448)
+
+
+def test_a_store_from_before_leases_is_read_as_it_is_and_migrated_by_run(tmp_path: Path) -> None:
+    db = tmp_path / "v1.db"
+    one = ["--countries", "India", "--topics", "healthcare", "--variants", "0", "--no-progress"]
+    code, out = _invoke("run", "--model", "mock", "--db", str(db), "--run", "old", *one)
+    assert code == 0, out
+    with sqlite3.connect(db) as conn:  # as version 1 left it: no run_leases table
+        conn.execute("drop table run_leases")
+        conn.execute("update schema_meta set value = '1' where key = 'schema_version'")
+    conn.close()
+    code, out = _invoke("runs", "list", "--db", str(db), "--format", "json")
+    assert code == 0 and '"status": "finished"' in out, out
+    with sqlite3.connect(db) as conn:  # reading did not migrate
+        assert conn.execute("select value from schema_meta").fetchone() == ("1",)
+    conn.close()
+    code, out = _invoke("run", "--model", "mock", "--db", str(db), "--run", "old", *one)
+    assert code == 0 and "56 already stored" in out, out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select value from schema_meta").fetchone() == ("2",)
+        assert conn.execute("select count(*) from run_leases").fetchone() == (0,)
+    conn.close()
