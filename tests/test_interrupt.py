@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from _store_support import GRID, cli, counts, pg_database, run_store, spawn, status, wait_for
 from valuecompass.store import open_store
-from valuecompass.store._leases import run_leases
+from valuecompass.store._leases import STALE_AFTER, Lease, run_leases
 
 __all__ = ["pg_database", "run_store"]
 
@@ -97,3 +101,16 @@ def test_sigkill_leaves_a_stale_run_that_the_next_run_takes_over(run_store: str)
     assert done.returncode == 0, done.stderr
     assert f"{stored} already stored" in done.stdout
     assert status(run_store, "k") == "finished" and counts(run_store) == (448, 448, 448)
+
+
+def test_a_lease_is_live_while_its_owner_is() -> None:
+    now = datetime.now(UTC)
+    me, here = os.getpid(), socket.gethostname()
+    assert Lease(1, here, me, "t", now).live()
+    assert not Lease(1, here, me, "t", now - timedelta(seconds=STALE_AFTER + 1)).live()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert not Lease(1, here, int(dead.stdout), "t", now).live()  # its process is gone
+    # another machine's process cannot be looked up: only its heartbeat tells
+    assert Lease(1, "elsewhere", 1, "t", now - timedelta(seconds=STALE_AFTER - 5)).live()
+    assert not Lease(1, "elsewhere", 1, "t", now - timedelta(seconds=STALE_AFTER + 5)).live()

@@ -3,6 +3,7 @@ passwords never shown; two runs of one name at once. SQLite and the real Postgre
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from sqlalchemy import create_engine, inspect
 from _store_support import GRID, cli, counts, pg_database, run_store, spawn, status, wait_for
 from _survey_support import postgres_url
 from valuecompass.cli import main
-from valuecompass.store import database_url
+from valuecompass.models import Request
+from valuecompass.models.mock import MockBackend
+from valuecompass.runner import RunConfig, run_model
+from valuecompass.store import StoreError, database_url, open_store
 from valuecompass.testing.survey_load import fresh_postgres
 
 __all__ = ["pg_database", "run_store"]
@@ -204,3 +208,26 @@ def test_a_store_from_before_leases_is_read_as_it_is_and_migrated_by_run(tmp_pat
         assert conn.execute("select value from schema_meta").fetchone() == ("2",)
         assert conn.execute("select count(*) from run_leases").fetchone() == (0,)
     conn.close()
+
+
+def test_a_store_that_fails_during_a_run_is_one_error_and_the_run_failed(run_store: str) -> None:
+    engine = open_store(run_store)
+    calls = itertools.count()
+
+    def script(request: Request) -> str:
+        if next(calls) == 30:  # the store breaks under the run
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ALTER TABLE answers RENAME TO answers_gone")
+        return "2"
+
+    config = RunConfig(model="mock", db=run_store, run="f", countries=["India"],
+                       topics=["healthcare"], progress=False, concurrency=1)  # fmt: skip
+    try:
+        with pytest.raises(StoreError, match="the store failed during the run") as caught:
+            run_model(config, backend=MockBackend(script=script))
+        assert "hunter2" not in str(caught.value) and "Traceback" not in str(caught.value)
+        assert status(run_store, "f") == "failed"
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE answers_gone RENAME TO answers")
+        engine.dispose()

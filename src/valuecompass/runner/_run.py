@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from valuecompass._version import __version__
 from valuecompass.errors import ValueCompassError
@@ -28,7 +29,7 @@ from valuecompass.runner._execute import Distributed, Item, drain, start_produce
 from valuecompass.runner._interrupt import check, deferred_interrupt
 from valuecompass.runner._parse import answer_rows
 from valuecompass.runner._progress import make_progress
-from valuecompass.store import open_store
+from valuecompass.store import StoreError, open_store, redact
 from valuecompass.store import runs as store
 from valuecompass.store._leases import HEARTBEAT_EVERY, Owner, beat
 
@@ -243,11 +244,24 @@ def _resume(
     except RunAborted as exc:
         status, note = "failed", str(exc)
         raise
+    except DBAPIError as exc:  # the store itself failed (a server gone, a lock held too long)
+        status, note = "failed", f"store: {exc.orig}"
+        raise StoreError(
+            f"{redact(config.db)}: the store failed during the run ({str(exc.orig).strip()}); "
+            "what was stored is kept: run the same command to resume"
+        ) from exc
     except Exception as exc:
         status, note = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        store.finish_run(engine, record.id, status, note, writer.owner)
+        try:
+            store.finish_run(engine, record.id, status, note, writer.owner)
+        except DBAPIError as exc:
+            if status == "finished":  # otherwise the run's own error is the one to report
+                raise StoreError(
+                    f"{redact(config.db)}: every answer is stored, but the run's end could not "
+                    f"be recorded ({str(exc.orig).strip()})"
+                ) from exc
 
 
 def _ask(
