@@ -231,3 +231,13 @@ def test_a_store_that_fails_during_a_run_is_one_error_and_the_run_failed(run_sto
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE answers_gone RENAME TO answers")
         engine.dispose()
+
+
+def test_a_foreign_schema_meta_table_does_not_make_a_file_ours(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    before = _foreign(other, "create table schema_meta(version integer)")
+    code, out = _invoke("run", "--model", "mock", "--db", str(other), *GRID, "--no-progress")
+    assert code == 2 and "not a ValueCompass store" in out and "schema_meta" in out, out
+    code, out = _invoke("runs", "list", "--db", str(other))
+    assert code == 2 and "not a ValueCompass store" in out, out
+    assert other.read_bytes() == before

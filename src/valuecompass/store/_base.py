@@ -99,9 +99,9 @@ def open_store(db: str | Path, *, create: bool = True) -> Engine:
     where = redact(db)
     path = sqlite_path(url)
     if path is not None:
-        tables, new = look_at_file(path, create)
+        tables, new, marked = look_at_file(path, create)
         if not new:
-            _check_ours(tables, where, server=False, create=create)
+            _check_ours(tables, marked, where, server=False, create=create)
     try:
         # A server may drop idle connections; a SQLite file never does, so only servers are pinged.
         engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
@@ -113,7 +113,9 @@ def open_store(db: str | Path, *, create: bool = True) -> Engine:
         if path is None:
             with engine.connect() as conn:
                 tables = inspect(conn).get_table_names()
-            _check_ours(tables, where, server=engine.dialect.name != "sqlite", create=create)
+                marked = "schema_meta" in tables and _has_version(conn)
+            server = engine.dialect.name != "sqlite"
+            _check_ours(tables, marked, where, server=server, create=create)
         if create:
             migrate(engine)
     except DBAPIError as exc:
@@ -130,8 +132,17 @@ def _reason(exc: DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
 
 
-def _check_ours(tables: list[str], where: str, *, server: bool, create: bool) -> None:
-    if "schema_meta" in tables:
+def _has_version(conn: Connection) -> bool:
+    """Whether the database's ``schema_meta`` is ours: it records a schema version."""
+    try:  # the connection is closed (and rolled back) right after
+        return schema_version(conn) > 0
+    except (DBAPIError, ValueError):  # a table of that name, but not of our shape
+        return False
+
+
+def _check_ours(tables: list[str], marked: bool, where: str, *, server: bool, create: bool) -> None:
+    """Refuse a database that is not a ValueCompass store (see :func:`open_store`)."""
+    if marked:
         return
     if not tables and not create:
         raise StoreError(f"{where}: holds no ValueCompass store")

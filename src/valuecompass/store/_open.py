@@ -66,8 +66,9 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(str(url.database))
 
 
-def look_at_file(path: Path, create: bool) -> tuple[list[str], bool]:
-    """The tables of the SQLite file at PATH, and whether it is new (absent or 0 bytes).
+def look_at_file(path: Path, create: bool) -> tuple[list[str], bool, bool]:
+    """The tables of the SQLite file at PATH, whether it is new (absent or 0 bytes), and
+    whether it is marked as a ValueCompass store (its ``schema_meta`` holds a version).
 
     Read through a read-only connection, so nothing is written to a file that is not ours.
     A missing or empty file is an error unless CREATE: reading never makes a store.
@@ -77,7 +78,7 @@ def look_at_file(path: Path, create: bool) -> tuple[list[str], bool]:
             raise StoreError(f"{path}: no such store")
         if not path.parent.is_dir():
             raise StoreError(f"{path}: cannot create the store: no such folder {path.parent}")
-        return [], True
+        return [], True, False
     try:
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
@@ -86,7 +87,7 @@ def look_at_file(path: Path, create: bool) -> tuple[list[str], bool]:
     if not head:
         if not create:
             raise StoreError(f"{path}: an empty file, not a ValueCompass store")
-        return [], True  # 0 bytes: nothing to lose; `run` makes its store here (see README)
+        return [], True, False  # 0 bytes: nothing to lose; `run` makes its store here
     if head != SQLITE_MAGIC:
         raise StoreError(f"{path}: not a SQLite file, so not a ValueCompass store; left untouched")
     try:
@@ -95,11 +96,21 @@ def look_at_file(path: Path, create: bool) -> tuple[list[str], bool]:
             names = [
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             ]
+            marked = "schema_meta" in names and _has_version(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: a damaged or unreadable SQLite file ({exc})") from exc
-    return names, False
+    return names, False, marked
+
+
+def _has_version(conn: sqlite3.Connection) -> bool:
+    """Whether ``schema_meta`` is ours: it records a schema version."""
+    try:
+        sql = "SELECT value FROM schema_meta WHERE key = 'schema_version'"
+        return conn.execute(sql).fetchone() is not None
+    except sqlite3.DatabaseError:  # a table of that name, but not of our shape
+        return False
 
 
 def foreign(tables: list[str], ours: set[str], server: bool) -> list[str]:
