@@ -129,12 +129,12 @@ def test_files_that_are_not_utf8_name_the_file(released: Path, tmp_path: Path) -
         (["rigor", "ceiling", "--humans", str(people), "--llm", llm], f"{people} line 2"),
         (["report", "--humans", str(people), "--llm", llm, "--out", report], f"{people} line 2"),
         (["report", "--llm", str(people), "--out", report], f"{people} line 2: not UTF-8"),
-        (["form", "show", "--instrument", str(yaml_file)], f"{yaml_file} line 1: the instrument"),
+        (["form", "show", "--instrument", str(yaml_file)], f"{yaml_file} line 1: instrument file"),
         (
             ["run", "--model", "mock", "--prompts", str(yaml_file)],
-            f"{yaml_file} line 1: the prompt",
+            f"{yaml_file} line 1: prompt file",
         ),
-        (["code", "codebook", "--codebook", str(yaml_file)], f"{yaml_file} line 1: the codebook"),
+        (["code", "codebook", "--codebook", str(yaml_file)], f"{yaml_file} line 1: codebook"),
     ):
         out = _one_line(*_invoke(*args))
         assert where in out, (args, out)

@@ -105,6 +105,6 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         text = source.read_text(encoding="utf-8")
     else:
         origin = str(path)
-        text = read_file(path, "the codebook", CodingError)
+        text = read_file(path, "codebook", CodingError)
     data, node = read_mapping(text, origin, CodingError)
     return validate(Codebook, data, node, origin, CodingError)

@@ -27,7 +27,7 @@ def load_instrument(path: str | Path | None = None) -> Instrument:
         text = resources.files("valuecompass.instrument").joinpath("data", DEFAULT_FILE)
         return _parse(text.read_text(encoding="utf-8"), f"<bundled {DEFAULT_FILE}>")
     p = Path(path)
-    return _parse(read_file(p, "the instrument file", InstrumentError), str(p))
+    return _parse(read_file(p, "instrument file", InstrumentError), str(p))
 
 
 def _parse(text: str, origin: str) -> Instrument:

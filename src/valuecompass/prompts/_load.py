@@ -22,7 +22,7 @@ def load_prompts(path: str | Path | None = None) -> PromptSet:
         content = text.read_text(encoding="utf-8")
     else:
         origin = str(path)
-        content = read_file(path, "the prompt file", PromptError)
+        content = read_file(path, "prompt file", PromptError)
     data, node = read_mapping(content, origin, PromptError)
     prompts = validate(PromptSet, data, node, origin, PromptError)
     from valuecompass.prompts._render import check_templates

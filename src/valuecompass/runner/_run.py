@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
 import threading
@@ -188,7 +189,8 @@ def _run(
                 _resume(config, engine, instrument, backend, jobs, summary, Writer(owner, stop))
             finally:
                 summary.wall = time.perf_counter() - start
-                summary.run = store.get_run(engine, record.name) or record
+                with contextlib.suppress(DBAPIError):  # a failed store: its error is reported
+                    summary.run = store.get_run(engine, record.name) or record
     finally:
         engine.dispose()
     return summary
