@@ -1,54 +1,140 @@
 """ValueCompass: measure how well a language model's values agree with people's, in context.
 
 Public names are re-exported here; everything else is private to its module.
+
+Importing the package loads nothing heavy: each public name is imported when first used
+(so ``valuecompass --help`` starts without pandas, SQLAlchemy or a model runtime).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from valuecompass._version import __version__
-from valuecompass.alignment import (
-    binarise,
-    cell_distance,
-    mean_distance,
-    means_distance,
-    normalise,
-    rank_descending,
-    rate_metrics,
-)
-from valuecompass.answers import ImportReport
-from valuecompass.api import AlignResult, align_sources
-from valuecompass.coding import (
-    Codebook,
-    code_answers,
-    coder_agreement,
-    cohen_kappa,
-    import_codes,
-    load_codebook,
-    theme_counts,
-)
-from valuecompass.compare import Alignment, NoOverlapError, align
-from valuecompass.errors import ValueCompassError
-from valuecompass.exclusions import ExclusionError, Exclusions, apply_exclusions, read_exclusions
-from valuecompass.instrument import Instrument, InstrumentError, load_instrument
-from valuecompass.profile import Profile, value_profile
-from valuecompass.prompts import PromptSet, load_prompts
-from valuecompass.report import ReportError, ReportResult, build_report
-from valuecompass.runner import RunConfig, RunSummary, run_model
-from valuecompass.sources import load_source
-from valuecompass.stats import (
-    Bootstrap,
-    Ceiling,
-    Rigor,
-    benjamini_hochberg,
-    bootstrap,
-    compare_irrelevant,
-    default_variant_factors,
-    distribution_distances,
-    human_ceiling,
-    irrelevant_rates,
-    offer_irrelevant,
-    permutation_test,
-    prompt_sensitivity,
-    rigor,
-)
+
+if TYPE_CHECKING:
+    from valuecompass.alignment import (
+        binarise,
+        cell_distance,
+        mean_distance,
+        means_distance,
+        normalise,
+        rank_descending,
+        rate_metrics,
+    )
+    from valuecompass.answers import ImportReport
+    from valuecompass.api import AlignResult, align_sources
+    from valuecompass.coding import (
+        Codebook,
+        code_answers,
+        coder_agreement,
+        cohen_kappa,
+        import_codes,
+        load_codebook,
+        theme_counts,
+    )
+    from valuecompass.compare import Alignment, NoOverlapError, align
+    from valuecompass.errors import ValueCompassError
+    from valuecompass.exclusions import (
+        ExclusionError,
+        Exclusions,
+        apply_exclusions,
+        read_exclusions,
+    )
+    from valuecompass.instrument import Instrument, InstrumentError, load_instrument
+    from valuecompass.profile import Profile, value_profile
+    from valuecompass.prompts import PromptSet, load_prompts
+    from valuecompass.report import ReportError, ReportResult, build_report
+    from valuecompass.runner import RunConfig, RunSummary, run_model
+    from valuecompass.sources import load_source
+    from valuecompass.stats import (
+        Bootstrap,
+        Ceiling,
+        Rigor,
+        benjamini_hochberg,
+        bootstrap,
+        compare_irrelevant,
+        default_variant_factors,
+        distribution_distances,
+        human_ceiling,
+        irrelevant_rates,
+        offer_irrelevant,
+        permutation_test,
+        prompt_sensitivity,
+        rigor,
+    )
+
+#: Public name → the module it comes from.
+_WHERE: dict[str, str] = {
+    "binarise": "valuecompass.alignment",
+    "cell_distance": "valuecompass.alignment",
+    "mean_distance": "valuecompass.alignment",
+    "means_distance": "valuecompass.alignment",
+    "normalise": "valuecompass.alignment",
+    "rank_descending": "valuecompass.alignment",
+    "rate_metrics": "valuecompass.alignment",
+    "ImportReport": "valuecompass.answers",
+    "AlignResult": "valuecompass.api",
+    "align_sources": "valuecompass.api",
+    "Codebook": "valuecompass.coding",
+    "code_answers": "valuecompass.coding",
+    "coder_agreement": "valuecompass.coding",
+    "cohen_kappa": "valuecompass.coding",
+    "import_codes": "valuecompass.coding",
+    "load_codebook": "valuecompass.coding",
+    "theme_counts": "valuecompass.coding",
+    "Alignment": "valuecompass.compare",
+    "NoOverlapError": "valuecompass.compare",
+    "align": "valuecompass.compare",
+    "ValueCompassError": "valuecompass.errors",
+    "ExclusionError": "valuecompass.exclusions",
+    "Exclusions": "valuecompass.exclusions",
+    "apply_exclusions": "valuecompass.exclusions",
+    "read_exclusions": "valuecompass.exclusions",
+    "Instrument": "valuecompass.instrument",
+    "InstrumentError": "valuecompass.instrument",
+    "load_instrument": "valuecompass.instrument",
+    "Profile": "valuecompass.profile",
+    "value_profile": "valuecompass.profile",
+    "PromptSet": "valuecompass.prompts",
+    "load_prompts": "valuecompass.prompts",
+    "ReportError": "valuecompass.report",
+    "ReportResult": "valuecompass.report",
+    "build_report": "valuecompass.report",
+    "RunConfig": "valuecompass.runner",
+    "RunSummary": "valuecompass.runner",
+    "run_model": "valuecompass.runner",
+    "load_source": "valuecompass.sources",
+    "Bootstrap": "valuecompass.stats",
+    "Ceiling": "valuecompass.stats",
+    "Rigor": "valuecompass.stats",
+    "benjamini_hochberg": "valuecompass.stats",
+    "bootstrap": "valuecompass.stats",
+    "compare_irrelevant": "valuecompass.stats",
+    "default_variant_factors": "valuecompass.stats",
+    "distribution_distances": "valuecompass.stats",
+    "human_ceiling": "valuecompass.stats",
+    "irrelevant_rates": "valuecompass.stats",
+    "offer_irrelevant": "valuecompass.stats",
+    "permutation_test": "valuecompass.stats",
+    "prompt_sensitivity": "valuecompass.stats",
+    "rigor": "valuecompass.stats",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'valuecompass' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AlignResult",

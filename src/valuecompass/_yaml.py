@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -13,6 +14,21 @@ M = TypeVar("M", bound=BaseModel)
 
 #: libyaml's safe loader when PyYAML was built with it (about ten times faster).
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_file(path: str | Path, what: str, error: type[ValueCompassError]) -> str:
+    """The text of a user's YAML file; ERROR naming it (and WHAT it is) if it cannot be read
+    or is not UTF-8 text."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise error(f"{p}: cannot read {what} ({exc.strerror})") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(f"{p} line {line}: {what} is not UTF-8 text; save it as UTF-8") from exc
 
 
 def read_mapping(

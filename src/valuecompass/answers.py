@@ -10,10 +10,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from valuecompass.instrument import Instrument
 
 #: Column → meaning. The order is the CSV export's column order.
 COLUMNS: dict[str, str] = {
@@ -47,21 +49,13 @@ def frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Read a tidy answer CSV written by :func:`write_csv`."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    absent = [c for c in ("source", "country", "topic", "value", "position") if c not in df]
-    if absent:
-        raise ValueError(f"{path}: not a tidy answer file; missing columns: {', '.join(absent)}")
-    for column in ("position", "variant", "expected"):  # people's rows have no variant
-        if column in df:
-            df[column] = df[column].replace("", np.nan)
-    table = frame(df.to_dict("records"))
-    if "expected" in df:  # a model's option probabilities, from ``runs export``
-        table["expected"] = pd.to_numeric(df["expected"], errors="coerce").to_numpy()
-    if "probs" in df:
-        table["probs"] = df["probs"].replace("", None).to_numpy()
-    return table
+def read_csv(path: Path, instrument: Instrument | None = None) -> pd.DataFrame:
+    """Read a tidy answer CSV written by :func:`write_csv`, every row checked against
+    INSTRUMENT (the bundled one if omitted); see :mod:`valuecompass._tidy_read`."""
+    from valuecompass._tidy_read import read_tidy
+    from valuecompass.instrument import load_instrument
+
+    return read_tidy(path, instrument or load_instrument())[0]
 
 
 def write_csv(answers: pd.DataFrame, path: Path, extra: Iterable[str] = ()) -> None:

@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 
 from valuecompass import alignment as al
+from valuecompass._grouping import GROUPS as GROUPS
+from valuecompass._grouping import GroupBy as GroupBy
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 
-GroupBy = Literal["context", "country", "topic", "value", "type"]
 #: How a group's distance is taken: Eq. 2's mean of the cells' distances (``cells``, the
 #: default), or the authors' released notebook's distance between the group's mean scores
 #: (``means``: ``|mean(l) - mean(h)|``; see :func:`valuecompass.alignment.means_distance`).
 GroupDistance = Literal["cells", "means"]
 GROUP_DISTANCES: tuple[GroupDistance, ...] = ("cells", "means")
-GROUPS: tuple[GroupBy, ...] = ("context", "country", "topic", "value", "type")
 _KEYS: dict[str, list[str]] = {
     "context": ["country", "topic"],
     "country": ["country"],

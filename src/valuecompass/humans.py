@@ -7,12 +7,15 @@ raises :class:`HumanDataError` naming the file, row and column.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from valuecompass import answers as ans
+from valuecompass._csv import check_header, read_text
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, UnknownNameError
 from valuecompass.parsing import Missing, parse_option
@@ -72,11 +75,13 @@ def read_human_csv(
 
 
 def _read(path: Path) -> pd.DataFrame:
+    text = read_text(path, HumanDataError)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        check_header(path, next(csv.reader(io.StringIO(text)), []), HumanDataError)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError as exc:
         raise HumanDataError(f"{path}: the file is empty") from exc
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (csv.Error, pd.errors.ParserError) as exc:
         raise HumanDataError(f"{path}: cannot read as CSV ({exc})") from exc
     absent = [c for c in REQUIRED if c not in df.columns]
     if absent:

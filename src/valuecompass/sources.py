@@ -26,6 +26,8 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from valuecompass import answers as ans
+from valuecompass._csv import header_of
+from valuecompass._tidy_read import read_tidy
 from valuecompass.errors import ValueCompassError
 from valuecompass.humans import read_human_csv, read_human_folder
 from valuecompass.instrument import Instrument
@@ -68,7 +70,7 @@ def _read_source(
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     if path.is_file():
-        return _load_file(path, instrument)
+        return _load_file(path, instrument, side)
     return _load_folder(path, instrument, side)
 
 
@@ -138,20 +140,23 @@ def _by_position(
     return {pos: p / total for pos, p in mass.items()} if total > 0 else None
 
 
-def _load_file(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.ImportReport]:
+def _load_file(
+    path: Path, instrument: Instrument, side: Side
+) -> tuple[pd.DataFrame, ans.ImportReport]:
     if path.suffix.lower() != ".csv":
         raise SourceError(f"{path}: expected a CSV file or a folder in the released layout")
-    try:
-        header = pd.read_csv(path, nrows=0).columns
-    except pd.errors.EmptyDataError as exc:
-        raise SourceError(f"{path}: the file is empty") from exc
+    header = header_of(path, SourceError)
+    if not header:
+        raise SourceError(f"{path}: the file is empty")
     if "PID" in header and "location" in header:
+        if side == "llm":
+            raise SourceError(
+                f"{path}: looks like people's answers (PID and location columns), not a "
+                "model's; give it as --humans"
+            )
         return read_human_csv(path, instrument)
     if {"source", "value", "position"} <= set(header):
-        table = ans.read_csv(path)
-        report = ans.ImportReport(source=str(path), files=1, rows=len(table), answers=len(table))
-        report.missing.update(m for m in table["missing"] if m)
-        return table, report
+        return read_tidy(path, instrument)
     raise SourceError(
         f"{path}: neither a people's CSV (PID, location, value columns) "
         "nor a tidy answer CSV (source, country, topic, value, position, ...)"
@@ -184,34 +189,45 @@ def _load_folder(
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Endings of files meant as stores: such a file that is not one is refused as a store.
+STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
 def is_store(text: str) -> bool:
-    """A database URL, or a SQLite file (optionally with ``#RUN``)."""
+    """A database URL, or a file meant as a store: a SQLite file, one named ``*.db`` (or
+    ``.sqlite``), or one followed by ``#RUN``; opening one that is no store says why."""
     if "://" in text:
         return True
-    path = Path(text.split("#", 1)[0])
+    path, run = Path(text), False
+    if not path.exists() and "#" in text:
+        path, run = Path(text.split("#", 1)[0]), True
     if not path.is_file():
         return False
-    with path.open("rb") as fh:
-        return fh.read(16) == SQLITE_MAGIC
+    if run or path.suffix.lower() in STORE_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
 
 
 def _load_store(
     text: str, instrument: Instrument, side: Side
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
-    from valuecompass.store import open_store
+    from valuecompass.store import open_store, redact
 
     location, _, run_name = text.partition("#")
     engine = open_store(location, create=False)
+    shown = redact(location)  # no password in messages or the report
     try:
         if side == "humans":
             survey = importlib.import_module("valuecompass.store.survey")
             table = survey.human_answers(engine, instrument)
-            report = ans.ImportReport(source=location, rows=len(table), answers=len(table))
+            report = ans.ImportReport(source=shown, rows=len(table), answers=len(table))
             report.respondents = int(table["respondent"].nunique())
         else:
-            table, report = _load_run(engine, location, run_name)
+            table, report = _load_run(engine, shown, run_name)
     finally:
         engine.dispose()
     report.missing.update(m for m in table["missing"] if m)

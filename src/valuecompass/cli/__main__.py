@@ -1,5 +1,5 @@
-"""``python -m valuecompass.cli``."""
+"""``python -m valuecompass.cli`` (the same as ``python -m valuecompass``)."""
 
-from valuecompass.cli import main
+from valuecompass._entry import main
 
 main()

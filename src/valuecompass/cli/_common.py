@@ -10,9 +10,13 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
+from valuecompass._console import make_console
 from valuecompass.errors import ValueCompassError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The paper's released data, where the workplace keeps it beside a checkout.
+DEFAULT_DATA = Path("..") / "shared" / "datasets" / "valuecompass-2025"
 
 instrument_option = click.option(
     "--instrument",
@@ -60,6 +64,14 @@ class Commands(click.Group):
 
     group_class = type
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        # Ctrl-C while click parses the command line would be click's "Aborted!" and exit 1.
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -76,9 +88,10 @@ def fail(message: str) -> NoReturn:
     raise ValueCompassError(message)
 
 
-def console() -> Console:
-    """Full width on a terminal; 160 columns when piped, so tables stay readable in files."""
-    return Console() if sys.stdout.isatty() else Console(width=160)
+def console(*, stderr: bool = False) -> Console:
+    """Standard output's (or standard error's) console: the terminal's width, or, piped,
+    160-column tables and lines never hard-wrapped (:func:`valuecompass._console.make_console`)."""
+    return make_console(stderr=stderr)
 
 
 CENTRE_HELP = (

@@ -8,13 +8,12 @@ import pandas as pd
 from rich.console import Console
 
 from valuecompass.cli import _render
+from valuecompass.cli._common import DEFAULT_DATA
 from valuecompass.compare import align
 from valuecompass.errors import ValueCompassError
 from valuecompass.humans import read_human_folder
 from valuecompass.instrument import load_instrument
 from valuecompass.released import model_folders, read_model_folder
-
-DEFAULT_DATA = Path("..") / "shared" / "datasets" / "valuecompass-2025"
 
 
 def released_rates(data: Path) -> pd.DataFrame:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from valuecompass.api import align_sources
-from valuecompass.cli import _render
+from valuecompass._grouping import GROUPS
 from valuecompass.cli._common import (
     centre_option,
     ci_method_option,
@@ -20,9 +18,11 @@ from valuecompass.cli._common import (
     note_centred,
     score_option,
 )
-from valuecompass.compare import GROUPS, GroupDistance
 from valuecompass.instrument import load_instrument
-from valuecompass.sources import Scoring
+
+if TYPE_CHECKING:
+    from valuecompass.compare import GroupDistance
+    from valuecompass.sources import Scoring
 
 
 @click.command("align")
@@ -64,10 +64,13 @@ def align(
     ci_method: str = "shifted",
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
+    from valuecompass.api import align_sources
+    from valuecompass.cli import _render
+
     form = load_instrument(instrument_path)
     result = align_sources(humans, llm, form, score, exclude_path, group_distance, centre)
     note_centred(centre)
-    err = Console(stderr=True)
+    err = console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
     rows = result.alignment.by(group)  # type: ignore[arg-type]

@@ -8,26 +8,19 @@ come from a CSV or straight from the survey's store (``run --answers survey.db``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from valuecompass.cli._common import Commands, instrument_option
 from valuecompass.cli.rigor import FORMATS, emit
-from valuecompass.coding import (
-    Codebook,
-    CodingError,
-    code_answers,
-    coder_agreement,
-    import_codes,
-    load_answers,
-    load_codebook,
-    merge_codes,
-    read_codes,
-    theme_counts,
-    write_codes,
-)
-from valuecompass.instrument import load_instrument
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from valuecompass.coding import Codebook
+
+# The coding package (pandas) and the instrument are imported by each command, when it runs.
 
 codes_option = click.option(
     "--codes",
@@ -57,12 +50,16 @@ def code_group() -> None:
 @format_option
 def codebook_command(codebook_path: Path | None, fmt: str) -> None:
     """Show the codebook's themes."""
-    book = load_codebook(codebook_path)
+    import pandas
+
+    from valuecompass import coding
+
+    book = coding.load_codebook(codebook_path)
     rows = [
         {"theme": t.id, "name": t.name, "description": t.description, "examples": len(t.examples)}
         for t in book.themes
     ]
-    emit(pd.DataFrame(rows), fmt, f"{book.name} (version {book.version})")
+    emit(pandas.DataFrame(rows), fmt, f"{book.name} (version {book.version})")
 
 
 @code_group.command("import")
@@ -79,8 +76,11 @@ def import_command(
     instrument_path: Path | None,
 ) -> None:
     """Add hand codes from FILE (respondent, topic, question, themes) as CODER's."""
-    book = load_codebook(codebook_path)
-    new = import_codes(file, coder, book, load_instrument(instrument_path))
+    from valuecompass import coding
+    from valuecompass.instrument import load_instrument
+
+    book = coding.load_codebook(codebook_path)
+    new = coding.import_codes(file, coder, book, load_instrument(instrument_path))
     _save(codes_path, new, book)
     click.echo(f"{coder}: {len(new)} coded answer(s) from {file} into {codes_path}")
 
@@ -109,14 +109,16 @@ def run_command(
     instrument_path: Path | None,
 ) -> None:
     """Code every answer with a model; unreadable replies are kept as missing, with why."""
-    from valuecompass.coding import backend_coder
+    from valuecompass import coding
+    from valuecompass.instrument import load_instrument
     from valuecompass.models import get_backend
 
-    book = load_codebook(codebook_path)
-    answers = load_answers(answers_src, load_instrument(instrument_path))
+    book = coding.load_codebook(codebook_path)
+    answers = coding.load_answers(answers_src, load_instrument(instrument_path))
     backend = get_backend(model_spec)
     try:
-        new = code_answers(answers, book, backend_coder(backend, max_tokens), coder or model_spec)
+        coder_fn = coding.backend_coder(backend, max_tokens)
+        new = coding.code_answers(answers, book, coder_fn, coder or model_spec)
     finally:
         backend.close()
     _save(codes_path, new, book)
@@ -126,8 +128,10 @@ def run_command(
 
 def _save(codes_path: Path, new: pd.DataFrame, book: Codebook) -> None:
     """Merge NEW into the codes file, replacing rows of the same answer and coder."""
+    from valuecompass import coding
+
     del book  # the codes were checked against it when made
-    write_codes(merge_codes(read_codes(codes_path), new), codes_path)
+    coding.write_codes(coding.merge_codes(coding.read_codes(codes_path), new), codes_path)
 
 
 @code_group.command("counts")
@@ -139,8 +143,10 @@ def counts_command(
     coder: str | None, codes_path: Path, codebook_path: Path | None, fmt: str
 ) -> None:
     """Respondents expressing each theme, per scenario and in all."""
-    book = load_codebook(codebook_path)
-    emit(theme_counts(_existing(codes_path), book, coder), fmt, "Theme counts (respondents)")
+    from valuecompass import coding
+
+    book = coding.load_codebook(codebook_path)
+    emit(coding.theme_counts(_existing(codes_path), book, coder), fmt, "Theme counts (respondents)")
 
 
 @code_group.command("agreement")
@@ -152,12 +158,16 @@ def agreement_command(
     coders: tuple[str, str], codes_path: Path, codebook_path: Path | None, fmt: str
 ) -> None:
     """Cohen's kappa between two coders, per theme and pooled."""
-    book = load_codebook(codebook_path)
-    table = coder_agreement(_existing(codes_path), book, coders[0], coders[1])
+    from valuecompass import coding
+
+    book = coding.load_codebook(codebook_path)
+    table = coding.coder_agreement(_existing(codes_path), book, coders[0], coders[1])
     emit(table, fmt, f"Agreement: {coders[0]} and {coders[1]}")
 
 
 def _existing(codes_path: Path) -> pd.DataFrame:
+    from valuecompass import coding
+
     if not codes_path.exists():
-        raise CodingError(f"{codes_path}: no codes file yet (make one with `code import`)")
-    return read_codes(codes_path)
+        raise coding.CodingError(f"{codes_path}: no codes file yet (make one with `code import`)")
+    return coding.read_codes(codes_path)

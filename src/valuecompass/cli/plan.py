@@ -9,15 +9,14 @@ from typing import Any
 import click
 from rich.console import Console
 
-from valuecompass.cli import _render
 from valuecompass.cli._common import (
+    DEFAULT_DATA,
     console,
     exclude_option,
     fail,
     group_distance_option,
     instrument_option,
 )
-from valuecompass.cli._demo import DEFAULT_DATA
 
 #: Models of the released data used when no --llm is given (the top two of Table 2 for a
 #: difference; all five for a half-width).
@@ -143,6 +142,7 @@ def plan_command(**options: Any) -> None:
     to tell two models apart by --difference at --power; with prompts, tokens, participant
     time and (given prices) money."""
     from valuecompass.api import align_sources
+    from valuecompass.cli import _render
     from valuecompass.instrument import load_instrument
 
     if (options["half_width"] is None) == (options["difference"] is None):

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from valuecompass.cli._common import centre_option, console, instrument_option, score_option
 from valuecompass.instrument import load_instrument
-from valuecompass.profile import Profile, value_profile
-from valuecompass.sources import Scoring, load_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from valuecompass.profile import Profile
+    from valuecompass.sources import Scoring
 
 
 def _table(title: str, frame: pd.DataFrame, names: dict[str, str]) -> Table:
+    import pandas
+
     table = Table(title=title, title_justify="left")
     table.add_column("")
     for col in frame.columns:
         table.add_column(names.get(str(col), str(col)), justify="right")
     for key, row in frame.iterrows():
-        cells = ["" if pd.isna(v) else f"{v:.2f}" for v in row]
+        cells = ["" if pandas.isna(v) else f"{v:.2f}" for v in row]
         table.add_row(names.get(str(key), str(key)), *cells)
     return table
 
@@ -54,6 +60,9 @@ def profile_command(
     src: str, per_value: bool, instrument_path: Path | None, score: Scoring, centre: bool = False
 ) -> None:
     """A model's value profile by country and topic (0 agree … 1 disagree)."""
+    from valuecompass.profile import value_profile
+    from valuecompass.sources import load_source
+
     form = load_instrument(instrument_path)
     answers, _ = load_source(src, form, "llm", score)
     if centre:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,10 +15,11 @@ from valuecompass.cli._common import (
     instrument_option,
     score_option,
 )
-from valuecompass.compare import GroupDistance
 from valuecompass.instrument import load_instrument
-from valuecompass.report import build_report, parse_llm_option
-from valuecompass.sources import Scoring
+
+if TYPE_CHECKING:
+    from valuecompass.compare import GroupDistance
+    from valuecompass.sources import Scoring
 
 
 def command_line(
@@ -95,6 +97,8 @@ def report(
     centre: bool = False,
 ) -> None:
     """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance."""
+    from valuecompass.report import build_report, parse_llm_option
+
     sources = [parse_llm_option(text) for text in llms]
     result = build_report(
         humans,

@@ -6,14 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import pandas as pd
-from rich.console import Console
 
-from valuecompass.api import AlignResult, align_sources
-from valuecompass.cli import _render
 from valuecompass.cli._common import (
     EXCLUDE_OPTION,
     GROUP_DISTANCE_OPTION,
@@ -27,6 +23,11 @@ from valuecompass.cli._common import (
     note_centred,
 )
 from valuecompass.instrument import load_instrument
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from valuecompass.api import AlignResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = click.Choice(["table", "json", "csv"])
@@ -125,6 +126,8 @@ def _sources(func: F) -> F:
 
 
 def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
+    from valuecompass.api import align_sources
+
     result = align_sources(
         humans,
         llm,
@@ -135,7 +138,7 @@ def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
         centre=centred(),
     )
     note_centred(result.centred)
-    err = Console(stderr=True)
+    err = console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
     return result
@@ -143,6 +146,8 @@ def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
 
 def emit(df: pd.DataFrame, fmt: str, title: str) -> None:
     """Print a table, JSON (``{"rows": [...]}``) or CSV."""
+    from valuecompass.cli import _render
+
     if fmt == "json":
         click.echo(json.dumps({"rows": _render.records(df)}, indent=2))
     elif fmt == "csv":

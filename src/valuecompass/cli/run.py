@@ -228,7 +228,9 @@ def run_command(
         )
         sys.exit(130)
     click.echo(summary.text())
-    click.echo(f"store: {db}  run: {summary.run.name}")
+    from valuecompass.store import redact
+
+    click.echo(f"store: {redact(db)}  run: {summary.run.name}")
 
 
 @click.group("runs", cls=Commands)
@@ -240,18 +242,23 @@ def runs_group() -> None:
 @_db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def runs_list(db: str, fmt: str) -> None:
-    """Every run in the store, with its status and counts."""
-    from valuecompass.store import open_store
+    """Every run in the store, with its status and counts.
+
+    A run marked running whose process is gone (killed, or its machine lost) shows as
+    ``stale``; running it again resumes it.
+    """
+    from valuecompass.store import open_store, redact
     from valuecompass.store import runs as store
 
     engine = open_store(db, create=False)
     records = store.list_runs(engine)
     counts = {r.id: store.prompt_counts(engine, r.id) for r in records}
+    statuses = store.live_status(engine, records)
     if fmt == "json":
-        rows = [{**r.manifest(), **counts[r.id]} for r in records]
+        rows = [{**r.manifest(), "status": statuses[r.id], **counts[r.id]} for r in records]
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = Table(title=f"Runs in {db}")
+    table = Table(title=f"Runs in {redact(db)}")
     for col in ("name", "model", "mode", "status", "prompts", "failed", "started"):
         table.add_column(col)
     for r in records:
@@ -260,7 +267,7 @@ def runs_list(db: str, fmt: str) -> None:
             r.name,
             r.model,
             r.mode,
-            r.status,
+            statuses[r.id],
             str(c["prompts"]),
             str(c["failed"]),
             r.started_at.strftime("%Y-%m-%d %H:%M"),
@@ -269,14 +276,14 @@ def runs_list(db: str, fmt: str) -> None:
 
 
 def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
-    from valuecompass.store import open_store
+    from valuecompass.store import open_store, redact
     from valuecompass.store import runs as store
 
     engine = open_store(db, create=False)
     record = store.get_run(engine, name)
     if record is None:
         known = ", ".join(r.name for r in store.list_runs(engine)) or "none"
-        fail(f"no run {name!r} in {db}; runs there: {known}")
+        fail(f"no run {name!r} in {redact(db)}; runs there: {known}")
     return engine, record
 
 
@@ -290,6 +297,7 @@ def runs_show(name: str, db: str) -> None:
     engine, record = _find(db, name)
     answers = store.run_answers(engine, record)
     out = {**record.manifest(), **store.prompt_counts(engine, record.id)}
+    out["status"] = store.live_status(engine, [record])[record.id]
     out["answers"] = len(answers)
     out["scored"] = int(answers["position"].notna().sum())
     out["missing"] = {

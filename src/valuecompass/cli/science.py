@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from valuecompass.cli._common import centre_meta_option
 from valuecompass.cli.rigor import _answers, _load, _sources, emit, seed_option
@@ -33,6 +32,8 @@ def reliability_command(
 ) -> None:
     """Cronbach's alpha and McDonald's omega per group, for people and for the model; the
     model's agreement across its prompt variants (ICC(2,1), ICC(3,k))."""
+    import pandas as pd
+
     from valuecompass.stats import reliability, value_grouping
 
     result = _load(humans, llm, instrument_path)
@@ -71,6 +72,8 @@ def structure_command(
 ) -> None:
     """Classical MDS of the item correlations, and how well the groups follow the theory's
     circle (fit R in [0, 1], permutation p-value, adjacent pairs kept)."""
+    import pandas as pd
+
     from valuecompass.stats import circle_structure, value_grouping
 
     result = _load(humans, llm, instrument_path)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from valuecompass._yaml import read_mapping, validate
+from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 
 DEFAULT_FILE = "codebook.yaml"
@@ -105,9 +105,6 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         text = source.read_text(encoding="utf-8")
     else:
         origin = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CodingError(f"{path}: cannot read codebook ({exc.strerror})") from exc
+        text = read_file(path, "codebook", CodingError)
     data, node = read_mapping(text, origin, CodingError)
     return validate(Codebook, data, node, origin, CodingError)

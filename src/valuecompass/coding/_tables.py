@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
+from valuecompass._csv import check_header, read_text
 from valuecompass.coding._codebook import Codebook, CodingError
 from valuecompass.instrument import Instrument, UnknownNameError
 
@@ -22,13 +25,13 @@ CODE_COLUMNS = [*KEYS, "coder", "themes", "missing"]
 
 
 def _read(path: Path, required: list[str], what: str) -> pd.DataFrame:
+    text = read_text(path, CodingError)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError as exc:
-        raise CodingError(f"{path}: no such file") from exc
+        check_header(path, next(csv.reader(io.StringIO(text)), []), CodingError)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError as exc:
         raise CodingError(f"{path}: the file is empty") from exc
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (csv.Error, pd.errors.ParserError) as exc:
         raise CodingError(f"{path}: cannot read as CSV ({exc})") from exc
     absent = [c for c in required if c not in df.columns]
     if absent:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from valuecompass._yaml import read_mapping, validate
+from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument._models import Instrument
 
@@ -27,11 +27,7 @@ def load_instrument(path: str | Path | None = None) -> Instrument:
         text = resources.files("valuecompass.instrument").joinpath("data", DEFAULT_FILE)
         return _parse(text.read_text(encoding="utf-8"), f"<bundled {DEFAULT_FILE}>")
     p = Path(path)
-    try:
-        content = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InstrumentError(f"{p}: cannot read instrument file ({exc.strerror})") from exc
-    return _parse(content, str(p))
+    return _parse(read_file(p, "instrument file", InstrumentError), str(p))
 
 
 def _parse(text: str, origin: str) -> Instrument:

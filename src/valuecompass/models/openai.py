@@ -56,10 +56,14 @@ def _plain(obj: Any) -> Any:
 
 
 def _check_url(base_url: str) -> str:
-    parsed = urlparse(base_url)
-    if not parsed.scheme.startswith("http") or not parsed.hostname:
+    try:
+        parsed = urlparse(base_url)
+        host = parsed.hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise ConfigError(f"openai: {base_url!r} is not a valid URL ({exc})") from exc
+    if not parsed.scheme.startswith("http") or not host:
         raise ConfigError(f"openai: {base_url!r} is not an http(s) URL")
-    return parsed.hostname
+    return host
 
 
 def _check_types(timeout: Any, logprobs: Any, max_concurrency: Any) -> None:

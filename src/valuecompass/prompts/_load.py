@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from valuecompass._yaml import read_mapping, validate
+from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.prompts._models import PromptSet
 
@@ -31,13 +31,9 @@ def load_prompts(path: str | Path | None = None) -> PromptSet:
         content = text.read_text(encoding="utf-8")
     else:
         origin = str(path)
-        try:
-            content = Path(name).read_text(encoding="utf-8")
-        except OSError as exc:
-            bundled = ", ".join(BUNDLED)
-            raise PromptError(
-                f"{path}: cannot read prompt file ({exc.strerror}); bundled designs: {bundled}"
-            ) from exc
+        if not Path(name).is_file():
+            raise PromptError(f"{path}: no such prompt file; bundled designs: {', '.join(BUNDLED)}")
+        content = read_file(name, "prompt file", PromptError)
     data, node = read_mapping(content, origin, PromptError)
     prompts = validate(PromptSet, data, node, origin, PromptError)
     from valuecompass.prompts._render import check_templates

@@ -7,6 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from valuecompass.errors import ValueCompassError
+
+
+class UnknownVariantError(ValueCompassError, KeyError):
+    """A prompt variant index the design does not have (``run --variants``)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
 Mode = Literal["form", "item"]
 MODES: tuple[Mode, ...] = ("form", "item")
 
@@ -124,7 +134,7 @@ class PromptSet(_Strict):
             if v.index == index:
                 return v
         valid = ", ".join(str(v.index) for v in self.variants)
-        raise KeyError(f"no prompt variant {index}; valid: {valid}")
+        raise UnknownVariantError(f"no prompt variant {index} in the prompt design; valid: {valid}")
 
 
 def _need(level: str, levels: Mapping[str, object], what: str) -> None:

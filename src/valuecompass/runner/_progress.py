@@ -13,6 +13,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from valuecompass._console import make_console
+
 
 class RateColumn(TextColumn):
     """Prompts per second, from rich's own speed estimate."""
@@ -36,7 +38,7 @@ def make_progress(enabled: bool, console: Console | None = None) -> Progress:
         TextColumn("eta"),
         TimeRemainingColumn(),
         TextColumn("[red]{task.fields[failed]} failed"),
-        console=console or Console(stderr=True),
+        console=console or make_console(stderr=True),
         disable=not enabled,
         transient=False,
     )

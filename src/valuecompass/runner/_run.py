@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from valuecompass._version import __version__
 from valuecompass.errors import ValueCompassError
@@ -24,10 +27,12 @@ from valuecompass.runner._config import (
     resolve_names,
 )
 from valuecompass.runner._execute import Distributed, Item, drain, start_producer
+from valuecompass.runner._interrupt import check, deferred_interrupt
 from valuecompass.runner._parse import answer_rows
 from valuecompass.runner._progress import make_progress
-from valuecompass.store import open_store
+from valuecompass.store import StoreError, open_store, redact
 from valuecompass.store import runs as store
+from valuecompass.store._leases import HEARTBEAT_EVERY, Owner, beat
 
 
 class RunAborted(ValueCompassError, RuntimeError):
@@ -175,35 +180,90 @@ def _run(
     start = time.perf_counter()
     jobs, manifest = plan(config, instrument, prompts, backend)
     engine = open_store(config.db)
-    record = store.start_run(engine, manifest)
-    summary = RunSummary(run=record, total=len(jobs))
-    store.clear_failures(engine, record.id)
-    done = store.done_keys(engine, record.id)
-    todo = [j for j in jobs if j.key not in done]
-    summary.skipped = len(jobs) - len(todo)
-    hits = store.cached(engine, [j.key for j in todo], exclude_run=record.id)
-    for job in todo:
-        if job.key in hits and store.copy_prompt(engine, hits[job.key], record.id):
-            summary.cached += 1
-    todo = [j for j in todo if j.key not in hits]
+    owner = Owner()
+    try:
+        with deferred_interrupt() as stop:
+            record = store.start_run(engine, manifest, owner)
+            summary = RunSummary(run=record, total=len(jobs))
+            try:
+                _resume(config, engine, instrument, backend, jobs, summary, Writer(owner, stop))
+            finally:
+                summary.wall = time.perf_counter() - start
+                with contextlib.suppress(DBAPIError):  # a failed store: its error is reported
+                    summary.run = store.get_run(engine, record.name) or record
+    finally:
+        engine.dispose()
+    return summary
+
+
+@dataclass(frozen=True)
+class Writer:
+    """What the writing thread needs besides the store: its lease, and the user's stop."""
+
+    owner: Owner
+    stop: threading.Event
+    last_beat: list[float] = field(default_factory=lambda: [time.monotonic()])
+
+    def step(self, engine: Engine, run_id: int) -> None:
+        """Between writes: stop if asked to; renew the lease when a heartbeat is due."""
+        check(self.stop)
+        self.beat(engine, run_id)
+
+    def beat(self, engine: Engine, run_id: int) -> None:
+        """Renew the lease if a heartbeat is due."""
+        if time.monotonic() - self.last_beat[0] >= HEARTBEAT_EVERY:
+            beat(engine, run_id, self.owner)
+            self.last_beat[0] = time.monotonic()
+
+
+def _resume(
+    config: RunConfig,
+    engine: Engine,
+    instrument: Instrument,
+    backend: Backend,
+    jobs: list[Job],
+    summary: RunSummary,
+    writer: Writer,
+) -> None:
+    """Skip what the run has, copy what another run has, ask the rest; record how it ended."""
+    record = summary.run
     status: str = "interrupted"
     note: str | None = "stopped by the user"
     try:
-        _ask(config, engine, instrument, backend, record.id, todo, summary)
+        check(writer.stop)
+        store.clear_failures(engine, record.id)
+        done = store.done_keys(engine, record.id)
+        todo = [j for j in jobs if j.key not in done]
+        summary.skipped = len(jobs) - len(todo)
+        hits = store.cached(engine, [j.key for j in todo], exclude_run=record.id)
+        for job in todo:
+            writer.step(engine, record.id)
+            if job.key in hits and store.copy_prompt(engine, hits[job.key], record.id):
+                summary.cached += 1
+        todo = [j for j in todo if j.key not in hits]
+        _ask(config, engine, instrument, backend, record.id, todo, summary, writer)
         status, note = "finished", None
     except RunAborted as exc:
         status, note = "failed", str(exc)
         raise
+    except DBAPIError as exc:  # the store itself failed (a server gone, a lock held too long)
+        status, note = "failed", f"store: {exc.orig}"
+        raise StoreError(
+            f"{redact(config.db)}: the store failed during the run ({str(exc.orig).strip()}); "
+            "what was stored is kept: run the same command to resume"
+        ) from exc
     except Exception as exc:
         status, note = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        store.finish_run(engine, record.id, status, note)
-        summary.wall = time.perf_counter() - start
-        refreshed = store.get_run(engine, record.name)
-        summary.run = refreshed or record
-        engine.dispose()
-    return summary
+        try:
+            store.finish_run(engine, record.id, status, note, writer.owner)
+        except DBAPIError as exc:
+            if status == "finished":  # otherwise the run's own error is the one to report
+                raise StoreError(
+                    f"{redact(config.db)}: every answer is stored, but the run's end could not "
+                    f"be recorded ({str(exc.orig).strip()})"
+                ) from exc
 
 
 def _ask(
@@ -214,10 +274,12 @@ def _ask(
     run_id: int,
     todo: list[Job],
     summary: RunSummary,
+    writer: Writer,
 ) -> None:
     """Send TODO to the model with bounded concurrency; this thread alone writes the store.
 
-    Whatever arrived since the last write is stored in one transaction (a group commit).
+    Whatever arrived since the last write is stored in one transaction (a group commit). Asked
+    to stop, it stops the producer, stores what had arrived, and raises KeyboardInterrupt.
     """
     if not todo:
         return
@@ -232,9 +294,10 @@ def _ask(
     )
     try:
         with progress:
-            while remaining:
+            while remaining and not writer.stop.is_set():
+                writer.beat(engine, run_id)
                 try:
-                    first = results.get(timeout=0.5)
+                    first = results.get(timeout=0.2)
                 except queue.Empty:
                     continue
                 batch = drain(results, first, 512)
@@ -254,6 +317,21 @@ def _ask(
                     )
     finally:
         producer.stop()
+    if remaining:  # asked to stop: keep what arrived before the producer stopped
+        _store(engine, _arrived(results), summary)
+        check(writer.stop)
+
+
+def _arrived(results: queue.Queue[Item]) -> list[Answered]:
+    """The answers waiting on RESULTS (a stopping producer's exceptions are dropped)."""
+    out: list[Answered] = []
+    while True:
+        try:
+            item = results.get_nowait()
+        except queue.Empty:
+            return out
+        if not isinstance(item, BaseException):
+            out.append(item)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from valuecompass._yaml import read_mapping, validate
+from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.prompts import PromptSet
 from valuecompass.stats._bootstrap import StatsError
 
@@ -40,10 +40,7 @@ def load_irrelevant_option(path: str | Path | None = None) -> IrrelevantOption:
         text = resources.files("valuecompass.stats").joinpath("data", _DATA).read_text("utf-8")
     else:
         origin = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise StatsError(f"{path}: cannot read ({exc.strerror})") from exc
+        text = read_file(path, "the file", StatsError)
     data, node = read_mapping(text, origin, StatsError)
     return validate(IrrelevantOption, data, node, origin, StatsError)
 
@@ -67,6 +64,8 @@ def write_prompts(prompts: PromptSet, path: Path) -> None:
     try:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
+    except OSError as exc:
+        raise StatsError(f"{path}: cannot write the prompt design ({exc.strerror})") from exc
     finally:
         tmp.unlink(missing_ok=True)
 

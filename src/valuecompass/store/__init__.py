@@ -13,6 +13,7 @@ from valuecompass.store._base import (
     open_store,
     schema_version,
 )
+from valuecompass.store._open import redact
 
 __all__ = [
     "MIGRATIONS",
@@ -23,6 +24,7 @@ __all__ = [
     "metadata",
     "migrate",
     "open_store",
+    "redact",
     "runs",
     "schema_version",
     "survey",

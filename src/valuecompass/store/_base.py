@@ -3,8 +3,9 @@
 One SQLAlchemy :class:`~sqlalchemy.MetaData` holds every table (runs and model answers in
 :mod:`.runs`, survey participants and answers in :mod:`.survey`). A store is a SQLite file by
 default, or any PostgreSQL URL. The ``schema_meta`` table records the schema version; opening a
-store applies the named migrations it lacks, in order, each in its own transaction, and refuses a
-store written by a newer ValueCompass.
+store applies the named migrations it lacks, in order, in one transaction that holds the store's
+write lock (so two processes opening a new store at once make it once), and refuses a store
+written by a newer ValueCompass. Reading never creates or migrates (``create=False``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,16 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from valuecompass.errors import ValueCompassError
+from valuecompass.store._open import StoreError as StoreError
+from valuecompass.store._open import (
+    foreign,
+    look_at_file,
+    parse_url,
+    redact,
+    sqlite_path,
+)
 
 metadata = MetaData()
 
@@ -38,10 +45,6 @@ schema_meta = Table(
     Column("key", String(64), primary_key=True, doc="setting name, e.g. 'schema_version'"),
     Column("value", String(256), nullable=False, doc="its value, as text"),
 )
-
-
-class StoreError(ValueCompassError, RuntimeError):
-    """A store that cannot be opened, or one written by a newer version."""
 
 
 @dataclass(frozen=True)
@@ -57,28 +60,21 @@ def _initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _run_leases(conn: Connection) -> None:
+    metadata.tables["run_leases"].create(conn, checkfirst=True)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial: runs, prompts, answers, survey", _initial),
+    Migration(2, "run_leases: which process runs a run, and its heartbeat", _run_leases),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
 def database_url(db: str | Path) -> str:
     """A SQLAlchemy URL for DB: a URL as given, or a SQLite file path."""
-    text = str(db)
-    if "://" in text:
-        try:
-            make_url(text)
-        except ArgumentError as exc:
-            raise StoreError(f"{text}: not a database URL ({exc})") from exc
-        if text.startswith("postgresql://"):
-            return "postgresql+psycopg://" + text.removeprefix("postgresql://")
-        return text
-    path = Path(text).expanduser()
-    if path.is_dir():
-        raise StoreError(f"{path}: is a folder; give a SQLite file path or a database URL")
-    return f"sqlite:///{path}"
+    return parse_url(db).render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
@@ -91,25 +87,74 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 
 
 def open_store(db: str | Path, *, create: bool = True) -> Engine:
-    """Open (and by default create or migrate) the store at DB; return its engine.
+    """Open the store at DB and return its engine; by default create or migrate it.
 
-    SQLite files get WAL journaling, so readers never block the one writer, and a 30 s busy
-    timeout. With ``create=False`` a missing SQLite file is an error rather than a new store.
+    With ``create=False`` (every reader) nothing is created or migrated: a missing or empty
+    SQLite file, or a database without a ValueCompass store, is an error. Either way a database
+    that is not a ValueCompass store (another application's SQLite file, a server database with
+    a foreign ``runs`` table) is refused and left untouched. SQLite files get WAL journaling, so
+    readers never block the one writer, and a 30 s busy timeout. Messages never show a password.
     """
-    url = database_url(db)
-    if not create and url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.exists():
-            raise StoreError(f"{path}: no such store")
-    # A server may drop idle connections; a SQLite file never does, so only servers are pinged.
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    url = parse_url(db)
+    where = redact(db)
+    path = sqlite_path(url)
+    if path is not None:
+        tables, new, marked = look_at_file(path, create)
+        if not new:
+            _check_ours(tables, marked, where, server=False, create=create)
+    try:
+        # A server may drop idle connections; a SQLite file never does, so only servers are pinged.
+        engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+    except (ArgumentError, ImportError) as exc:  # e.g. a driver that is not installed
+        raise StoreError(f"{where}: cannot open the store ({exc})") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        migrate(engine)
-    except OperationalError as exc:
-        raise StoreError(f"{db}: cannot open the store ({exc.orig})") from exc
+        if path is None:
+            with engine.connect() as conn:
+                tables = inspect(conn).get_table_names()
+                marked = "schema_meta" in tables and _has_version(conn)
+            server = engine.dialect.name != "sqlite"
+            _check_ours(tables, marked, where, server=server, create=create)
+        if create:
+            migrate(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StoreError(f"{where}: cannot open the store ({_reason(exc)})") from exc
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The driver's own words, first line only (a server's message may run on)."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
+def _has_version(conn: Connection) -> bool:
+    """Whether the database's ``schema_meta`` is ours: it records a schema version."""
+    try:  # the connection is closed (and rolled back) right after
+        return schema_version(conn) > 0
+    except (DBAPIError, ValueError):  # a table of that name, but not of our shape
+        return False
+
+
+def _check_ours(tables: list[str], marked: bool, where: str, *, server: bool, create: bool) -> None:
+    """Refuse a database that is not a ValueCompass store (see :func:`open_store`)."""
+    if marked:
+        return
+    if not tables and not create:
+        raise StoreError(f"{where}: holds no ValueCompass store")
+    others = foreign(tables, set(metadata.tables), server)
+    if others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise StoreError(
+            f"{where}: not a ValueCompass store (it holds another application's tables: "
+            f"{shown}); left untouched"
+        )
+    if not create:
+        raise StoreError(f"{where}: holds no ValueCompass store")
 
 
 def schema_version(conn: Connection) -> int:
@@ -126,19 +171,36 @@ def migrate(engine: Engine) -> int:
     """Apply the migrations the store lacks; return the resulting version."""
     with engine.connect() as conn:
         current = schema_version(conn)
+    _check_version(engine, current)
+    if current == SCHEMA_VERSION:
+        return current
+    with engine.begin() as conn:
+        _write_lock(conn)
+        current = schema_version(conn)  # another process may have migrated meanwhile
+        _check_version(engine, current)
+        for step in MIGRATIONS:
+            if step.version > current:
+                step.apply(conn)
+                _set_version(conn, step.version)
+                current = step.version
+    return current
+
+
+def _check_version(engine: Engine, current: int) -> None:
     if current > SCHEMA_VERSION:
         raise StoreError(
             f"{engine.url.render_as_string(hide_password=True)}: schema version {current} "
             f"is newer than this ValueCompass understands ({SCHEMA_VERSION}); upgrade it"
         )
-    for step in MIGRATIONS:
-        if step.version <= current:
-            continue
-        with engine.begin() as conn:
-            step.apply(conn)
-            _set_version(conn, step.version)
-        current = step.version
-    return current
+
+
+def _write_lock(conn: Connection) -> None:
+    """Hold the store's write lock until the transaction ends (SQLite: the file's; PostgreSQL:
+    an advisory lock of ValueCompass's own)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7245118391)")
 
 
 def _set_version(conn: Connection, version: int) -> None:

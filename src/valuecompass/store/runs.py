@@ -35,9 +35,12 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from valuecompass import answers as ans
-from valuecompass.store._base import StoreError, metadata
+from valuecompass.store._base import metadata
+from valuecompass.store._leases import Owner, claim, leases, release
+from valuecompass.store._open import StoreError
 
 runs = Table(
     "runs",
@@ -155,25 +158,45 @@ def list_runs(engine: Engine) -> list[RunRecord]:
     return [_record(r) for r in rows]
 
 
-def start_run(engine: Engine, manifest: dict[str, Any]) -> RunRecord:
-    """Create the run, or reopen it if one of that name exists with the same settings."""
+def start_run(engine: Engine, manifest: dict[str, Any], owner: Owner | None = None) -> RunRecord:
+    """Create the run, or reopen it if one of that name exists with the same settings.
+
+    With an OWNER (the runner passes its process), the run's lease goes to it: a run that
+    another live process is writing is refused (``RunBusyError``), one whose writer died is
+    taken over.
+    """
     existing = get_run(engine, manifest["name"])
-    if existing is not None:
-        _check_same(existing, manifest)
-        with engine.begin() as conn:
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == existing.id)
-                .values(status="running", finished_at=None, note=None)
-            )
-        reopened = get_run(engine, manifest["name"])
-        assert reopened is not None
-        return reopened
+    if existing is None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(runs.insert().values(**manifest, status="running", started_at=now()))
+        except IntegrityError:  # another process created it a moment ago: reopen theirs
+            pass
+        existing = get_run(engine, manifest["name"])
+        assert existing is not None
+    _check_same(existing, manifest)
+    if owner is not None:
+        claim(engine, existing.id, owner, existing.name)
     with engine.begin() as conn:
-        conn.execute(runs.insert().values(**manifest, status="running", started_at=now()))
-    created = get_run(engine, manifest["name"])
-    assert created is not None
-    return created
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == existing.id)
+            .values(status="running", finished_at=None, note=None)
+        )
+    reopened = get_run(engine, manifest["name"])
+    assert reopened is not None
+    return reopened
+
+
+def live_status(engine: Engine, records: Sequence[RunRecord]) -> dict[int, str]:
+    """Run id → its status as it stands: ``stale`` for a run marked ``running`` whose process
+    is gone (killed, or its machine lost), so a dead run never looks alive."""
+    held = leases(engine)
+    out = {}
+    for r in records:
+        lease = held.get(r.id)
+        out[r.id] = "stale" if r.status == "running" and not (lease and lease.live()) else r.status
+    return out
 
 
 def _check_same(existing: RunRecord, manifest: dict[str, Any]) -> None:
@@ -186,13 +209,22 @@ def _check_same(existing: RunRecord, manifest: dict[str, Any]) -> None:
             )
 
 
-def finish_run(engine: Engine, run_id: int, status: str, note: str | None = None) -> None:
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    status: str,
+    note: str | None = None,
+    owner: Owner | None = None,
+) -> None:
+    """Record how the run stopped, and give OWNER's lease on it back."""
     with engine.begin() as conn:
         conn.execute(
             update(runs)
             .where(runs.c.id == run_id)
             .values(status=status, finished_at=now(), note=note)
         )
+        if owner is not None:
+            release(conn, run_id, owner)
 
 
 def done_keys(engine: Engine, run_id: int) -> set[str]:

@@ -1,0 +1,5 @@
+"""``python -m valuecompass``: the command line."""
+
+from valuecompass._entry import main
+
+main()

@@ -1,0 +1,108 @@
+"""A tidy answer CSV from a user (``runs export``, ``survey export``, or made by hand), checked.
+
+A row that would change a result without a word is refused, naming the file, line and column:
+a position that is not a number or lies off the 1..4 axis, a country, scenario or value the
+instrument does not have, an answer given twice (the same source, context, value, respondent or
+variant, and sample). The report counts as scored exactly the rows that have a position.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from valuecompass import answers as ans
+from valuecompass._csv import Rows, read_rows
+from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import Instrument, UnknownNameError
+
+REQUIRED = ("source", "country", "topic", "value", "position")
+#: The columns that say which answer a row is; two rows alike in all of them are one answer twice.
+KEY = ("source", "country", "topic", "value", "respondent", "variant", "sample")
+LOW, HIGH = 1.0, 4.0
+
+
+class AnswerFileError(ValueCompassError, ValueError):
+    """A tidy answer file that cannot be used as it stands."""
+
+
+def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.ImportReport]:
+    """The checked answers of the tidy CSV at PATH, and what was read."""
+    rows = read_rows(path, AnswerFileError)
+    absent = [c for c in REQUIRED if c not in rows.header]
+    if absent:
+        raise AnswerFileError(
+            f"{path}: not a tidy answer file; missing column(s): {', '.join(absent)}"
+        )
+    table = ans.frame(_checked(rows, instrument))
+    if "expected" in rows.header:  # a model's option probabilities, from ``runs export``
+        expected = pd.Series([r["expected"] for _, r in rows], dtype=object)
+        table["expected"] = pd.to_numeric(expected.replace("", np.nan), errors="coerce").to_numpy()
+    if "probs" in rows.header:
+        table["probs"] = [r["probs"] or None for _, r in rows]
+    report = ans.ImportReport(source=str(path), files=1, rows=len(table), answers=len(table))
+    unscored = table["position"].isna()
+    report.missing.update(m or "no_position" for m in table.loc[unscored, "missing"])
+    return table, report
+
+
+def _checked(rows: Rows, instrument: Instrument) -> list[dict[str, object]]:
+    """Each row with its ids made canonical and its position read; errors name the line."""
+    seen: dict[tuple[str, ...], int] = {}
+    out = []
+    for line, row in rows:
+        record: dict[str, object] = dict(row)
+        where = f"{rows.path} line {line}"
+        record["country"] = _known(instrument.country, row["country"], where, "country")
+        record["topic"] = _known(instrument.scenario, row["topic"], where, "topic")
+        record["value"] = _known(instrument.value, row["value"], where, "value")
+        record["position"] = _position(row["position"], where)
+        for column in ("variant", "sample"):
+            if column in row:
+                text = row[column].strip()
+                record[column] = _whole(text, where, column) if text else None
+        key = tuple(str(record.get(c, "")).strip() for c in KEY)
+        if key in seen:
+            raise AnswerFileError(
+                f"{where}: the same answer as line {seen[key]} (same "
+                f"{', '.join(c for c in KEY if c in rows.header)}); each answer may appear once"
+            )
+        seen[key] = line
+        out.append(record)
+    return out
+
+
+def _known(find: object, text: str, where: str, column: str) -> str:
+    try:
+        return str(find(text.strip()).id)  # type: ignore[operator]
+    except UnknownNameError as exc:
+        raise AnswerFileError(f"{where}, column {column!r}: {exc}") from exc
+
+
+def _position(text: str, where: str) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if math.isnan(value):
+        raise AnswerFileError(f"{where}, column 'position': {text!r} is not a number")
+    if not LOW <= value <= HIGH:
+        raise AnswerFileError(
+            f"{where}, column 'position': {text!r} is off the scale "
+            f"({LOW:g} strongly agree .. {HIGH:g} strongly disagree)"
+        )
+    return value
+
+
+def _whole(text: str, where: str, column: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise AnswerFileError(
+            f"{where}, column {column!r}: {text!r} is not a whole number"
+        ) from exc

@@ -1,0 +1,228 @@
+"""Issue 14, items 6, 9, 12 and 13: bad answer files, a user's mistakes as one line, output
+that is never hard-wrapped, and a ``--help`` that loads nothing heavy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from _store_support import cli
+from valuecompass.cli import main
+
+MODEL = "gemma2-9b-it"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def _one_line(code: int, out: str) -> str:
+    assert code == 2, out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1, out
+    return out
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mock run of one context (India, healthcare: 448 answers), exported as tidy CSV."""
+    folder = tmp_path_factory.mktemp("export")
+    db, out = folder / "m.db", folder / "m.csv"
+    grid = ["--countries", "India", "--topics", "healthcare", "--no-progress"]
+    code, text = _invoke("run", "--model", "mock", "--db", str(db), "--run", "m", *grid)
+    assert code == 0, text
+    code, text = _invoke("runs", "export", "m", "--db", str(db), "--out", str(out))
+    assert code == 0, text
+    return out
+
+
+def _align(released: Path, llm: Path | str) -> tuple[int, str]:
+    return _invoke("align", "--humans", str(released), "--llm", str(llm), "--format", "json")
+
+
+def _edit(export: Path, tmp_path: Path, line: int, column: str, value: str) -> Path:
+    lines = export.read_text().splitlines()
+    header = lines[0].split(",")
+    fields = lines[line - 1].split(",")
+    fields[header.index(column)] = value
+    lines[line - 1] = ",".join(fields)
+    out = tmp_path / "edited.csv"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def test_an_untouched_export_scores_as_its_store(export: Path, released: Path) -> None:
+    code, out = _align(released, export)
+    assert code == 0, out
+    from_csv = json.loads(out[out.index("{") :])
+    code, out = _align(released, f"{export.with_suffix('.db')}#m")
+    assert from_csv == json.loads(out[out.index("{") :])
+    assert from_csv["overall"]["n_contexts"] == 1
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("position", "99", "line 5, column 'position': '99' is off the scale (1 strongly agree"),
+        ("position", "abc", "line 5, column 'position': 'abc' is not a number"),
+        ("position", "nan", "line 5, column 'position': 'nan' is not a number"),
+        ("value", "kindness_xyz", "line 5, column 'value': unknown value 'kindness_xyz'"),
+        ("country", "narnia", "line 5, column 'country': unknown country 'narnia'"),
+        ("topic", "cooking", "line 5, column 'topic': unknown scenario 'cooking'"),
+        ("variant", "two", "line 5, column 'variant': 'two' is not a whole number"),
+    ],
+)
+def test_a_bad_row_in_a_tidy_csv_is_refused_by_file_line_and_column(
+    export: Path, released: Path, tmp_path: Path, column: str, value: str, message: str
+) -> None:
+    bad = _edit(export, tmp_path, 5, column, value)
+    out = _one_line(*_align(released, bad))
+    assert f"{bad} {message}" in out
+
+
+def test_a_duplicated_answer_is_refused(export: Path, released: Path, tmp_path: Path) -> None:
+    lines = export.read_text().splitlines()
+    twice = tmp_path / "twice.csv"
+    twice.write_text("\n".join(lines + lines[1:]) + "\n")  # every answer twice
+    out = _one_line(*_align(released, twice))
+    assert f"{twice} line {len(lines) + 1}: the same answer as line 2" in out
+
+
+def test_the_summary_counts_only_rows_with_a_position(
+    export: Path, released: Path, tmp_path: Path
+) -> None:
+    blank = _edit(export, tmp_path, 5, "position", "")  # no position, and no reason given
+    result = CliRunner().invoke(main, ["align", "--humans", str(released), "--llm", str(blank)])
+    assert result.exit_code == 0, result.output
+    assert f"{blank}: 1 file(s), 448 answers, 447 scored; missing: no_position 1" in result.stderr
+
+
+def test_a_tidy_csv_without_its_country_column_is_one_line(
+    export: Path, released: Path, tmp_path: Path
+) -> None:
+    lines = [",".join(f for i, f in enumerate(line.split(",")) if i != 1) for line in
+             export.read_text().splitlines()[:3]]  # fmt: skip
+    bad = tmp_path / "no_country.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    out = _one_line(*_align(released, bad))
+    assert f"{bad}: not a tidy answer file; missing column(s): country" in out
+
+
+def test_files_that_are_not_utf8_name_the_file(released: Path, tmp_path: Path) -> None:
+    llm = str(released / "llm_outputs" / MODEL)
+    people = tmp_path / "human_S1_Healthcare.csv"
+    people.write_bytes(b"PID,location,Ambitious\n1,India,\xe9\n")
+    yaml_file = tmp_path / "latin1.yaml"
+    yaml_file.write_bytes(b"name: caf\xe9\n")
+    report = str(tmp_path / "r.html")
+    for args, where in (
+        (["align", "--humans", str(people), "--llm", llm], f"{people} line 2: not UTF-8"),
+        (["align", "--humans", str(released), "--llm", str(people)], f"{people} line 2"),
+        (["profile", "--llm", str(people)], f"{people} line 2: not UTF-8"),
+        (["rigor", "ceiling", "--humans", str(people), "--llm", llm], f"{people} line 2"),
+        (["report", "--humans", str(people), "--llm", llm, "--out", report], f"{people} line 2"),
+        (["report", "--llm", str(people), "--out", report], f"{people} line 2: not UTF-8"),
+        (["form", "show", "--instrument", str(yaml_file)], f"{yaml_file} line 1: instrument file"),
+        (
+            ["run", "--model", "mock", "--prompts", str(yaml_file)],
+            f"{yaml_file} line 1: prompt file",
+        ),
+        (["code", "codebook", "--codebook", str(yaml_file)], f"{yaml_file} line 1: codebook"),
+    ):
+        out = _one_line(*_invoke(*args))
+        assert where in out, (args, out)
+    assert not Path(report).exists()
+
+
+def test_a_users_mistakes_are_one_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "x.db")
+    for args, words in (
+        (["run", "--model", "openai:m", "--base-url", "http://[::1", "--db", db],
+         "'http://[::1' is not a valid URL"),
+        (["run", "--model", "local:not-a-model.bin", "--db", db], "not-a-model.bin"),
+        (["rigor", "irrelevant-prompts", "/no/such.yaml"], "/no/such.yaml: cannot write"),
+        (["run", "--model", "mock", "--variants", "99", "--db", db], "no prompt variant 99"),
+        (["run", "--model", "mock", "--db", "/no/such/x.db"], "no such folder /no/such"),
+    ):  # fmt: skip
+        out = _one_line(*_invoke(*args))
+        assert words in out, (args, out)
+    assert not Path(db).exists()
+
+
+def test_smaller_input_mistakes(released: Path, tmp_path: Path) -> None:
+    llm = str(released / "llm_outputs" / MODEL)
+    not_sqlite = tmp_path / "notsqlite.db"
+    not_sqlite.write_text("hello\n")
+    out = _one_line(*_invoke("align", "--humans", str(released), "--llm", f"{not_sqlite}#x"))
+    assert f"{not_sqlite}: not a SQLite file" in out
+    people = released / "humans" / "human_S1_Collaborative_Writing.csv"
+    out = _one_line(*_invoke("align", "--humans", str(released), "--llm", str(people)))
+    assert f"{people}: looks like people's answers" in out and "--humans" in out
+    header = people.read_text().splitlines()[0].split(",")
+    twice = tmp_path / "human_S1_Collaborative_Writing.csv"
+    value = next(c for c in header if c not in ("PID", "location", "age", "gender"))
+    twice.write_text(
+        ",".join([*header, value]) + "\n" + "1,India" + ",1" * (len(header) - 1) + ",1\n"
+    )
+    out = _one_line(*_invoke("align", "--humans", str(twice), "--llm", llm))
+    assert f"{twice} line 1: column {value!r} appears more than once" in out
+    codes = tmp_path / "codes_in.csv"
+    codes.write_text("respondent,topic,question,themes,themes\nr1,healthcare,q_conflict,a,b\n")
+    out = _one_line(*_invoke("code", "import", str(codes), "--coder", "x",
+                             "--codes", str(tmp_path / "codes.csv")))  # fmt: skip
+    assert f"{codes} line 1: column 'themes' appears more than once" in out
+
+
+def test_the_licence_is_the_apache_licence() -> None:
+    text = (REPO / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert 'license = { text = "Apache-2.0" }' in (REPO / "pyproject.toml").read_text()
+
+
+def test_a_summary_through_a_pipe_is_never_wrapped(released: Path, tmp_path: Path) -> None:
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 5)  # a path of over 130 characters
+    deep.mkdir()
+    llm = deep / MODEL
+    llm.symlink_to(released / "llm_outputs" / MODEL, target_is_directory=True)
+    done = cli("align", "--humans", str(released / "humans"), "--llm", str(llm))
+    assert done.returncode == 0, done.stderr
+    summary = f"{llm}: 36 file(s), 12544 answers, 12517 scored; missing: irrelevant 19"
+    assert len(summary) > 150
+    assert any(line.startswith(summary) for line in done.stderr.splitlines()), done.stderr
+
+
+HEAVY = ("pandas", "numpy", "sqlalchemy", "llama_cpp", "torch")
+HELP_CHECK = """
+import sys
+from valuecompass.cli import main
+for args in {commands!r}:
+    try:
+        main(args, standalone_mode=False)
+    except SystemExit:
+        pass
+print("loaded:", ",".join(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+def test_help_loads_no_database_driver_dataframe_or_model_runtime() -> None:
+    commands = [["--help"]]
+    commands += [[name, "--help"] for name in main.list_commands(None)]  # type: ignore[arg-type]
+    commands += [["runs", "list", "--help"], ["survey", "serve", "--help"], ["rigor", "--help"]]
+    script = HELP_CHECK.format(commands=commands, heavy=HEAVY)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env=_env())  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Usage:" in done.stdout
+    assert done.stdout.splitlines()[-1] == "loaded: ", done.stdout.splitlines()[-1]
+
+
+def _env() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{path}"}
