@@ -57,9 +57,16 @@ def _initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _survey_studies(conn: Connection) -> None:
+    from valuecompass.store._survey_tables import add_studies  # the survey's own step
+
+    add_studies(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial: runs, prompts, answers, survey", _initial),
+    Migration(2, "survey: studies, admin sessions, participants' items per page", _survey_studies),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
