@@ -160,10 +160,10 @@ class Walker:
         assert self.demographics(country).headers["location"] == "/vignette"
         assert self.post("/vignette", {}).headers["location"] == "/form/1"
 
-    def form(self, rate: Rater = honest) -> list[str]:
-        """Every Value Form page in turn; returns the items in the order shown."""
+    def form(self, rate: Rater = honest, start: int = 1) -> list[str]:
+        """Every Value Form page from START on; returns the items in the order shown."""
         shown: list[str] = []
-        page = 1
+        page = start
         while True:
             items = items_of(self.get(f"/form/{page}"))
             data = {f"r_{item}": rate(item, len(shown) + i) for i, item in enumerate(items)}

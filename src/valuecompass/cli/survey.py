@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,6 +110,13 @@ def survey_group() -> None:
 )
 @click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (serve over HTTPS).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Proxies whose X-Forwarded-For gives the participant's address (for the limits per "
+    "address); comma-separated, '*' for any.",
+)
 def serve(
     db: str,
     instrument_path: Path | None,
@@ -116,6 +124,7 @@ def serve(
     port: int,
     content: Path | None,
     access_log: bool,
+    forwarded_allow_ips: str,
     **options: Any,
 ) -> None:
     """Serve the survey (loopback only unless --host says otherwise)."""
@@ -139,6 +148,7 @@ def serve(
         click.echo("note: no admin token given, so /admin is off", err=True)
     where = engine.url.render_as_string(hide_password=True)
     click.echo(f"survey on http://{host}:{port}/  store: {where}", err=True)
+    _log_like_uvicorn()
     uvicorn.run(
         app,
         host=host,
@@ -146,6 +156,8 @@ def serve(
         access_log=access_log,
         server_header=False,
         log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
@@ -211,6 +223,17 @@ def export(
     )
     if texts is not None:
         click.echo(f"{len(texts)} open answers written to {open_path}")
+
+
+def _log_like_uvicorn() -> None:
+    """The survey's own log lines (a busy store, a crash, a client gone) on stderr, as the
+    server's are."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    log = logging.getLogger("valuecompass.survey")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def _write(path: Path, write: Callable[[], None]) -> None:
