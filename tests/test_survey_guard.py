@@ -221,3 +221,15 @@ def test_export_to_a_missing_folder_names_the_file(engine: Engine, store_url: st
     assert result.exit_code == 2
     assert out in result.output and "does not exist" in result.output
     assert "None" not in result.output
+
+
+def test_the_survey_has_its_own_default_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 4: ``survey serve`` and ``run`` shared ``valuecompass.db``."""
+    from valuecompass.cli.survey import export, serve
+
+    monkeypatch.delenv("VALUECOMPASS_SURVEY_DB", raising=False)
+    for command in (serve, export):
+        db = next(p for p in command.params if p.name == "db")
+        assert callable(db.default) and db.default() == "survey.db"
+    monkeypatch.setenv("VALUECOMPASS_SURVEY_DB", "elsewhere.db")
+    assert db.default() == "elsewhere.db"

@@ -1,5 +1,5 @@
-"""Issue 14 against a real server process: a locked store (item 4) and a client that goes away
-mid-request (item 13), on SQLite and PostgreSQL alike.
+"""Issue 14 against a real server process: a quota flood from one address (item 2), a locked
+store (item 4) and a client that goes away mid-request (item 13), on SQLite and PostgreSQL.
 
 While another connection holds the store's write lock, static files are served at once, a
 page that must write answers 503 with ``Retry-After`` as soon as the survey's short lock wait
@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 import _survey_support as support
 from valuecompass.store import open_store
-from valuecompass.store._survey_tables import participants
+from valuecompass.store._survey_tables import participants, slots
 from valuecompass.testing import survey_load as load
 
 pg_database, store_url = support.pg_database, support.store_url
@@ -67,8 +67,9 @@ def write_lock(url: str) -> Iterator[None]:
             pg.rollback()
 
 
-async def _start(web: httpx.AsyncClient) -> str:
-    page = await web.get("/")
+async def _start(web: httpx.AsyncClient, url: str = "/") -> str:
+    """GET URL; its CSRF token."""
+    page = await web.get(url)
     found = CSRF.search(page.text)
     assert found, page.text
     return found.group(1)
@@ -116,6 +117,57 @@ def test_a_locked_store_answers_503_and_static_files_do_not_wait(
         engine.dispose()
     assert [s for (s,) in steps] == ["demographics", "demographics"]  # both kept, once each
     assert "store busy" in log.read_text()
+
+
+async def _walk_in(base: str, pid: str, source: str) -> str:
+    """PID, from local address SOURCE, through consent and demographics: where it was sent
+    (``/vignette``: given a place), or the status of the refusal."""
+    transport = httpx.AsyncHTTPTransport(local_address=source)
+    async with httpx.AsyncClient(base_url=base, timeout=30, transport=transport) as web:
+        token = await _start(web, f"/?PROLIFIC_PID={pid}")
+        link = {"PROLIFIC_PID": pid}
+        consent = await web.post("/consent", data={"csrf": token, "consent": "yes", **link})
+        assert consent.status_code == 303
+        token = await _start(web, "/demographics")
+        about = {"csrf": token, "country": "india", "age_band": "25-34", "gender": ""}
+        reply = await web.post("/demographics", data=about)
+        return reply.headers.get("location") or str(reply.status_code)
+
+
+async def _flood(base: str) -> tuple[list[str], str]:
+    gate = asyncio.Semaphore(16)
+
+    async def one(i: int) -> str:
+        async with gate:
+            return await _walk_in(base, f"fake{i:03d}", "127.0.0.1")
+
+    fakes = list(await asyncio.gather(*(one(i) for i in range(200))))
+    return fakes, await _walk_in(base, "realperson", "127.0.0.2")
+
+
+def test_a_flood_from_one_address_leaves_room_for_real_people(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Item 2 as reported: ``--require-prolific --quota 4``, 200 made-up ids from 127.0.0.1
+    hold at most 10 (``--holds-per-address``) of India's 16 places; the rest get 429; a
+    participant from 127.0.0.2 is given a scenario."""
+    port = load.free_port()
+    args = ("--require-prolific", "--quota", "4", "--no-access-log")
+    proc = load.start_server(store_url, port, *args, log=tmp_path / "server.log")
+    try:
+        fakes, real = asyncio.run(_flood(f"http://127.0.0.1:{port}"))
+    finally:
+        proc.terminate()
+        proc.wait()
+    assert fakes.count("/vignette") == 10 and fakes.count("429") == 190
+    assert real == "/vignette"
+    engine = open_store(store_url, create=False)
+    try:
+        with engine.connect() as conn:
+            held = conn.execute(select(slots.c.participant_id)).scalars().all()
+    finally:
+        engine.dispose()
+    assert len(held) == 11  # 10 of the flood's, 1 real: 11 of 16
 
 
 def test_a_client_that_goes_away_is_one_line_in_the_log(server: tuple[str, Path]) -> None:
