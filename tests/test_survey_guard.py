@@ -7,6 +7,7 @@ The locked store and the client that goes away need a real server: ``test_survey
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,13 @@ from click.testing import CliRunner
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 import _survey_support as support
 from _survey_support import TOKEN, Walker, count_rows, settings, token_of
 from valuecompass.cli import main
 from valuecompass.instrument import load_instrument
-from valuecompass.store import survey
+from valuecompass.store import SCHEMA_VERSION, open_store, schema_version, survey
 from valuecompass.store._survey_tables import admin_sessions, participants, slots, studies
 from valuecompass.survey import SurveyConfigError, create_app, make_settings
 from valuecompass.survey._security import ADMIN_COOKIE, CSRF_COOKIE, SESSION_COOKIE
@@ -233,3 +235,54 @@ def test_the_survey_has_its_own_default_store(monkeypatch: pytest.MonkeyPatch) -
         assert callable(db.default) and db.default() == "survey.db"
     monkeypatch.setenv("VALUECOMPASS_SURVEY_DB", "elsewhere.db")
     assert db.default() == "elsewhere.db"
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [("database is locked", 503), ("no such table: survey_participants", 500)],
+)
+def test_a_busy_store_is_503_and_a_broken_one_500(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, reason: str, status: int
+) -> None:
+    """Item 4: only a store that is busy says "try again" (503 with Retry-After)."""
+    web = support.client(engine)
+    who = Walker(web)
+    who.arrive()
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError(reason))
+
+    monkeypatch.setattr(survey, "create_participant", failing)
+    reply = who.post("/consent", {"consent": "yes"})
+    assert reply.status_code == status
+    assert ("retry-after" in reply.headers) == (status == 503)
+    assert reason not in reply.text
+
+
+def test_a_schema_1_store_is_migrated_and_its_participants_keep_their_pages(
+    engine: Engine, store_url: str
+) -> None:
+    """Item 7's migration: a store from before schema 2 gains the studies, the admin sessions
+    and each participant's items per page (the study's setting at the first start after)."""
+    who = Walker(support.client(engine, items_per_page=15))
+    who.to_form()
+    with engine.begin() as conn:  # back to schema 1, as an older ValueCompass left it
+        conn.exec_driver_sql("ALTER TABLE survey_participants DROP COLUMN items_per_page")
+        conn.exec_driver_sql("DROP TABLE survey_studies")
+        conn.exec_driver_sql("DROP TABLE survey_admin_sessions")
+        conn.exec_driver_sql("UPDATE schema_meta SET value = '1'")
+    engine.dispose()
+    migrated = open_store(store_url)
+    try:
+        with migrated.connect() as conn:
+            assert schema_version(conn) == SCHEMA_VERSION == 2
+            assert count_rows(migrated, studies) == 0
+            per_page = conn.execute(select(participants.c.items_per_page)).scalar_one()
+        assert per_page is None
+        web = support.client(migrated, items_per_page=15)
+        web.cookies = who.web.cookies
+        assert len(support.items_of(web.get("/form/1"))) == 15
+        with migrated.connect() as conn:
+            assert conn.execute(select(participants.c.items_per_page)).scalar_one() == 15
+    finally:
+        migrated.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,7 +76,7 @@ def survey_group() -> None:
 @click.option(
     "--first-hold-minutes",
     type=click.FloatRange(0, min_open=True),
-    default=10,
+    default=15,
     show_default=True,
     help="How long a place is held before its participant saves a Value Form page "
     "(afterwards 120 minutes).",
@@ -141,6 +142,7 @@ def serve(
         instrument=load_instrument(instrument_path), content=load_content(content), **options
     )
     engine = open_store(db)
+    _log_like_uvicorn()
     app = create_app(settings, engine)  # refuses settings that would strand participants
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}, reachable from other machines", err=True)
@@ -148,7 +150,6 @@ def serve(
         click.echo("note: no admin token given, so /admin is off", err=True)
     where = engine.url.render_as_string(hide_password=True)
     click.echo(f"survey on http://{host}:{port}/  store: {where}", err=True)
-    _log_like_uvicorn()
     uvicorn.run(
         app,
         host=host,
@@ -225,12 +226,25 @@ def export(
         click.echo(f"{len(texts)} open answers written to {open_path}")
 
 
+class _ToStderr(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is when a line is logged."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
 def _log_like_uvicorn() -> None:
     """The survey's own log lines (a busy store, a crash, a client gone) on stderr, as the
     server's are."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
     log = logging.getLogger("valuecompass.survey")
+    if any(h.get_name() == "valuecompass-survey" for h in log.handlers):
+        return
+    handler = _ToStderr()
+    handler.set_name("valuecompass-survey")
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False

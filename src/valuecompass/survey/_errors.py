@@ -76,6 +76,8 @@ def error_pages(app: FastAPI, env: jinja2.Environment) -> None:
 
     async def busy(request: Request, exc: Exception) -> Response:
         reason = getattr(exc, "orig", None) or exc
+        if isinstance(exc, OperationalError) and not store_busy(exc):
+            raise exc  # a broken store, not a busy one: a crash (500, logged once)
         log.warning("survey: %s %s: store busy (%s)", request.method, request.url.path, reason)
         headers = {"retry-after": str(RETRY_AFTER), "cache-control": "no-store"}
         return HTMLResponse(error_html(env, 503, BUSY), 503, headers=headers)
@@ -85,6 +87,21 @@ def error_pages(app: FastAPI, env: jinja2.Environment) -> None:
     app.add_exception_handler(RequestValidationError, bad_address)
     app.add_exception_handler(OperationalError, busy)
     app.add_exception_handler(PoolTimeout, busy)
+
+
+#: PostgreSQL error classes of a store that is busy or briefly unreachable: lock wait or
+#: statement timed out, serialization failure, deadlock, connection exception.
+_BUSY_STATES = ("55P03", "57014", "40001", "40P01")
+_BUSY_WORDS = ("locked", "busy", "timeout", "timed out", "connection")
+
+
+def store_busy(exc: OperationalError) -> bool:
+    """Whether EXC means "try again in a moment" rather than a broken store or query."""
+    state = getattr(exc.orig, "sqlstate", None)
+    if isinstance(state, str):
+        return state in _BUSY_STATES or state.startswith("08")
+    text = str(exc.orig).lower()
+    return any(word in text for word in _BUSY_WORDS)
 
 
 def plain(status: int) -> str:

@@ -107,7 +107,7 @@ class SurveySettings(_Strict):
         "this long from when it was given, unless they finish.",
     )
     first_hold_minutes: float = Field(
-        default=10,
+        default=15,
         gt=0,
         description="Until they save the first Value Form page, a participant holds their "
         "place only this long (or hold_minutes, if shorter).",
