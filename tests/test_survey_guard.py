@@ -25,6 +25,7 @@ from valuecompass.instrument import load_instrument
 from valuecompass.store import SCHEMA_VERSION, open_store, schema_version, survey
 from valuecompass.store._survey_tables import admin_sessions, participants, slots, studies
 from valuecompass.survey import SurveyConfigError, create_app, make_settings
+from valuecompass.survey._limits import HoldLimits
 from valuecompass.survey._security import ADMIN_COOKIE, CSRF_COOKIE, SESSION_COOKIE
 
 FORM = load_instrument()
@@ -286,3 +287,19 @@ def test_a_schema_1_store_is_migrated_and_its_participants_keep_their_pages(
             assert conn.execute(select(participants.c.items_per_page)).scalar_one() == 15
     finally:
         migrated.dispose()
+
+
+def test_hold_limits_slide_and_give_back() -> None:
+    """The two windows by hand: 2 an hour per address, 3 a minute in all."""
+    t = [0.0]
+    limits = HoldLimits(per_address=2, per_minute=3, clock=lambda: t[0])
+    assert limits.take("a") is None and limits.take("a") is None
+    assert limits.take("a") == 3600.0  # a's first place leaves the hour at t = 3600
+    assert limits.take("b") is None
+    assert limits.take("c") == 60.0  # three in the minute: the study waits for t = 60
+    limits.give_back("b")  # b was turned away: its place does not count
+    assert limits.take("c") is None
+    t[0] = 61.0
+    assert limits.take("d") is None and limits.take("a") == 3600.0 - 61.0
+    t[0] = 3600.0
+    assert limits.take("a") is None

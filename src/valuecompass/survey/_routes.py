@@ -96,15 +96,7 @@ def path_routes(survey: Survey) -> APIRouter:
         answers, errors = read_demographics(form, settings)
         if answers is None:
             return _demographics_page(survey, request, form, errors, 400)
-        address = request.client.host if request.client else ""
-        wait = survey.limits.take(address)
-        if wait is not None:
-            raise HTTPException(
-                429,
-                "Many people are starting this survey from your network or at once. Please "
-                f"send this page again in {_minutes(wait)}.",
-                headers={"retry-after": str(math.ceil(wait))},
-            )
+        address = _count_place(survey, request)
         scenario = await survey.db(
             store.save_demographics,
             participant,
@@ -169,6 +161,20 @@ def _demographics_page(
         given=given,
         errors=errors,
     )
+
+
+def _count_place(survey: Survey, request: Request) -> str:
+    """Count a quota place for the request's address (returned); 429 past the limits."""
+    address = request.client.host if request.client else ""
+    wait = survey.limits.take(address)
+    if wait is not None:
+        raise HTTPException(
+            429,
+            "Many people are starting this survey from your network or at once. Please "
+            f"send this page again in {_minutes(wait)}.",
+            headers={"retry-after": str(math.ceil(wait))},
+        )
+    return address
 
 
 def _minutes(seconds: float) -> str:
