@@ -36,7 +36,7 @@ from valuecompass.testing import survey_load as load
 
 TARGET_RATE, TARGET_P99 = 200.0, 0.250
 ITEMS = 58
-SERVER_ARGS = ("--quota", "1000000", "--items-per-page", str(ITEMS))
+SERVER_ARGS = ("--quota", "1000000", "--items-per-page", str(ITEMS), *load.NO_HOLD_LIMITS)
 
 
 def main() -> None:

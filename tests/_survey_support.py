@@ -20,8 +20,17 @@ from sqlalchemy import Engine, Table, func, select
 
 from valuecompass.instrument import load_instrument
 from valuecompass.store import open_store
-from valuecompass.store._survey_tables import answers, participants, secrets_table, slots, texts
+from valuecompass.store._survey_tables import (
+    admin_sessions,
+    answers,
+    participants,
+    secrets_table,
+    slots,
+    studies,
+    texts,
+)
 from valuecompass.survey import SurveySettings, create_app, load_content, make_settings
+from valuecompass.survey._security import SESSION_COOKIE
 from valuecompass.testing.survey_load import fresh_postgres
 
 PG_ENV = "VALUECOMPASS_TEST_PG_URL"
@@ -57,7 +66,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url: str = request.getfixturevalue("pg_database")
     engine = open_store(url)
-    names = ", ".join(t.name for t in (answers, texts, slots, participants, secrets_table))
+    tables = (answers, texts, slots, participants, secrets_table, studies, admin_sessions)
+    names = ", ".join(t.name for t in tables)
     with engine.begin() as conn:  # numbering restarts too, as in a new SQLite file
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
     engine.dispose()
@@ -86,9 +96,12 @@ def settings(**overrides: Any) -> SurveySettings:
     return make_settings(**{**fields, **overrides})
 
 
-def client(engine: Engine, **overrides: Any) -> TestClient:
+def client(engine: Engine, address: str = "testclient", **overrides: Any) -> TestClient:
+    """A browser at ADDRESS on a new app over ENGINE."""
     app = create_app(settings(**overrides), engine)
-    return TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+    return TestClient(
+        app, follow_redirects=False, raise_server_exceptions=False, client=(address, 50000)
+    )
 
 
 def token_of(page: httpx.Response) -> str:
@@ -115,15 +128,24 @@ class Walker:
     def __init__(self, web: TestClient) -> None:
         self.web = web
         self.token = ""
+        self.session: str | None = None  # the session the token was made in
         self.given: dict[str, str] = {}
 
-    def arrive(self, **link: str) -> httpx.Response:
-        page = self.web.get("/", params=link)
-        if page.status_code == 200:
+    def get(self, url: str, **params: str) -> httpx.Response:
+        """GET a page, keeping its CSRF token (made for this participant's session)."""
+        page = self.web.get(url, params=params)
+        if page.status_code == 200 and CSRF.search(page.text):
             self.token = token_of(page)
+            self.session = self.web.cookies.get(SESSION_COOKIE)
         return page
 
+    def arrive(self, **link: str) -> httpx.Response:
+        return self.get("/", **link)
+
     def post(self, url: str, data: dict[str, str]) -> httpx.Response:
+        """POST a form as a browser would: from its page, loaded in the current session."""
+        if self.web.cookies.get(SESSION_COOKIE) != self.session and url != "/consent":
+            self.get(url)
         return self.web.post(url, data={"csrf": self.token, **data})
 
     def consent(self, **link: str) -> httpx.Response:
@@ -138,12 +160,12 @@ class Walker:
         assert self.demographics(country).headers["location"] == "/vignette"
         assert self.post("/vignette", {}).headers["location"] == "/form/1"
 
-    def form(self, rate: Rater = honest) -> list[str]:
-        """Every Value Form page in turn; returns the items in the order shown."""
+    def form(self, rate: Rater = honest, start: int = 1) -> list[str]:
+        """Every Value Form page from START on; returns the items in the order shown."""
         shown: list[str] = []
-        page = 1
+        page = start
         while True:
-            items = items_of(self.web.get(f"/form/{page}"))
+            items = items_of(self.get(f"/form/{page}"))
             data = {f"r_{item}": rate(item, len(shown) + i) for i, item in enumerate(items)}
             self.given.update({k[2:]: v for k, v in data.items()})
             shown += items

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 import _survey_support as support
 from _survey_support import EXPECT, TOKEN, Walker, client, count_rows, items_of
@@ -21,7 +21,11 @@ POSITION = {"2": 1.0, "1": 2.0, "0": 2.5, "-1": 3.0, "-2": 4.0}
 
 
 def test_a_participant_completes_the_path_and_nothing_is_lost(engine: Engine) -> None:
-    web = client(engine, completion_url="https://app.prolific.com/submissions/complete?cc={code}")
+    web = client(
+        engine,
+        study_id="st1",
+        completion_url="https://app.prolific.com/submissions/complete?cc={code}",
+    )
     who = Walker(web)
     link = {"PROLIFIC_PID": "5f0a1b2c3d4e5f6a7b8c9d0e", "STUDY_ID": "st1", "SESSION_ID": "se1"}
     consent = who.arrive(**link)
@@ -217,8 +221,33 @@ def test_a_prolific_id_takes_part_once(engine: Engine) -> None:
     raced = forced_who.post("/consent", {"consent": "yes", **link})
     assert raced.status_code == 409 and "already" in raced.text
     assert count_rows(engine, participants) == 1
-    other_study = Walker(client(engine)).consent(PROLIFIC_PID="abc123", STUDY_ID="st2")
-    assert other_study.status_code == 303
+
+
+def test_the_study_is_a_setting_not_what_the_link_says(engine: Engine) -> None:
+    """Issue 14, item 3: finished with STUDY_ID=S, the same Prolific id comes back with no
+    STUDY_ID and with another one; neither starts a second response, and the export holds p
+    once. Only a server configured for another study takes p again."""
+    Walker(client(engine, study_id="S")).complete(PROLIFIC_PID="p", STUDY_ID="S")
+    bare = Walker(client(engine, study_id="S"))
+    assert bare.arrive(PROLIFIC_PID="p").status_code == 409
+    bare.arrive()
+    forced = bare.post("/consent", {"consent": "yes", "PROLIFIC_PID": "p"})
+    assert forced.status_code == 409
+    other = Walker(client(engine, study_id="S"))
+    refused = other.arrive(PROLIFIC_PID="p", STUDY_ID="other")
+    assert refused.status_code == 400 and "another study" in refused.text
+    other.arrive()
+    sent = other.post("/consent", {"consent": "yes", "PROLIFIC_PID": "p", "STUDY_ID": "other"})
+    assert sent.status_code == 400
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(participants.c.prolific_pid, participants.c.study_id, participants.c.step)
+        ).all()
+    assert [tuple(r) for r in rows] == [("p", "S", "done")]
+    exported = survey.human_answers(engine, FORM)
+    assert exported["respondent"].nunique() == 1 and len(exported) == 56
+    elsewhere = Walker(client(engine, study_id="S2")).consent(PROLIFIC_PID="p", STUDY_ID="S2")
+    assert elsewhere.headers["location"] == "/demographics"
 
 
 def test_consent_sent_twice_makes_one_participant(engine: Engine) -> None:

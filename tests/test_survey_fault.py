@@ -23,7 +23,7 @@ from valuecompass.testing import survey_load as load
 
 pg_database, store_url = support.pg_database, support.store_url
 PARTICIPANTS, KILL_AFTER, CONCURRENCY = 400, 120, 64
-ARGS = ("--quota", "1000000", "--items-per-page", "58", "--no-access-log")
+ARGS = ("--quota", "1000000", "--items-per-page", "58", "--no-access-log", *load.NO_HOLD_LIMITS)
 
 
 def _fire_and_kill(port: int, seats: list[load.Seat], server: subprocess.Popen[bytes]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,7 +14,8 @@ from valuecompass.cli._common import Commands, instrument_option
 from valuecompass.errors import ValueCompassError
 from valuecompass.settings import env
 
-DEFAULT_DB = "valuecompass.db"
+#: The survey's own default store, so ``survey serve`` and ``run`` never share a SQLite file.
+DEFAULT_DB = "survey.db"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,8 +25,8 @@ def _common(func: F) -> F:
     func = instrument_option(func)
     return click.option(
         "--db",
-        default=lambda: env("VALUECOMPASS_DB", DEFAULT_DB),
-        show_default="VALUECOMPASS_DB or valuecompass.db",
+        default=lambda: env("VALUECOMPASS_SURVEY_DB", DEFAULT_DB),
+        show_default="VALUECOMPASS_SURVEY_DB or survey.db",
         help="The store: a SQLite file path or a PostgreSQL URL.",
     )(func)
 
@@ -49,6 +52,34 @@ def survey_group() -> None:
     default=4,
     show_default=True,
     help="Participants per country per scenario.",
+)
+@click.option(
+    "--study-id",
+    default="",
+    help="The study (Prolific's STUDY_ID): a Prolific id takes part once in it, and links "
+    "naming another study are refused.",
+)
+@click.option(
+    "--holds-per-address",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="Quota places one network address may take per hour.",
+)
+@click.option(
+    "--holds-per-minute",
+    type=click.IntRange(1),
+    default=60,
+    show_default=True,
+    help="Quota places the whole study gives out per minute.",
+)
+@click.option(
+    "--first-hold-minutes",
+    type=click.FloatRange(0, min_open=True),
+    default=15,
+    show_default=True,
+    help="How long a place is held before its participant saves a Value Form page "
+    "(afterwards 120 minutes).",
 )
 @click.option(
     "--scenario",
@@ -80,6 +111,13 @@ def survey_group() -> None:
 )
 @click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (serve over HTTPS).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Proxies whose X-Forwarded-For gives the participant's address (for the limits per "
+    "address); comma-separated, '*' for any.",
+)
 def serve(
     db: str,
     instrument_path: Path | None,
@@ -87,6 +125,7 @@ def serve(
     port: int,
     content: Path | None,
     access_log: bool,
+    forwarded_allow_ips: str,
     **options: Any,
 ) -> None:
     """Serve the survey (loopback only unless --host says otherwise)."""
@@ -103,18 +142,23 @@ def serve(
         instrument=load_instrument(instrument_path), content=load_content(content), **options
     )
     engine = open_store(db)
+    _log_like_uvicorn()
+    app = create_app(settings, engine)  # refuses settings that would strand participants
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}, reachable from other machines", err=True)
     if settings.admin_token is None:
         click.echo("note: no admin token given, so /admin is off", err=True)
-    click.echo(f"survey on http://{host}:{port}/  store: {engine.url.render_as_string()}", err=True)
+    where = engine.url.render_as_string(hide_password=True)
+    click.echo(f"survey on http://{host}:{port}/  store: {where}", err=True)
     uvicorn.run(
-        create_app(settings, engine),
+        app,
         host=host,
         port=port,
         access_log=access_log,
         server_header=False,
         log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
@@ -170,16 +214,47 @@ def export(
         )
     finally:
         engine.dispose()
-    try:
-        write_csv(table, out)
-        if people is not None and participants is not None:
-            people.to_csv(participants, index=False)
-        if texts is not None and open_path is not None:
-            texts.to_csv(open_path, index=False)
-    except OSError as exc:
-        raise ValueCompassError(f"cannot write ({exc.strerror}): {exc.filename}") from exc
+    _write(out, lambda: write_csv(table, out))
+    if people is not None and participants is not None:
+        _write(participants, lambda: people.to_csv(participants, index=False))
+    if texts is not None and open_path is not None:
+        _write(open_path, lambda: texts.to_csv(open_path, index=False))
     click.echo(
         f"{len(table)} answers from {table['respondent'].nunique()} participants written to {out}"
     )
     if texts is not None:
         click.echo(f"{len(texts)} open answers written to {open_path}")
+
+
+class _ToStderr(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is when a line is logged."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def _log_like_uvicorn() -> None:
+    """The survey's own log lines (a busy store, a crash, a client gone) on stderr, as the
+    server's are."""
+    log = logging.getLogger("valuecompass.survey")
+    if any(h.get_name() == "valuecompass-survey" for h in log.handlers):
+        return
+    handler = _ToStderr()
+    handler.set_name("valuecompass-survey")
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _write(path: Path, write: Callable[[], None]) -> None:
+    """Run WRITE; a failure is the user's error naming PATH and why."""
+    if not path.parent.is_dir():
+        raise ValueCompassError(f"{path}: cannot write: folder {path.parent} does not exist")
+    try:
+        write()
+    except OSError as exc:
+        raise ValueCompassError(f"{path}: cannot write ({exc.strerror or exc})") from exc

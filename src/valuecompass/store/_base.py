@@ -64,10 +64,17 @@ def _run_leases(conn: Connection) -> None:
     metadata.tables["run_leases"].create(conn, checkfirst=True)
 
 
+def _survey_studies(conn: Connection) -> None:
+    from valuecompass.store._survey_tables import add_studies  # the survey's own step
+
+    add_studies(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial: runs, prompts, answers, survey", _initial),
     Migration(2, "run_leases: which process runs a run, and its heartbeat", _run_leases),
+    Migration(3, "survey: studies, admin sessions, participants' items per page", _survey_studies),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

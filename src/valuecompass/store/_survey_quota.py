@@ -21,6 +21,9 @@ from valuecompass.store._base import StoreError
 from valuecompass.store._survey_tables import aware, now, participants, slots
 
 MAX_TRIES = 50
+#: Seconds of retrying after SQLite snapshot conflicts; past this a lock error is passed on
+#: (the survey answers it with 503) rather than waited out once per try.
+BUSY_SECONDS = 1.0
 
 
 class _Lost(Exception):
@@ -39,23 +42,26 @@ def assign(
     country: str,
     candidates: Sequence[str],
     quota: int,
-    hold_seconds: float,
+    holds: tuple[float, float],
 ) -> str | None:
     """Give the participant a place in one candidate scenario's cell; ``None`` if all are full.
 
-    Calling it again for a participant who holds a place returns that place's scenario.
+    HOLDS are the seconds an unfinished place stays live: (after the holder saved a Value Form
+    page, before). Calling it again for a participant who holds a place returns that place's
+    scenario.
     """
     rng = random.Random(participant_id)
+    start = time.monotonic()
     for attempt in range(MAX_TRIES):
         try:
             with engine.begin() as conn:
-                return _try_assign(
-                    conn, participant_id, country, candidates, quota, hold_seconds, rng
-                )
+                return _try_assign(conn, participant_id, country, candidates, quota, holds, rng)
         except (IntegrityError, _Lost):
             continue
         except OperationalError:
             # SQLite: another writer committed after this transaction's snapshot was taken.
+            if time.monotonic() - start > BUSY_SECONDS:
+                raise
             time.sleep(0.001 * (attempt + 1))
     raise StoreError(f"could not assign a scenario after {MAX_TRIES} tries; the store is too busy")
 
@@ -66,7 +72,7 @@ def _try_assign(
     country: str,
     candidates: Sequence[str],
     quota: int,
-    hold_seconds: float,
+    holds: tuple[float, float],
     rng: random.Random,
 ) -> str | None:
     held = conn.execute(
@@ -74,7 +80,7 @@ def _try_assign(
     ).scalar()
     if held is not None:
         return str(held)
-    cells = _cells(conn, country, candidates, hold_seconds)
+    cells = _cells(conn, country, candidates, holds)
     open_cells = [s for s in candidates if len(cells[s].live) < quota]
     if not open_cells:
         return None
@@ -116,10 +122,12 @@ def _try_assign(
 
 
 def _cells(
-    conn: Connection, country: str, candidates: Sequence[str], hold_seconds: float
+    conn: Connection, country: str, candidates: Sequence[str], holds: tuple[float, float]
 ) -> dict[str, _Cell]:
-    """Each candidate cell's live places and its stale ones (unfinished past the hold)."""
-    cutoff = now() - timedelta(seconds=hold_seconds)
+    """Each candidate cell's live places and its stale ones (unfinished past the hold: the
+    short one while the holder has saved no Value Form page)."""
+    stamp_now = now()
+    working, idle = (stamp_now - timedelta(seconds=h) for h in holds)
     rows = conn.execute(
         select(
             slots.c.scenario,
@@ -127,13 +135,15 @@ def _cells(
             slots.c.participant_id,
             slots.c.assigned_at,
             participants.c.step,
+            participants.c.form_page,
         )
         .join(participants, participants.c.id == slots.c.participant_id)
         .where(slots.c.country == country, slots.c.scenario.in_(list(candidates)))
     )
     cells = {s: _Cell() for s in candidates}
-    for scenario, slot, holder, assigned_at, step in rows:
+    for scenario, slot, holder, assigned_at, step, form_page in rows:
         stamp = aware(assigned_at)
+        cutoff = working if form_page > 0 else idle
         if step == "done" or (stamp is not None and stamp > cutoff):
             cells[scenario].live.add(slot)
         else:

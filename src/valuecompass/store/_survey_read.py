@@ -34,6 +34,7 @@ PARTICIPANT_COLUMNS = (
     "completion_code",
     "seed",
     "item_order",
+    "items_per_page",
 )
 
 

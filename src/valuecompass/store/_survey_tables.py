@@ -1,4 +1,5 @@
-"""The survey's tables: participants, their answers, open answers, quota slots, secrets."""
+"""The survey's tables: participants, their answers, open answers, quota slots, secrets,
+studies and admin sessions; and the survey's migration."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     DateTime,
     Float,
     ForeignKey,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
 )
 
 from valuecompass.store._base import metadata
@@ -28,7 +31,13 @@ participants = Table(
     Column("id", Integer, primary_key=True, doc="participant number; respondent 'survey-<id>'"),
     Column("key", String(64), nullable=False, unique=True, doc="secret session key (cookie)"),
     Column("prolific_pid", String(64), doc="PROLIFIC_PID from the link; NULL without one"),
-    Column("study_id", String(64), nullable=False, doc="STUDY_ID from the link; '' without one"),
+    Column(
+        "study_id",
+        String(64),
+        nullable=False,
+        doc="the study as the server was configured ('' for an unnamed one); before schema 2, "
+        "STUDY_ID as the link gave it",
+    ),
     Column("session_id", String(64), doc="SESSION_ID from the link"),
     Column("link_scenario", String(64), doc="scenario id the link asked for, if any"),
     Column("scenario", String(64), doc="scenario id assigned; NULL until assignment"),
@@ -39,6 +48,12 @@ participants = Table(
     Column("form_page", Integer, nullable=False, doc="Value Form pages saved so far"),
     Column("seed", Integer, nullable=False, doc="seed that drew the statement order"),
     Column("item_order", Text, nullable=False, doc="item ids, space-separated, in the order shown"),
+    Column(
+        "items_per_page",
+        Integer,
+        doc="statements per Value Form page, fixed at consent; NULL (before schema 2): the "
+        "server's setting",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False, doc="consent given (UTC)"),
     Column("assigned_at", DateTime(timezone=True), doc="scenario assigned (UTC)"),
     Column("form_started_at", DateTime(timezone=True), doc="Value Form first shown (UTC)"),
@@ -104,6 +119,38 @@ secrets_table = Table(
     Column("name", String(64), primary_key=True, doc="what the secret is for, e.g. 'csrf'"),
     Column("value", String(128), nullable=False, doc="random hex, made on first use"),
 )
+
+
+studies = Table(
+    "survey_studies",
+    metadata,
+    Column("study_id", String(64), primary_key=True, doc="the study ('' for an unnamed one)"),
+    Column("instrument", String(64), nullable=False, doc="digest of the instrument last served"),
+    Column("items_per_page", Integer, nullable=False, doc="statements per page for newcomers"),
+    Column("settings", Text, nullable=False, doc="the other settings last served, as JSON"),
+    Column("first_served_at", DateTime(timezone=True), nullable=False, doc="first start (UTC)"),
+    Column("last_served_at", DateTime(timezone=True), nullable=False, doc="latest start (UTC)"),
+)
+
+admin_sessions = Table(
+    "survey_admin_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True, doc="SHA-256 of the session id (the cookie)"),
+    Column("created_at", DateTime(timezone=True), nullable=False, doc="logged in (UTC)"),
+    Column("expires_at", DateTime(timezone=True), nullable=False, doc="no longer valid (UTC)"),
+)
+
+
+def add_studies(conn: Connection) -> None:
+    """Schema 2: studies' settings, admin sessions, each participant's items per page.
+
+    Idempotent, as a store made from schema 1's step with today's tables already has them.
+    """
+    for table in (studies, admin_sessions):
+        table.create(conn, checkfirst=True)
+    columns = {c["name"] for c in inspect(conn).get_columns("survey_participants")}
+    if "items_per_page" not in columns:
+        conn.exec_driver_sql("ALTER TABLE survey_participants ADD COLUMN items_per_page INTEGER")
 
 
 def now() -> datetime:

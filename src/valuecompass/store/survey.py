@@ -26,6 +26,16 @@ from valuecompass.store._survey_read import (
     participants_frame,
     respondent,
 )
+from valuecompass.store._survey_study import (
+    InProgress,
+    Study,
+    admin_session_valid,
+    end_admin_session,
+    in_progress,
+    record_study,
+    start_admin_session,
+    stored_study,
+)
 from valuecompass.store._survey_tables import (
     answers,
     aware,
@@ -36,22 +46,30 @@ from valuecompass.store._survey_tables import (
 )
 
 __all__ = [
+    "InProgress",
     "Participant",
     "QualityFlags",
+    "Study",
+    "admin_session_valid",
     "answers_of",
     "cell_counts",
     "complete",
     "create_participant",
+    "end_admin_session",
     "find_participant",
     "human_answers",
+    "in_progress",
     "latest_texts",
     "open_answers",
     "participants_frame",
     "prolific_taken",
+    "record_study",
     "save_demographics",
     "save_page",
     "secret",
     "set_step",
+    "start_admin_session",
+    "stored_study",
 ]
 
 
@@ -70,6 +88,7 @@ class Participant:
     step: str
     form_page: int
     item_order: tuple[str, ...]
+    items_per_page: int | None
     form_started_at: datetime | None
     form_finished_at: datetime | None
     completion_code: str | None
@@ -135,8 +154,10 @@ def create_participant(
     link_scenario: str | None,
     seed: int,
     item_order: Sequence[str],
+    items_per_page: int | None = None,
 ) -> Participant | None:
-    """Record a consenting participant; ``None`` if the Prolific id already took part."""
+    """Record a consenting participant; ``None`` if the Prolific id already took part in
+    STUDY_ID. ITEMS_PER_PAGE stays theirs whatever the server's setting later."""
     row = {
         "key": key,
         "prolific_pid": prolific_pid,
@@ -147,6 +168,7 @@ def create_participant(
         "form_page": 0,
         "seed": seed,
         "item_order": " ".join(item_order),
+        "items_per_page": items_per_page,
         "created_at": now(),
         "excluded": False,
     }
@@ -186,12 +208,14 @@ def save_demographics(
     candidates: Sequence[str],
     quota: int,
     hold_seconds: float,
+    first_hold_seconds: float | None = None,
 ) -> str | None:
     """Store the answers and assign a scenario with room; ``None`` when every cell is full.
 
     The scenario is the candidate whose (scenario, country) cell has the fewest live places
     taken, ties broken at random per participant. A place is live while its holder has finished
-    or is within HOLD_SECONDS of being assigned; an older unfinished place may be taken over.
+    or is within HOLD_SECONDS of being assigned (FIRST_HOLD_SECONDS until they have saved a
+    Value Form page); an older unfinished place may be taken over.
     """
     with engine.begin() as conn:
         conn.execute(
@@ -199,7 +223,8 @@ def save_demographics(
             .where(participants.c.id == participant.id)
             .values(country=country, age_band=age_band, gender=gender)
         )
-    scenario = assign(engine, participant.id, country, candidates, quota, hold_seconds)
+    holds = (hold_seconds, hold_seconds if first_hold_seconds is None else first_hold_seconds)
+    scenario = assign(engine, participant.id, country, candidates, quota, holds)
     step = "vignette" if scenario is not None else "full"
     set_step(engine, participant.id, step, from_steps=("demographics", "full"))
     return scenario

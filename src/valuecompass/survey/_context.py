@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from valuecompass.instrument import Scenario
 from valuecompass.store import survey as store
 from valuecompass.survey._form import split_pages
+from valuecompass.survey._limits import HoldLimits
 from valuecompass.survey._security import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -28,13 +29,15 @@ from valuecompass.survey._security import (
 from valuecompass.survey._settings import SurveySettings
 
 T = TypeVar("T")
+#: The methods of a page: HEAD answers as GET does (the server sends no body).
+GET = ["GET", "HEAD"]
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 400
 #: Participants whose identity is kept in memory (about 1 KB each); the cache starts afresh
 #: when full.
 IDENTITY_CACHE = 20_000
-#: Worker threads for PostgreSQL calls. More only queue on the GIL and the connection pool
-#: (SQLAlchemy's default holds 15); fewer cannot overlap enough commits.
+#: Worker threads for store calls. More only queue on the GIL and the connection pool
+#: (SQLAlchemy's default holds 15); fewer cannot overlap enough PostgreSQL commits.
 DB_THREADS = 8
 #: The participant's path, as the progress line names it.
 PATH = ("Consent", "About you", "Scenario", "Values", "Your views", "Done")
@@ -69,8 +72,8 @@ class Survey:
     identities: dict[str, Identity] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.inline = self.engine.dialect.name == "sqlite"
         self.limiter = anyio.CapacityLimiter(DB_THREADS)
+        self.limits = HoldLimits(self.settings.holds_per_address, self.settings.holds_per_minute)
         for v in self.settings.instrument.values:
             self.statements[v.id] = (v.name, v.definition, v.statement)
         for c in self.settings.content.attention_checks:
@@ -78,25 +81,25 @@ class Survey:
         self.ids = {item: item for item in self.statements}
 
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a store call: in one of a few worker threads on PostgreSQL, on the event loop on
-        SQLite.
+        """Run a store call in one of a few worker threads, never on the event loop.
 
-        SQLite takes one writer at a time whatever the threads, and writers that collide wait
-        in its busy handler, which sleeps in steps of up to 100 ms: the latency tail under load.
-        Its calls take about a millisecond, so running them in turn on the loop is both faster
-        and fairer. PostgreSQL commits in parallel and waits on the network, so it gets threads.
+        So a store that is slow or locked holds up only the requests that need it: static
+        files and every other request are served meanwhile. The threads are the survey's own
+        (not the pool static files are read in), so waiting calls cannot starve those either.
         """
-        if self.inline:
-            return fn(self.engine, *args, **kwargs)
         call = functools.partial(fn, self.engine, *args, **kwargs)
         return await anyio.to_thread.run_sync(call, limiter=self.limiter)
 
     def render(self, request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
-        """Render TEMPLATE (autoescaped) with a CSRF token, setting the nonce cookie if new."""
+        """Render TEMPLATE (autoescaped) with a CSRF token, setting the nonce cookie if new.
+
+        The token signs the nonce together with the participant's session key, so it is good
+        only in that participant's session."""
         nonce = request.cookies.get(CSRF_COOKIE)
         fresh = not nonce
         nonce = nonce or new_nonce()
-        html = self.env.get_template(template).render(csrf=csrf_token(self.secret, nonce), **ctx)
+        token = csrf_token(self.secret, nonce, request.cookies.get(SESSION_COOKIE, ""))
+        html = self.env.get_template(template).render(csrf=token, **ctx)
         response = HTMLResponse(html, status, headers={"cache-control": "no-store"})
         if fresh:
             self.set_cookie(response, CSRF_COOKIE, nonce)
@@ -113,13 +116,20 @@ class Survey:
             secure=self.settings.secure_cookies,
         )
 
-    async def read_form(self, request: Request) -> dict[str, str]:
-        """The URL-encoded form of a POST, after its CSRF check; 4xx for anything else."""
+    async def read_form(self, request: Request, *, before_session: bool = False) -> dict[str, str]:
+        """The URL-encoded form of a POST, after its CSRF check; 4xx for anything else.
+
+        BEFORE_SESSION also takes a token made before the participant had a session (the
+        consent page, sent again after "Start" was pressed once already)."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != FORM_TYPE:
             raise HTTPException(415, "This address takes an HTML form, sent as a browser sends it.")
         form = parse_form(await request.body())
-        check_csrf(self.secret, request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+        nonce, token = request.cookies.get(CSRF_COOKIE), form.get("csrf")
+        sessions = [request.cookies.get(SESSION_COOKIE, "")]
+        if before_session and sessions[0]:
+            sessions.append("")
+        check_csrf(self.secret, nonce, token, sessions)
         return form
 
     async def participant(self, request: Request) -> store.Participant | None:
@@ -149,7 +159,9 @@ class Survey:
         return known
 
     def pages(self, participant: store.Participant) -> list[list[str]]:
-        return split_pages(participant.item_order, self.settings.items_per_page)
+        """The participant's pages, as many statements each as when they consented."""
+        per_page = participant.items_per_page or self.settings.items_per_page
+        return split_pages(participant.item_order, per_page)
 
     def items(self, participant: store.Participant, page: int) -> list[Item]:
         """The statements of PAGE (1-based), numbered through the whole form."""

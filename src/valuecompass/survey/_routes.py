@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 
 from fastapi import APIRouter
@@ -11,7 +12,7 @@ from starlette.responses import Response
 
 from valuecompass.store import survey as store
 from valuecompass.store._survey_tables import now
-from valuecompass.survey._context import Survey, redirect, require
+from valuecompass.survey._context import GET, Survey, redirect, require
 from valuecompass.survey._form import OTHER_COUNTRY, draw_order, link_ids, read_demographics
 from valuecompass.survey._security import SESSION_COOKIE
 
@@ -27,6 +28,8 @@ def path_routes(survey: Survey) -> APIRouter:
         ids, bad = link_ids(params)
         if bad:
             raise HTTPException(400, f"This study link is not valid ({', '.join(bad)}).")
+        if settings.study_id and ids["STUDY_ID"] not in (None, settings.study_id):
+            raise HTTPException(400, "This study link is for another study (its STUDY_ID).")
         scenario = params.get("scenario", "").strip() or None
         if scenario is not None and scenario not in settings.scenario_ids:
             raise HTTPException(400, "This study link names a scenario this survey does not run.")
@@ -39,7 +42,7 @@ def path_routes(survey: Survey) -> APIRouter:
     def duplicate(request: Request) -> Response:
         return survey.render(request, "duplicate.html", 409)
 
-    @router.get("/")
+    @router.api_route("/", methods=GET)
     async def landing(request: Request) -> Response:
         ids = link(dict(request.query_params))
         current = await survey.participant(request)
@@ -47,14 +50,14 @@ def path_routes(survey: Survey) -> APIRouter:
             return redirect(survey.where(current))
         pid = ids["PROLIFIC_PID"]
         if pid:
-            taken: bool = await survey.db(store.prolific_taken, pid, ids["STUDY_ID"] or "")
+            taken: bool = await survey.db(store.prolific_taken, pid, settings.study_id)
             if taken:
                 return duplicate(request)
         return survey.render(request, "consent.html", link=ids, step=0)
 
     @router.post("/consent")
     async def consent(request: Request) -> Response:
-        form = await survey.read_form(request)
+        form = await survey.read_form(request, before_session=True)
         ids = link({k: form.get(k, "") for k in LINK_FIELDS})
         current = await survey.participant(request)
         if current is not None and ids["PROLIFIC_PID"] in (None, current.prolific_pid):
@@ -68,11 +71,12 @@ def path_routes(survey: Survey) -> APIRouter:
             store.create_participant,
             key=secrets.token_urlsafe(32),
             prolific_pid=ids["PROLIFIC_PID"],
-            study_id=ids["STUDY_ID"] or "",
+            study_id=settings.study_id,  # the study as configured, whatever the link says
             session_id=ids["SESSION_ID"],
             link_scenario=ids["scenario"],
             seed=seed,
             item_order=draw_order(settings.instrument.value_ids, checks, seed),
+            items_per_page=settings.items_per_page,
         )
         if participant is None:
             return duplicate(request)
@@ -80,7 +84,7 @@ def path_routes(survey: Survey) -> APIRouter:
         survey.set_cookie(response, SESSION_COOKIE, participant.key)
         return response
 
-    @router.get("/demographics")
+    @router.api_route("/demographics", methods=GET)
     async def demographics(request: Request) -> Response:
         await require(survey, request, ("demographics",))
         return _demographics_page(survey, request, {}, {})
@@ -92,6 +96,7 @@ def path_routes(survey: Survey) -> APIRouter:
         answers, errors = read_demographics(form, settings)
         if answers is None:
             return _demographics_page(survey, request, form, errors, 400)
+        address = _count_place(survey, request)
         scenario = await survey.db(
             store.save_demographics,
             participant,
@@ -103,15 +108,18 @@ def path_routes(survey: Survey) -> APIRouter:
             else [*settings.scenario_ids],
             quota=settings.quota,
             hold_seconds=settings.hold_minutes * 60,
+            first_hold_seconds=min(settings.first_hold_minutes, settings.hold_minutes) * 60,
         )
+        if scenario is None:
+            survey.limits.give_back(address)  # turned away: no place was taken
         return redirect("/vignette" if scenario else "/full")
 
-    @router.get("/full")
+    @router.api_route("/full", methods=GET)
     async def full(request: Request) -> Response:
         await require(survey, request, ("full",))
         return survey.render(request, "full.html", step=1)
 
-    @router.get("/vignette")
+    @router.api_route("/vignette", methods=GET)
     async def vignette(request: Request) -> Response:
         participant = await require(survey, request, ("vignette", "form", "open"))
         return survey.render(
@@ -153,3 +161,22 @@ def _demographics_page(
         given=given,
         errors=errors,
     )
+
+
+def _count_place(survey: Survey, request: Request) -> str:
+    """Count a quota place for the request's address (returned); 429 past the limits."""
+    address = request.client.host if request.client else ""
+    wait = survey.limits.take(address)
+    if wait is not None:
+        raise HTTPException(
+            429,
+            "Many people are starting this survey from your network or at once. Please "
+            f"send this page again in {_minutes(wait)}.",
+            headers={"retry-after": str(math.ceil(wait))},
+        )
+    return address
+
+
+def _minutes(seconds: float) -> str:
+    minutes = math.ceil(seconds / 60)
+    return "a minute" if minutes <= 1 else f"{minutes} minutes"

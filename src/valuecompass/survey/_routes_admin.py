@@ -1,12 +1,16 @@
 """The researchers' page: counts per cell, exclusions, recent open answers, downloads.
 
-Open only with the admin token, given once on a login form (it sets a cookie holding an HMAC
-of the token, not the token) or as ``Authorization: Bearer TOKEN`` for scripts. Every check is
-constant-time. Without a configured token the pages do not exist (404).
+Open only with the admin token, given once on a login form or as ``Authorization: Bearer
+TOKEN`` for scripts. Logging in starts a server-side session: the cookie holds a random session
+id, the store its SHA-256, and logging out deletes it, so a copied cookie opens nothing after
+logout (nor after ``ADMIN_HOURS``). Token checks are constant-time. Without a configured token
+the pages do not exist (404).
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,8 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valuecompass.store import survey as store
-from valuecompass.survey._context import Survey, redirect
-from valuecompass.survey._security import ADMIN_COOKIE, same_token, sign
+from valuecompass.survey._context import GET, Survey, redirect
+from valuecompass.survey._security import ADMIN_COOKIE, same_token
+
+#: How long an admin session lasts after logging in.
+ADMIN_HOURS = 12
 
 
 @dataclass(frozen=True)
@@ -29,22 +36,29 @@ class Row:
 def admin_routes(survey: Survey) -> APIRouter:
     router = APIRouter()
     token = survey.settings.admin_token
-    cookie = sign(survey.secret, "admin:" + token) if token else None
 
-    def allowed(request: Request) -> bool:
+    async def allowed(request: Request) -> bool:
         if token is None:
             raise HTTPException(404, "There is no such page.")
         header = request.headers.get("authorization", "")
         if header[:7].lower() == "bearer " and same_token(header[7:].strip(), token):
             return True
-        return same_token(request.cookies.get(ADMIN_COOKIE), cookie)
+        session = request.cookies.get(ADMIN_COOKIE)
+        if not session or len(session) > 128:
+            return False
+        valid: bool = await survey.db(store.admin_session_valid, _digest(session))
+        return valid
 
     def login(request: Request, status: int, error: str | None = None) -> Response:
         return survey.render(request, "admin_login.html", status, error=error)
 
-    @router.get("/admin")
+    @router.api_route("/admin/", methods=GET)
+    async def admin_slash(request: Request) -> Response:
+        return redirect("/admin")  # relative: never a URL built from the Host header
+
+    @router.api_route("/admin", methods=GET)
     async def admin(request: Request) -> Response:
-        if not allowed(request):
+        if not await allowed(request):
             return login(request, 401)
         return await _dashboard(survey, request)
 
@@ -55,34 +69,43 @@ def admin_routes(survey: Survey) -> APIRouter:
             raise HTTPException(404, "There is no such page.")
         if not same_token(form.get("token", ""), token):
             return login(request, 403, "That token is not right.")
+        session = secrets.token_urlsafe(32)
+        await survey.db(store.start_admin_session, _digest(session), ADMIN_HOURS * 3600)
         response = redirect("/admin")
-        survey.set_cookie(response, ADMIN_COOKIE, cookie or "")
+        survey.set_cookie(response, ADMIN_COOKIE, session)
         return response
 
     @router.post("/admin/logout")
     async def admin_logout(request: Request) -> Response:
         await survey.read_form(request)
+        session = request.cookies.get(ADMIN_COOKIE)
+        if session and len(session) <= 128:
+            await survey.db(store.end_admin_session, _digest(session))
         response = redirect("/admin")
         response.delete_cookie(ADMIN_COOKIE, path="/")
         return response
 
-    @router.get("/admin/answers.csv")
+    @router.api_route("/admin/answers.csv", methods=GET)
     async def answers_csv(request: Request, include_excluded: bool = False) -> Response:
-        if not allowed(request):
+        if not await allowed(request):
             raise HTTPException(401, "Log in on the admin page first.")
         table = await survey.db(
             store.human_answers, survey.settings.instrument, include_excluded=include_excluded
         )
         return _csv(table, "survey-answers.csv")
 
-    @router.get("/admin/participants.csv")
+    @router.api_route("/admin/participants.csv", methods=GET)
     async def participants_csv(request: Request) -> Response:
-        if not allowed(request):
+        if not await allowed(request):
             raise HTTPException(401, "Log in on the admin page first.")
         table = await survey.db(store.participants_frame, spreadsheet_safe=True)
         return _csv(table, "survey-participants.csv")
 
     return router
+
+
+def _digest(session: str) -> str:
+    return hashlib.sha256(session.encode()).hexdigest()
 
 
 async def _dashboard(survey: Survey, request: Request) -> Response:

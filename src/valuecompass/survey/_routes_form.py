@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valuecompass.store import survey as store
-from valuecompass.survey._context import Moved, Survey, redirect, require
+from valuecompass.survey._context import GET, Moved, Survey, redirect, require
 from valuecompass.survey._form import BadRequest, quality, read_open, read_ratings
 from valuecompass.survey._settings import SurveySettings
 
@@ -52,7 +52,7 @@ def form_routes(survey: Survey) -> APIRouter:
             scenario=survey.scenario(participant),
         )
 
-    @router.get("/form/{page}")
+    @router.api_route("/form/{page}", methods=GET)
     async def show(request: Request, page: int) -> Response:
         participant = await on_page(request, page)
         saved = await survey.db(store.answers_of, participant.id)
@@ -81,7 +81,7 @@ def form_routes(survey: Survey) -> APIRouter:
             raise Moved(survey.where(now_at) if now_at else "/")
         return redirect("/open" if last else f"/form/{page + 1}")
 
-    @router.get("/open")
+    @router.api_route("/open", methods=GET)
     async def questions(request: Request) -> Response:
         participant = await require(survey, request, ("open",))
         saved = await survey.db(store.answers_of, participant.id)
@@ -124,7 +124,7 @@ def form_routes(survey: Survey) -> APIRouter:
         target = settings.completion_link(code) if settings.redirect_on_complete else None
         return redirect(target or "/done")
 
-    @router.get("/done")
+    @router.api_route("/done", methods=GET)
     async def done(request: Request) -> Response:
         participant = await require(survey, request, ("done",))
         code = participant.completion_code or ""

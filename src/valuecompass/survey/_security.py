@@ -1,8 +1,9 @@
 """CSRF tokens, the request-size limit, security headers and the admin token check.
 
 CSRF uses signed double submission: a random nonce in an HttpOnly, SameSite=Lax cookie, and in
-each form a hidden field holding HMAC-SHA256(secret, nonce). Another site can neither read the
-cookie nor compute the HMAC, and every comparison is constant-time.
+each form a hidden field holding HMAC-SHA256(secret, nonce and the participant's session key).
+Another site can neither read the cookie nor compute the HMAC, a token is good only in the
+session it was made for, and every comparison is constant-time.
 """
 
 from __future__ import annotations
@@ -44,15 +45,17 @@ def sign(secret: bytes, message: str) -> str:
     return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
 
 
-def csrf_token(secret: bytes, nonce: str) -> str:
-    return sign(secret, "csrf:" + nonce)
+def csrf_token(secret: bytes, nonce: str, session: str) -> str:
+    """The token for NONCE in SESSION (the participant's session key, '' before they have one)."""
+    return sign(secret, f"csrf:{nonce}:{session}")
 
 
-def check_csrf(secret: bytes, nonce: str | None, token: str | None) -> None:
-    """Raise :class:`CsrfError` unless TOKEN is the signature of the cookie's NONCE."""
+def check_csrf(secret: bytes, nonce: str | None, token: str | None, sessions: list[str]) -> None:
+    """Raise :class:`CsrfError` unless TOKEN signs the cookie's NONCE in one of SESSIONS."""
     if not nonce or not token:
         raise CsrfError
-    if not hmac.compare_digest(csrf_token(secret, nonce).encode(), token.encode()):
+    given = token.encode()
+    if not any(hmac.compare_digest(csrf_token(secret, nonce, s).encode(), given) for s in sessions):
         raise CsrfError
 
 

@@ -93,9 +93,41 @@ class SurveySettings(_Strict):
     scenarios: tuple[str, ...] = Field(
         default=(), description="Scenario ids to assign; every scenario when empty."
     )
+    study_id: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="The study this server runs (Prolific's STUDY_ID). A Prolific id takes part "
+        "once per study; a link naming another STUDY_ID is refused. '' for one unnamed study.",
+    )
     quota: int = Field(default=4, ge=1, le=1_000_000, description="Per country per scenario.")
     hold_minutes: float = Field(
-        default=120, gt=0, description="An unfinished participant holds a quota place this long."
+        default=120,
+        gt=0,
+        description="A participant who has saved a Value Form page holds their quota place "
+        "this long from when it was given, unless they finish.",
+    )
+    first_hold_minutes: float = Field(
+        default=15,
+        gt=0,
+        description="Until they save the first Value Form page, a participant holds their "
+        "place only this long (or hold_minutes, if shorter).",
+    )
+    holds_per_address: int = Field(
+        default=10,
+        ge=1,
+        description="Quota places that participants from one network address may take per "
+        "hour; more are asked to come back later (429).",
+    )
+    holds_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Quota places the whole study gives out per minute, whatever the address.",
+    )
+    db_wait_seconds: float = Field(
+        default=2,
+        gt=0,
+        le=60,
+        description="How long a request waits for a locked store before a 503 page.",
     )
     items_per_page: int = Field(default=15, ge=1, description="Value Form statements per page.")
     require_prolific: bool = Field(default=False, description="Refuse links without ids.")
@@ -139,6 +171,10 @@ class SurveySettings(_Strict):
                 raise ValueError(f"attention check {check.id}: {check.expect!r} is not an option")
             if check.id in values:
                 raise ValueError(f"attention check id {check.id!r} is also a value id")
+        if self.admin_token is not None and (
+            not self.admin_token.strip() or self.admin_token != self.admin_token.strip()
+        ):
+            raise ValueError("admin_token must not be blank or start or end with white space")
         if self.completion_url is not None:
             parts = urlsplit(self.completion_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:

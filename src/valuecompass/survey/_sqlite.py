@@ -1,4 +1,8 @@
-"""SQLite under the survey's load: WAL checkpoints moved off the request path.
+"""The store under the survey's load: short lock waits, and WAL checkpoints off the request path.
+
+A request never waits long for a lock: a SQLite connection of the survey gives up after the
+study's ``db_wait_seconds`` (``PRAGMA busy_timeout``, 30 s elsewhere), a PostgreSQL one likewise
+(``lock_timeout``); the app answers such a request with 503 and ``Retry-After``.
 
 In WAL mode a commit appends to the log without syncing (``synchronous=NORMAL``), so it
 survives the process being killed; the sync happens when the log is copied back into the
@@ -22,6 +26,23 @@ def _no_autocheckpoint(dbapi_conn: object, _record: object) -> None:
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
+
+
+def short_waits(engine: Engine, seconds: float) -> None:
+    """Make the engine's connections give up on a lock after SECONDS (SQLite, PostgreSQL)."""
+    millis = max(1, round(seconds * 1000))
+
+    def on_connect(dbapi_conn: object, _record: object) -> None:
+        cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+        if engine.dialect.name == "sqlite":
+            cursor.execute(f"PRAGMA busy_timeout={millis}")
+        elif engine.dialect.name == "postgresql":
+            cursor.execute(f"SET lock_timeout = {millis}")
+            dbapi_conn.commit()  # type: ignore[attr-defined]  # a SET lasts past its transaction
+        cursor.close()
+
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()  # pooled connections reconnect with the setting
 
 
 def take_over_checkpoints(engine: Engine) -> None:

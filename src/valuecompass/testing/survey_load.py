@@ -33,6 +33,9 @@ from valuecompass.survey import load_content
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _ITEM = re.compile(r'name="r_([a-z0-9_]+)" value=')
+#: ``survey serve`` options that lift the limits on quota places per address and per minute:
+#: a load test enrols every participant from one address, at once.
+NO_HOLD_LIMITS = ("--holds-per-address", "1000000000", "--holds-per-minute", "1000000000")
 COUNTRIES = ("united_states", "united_kingdom", "india", "germany", "france", "canada", "australia")
 
 
@@ -178,6 +181,9 @@ async def enrol(port: int, pid: str, country: str, study: str = "bench") -> Seat
             status, _, _ = await conn.post(url, {"csrf": token, **data})
             if status != 303:
                 raise RuntimeError(f"{url}: {status} for {pid}")
+            if url == "/consent":  # a token is good in its session only: the new one's
+                _, _, page = await conn.get("/demographics")
+                token = _token(page)
         _, _, form = await conn.get("/form/1")
         items = list(dict.fromkeys(_ITEM.findall(form.decode())))
         return Seat(pid, dict(conn.cookies), token, 1, items)

@@ -1,0 +1,305 @@
+"""Issue 14's survey defects, each as a user (participant or researcher) would meet it.
+
+Quota floods (item 2), a study's settings in the store (item 7), admin sessions and CSRF tokens
+tied to a session (item 11) and the smaller ones (item 13), on SQLite and PostgreSQL alike.
+The locked store and the client that goes away need a real server: ``test_survey_server.py``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
+
+import _survey_support as support
+from _survey_support import TOKEN, Walker, count_rows, settings, token_of
+from valuecompass.cli import main
+from valuecompass.instrument import load_instrument
+from valuecompass.store import SCHEMA_VERSION, open_store, schema_version, survey
+from valuecompass.store._survey_tables import admin_sessions, participants, slots, studies
+from valuecompass.survey import SurveyConfigError, create_app, make_settings
+from valuecompass.survey._limits import HoldLimits
+from valuecompass.survey._security import ADMIN_COOKIE, CSRF_COOKIE, SESSION_COOKIE
+
+FORM = load_instrument()
+pg_database, store_url, engine = support.pg_database, support.store_url, support.engine
+
+
+def browser(app: FastAPI, address: str) -> Walker:
+    """A participant's own browser (cookie jar) at ADDRESS, on the one running APP."""
+    web = TestClient(app, follow_redirects=False, client=(address, 40000))
+    return Walker(web)
+
+
+def flood(app: FastAPI, count: int, address: str | None = None) -> list[int]:
+    """COUNT made-up Prolific ids through consent and demographics (India); their statuses."""
+    statuses = []
+    for i in range(count):
+        who = browser(app, address or f"10.1.{i // 250}.{i % 250 + 1}")
+        link = {"PROLIFIC_PID": f"fake{i:03d}"}
+        assert who.consent(**link).status_code == 303
+        reply = who.demographics("india")
+        statuses.append(reply.status_code)
+        if reply.status_code == 429:
+            assert int(reply.headers["retry-after"]) > 0 and "again in" in reply.text
+    return statuses
+
+
+def test_a_flood_from_one_address_holds_only_its_share(engine: Engine) -> None:
+    """Item 2: 200 made-up ids from one address hold at most ``holds_per_address`` (10) of
+    India's 16 places (4 scenarios x quota 4), none elsewhere; a real participant from
+    another address still gets in."""
+    app = create_app(settings(quota=4, require_prolific=True), engine)
+    statuses = flood(app, 200, address="127.0.0.1")
+    assert statuses.count(303) == 10 and statuses.count(429) == 190
+    assert count_rows(engine, slots) == 10  # 10 / 16 = 62.5 % of one country's cells
+    real = browser(app, "127.0.0.2")
+    real.consent(PROLIFIC_PID="realperson")
+    assert real.demographics("india").headers["location"] == "/vignette"
+    with engine.connect() as conn:
+        scenario = conn.execute(
+            select(participants.c.scenario).where(participants.c.prolific_pid == "realperson")
+        ).scalar_one()
+    assert scenario is not None
+
+
+def test_a_flood_from_many_addresses_is_bounded_per_minute(engine: Engine) -> None:
+    """Item 2, study-wide: 200 ids from 200 addresses take at most ``holds_per_minute``."""
+    app = create_app(settings(quota=1000, holds_per_minute=25), engine)
+    statuses = flood(app, 200)
+    assert statuses.count(303) == 25 and count_rows(engine, slots) == 25
+
+
+def test_a_place_is_short_until_the_first_page_is_saved(engine: Engine) -> None:
+    """Item 2: a holder who does no work loses the place after ``first_hold_minutes``; one
+    who saved a Value Form page keeps it for ``hold_minutes``."""
+    app = create_app(settings(quota=1, first_hold_minutes=0.0001), engine)
+    idle = browser(app, "10.0.0.1")
+    idle.consent(scenario="education")
+    assert idle.demographics("india").headers["location"] == "/vignette"
+    worker = browser(app, "10.0.0.2")
+    worker.consent(scenario="education")
+    assert worker.demographics("india").headers["location"] == "/vignette"  # took it over
+    assert worker.post("/vignette", {}).headers["location"] == "/form/1"
+    page = support.items_of(worker.get("/form/1"))
+    assert worker.post("/form/1", {f"r_{i}": "1" for i in page}).status_code == 303
+    late = browser(app, "10.0.0.3")
+    late.consent(scenario="education")
+    assert late.demographics("india").headers["location"] == "/full"
+    with engine.connect() as conn:
+        holders = conn.execute(select(slots.c.participant_id)).scalars().all()
+    assert holders == [2]
+
+
+def test_a_restart_with_other_items_per_page_keeps_participants_pages(engine: Engine) -> None:
+    """Item 7: a participant who saved page 1 of 15 statements is sent to page 2 of their 4
+    after a restart at 20 per page, and finishes with all 58 (56 values exported); a
+    newcomer gets pages of 20; the study in the store records the new setting."""
+    before = support.client(engine, items_per_page=15)
+    who = Walker(before)
+    who.to_form()
+    first = support.items_of(who.get("/form/1"))
+    who.post("/form/1", {f"r_{i}": support.honest(i, n) for n, i in enumerate(first)})
+    after = support.client(engine, items_per_page=20)
+    after.cookies = before.cookies
+    who.web = after
+    assert after.get("/").headers["location"] == "/form/2"
+    rest = who.form(start=2)
+    assert len(first) == 15 and len(rest) == 43 and not set(rest) & set(first)
+    assert who.finish().headers["location"] == "/done"
+    assert len(survey.human_answers(engine, FORM)) == 56
+    newcomer = Walker(support.client(engine, items_per_page=20))
+    newcomer.to_form(country="france")
+    assert len(support.items_of(newcomer.get("/form/1"))) == 20
+    with engine.connect() as conn:
+        per_page = conn.execute(select(participants.c.items_per_page).order_by(participants.c.id))
+        assert list(per_page.scalars()) == [15, 20]
+        assert conn.execute(select(studies.c.items_per_page)).scalar_one() == 20
+
+
+def _without_first_value(tmp_path: Path) -> Path:
+    data = FORM.model_dump(mode="json")
+    data["values"] = data["values"][1:]
+    path = tmp_path / "smaller.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_an_instrument_without_a_value_in_use_is_refused_at_start(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    """Item 7: participants part-way hold the dropped value in their pages; instead of a 500
+    for them later, the start is refused, naming the value."""
+    Walker(support.client(engine)).to_form()
+    dropped = FORM.values[0].id
+    smaller = load_instrument(_without_first_value(tmp_path))
+    with pytest.raises(SurveyConfigError, match=f"1 participant.*{dropped}"):
+        create_app(settings(instrument=smaller), engine)
+    args = ["survey", "serve", "--db", store_url, "--instrument", str(tmp_path / "smaller.yaml")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and dropped in result.output and "--study-id" in result.output
+    assert "Traceback" not in result.output
+    assert count_rows(engine, participants) == 1  # nothing touched
+    create_app(settings(instrument=smaller, study_id="second"), engine)  # a new study may
+
+
+def test_admin_logout_revokes_a_copied_cookie(engine: Engine) -> None:
+    """Item 11: the cookie is a random session id, stored as its hash; after logout a copy of
+    it downloads nothing."""
+    app = create_app(settings(), engine)
+    admin = TestClient(app, follow_redirects=False)
+    login = admin.get("/admin")
+    assert admin.post("/admin/login", data={"csrf": token_of(login), "token": TOKEN}).is_redirect
+    cookie = admin.cookies[ADMIN_COOKIE]
+    thief = TestClient(app, follow_redirects=False, cookies={ADMIN_COOKIE: cookie})
+    assert thief.get("/admin/participants.csv").status_code == 200
+    with engine.connect() as conn:
+        stored = conn.execute(select(admin_sessions.c.digest)).scalars().all()
+    assert len(stored) == 1 and cookie not in stored[0]
+    page = admin.get("/admin")
+    assert admin.post("/admin/logout", data={"csrf": token_of(page)}).is_redirect
+    assert thief.get("/admin/participants.csv").status_code == 401
+    assert thief.get("/admin").status_code == 401
+    assert count_rows(engine, admin_sessions) == 0
+    second = create_app(settings(), engine)  # another server process on the store
+    assert TestClient(second, cookies={ADMIN_COOKIE: cookie}).get("/admin").status_code == 401
+
+
+def test_a_csrf_token_is_good_only_in_its_own_session(engine: Engine) -> None:
+    """Item 11: participant A's token with A's nonce cookie, replayed in B's session, is
+    refused; the same token and cookie in A's session are taken."""
+    app = create_app(settings(), engine)
+    a, b = browser(app, "10.0.0.1"), browser(app, "10.0.0.2")
+    a.consent()
+    b.consent()
+    a.get("/demographics")
+    data = {"csrf": a.token, "country": "india", "age_band": "25-34", "gender": ""}
+
+    def replay(session: str) -> int:
+        jar = {CSRF_COOKIE: a.web.cookies[CSRF_COOKIE], SESSION_COOKIE: session}
+        web = TestClient(app, follow_redirects=False, cookies=jar)
+        return web.post("/demographics", data=data).status_code
+
+    assert replay(b.web.cookies[SESSION_COOKIE]) == 403
+    assert replay(a.web.cookies[SESSION_COOKIE]) == 303
+
+
+def test_head_answers_as_get_does(engine: Engine) -> None:
+    """Item 13: HEAD / was 405."""
+    web = support.client(engine)
+    assert web.head("/").status_code == 200
+    assert web.head("/static/survey.css").status_code == 200
+    assert web.head("/admin").status_code == 401
+
+
+def test_the_admin_slash_redirect_ignores_the_host_header(engine: Engine) -> None:
+    """Item 13: ``/admin/`` redirected to a URL built from the Host header."""
+    reply = support.client(engine).get("/admin/", headers={"host": "evil.example"})
+    assert reply.status_code == 303 and reply.headers["location"] == "/admin"
+
+
+@pytest.mark.parametrize("blank", [" " * 20, "\t" * 16, " " + "x" * 20])
+def test_a_blank_admin_token_is_refused(blank: str) -> None:
+    """Item 13: a whitespace-only admin token opened /admin."""
+    with pytest.raises(SurveyConfigError, match="admin_token"):
+        make_settings(instrument=FORM, content=settings().content, admin_token=blank)
+    result = CliRunner().invoke(
+        main, ["survey", "serve", "--admin-token", blank], env={"VALUECOMPASS_ADMIN_TOKEN": ""}
+    )
+    assert result.exit_code == 2 and "admin_token" in result.output
+
+
+def test_export_to_a_missing_folder_names_the_file(engine: Engine, store_url: str) -> None:
+    """Item 13: this said "cannot write (None): None"."""
+    Walker(support.client(engine)).complete()
+    out = "/no/such/x.csv"
+    result = CliRunner().invoke(main, ["survey", "export", "--db", store_url, "--out", out])
+    assert result.exit_code == 2
+    assert out in result.output and "does not exist" in result.output
+    assert "None" not in result.output
+
+
+def test_the_survey_has_its_own_default_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 4: ``survey serve`` and ``run`` shared ``valuecompass.db``."""
+    from valuecompass.cli.survey import export, serve
+
+    monkeypatch.delenv("VALUECOMPASS_SURVEY_DB", raising=False)
+    for command in (serve, export):
+        db = next(p for p in command.params if p.name == "db")
+        assert callable(db.default) and db.default() == "survey.db"
+    monkeypatch.setenv("VALUECOMPASS_SURVEY_DB", "elsewhere.db")
+    assert db.default() == "elsewhere.db"
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [("database is locked", 503), ("no such table: survey_participants", 500)],
+)
+def test_a_busy_store_is_503_and_a_broken_one_500(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, reason: str, status: int
+) -> None:
+    """Item 4: only a store that is busy says "try again" (503 with Retry-After)."""
+    web = support.client(engine)
+    who = Walker(web)
+    who.arrive()
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError(reason))
+
+    monkeypatch.setattr(survey, "create_participant", failing)
+    reply = who.post("/consent", {"consent": "yes"})
+    assert reply.status_code == status
+    assert ("retry-after" in reply.headers) == (status == 503)
+    assert reason not in reply.text
+
+
+def test_a_schema_1_store_is_migrated_and_its_participants_keep_their_pages(
+    engine: Engine, store_url: str
+) -> None:
+    """Item 7's migration: a store from before schema 2 gains the studies, the admin sessions
+    and each participant's items per page (the study's setting at the first start after)."""
+    who = Walker(support.client(engine, items_per_page=15))
+    who.to_form()
+    with engine.begin() as conn:  # back to schema 1, as an older ValueCompass left it
+        conn.exec_driver_sql("ALTER TABLE survey_participants DROP COLUMN items_per_page")
+        conn.exec_driver_sql("DROP TABLE survey_studies")
+        conn.exec_driver_sql("DROP TABLE survey_admin_sessions")
+        conn.exec_driver_sql("UPDATE schema_meta SET value = '1'")
+    engine.dispose()
+    migrated = open_store(store_url)
+    try:
+        with migrated.connect() as conn:
+            assert schema_version(conn) == SCHEMA_VERSION == 3
+            assert count_rows(migrated, studies) == 0
+            per_page = conn.execute(select(participants.c.items_per_page)).scalar_one()
+        assert per_page is None
+        web = support.client(migrated, items_per_page=15)
+        web.cookies = who.web.cookies
+        assert len(support.items_of(web.get("/form/1"))) == 15
+        with migrated.connect() as conn:
+            assert conn.execute(select(participants.c.items_per_page)).scalar_one() == 15
+    finally:
+        migrated.dispose()
+
+
+def test_hold_limits_slide_and_give_back() -> None:
+    """The two windows by hand: 2 an hour per address, 3 a minute in all."""
+    t = [0.0]
+    limits = HoldLimits(per_address=2, per_minute=3, clock=lambda: t[0])
+    assert limits.take("a") is None and limits.take("a") is None
+    assert limits.take("a") == 3600.0  # a's first place leaves the hour at t = 3600
+    assert limits.take("b") is None
+    assert limits.take("c") == 60.0  # three in the minute: the study waits for t = 60
+    limits.give_back("b")  # b was turned away: its place does not count
+    assert limits.take("c") is None
+    t[0] = 61.0
+    assert limits.take("d") is None and limits.take("a") == 3600.0 - 61.0
+    t[0] = 3600.0
+    assert limits.take("a") is None
