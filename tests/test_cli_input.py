@@ -226,3 +226,13 @@ def test_help_loads_no_database_driver_dataframe_or_model_runtime() -> None:
 def _env() -> dict[str, str]:
     path = os.environ.get("PYTHONPATH", "")
     return {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{path}"}
+
+
+def test_survey_content_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "content.yaml"
+    bad.write_bytes(b"title: ok\nconsent_label: \xff\xfe\n")
+    result = CliRunner().invoke(
+        main, ["survey", "serve", "--content", str(bad), "--db", str(tmp_path / "s.db")]
+    )
+    assert result.exit_code == 2
+    assert f"{bad} line 2: survey content is not UTF-8 text" in result.output

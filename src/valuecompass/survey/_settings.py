@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from valuecompass._yaml import read_mapping, validate
+from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 
@@ -67,12 +67,7 @@ def load_content(path: str | Path | None = None) -> SurveyContent:
     if path is None:
         text = resources.files("valuecompass.survey").joinpath("data", DEFAULT_CONTENT)
         return _parse(text.read_text(encoding="utf-8"), f"<bundled {DEFAULT_CONTENT}>")
-    p = Path(path)
-    try:
-        content = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SurveyConfigError(f"{p}: cannot read survey content ({exc.strerror})") from exc
-    return _parse(content, str(p))
+    return _parse(read_file(path, "survey content", SurveyConfigError), str(path))
 
 
 def _parse(text: str, origin: str) -> SurveyContent:
