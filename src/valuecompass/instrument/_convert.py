@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument._legacy import (
     Country,
@@ -47,6 +49,13 @@ def to_v1(inst: Instrument) -> FormV1:
             f"instrument {inst.id!r} has no format-1 view (needs grouping 'type', axes "
             "'country' and 'scenario', scales human/agreement/portrait, wordings svs/pvq)"
         )
+    try:
+        return _form(inst)
+    except ValidationError as exc:
+        raise NoLegacyView(f"instrument {inst.id!r} has no format-1 view: {exc}") from exc
+
+
+def _form(inst: Instrument) -> FormV1:
     return FormV1(
         name=inst.title,
         version=inst.version,
