@@ -243,3 +243,26 @@ def test_form_list_and_show() -> None:
     assert code == 0 and "value_form_multilingual" in out
     code, out = _cli("form", "show", "nonexistent.yaml")
     assert code == 2 and "cannot read instrument file" in out
+
+
+def test_user_overlay_with_an_unknown_text_names_file_field_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "odd.nl.yaml"
+    path.write_text("language: nl\nitems:\n  i0: {name: Ding 0}\n  nope: {name: Niets}\n")
+    odd_file = tmp_path / "odd.yaml"
+    odd_file.write_text(ODD)
+    odd = load_instrument(odd_file)
+    with pytest.raises(InstrumentError, match=r"odd.nl.yaml: items.nope.name \(line 4\): no such"):
+        translate(odd, "nl", path)
+    path.write_text("language: nl\nitems:\n  i0: {name: Ding 0, wordings: {short: K0}}\n")
+    nl = translate(odd, "nl", path)
+    assert nl.item("i0").name == "Ding 0" and nl.item("i1").name == "Item 1"  # falls back
+    missing = missing_translations(odd, "nl", path)
+    assert "items.i0.wordings.long" in missing and "items.i0.name" not in missing
+
+
+def test_multilingual_value_form_uses_the_value_form_overlays() -> None:
+    multi = load_instrument("value_form_multilingual")
+    assert (
+        translate(multi, "fr").item("ambitious").name
+        == translate(load_instrument(), "fr").item("ambitious").name
+    )

@@ -8,6 +8,7 @@ Its ``prompts`` and ``survey`` sections belong to the prompt design and the surv
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from valuecompass._yaml import line_of, read_mapping
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 #: Overlay sections that translate the instrument itself (others are for prompts / survey).
 SECTIONS = ("title", "item_noun", "items", "groupings", "scales", "axes")
-Path_ = tuple[str, ...]
+TextPath = tuple[str, ...]
 Slot = tuple[dict[str, Any], str]
 
 
@@ -35,16 +36,28 @@ def overlay_languages(instrument: Instrument) -> list[str]:
     return [instrument.language, *(lang for lang in found if lang != instrument.language)]
 
 
-def load_overlay(instrument: Instrument, language: str) -> tuple[dict[str, Any], Any, str]:
-    """The bundled overlay of INSTRUMENT in LANGUAGE: (data, YAML node, origin)."""
-    owner = instrument.translations or instrument.id
-    name = f"{owner}.{language}.yaml"
-    path = resources.files("valuecompass.instrument").joinpath("data", "translations", name)
-    if not path.is_file():
-        have = ", ".join(overlay_languages(instrument))
-        raise _error(f"instrument {instrument.id!r} has no {language!r} translation; have: {have}")
-    origin = f"<bundled translations/{name}>"
-    data, node = read_mapping(path.read_text(encoding="utf-8"), origin, _error_type())
+def load_overlay(
+    instrument: Instrument, language: str, path: str | Path | None = None
+) -> tuple[dict[str, Any], Any, str]:
+    """The overlay of INSTRUMENT in LANGUAGE (the bundled one, or the file PATH):
+    (data, YAML node, origin)."""
+    if path is not None:
+        origin = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise _error(f"{origin}: cannot read translation file ({exc.strerror})") from exc
+    else:
+        owner = instrument.translations or instrument.id
+        name = f"{owner}.{language}.yaml"
+        bundled = resources.files("valuecompass.instrument").joinpath("data", "translations", name)
+        if not bundled.is_file():
+            have = ", ".join(overlay_languages(instrument))
+            raise _error(
+                f"instrument {instrument.id!r} has no {language!r} translation; have: {have}"
+            )
+        origin, text = f"<bundled translations/{name}>", bundled.read_text(encoding="utf-8")
+    data, node = read_mapping(text, origin, _error_type())
     if data.get("language") != language:
         raise _error(f"{origin}: 'language' must be {language!r}, got {data.get('language')!r}")
     return data, node, origin
@@ -56,39 +69,45 @@ def _error_type() -> Any:
     return InstrumentError
 
 
-def translate(instrument: Instrument, language: str) -> Instrument:
-    """INSTRUMENT in LANGUAGE: every text the overlay gives, the rest in the base language."""
+def translate(
+    instrument: Instrument, language: str, overlay: str | Path | None = None
+) -> Instrument:
+    """INSTRUMENT in LANGUAGE: every text the overlay gives (the bundled one, or the file
+    OVERLAY), the rest in the base language. A text the instrument lacks is an error."""
     from valuecompass.instrument._instrument import Instrument
 
     if language == instrument.language:
         return instrument
-    overlay, node, origin = load_overlay(instrument, language)
+    texts, node, origin = load_overlay(instrument, language, overlay)
     data = instrument.to_data()
     slots = _slots(data)
-    for path, text in _flatten(overlay).items():
-        if path not in slots:
-            line = line_of(node, path)
+    for key_path, text in _flatten(texts).items():
+        if key_path not in slots:
+            line = line_of(node, key_path)
             where = f" (line {line})" if line is not None else ""
-            raise _error(f"{origin}: {'.'.join(path)}{where}: no such text in {instrument.id!r}")
-        container, key = slots[path]
+            dotted = ".".join(key_path)
+            raise _error(f"{origin}: {dotted}{where}: no such text in {instrument.id!r}")
+        container, key = slots[key_path]
         container[key] = text
     data["language"] = language
     return Instrument.model_validate(data)
 
 
-def missing_translations(instrument: Instrument, language: str) -> list[str]:
+def missing_translations(
+    instrument: Instrument, language: str, overlay: str | Path | None = None
+) -> list[str]:
     """Dotted paths of the texts the LANGUAGE overlay leaves out (they stay untranslated)."""
     if language == instrument.language:
         return []
-    overlay, _, _ = load_overlay(instrument, language)
-    given = set(_flatten(overlay))
+    texts, _, _ = load_overlay(instrument, language, overlay)
+    given = set(_flatten(texts))
     return [".".join(path) for path in _slots(instrument.to_data()) if path not in given]
 
 
-def _flatten(overlay: dict[str, Any]) -> dict[Path_, str]:
-    out: dict[Path_, str] = {}
+def _flatten(overlay: dict[str, Any]) -> dict[TextPath, str]:
+    out: dict[TextPath, str] = {}
 
-    def walk(value: Any, path: Path_) -> None:
+    def walk(value: Any, path: TextPath) -> None:
         if isinstance(value, dict):
             for key, child in value.items():
                 walk(child, (*path, str(key)))
@@ -101,9 +120,9 @@ def _flatten(overlay: dict[str, Any]) -> dict[Path_, str]:
     return out
 
 
-def _slots(data: dict[str, Any]) -> dict[Path_, Slot]:
+def _slots(data: dict[str, Any]) -> dict[TextPath, Slot]:
     """Every translatable text: its overlay path → (the dict holding it, its key)."""
-    out: dict[Path_, Slot] = {("title",): (data, "title"), ("item_noun",): (data, "item_noun")}
+    out: dict[TextPath, Slot] = {("title",): (data, "title"), ("item_noun",): (data, "item_noun")}
     for item in data["items"]:
         base = ("items", item["id"])
         out[(*base, "name")] = (item, "name")
@@ -126,9 +145,9 @@ def _slots(data: dict[str, Any]) -> dict[Path_, Slot]:
     return out
 
 
-def _axis_slots(axis: dict[str, Any]) -> dict[Path_, Slot]:
+def _axis_slots(axis: dict[str, Any]) -> dict[TextPath, Slot]:
     base = ("axes", axis["id"])
-    out: dict[Path_, Slot] = {(*base, "name"): (axis, "name")}
+    out: dict[TextPath, Slot] = {(*base, "name"): (axis, "name")}
     for level in axis["levels"]:
         here = (*base, "levels", level["id"])
         out[(*here, "name")] = (level, "name")
