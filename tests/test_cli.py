@@ -63,7 +63,7 @@ def test_form_show(tmp_path: Path) -> None:
     code, out, _ = _run("form", "show", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert len(data["values"]) == 56
+    assert len(data["items"]) == 56
     code, out, _ = _run("form", "show")
     assert code == 0 and "National Security" in out
 

@@ -31,9 +31,15 @@ def _read(name: str) -> Doc:
     return doc
 
 
+V1_REFERENCE = Path(__file__).parent / "data" / "value_form_v1.yaml"
+
+
 @pytest.fixture(scope="module")
 def value_form() -> Doc:
-    return _read("value_form.yaml")
+    """The Value Form as it was in format 1 (the reference for ids, texts and numbers)."""
+    doc = yaml.safe_load(V1_REFERENCE.read_text(encoding="utf-8"))
+    assert isinstance(doc, dict)
+    return doc
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +54,17 @@ def foundations() -> Doc:
 
 @pytest.fixture(scope="module")
 def vf_groupings() -> Doc:
-    return _read("value_form_groupings.yaml")
+    """The Value Form's display groupings from value_form.yaml (format 2), with members listed
+    per level: ``display_type`` (called ``type`` here), ``higher_order``, ``authors_type``."""
+    doc = _read("value_form.yaml")
+    out = []
+    for gid, name in (("display_type", "type"), ("higher_order", None), ("authors_type", None)):
+        grouping = dict(next(g for g in doc["groupings"] if g["id"] == gid))
+        members: dict[str, list[str]] = {level["id"]: [] for level in grouping["levels"]}
+        for item in doc["items"]:
+            members[item["groups"][gid]].append(item["id"])
+        out.append({**grouping, "id": name or gid, "members": members})
+    return {"groupings": out}
 
 
 def _unique_ids(entries: list[Doc], where: str) -> list[str]:

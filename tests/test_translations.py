@@ -50,7 +50,8 @@ def _read(relative: str) -> Any:
     return yaml.safe_load((_package() / relative).read_text(encoding="utf-8"))
 
 
-FORM = _read("instrument/data/value_form.yaml")
+# The Value Form's format-1 file (value_form.yaml is now format 2, with the same texts).
+FORM = yaml.safe_load((Path(__file__).parent / "data" / "value_form_v1.yaml").read_text("utf-8"))
 PROMPTS = _read("prompts/data/prompts.yaml")
 CONTENT = _read("survey/data/content.yaml")
 UI_EN = _read("instrument/data/translations/value_form.en.yaml")["survey"]["ui"]

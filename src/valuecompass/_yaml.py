@@ -103,3 +103,8 @@ def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
         child: yaml.Node = node.value[part]
         return child
     return None
+
+
+def line_of(node: yaml.Node | None, loc: list[Any] | tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at path LOC (or its deepest existing ancestor)."""
+    return _line_of(node, list(loc))

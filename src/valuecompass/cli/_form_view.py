@@ -1,44 +1,71 @@
-"""``valuecompass form show``: the instrument as a table, JSON or YAML."""
+"""``valuecompass form list|show``: instruments as a table, JSON or YAML."""
 
 from __future__ import annotations
 
 import json
+import sys
+from typing import Any
 
 import yaml
 from rich.console import Console
 from rich.table import Table
 
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, bundled_ids, load_instrument
+
+
+def summary(instrument: Instrument) -> dict[str, Any]:
+    """The one-line facts of an instrument: id, title, items, scales, axes, groupings."""
+    return {
+        "id": instrument.id,
+        "title": instrument.title,
+        "items": len(instrument.items),
+        "scales": [{"id": s.id, "points": len(s.points)} for s in instrument.rating_scales],
+        "axes": [{"name": a.id, "levels": len(a.levels)} for a in instrument.axes],
+        "groupings": [g.id for g in instrument.groupings],
+    }
+
+
+def list_forms(fmt: str, console: Console) -> None:
+    rows = [summary(load_instrument(i)) for i in bundled_ids()]
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{len(rows)} bundled instruments")
+    for col in ("id", "title", "items", "scales", "axes", "groupings"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        scales = ", ".join(f"{s['id']} ({s['points']})" for s in r["scales"])
+        axes = ", ".join(f"{a['name']} ({a['levels']})" for a in r["axes"])
+        table.add_row(r["id"], r["title"], str(r["items"]), scales, axes, ", ".join(r["groupings"]))
+    console.print(table)
 
 
 def show_form(instrument: Instrument, fmt: str, console: Console) -> None:
-    data = instrument.model_dump(mode="json")
+    data = instrument.to_data()
     if fmt == "json":
-        console.print_json(json.dumps(data))
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
     if fmt == "yaml":
-        console.print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), markup=False)
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10**6))
         return
     console.print(
-        f"[bold]{instrument.name}[/bold] v{instrument.version}  sha256 {instrument.digest[:12]}"
+        f"[bold]{instrument.title}[/bold] ({instrument.id}) v{instrument.version}  "
+        f"sha256 {instrument.digest[:12]}"
     )
-    values = Table(title=f"{len(instrument.values)} values")
-    for col in ("id", "name", "definition", "type", "statement (SVS)", "portrait (PVQ)"):
-        values.add_column(col, overflow="fold")
-    for v in instrument.values:
-        kind = v.type.value if v.near is None else f"unassigned (near {v.near.value})"
-        values.add_row(v.id, v.name, v.definition, kind, v.statement, v.portrait)
-    console.print(values)
-    scenarios = Table(title=f"{len(instrument.scenarios)} scenarios")
-    for col in ("id", "name", "scope", "stakes", "vignette"):
-        scenarios.add_column(col, overflow="fold")
-    for s in instrument.scenarios:
-        scenarios.add_row(s.id, s.name, s.scope, s.stakes, s.vignette)
-    console.print(scenarios)
-    console.print("Countries: " + ", ".join(c.name for c in instrument.countries))
-    for name, scale in instrument.scales:
-        options = ", ".join(
-            f"{o.code} {o.label}" + ("" if o.position is not None else " (no score)")
-            for o in scale.options
+    wordings = instrument.wording_ids
+    items = Table(title=f"{len(instrument.items)} {instrument.item_noun}s")
+    for col in ("id", "name", "definition", "groups", *wordings):
+        items.add_column(col, overflow="fold")
+    for item in instrument.items:
+        groups = ", ".join(f"{k}={v}" for k, v in item.groups.items())
+        texts = [item.wordings.get(w, "") for w in wordings]
+        items.add_row(item.id, item.name, item.definition, groups, *texts)
+    console.print(items)
+    for axis in instrument.axes:
+        console.print(f"Axis [bold]{axis.id}[/bold]: " + ", ".join(lv.name for lv in axis.levels))
+    for scale in instrument.rating_scales:
+        points = ", ".join(
+            f"{p.code} {p.label} ({scale.normalised[p.code]:.3g})" for p in scale.points
         )
-        console.print(f"Scale [bold]{name}[/bold]: {options}")
+        missing = "".join(f", {m.code} {m.label} (no score)" for m in scale.missing)
+        console.print(f"Scale [bold]{scale.id}[/bold] (agree {scale.agree}): {points}{missing}")

@@ -1,4 +1,4 @@
-"""``valuecompass form``: the instrument itself."""
+"""``valuecompass form``: the bundled instruments, and any one of them whole."""
 
 from __future__ import annotations
 
@@ -12,14 +12,24 @@ from valuecompass.instrument import load_instrument
 
 @click.group("form", cls=Commands)
 def form_group() -> None:
-    """The Value Form: values, scenarios, countries and scales."""
+    """Instruments: items, wordings, groupings, scales and context axes."""
+
+
+@form_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def form_list(fmt: str) -> None:
+    """Each bundled instrument: id, title, items, scales, axes and groupings."""
+    from valuecompass.cli._form_view import list_forms
+
+    list_forms(fmt, console())
 
 
 @form_group.command("show")
+@click.argument("source", required=False)
 @instrument_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table")
-def form_show(instrument_path: Path | None, fmt: str) -> None:
-    """Print the instrument."""
+def form_show(source: str | None, instrument_path: Path | None, fmt: str) -> None:
+    """Print the instrument SOURCE (a bundled id or a file; the Value Form if omitted)."""
     from valuecompass.cli._form_view import show_form
 
-    show_form(load_instrument(instrument_path), fmt, console())
+    show_form(load_instrument(source or instrument_path), fmt, console())

@@ -1,9 +1,17 @@
-"""The Value Form as data: values, scenarios, countries and rating scales."""
+"""Instruments as data (format 2): items, wordings, groupings, scales, roles and context axes.
 
-from valuecompass.instrument._load import InstrumentError, load_instrument
-from valuecompass.instrument._models import (
+``load_instrument(ID|PATH|None)`` returns an ``Instrument``; ``bundled_ids()`` lists the
+bundled ones. ``translate(instrument, lang)`` applies a translation overlay and
+``missing_translations`` lists what it leaves out. The Value Form's old shape (``values``,
+``scenarios``, ``countries``, ``scales``, ``Value``, ``Scenario``, ``Country``, ``Scale``,
+``Scales``, ``ScaleOption``, ``MotivationalType``) remains as deprecated derived views.
+"""
+
+from valuecompass.instrument._convert import NoLegacyView
+from valuecompass.instrument._instrument import Instrument
+from valuecompass.instrument._legacy import (
     Country,
-    Instrument,
+    FormV1,
     MotivationalType,
     Scale,
     ScaleOption,
@@ -12,17 +20,51 @@ from valuecompass.instrument._models import (
     UnknownNameError,
     Value,
 )
+from valuecompass.instrument._load import InstrumentError, bundled_ids, load_instrument
+from valuecompass.instrument._parts import (
+    THRESHOLD,
+    Axis,
+    AxisLevel,
+    Grouping,
+    Item,
+    Level,
+    MissingCode,
+    Point,
+    RatingScale,
+    Roles,
+)
+from valuecompass.instrument._translate import (
+    missing_translations,
+    overlay_languages,
+    translate,
+)
 
 __all__ = [
+    "THRESHOLD",
+    "Axis",
+    "AxisLevel",
     "Country",
+    "FormV1",
+    "Grouping",
     "Instrument",
     "InstrumentError",
+    "Item",
+    "Level",
+    "MissingCode",
     "MotivationalType",
+    "NoLegacyView",
+    "Point",
+    "RatingScale",
+    "Roles",
     "Scale",
     "ScaleOption",
     "Scales",
     "Scenario",
     "UnknownNameError",
     "Value",
+    "bundled_ids",
     "load_instrument",
+    "missing_translations",
+    "overlay_languages",
+    "translate",
 ]

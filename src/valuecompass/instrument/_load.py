@@ -1,42 +1,128 @@
-"""Load an instrument from YAML, reporting malformed files by field and line."""
+"""Load an instrument: a bundled one by id, or a user's file (format 2, or format 1).
+
+Malformed files are reported by file, field and line.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from valuecompass._yaml import read_file, read_mapping, validate
+import yaml
+from pydantic import ValidationError
+
+from valuecompass._yaml import describe, line_of, read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument._models import Instrument
+from valuecompass.instrument._convert import from_v1
+from valuecompass.instrument._instrument import Instrument
+from valuecompass.instrument._legacy import FormV1
+from valuecompass.instrument._refs import problems
 
-DEFAULT_FILE = "value_form.yaml"
+#: Bundled instruments: id → file under instrument/data/.
+BUNDLED = {
+    "value_form": "value_form.yaml",
+    "value_form_multilingual": "value_form_multilingual.yaml",
+    "schwartz_refined": "schwartz_refined.yaml",
+    "moral_foundations": "moral_foundations.yaml",
+}
+#: Old names of bundled instruments (``base: default`` in format-1 files).
+ALIASES = {"default": "value_form"}
+DEFAULT_ID = "value_form"
+_V1_KEYS = {"name", "version", "values", "scenarios", "countries", "scales"}
 
 
 class InstrumentError(ValueCompassError, ValueError):
     """An instrument file that cannot be used; the message names the file, field and line."""
 
 
-def load_instrument(path: str | Path | None = None) -> Instrument:
-    """Load the bundled Value Form, or a user's instrument file.
+def bundled_ids() -> list[str]:
+    """The ids of the bundled instruments, in registry order."""
+    return list(BUNDLED)
 
-    A user's file may hold a whole instrument, or start with ``base: default`` and give only the
-    sections it replaces (``values``, ``scenarios``, ``countries``, ``scales``, ``name``,
-    ``version``); the rest come from the bundled form.
+
+def load_instrument(source: str | Path | None = None) -> Instrument:
+    """The instrument SOURCE names: a bundled id, a file path, or ``None`` (the Value Form).
+
+    A file may be a whole format 2 instrument; or start with ``base: <id>`` and give only the
+    top-level sections it replaces (``extend_axes:`` appends axes to the base's); or be a
+    format-1 file (``values``/``scenarios``/``countries``/``scales``, optionally with
+    ``base: default``), which is converted to format 2.
     """
-    if path is None:
-        text = resources.files("valuecompass.instrument").joinpath("data", DEFAULT_FILE)
-        return _parse(text.read_text(encoding="utf-8"), f"<bundled {DEFAULT_FILE}>")
-    p = Path(path)
-    return _parse(read_file(p, "instrument file", InstrumentError), str(p))
+    if source is None:
+        return _bundled(DEFAULT_ID)
+    key = str(source)
+    path = Path(source)
+    if not path.exists() and ALIASES.get(key, key) in BUNDLED:
+        return _bundled(ALIASES.get(key, key))
+    if not path.exists():
+        known = ", ".join(BUNDLED)
+        raise InstrumentError(f"{path}: no such instrument file; bundled ids: {known}")
+    return _parse(read_file(path, "instrument file", InstrumentError), str(path))
+
+
+@cache
+def _bundled(instrument_id: str) -> Instrument:
+    name = BUNDLED[instrument_id]
+    text = resources.files("valuecompass.instrument").joinpath("data", name)
+    return _parse(text.read_text(encoding="utf-8"), f"<bundled {name}>")
 
 
 def _parse(text: str, origin: str) -> Instrument:
     data, node = read_mapping(text, origin, InstrumentError)
     base = data.pop("base", None)
     if base is not None:
-        if base != "default":
-            raise InstrumentError(f"{origin}: 'base' must be 'default', got {base!r}")
-        merged = load_instrument().model_dump(mode="json")
-        merged.update(data)
-        data = merged
-    return validate(Instrument, data, node, origin, InstrumentError)
+        base_id = ALIASES.get(str(base), str(base))
+        if base_id not in BUNDLED:
+            known = ", ".join(["default", *BUNDLED])
+            raise InstrumentError(
+                f"{origin}: 'base' must be 'default' or a bundled id ({known}), got {base!r}"
+            )
+        if "format" not in data and set(data) <= _V1_KEYS:
+            return _from_v1(data, node, origin, _bundled(base_id))
+        return _v2(_over_base(data, _bundled(base_id)), node, origin)
+    if "format" not in data and "values" in data:
+        return _from_v1(data, node, origin, None)
+    return _v2(data, node, origin)
+
+
+def _over_base(data: dict[str, Any], base: Instrument) -> dict[str, Any]:
+    merged = base.to_data()
+    extra_axes = data.pop("extend_axes", None)
+    merged.update(data)
+    if extra_axes is not None:
+        merged["axes"] = [*merged["axes"], *(extra_axes if isinstance(extra_axes, list) else [])]
+    return merged
+
+
+def _from_v1(
+    data: dict[str, Any], node: yaml.Node | None, origin: str, base: Instrument | None
+) -> Instrument:
+    """A format-1 file (whole, or over a bundled base) converted to format 2."""
+    replaces_values = "values" in data
+    if base is not None:
+        data = {**base.legacy.model_dump(mode="json"), **data}
+    form = validate(FormV1, data, node, origin, InstrumentError)
+    converted = from_v1(form, base.id if base is not None else "custom")
+    if base is not None and not replaces_values:
+        kept = base.to_data()
+        converted["items"], converted["groupings"] = kept["items"], kept["groupings"]
+    return _v2(converted, None, origin)
+
+
+def _v2(data: dict[str, Any], node: yaml.Node | None, origin: str) -> Instrument:
+    """Validate format 2 DATA: fields first, then every cross-reference, each with its line."""
+    try:
+        draft = Instrument.model_validate(data, context={"defer_references": True})
+    except ValidationError as exc:
+        raise InstrumentError(describe(exc, node, origin)) from exc
+    found = problems(draft)
+    if found:
+        lines = [f"{origin}: {len(found)} problem(s)"]
+        for loc, message in found[:20]:
+            line = line_of(node, loc)
+            where = f" (line {line})" if line is not None else ""
+            lines.append(f"  {'.'.join(map(str, loc))}{where}: {message}")
+        raise InstrumentError("\n".join(lines))
+    return Instrument.model_validate(data)

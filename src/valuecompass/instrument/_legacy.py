@@ -1,4 +1,8 @@
-"""The Value Form as validated data: values, scenarios, countries and rating scales.
+"""Format 1 (deprecated): the Value Form's own shape, values, scenarios, countries and 3 scales.
+
+These classes are the derived, deprecated views that ``Instrument.values``, ``.scenarios``,
+``.countries`` and ``.scales`` return, and the model of a format-1 file (``FormV1``), which the
+loader converts to format 2.
 
 Every model forbids unknown fields, so a typo in a user's YAML file is an error that names the
 field instead of a silently ignored key.
@@ -172,8 +176,8 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-class Instrument(_Strict):
-    """The whole Value Form."""
+class FormV1(_Strict):
+    """A format-1 file: the whole Value Form in its old fixed shape (deprecated)."""
 
     name: str = "ValueCompass Value Form"
     version: str = "1"
@@ -183,7 +187,7 @@ class Instrument(_Strict):
     scales: Scales
 
     @model_validator(mode="after")
-    def _ids_unique(self) -> Instrument:
+    def _ids_unique(self) -> FormV1:
         _unique(self.values, "value")
         _unique(self.scenarios, "scenario")
         _unique(self.countries, "country")

@@ -1,0 +1,242 @@
+"""The instrument (format 2): one description that carries its own shape.
+
+``Instrument`` holds items, groupings, scales, roles and context axes. The Value Form's old
+fixed shape (``values``, ``scenarios``, ``countries``, ``scales``, lookups, ``digest``) is
+still offered as derived, deprecated views for the consumers that have not moved yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterator
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationInfo, model_validator
+
+from valuecompass.instrument._legacy import (
+    Country,
+    FormV1,
+    Scales,
+    Scenario,
+    UnknownNameError,
+    Value,
+    _norm,
+)
+from valuecompass.instrument._parts import (
+    ID,
+    Axis,
+    AxisLevel,
+    Grouping,
+    Item,
+    RatingScale,
+    Roles,
+    Strict,
+)
+from valuecompass.instrument._refs import problems
+
+Loc = tuple[str | int, ...]
+
+
+class Instrument(Strict):
+    """A whole instrument in format 2 (see docs in instrument/__init__.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    format: Literal[2] = 2
+    id: str = Field(pattern=ID, description="Registry id, e.g. ``value_form``.")
+    title: str = Field(min_length=1)
+    version: str = "1"
+    item_noun: str = Field(default="item", description="What an item is called (``value``).")
+    language: str = Field(default="en", description="The language the texts are written in.")
+    translations: str | None = Field(
+        default=None, description="Whose overlays translate it (default: its own id)."
+    )
+    items: tuple[Item, ...] = Field(min_length=1)
+    groupings: tuple[Grouping, ...] = ()
+    rating_scales: tuple[RatingScale, ...] = Field(
+        min_length=1, alias="scales", description="The scales (``scales:`` in files)."
+    )
+    roles: Roles
+    axes: tuple[Axis, ...] = ()
+
+    @model_validator(mode="after")
+    def _cross_references(self, info: ValidationInfo) -> Instrument:
+        if info.context and info.context.get("defer_references"):
+            return self
+        found = problems(self)
+        if found:
+            raise ValueError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in found))
+        return self
+
+    # -- the format 2 API ---------------------------------------------------------------
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [i.id for i in self.items]
+
+    @cached_property
+    def _item_keys(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for index, item in enumerate(self.items):
+            for name in (item.id, item.name, *item.aliases):
+                out.setdefault(_norm(name), index)
+        return out
+
+    def item(self, key: str) -> Item:
+        """The item whose id, name or alias matches KEY (case and punctuation ignored)."""
+        found = self._item_keys.get(_norm(key))
+        if found is None:
+            valid = ", ".join(self.item_ids)
+            raise UnknownNameError(f"unknown {self.item_noun} {key!r}; valid: {valid}")
+        return self.items[found]
+
+    def grouping(self, grouping_id: str) -> Grouping:
+        found: Grouping = _by_id(self.groupings, grouping_id, "grouping")
+        return found
+
+    def scale(self, scale_id: str) -> RatingScale:
+        found: RatingScale = _by_id(self.rating_scales, scale_id, "scale")
+        return found
+
+    def axis(self, axis_id: str) -> Axis:
+        found: Axis = _by_id(self.axes, axis_id, "axis")
+        return found
+
+    def level(self, axis_id: str, key: str) -> AxisLevel:
+        """A level of axis AXIS_ID by id, name or alias."""
+        return self.axis(axis_id).level(key)
+
+    @property
+    def people_scale(self) -> RatingScale:
+        """The scale people answer on (``roles.people``)."""
+        return self.scale(self.roles.people)
+
+    def scale_for(self, wording: str) -> RatingScale:
+        """The scale a model answers WORDING on (``roles.wordings``)."""
+        if wording not in self.roles.wordings:
+            valid = ", ".join(self.roles.wordings)
+            raise UnknownNameError(f"unknown wording {wording!r}; valid: {valid}")
+        return self.scale(self.roles.wordings[wording])
+
+    @property
+    def wording_ids(self) -> list[str]:
+        return list(self.roles.wordings)
+
+    @property
+    def context_axes(self) -> tuple[Axis, ...]:
+        """The axes that are not the language axis."""
+        return tuple(a for a in self.axes if a.role == "context")
+
+    @property
+    def language_axis(self) -> Axis | None:
+        return next((a for a in self.axes if a.role == "language"), None)
+
+    def members(self, grouping_id: str) -> dict[str, list[str]]:
+        """Level id → the ids of its items, in the grouping's level order."""
+        grouping = self.grouping(grouping_id)
+        out: dict[str, list[str]] = {level.id: [] for level in grouping.levels}
+        for item in self.items:
+            out[item.groups[grouping_id]].append(item.id)
+        return out
+
+    def group_of(self, grouping_id: str) -> dict[str, str]:
+        """Item id → its level in GROUPING_ID."""
+        self.grouping(grouping_id)
+        return {item.id: item.groups[grouping_id] for item in self.items}
+
+    def contexts(self) -> Iterator[dict[str, str]]:
+        """Every context: one level id of each axis (axis id → level id), in axis order."""
+        ids = [a.id for a in self.axes]
+        for combo in itertools.product(*(a.level_ids for a in self.axes)):
+            yield dict(zip(ids, combo, strict=True))
+
+    def to_data(self) -> dict[str, Any]:
+        """The instrument as plain data in the file's shape (``scales`` key), for JSON/YAML."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    @cached_property
+    def spec_digest(self) -> str:
+        """SHA-256 of the format 2 canonical JSON."""
+        payload = json.dumps(self.to_data(), sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()
+
+    # -- deprecated views of the Value Form's old shape ----------------------------------
+
+    @cached_property
+    def legacy(self) -> FormV1:
+        """Deprecated: the format-1 view (needs wordings svs/pvq, grouping ``type``, axes
+        ``country`` and ``scenario``, scales ``human``/``agreement``/``portrait``)."""
+        from valuecompass.instrument._convert import to_v1
+
+        return to_v1(self)
+
+    @property
+    def has_legacy_view(self) -> bool:
+        from valuecompass.instrument._convert import NoLegacyView
+
+        try:
+            return self.legacy is not None
+        except NoLegacyView:
+            return False
+
+    @cached_property
+    def digest(self) -> str:
+        """The id recorded in run manifests: the format-1 digest where the old view exists and
+        the axes are exactly country, scenario (so runs made before format 2 still resume),
+        else ``spec_digest``."""
+        plain = [a.id for a in self.axes] == ["country", "scenario"]
+        return self.legacy.digest if plain and self.has_legacy_view else self.spec_digest
+
+    @property
+    def name(self) -> str:
+        """Deprecated: ``title``."""
+        return self.title
+
+    @property
+    def values(self) -> tuple[Value, ...]:
+        """Deprecated: the items as format-1 values."""
+        return self.legacy.values
+
+    @property
+    def scenarios(self) -> tuple[Scenario, ...]:
+        """Deprecated: the ``scenario`` axis as format-1 scenarios."""
+        return self.legacy.scenarios
+
+    @property
+    def countries(self) -> tuple[Country, ...]:
+        """Deprecated: the ``country`` axis as format-1 countries."""
+        return self.legacy.countries
+
+    @property
+    def scales(self) -> Scales:
+        """Deprecated: the three format-1 scales ``human``/``agreement``/``portrait``; the
+        format 2 scales are ``rating_scales`` / ``scale(id)``."""
+        return self.legacy.scales
+
+    @property
+    def value_ids(self) -> list[str]:
+        """Deprecated: ``item_ids``."""
+        return self.item_ids
+
+    def value(self, key: str) -> Value:
+        """Deprecated: ``item``, as a format-1 value."""
+        return self.legacy.value(key)
+
+    def scenario(self, key: str) -> Scenario:
+        """Deprecated: ``level("scenario", key)``, as a format-1 scenario."""
+        return self.legacy.scenario(key)
+
+    def country(self, key: str) -> Country:
+        """Deprecated: ``level("country", key)``, as a format-1 country."""
+        return self.legacy.country(key)
+
+
+def _by_id(entries: tuple[Any, ...], key: str, what: str) -> Any:
+    for entry in entries:
+        if entry.id == key:
+            return entry
+    valid = ", ".join(e.id for e in entries)
+    raise UnknownNameError(f"unknown {what} {key!r}; valid: {valid}")
