@@ -241,7 +241,7 @@ def test_form_list_and_show() -> None:
     code, out = _cli("form", "list")
     assert code == 0 and "value_form_multilingual" in out
     code, out = _cli("form", "show", "nonexistent.yaml")
-    assert code == 2 and "cannot read instrument file" in out
+    assert code == 2 and "nonexistent.yaml: no such instrument file" in out
 
 
 def test_user_overlay_with_an_unknown_text_names_file_field_and_line(tmp_path: Path) -> None:
