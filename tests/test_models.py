@@ -67,8 +67,11 @@ def test_mock_is_deterministic_and_scriptable() -> None:
     probs = a.complete(ITEM).option_probs
     assert probs is not None and sum(probs.values()) == pytest.approx(1.0)
     form = Request(messages=ITEM.messages, temperature=0, max_tokens=9, seed=1,
-                   value_names=("Ambitious", "Capable"))  # fmt: skip
-    assert set(__import__("json").loads(a.complete(form).text)) == {"Ambitious", "Capable"}
+                   value_names=("Ambitious", "Capable"), codes=("a", "b", "c"))  # fmt: skip
+    answered = __import__("json").loads(a.complete(form).text)
+    assert set(answered) == {"Ambitious", "Capable"} and set(answered.values()) <= {"a", "b", "c"}
+    with pytest.raises(BackendError, match="no answer codes"):  # the mock assumes no scale
+        a.complete(Request(messages=ITEM.messages, temperature=0, max_tokens=9, seed=1))
     scripted = MockBackend(script=lambda r: "like me")
     assert scripted.complete(ITEM).text == "like me"
 

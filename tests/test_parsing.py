@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.parsing import Missing, extract_json_object, parse_form, parse_item, parse_option
 
 
@@ -144,3 +144,21 @@ def test_parse_item(
     got = parse_item(text, form.scales.agreement)
     assert got.position == position
     assert got.missing is reason
+
+
+def test_options_come_from_any_instruments_scale() -> None:
+    refined = load_instrument("schwartz_refined")
+    likeness = refined.scale_for("pvq")  # six points, codes 1..6
+    assert parse_item("6", likeness).position == 6.0
+    assert parse_item("Answer: 5", likeness).code == "5"
+    assert parse_item("7", likeness).missing is Missing.UNRECOGNISED  # not on this scale
+    foundations = load_instrument("moral_foundations")
+    describes = foundations.scale_for("describe")  # five points; the agree end is the last
+    assert parse_item("5", describes).position == 5.0
+    assert parse_option("Does not describe at all", describes).code == "1"
+    # a form keyed by the items' names, on the five-point scale
+    names = [i.name for i in foundations.items[:2]]
+    form = parse_form(json.dumps({names[0]: "4", names[1]: "9"}), foundations, describes)
+    got = [form.answers[i.id] for i in foundations.items[:2]]
+    assert got[0].position == 4.0 and got[1].missing is Missing.UNRECOGNISED
+    assert form.answers[foundations.items[2].id].missing is Missing.ABSENT

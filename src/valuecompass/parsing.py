@@ -14,7 +14,46 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from valuecompass.instrument import Instrument, Scale, UnknownNameError
+from valuecompass.instrument import Instrument, RatingScale, Scale, UnknownNameError
+
+#: A scale as parsing takes it: the instrument's rating scale, or its deprecated format-1 view.
+AnyScale = Scale | RatingScale
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    code: str
+    label: str
+    position: float | None  # None: a missing code ("irrelevant")
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """A scale as parsing reads it: its options (points, then missing codes) and positions."""
+
+    options: tuple[_Option, ...]
+    positions: dict[str, float]
+
+    def position_of(self, code: str) -> float | None:
+        return self.positions.get(code)
+
+
+def _view(scale: AnyScale | _View) -> _View:
+    """Any scale's options, whatever its length and codes."""
+    if isinstance(scale, _View):
+        return scale
+    if isinstance(scale, RatingScale):
+        rated = [
+            _Option(p.code, p.label, x, p.aliases)
+            for p, x in zip(scale.points, scale.positions, strict=True)
+        ]
+        missing = [_Option(m.code, m.label, None, m.aliases) for m in scale.missing]
+        options = (*rated, *missing)
+    else:
+        options = tuple(_Option(o.code, o.label, o.position, o.aliases) for o in scale.options)
+    positions = {o.code: o.position for o in options if o.position is not None}
+    return _View(options, positions)
 
 
 class Missing(StrEnum):
@@ -45,7 +84,7 @@ class Parsed:
 
 @dataclass(frozen=True, slots=True)
 class FormParse:
-    """A whole form answer: one :class:`Parsed` per instrument value, plus keys not understood."""
+    """A whole form answer: one :class:`Parsed` per instrument item, plus keys not understood."""
 
     answers: dict[str, Parsed]
     unknown_keys: tuple[str, ...] = field(default=())
@@ -71,30 +110,35 @@ def strip_wrappers(text: str) -> str:
     return text.strip()
 
 
-def parse_option(raw: object, scale: Scale, fallbacks: Iterable[Scale] = ()) -> Parsed:
+def parse_option(
+    raw: object, scale: AnyScale | _View, fallbacks: Iterable[AnyScale | _View] = ()
+) -> Parsed:
     """Parse one option: ``"2"``, ``2``, ``"2: agree"``, ``"like me"``, ``"N/A"`` ...
 
     Labels are matched whole (``"not like me"`` never matches ``"not like me at all"``),
     first on ``scale``, then on each fallback scale (a portrait label given to an agreement
     question still means the same position). A leading code wins over its label, but text
-    naming several codes (an echoed option list) is ambiguous.
+    naming several codes (an echoed option list) is ambiguous. The options are the scale's
+    points, whatever its length and codes; its missing codes read as irrelevant.
     """
+    view = _view(scale)
+    others = tuple(_view(f) for f in fallbacks)
     text = "" if raw is None else str(raw).strip().strip("\"'").strip()
     if not text:
         return Parsed(raw="", missing=Missing.EMPTY)
-    exact = scale.positions.get(text)
+    exact = view.positions.get(text)
     if exact is not None:  # the common case, a bare option code: no pattern matching needed
         return Parsed(raw=text, code=text, position=exact)
     if _key(text) in _NOT_APPLICABLE:
         return Parsed(raw=text, missing=Missing.IRRELEVANT)
-    codes = {o.code for o in scale.options}
+    codes = {o.code for o in view.options}
     found = [c for c in re.findall(r"[+-]?\d+", text) if c in codes]
     if len(set(found)) > 1:
         return Parsed(raw=text, missing=Missing.AMBIGUOUS)
     lead = _LEADING_CODE.match(text)
     if lead and lead.group(1) in codes:
-        return _from_code(text, scale, lead.group(1))
-    for candidate in (scale, *fallbacks):
+        return _from_code(text, view, lead.group(1))
+    for candidate in (view, *others):
         for option in candidate.options:
             names = (option.label, *option.aliases)
             if any(_key(n) == _key(text) for n in names):
@@ -104,16 +148,20 @@ def parse_option(raw: object, scale: Scale, fallbacks: Iterable[Scale] = ()) -> 
     return Parsed(raw=text, missing=Missing.UNRECOGNISED)
 
 
-def _from_code(raw: str, scale: Scale, code: str) -> Parsed:
+def _from_code(raw: str, scale: _View, code: str) -> Parsed:
     position = scale.position_of(code)
     if position is None:
         return Parsed(raw=raw, code=code, missing=Missing.IRRELEVANT)
     return Parsed(raw=raw, code=code, position=position)
 
 
-def parse_item(text: str, scale: Scale, fallbacks: Iterable[Scale] = ()) -> Parsed:
-    """Parse a one-value answer. Tries the whole text, then its first line, then the first
+def parse_item(text: str, scale: AnyScale, fallbacks: Iterable[AnyScale] = ()) -> Parsed:
+    """Parse a one-item answer. Tries the whole text, then its first line, then the first
     option code or label that appears as a word in it."""
+    return _parse_item(text, _view(scale), tuple(_view(f) for f in fallbacks))
+
+
+def _parse_item(text: str, scale: _View, fallbacks: tuple[_View, ...]) -> Parsed:
     if _ERROR.match(text or ""):
         return Parsed(raw=text, missing=Missing.ERROR)
     body = strip_wrappers(text or "")
@@ -126,7 +174,7 @@ def parse_item(text: str, scale: Scale, fallbacks: Iterable[Scale] = ()) -> Pars
     return _search_option(text, body, scale)
 
 
-def _search_option(raw: str, body: str, scale: Scale) -> Parsed:
+def _search_option(raw: str, body: str, scale: _View) -> Parsed:
     codes = [o.code for o in scale.options if o.position is not None]
     hits = {m for m in re.findall(r"(?<![\d.])([+-]?\d+)(?![\d.])", body) if m in codes}
     if len(hits) == 1:
@@ -165,10 +213,11 @@ def extract_json_object(text: str) -> Mapping[str, object] | None:
 
 
 def parse_form(
-    text: str, instrument: Instrument, scale: Scale, fallbacks: Iterable[Scale] = ()
+    text: str, instrument: Instrument, scale: AnyScale, fallbacks: Iterable[AnyScale] = ()
 ) -> FormParse:
-    """Parse a whole-form JSON answer into one :class:`Parsed` per instrument value."""
-    ids = instrument.value_ids
+    """Parse a whole-form JSON answer into one :class:`Parsed` per instrument item (keys are
+    matched to items by id, name or alias)."""
+    ids = instrument.item_ids
     if not (text or "").strip():
         return FormParse({v: Parsed(raw="", missing=Missing.EMPTY) for v in ids})
     if _ERROR.match(text):
@@ -176,17 +225,17 @@ def parse_form(
     data = extract_json_object(text)
     if data is None:
         return FormParse({v: Parsed(raw=text[:200], missing=Missing.NO_JSON) for v in ids})
-    fallbacks = tuple(fallbacks)
+    view, others = _view(scale), tuple(_view(f) for f in fallbacks)
     answers: dict[str, Parsed] = {}
     unknown: list[str] = []
     for key, raw in data.items():
         try:
-            value_id = instrument.value(key.strip().lstrip("_")).id
+            value_id = instrument.item(key.strip().lstrip("_")).id
         except UnknownNameError:
             unknown.append(key)
             continue
         if value_id not in answers or not answers[value_id].ok:
-            answers[value_id] = parse_option(raw, scale, fallbacks)
+            answers[value_id] = parse_option(raw, view, others)
     for v in ids:
         answers.setdefault(v, Parsed(raw="", missing=Missing.ABSENT))
     return FormParse({v: answers[v] for v in ids}, tuple(unknown))

@@ -46,8 +46,10 @@ class Params:
 class Request:
     """One prompt for a backend.
 
-    ``options`` are the answer codes to score with token probabilities (item mode), and
-    ``value_names`` the names of the values asked (the mock uses them to write a form).
+    ``options`` are the answer codes to score with token probabilities (item mode),
+    ``value_names`` the names of the items asked (the mock uses them to write a form), and
+    ``codes`` the rating codes of the scale the prompt offers (in form mode too), so a backend
+    never assumes a scale.
     """
 
     messages: Sequence[Mapping[str, str]]
@@ -56,6 +58,7 @@ class Request:
     seed: int
     options: tuple[str, ...] = ()
     value_names: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

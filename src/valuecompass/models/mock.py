@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from valuecompass.models._base import Completion, ConfigError, Request
+from valuecompass.models._base import BackendError, Completion, ConfigError, Request
 
 Script = Callable[[Request], str]
 
@@ -21,7 +21,8 @@ def _digest(*parts: object) -> int:
 class MockBackend:
     """Answers every prompt from a hash of the prompt and seed, or as scripted.
 
-    * ``answer``: always this option code (``"2"``), or ``None`` for a hashed choice;
+    * ``answer``: always this option code (``"2"``), or ``None`` for a hashed choice among
+      the request's ``codes`` (the scale the prompt offers; its ``options`` when it has none);
     * ``script``: a function from request to text, overriding everything else;
     * ``delay``: seconds to wait per request (to imitate a remote model);
     * ``probs``: also return an option distribution peaked on the chosen option.
@@ -78,14 +79,16 @@ class MockBackend:
             time.sleep(self.delay)
         if self.script is not None:
             return Completion(text=self.script(request))
-        options = request.options or ("1", "2", "3", "4")
+        options = request.codes or request.options  # the scale's rating codes, whatever they are
+        if not options:
+            raise BackendError("mock: the request names no answer codes (Request.codes)")
         if request.value_names:
             form = {name: self._choose(request, options, name) for name in request.value_names}
             return Completion(text=json.dumps(form), completion_tokens=len(form) * 6)
         code = self._choose(request, options, "")
         if not (self.probs and request.options):
             return Completion(text=code, completion_tokens=1)
-        weights = {c: (4.0 if c == code else 1.0) for c in options}
+        weights = {c: (4.0 if c == code else 1.0) for c in request.options}
         total = sum(weights.values())
         probs = {c: w / total for c, w in weights.items()}
         return Completion(text=code, option_probs=probs, option_mass=1.0, completion_tokens=1)

@@ -1,22 +1,22 @@
-"""A prompt's outcome → the rows the store keeps: one per value asked."""
+"""A prompt's outcome → the rows the store keeps: one per item asked."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, RatingScale
 from valuecompass.models import Completion, expected_position
 from valuecompass.parsing import Missing, Parsed, parse_form, parse_item
 from valuecompass.prompts import Prompt
 
 
-def _scales(instrument: Instrument, prompt: Prompt) -> tuple[Any, tuple[Any, ...]]:
-    scale = instrument.scales.get(prompt.scale)
-    other = (
-        instrument.scales.portrait if prompt.scale == "agreement" else instrument.scales.agreement
-    )
-    return scale, (other,)
+def _scales(instrument: Instrument, prompt: Prompt) -> tuple[RatingScale, tuple[RatingScale, ...]]:
+    """The scale PROMPT offered, and the instrument's other model scales, in ``roles`` order
+    (a label of another wording's scale still names the same position)."""
+    scale = instrument.scale(prompt.scale)
+    others = dict.fromkeys(s for s in instrument.roles.wordings.values() if s != scale.id)
+    return scale, tuple(instrument.scale(s) for s in others)
 
 
 def parse_outcome(
@@ -43,7 +43,7 @@ def answer_rows(
     """The store's answer rows for one prompt and sample."""
     parsed = parse_outcome(instrument, prompt, completion, error)
     scale, _ = _scales(instrument, prompt)
-    positions = {o.code: o.position for o in scale.options if o.position is not None}
+    positions = dict(zip(scale.codes, scale.positions, strict=True))
     probs = completion.option_probs if completion is not None else None
     probs_json = json.dumps(probs, sort_keys=True) if probs else None
     rows = []

@@ -100,9 +100,10 @@ def plan(
     jobs = []
     for prompt in rendered:
         messages = prompt.messages()
-        options = tuple(o.code for o in instrument.scales.get(prompt.scale).options)
+        scale = instrument.scale(prompt.scale)
+        options = (*scale.codes, *scale.missing_codes)
         value_names = (
-            tuple(instrument.value(v).name for v in prompt.values) if prompt.mode == "form" else ()
+            tuple(instrument.item(v).name for v in prompt.values) if prompt.mode == "form" else ()
         )
         for sample in range(config.samples):
             request = Request(
@@ -112,6 +113,7 @@ def plan(
                 seed=config.seed + sample,
                 options=options if prompt.mode == "item" else (),
                 value_names=value_names,
+                codes=tuple(scale.codes),
             )
             key = cache_key(backend.identity, params, messages, sample)
             jobs.append(Job(prompt, sample, key, request))
