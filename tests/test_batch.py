@@ -44,7 +44,8 @@ class BatchingMock(MockBackend):
 def test_batches_are_consecutive_jobs_of_one_block() -> None:
     class P:
         def __init__(self, variant: int) -> None:
-            self.country, self.topic, self.variant = "India", "healthcare", variant
+            self.context = (("country", "india"), ("scenario", "healthcare"))
+            self.variant = variant
 
     class J:
         def __init__(self, variant: int, i: int) -> None:

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from valuecompass.instrument import Instrument
-from valuecompass.prompts import PromptError, load_prompts, render, render_grid
+from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.prompts import (
+    PromptError,
+    context_fields,
+    load_prompts,
+    render,
+    render_context,
+    render_grid,
+)
 
 
 def test_default_design_is_a_fractional_factorial() -> None:
@@ -83,4 +90,52 @@ def test_unknown_level_and_extra_field_are_refused_with_line(tmp_path: Path) -> 
         load_prompts(path)
     path = _write_variant(tmp_path, '    item: "{name}: {definition}"', "    itme: x")
     with pytest.raises(PromptError, match=r"line \d+"):
+        load_prompts(path)
+
+
+def test_styles_name_wordings_and_their_scales_for_any_instrument() -> None:
+    refined = load_instrument("schwartz_refined")  # wordings pvq (likeness), svs (agreement)
+    prompts = load_prompts(None, refined)
+    [form] = render_context(refined, prompts, {"country": "India", "scenario": "healthcare"},
+                            prompts.variant(2), "form")  # fmt: skip
+    assert form.wording == "pvq" and form.scale == "likeness"
+    assert "6: " in form.user and len(form.values) == len(refined.items)
+    assert refined.items[0].wordings["pvq"] in form.user
+    # one wording only: every style asks it, on its scale (five points)
+    foundations = load_instrument("moral_foundations")
+    prompts = load_prompts(None, foundations)
+    grid = render_grid(foundations, prompts, [("india", "healthcare")], "item", [0, 2])
+    assert {p.wording for p in grid} == {"describe"} and {p.scale for p in grid} == {"describes"}
+    assert len(grid) == 2 * len(foundations.items) and "5: describes extremely well" in grid[0].user
+    assert foundations.items[-1].wordings["describe"] in grid[-1].user  # pvq style: the wording
+
+
+def test_a_language_axis_renders_each_context_in_its_language() -> None:
+    multi = load_instrument("value_form_multilingual")
+    prompts = load_prompts()
+    where = {"country": "germany", "scenario": "healthcare"}
+    [de] = render_context(multi, prompts, {**where, "language": "de"}, prompts.variant(0), "form")
+    [en] = render_context(multi, prompts, where, prompts.variant(0), "form")  # base language
+    assert dict(de.context)["language"] == "de" and dict(en.context)["language"] == "en"
+    assert de.system.startswith("Sie nehmen an einer Umfrage") and "Optionen:" in de.user
+    assert "Options:" in en.user and en.system.startswith("You are taking part")
+    assert "Ehrgeizig" in de.user and "Ambitious" in en.user
+
+
+def test_axis_placeholders_and_unknown_wordings() -> None:
+    form = load_instrument(None)
+    fields = context_fields(form, {"country": "india", "scenario": "healthcare"})
+    assert fields["country"] == "India" and fields["scenario"] == "Healthcare"
+    assert (
+        fields["vignette"] == fields["scenario_text"] == form.level("scenario", "healthcare").text
+    )
+    assert fields["user"] == fields["scenario_user"]
+
+
+def test_a_style_must_name_a_wording_the_instrument_has(tmp_path: Path) -> None:
+    path = _write_variant(tmp_path, "    scale: portrait\n", "    wording: portrayal\n")
+    with pytest.raises(PromptError, match=r"style 'pvq'.*no wording 'portrayal'.*svs, pvq"):
+        load_prompts(path)
+    path = _write_variant(tmp_path, "{country}. You are", "{country_text}, {region}. You are")
+    with pytest.raises(PromptError, match=r"unknown placeholder \{region\}"):
         load_prompts(path)

@@ -1,8 +1,13 @@
-"""Prompt variants as data, rendered from the instrument: form mode and item mode."""
+"""Prompt variants as data, rendered from the instrument: all items at once, or one per prompt.
 
+A style names one of the instrument's wordings (its scale comes from the instrument's
+``roles``); placeholders come from the context's axis levels (see ``_context``).
+"""
+
+from valuecompass.prompts._context import context_fields, item_fields, style_wording
 from valuecompass.prompts._load import BUNDLED, PromptError, load_prompts
 from valuecompass.prompts._models import FACTORS, MODES, Mode, PromptSet, Style, Variant
-from valuecompass.prompts._render import Prompt, render, render_grid
+from valuecompass.prompts._render import Prompt, render, render_context, render_grid
 
 __all__ = [
     "BUNDLED",
@@ -14,7 +19,11 @@ __all__ = [
     "PromptSet",
     "Style",
     "Variant",
+    "context_fields",
+    "item_fields",
     "load_prompts",
     "render",
+    "render_context",
     "render_grid",
+    "style_wording",
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.prompts._models import PromptSet
 
 
@@ -18,11 +19,13 @@ class PromptError(ValueCompassError, ValueError):
 BUNDLED: dict[str, str] = {"default": "prompts.yaml", "paper": "paper.yaml"}
 
 
-def load_prompts(path: str | Path | None = None) -> PromptSet:
+def load_prompts(path: str | Path | None = None, instrument: Instrument | None = None) -> PromptSet:
     """A prompt design: the bundled default (``None`` or ``"default"``), the bundled ``paper``
     design (the authors' structure), or the one in a user's YAML file.
 
-    A name of :data:`BUNDLED` means the bundled design unless a file of that name exists.
+    A name of :data:`BUNDLED` means the bundled design unless a file of that name exists. Its
+    templates are checked against INSTRUMENT's placeholders and wordings (the Value Form when
+    ``None``).
     """
     name = "default" if path is None else str(path)
     if name in BUNDLED and not Path(name).is_file():
@@ -38,5 +41,5 @@ def load_prompts(path: str | Path | None = None) -> PromptSet:
     prompts = validate(PromptSet, data, node, origin, PromptError)
     from valuecompass.prompts._render import check_templates
 
-    check_templates(prompts, origin)
+    check_templates(prompts, origin, instrument or load_instrument(None))
     return prompts

@@ -26,9 +26,21 @@ class _Strict(BaseModel):
 
 
 class Style(_Strict):
-    """A way of asking about a value, with the scale its options come from."""
+    """A way of asking about an item: which of the instrument's wordings it shows, and so (by
+    the instrument's ``roles``) the scale its options come from.
 
-    scale: str = Field(description="id of the instrument's scale for this style's options")
+    The wording is, in order: ``wording`` when given; the style's own id when the instrument has
+    a wording of that id; the one wording whose scale is ``scale`` (deprecated: designs written
+    before instruments named their wordings); the instrument's only wording. Anything else is a
+    :class:`PromptError` naming the style.
+    """
+
+    wording: str | None = Field(
+        default=None, description="id of the instrument's wording this style asks"
+    )
+    scale: str | None = Field(
+        default=None, description="deprecated: the scale of the wording (use wording)"
+    )
     intro: str = Field(description="the question put before the values")
     item: str = Field(description="how one value is written; {name}, {definition}, ...")
     bullet: str = Field(default="- ", description="what starts each value's line in a form")

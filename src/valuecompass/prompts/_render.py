@@ -1,18 +1,27 @@
-"""Render an instrument's contexts into prompts, one per variant (and per value in item mode)."""
+"""Render an instrument's contexts into prompts, one per variant (and per item in item mode).
+
+A context is one level of each of the instrument's axes; its placeholders are listed in
+:mod:`valuecompass.prompts._context`. A context in another language (the level of a language
+axis) is rendered from the instrument's translation overlay, the design's texts included.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from valuecompass.instrument import Instrument, Scale, Scenario, Value
+from valuecompass.instrument import Instrument, RatingScale
+from valuecompass.prompts._context import (
+    context_fields,
+    item_fields,
+    localise,
+    resolve_context,
+    style_wording,
+)
 from valuecompass.prompts._load import PromptError
 from valuecompass.prompts._models import MODES, Mode, PromptSet, Variant
 
-#: The placeholders each kind of template may use.
-CONTEXT_FIELDS = ("country", "scenario", "vignette", "user", "purpose")
-ITEM_FIELDS = ("name", "definition", "statement", "portrait")
+#: The placeholders a layout may use.
 LAYOUT_FIELDS = ("framing", "intro", "items", "item", "options", "requirement")
 
 
@@ -25,29 +34,37 @@ class _Fields(dict[str, str]):
         raise _Unknown(key)
 
 
-class _Common(NamedTuple):
-    country: str
-    topic: str
-    variant: int
-    mode: Mode
-
-
 @dataclass(frozen=True)
 class Prompt:
     """One prompt to put to a model, with what it asks about."""
 
-    country: str
-    topic: str
+    context: tuple[tuple[str, str], ...]  # (axis id, level id) for every axis, in axis order
     variant: int
     mode: Mode
-    values: tuple[str, ...]  # the value ids asked, in the order shown
+    values: tuple[str, ...]  # the item ids asked, in the order shown
     scale: str  # id of the scale its options come from
     system: str
     user: str
+    wording: str = ""  # id of the wording asked
+
+    @property
+    def levels(self) -> dict[str, str]:
+        """Axis id → level id."""
+        return dict(self.context)
+
+    @property
+    def country(self) -> str:
+        """Deprecated: the level of the first axis (the store's ``country`` column)."""
+        return self.context[0][1] if self.context else ""
+
+    @property
+    def topic(self) -> str:
+        """Deprecated: the level of the second axis (the store's ``topic`` column)."""
+        return self.context[1][1] if len(self.context) > 1 else ""
 
     @property
     def value(self) -> str | None:
-        """The one value asked in item mode; ``None`` for a form."""
+        """The one item asked in item mode; ``None`` for a form."""
         return self.values[0] if self.mode == "item" else None
 
     def messages(self) -> list[dict[str, str]]:
@@ -68,51 +85,82 @@ def fill(template: str, fields: Mapping[str, str], where: str) -> str:
         raise PromptError(f"{where}: malformed template ({exc})") from exc
 
 
-def check_templates(prompts: PromptSet, origin: str) -> None:
-    """Fill every template with dummy text, so a bad placeholder fails at load time."""
-    dummy = {name: name for name in (*CONTEXT_FIELDS, *ITEM_FIELDS, *LAYOUT_FIELDS)}
+def check_templates(prompts: PromptSet, origin: str, instrument: Instrument) -> None:
+    """Fill every template with INSTRUMENT's first context and item, so a bad placeholder
+    fails at load time; every style must name one of its wordings."""
+    ctx = context_fields(instrument, next(instrument.contexts(), {}))
     for level, text in prompts.framings.items():
-        fill(text, {k: dummy[k] for k in CONTEXT_FIELDS}, f"{origin}: framings.{level}")
+        fill(text, ctx, f"{origin}: framings.{level}")
     for sid, style in prompts.styles.items():
-        fill(style.intro, {k: dummy[k] for k in CONTEXT_FIELDS}, f"{origin}: styles.{sid}.intro")
-        fill(style.item, {k: dummy[k] for k in ITEM_FIELDS}, f"{origin}: styles.{sid}.item")
+        wording = style_wording(instrument, sid, style)
+        fill(style.intro, ctx, f"{origin}: styles.{sid}.intro")
+        item = item_fields(instrument.items[0], wording)
+        fill(style.item, item, f"{origin}: styles.{sid}.item")
     for mode in MODES:
         for level, text in getattr(prompts.requirements, mode).items():
             fill(text, {}, f"{origin}: requirements.{mode}.{level}")
-        layout_fields = {
-            k: dummy[k] for k in LAYOUT_FIELDS if k != ("items" if mode == "item" else "item")
-        }
+        skip = "items" if mode == "item" else "item"
+        layout_fields = {k: k for k in LAYOUT_FIELDS if k != skip}
         if prompts.layout is not None:
             fill(getattr(prompts.layout, mode), layout_fields, f"{origin}: layout.{mode}")
         for name, layout in prompts.layouts.items():
             fill(getattr(layout, mode), layout_fields, f"{origin}: layouts.{name}.{mode}")
 
 
-def _context_fields(country: str, scenario: Scenario) -> dict[str, str]:
-    return {
-        "country": country,
-        "scenario": scenario.name,
-        "vignette": scenario.vignette,
-        "user": scenario.user,
-        "purpose": scenario.purpose,
-    }
+def _options(scale: RatingScale, reverse: bool) -> str:
+    lines = [f"{p.code}: {p.label}" for p in scale.points]
+    return "\n".join(lines[::-1] if reverse else lines)
 
 
-def _item(template: str, value: Value, where: str) -> str:
-    fields = {
-        "name": value.name,
-        "definition": value.definition,
-        "statement": value.statement,
-        "portrait": value.portrait,
-    }
-    return fill(template, fields, where)
-
-
-def _options(scale: Scale, reverse: bool) -> str:
-    options = [o for o in scale.options if o.position is not None]
+def render_context(
+    instrument: Instrument,
+    prompts: PromptSet,
+    context: Mapping[str, str],
+    variant: Variant,
+    mode: Mode,
+    values: Sequence[str] | None = None,
+) -> list[Prompt]:
+    """The prompts of one context (axis id → level) and variant: one form, or one per item."""
+    levels = resolve_context(instrument, context)
+    language = instrument.language_axis
+    inst, design, options_word = (
+        localise(instrument, prompts, levels[language.id])
+        if language is not None
+        else (instrument, prompts, "Options")
+    )
+    style = design.styles[variant.style]
+    wording = style_wording(inst, variant.style, style)
+    scale = inst.scale_for(wording)
+    ctx = context_fields(inst, levels)
+    reverse = variant.order == "reversed"
+    chosen = [inst.item(v) for v in (values or inst.item_ids)]
     if reverse:
-        options = options[::-1]
-    return "\n".join(f"{o.code}: {o.label}" for o in options)
+        chosen = chosen[::-1]
+    where = f"variant {variant.index}"
+    parts = {
+        "framing": fill(design.framings[variant.framing], ctx, f"{where}: framing"),
+        "intro": fill(style.intro, ctx, f"{where}: intro"),
+        "options": _options(scale, reverse),
+        "requirement": getattr(design.requirements, mode)[variant.requirement],
+    }
+    layout = getattr(design.layout_of(variant), mode)
+    if options_word != "Options":
+        layout = layout.replace("Options:", f"{options_word}:")
+    key = tuple(levels.items())
+    made = dict(variant=variant.index, mode=mode, scale=scale.id, system=design.system,
+                wording=wording)  # fmt: skip
+    if mode == "form":
+        lines = [
+            f"{style.bullet}{fill(style.item, item_fields(i, wording), where)}" for i in chosen
+        ]
+        user = fill(layout, {**parts, "items": "\n".join(lines)}, f"{where}: layout")
+        return [Prompt(key, values=tuple(i.id for i in chosen), user=user, **made)]  # type: ignore[arg-type]
+    out = []
+    for i in chosen:
+        item = fill(style.item, item_fields(i, wording), where)
+        user = fill(layout, {**parts, "item": item}, f"{where}: layout")
+        out.append(Prompt(key, values=(i.id,), user=user, **made))  # type: ignore[arg-type]
+    return out
 
 
 def render(
@@ -124,44 +172,31 @@ def render(
     mode: Mode,
     values: Sequence[str] | None = None,
 ) -> list[Prompt]:
-    """The prompts of one context and variant: one form, or one prompt per value."""
-    scenario = instrument.scenario(topic)
-    place = instrument.country(country)
-    style = prompts.styles[variant.style]
-    scale = instrument.scales.get(style.scale)
-    ctx = _context_fields(place.name, scenario)
-    reverse = variant.order == "reversed"
-    chosen = [instrument.value(v) for v in (values or instrument.value_ids)]
-    if reverse:
-        chosen = chosen[::-1]
-    where = f"variant {variant.index}"
-    parts = {
-        "framing": fill(prompts.framings[variant.framing], ctx, f"{where}: framing"),
-        "intro": fill(style.intro, ctx, f"{where}: intro"),
-        "options": _options(scale, reverse),
-        "requirement": getattr(prompts.requirements, mode)[variant.requirement],
-    }
-    common = _Common(place.id, scenario.id, variant.index, mode)
-    layout = prompts.layout_of(variant)
-    if mode == "form":
-        items = "\n".join(f"{style.bullet}{_item(style.item, v, where)}" for v in chosen)
-        user = fill(layout.form, {**parts, "items": items}, f"{where}: layout")
-        ids = tuple(v.id for v in chosen)
-        return [Prompt(*common, values=ids, scale=scale.id, system=prompts.system, user=user)]
-    out = []
-    for v in chosen:
-        item = _item(style.item, v, where)
-        user = fill(layout.item, {**parts, "item": item}, f"{where}: layout")
-        out.append(
-            Prompt(*common, values=(v.id,), scale=scale.id, system=prompts.system, user=user)
+    """Deprecated: :func:`render_context` with levels of the first two context axes."""
+    return render_context(
+        instrument, prompts, as_context(instrument, (country, topic)), variant, mode, values
+    )
+
+
+def as_context(
+    instrument: Instrument, context: Mapping[str, str] | Sequence[str]
+) -> dict[str, str]:
+    """A context given as a mapping (axis → level), or as levels in the order of the
+    instrument's context axes, then its language axis."""
+    if isinstance(context, Mapping):
+        return dict(context)
+    axes = [*instrument.context_axes, *filter(None, [instrument.language_axis])]
+    if len(context) > len(axes):
+        raise PromptError(
+            f"a context of {len(context)} levels; the instrument has {len(axes)} axes"
         )
-    return out
+    return {a.id: level for a, level in zip(axes, context, strict=False)}
 
 
 def render_grid(
     instrument: Instrument,
     prompts: PromptSet,
-    contexts: Iterable[tuple[str, str]],
+    contexts: Iterable[Mapping[str, str] | Sequence[str]],
     mode: Mode,
     variants: Sequence[int] | None = None,
     values: Sequence[str] | None = None,
@@ -169,7 +204,8 @@ def render_grid(
     """Every prompt of a grid, grouped by context and variant (so shared prefixes are adjacent)."""
     chosen = [prompts.variant(i) for i in variants] if variants else prompts.variants
     out: list[Prompt] = []
-    for country, topic in contexts:
+    for context in contexts:
+        levels = as_context(instrument, context)
         for variant in chosen:
-            out.extend(render(instrument, prompts, country, topic, variant, mode, values))
+            out.extend(render_context(instrument, prompts, levels, variant, mode, values))
     return out

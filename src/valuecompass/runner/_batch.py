@@ -41,9 +41,9 @@ def batch_size(backend: Backend) -> int:
     return 1
 
 
-def block_of(job: Any) -> tuple[str, str, int]:
-    """The block a job belongs to: its context (country, topic) and prompt variant."""
-    return job.prompt.country, job.prompt.topic, job.prompt.variant
+def block_of(job: Any) -> tuple[Any, int]:
+    """The block a job belongs to: its context (a level of each axis) and prompt variant."""
+    return job.prompt.context, job.prompt.variant
 
 
 def batches(jobs: Sequence[Any], size: int) -> Iterator[list[Any]]:

@@ -26,8 +26,15 @@ class RunConfig(BaseModel):
     db: str = Field("valuecompass.db", description="SQLite path or database URL")
     run: str | None = Field(None, description="run name; derived from model and grid if omitted")
     mode: Mode = "item"
-    countries: list[str] = Field(default_factory=list, description="all when empty")
-    topics: list[str] = Field(default_factory=list, description="all when empty")
+    countries: list[str] = Field(
+        default_factory=list, description="levels of the country axis; all when empty"
+    )
+    topics: list[str] = Field(
+        default_factory=list, description="levels of the scenario axis; all when empty"
+    )
+    where: dict[str, list[str]] = Field(
+        default_factory=dict, description="axis id → the levels to ask; every level of the rest"
+    )
     values: list[str] = Field(default_factory=list, description="all when empty")
     variants: list[int] = Field(default_factory=list, description="all when empty")
     samples: int = Field(1, ge=1)
@@ -55,28 +62,83 @@ class RunConfig(BaseModel):
         return self.max_tokens or DEFAULT_MAX_TOKENS[self.mode]
 
 
-def resolve_names(instrument: Instrument, config: RunConfig) -> dict[str, list[str]]:
-    """Canonical ids for the grid's countries, topics and values; unknown names are errors."""
+#: The axes the ``countries`` and ``topics`` settings (``--countries``, ``--scenarios``) pick.
+SHORTHAND_AXES = {"countries": "country", "topics": "scenario"}
+
+
+def chosen_levels(instrument: Instrument, config: RunConfig) -> dict[str, list[str]]:
+    """Axis id → the canonical level ids the run asks, in the instrument's axis order.
+
+    ``where`` picks levels of any axis; ``countries`` and ``topics`` are shorthands for the
+    ``country`` and ``scenario`` axes. An unknown axis or level is an error naming it.
+    """
+    where = {k: list(v) for k, v in config.where.items()}
+    for field, short in SHORTHAND_AXES.items():
+        given = getattr(config, field)
+        if given:
+            where[short] = [*where.get(short, []), *given]
+    axis_ids = [a.id for a in instrument.axes]
+    for wanted in where:
+        if wanted not in axis_ids:
+            raise UnknownNameError(
+                f"--where: instrument {instrument.id!r} has no axis {wanted!r}; "
+                f"axes: {', '.join(axis_ids) or 'none'}"
+            )
     out: dict[str, list[str]] = {}
-    for kind, given, lookup, every in (
-        ("countries", config.countries, instrument.country, [c.id for c in instrument.countries]),
-        ("topics", config.topics, instrument.scenario, [s.id for s in instrument.scenarios]),
-        ("values", config.values, instrument.value, instrument.value_ids),
-    ):
+    for axis in instrument.axes:
         ids = []
-        for name in given:
+        for name in where.get(axis.id, []):
             try:
-                ids.append(lookup(name).id)
+                ids.append(axis.level(name).id)
             except UnknownNameError as exc:
-                raise UnknownNameError(f"--{kind}: {exc.args[0]}") from exc
-        out[kind] = list(dict.fromkeys(ids)) or every
+                raise UnknownNameError(f"--where {axis.id}: {exc.args[0]}") from exc
+        out[axis.id] = list(dict.fromkeys(ids)) or axis.level_ids
     return out
+
+
+def chosen_items(instrument: Instrument, config: RunConfig) -> list[str]:
+    """Canonical ids of the items the run asks (``values``; all when empty)."""
+    ids = []
+    for name in config.values:
+        try:
+            ids.append(instrument.item(name).id)
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"--values: {exc.args[0]}") from exc
+    return list(dict.fromkeys(ids)) or instrument.item_ids
+
+
+def legacy_grid(instrument: Instrument) -> bool:
+    """Whether runs of INSTRUMENT record the format-1 grid (``countries``, ``topics``): those
+    whose manifest records the format-1 digest, so runs made before format 2 still resume."""
+    return instrument.digest != instrument.spec_digest and len(instrument.axes) == 2
+
+
+def resolve_names(instrument: Instrument, config: RunConfig) -> dict[str, Any]:
+    """The run's grid as its manifest records it: the levels of each axis and the items.
+
+    Format-1 runs (see :func:`legacy_grid`) keep their keys ``countries``, ``topics`` and
+    ``values``; any other instrument's grid is ``{"axes": {axis: levels}, "values": items}``.
+    """
+    levels = chosen_levels(instrument, config)
+    items = chosen_items(instrument, config)
+    if legacy_grid(instrument):
+        first, second = levels.values()
+        return {"countries": first, "topics": second, "values": items}
+    return {"axes": levels, "values": items}
+
+
+def grid_contexts(instrument: Instrument, config: RunConfig) -> list[dict[str, str]]:
+    """Every context the run asks: one chosen level of each axis, in axis order."""
+    import itertools
+
+    levels = chosen_levels(instrument, config)
+    return [dict(zip(levels, combo, strict=True)) for combo in itertools.product(*levels.values())]
 
 
 def prompts_digest(prompts: PromptSet) -> str:
     """SHA-256 of the design. Fields left at their defaults that older designs did not have
-    (``layouts``, a variant's ``layout``, a style's ``bullet``) are left out, so the digest
-    of a design that does not use them is what it always was."""
+    (``layouts``, a variant's ``layout``, a style's ``bullet`` or ``wording``) are left out,
+    so the digest of a design that does not use them is what it always was."""
     data = prompts.model_dump(mode="json")
     if not data["layouts"]:
         del data["layouts"]
@@ -86,6 +148,9 @@ def prompts_digest(prompts: PromptSet) -> str:
     for style in data["styles"].values():
         if style["bullet"] == "- ":
             del style["bullet"]
+        for key in ("wording", "scale"):
+            if style[key] is None:
+                del style[key]
     payload = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(payload).hexdigest()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from valuecompass.instrument import Instrument, RatingScale
+from valuecompass.instrument import Instrument, RatingScale, translate
 from valuecompass.models import Completion, expected_position
 from valuecompass.parsing import Missing, Parsed, parse_form, parse_item
 from valuecompass.prompts import Prompt
@@ -19,10 +19,36 @@ def _scales(instrument: Instrument, prompt: Prompt) -> tuple[RatingScale, tuple[
     return scale, tuple(instrument.scale(s) for s in others)
 
 
+class Views:
+    """An instrument and its translations, each made once, the first time a prompt in that
+    language is parsed (a form's keys are the item names as the prompt showed them)."""
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.base = instrument
+        self._made: dict[str, Instrument] = {}
+
+    def of(self, prompt: Prompt) -> Instrument:
+        axis = self.base.language_axis
+        language = prompt.levels.get(axis.id) if axis is not None else None
+        if language is None or language == self.base.language:
+            return self.base
+        if language not in self._made:
+            self._made[language] = translate(self.base, language)
+        return self._made[language]
+
+
+def _instrument(instrument: Instrument | Views, prompt: Prompt) -> Instrument:
+    return instrument.of(prompt) if isinstance(instrument, Views) else instrument
+
+
 def parse_outcome(
-    instrument: Instrument, prompt: Prompt, completion: Completion | None, error: str | None
+    instrument: Instrument | Views,
+    prompt: Prompt,
+    completion: Completion | None,
+    error: str | None,
 ) -> list[Parsed]:
-    """One :class:`Parsed` per value of PROMPT, in ``prompt.values`` order."""
+    """One :class:`Parsed` per item of PROMPT, in ``prompt.values`` order."""
+    instrument = _instrument(instrument, prompt)
     if completion is None:
         text = f"ERROR: {error or 'no answer'}"
         return [Parsed(raw=text[:500], missing=Missing.ERROR) for _ in prompt.values]
@@ -34,7 +60,7 @@ def parse_outcome(
 
 
 def answer_rows(
-    instrument: Instrument,
+    instrument: Instrument | Views,
     prompt: Prompt,
     sample: int,
     completion: Completion | None,
@@ -42,7 +68,7 @@ def answer_rows(
 ) -> list[dict[str, Any]]:
     """The store's answer rows for one prompt and sample."""
     parsed = parse_outcome(instrument, prompt, completion, error)
-    scale, _ = _scales(instrument, prompt)
+    scale, _ = _scales(_instrument(instrument, prompt), prompt)
     positions = dict(zip(scale.codes, scale.positions, strict=True))
     probs = completion.option_probs if completion is not None else None
     probs_json = json.dumps(probs, sort_keys=True) if probs else None

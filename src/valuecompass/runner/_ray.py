@@ -111,7 +111,7 @@ class Worker:
 def work_units(jobs: Sequence[Any], workers: int) -> list[list[Any]]:
     """JOBS cut into blocks (context × variant), in order; the largest blocks are halved
     while there are fewer units than WORKERS, so every worker has something to do."""
-    units: dict[tuple[str, str, int], list[Any]] = {}
+    units: dict[tuple[Any, int], list[Any]] = {}
     for job in jobs:
         units.setdefault(block_of(job), []).append(job)
     out = list(units.values())

@@ -23,12 +23,14 @@ from valuecompass.runner._call import Outcome
 from valuecompass.runner._config import (
     RunConfig,
     cache_key,
+    grid_contexts,
+    legacy_grid,
     prompts_digest,
     resolve_names,
 )
 from valuecompass.runner._execute import Distributed, Item, drain, start_producer
 from valuecompass.runner._interrupt import check, deferred_interrupt
-from valuecompass.runner._parse import answer_rows
+from valuecompass.runner._parse import Views, answer_rows
 from valuecompass.runner._progress import make_progress
 from valuecompass.store import StoreError, open_store, redact
 from valuecompass.store import runs as store
@@ -73,9 +75,12 @@ class RunSummary:
         )
 
 
-def default_run_name(config: RunConfig, grid: dict[str, Any], everything: bool) -> str:
+def default_run_name(
+    config: RunConfig, grid: dict[str, Any], everything: bool, instrument: str | None = None
+) -> str:
+    """MODEL-MODE (MODEL-INSTRUMENT-MODE for a format-2 grid), plus a hash of a partial grid."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", config.model).strip("-") or "model"
-    name = f"{slug}-{config.mode}"
+    name = f"{slug}-{config.mode}" if instrument is None else f"{slug}-{instrument}-{config.mode}"
     if not everything or config.samples > 1:
         from hashlib import sha256
 
@@ -89,7 +94,7 @@ def plan(
     """The run's jobs and its manifest."""
     names = resolve_names(instrument, config)
     variants = config.variants or [v.index for v in prompts.variants]
-    contexts = [(c, t) for c in names["countries"] for t in names["topics"]]
+    contexts = grid_contexts(instrument, config)
     rendered = render_grid(instrument, prompts, contexts, config.mode, variants, names["values"])
     max_tokens = config.resolved_max_tokens()
     params: dict[str, Any] = {
@@ -118,9 +123,12 @@ def plan(
             key = cache_key(backend.identity, params, messages, sample)
             jobs.append(Job(prompt, sample, key, request))
     grid = {**names, "variants": variants}
-    everything = not (config.countries or config.topics or config.values or config.variants)
+    everything = not (
+        config.countries or config.topics or config.where or config.values or config.variants
+    )
+    label = None if legacy_grid(instrument) else instrument.id
     manifest = {
-        "name": config.run or default_run_name(config, grid, everything),
+        "name": config.run or default_run_name(config, grid, everything, label),
         "model": backend.identity,
         "spec": config.model,
         "mode": config.mode,
@@ -155,7 +163,7 @@ def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
 def run_model(config: RunConfig, backend: Backend | None = None) -> RunSummary:
     """Run CONFIG's model over its grid, storing every answer as it arrives; resumable."""
     instrument = load_instrument(config.instrument_path)
-    prompts = load_prompts(config.prompts_path)
+    prompts = load_prompts(config.prompts_path, instrument)
     if config.executor == "ray" and not (backend is None or isinstance(backend, Distributed)):
         raise ConfigError("the ray executor builds its backends on the workers: pass no backend")
     owned = backend is None
@@ -290,7 +298,7 @@ def _ask(
     progress = make_progress(config.progress)
     task = progress.add_task("asking", total=len(todo), failed=0)
     streak, remaining = 0, len(todo)
-    finish = partial(answered, instrument, run_id)
+    finish = partial(answered, Views(instrument), run_id)
     producer = start_producer(
         backend, todo, workers, config.retries, config.backoff, results, finish
     )
@@ -346,7 +354,7 @@ class Answered:
     answer_rows: list[dict[str, Any]]
 
 
-def answered(instrument: Instrument, run_id: int, job: Job, outcome: Outcome) -> Answered:
+def answered(instrument: Instrument | Views, run_id: int, job: Job, outcome: Outcome) -> Answered:
     """Parse OUTCOME into the store's rows (called in the worker that made the call)."""
     rows = answer_rows(instrument, job.prompt, job.sample, outcome.completion, outcome.error)
     return Answered(job, outcome, _prompt_row(run_id, job, outcome), rows)
