@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: A small grid: one context, all 8 variants of each of the 56 values (448 prompts).
-GRID = ["--countries", "India", "--topics", "healthcare"]
+GRID = ["--countries", "India", "--scenarios", "healthcare"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -117,3 +117,27 @@ def wait_for(check: Callable[[], object], proc: subprocess.Popen[str], limit: fl
         except Exception:  # the store is being created by the other process
             pass
         time.sleep(0.02)
+
+
+def v1_copy(source: Path, target: Path) -> None:
+    """A store as schema 1 made it (the frozen DDL of migration 1), holding SOURCE's runs,
+    prompts and answers in schema 1's columns: what the code before schema 2 wrote."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    from valuecompass.store._history import _v1
+
+    engine = create_engine(f"sqlite:///{target}")
+    schema = _v1()
+    schema.create_all(engine)
+    engine.dispose()
+    with sqlite3.connect(target) as dst, sqlite3.connect(source) as src:
+        dst.execute("insert into schema_meta values ('schema_version', '1')")
+        for table in ("runs", "prompts", "answers"):
+            columns = ", ".join(c.name for c in schema.tables[table].columns)
+            rows = src.execute(f"select {columns} from {table}").fetchall()
+            marks = ", ".join("?" * len(schema.tables[table].columns))
+            dst.executemany(f"insert into {table} ({columns}) values ({marks})", rows)
+    dst.close()
+    src.close()

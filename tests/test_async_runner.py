@@ -126,7 +126,7 @@ def test_the_request_process_goes_when_its_parent_is_killed(tmp_path: Path) -> N
     exe = Path(sys.executable).parent / "valuecompass"
     with serve_stub(delay=0.2) as stub:
         args = [str(exe), "run", "--model", "openai:stub", "-M", f"base_url={stub.base_url}",
-                "--countries", "India", "--topics", "healthcare", "--db", str(db),
+                "--countries", "India", "--scenarios", "healthcare", "--db", str(db),
                 "--concurrency", "2", "--no-progress"]  # fmt: skip
         run = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -176,7 +176,7 @@ def test_a_command_run_through_the_request_process_on_both_stores(
     with where as url, serve_stub(delay=0.01) as stub:
         db = url or str(tmp_path / "s.db")
         args = [str(exe), "run", "--model", "openai:stub", "-M", f"base_url={stub.base_url}",
-                "--countries", "India", "--topics", "healthcare", "--variants", "0,1",
+                "--countries", "India", "--scenarios", "healthcare", "--variants", "0,1",
                 "--db", db, "--run", "p", "--concurrency", "8", "--no-progress"]  # fmt: skip
         first = subprocess.run(args, capture_output=True, text=True, timeout=120)
         assert first.returncode == 0, first.stderr

@@ -35,7 +35,7 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A mock run of one context (India, healthcare: 448 answers), exported as tidy CSV."""
     folder = tmp_path_factory.mktemp("export")
     db, out = folder / "m.db", folder / "m.csv"
-    grid = ["--countries", "India", "--topics", "healthcare", "--no-progress"]
+    grid = ["--countries", "India", "--scenarios", "healthcare", "--no-progress"]
     code, text = _invoke("run", "--model", "mock", "--db", str(db), "--run", "m", *grid)
     assert code == 0, text
     code, text = _invoke("runs", "export", "m", "--db", str(db), "--out", str(out))

@@ -180,7 +180,7 @@ def test_backend_options_come_from_the_cli_as_json_or_text(tmp_path: Path) -> No
         bad = cli.invoke(main, ["run", "--model", "mock", *args, "--db", db])
         assert bad.exit_code == 2 and message in bad.output, (args, bad.output)
     ok = cli.invoke(main, ["run", "--model", "mock", "-M", "answer=2", "--countries", "India",
-                           "--topics", "education", "--variants", "0", "--db", db])  # fmt: skip
+                           "--scenarios", "education", "--variants", "0", "--db", db])  # fmt: skip
     assert ok.exit_code == 0 and "56 asked" in ok.output, ok.output
     engine = open_store(db)
     table = store.run_answers(engine, store.list_runs(engine)[0])
@@ -244,7 +244,7 @@ def test_a_plugin_backend_is_found_through_its_entry_point(
     exe = Path(sys.executable).parent / "valuecompass"
     done = subprocess.run(
         [str(exe), "run", "--model", "echo:4", "-M", "times=1", "--countries", "India",
-         "--topics", "education", "--variants", "1", "--db", str(db), "--no-progress"],
+         "--scenarios", "education", "--variants", "1", "--db", str(db), "--no-progress"],
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

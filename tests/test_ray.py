@@ -213,7 +213,7 @@ def test_killed_worker_is_replaced_and_nothing_lost_or_doubled(
 def test_cli_joins_a_cluster_by_address(cluster: str, tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
     args = ["run", "--executor", "ray", "--ray-address", cluster, "--ray-workers", "2"]
-    args += ["--model", "mock", "--countries", "India", "--topics", "healthcare"]
+    args += ["--model", "mock", "--countries", "India", "--scenarios", "healthcare"]
     args += ["--variants", "0", "--db", str(db), "--no-progress"]
     done = subprocess.run(
         [sys.executable, "-m", "valuecompass.cli", *args],

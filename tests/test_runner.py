@@ -140,7 +140,7 @@ def test_store_is_an_llm_source_and_exports(tmp_path: Path, released: Path) -> N
 def test_cli_run_list_show_and_bad_input(tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
     cli = CliRunner()
-    ok = cli.invoke(main, ["run", "--model", "mock", "--countries", "India", "--topics",
+    ok = cli.invoke(main, ["run", "--model", "mock", "--countries", "India", "--scenarios",
                            "education", "--variants", "0,2", "--db", db, "--run", "t"])  # fmt: skip
     assert ok.exit_code == 0, ok.output
     assert "112 asked" in ok.output  # 2 variants x 56 values, item mode
@@ -150,7 +150,7 @@ def test_cli_run_list_show_and_bad_input(tmp_path: Path) -> None:
     assert shown["scored"] == 112 and shown["grid"]["variants"] == [0, 2]
     for args, message in [
         (["run", "--model", "gpt9", "--db", db], "known backends"),
-        (["run", "--model", "mock", "--topics", "cooking", "--db", db], "valid: collaborative"),
+        (["run", "--model", "mock", "--scenarios", "cooking", "--db", db], "valid: collaborative"),
         (["run", "--model", "mock", "--variants", "x", "--db", db], "whole numbers"),
         (["runs", "show", "nope", "--db", db], "runs there: t"),
         (["runs", "list", "--db", str(tmp_path / "absent.db")], "no such store"),
@@ -163,7 +163,7 @@ def test_sigkill_mid_run_then_resume_finds_every_answer_once(tmp_path: Path) -> 
     db = tmp_path / "s.db"
     exe = Path(sys.executable).parent / "valuecompass"
     args = [str(exe), "run", "--model", "mock:delay=0.01", "--countries", "India",
-            "--topics", "healthcare", "--db", str(db), "--run", "k", "--concurrency", "2",
+            "--scenarios", "healthcare", "--db", str(db), "--run", "k", "--concurrency", "2",
             "--no-progress"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -191,7 +191,7 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_what_was_stored(tmp_path: Pa
     db = tmp_path / "s.db"
     exe = Path(sys.executable).parent / "valuecompass"
     args = [str(exe), "run", "--model", "mock:delay=0.02", "--countries", "India",
-            "--topics", "education", "--db", str(db), "--run", "c", "--concurrency", "1",
+            "--scenarios", "education", "--db", str(db), "--run", "c", "--concurrency", "1",
             "--no-progress"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -4,6 +4,7 @@ passwords never shown; two runs of one name at once. SQLite and the real Postgre
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 from pathlib import Path
 
@@ -11,13 +12,25 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
-from _store_support import GRID, cli, counts, pg_database, run_store, spawn, status, wait_for
+from _store_support import (
+    GRID,
+    cli,
+    counts,
+    pg_database,
+    run_store,
+    spawn,
+    status,
+    v1_copy,
+    wait_for,
+)
 from _survey_support import postgres_url
 from valuecompass.cli import main
 from valuecompass.models import Request
 from valuecompass.models.mock import MockBackend
 from valuecompass.runner import RunConfig, run_model
 from valuecompass.store import StoreError, database_url, open_store
+from valuecompass.store._base import SCHEMA_VERSION, metadata
+from valuecompass.store._history import tables_of
 from valuecompass.testing.survey_load import fresh_postgres
 
 __all__ = ["pg_database", "run_store"]
@@ -79,7 +92,8 @@ def test_reading_never_creates_a_store(tmp_path: Path, released: Path) -> None:
     assert not absent.exists() and empty.read_bytes() == b""
     # `run` makes its store in an empty file (nothing there to lose), as the README says
     code, out = _invoke("run", "--model", "mock", "--db", str(empty), "--countries", "India",
-                        "--topics", "healthcare", "--variants", "0", "--no-progress")  # fmt: skip
+                        "--scenarios", "healthcare", "--variants", "0",
+                        "--no-progress")  # fmt: skip
     assert code == 0, out
     assert counts(str(empty))[0] == 56
 
@@ -89,7 +103,7 @@ def test_a_file_that_is_not_sqlite_or_is_truncated_is_one_line(tmp_path: Path) -
     garbage.write_text("not a database\n")
     good = tmp_path / "good.db"
     code, _ = _invoke("run", "--model", "mock", "--db", str(good), "--countries", "India",
-                      "--topics", "healthcare", "--variants", "0", "--no-progress")  # fmt: skip
+                      "--scenarios", "healthcare", "--variants", "0", "--no-progress")  # fmt: skip
     assert code == 0
     truncated = tmp_path / "cut.db"
     truncated.write_bytes(good.read_bytes()[:1500])  # the header survives, the pages do not
@@ -188,15 +202,12 @@ def test_two_runs_started_together_on_a_new_store(run_store: str) -> None:
     assert counts(run_store) == (448, 448, 448)
 
 
-def test_a_store_from_before_leases_is_read_as_it_is_and_migrated_by_run(tmp_path: Path) -> None:
-    db = tmp_path / "v1.db"
-    one = ["--countries", "India", "--topics", "healthcare", "--variants", "0", "--no-progress"]
-    code, out = _invoke("run", "--model", "mock", "--db", str(db), "--run", "old", *one)
+def test_a_store_from_schema_1_is_read_as_it_is_and_migrated_by_run(tmp_path: Path) -> None:
+    made, db = tmp_path / "made.db", tmp_path / "v1.db"
+    one = ["--countries", "India", "--scenarios", "healthcare", "--variants", "0", "--no-progress"]
+    code, out = _invoke("run", "--model", "mock", "--db", str(made), "--run", "old", *one)
     assert code == 0, out
-    with sqlite3.connect(db) as conn:  # as version 1 left it: no run_leases table
-        conn.execute("drop table run_leases")
-        conn.execute("update schema_meta set value = '1' where key = 'schema_version'")
-    conn.close()
+    v1_copy(made, db)  # schema 1's tables (frozen DDL) with the run's rows: no run_leases
     code, out = _invoke("runs", "list", "--db", str(db), "--format", "json")
     assert code == 0 and '"status": "finished"' in out, out
     with sqlite3.connect(db) as conn:  # reading did not migrate
@@ -205,9 +216,35 @@ def test_a_store_from_before_leases_is_read_as_it_is_and_migrated_by_run(tmp_pat
     code, out = _invoke("run", "--model", "mock", "--db", str(db), "--run", "old", *one)
     assert code == 0 and "56 already stored" in out, out
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select value from schema_meta").fetchone() == ("2",)
+        assert conn.execute("select value from schema_meta").fetchone() == (str(SCHEMA_VERSION),)
         assert conn.execute("select count(*) from run_leases").fetchone() == (0,)
+        assert conn.execute("select count(*), min(context) from answers").fetchone() == (56, "")
+        spec = conn.execute("select instrument_spec from runs").fetchone()[0]
     conn.close()
+    assert json.loads(spec)["id"] == "value_form"  # the resumed run now keeps its instrument
+    with create_engine(f"sqlite:///{db}").connect() as migrated:
+        assert tables_of(migrated) == _tables_of_today(tmp_path)
+
+
+def _tables_of_today(tmp_path: Path) -> dict[str, list[str]]:
+    """Today's tables as the code defines them (not as migrations built them)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'today.db'}")
+    metadata.create_all(engine)
+    with engine.connect() as conn:
+        found = tables_of(conn)
+    engine.dispose()
+    return found
+
+
+def test_migrations_build_todays_tables(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "fresh.db")
+    with engine.connect() as conn:
+        assert tables_of(conn) == _tables_of_today(tmp_path)
+        uniques = {
+            u["name"]: u["column_names"] for u in inspect(conn).get_unique_constraints("answers")
+        }
+    engine.dispose()
+    assert "context" in uniques["uq_answer"]
 
 
 def test_a_store_that_fails_during_a_run_is_one_error_and_the_run_failed(run_store: str) -> None:

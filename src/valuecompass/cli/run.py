@@ -66,6 +66,18 @@ def parse_model_options(pairs: tuple[str, ...], **sugar: object) -> dict[str, An
     return options
 
 
+def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
+    """``--where language=de,fr --where scenario=healthcare`` → axis id → levels."""
+    out: dict[str, list[str]] = {}
+    for pair in pairs:
+        axis, sep, levels = pair.partition("=")
+        names = [n.strip() for n in levels.split(",") if n.strip()]
+        if not sep or not axis.strip() or not names:
+            fail(f"--where takes AXIS=LEVEL[,LEVEL...], got {pair!r}")
+        out.setdefault(axis.strip(), []).extend(names)
+    return out
+
+
 @click.command("run")
 @click.option(
     "--model",
@@ -76,15 +88,26 @@ def parse_model_options(pairs: tuple[str, ...], **sugar: object) -> dict[str, An
 @click.option(
     "--countries", multiple=True, help="Countries to ask about (comma-separated); all if omitted."
 )
-@click.option("--topics", multiple=True, help="Scenarios to ask about; all if omitted.")
-@click.option("--values", "value_names", multiple=True, help="Values to ask about; all if omitted.")
-@click.option("--variants", multiple=True, help="Prompt variant indices; all 8 if omitted.")
+@click.option("--scenarios", multiple=True, help="Scenarios to ask about; all if omitted.")
+@click.option("--topics", multiple=True, hidden=True, help="Deprecated: --scenarios.")
+@click.option(
+    "--where",
+    multiple=True,
+    metavar="AXIS=LEVEL,...",
+    help="Levels of any axis of the instrument to ask about (repeatable): "
+    "--where language=de,fr --where scenario=healthcare; every level of the other axes.",
+)
+@click.option(
+    "--values", "value_names", multiple=True, help="Items (values) to ask about; all if omitted."
+)
+@click.option("--variants", multiple=True, help="Prompt variant indices; all if omitted.")
 @click.option(
     "--mode",
-    type=click.Choice(["form", "item"]),
+    type=click.Choice(["all", "item", "form"]),
     default="item",
     show_default=True,
-    help="form: all values in one prompt (the paper's); item: one value per prompt.",
+    help="all: every item in one prompt (the paper's); item: one item per prompt "
+    "(form: deprecated name of all).",
 )
 @click.option(
     "--samples",
@@ -161,7 +184,9 @@ def parse_model_options(pairs: tuple[str, ...], **sugar: object) -> dict[str, An
 def run_command(
     model: str,
     countries: tuple[str, ...],
+    scenarios: tuple[str, ...],
     topics: tuple[str, ...],
+    where: tuple[str, ...],
     value_names: tuple[str, ...],
     variants: tuple[str, ...],
     mode: str,
@@ -184,12 +209,18 @@ def run_command(
     ray_workers: int | None,
     db: str,
 ) -> None:
-    """Ask a model the Value Form over a grid of contexts, variants and samples.
+    """Ask a model an instrument (the Value Form by default) over a grid of contexts (a level
+    of each of its axes), prompt variants and samples.
 
     Every answer is stored as it arrives; running the same command again resumes the run and
     asks the model nothing it already answered.
     """
     from valuecompass.runner import RunConfig, run_model
+
+    if topics:
+        click.echo("note: --topics is deprecated; use --scenarios", err=True)
+    if mode == "form":
+        click.echo("note: --mode form is deprecated; use --mode all", err=True)
 
     try:
         variant_ids = [int(v) for v in _split(variants)]
@@ -202,9 +233,10 @@ def run_command(
         backend_options=options,
         db=db,
         run=run_name,
-        mode=mode,
+        mode="item" if mode == "item" else "form",  # "all" is recorded as "form", as ever
         countries=_split(countries),
-        topics=_split(topics),
+        topics=_split(scenarios) + _split(topics),
+        where=parse_where(where),
         values=_split(value_names),
         variants=variant_ids,
         samples=samples,

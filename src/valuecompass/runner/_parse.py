@@ -9,6 +9,7 @@ from valuecompass.instrument import Instrument, RatingScale, translate
 from valuecompass.models import Completion, expected_position
 from valuecompass.parsing import Missing, Parsed, parse_form, parse_item
 from valuecompass.prompts import Prompt
+from valuecompass.store.runs import context_key
 
 
 def _scales(instrument: Instrument, prompt: Prompt) -> tuple[RatingScale, tuple[RatingScale, ...]]:
@@ -78,6 +79,7 @@ def answer_rows(
             {
                 "country": prompt.country,
                 "topic": prompt.topic,
+                "context": context_key(prompt.context),
                 "value": value,
                 "variant": prompt.variant,
                 "sample": sample,

@@ -103,12 +103,14 @@ def plan(
         "seed": config.seed,
     }
     jobs = []
+    views = Views(instrument)  # the names a form's keys are written in: the prompt's language
     for prompt in rendered:
         messages = prompt.messages()
         scale = instrument.scale(prompt.scale)
         options = (*scale.codes, *scale.missing_codes)
+        shown = views.of(prompt)
         value_names = (
-            tuple(instrument.item(v).name for v in prompt.values) if prompt.mode == "form" else ()
+            tuple(shown.item(v).name for v in prompt.values) if prompt.mode == "form" else ()
         )
         for sample in range(config.samples):
             request = Request(
@@ -137,6 +139,8 @@ def plan(
         "instrument": instrument.digest,
         "prompts_digest": prompts_digest(prompts),
         "version": __version__,
+        "instrument_spec": instrument.to_data(),
+        "prompt_design": prompts.model_dump(mode="json"),
     }
     return jobs, manifest
 
@@ -148,6 +152,7 @@ def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
         "cache_key": job.key,
         "country": job.prompt.country,
         "topic": job.prompt.topic,
+        "context": store.context_key(job.prompt.context),
         "item": job.prompt.value,
         "variant": job.prompt.variant,
         "sample": job.sample,

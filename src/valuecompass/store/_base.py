@@ -56,25 +56,37 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
-def _initial(conn: Connection) -> None:
-    metadata.create_all(conn)
-
-
-def _run_leases(conn: Connection) -> None:
-    metadata.tables["run_leases"].create(conn, checkfirst=True)
-
-
 def _survey_studies(conn: Connection) -> None:
     from valuecompass.store._survey_tables import add_studies  # the survey's own step
 
     add_studies(conn)
 
 
-#: The schema's history, oldest first. Add a step; never edit one that has shipped.
+def _initial(conn: Connection) -> None:
+    from valuecompass.store._history import initial
+
+    initial(conn)
+
+
+def _run_leases(conn: Connection) -> None:
+    from valuecompass.store._history import run_leases
+
+    run_leases(conn)
+
+
+def _contexts(conn: Connection) -> None:
+    from valuecompass.store._history import contexts
+
+    contexts(conn)
+
+
+#: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
+#: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial: runs, prompts, answers, survey", _initial),
     Migration(2, "run_leases: which process runs a run, and its heartbeat", _run_leases),
     Migration(3, "survey: studies, admin sessions, participants' items per page", _survey_studies),
+    Migration(4, "contexts: any instrument's axes; runs keep instrument and design", _contexts),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

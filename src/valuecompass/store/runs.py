@@ -32,6 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
+    inspect,
     select,
     update,
 )
@@ -41,6 +42,10 @@ from valuecompass import answers as ans
 from valuecompass.store._base import metadata
 from valuecompass.store._leases import Owner, claim, leases, release
 from valuecompass.store._open import StoreError
+
+#: The ``context`` column: the levels of the axes past the first two (whose levels are in
+#: ``country`` and ``topic``), as ``axis=level`` joined by ``;``; ``''`` for two axes.
+CONTEXT_DOC = "levels of the axes past the first two: 'language=de;...'; '' if none"
 
 runs = Table(
     "runs",
@@ -59,6 +64,8 @@ runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False, doc="first start (UTC)"),
     Column("finished_at", DateTime(timezone=True), doc="last finish (UTC), if finished"),
     Column("note", Text, doc="why it stopped, when it did not finish"),
+    Column("instrument_spec", JSON, doc="the whole instrument (format 2); NULL before schema 4"),
+    Column("prompt_design", JSON, doc="the whole prompt design; NULL before schema 4"),
 )
 
 prompts = Table(
@@ -79,6 +86,7 @@ prompts = Table(
     Column("prompt_tokens", Integer, doc="tokens in the prompt, as the backend counted"),
     Column("completion_tokens", Integer, doc="tokens generated"),
     Column("created_at", DateTime(timezone=True), nullable=False, doc="when it was stored"),
+    Column("context", String(512), nullable=False, server_default="", doc=CONTEXT_DOC),
     UniqueConstraint("run_id", "cache_key", name="uq_prompt_once"),
 )
 Index("ix_prompts_cache_key", prompts.c.cache_key)
@@ -96,12 +104,15 @@ answers = Table(
     Column("sample", Integer, nullable=False, doc="sample index"),
     Column("raw", Text, nullable=False, doc="the part of the text read for this value"),
     Column("code", String(32), doc="the option code it was read as"),
-    Column("position", Float, doc="1 (strongly agree) .. 4 (strongly disagree); NULL if missing"),
+    Column("position", Float, doc="raw position on the scale asked; NULL if missing"),
     Column("missing", String(32), doc="why there is no position; NULL if there is one"),
     Column("probs", Text, doc="JSON: option code → probability, renormalised over the options"),
     Column("option_mass", Float, doc="probability the model put on the option tokens at all"),
     Column("expected", Float, doc="expected position under probs"),
-    UniqueConstraint("run_id", "country", "topic", "value", "variant", "sample", name="uq_answer"),
+    Column("context", String(512), nullable=False, server_default="", doc=CONTEXT_DOC),
+    UniqueConstraint(
+        "run_id", "country", "topic", "value", "variant", "sample", "context", name="uq_answer"
+    ),
     ForeignKeyConstraint(
         ["run_id", "cache_key"], ["prompts.run_id", "prompts.cache_key"], ondelete="CASCADE"
     ),
@@ -130,31 +141,42 @@ class RunRecord:
     started_at: datetime
     finished_at: datetime | None
     note: str | None
+    instrument_spec: dict[str, Any] | None = None  # the whole instrument (schema 4 on)
+    prompt_design: dict[str, Any] | None = None  # the whole prompt design (schema 4 on)
 
     def manifest(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """The manifest without the instrument and design themselves (see those fields)."""
+        skip = ("instrument_spec", "prompt_design")
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skip}
         for key in ("started_at", "finished_at"):
             out[key] = out[key].isoformat() if out[key] else None
         return out
 
 
+def present(conn: Connection, table: Table) -> list[Column[Any]]:
+    """TABLE's columns that the store has: a store that is only read is never migrated, so an
+    older one lacks the columns later schemas added (their fields read as their defaults)."""
+    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    return [c for c in table.columns if c.name in have]
+
+
 def _record(row: Any) -> RunRecord:
     data = dict(row._mapping)
-    for key in ("params", "grid"):
-        if isinstance(data[key], str):
+    for key in ("params", "grid", "instrument_spec", "prompt_design"):
+        if isinstance(data.get(key), str):
             data[key] = json.loads(data[key])
     return RunRecord(**data)
 
 
 def get_run(engine: Engine, name: str) -> RunRecord | None:
     with engine.connect() as conn:
-        row = conn.execute(select(runs).where(runs.c.name == name)).first()
+        row = conn.execute(select(*present(conn, runs)).where(runs.c.name == name)).first()
     return _record(row) if row else None
 
 
 def list_runs(engine: Engine) -> list[RunRecord]:
     with engine.connect() as conn:
-        rows = conn.execute(select(runs).order_by(runs.c.id)).all()
+        rows = conn.execute(select(*present(conn, runs)).order_by(runs.c.id)).all()
     return [_record(r) for r in rows]
 
 
@@ -181,11 +203,20 @@ def start_run(engine: Engine, manifest: dict[str, Any], owner: Owner | None = No
         conn.execute(
             update(runs)
             .where(runs.c.id == existing.id)
-            .values(status="running", finished_at=None, note=None)
+            .values(status="running", finished_at=None, note=None, **_specs(existing, manifest))
         )
     reopened = get_run(engine, manifest["name"])
     assert reopened is not None
     return reopened
+
+
+def _specs(existing: RunRecord, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The instrument and design a run made before schema 4 gains when it resumes."""
+    out = {}
+    for key in ("instrument_spec", "prompt_design"):
+        if getattr(existing, key) is None and manifest.get(key) is not None:
+            out[key] = manifest[key]
+    return out
 
 
 def live_status(engine: Engine, records: Sequence[RunRecord]) -> dict[int, str]:
@@ -354,7 +385,7 @@ def run_answers(engine: Engine, run: RunRecord, source: str | None = None) -> pd
     """The run's answers as the tidy answer table."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(answers).where(answers.c.run_id == run.id).order_by(answers.c.id)
+            select(*present(conn, answers)).where(answers.c.run_id == run.id).order_by(answers.c.id)
         ).all()
     name = source or run.name
     table = ans.frame(
@@ -372,9 +403,35 @@ def run_answers(engine: Engine, run: RunRecord, source: str | None = None) -> pd
         }
         for r in rows
     )
+    for axis, levels in axis_columns(run, rows).items():
+        table[axis] = levels
     table["expected"] = [r.expected for r in rows]
     table["probs"] = [r.probs for r in rows]  # JSON: option code -> probability
     return table
+
+
+def axis_columns(run: RunRecord, rows: Sequence[Any]) -> dict[str, list[str]]:
+    """A column per axis of a format-2 run's grid that the tidy table lacks, in axis order:
+    the first two axes' levels are its ``country`` and ``topic``, the rest in ``context``."""
+    axes = list((run.grid.get("axes") or {}).keys())
+    out: dict[str, list[str]] = {}
+    for index, axis in enumerate(axes):
+        if axis in ans.COLUMNS:
+            continue
+        if index < 2:
+            out[axis] = [r.country if index == 0 else r.topic for r in rows]
+        else:
+            out[axis] = [dict(_levels(getattr(r, "context", ""))).get(axis, "") for r in rows]
+    return out
+
+
+def context_key(context: Sequence[tuple[str, str]]) -> str:
+    """The ``context`` column of a context's (axis, level) pairs: those past the first two."""
+    return ";".join(f"{axis}={level}" for axis, level in context[2:])
+
+
+def _levels(key: str) -> list[tuple[str, str]]:
+    return [tuple(part.split("=", 1)) for part in key.split(";") if "=" in part]  # type: ignore[misc]
 
 
 def prompt_counts(engine: Engine, run_id: int) -> dict[str, int]:

@@ -1,0 +1,236 @@
+"""The schema's history written out: each migration's tables as they were when it shipped.
+
+Never edit what is here; a change to the schema is a new step (and a new function) below.
+Today's tables (in :mod:`.runs`, :mod:`.survey`, :mod:`._leases`) must equal what these steps
+build, which ``tests/test_store_history.py`` checks.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+)
+
+
+def _v1() -> MetaData:
+    """Schema 1, the first released one: runs, prompts, answers and the survey."""
+    m = MetaData()
+    Table("schema_meta", m, Column("key", String(64), primary_key=True),
+          Column("value", String(256), nullable=False))  # fmt: skip
+    Table(
+        "runs", m,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(200), nullable=False, unique=True),
+        Column("model", String(500), nullable=False),
+        Column("spec", String(500), nullable=False),
+        Column("mode", String(10), nullable=False),
+        Column("params", JSON, nullable=False),
+        Column("grid", JSON, nullable=False),
+        Column("instrument", String(64), nullable=False),
+        Column("prompts_digest", String(64), nullable=False),
+        Column("version", String(40), nullable=False),
+        Column("status", String(20), nullable=False),
+        Column("started_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True)),
+        Column("note", Text),
+    )  # fmt: skip
+    prompts = Table(
+        "prompts", m,
+        Column("id", Integer, primary_key=True),
+        Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+        Column("cache_key", String(64), nullable=False),
+        Column("country", String(64), nullable=False),
+        Column("topic", String(64), nullable=False),
+        Column("item", String(64)),
+        Column("variant", Integer, nullable=False),
+        Column("sample", Integer, nullable=False),
+        Column("raw", Text, nullable=False),
+        Column("error", Text),
+        Column("latency", Float),
+        Column("attempts", Integer, nullable=False),
+        Column("prompt_tokens", Integer),
+        Column("completion_tokens", Integer),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("run_id", "cache_key", name="uq_prompt_once"),
+    )  # fmt: skip
+    Index("ix_prompts_cache_key", prompts.c.cache_key)
+    Table(
+        "answers", m,
+        Column("id", Integer, primary_key=True),
+        Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+        Column("cache_key", String(64), nullable=False),
+        Column("country", String(64), nullable=False),
+        Column("topic", String(64), nullable=False),
+        Column("value", String(64), nullable=False),
+        Column("variant", Integer, nullable=False),
+        Column("sample", Integer, nullable=False),
+        Column("raw", Text, nullable=False),
+        Column("code", String(32)),
+        Column("position", Float),
+        Column("missing", String(32)),
+        Column("probs", Text),
+        Column("option_mass", Float),
+        Column("expected", Float),
+        UniqueConstraint("run_id", "country", "topic", "value", "variant", "sample",
+                         name="uq_answer"),
+        ForeignKeyConstraint(["run_id", "cache_key"], ["prompts.run_id", "prompts.cache_key"],
+                             ondelete="CASCADE"),
+    )  # fmt: skip
+    _v1_survey(m)
+    return m
+
+
+def _v1_survey(m: MetaData) -> None:
+    participants = Table(
+        "survey_participants", m,
+        Column("id", Integer, primary_key=True),
+        Column("key", String(64), nullable=False, unique=True),
+        Column("prolific_pid", String(64)),
+        Column("study_id", String(64), nullable=False),
+        Column("session_id", String(64)),
+        Column("link_scenario", String(64)),
+        Column("scenario", String(64)),
+        Column("country", String(64)),
+        Column("age_band", String(32)),
+        Column("gender", String(80)),
+        Column("step", String(16), nullable=False),
+        Column("form_page", Integer, nullable=False),
+        Column("seed", Integer, nullable=False),
+        Column("item_order", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("assigned_at", DateTime(timezone=True)),
+        Column("form_started_at", DateTime(timezone=True)),
+        Column("form_finished_at", DateTime(timezone=True)),
+        Column("completed_at", DateTime(timezone=True)),
+        Column("form_seconds", Float),
+        Column("attention_failed", Integer),
+        Column("straightlined", Boolean),
+        Column("too_fast", Boolean),
+        Column("excluded", Boolean, nullable=False),
+        Column("exclusion", String(200)),
+        Column("completion_code", String(64)),
+        UniqueConstraint("study_id", "prolific_pid", name="uq_survey_prolific_once"),
+    )  # fmt: skip
+    Index("ix_survey_participants_cell", participants.c.scenario, participants.c.country)
+    who = "survey_participants.id"
+    Table(
+        "survey_answers", m,
+        Column("participant_id", ForeignKey(who, ondelete="CASCADE"), primary_key=True),
+        Column("item", String(64), primary_key=True),
+        Column("code", String(32), nullable=False),
+        Column("page", Integer, nullable=False),
+    )  # fmt: skip
+    Table(
+        "survey_texts", m,
+        Column("participant_id", ForeignKey(who, ondelete="CASCADE"), primary_key=True),
+        Column("question", String(64), primary_key=True),
+        Column("text", Text, nullable=False),
+    )  # fmt: skip
+    Table(
+        "survey_slots", m,
+        Column("scenario", String(64), primary_key=True),
+        Column("country", String(64), primary_key=True),
+        Column("slot", Integer, primary_key=True),
+        Column("participant_id", ForeignKey(who, ondelete="CASCADE"), nullable=False,
+               unique=True),
+        Column("assigned_at", DateTime(timezone=True), nullable=False),
+    )  # fmt: skip
+    Table("survey_secrets", m, Column("name", String(64), primary_key=True),
+          Column("value", String(128), nullable=False))  # fmt: skip
+
+
+def initial(conn: Connection) -> None:
+    """Step 1: schema 1's tables, exactly as released."""
+    _v1().create_all(conn)
+
+
+def run_leases(conn: Connection) -> None:
+    """Step 2: which process writes a run, and its heartbeat."""
+    m = MetaData()
+    Table("runs", m, Column("id", Integer, primary_key=True))  # for the foreign key only
+    leases = Table(
+        "run_leases", m,
+        Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+        Column("host", String(255), nullable=False),
+        Column("pid", Integer, nullable=False),
+        Column("token", String(32), nullable=False),
+        Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    )  # fmt: skip
+    leases.create(conn, checkfirst=True)  # stores made by a pre-release step 1 may have it
+
+
+_ANSWER_COLUMNS = (
+    "id, run_id, cache_key, country, topic, value, variant, sample, raw, code, position, "
+    "missing, probs, option_mass, expected"
+)
+
+_SQLITE_ANSWERS_4 = """
+CREATE TABLE answers_4 (
+    id INTEGER NOT NULL PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    cache_key VARCHAR(64) NOT NULL,
+    country VARCHAR(64) NOT NULL,
+    topic VARCHAR(64) NOT NULL,
+    value VARCHAR(64) NOT NULL,
+    variant INTEGER NOT NULL,
+    sample INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    code VARCHAR(32),
+    position FLOAT,
+    missing VARCHAR(32),
+    probs TEXT,
+    option_mass FLOAT,
+    expected FLOAT,
+    context VARCHAR(512) DEFAULT '' NOT NULL,
+    CONSTRAINT uq_answer UNIQUE (run_id, country, topic, value, variant, sample, context),
+    FOREIGN KEY (run_id, cache_key) REFERENCES prompts (run_id, cache_key) ON DELETE CASCADE
+)
+"""
+
+
+def contexts(conn: Connection) -> None:
+    """Step 4: any instrument's contexts, and the run's whole instrument and prompt design.
+
+    ``runs`` gains ``instrument_spec`` and ``prompt_design`` (JSON; NULL for older runs);
+    ``prompts`` and ``answers`` gain ``context``: the levels of the axes past the first two
+    (``language=de``), ``''`` for a context of two axes; an answer is unique per context.
+    """
+    for column in ("instrument_spec", "prompt_design"):
+        conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {column} JSON")
+    conn.exec_driver_sql("ALTER TABLE prompts ADD COLUMN context VARCHAR(512) DEFAULT '' NOT NULL")
+    if conn.dialect.name == "sqlite":  # a unique constraint changes by rebuilding the table
+        conn.exec_driver_sql(_SQLITE_ANSWERS_4)
+        conn.exec_driver_sql(
+            f"INSERT INTO answers_4 ({_ANSWER_COLUMNS}, context) "
+            f"SELECT {_ANSWER_COLUMNS}, '' FROM answers"
+        )
+        conn.exec_driver_sql("DROP TABLE answers")
+        conn.exec_driver_sql("ALTER TABLE answers_4 RENAME TO answers")
+        return
+    conn.exec_driver_sql("ALTER TABLE answers ADD COLUMN context VARCHAR(512) DEFAULT '' NOT NULL")
+    conn.exec_driver_sql("ALTER TABLE answers DROP CONSTRAINT uq_answer")
+    conn.exec_driver_sql(
+        "ALTER TABLE answers ADD CONSTRAINT uq_answer "
+        "UNIQUE (run_id, country, topic, value, variant, sample, context)"
+    )
+
+
+def tables_of(conn: Connection) -> dict[str, list[str]]:
+    """Table → its column names, as the database has them (for checks and tests)."""
+    found = inspect(conn)
+    return {t: sorted(c["name"] for c in found.get_columns(t)) for t in found.get_table_names()}
