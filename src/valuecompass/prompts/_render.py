@@ -147,19 +147,20 @@ def render_context(
     if options_word != "Options":
         layout = layout.replace("Options:", f"{options_word}:")
     key = tuple(levels.items())
-    made = dict(variant=variant.index, mode=mode, scale=scale.id, system=design.system,
-                wording=wording)  # fmt: skip
+
+    def made(ids: tuple[str, ...], user: str) -> Prompt:
+        return Prompt(key, variant.index, mode, ids, scale.id, design.system, user, wording)
+
     if mode == "form":
         lines = [
             f"{style.bullet}{fill(style.item, item_fields(i, wording), where)}" for i in chosen
         ]
         user = fill(layout, {**parts, "items": "\n".join(lines)}, f"{where}: layout")
-        return [Prompt(key, values=tuple(i.id for i in chosen), user=user, **made)]  # type: ignore[arg-type]
+        return [made(tuple(i.id for i in chosen), user)]
     out = []
     for i in chosen:
         item = fill(style.item, item_fields(i, wording), where)
-        user = fill(layout, {**parts, "item": item}, f"{where}: layout")
-        out.append(Prompt(key, values=(i.id,), user=user, **made))  # type: ignore[arg-type]
+        out.append(made((i.id,), fill(layout, {**parts, "item": item}, f"{where}: layout")))
     return out
 
 

@@ -15,108 +15,17 @@ from operator import itemgetter
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    DateTime,
-    Engine,
-    Float,
-    ForeignKey,
-    ForeignKeyConstraint,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    delete,
-    func,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from valuecompass import answers as ans
-from valuecompass.store._base import metadata
 from valuecompass.store._leases import Owner, claim, leases, release
 from valuecompass.store._open import StoreError
-
-#: The ``context`` column: the levels of the axes past the first two (whose levels are in
-#: ``country`` and ``topic``), as ``axis=level`` joined by ``;``; ``''`` for two axes.
-CONTEXT_DOC = "levels of the axes past the first two: 'language=de;...'; '' if none"
-
-runs = Table(
-    "runs",
-    metadata,
-    Column("id", Integer, primary_key=True, doc="run number"),
-    Column("name", String(200), nullable=False, unique=True, doc="the run's name, unique"),
-    Column("model", String(500), nullable=False, doc="the backend's exact model identity"),
-    Column("spec", String(500), nullable=False, doc="the --model spec the user gave"),
-    Column("mode", String(10), nullable=False, doc="'form' or 'item'"),
-    Column("params", JSON, nullable=False, doc="temperature, max_tokens, seed, samples"),
-    Column("grid", JSON, nullable=False, doc="countries, topics, variants and values asked"),
-    Column("instrument", String(64), nullable=False, doc="SHA-256 of the instrument"),
-    Column("prompts_digest", String(64), nullable=False, doc="SHA-256 of the prompt design"),
-    Column("version", String(40), nullable=False, doc="ValueCompass version that ran it"),
-    Column("status", String(20), nullable=False, doc="running, finished, interrupted, failed"),
-    Column("started_at", DateTime(timezone=True), nullable=False, doc="first start (UTC)"),
-    Column("finished_at", DateTime(timezone=True), doc="last finish (UTC), if finished"),
-    Column("note", Text, doc="why it stopped, when it did not finish"),
-    Column("instrument_spec", JSON, doc="the whole instrument (format 2); NULL before schema 4"),
-    Column("prompt_design", JSON, doc="the whole prompt design; NULL before schema 4"),
-)
-
-prompts = Table(
-    "prompts",
-    metadata,
-    Column("id", Integer, primary_key=True, doc="prompt row number"),
-    Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, doc="its run"),
-    Column("cache_key", String(64), nullable=False, doc="SHA-256 of model, params, prompt, sample"),
-    Column("country", String(64), nullable=False, doc="country id of the context"),
-    Column("topic", String(64), nullable=False, doc="scenario id of the context"),
-    Column("item", String(64), doc="the value asked in item mode; NULL for a form"),
-    Column("variant", Integer, nullable=False, doc="prompt variant index"),
-    Column("sample", Integer, nullable=False, doc="sample index of the repeated prompt"),
-    Column("raw", Text, nullable=False, doc="the model's text, or the error message"),
-    Column("error", Text, doc="why the call failed after its retries; NULL on success"),
-    Column("latency", Float, doc="seconds for the call, retries included"),
-    Column("attempts", Integer, nullable=False, doc="calls made, retries included"),
-    Column("prompt_tokens", Integer, doc="tokens in the prompt, as the backend counted"),
-    Column("completion_tokens", Integer, doc="tokens generated"),
-    Column("created_at", DateTime(timezone=True), nullable=False, doc="when it was stored"),
-    Column("context", String(512), nullable=False, server_default="", doc=CONTEXT_DOC),
-    UniqueConstraint("run_id", "cache_key", name="uq_prompt_once"),
-)
-Index("ix_prompts_cache_key", prompts.c.cache_key)
-
-answers = Table(
-    "answers",
-    metadata,
-    Column("id", Integer, primary_key=True, doc="answer row number"),
-    Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, doc="its run"),
-    Column("cache_key", String(64), nullable=False, doc="its prompt's cache key"),
-    Column("country", String(64), nullable=False, doc="country id"),
-    Column("topic", String(64), nullable=False, doc="scenario id"),
-    Column("value", String(64), nullable=False, doc="value id"),
-    Column("variant", Integer, nullable=False, doc="prompt variant index"),
-    Column("sample", Integer, nullable=False, doc="sample index"),
-    Column("raw", Text, nullable=False, doc="the part of the text read for this value"),
-    Column("code", String(32), doc="the option code it was read as"),
-    Column("position", Float, doc="raw position on the scale asked; NULL if missing"),
-    Column("missing", String(32), doc="why there is no position; NULL if there is one"),
-    Column("probs", Text, doc="JSON: option code → probability, renormalised over the options"),
-    Column("option_mass", Float, doc="probability the model put on the option tokens at all"),
-    Column("expected", Float, doc="expected position under probs"),
-    Column("context", String(512), nullable=False, server_default="", doc=CONTEXT_DOC),
-    UniqueConstraint(
-        "run_id", "country", "topic", "value", "variant", "sample", "context", name="uq_answer"
-    ),
-    ForeignKeyConstraint(
-        ["run_id", "cache_key"], ["prompts.run_id", "prompts.cache_key"], ondelete="CASCADE"
-    ),
-)
+from valuecompass.store._run_tables import CONTEXT_DOC as CONTEXT_DOC
+from valuecompass.store._run_tables import answers as answers
+from valuecompass.store._run_tables import present as present
+from valuecompass.store._run_tables import prompts as prompts
+from valuecompass.store._run_tables import runs as runs
 
 
 def now() -> datetime:
@@ -151,13 +60,6 @@ class RunRecord:
         for key in ("started_at", "finished_at"):
             out[key] = out[key].isoformat() if out[key] else None
         return out
-
-
-def present(conn: Connection, table: Table) -> list[Column[Any]]:
-    """TABLE's columns that the store has: a store that is only read is never migrated, so an
-    older one lacks the columns later schemas added (their fields read as their defaults)."""
-    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
-    return [c for c in table.columns if c.name in have]
 
 
 def _record(row: Any) -> RunRecord:
