@@ -21,6 +21,9 @@ from valuecompass.prompts._context import (
 from valuecompass.prompts._load import PromptError
 from valuecompass.prompts._models import MODES, Mode, PromptSet, Variant
 
+#: A language's instrument, design and word for "Options" (see ``localise``).
+Localised = tuple[Instrument, PromptSet, str]
+
 #: The placeholders a layout may use.
 LAYOUT_FIELDS = ("framing", "intro", "items", "item", "options", "requirement")
 
@@ -119,15 +122,21 @@ def render_context(
     variant: Variant,
     mode: Mode,
     values: Sequence[str] | None = None,
+    localised: dict[str, Localised] | None = None,
 ) -> list[Prompt]:
-    """The prompts of one context (axis id → level) and variant: one form, or one per item."""
+    """The prompts of one context (axis id → level) and variant: one form, or one per item.
+
+    LOCALISED keeps each language's translated instrument and design across calls (a grid
+    makes each once)."""
     levels = resolve_context(instrument, context)
     language = instrument.language_axis
-    inst, design, options_word = (
-        localise(instrument, prompts, levels[language.id])
-        if language is not None
-        else (instrument, prompts, "Options")
-    )
+    inst, design, options_word = instrument, prompts, "Options"
+    if language is not None:
+        made = {} if localised is None else localised
+        code = levels[language.id]
+        if code not in made:
+            made[code] = localise(instrument, prompts, code)
+        inst, design, options_word = made[code]
     style = design.styles[variant.style]
     wording = style_wording(inst, variant.style, style)
     scale = inst.scale_for(wording)
@@ -148,7 +157,7 @@ def render_context(
         layout = layout.replace("Options:", f"{options_word}:")
     key = tuple(levels.items())
 
-    def made(ids: tuple[str, ...], user: str) -> Prompt:
+    def prompt(ids: tuple[str, ...], user: str) -> Prompt:
         return Prompt(key, variant.index, mode, ids, scale.id, design.system, user, wording)
 
     if mode == "form":
@@ -156,11 +165,11 @@ def render_context(
             f"{style.bullet}{fill(style.item, item_fields(i, wording), where)}" for i in chosen
         ]
         user = fill(layout, {**parts, "items": "\n".join(lines)}, f"{where}: layout")
-        return [made(tuple(i.id for i in chosen), user)]
+        return [prompt(tuple(i.id for i in chosen), user)]
     out = []
     for i in chosen:
         item = fill(style.item, item_fields(i, wording), where)
-        out.append(made((i.id,), fill(layout, {**parts, "item": item}, f"{where}: layout")))
+        out.append(prompt((i.id,), fill(layout, {**parts, "item": item}, f"{where}: layout")))
     return out
 
 
@@ -205,8 +214,11 @@ def render_grid(
     """Every prompt of a grid, grouped by context and variant (so shared prefixes are adjacent)."""
     chosen = [prompts.variant(i) for i in variants] if variants else prompts.variants
     out: list[Prompt] = []
+    localised: dict[str, Localised] = {}
     for context in contexts:
         levels = as_context(instrument, context)
         for variant in chosen:
-            out.extend(render_context(instrument, prompts, levels, variant, mode, values))
+            out.extend(
+                render_context(instrument, prompts, levels, variant, mode, values, localised)
+            )
     return out
