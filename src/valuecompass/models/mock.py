@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from valuecompass.models._base import BackendError, Completion, ConfigError, Request
+from valuecompass.models._base import Completion, ConfigError, Request
 
 Script = Callable[[Request], str]
 
@@ -22,7 +22,8 @@ class MockBackend:
     """Answers every prompt from a hash of the prompt and seed, or as scripted.
 
     * ``answer``: always this option code (``"2"``), or ``None`` for a hashed choice among
-      the request's ``codes`` (the scale the prompt offers; its ``options`` when it has none);
+      the request's ``codes`` (the scale the prompt offers; its ``options`` when it has none;
+      with neither, a free-text request, a deterministic line of text);
     * ``script``: a function from request to text, overriding everything else;
     * ``delay``: seconds to wait per request (to imitate a remote model);
     * ``probs``: also return an option distribution peaked on the chosen option.
@@ -80,8 +81,8 @@ class MockBackend:
         if self.script is not None:
             return Completion(text=self.script(request))
         options = request.codes or request.options  # the scale's rating codes, whatever they are
-        if not options:
-            raise BackendError("mock: the request names no answer codes (Request.codes)")
+        if not options:  # a free-text request (coding open answers): a line of text
+            return Completion(text=f"mock reply {_digest(list(request.messages), request.seed)}")
         if request.value_names:
             form = {name: self._choose(request, options, name) for name in request.value_names}
             return Completion(text=json.dumps(form), completion_tokens=len(form) * 6)
