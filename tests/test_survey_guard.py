@@ -23,6 +23,7 @@ from _survey_support import TOKEN, Walker, count_rows, settings, token_of
 from valuecompass.cli import main
 from valuecompass.instrument import load_instrument
 from valuecompass.store import SCHEMA_VERSION, open_store, schema_version, survey
+from valuecompass.store._history import _v1
 from valuecompass.store._survey_tables import admin_sessions, participants, slots, studies
 from valuecompass.survey import SurveyConfigError, create_app, make_settings
 from valuecompass.survey._limits import HoldLimits
@@ -272,11 +273,16 @@ def test_a_schema_1_store_is_migrated_and_its_participants_keep_their_pages(
         conn.exec_driver_sql("DROP TABLE survey_studies")
         conn.exec_driver_sql("DROP TABLE survey_admin_sessions")
         conn.exec_driver_sql("UPDATE schema_meta SET value = '1'")
+        for table in ("answers", "prompts", "run_leases", "runs"):  # schema 1's run tables
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+        v1 = _v1()  # the frozen DDL of migration 1
+        for table in ("runs", "prompts", "answers"):
+            v1.tables[table].create(conn)
     engine.dispose()
     migrated = open_store(store_url)
     try:
         with migrated.connect() as conn:
-            assert schema_version(conn) == SCHEMA_VERSION == 3
+            assert schema_version(conn) == SCHEMA_VERSION
             assert count_rows(migrated, studies) == 0
             per_page = conn.execute(select(participants.c.items_per_page)).scalar_one()
         assert per_page is None
