@@ -89,7 +89,8 @@ def _assert_same_store(local: Path, distributed: Path, tolerance: float) -> None
 def test_work_units_are_blocks_halved_until_every_worker_has_one() -> None:
     class P:
         def __init__(self, variant: int) -> None:
-            self.country, self.topic, self.variant = "India", "healthcare", variant
+            self.context = (("country", "india"), ("scenario", "healthcare"))
+            self.variant = variant
 
     class J:
         def __init__(self, variant: int, i: int) -> None:
