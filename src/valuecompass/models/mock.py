@@ -81,7 +81,7 @@ class MockBackend:
         if self.script is not None:
             return Completion(text=self.script(request))
         options = request.codes or request.options  # the scale's rating codes, whatever they are
-        if not options:  # a free-text request (coding open answers): a line of text
+        if not options and self.answer is None:  # a free-text request (coding): a line of text
             return Completion(text=f"mock reply {_digest(list(request.messages), request.seed)}")
         if request.value_names:
             form = {name: self._choose(request, options, name) for name in request.value_names}
