@@ -126,8 +126,8 @@ def test_a_restart_with_other_items_per_page_keeps_participants_pages(engine: En
 
 
 def _without_first_value(tmp_path: Path) -> Path:
-    data = FORM.model_dump(mode="json")
-    data["values"] = data["values"][1:]
+    data = FORM.to_data()
+    data["items"] = data["items"][1:]
     path = tmp_path / "smaller.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
