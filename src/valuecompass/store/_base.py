@@ -70,11 +70,18 @@ def _survey_studies(conn: Connection) -> None:
     add_studies(conn)
 
 
+def _survey_language(conn: Connection) -> None:
+    from valuecompass.store._survey_tables import add_language  # the survey's own step
+
+    add_language(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial: runs, prompts, answers, survey", _initial),
     Migration(2, "run_leases: which process runs a run, and its heartbeat", _run_leases),
     Migration(3, "survey: studies, admin sessions, participants' items per page", _survey_studies),
+    Migration(4, "survey: the language each participant takes the survey in", _survey_language),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

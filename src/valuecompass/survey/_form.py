@@ -85,7 +85,7 @@ def read_demographics(
 ) -> tuple[Demographics | None, dict[str, str]]:
     """The demographics page's answers, or an error message per field."""
     errors: dict[str, str] = {}
-    countries = {c.id for c in settings.instrument.countries} | {OTHER_COUNTRY}
+    countries = {*settings.country_ids, OTHER_COUNTRY}
     country = form.get("country", "")
     if country not in countries:
         errors["country"] = "Choose your country of residence from the list (or 'Other')."
@@ -137,13 +137,15 @@ def quality(
     """The checks on a finished form.
 
     * attention: each check answered with anything but the option it asks for counts once;
-    * straight-lining: one option chosen for at least ``straightline_share`` of the values
+    * straight-lining: one option chosen for at least ``straightline_share`` of the items
       (an unanswered value counts as no option);
     * too fast: under ``min_form_seconds`` from the form's first page to its last save.
     Flags named in ``exclude_for`` (plus a country outside the instrument's) exclude.
     """
-    failed = sum(codes.get(c.id) != c.expect for c in settings.content.attention_checks)
-    values = settings.instrument.value_ids
+    scale = settings.instrument.people_scale
+    checks = settings.content.attention_checks
+    failed = sum(codes.get(c.id) != c.expected(scale) for c in checks)
+    values = settings.instrument.item_ids
     counts = Counter(codes[v] for v in values if v in codes)
     top = counts.most_common(1)[0][1] if counts else 0
     straight = bool(values) and top / len(values) >= settings.straightline_share
