@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select
 import _survey_support as support
 from _survey_support import Walker
 from valuecompass.instrument import load_instrument
-from valuecompass.store._survey_tables import participants
 from valuecompass.store import survey as store
+from valuecompass.store._survey_tables import participants
 from valuecompass.survey import load_content
 
 MULTI = load_instrument("value_form_multilingual")
