@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 import _survey_support as support
 from _survey_support import Walker
 from valuecompass.instrument import load_instrument
+from valuecompass.instrument._translate import load_overlay
 from valuecompass.store import survey as store
 from valuecompass.store._survey_tables import participants
 from valuecompass.survey import load_content
@@ -100,6 +101,9 @@ def test_a_german_participant_sees_german_and_stores_the_same_codes(engine: Engi
     assert re.search(r'alt="Illustration des Szenarios\. Wer: [^"]*Zweck: [A-ZÄÖÜ]', vignette)
     page = german.get("/page/1").text
     assert "Stimme voll und ganz zu" in page and "Speichern und weiter" in page
+    empty = german.post("/page/1", {})
+    assert empty.status_code == 400 and "Wählen Sie bitte eine Antwort" in empty.text
+    assert "Bitte prüfen Sie 15 Antworten" in empty.text
     shown_de = german.form(support.honest)
     assert german.finish().headers["location"] == "/done"
     english.to_form(country="germany", lang="en")
@@ -137,3 +141,11 @@ def test_an_instrument_without_the_survey_axes_is_refused() -> None:
     smaller = Instrument.model_validate(data)
     with pytest.raises(Exception, match="no context axis 'country'"):
         support.settings(instrument=smaller)
+
+
+@pytest.mark.parametrize("lang", ["de", "fr"])
+def test_every_page_string_is_translated(lang: str) -> None:
+    """The overlays' survey.ui has exactly the keys of the bundled content's ui."""
+    overlay = load_overlay(MULTI, lang)[0]["survey"]["ui"]
+    assert set(overlay) == set(load_content().ui)
+    assert all(text.strip() for text in overlay.values())

@@ -55,10 +55,12 @@ class Item:
 
 @dataclass(frozen=True)
 class Identity:
-    """What never changes about a participant: their number and their pages of statements."""
+    """What never changes about a participant: their number, their pages of statements and
+    the language they take the survey in."""
 
     id: int
     pages: tuple[tuple[str, ...], ...]
+    language: str
 
 
 @dataclass
@@ -173,7 +175,8 @@ class Survey:
                 self.identities.clear()
             # The item ids are the instrument's own strings, not copies per participant.
             pages = tuple(tuple(self.ids.get(i, i) for i in p) for p in self.pages(participant))
-            self.identities[key] = Identity(participant.id, pages)
+            language = self.words(participant).language
+            self.identities[key] = Identity(participant.id, pages, language)
         return participant
 
     async def identity(self, request: Request) -> Identity | None:

@@ -68,7 +68,7 @@ def path_routes(survey: Survey) -> APIRouter:
         lang = form.get("lang", "")
         lang = lang if lang in survey.texts else survey.language(request)
         if form.get("consent") != "yes":
-            error = "To take part, tick the box to say that you agree."
+            error = survey.texts[lang].t("error_consent")
             return _consent_page(survey, request, ids, lang, error)
         seed = secrets.randbits(31)
         checks = [c.id for c in settings.content.attention_checks]
@@ -99,7 +99,7 @@ def path_routes(survey: Survey) -> APIRouter:
     async def demographics_sent(request: Request) -> Response:
         form = await survey.read_form(request)
         participant = await require(survey, request, ("demographics",))
-        answers, errors = read_demographics(form, settings)
+        answers, errors = read_demographics(form, settings, survey.words(participant).t)
         if answers is None:
             return _demographics_page(survey, request, participant, form, errors, 400)
         address = _count_place(survey, request)

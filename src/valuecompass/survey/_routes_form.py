@@ -73,7 +73,8 @@ def form_routes(survey: Survey) -> APIRouter:
         if not 1 <= page <= len(who.pages):
             await on_page(request, page)  # moves the participant to their page
         try:
-            answers, chosen, errors = read_ratings(form, who.pages[page - 1], codes)
+            say = survey.texts[who.language].t
+            answers, chosen, errors = read_ratings(form, who.pages[page - 1], codes, say)
         except BadRequest as exc:
             await on_page(request, page)  # a participant elsewhere is sent there instead
             raise HTTPException(400, f"This page could not be saved: {exc}.") from exc
@@ -107,7 +108,7 @@ def form_routes(survey: Survey) -> APIRouter:
             status,
             lang=survey.words(participant).language,
             step=4,
-            questions=settings.content.open_questions,
+            questions=survey.words(participant).content.open_questions,
             any_irrelevant=any_irrelevant,
             texts=texts,
             errors=errors,
@@ -121,7 +122,9 @@ def form_routes(survey: Survey) -> APIRouter:
         participant = await require(survey, request, ("open",))
         saved = await survey.db(store.answers_of, participant.id)
         any_irrelevant = _no_position(settings, saved)
-        texts, errors = read_open(form, settings.content.open_questions, any_irrelevant)
+        words = survey.words(participant)
+        questions = words.content.open_questions
+        texts, errors = read_open(form, questions, any_irrelevant, words.t)
         if errors:
             return open_page(request, participant, any_irrelevant, texts, errors, 400)
         seconds = participant.form_seconds
