@@ -100,6 +100,22 @@ def form_answers(
     }
 
 
+def item_answers(
+    items: Sequence[str], salt: int, instrument: Instrument | None = None
+) -> dict[str, str]:
+    """Like :func:`form_answers`, but each item's answer depends on the item (its place in
+    the instrument) and SALT, not on where it was shown."""
+    inst = instrument or load_instrument()
+    scale = inst.people_scale
+    expected = {c.id: c.expected(scale) for c in load_content().attention_checks}
+    codes = (*scale.codes, *scale.missing_codes)
+    place = {item: i for i, item in enumerate(inst.item_ids)}
+    return {
+        f"r_{item}": expected.get(item) or codes[(salt + place[item]) % len(codes)]
+        for item in items
+    }
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection to the server, with a cookie jar."""
 
@@ -229,21 +245,22 @@ async def take_part(
     salt: int = 0,
 ) -> str:
     """One simulated participant through the whole survey of INSTRUMENT, in LANG: every
-    statement page (answers from :func:`form_answers`), then the open questions. Returns
-    where the server sent them at the end ("/done")."""
+    statement page, then the open questions. Returns where the server sent them at the end
+    ("/done"). The answers depend on the item and SALT only (see :func:`item_answers`), so
+    two participants with one SALT give the same answers whatever order or language."""
     seat = await enrol(port, pid, country, study, lang)
     async with Connection(port) as conn:
         conn.cookies = dict(seat.cookies)
-        where, page, items, offset = "", 1, seat.items, 0
+        where, page, items = "", 1, seat.items
         while True:
-            answers = form_answers(items, salt + offset, instrument)
+            answers = item_answers(items, salt, instrument)
             status, head, body = await conn.post(f"/page/{page}", {"csrf": seat.csrf, **answers})
             where = head.get("location", "")
             if status != 303:
                 raise RuntimeError(f"/page/{page}: {status} for {pid}: {body[:300]!r}")
             if where == "/open":
                 break
-            page, offset = page + 1, offset + len(items)
+            page += 1
             _, _, html = await conn.get(where)
             items = list(dict.fromkeys(_ITEM.findall(html.decode())))
         words = {f"q_{q.id}": "A simulated answer." for q in load_content().open_questions}
