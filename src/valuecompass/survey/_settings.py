@@ -228,6 +228,13 @@ class SurveySettings(_Strict):
                 raise ValueError(
                     f"instrument {inst.id!r} has no context axis {name!r}; its axes: {axes}"
                 )
+        others = [a for a in axes if a not in (self.scenario_axis, self.country_axis)]
+        if others:
+            raise ValueError(
+                f"instrument {inst.id!r}: the survey assigns the {self.scenario_axis!r} axis and "
+                f"asks for the {self.country_axis!r} one, and cannot yet place participants on "
+                f"its other context axes {others}"
+            )
         known = [level.id for level in inst.axis(self.scenario_axis).levels]
         unknown = [s for s in self.scenarios if s not in known]
         if unknown:
