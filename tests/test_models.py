@@ -237,7 +237,10 @@ def test_a_plugin_backend_is_found_through_its_entry_point(
         get_backend("nope")
     # The command finds it too, in a process of its own, with the plugin only on PYTHONPATH.
     db = tmp_path / "s.db"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ["PYTHONPATH"]])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     exe = Path(sys.executable).parent / "valuecompass"
     done = subprocess.run(
         [str(exe), "run", "--model", "echo:4", "-M", "times=1", "--countries", "India",

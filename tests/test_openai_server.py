@@ -4,10 +4,6 @@
 loopback. Runs go through the ``valuecompass`` command as a user would run them; the server is
 killed mid-run and started again; its answers and option probabilities are compared with the
 in-process ``local`` backend on the same model file.
-
-On this CI's CPU (with AMX) llama.cpp's extra buffer types (AMX weight repacking) crash batched
-decoding of the Q4_1 file, so the server, and the local backend in this module, run with them
-off: both sides then run the same kernels.
 """
 
 from __future__ import annotations
@@ -32,18 +28,6 @@ from valuecompass.models._bundled import bundled_model_path
 
 pytestmark = pytest.mark.slow
 
-#: Starts llama.cpp's server with extra buffer types off (see the module's docstring).
-LAUNCH = """
-import runpy
-import llama_cpp.llama_cpp as lib
-default = lib.llama_model_default_params
-def params():
-    p = default()
-    p.use_extra_bufts = False
-    return p
-lib.llama_model_default_params = params
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
 #: A small grid: one context, two variants, greedy answers.
 GRID = ["--countries", "India", "--topics", "education", "--variants", "0,1",
         "--temperature", "0"]  # fmt: skip
@@ -71,7 +55,7 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> None:
-        args = [sys.executable, "-c", LAUNCH, "--model", str(bundled_model_path()),
+        args = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()),
                 "--model_alias", "smol", "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1"]  # fmt: skip
         with self.log.open("ab") as out:
@@ -125,18 +109,8 @@ def _counts(db: Path) -> tuple[int, int, int]:
 
 
 def test_item_and_form_runs_agree_with_the_local_backend(
-    server: LlamaServer, tmp_path: Path, released: Path, monkeypatch: pytest.MonkeyPatch
+    server: LlamaServer, tmp_path: Path, released: Path
 ) -> None:
-    import llama_cpp.llama_cpp as lib
-
-    default = lib.llama_model_default_params
-
-    def params() -> object:
-        p = default()
-        p.use_extra_bufts = False
-        return p
-
-    monkeypatch.setattr(lib, "llama_model_default_params", params)
     db = tmp_path / "s.db"
     cli = CliRunner()
     remote = ["run", "--model", "openai:smol", "--base-url", server.base_url, "--logprobs",

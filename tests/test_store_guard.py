@@ -17,7 +17,7 @@ from valuecompass.cli import main
 from valuecompass.models import Request
 from valuecompass.models.mock import MockBackend
 from valuecompass.runner import RunConfig, run_model
-from valuecompass.store import StoreError, database_url, open_store
+from valuecompass.store import SCHEMA_VERSION, StoreError, database_url, open_store
 from valuecompass.testing.survey_load import fresh_postgres
 
 __all__ = ["pg_database", "run_store"]
@@ -205,7 +205,7 @@ def test_a_store_from_before_leases_is_read_as_it_is_and_migrated_by_run(tmp_pat
     code, out = _invoke("run", "--model", "mock", "--db", str(db), "--run", "old", *one)
     assert code == 0 and "56 already stored" in out, out
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select value from schema_meta").fetchone() == ("2",)
+        assert conn.execute("select value from schema_meta").fetchone() == (str(SCHEMA_VERSION),)
         assert conn.execute("select count(*) from run_leases").fetchone() == (0,)
     conn.close()
 
