@@ -38,7 +38,7 @@ BACKENDS = ["sqlite", "postgresql"]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ITEM = re.compile(r'name="r_([a-z0-9_]+)" value=')
 TOKEN = "admin-token-for-tests-0123456789"
-EXPECT = {c.id: c.expect for c in load_content().attention_checks}
+EXPECT = {c.id: c.expected(load_instrument().people_scale) for c in load_content().attention_checks}
 
 
 def postgres_url() -> str:
@@ -158,18 +158,18 @@ class Walker:
     def to_form(self, country: str = "india", **link: str) -> None:
         assert self.consent(**link).headers["location"] == "/demographics"
         assert self.demographics(country).headers["location"] == "/vignette"
-        assert self.post("/vignette", {}).headers["location"] == "/form/1"
+        assert self.post("/vignette", {}).headers["location"] == "/page/1"
 
     def form(self, rate: Rater = honest, start: int = 1) -> list[str]:
         """Every Value Form page from START on; returns the items in the order shown."""
         shown: list[str] = []
         page = start
         while True:
-            items = items_of(self.get(f"/form/{page}"))
+            items = items_of(self.get(f"/page/{page}"))
             data = {f"r_{item}": rate(item, len(shown) + i) for i, item in enumerate(items)}
             self.given.update({k[2:]: v for k, v in data.items()})
             shown += items
-            reply = self.post(f"/form/{page}", data)
+            reply = self.post(f"/page/{page}", data)
             assert reply.status_code == 303, reply.text
             if reply.headers["location"] == "/open":
                 return shown

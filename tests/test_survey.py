@@ -71,33 +71,33 @@ def test_reload_or_resend_of_a_page_keeps_one_answer_per_statement(engine: Engin
     web = client(engine)
     who = Walker(web)
     who.to_form()
-    items = items_of(web.get("/form/1"))
+    items = items_of(web.get("/page/1"))
     first = {f"r_{i}": "1" for i in items}
-    assert who.post("/form/1", first).headers["location"] == "/form/2"
+    assert who.post("/page/1", first).headers["location"] == "/page/2"
     again = {**first, f"r_{items[0]}": "-2"}  # the page sent again, one answer changed
-    assert who.post("/form/1", again).status_code == 303
+    assert who.post("/page/1", again).status_code == 303
     assert count_rows(engine, answers) == len(items)
     assert survey.answers_of(engine, 1)[items[0]] == "-2"
-    page = web.get("/form/1")  # coming back shows the saved answers
+    page = web.get("/page/1")  # coming back shows the saved answers
     assert f'name="r_{items[0]}" value="-2" checked' in page.text
     # A lost connection: a new connection with the same cookies carries on from page 2.
     elsewhere = client(engine)
     elsewhere.cookies = web.cookies
-    assert elsewhere.get("/").headers["location"] == "/form/2"
+    assert elsewhere.get("/").headers["location"] == "/page/2"
 
 
 def test_pages_cannot_be_skipped_or_changed_after_finishing(engine: Engine) -> None:
     web = client(engine)
     who = Walker(web)
     who.to_form()
-    assert web.get("/form/3").headers["location"] == "/form/1"
-    assert web.get("/open").headers["location"] == "/form/1"
+    assert web.get("/page/3").headers["location"] == "/page/1"
+    assert web.get("/open").headers["location"] == "/page/1"
     shown = who.form()
     who.finish()
-    assert web.get("/form/1").headers["location"] == "/done"
+    assert web.get("/page/1").headers["location"] == "/done"
     items = shown[:15]  # page 1
     before = survey.answers_of(engine, 1)
-    late = who.post("/form/1", {f"r_{i}": "0" for i in items})
+    late = who.post("/page/1", {f"r_{i}": "0" for i in items})
     assert late.headers["location"] == "/done" and survey.answers_of(engine, 1) == before
 
 
@@ -123,14 +123,14 @@ def test_ratings_are_checked_on_the_server(engine: Engine) -> None:
     web = client(engine)
     who = Walker(web)
     who.to_form()
-    items = items_of(web.get("/form/1"))
+    items = items_of(web.get("/page/1"))
     data = {f"r_{i}": "1" for i in items[1:]}
     data[f"r_{items[1]}"] = "3"  # off the scale
-    reply = who.post("/form/1", data)
+    reply = who.post("/page/1", data)
     assert reply.status_code == 400
     assert "Please check 2 answers" in reply.text and "not one of the options" in reply.text
     assert f'href="#item-{items[0]}"' in reply.text  # the summary links to the statement
-    stray = who.post("/form/1", {**{f"r_{i}": "1" for i in items}, "r_not_here": "1"})
+    stray = who.post("/page/1", {**{f"r_{i}": "1" for i in items}, "r_not_here": "1"})
     assert stray.status_code == 400 and "not on this page" in stray.text
     assert count_rows(engine, answers) == 0
 
@@ -296,7 +296,7 @@ def test_no_stack_trace_reaches_a_browser(engine: Engine, monkeypatch: pytest.Mo
     assert reply.status_code == 500 and "Something went wrong on our side" in reply.text
     assert "Traceback" not in reply.text and "secret internals" not in reply.text
     assert web.get("/no/such/page").status_code == 404
-    assert web.get("/form/abc").status_code == 404
+    assert web.get("/page/abc").status_code == 404
     assert web.put("/consent").status_code == 405
 
 

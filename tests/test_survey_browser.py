@@ -144,7 +144,7 @@ def _walk(page: Page, base: str, shots: Shots, pid: str) -> str:
 def _form_pages(p: Page, shots: Shots) -> None:
     page = 1
     while True:
-        p.wait_for_url(f"**/form/{page}")
+        p.wait_for_url(f"**/page/{page}")
         names = p.eval_on_selector_all(
             "input[type=radio][value='2']", "els => els.map(e => e.name)"
         )

@@ -88,9 +88,9 @@ def test_a_place_is_short_until_the_first_page_is_saved(engine: Engine) -> None:
     worker = browser(app, "10.0.0.2")
     worker.consent(scenario="education")
     assert worker.demographics("india").headers["location"] == "/vignette"  # took it over
-    assert worker.post("/vignette", {}).headers["location"] == "/form/1"
-    page = support.items_of(worker.get("/form/1"))
-    assert worker.post("/form/1", {f"r_{i}": "1" for i in page}).status_code == 303
+    assert worker.post("/vignette", {}).headers["location"] == "/page/1"
+    page = support.items_of(worker.get("/page/1"))
+    assert worker.post("/page/1", {f"r_{i}": "1" for i in page}).status_code == 303
     late = browser(app, "10.0.0.3")
     late.consent(scenario="education")
     assert late.demographics("india").headers["location"] == "/full"
@@ -106,19 +106,19 @@ def test_a_restart_with_other_items_per_page_keeps_participants_pages(engine: En
     before = support.client(engine, items_per_page=15)
     who = Walker(before)
     who.to_form()
-    first = support.items_of(who.get("/form/1"))
-    who.post("/form/1", {f"r_{i}": support.honest(i, n) for n, i in enumerate(first)})
+    first = support.items_of(who.get("/page/1"))
+    who.post("/page/1", {f"r_{i}": support.honest(i, n) for n, i in enumerate(first)})
     after = support.client(engine, items_per_page=20)
     after.cookies = before.cookies
     who.web = after
-    assert after.get("/").headers["location"] == "/form/2"
+    assert after.get("/").headers["location"] == "/page/2"
     rest = who.form(start=2)
     assert len(first) == 15 and len(rest) == 43 and not set(rest) & set(first)
     assert who.finish().headers["location"] == "/done"
     assert len(survey.human_answers(engine, FORM)) == 56
     newcomer = Walker(support.client(engine, items_per_page=20))
     newcomer.to_form(country="france")
-    assert len(support.items_of(newcomer.get("/form/1"))) == 20
+    assert len(support.items_of(newcomer.get("/page/1"))) == 20
     with engine.connect() as conn:
         per_page = conn.execute(select(participants.c.items_per_page).order_by(participants.c.id))
         assert list(per_page.scalars()) == [15, 20]
@@ -288,7 +288,7 @@ def test_a_schema_1_store_is_migrated_and_its_participants_keep_their_pages(
         assert per_page is None
         web = support.client(migrated, items_per_page=15)
         web.cookies = who.web.cookies
-        assert len(support.items_of(web.get("/form/1"))) == 15
+        assert len(support.items_of(web.get("/page/1"))) == 15
         with migrated.connect() as conn:
             assert conn.execute(select(participants.c.items_per_page)).scalar_one() == 15
     finally:

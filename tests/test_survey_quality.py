@@ -31,7 +31,7 @@ def test_a_full_cell_turns_new_arrivals_away(engine: Engine) -> None:
     assert late.demographics("india").headers["location"] == "/full"
     page = late.web.get("/full")
     assert "Thank you for your interest" in page.text
-    assert late.web.get("/form/1").headers["location"] == "/full"
+    assert late.web.get("/page/1").headers["location"] == "/full"
     elsewhere = Walker(client(engine, quota=1))
     elsewhere.consent(scenario="healthcare")
     assert elsewhere.demographics("france").headers["location"] == "/vignette"

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from valuecompass.cli._common import Commands, instrument_option
+from valuecompass.cli._common import Commands
 from valuecompass.errors import ValueCompassError
 from valuecompass.settings import env
 
@@ -19,6 +19,19 @@ DEFAULT_DB = "survey.db"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+#: ``--instrument ID|PATH``: any bundled instrument or a user's file.
+instrument_option = click.option(
+    "--instrument",
+    "instrument_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="ID|PATH",
+    help="A bundled instrument's id (see 'valuecompass form list') or an instrument YAML "
+    "file; the Value Form if omitted. An instrument with a language axis is offered in each "
+    "of its languages.",
+)
 
 
 def _common(func: F) -> F:
@@ -86,6 +99,12 @@ def survey_group() -> None:
     "scenarios",
     multiple=True,
     help="Scenario ids to assign (repeatable); all if omitted.",
+)
+@click.option(
+    "--wording",
+    default=None,
+    help="Which of the items' wordings the statements show (e.g. svs, pvq); the first the "
+    "instrument lists if omitted.",
 )
 @click.option("--items-per-page", type=click.IntRange(1), default=15, show_default=True)
 @click.option(

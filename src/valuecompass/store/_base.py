@@ -80,6 +80,12 @@ def _contexts(conn: Connection) -> None:
     contexts(conn)
 
 
+def _survey_language(conn: Connection) -> None:
+    from valuecompass.store._survey_tables import add_language  # the survey's own step
+
+    add_language(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -87,6 +93,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "run_leases: which process runs a run, and its heartbeat", _run_leases),
     Migration(3, "survey: studies, admin sessions, participants' items per page", _survey_studies),
     Migration(4, "contexts: any instrument's axes; runs keep instrument and design", _contexts),
+    Migration(5, "survey: the language each participant takes the survey in", _survey_language),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

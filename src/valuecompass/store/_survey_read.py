@@ -35,6 +35,7 @@ PARTICIPANT_COLUMNS = (
     "seed",
     "item_order",
     "items_per_page",
+    "language",
 )
 
 
@@ -69,8 +70,10 @@ def human_answers(
         query = query.where(participants.c.excluded.is_(False))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    order = {v: i for i, v in enumerate(instrument.value_ids)}
-    positions = instrument.scales.human.positions
+    order = {v: i for i, v in enumerate(instrument.item_ids)}
+    scale = instrument.people_scale
+    positions: dict[str, float | None] = dict(zip(scale.codes, scale.positions, strict=True))
+    positions.update(dict.fromkeys(scale.missing_codes))
     kept = sorted((r for r in rows if r.item in order), key=lambda r: (r.id, order[r.item]))
     return ans.frame(
         {

@@ -66,6 +66,12 @@ participants = Table(
     Column("excluded", Boolean, nullable=False, doc="left out of analysis by default"),
     Column("exclusion", String(200), doc="why excluded, comma-separated; NULL if kept"),
     Column("completion_code", String(64), doc="code shown at the end"),
+    Column(
+        "language",
+        String(16),
+        doc="language code the participant took the survey in; NULL (before schema 4): the "
+        "instrument's own language",
+    ),
     UniqueConstraint("study_id", "prolific_pid", name="uq_survey_prolific_once"),
 )
 Index("ix_survey_participants_cell", participants.c.scenario, participants.c.country)
@@ -151,6 +157,16 @@ def add_studies(conn: Connection) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("survey_participants")}
     if "items_per_page" not in columns:
         conn.exec_driver_sql("ALTER TABLE survey_participants ADD COLUMN items_per_page INTEGER")
+
+
+def add_language(conn: Connection) -> None:
+    """Schema 5: the language each participant takes the survey in.
+
+    Idempotent, as a store made from schema 1's step with today's tables already has it.
+    """
+    columns = {c["name"] for c in inspect(conn).get_columns("survey_participants")}
+    if "language" not in columns:
+        conn.exec_driver_sql("ALTER TABLE survey_participants ADD COLUMN language VARCHAR(16)")
 
 
 def now() -> datetime:

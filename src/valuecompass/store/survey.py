@@ -92,6 +92,7 @@ class Participant:
     form_started_at: datetime | None
     form_finished_at: datetime | None
     completion_code: str | None
+    language: str | None = None
 
     @property
     def respondent(self) -> str:
@@ -155,9 +156,11 @@ def create_participant(
     seed: int,
     item_order: Sequence[str],
     items_per_page: int | None = None,
+    language: str | None = None,
 ) -> Participant | None:
     """Record a consenting participant; ``None`` if the Prolific id already took part in
-    STUDY_ID. ITEMS_PER_PAGE stays theirs whatever the server's setting later."""
+    STUDY_ID. ITEMS_PER_PAGE stays theirs whatever the server's setting later; LANGUAGE is the
+    language they take the survey in (their answers are codes, the same in every language)."""
     row = {
         "key": key,
         "prolific_pid": prolific_pid,
@@ -169,6 +172,7 @@ def create_participant(
         "seed": seed,
         "item_order": " ".join(item_order),
         "items_per_page": items_per_page,
+        "language": language,
         "created_at": now(),
         "excluded": False,
     }

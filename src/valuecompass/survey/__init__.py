@@ -1,4 +1,5 @@
-"""The web survey: people take the Value Form in a browser, page by page, into the store.
+"""The web survey: people take an instrument (the Value Form by default) in a browser, page by
+page and in any of its languages, into the store.
 
 ``create_app(settings, engine)`` builds the app; ``valuecompass survey serve`` runs it.
 """

@@ -19,9 +19,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import Engine
 from starlette.staticfiles import StaticFiles
 
-from valuecompass.instrument import ScaleOption
 from valuecompass.store import survey as store
-from valuecompass.survey._context import PATH, Survey
+from valuecompass.survey._context import Survey
 from valuecompass.survey._errors import Crashes, error_html, error_pages
 from valuecompass.survey._routes import path_routes
 from valuecompass.survey._routes_admin import admin_routes
@@ -30,6 +29,7 @@ from valuecompass.survey._security import Guard, security_headers
 from valuecompass.survey._settings import SurveySettings
 from valuecompass.survey._sqlite import Checkpointer, short_waits, take_over_checkpoints
 from valuecompass.survey._study import open_study
+from valuecompass.survey._texts import Option, Texts
 
 
 def create_app(settings: SurveySettings, engine: Engine) -> FastAPI:
@@ -37,11 +37,15 @@ def create_app(settings: SurveySettings, engine: Engine) -> FastAPI:
 
     Raises :class:`SurveyConfigError` when SETTINGS would break the study's participants in
     progress (an instrument without an item or scenario they were given)."""
-    env = _templates(settings)
+    env = _templates()
     open_study(settings, engine)
     short_waits(engine, settings.db_wait_seconds)
     secret = store.secret(engine, "csrf", secrets.token_hex(32)).encode()
-    survey = Survey(settings, engine, env, secret)
+    survey = Survey(settings, engine, env, secret, radios=_radios)
+    first = survey.texts[survey.languages[0]]  # what pages without a language show
+    env.globals.update(
+        content=first.content, ui=first.ui, t=first.t, path=first.path, lang=first.language
+    )
     app = FastAPI(
         title=settings.content.title,
         docs_url=None,
@@ -94,7 +98,7 @@ def _lifespan(engine: Engine) -> Callable[[FastAPI], AbstractAsyncContextManager
     return lifespan
 
 
-def _templates(settings: SurveySettings) -> jinja2.Environment:
+def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("valuecompass.survey", "templates"),
         autoescape=True,
@@ -102,12 +106,11 @@ def _templates(settings: SurveySettings) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(
-        content=settings.content,
-        path=PATH,
-        radios=Radios(settings.instrument.scales.human.options),
-    )
     return env
+
+
+def _radios(texts: Texts) -> Radios:
+    return Radios(texts.options)
 
 
 class Radios:
@@ -117,7 +120,7 @@ class Radios:
     a fiftieth of what a template loop does.
     """
 
-    def __init__(self, options: Sequence[ScaleOption]) -> None:
+    def __init__(self, options: Sequence[Option]) -> None:
         self.options = [(str(escape(o.code)), str(escape(o.label)), o.code) for o in options]
 
     def __call__(self, item: str, chosen: str | None) -> Markup:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from valuecompass.instrument import Scenario
+from valuecompass.instrument import AxisLevel
 from valuecompass.store import survey as store
 from valuecompass.survey._form import split_pages
 from valuecompass.survey._limits import HoldLimits
@@ -27,6 +27,7 @@ from valuecompass.survey._security import (
     new_nonce,
 )
 from valuecompass.survey._settings import SurveySettings
+from valuecompass.survey._texts import Texts, build_texts, languages
 
 T = TypeVar("T")
 #: The methods of a page: HEAD answers as GET does (the server sends no body).
@@ -39,8 +40,6 @@ IDENTITY_CACHE = 20_000
 #: Worker threads for store calls. More only queue on the GIL and the connection pool
 #: (SQLAlchemy's default holds 15); fewer cannot overlap enough PostgreSQL commits.
 DB_THREADS = 8
-#: The participant's path, as the progress line names it.
-PATH = ("Consent", "About you", "Scenario", "Values", "Your views", "Done")
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,12 @@ class Item:
 
 @dataclass(frozen=True)
 class Identity:
-    """What never changes about a participant: their number and their pages of statements."""
+    """What never changes about a participant: their number, their pages of statements and
+    the language they take the survey in."""
 
     id: int
     pages: tuple[tuple[str, ...], ...]
+    language: str
 
 
 @dataclass
@@ -68,17 +69,29 @@ class Survey:
     engine: Engine
     env: jinja2.Environment
     secret: bytes
-    statements: dict[str, tuple[str | None, str | None, str]] = field(default_factory=dict)
+    radios: Callable[[Texts], Any]
     identities: dict[str, Identity] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.limiter = anyio.CapacityLimiter(DB_THREADS)
         self.limits = HoldLimits(self.settings.holds_per_address, self.settings.holds_per_minute)
-        for v in self.settings.instrument.values:
-            self.statements[v.id] = (v.name, v.definition, v.statement)
-        for c in self.settings.content.attention_checks:
-            self.statements[c.id] = (None, None, c.statement)
-        self.ids = {item: item for item in self.statements}
+        self.languages = languages(self.settings)
+        self.texts = {lang: build_texts(self.settings, lang) for lang in self.languages}
+        self.buttons = {lang: self.radios(t) for lang, t in self.texts.items()}
+        self.ids = {item: item for item in self.texts[self.languages[0]].statements}
+
+    def language(self, request: Request, participant: store.Participant | None = None) -> str:
+        """The language to show: the participant's; else the link's ``lang=``; else the
+        best of the browser's ``Accept-Language`` the survey offers; else the first."""
+        if participant is not None and participant.language in self.texts:
+            return participant.language
+        asked = request.query_params.get("lang", "")
+        if asked in self.texts:
+            return asked
+        return best_language(request.headers.get("accept-language", ""), self.languages)
+
+    def words(self, participant: store.Participant) -> Texts:
+        return self.texts.get(participant.language or "", self.texts[self.languages[0]])
 
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call in one of a few worker threads, never on the event loop.
@@ -90,8 +103,17 @@ class Survey:
         call = functools.partial(fn, self.engine, *args, **kwargs)
         return await anyio.to_thread.run_sync(call, limiter=self.limiter)
 
-    def render(self, request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
-        """Render TEMPLATE (autoescaped) with a CSRF token, setting the nonce cookie if new.
+    def render(
+        self,
+        request: Request,
+        template: str,
+        status: int = 200,
+        *,
+        lang: str | None = None,
+        **ctx: Any,
+    ) -> Response:
+        """Render TEMPLATE (autoescaped) in LANG (else the request's language) with a CSRF
+        token, setting the nonce cookie if new.
 
         The token signs the nonce together with the participant's session key, so it is good
         only in that participant's session."""
@@ -99,7 +121,17 @@ class Survey:
         fresh = not nonce
         nonce = nonce or new_nonce()
         token = csrf_token(self.secret, nonce, request.cookies.get(SESSION_COOKIE, ""))
-        html = self.env.get_template(template).render(csrf=token, **ctx)
+        texts = self.texts[lang or self.language(request)]
+        html = self.env.get_template(template).render(
+            csrf=token,
+            content=texts.content,
+            ui=texts.ui,
+            t=texts.t,
+            path=texts.path,
+            lang=texts.language,
+            radios=self.buttons[texts.language],
+            **ctx,
+        )
         response = HTMLResponse(html, status, headers={"cache-control": "no-store"})
         if fresh:
             self.set_cookie(response, CSRF_COOKIE, nonce)
@@ -143,7 +175,8 @@ class Survey:
                 self.identities.clear()
             # The item ids are the instrument's own strings, not copies per participant.
             pages = tuple(tuple(self.ids.get(i, i) for i in p) for p in self.pages(participant))
-            self.identities[key] = Identity(participant.id, pages)
+            language = self.words(participant).language
+            self.identities[key] = Identity(participant.id, pages, language)
         return participant
 
     async def identity(self, request: Request) -> Identity | None:
@@ -167,18 +200,19 @@ class Survey:
         """The statements of PAGE (1-based), numbered through the whole form."""
         pages = self.pages(participant)
         first = sum(len(p) for p in pages[: page - 1])
+        statements = self.words(participant).statements
         return [
-            Item(item, first + i + 1, *self.statements[item])
-            for i, item in enumerate(pages[page - 1])
+            Item(item, first + i + 1, *statements[item]) for i, item in enumerate(pages[page - 1])
         ]
 
-    def scenario(self, participant: store.Participant) -> Scenario:
-        return self.settings.instrument.scenario(participant.scenario or "")
+    def scenario(self, participant: store.Participant) -> AxisLevel:
+        """The participant's scenario (a level of the scenario axis), in their language."""
+        return self.words(participant).scenarios[participant.scenario or ""]
 
     def where(self, participant: store.Participant) -> str:
         """The page the participant should be on now."""
         if participant.step == "form":
-            return f"/form/{min(participant.form_page + 1, len(self.pages(participant)))}"
+            return f"/page/{min(participant.form_page + 1, len(self.pages(participant)))}"
         return {
             "demographics": "/demographics",
             "vignette": "/vignette",
@@ -186,6 +220,24 @@ class Survey:
             "done": "/done",
             "full": "/full",
         }.get(participant.step, "/")
+
+
+def best_language(header: str, offered: tuple[str, ...]) -> str:
+    """The language of OFFERED an ``Accept-Language`` HEADER likes best (``de-CH`` matches
+    ``de``); the first offered when it likes none. Ties keep the header's order."""
+    ranked = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        code = tag.strip().lower().split("-")[0]
+        if code in offered and weight > 0:
+            ranked.append((-weight, i, code))
+    return min(ranked)[2] if ranked else offered[0]
 
 
 def parse_form(body: bytes) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from valuecompass.store.survey import QualityFlags
@@ -14,6 +14,10 @@ from valuecompass.survey._settings import OpenQuestion, SurveySettings
 OTHER_COUNTRY = "other"
 _LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GENDER_MAX = 60
+
+
+#: The ui string KEY in the participant's language, with its placeholders filled.
+Say = Callable[..., str]
 
 
 class BadRequest(Exception):
@@ -49,7 +53,7 @@ def split_pages(order: Sequence[str], per_page: int) -> list[list[str]]:
 
 
 def read_ratings(
-    form: Mapping[str, str], items: Sequence[str], codes: Sequence[str]
+    form: Mapping[str, str], items: Sequence[str], codes: Sequence[str], say: Say
 ) -> tuple[list[tuple[str, str]], dict[str, str], dict[str, str]]:
     """The page's (item, code) answers, what was chosen, and an error message per bad item.
 
@@ -64,9 +68,9 @@ def read_ratings(
     for item in items:
         code = form.get("r_" + item, "")
         if not code:
-            errors[item] = "Choose one answer for this statement."
+            errors[item] = say("error_choose_one")
         elif code not in valid:
-            errors[item] = "That answer is not one of the options; choose one of them."
+            errors[item] = say("error_not_an_option")
         else:
             answers.append((item, code))
             chosen[item] = code
@@ -81,27 +85,27 @@ class Demographics:
 
 
 def read_demographics(
-    form: Mapping[str, str], settings: SurveySettings
+    form: Mapping[str, str], settings: SurveySettings, say: Say
 ) -> tuple[Demographics | None, dict[str, str]]:
     """The demographics page's answers, or an error message per field."""
     errors: dict[str, str] = {}
-    countries = {c.id for c in settings.instrument.countries} | {OTHER_COUNTRY}
+    countries = {*settings.country_ids, OTHER_COUNTRY}
     country = form.get("country", "")
     if country not in countries:
-        errors["country"] = "Choose your country of residence from the list (or 'Other')."
+        errors["country"] = say("error_country", other=say("country_other"))
     age = form.get("age_band", "")
     if age not in settings.content.age_bands:
-        errors["age_band"] = "Choose your age band from the list."
+        errors["age_band"] = say("error_age")
     gender = " ".join(form.get("gender", "").split())
     if len(gender) > GENDER_MAX:
-        errors["gender"] = f"Please keep this to {GENDER_MAX} characters or fewer."
+        errors["gender"] = say("error_too_long", max=GENDER_MAX)
     if errors:
         return None, errors
     return Demographics(country, age, gender or None), {}
 
 
 def read_open(
-    form: Mapping[str, str], questions: Sequence[OpenQuestion], any_irrelevant: bool
+    form: Mapping[str, str], questions: Sequence[OpenQuestion], any_irrelevant: bool, say: Say
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The open answers as typed (trimmed), and an error message per question."""
     texts, errors = {}, {}
@@ -109,9 +113,9 @@ def read_open(
         text = form.get("q_" + q.id, "").strip()
         needed = q.required == "always" or (q.required == "if_irrelevant" and any_irrelevant)
         if needed and not text:
-            errors[q.id] = "Please answer this question."
+            errors[q.id] = say("error_answer_question")
         elif len(text) > q.max_chars:
-            errors[q.id] = f"Please keep this to {q.max_chars} characters or fewer."
+            errors[q.id] = say("error_too_long", max=q.max_chars)
         texts[q.id] = text
     return texts, errors
 
@@ -137,13 +141,15 @@ def quality(
     """The checks on a finished form.
 
     * attention: each check answered with anything but the option it asks for counts once;
-    * straight-lining: one option chosen for at least ``straightline_share`` of the values
+    * straight-lining: one option chosen for at least ``straightline_share`` of the items
       (an unanswered value counts as no option);
     * too fast: under ``min_form_seconds`` from the form's first page to its last save.
     Flags named in ``exclude_for`` (plus a country outside the instrument's) exclude.
     """
-    failed = sum(codes.get(c.id) != c.expect for c in settings.content.attention_checks)
-    values = settings.instrument.value_ids
+    scale = settings.instrument.people_scale
+    checks = settings.content.attention_checks
+    failed = sum(codes.get(c.id) != c.expected(scale) for c in checks)
+    values = settings.instrument.item_ids
     counts = Counter(codes[v] for v in values if v in codes)
     top = counts.most_common(1)[0][1] if counts else 0
     straight = bool(values) and top / len(values) >= settings.straightline_share

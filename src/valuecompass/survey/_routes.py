@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.exceptions import HTTPException
@@ -17,6 +18,8 @@ from valuecompass.survey._form import OTHER_COUNTRY, draw_order, link_ids, read_
 from valuecompass.survey._security import SESSION_COOKIE
 
 LINK_FIELDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "scenario")
+#: The link's fields the consent page carries on; ``lang`` is the language chosen.
+CARRIED = (*LINK_FIELDS, "lang")
 
 
 def path_routes(survey: Survey) -> APIRouter:
@@ -53,7 +56,7 @@ def path_routes(survey: Survey) -> APIRouter:
             taken: bool = await survey.db(store.prolific_taken, pid, settings.study_id)
             if taken:
                 return duplicate(request)
-        return survey.render(request, "consent.html", link=ids, step=0)
+        return _consent_page(survey, request, ids)
 
     @router.post("/consent")
     async def consent(request: Request) -> Response:
@@ -62,9 +65,11 @@ def path_routes(survey: Survey) -> APIRouter:
         current = await survey.participant(request)
         if current is not None and ids["PROLIFIC_PID"] in (None, current.prolific_pid):
             return redirect(survey.where(current))  # "Start" pressed twice: one participant
+        lang = form.get("lang", "")
+        lang = lang if lang in survey.texts else survey.language(request)
         if form.get("consent") != "yes":
-            error = "To take part, tick the box to say that you agree."
-            return survey.render(request, "consent.html", 400, link=ids, step=0, error=error)
+            error = survey.texts[lang].t("error_consent")
+            return _consent_page(survey, request, ids, lang, error)
         seed = secrets.randbits(31)
         checks = [c.id for c in settings.content.attention_checks]
         participant = await survey.db(
@@ -77,6 +82,7 @@ def path_routes(survey: Survey) -> APIRouter:
             seed=seed,
             item_order=draw_order(settings.instrument.value_ids, checks, seed),
             items_per_page=settings.items_per_page,
+            language=lang,
         )
         if participant is None:
             return duplicate(request)
@@ -86,16 +92,16 @@ def path_routes(survey: Survey) -> APIRouter:
 
     @router.api_route("/demographics", methods=GET)
     async def demographics(request: Request) -> Response:
-        await require(survey, request, ("demographics",))
-        return _demographics_page(survey, request, {}, {})
+        participant = await require(survey, request, ("demographics",))
+        return _demographics_page(survey, request, participant, {}, {})
 
     @router.post("/demographics")
     async def demographics_sent(request: Request) -> Response:
         form = await survey.read_form(request)
         participant = await require(survey, request, ("demographics",))
-        answers, errors = read_demographics(form, settings)
+        answers, errors = read_demographics(form, settings, survey.words(participant).t)
         if answers is None:
-            return _demographics_page(survey, request, form, errors, 400)
+            return _demographics_page(survey, request, participant, form, errors, 400)
         address = _count_place(survey, request)
         scenario = await survey.db(
             store.save_demographics,
@@ -116,15 +122,16 @@ def path_routes(survey: Survey) -> APIRouter:
 
     @router.api_route("/full", methods=GET)
     async def full(request: Request) -> Response:
-        await require(survey, request, ("full",))
-        return survey.render(request, "full.html", step=1)
+        participant = await require(survey, request, ("full",))
+        lang = survey.words(participant).language
+        return survey.render(request, "full.html", lang=lang, step=1)
 
     @router.api_route("/vignette", methods=GET)
     async def vignette(request: Request) -> Response:
         participant = await require(survey, request, ("vignette", "form", "open"))
-        return survey.render(
-            request, "vignette.html", step=2, scenario=survey.scenario(participant)
-        )
+        lang = survey.words(participant).language
+        scenario = survey.scenario(participant)
+        return survey.render(request, "vignette.html", lang=lang, step=2, scenario=scenario)
 
     @router.post("/vignette")
     async def vignette_read(request: Request) -> Response:
@@ -138,25 +145,58 @@ def path_routes(survey: Survey) -> APIRouter:
                 from_steps=("vignette",),
                 form_started_at=now(),
             )
-            return redirect("/form/1")
+            return redirect("/page/1")
         return redirect(survey.where(participant))
 
     return router
 
 
+def _consent_page(
+    survey: Survey,
+    request: Request,
+    ids: dict[str, str | None],
+    lang: str | None = None,
+    error: str | None = None,
+) -> Response:
+    """The consent page in LANG, with links to the other languages the survey is offered in
+    (each keeping the study link's ids)."""
+    lang = lang or survey.language(request)
+    kept = {k: v for k, v in ids.items() if v}
+    choices = [
+        (code, survey.texts[code].language_name, "/?" + urlencode({**kept, "lang": code}))
+        for code in survey.languages
+    ]
+    extra = {} if error is None else {"error": error}
+    return survey.render(
+        request,
+        "consent.html",
+        400 if error else 200,
+        lang=lang,
+        link={**ids, "lang": lang},
+        fields=CARRIED,
+        languages=choices if len(choices) > 1 else [],
+        step=0,
+        **extra,
+    )
+
+
 def _demographics_page(
     survey: Survey,
     request: Request,
+    participant: store.Participant,
     given: dict[str, str],
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
+    texts = survey.words(participant)
     return survey.render(
         request,
         "demographics.html",
         status,
+        lang=texts.language,
         step=1,
-        countries=survey.settings.instrument.countries,
+        countries=texts.countries,
+        age_bands=texts.age_bands,
         other=OTHER_COUNTRY,
         given=given,
         errors=errors,

@@ -112,9 +112,11 @@ async def _dashboard(survey: Survey, request: Request) -> Response:
     counts = await survey.db(store.cell_counts)
     people = await survey.db(store.participants_frame)
     texts = await survey.db(store.latest_texts, 20)
-    instrument = survey.settings.instrument
-    countries = [(c.id, c.name) for c in instrument.countries] + [("other", "Other")]
-    scenarios = [instrument.scenario(s) for s in survey.settings.scenario_ids]
+    settings = survey.settings
+    instrument = settings.instrument
+    levels = instrument.axis(settings.country_axis).levels
+    countries = [(c.id, c.name) for c in levels] + [("other", "Other")]
+    scenarios = [instrument.level(settings.scenario_axis, s) for s in settings.scenario_ids]
     by_cell = {(c.scenario, c.country): c for c in counts}
     rows = []
     for country, name in countries:

@@ -1,4 +1,4 @@
-"""The Value Form pages, the open questions and the completion page."""
+"""The statement pages (``/page/N``), the open questions and the completion page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import secrets
 from fastapi import APIRouter
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from valuecompass.store import survey as store
 from valuecompass.survey._context import GET, Moved, Survey, redirect, require
@@ -20,8 +20,8 @@ FORM_STEPS = ("form", "open")
 def form_routes(survey: Survey) -> APIRouter:
     router = APIRouter()
     settings = survey.settings
-    options = settings.instrument.scales.human.options
-    codes = [o.code for o in options]
+    scale = settings.instrument.people_scale
+    codes = [*scale.codes, *scale.missing_codes]
 
     async def on_page(request: Request, page: int) -> store.Participant:
         """The participant, who may see PAGE: one already saved, or the next one."""
@@ -42,23 +42,29 @@ def form_routes(survey: Survey) -> APIRouter:
             request,
             "form.html",
             status,
+            lang=survey.words(participant).language,
             step=3,
             page=page,
             pages=len(survey.pages(participant)),
             items=survey.items(participant, page),
-            options=options,
             chosen=chosen,
             errors=errors,
             scenario=survey.scenario(participant),
         )
 
-    @router.api_route("/form/{page}", methods=GET)
+    @router.api_route("/form/{page}", methods=[*GET, "POST"])
+    async def moved(page: int) -> Response:
+        """The pages' old address (before "form" was kept for the instrument): 308 keeps a
+        POST a POST, so a page open in a browser from before still saves."""
+        return RedirectResponse(f"/page/{page}", status_code=308)
+
+    @router.api_route("/page/{page}", methods=GET)
     async def show(request: Request, page: int) -> Response:
         participant = await on_page(request, page)
         saved = await survey.db(store.answers_of, participant.id)
         return form_page(request, participant, page, saved, {})
 
-    @router.post("/form/{page}")
+    @router.post("/page/{page}")
     async def save(request: Request, page: int) -> Response:
         form = await survey.read_form(request)
         who = await survey.identity(request)
@@ -67,7 +73,8 @@ def form_routes(survey: Survey) -> APIRouter:
         if not 1 <= page <= len(who.pages):
             await on_page(request, page)  # moves the participant to their page
         try:
-            answers, chosen, errors = read_ratings(form, who.pages[page - 1], codes)
+            say = survey.texts[who.language].t
+            answers, chosen, errors = read_ratings(form, who.pages[page - 1], codes, say)
         except BadRequest as exc:
             await on_page(request, page)  # a participant elsewhere is sent there instead
             raise HTTPException(400, f"This page could not be saved: {exc}.") from exc
@@ -79,7 +86,7 @@ def form_routes(survey: Survey) -> APIRouter:
         if not saved:  # not on this page (finished already, or skipping ahead)
             now_at = await survey.participant(request)
             raise Moved(survey.where(now_at) if now_at else "/")
-        return redirect("/open" if last else f"/form/{page + 1}")
+        return redirect("/open" if last else f"/page/{page + 1}")
 
     @router.api_route("/open", methods=GET)
     async def questions(request: Request) -> Response:
@@ -99,13 +106,14 @@ def form_routes(survey: Survey) -> APIRouter:
             request,
             "open.html",
             status,
+            lang=survey.words(participant).language,
             step=4,
-            questions=settings.content.open_questions,
+            questions=survey.words(participant).content.open_questions,
             any_irrelevant=any_irrelevant,
             texts=texts,
             errors=errors,
             scenario=survey.scenario(participant),
-            back=f"/form/{len(survey.pages(participant))}",
+            back=f"/page/{len(survey.pages(participant))}",
         )
 
     @router.post("/open")
@@ -114,7 +122,9 @@ def form_routes(survey: Survey) -> APIRouter:
         participant = await require(survey, request, ("open",))
         saved = await survey.db(store.answers_of, participant.id)
         any_irrelevant = _no_position(settings, saved)
-        texts, errors = read_open(form, settings.content.open_questions, any_irrelevant)
+        words = survey.words(participant)
+        questions = words.content.open_questions
+        texts, errors = read_open(form, questions, any_irrelevant, words.t)
         if errors:
             return open_page(request, participant, any_irrelevant, texts, errors, 400)
         seconds = participant.form_seconds
@@ -128,18 +138,15 @@ def form_routes(survey: Survey) -> APIRouter:
     async def done(request: Request) -> Response:
         participant = await require(survey, request, ("done",))
         code = participant.completion_code or ""
-        return survey.render(
-            request, "done.html", step=5, code=code, link=settings.completion_link(code)
-        )
+        link = settings.completion_link(code)
+        lang = survey.words(participant).language
+        return survey.render(request, "done.html", lang=lang, step=5, code=code, link=link)
 
     return router
 
 
 def _no_position(settings: SurveySettings, saved: dict[str, str]) -> bool:
-    """Whether any value was rated with an option that has no position ("irrelevant")."""
-    positions = settings.instrument.scales.human.positions
-    return any(
-        code in positions and positions[code] is None
-        for item, code in saved.items()
-        if item in settings.instrument.value_ids
-    )
+    """Whether any item was answered with a missing code of the scale ("irrelevant")."""
+    missing = set(settings.instrument.people_scale.missing_codes)
+    items = set(settings.instrument.item_ids)
+    return any(code in missing for item, code in saved.items() if item in items)

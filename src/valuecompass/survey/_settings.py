@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, RatingScale
 
 _ID = r"^[a-z][a-z0-9_]*$"
 DEFAULT_CONTENT = "content.yaml"
@@ -33,11 +33,36 @@ class _Strict(BaseModel):
 
 
 class AttentionCheck(_Strict):
-    """A statement placed among the values that asks for one particular answer."""
+    """A statement placed among the items that asks for one particular answer.
 
-    id: str = Field(pattern=_ID, description="Item id; must differ from every value id.")
+    The answer is one end of the instrument's people scale (``end``), so the check fits any
+    scale; ``{label}`` in the statement is that point's label in the participant's language.
+    ``expect`` (a fixed option code) is the older way, kept for content files that use it.
+    """
+
+    id: str = Field(pattern=_ID, description="Item id; must differ from every item id.")
     statement: str = Field(min_length=1)
-    expect: str = Field(min_length=1, description="The option code the statement asks for.")
+    end: Literal["agree", "opposite"] | None = Field(
+        default=None,
+        description="The scale end asked for: its agree ('like me') end or the opposite one.",
+    )
+    expect: str | None = Field(
+        default=None, min_length=1, description="A fixed option code (instead of 'end')."
+    )
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> AttentionCheck:
+        if (self.end is None) == (self.expect is None):
+            raise ValueError(f"attention check {self.id}: give exactly one of 'end' or 'expect'")
+        return self
+
+    def expected(self, scale: RatingScale) -> str:
+        """The option code this check asks for on SCALE."""
+        if self.expect is not None:
+            return self.expect
+        first, last = scale.points[0].code, scale.points[-1].code
+        agree = first if scale.agree == "first" else last
+        return agree if self.end == "agree" else (last if agree == first else first)
 
 
 class OpenQuestion(_Strict):
@@ -60,6 +85,11 @@ class SurveyContent(_Strict):
     attention_checks: tuple[AttentionCheck, ...] = ()
     open_questions: tuple[OpenQuestion, ...] = ()
     thanks: str = Field(min_length=1)
+    ui: dict[str, str] = Field(
+        default_factory=dict,
+        description="The pages' fixed words (buttons, headings), by key; a study's file "
+        "gives only the keys it changes.",
+    )
 
 
 def load_content(path: str | Path | None = None) -> SurveyContent:
@@ -76,7 +106,8 @@ def _parse(text: str, origin: str) -> SurveyContent:
     if base is not None:
         if base != "default":
             raise SurveyConfigError(f"{origin}: 'base' must be 'default', got {base!r}")
-        data = {**load_content().model_dump(mode="json"), **data}
+        bundled = load_content().model_dump(mode="json")
+        data = {**bundled, **data, "ui": {**bundled["ui"], **data.get("ui", {})}}
     return validate(SurveyContent, data, node, origin, SurveyConfigError)
 
 
@@ -87,6 +118,19 @@ class SurveySettings(_Strict):
     content: SurveyContent
     scenarios: tuple[str, ...] = Field(
         default=(), description="Scenario ids to assign; every scenario when empty."
+    )
+    scenario_axis: str = Field(
+        default="scenario",
+        description="The instrument's axis whose levels are the vignettes participants are "
+        "assigned (its levels' text and illustration).",
+    )
+    country_axis: str = Field(
+        default="country", description="The instrument's axis the country question lists."
+    )
+    wording: str | None = Field(
+        default=None,
+        description="Which of the items' wordings the statements show; the first listed when "
+        "unset.",
     )
     study_id: str = Field(
         default="",
@@ -155,17 +199,17 @@ class SurveySettings(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> SurveySettings:
-        known = {s.id for s in self.instrument.scenarios}
-        unknown = [s for s in self.scenarios if s not in known]
-        if unknown:
-            raise ValueError(f"unknown scenario(s) {unknown}; known: {sorted(known)}")
-        codes = set(self.instrument.scales.human.positions)
-        values = set(self.instrument.value_ids)
+        self._check_instrument()
+        scale = self.instrument.people_scale
+        codes = {*scale.codes, *scale.missing_codes}
+        items = set(self.instrument.item_ids)
         for check in self.content.attention_checks:
-            if check.expect not in codes:
-                raise ValueError(f"attention check {check.id}: {check.expect!r} is not an option")
-            if check.id in values:
-                raise ValueError(f"attention check id {check.id!r} is also a value id")
+            if check.expected(scale) not in codes:
+                raise ValueError(
+                    f"attention check {check.id}: {check.expected(scale)!r} is not an option"
+                )
+            if check.id in items:
+                raise ValueError(f"attention check id {check.id!r} is also an item id")
         if self.admin_token is not None and (
             not self.admin_token.strip() or self.admin_token != self.admin_token.strip()
         ):
@@ -176,9 +220,44 @@ class SurveySettings(_Strict):
                 raise ValueError("completion_url must be an http(s) URL")
         return self
 
+    def _check_instrument(self) -> None:
+        inst = self.instrument
+        axes = [a.id for a in inst.context_axes]
+        for name in (self.scenario_axis, self.country_axis):
+            if name not in axes:
+                raise ValueError(
+                    f"instrument {inst.id!r} has no context axis {name!r}; its axes: {axes}"
+                )
+        others = [a for a in axes if a not in (self.scenario_axis, self.country_axis)]
+        if others:
+            raise ValueError(
+                f"instrument {inst.id!r}: the survey assigns the {self.scenario_axis!r} axis and "
+                f"asks for the {self.country_axis!r} one, and cannot yet place participants on "
+                f"its other context axes {others}"
+            )
+        known = [level.id for level in inst.axis(self.scenario_axis).levels]
+        unknown = [s for s in self.scenarios if s not in known]
+        if unknown:
+            raise ValueError(f"unknown scenario(s) {unknown}; known: {sorted(known)}")
+        if self.wording is not None and self.wording not in inst.wording_ids:
+            raise ValueError(
+                f"instrument {inst.id!r} has no wording {self.wording!r}; its wordings: "
+                f"{list(inst.wording_ids)}"
+            )
+
     @property
     def scenario_ids(self) -> tuple[str, ...]:
-        return self.scenarios or tuple(s.id for s in self.instrument.scenarios)
+        levels = self.instrument.axis(self.scenario_axis).levels
+        return self.scenarios or tuple(level.id for level in levels)
+
+    @property
+    def country_ids(self) -> tuple[str, ...]:
+        return tuple(level.id for level in self.instrument.axis(self.country_axis).levels)
+
+    @property
+    def wording_id(self) -> str:
+        """The wording the statements show."""
+        return self.wording or self.instrument.wording_ids[0]
 
     def completion_link(self, code: str) -> str | None:
         """The completion URL carrying CODE, or ``None`` when none is configured."""

@@ -53,8 +53,10 @@ def open_study(settings: SurveySettings, engine: Engine) -> list[str]:
 
 
 def _refuse_missing(settings: SurveySettings, name: str, part_way: store.InProgress) -> None:
-    items = {*settings.instrument.value_ids, *(c.id for c in settings.content.attention_checks)}
-    scenarios = {s.id for s in settings.instrument.scenarios}
+    items = {*settings.instrument.item_ids, *(c.id for c in settings.content.attention_checks)}
+    scenarios = set(settings.scenario_ids) | {
+        level.id for level in settings.instrument.axis(settings.scenario_axis).levels
+    }
     lacking = sorted(part_way.items - items)
     lost = sorted(part_way.scenarios - scenarios)
     if not lacking and not lost:

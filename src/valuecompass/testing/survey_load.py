@@ -28,6 +28,7 @@ import httpx
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.store import database_url
 from valuecompass.survey import load_content
 
@@ -85,13 +86,33 @@ def start_server(
     raise RuntimeError("the survey server did not start in time")
 
 
-def form_answers(items: Sequence[str], salt: int) -> dict[str, str]:
-    """Ratings for ITEMS: attention checks answered as they ask, values varied by SALT."""
-    expected = {c.id: c.expect for c in load_content().attention_checks}
-    codes = ("2", "1", "0", "-1", "-2", "irrelevant")
+def form_answers(
+    items: Sequence[str], salt: int, instrument: Instrument | None = None
+) -> dict[str, str]:
+    """Ratings for ITEMS on INSTRUMENT's people scale (the Value Form's by default): attention
+    checks answered as they ask, the items' answers varied over the whole scale by SALT."""
+    scale = (instrument or load_instrument()).people_scale
+    expected = {c.id: c.expected(scale) for c in load_content().attention_checks}
+    codes = (*scale.codes, *scale.missing_codes)
     return {
         f"r_{item}": expected.get(item, codes[(salt + i) % len(codes)])
         for i, item in enumerate(items)
+    }
+
+
+def item_answers(
+    items: Sequence[str], salt: int, instrument: Instrument | None = None
+) -> dict[str, str]:
+    """Like :func:`form_answers`, but each item's answer depends on the item (its place in
+    the instrument) and SALT, not on where it was shown."""
+    inst = instrument or load_instrument()
+    scale = inst.people_scale
+    expected = {c.id: c.expected(scale) for c in load_content().attention_checks}
+    codes = (*scale.codes, *scale.missing_codes)
+    place = {item: i for i, item in enumerate(inst.item_ids)}
+    return {
+        f"r_{item}": expected.get(item) or codes[(salt + place[item]) % len(codes)]
+        for item in items
     }
 
 
@@ -166,11 +187,15 @@ def _head(head: bytes, jar: dict[str, str]) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
-async def enrol(port: int, pid: str, country: str, study: str = "bench") -> Seat:
-    """Walk PID from the study link to the first Value Form page."""
+async def enrol(
+    port: int, pid: str, country: str, study: str = "bench", lang: str | None = None
+) -> Seat:
+    """Walk PID from the study link (in language LANG, if given) to the first statement page."""
     async with Connection(port) as conn:
         link = {"PROLIFIC_PID": pid, "STUDY_ID": study}
-        _, _, page = await conn.get("/?" + urlencode(link))
+        _, _, page = await conn.get("/?" + urlencode({**link, **({"lang": lang} if lang else {})}))
+        if lang:
+            link["lang"] = lang
         token = _token(page)
         steps = [
             ("/consent", {"consent": "yes", **link}),
@@ -184,7 +209,7 @@ async def enrol(port: int, pid: str, country: str, study: str = "bench") -> Seat
             if url == "/consent":  # a token is good in its session only: the new one's
                 _, _, page = await conn.get("/demographics")
                 token = _token(page)
-        _, _, form = await conn.get("/form/1")
+        _, _, form = await conn.get("/page/1")
         items = list(dict.fromkeys(_ITEM.findall(form.decode())))
         return Seat(pid, dict(conn.cookies), token, 1, items)
 
@@ -209,12 +234,48 @@ async def enrol_many(port: int, count: int, concurrency: int, prefix: str) -> li
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
+async def take_part(
+    port: int,
+    pid: str,
+    country: str,
+    *,
+    instrument: Instrument | None = None,
+    study: str = "bench",
+    lang: str | None = None,
+    salt: int = 0,
+) -> str:
+    """One simulated participant through the whole survey of INSTRUMENT, in LANG: every
+    statement page, then the open questions. Returns where the server sent them at the end
+    ("/done"). The answers depend on the item and SALT only (see :func:`item_answers`), so
+    two participants with one SALT give the same answers whatever order or language."""
+    seat = await enrol(port, pid, country, study, lang)
+    async with Connection(port) as conn:
+        conn.cookies = dict(seat.cookies)
+        where, page, items = "", 1, seat.items
+        while True:
+            answers = item_answers(items, salt, instrument)
+            status, head, body = await conn.post(f"/page/{page}", {"csrf": seat.csrf, **answers})
+            where = head.get("location", "")
+            if status != 303:
+                raise RuntimeError(f"/page/{page}: {status} for {pid}: {body[:300]!r}")
+            if where == "/open":
+                break
+            page += 1
+            _, _, html = await conn.get(where)
+            items = list(dict.fromkeys(_ITEM.findall(html.decode())))
+        words = {f"q_{q.id}": "A simulated answer." for q in load_content().open_questions}
+        status, head, _ = await conn.post("/open", {"csrf": seat.csrf, **words})
+        if status != 303:
+            raise RuntimeError(f"/open: {status} for {pid}")
+        return head.get("location", "")
+
+
 def submission(port: int, seat: Seat) -> bytes:
     """The bytes of the seat's whole-page POST (built before any clock starts)."""
     conn = Connection(port)
     conn.cookies = dict(seat.cookies)
     form = {"csrf": seat.csrf, **form_answers(seat.items, seat.salt)}
-    return conn.build("POST", f"/form/{seat.page}", form)
+    return conn.build("POST", f"/page/{seat.page}", form)
 
 
 async def submit_all(port: int, seats: Sequence[Seat], concurrency: int) -> float:
