@@ -125,7 +125,9 @@ def test_batched_and_sequential_scoring_agree(backend: LocalBackend) -> None:
     assert max(tvs) <= TV_TOLERANCE, tvs
     assert np.mean(tvs) <= TV_TOLERANCE / 2, tvs
     same = sum(a.text == b.text for a, b in zip(batched, alone, strict=True))
-    assert same >= len(requests) - 1, [(a.text, b.text) for a, b in zip(batched, alone)]
+    assert same >= len(requests) - 1, [
+        (a.text, b.text) for a, b in zip(batched, alone, strict=True)
+    ]
     assert all(a.prompt_tokens == b.prompt_tokens for a, b in zip(batched, alone, strict=True))
 
 

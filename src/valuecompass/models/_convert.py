@@ -98,9 +98,7 @@ def convert(source: Path, out: Path, target: str, threads: int) -> Path:
     params.allow_requantize = True
     params.nthread = threads
     try:
-        code = llama_cpp.llama_model_quantize(
-            str(source).encode(), str(partial).encode(), params
-        )
+        code = llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), params)
         if code != 0 or not partial.is_file():
             raise ConfigError(f"{source}: llama.cpp could not convert it to {target} ({code})")
         os.replace(partial, out)

@@ -39,12 +39,12 @@ class GGUFModel:
         """The metadata value KEY as text, or ``None`` when the file has none."""
         size = 1 << 16
         buf = ctypes.create_string_buffer(size)
-        n = llama_cpp.llama_model_meta_val_str(self.model, key.encode(), buf, size)  # type: ignore[arg-type]
+        n = llama_cpp.llama_model_meta_val_str(self.model, key.encode(), buf, size)
         if n < 0:
             return None
         if n >= size:
             buf = ctypes.create_string_buffer(n + 1)
-            llama_cpp.llama_model_meta_val_str(self.model, key.encode(), buf, n + 1)  # type: ignore[arg-type]
+            llama_cpp.llama_model_meta_val_str(self.model, key.encode(), buf, n + 1)
         return buf.value.decode("utf-8", errors="replace")
 
     def tokenize(self, text: str, special: bool) -> list[int]:
@@ -56,7 +56,9 @@ class GGUFModel:
         if n < 0:  # never more tokens than bytes plus the start token, but be safe
             room = -n
             tokens = (llama_cpp.llama_token * room)()
-            n = llama_cpp.llama_tokenize(self.vocab, data, len(data), tokens, room, special, special)
+            n = llama_cpp.llama_tokenize(
+                self.vocab, data, len(data), tokens, room, special, special
+            )
         return list(tokens[:n])
 
     def piece(self, token: int, special: bool) -> bytes:

@@ -188,7 +188,9 @@ class LocalBackend:
 
     def _answer(self, prompts: list[list[int]], requests: Sequence[Request]) -> list[Completion]:
         logits = self._ctx.prefill(prompts)
-        options = [self._option_logprobs(r.options, row) for r, row in zip(requests, logits)]
+        options = [
+            self._option_logprobs(r.options, row) for r, row in zip(requests, logits, strict=True)
+        ]
         generated = self._generate(prompts, requests, logits)
         self._ctx.release()
         return [
