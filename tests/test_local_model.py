@@ -15,6 +15,7 @@ from valuecompass.models import BackendError, Request, get_backend
 from valuecompass.models.local import LocalBackend, bundled_model_path
 from valuecompass.prompts import load_prompts
 from valuecompass.runner import RunConfig, run_model
+from valuecompass.runner._batch import BatchBackend, batch_size
 from valuecompass.runner._run import plan
 from valuecompass.store import open_store
 from valuecompass.store import runs as store
@@ -55,7 +56,8 @@ def test_bundled_model_is_found_and_identified(backend: LocalBackend) -> None:
     # The bundled Q4_1 has no fast CPU path: it is evaluated as BF16, and the identity says so.
     assert backend.identity.startswith("local:SmolLM2-135M-Instruct.Q4_1.gguf@")
     assert backend.identity.endswith("/bf16") and backend.format == "bf16"
-    assert backend.max_batch >= 56  # a whole block (56 values) in one decode
+    # The runner hands it whole blocks (56 values of a context and variant) in one call.
+    assert isinstance(backend, BatchBackend) and batch_size(backend) == 64
 
 
 def test_thread_count_bounds_prompt_evaluation_too(tmp_path: Path) -> None:

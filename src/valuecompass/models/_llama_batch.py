@@ -33,6 +33,35 @@ def common_prefix(sequences: Sequence[Sequence[int]]) -> int:
     return n
 
 
+def chunks(
+    prompts: Sequence[Sequence[int]], generate: int, n_ctx: int, max_batch: int
+) -> list[tuple[int, int]]:
+    """PROMPTS cut into consecutive ranges of at most MAX_BATCH whose cache cells (the shared
+    prefix once, each suffix, GENERATE tokens each) fit N_CTX; as long as they can be.
+
+    A prompt that does not fit on its own raises :class:`BackendError`.
+    """
+    out, start, shared, tokens = [], 0, 0, 0
+    for i, prompt in enumerate(prompts):
+        if len(prompt) + generate > n_ctx:
+            raise BackendError(
+                f"prompt of {len(prompt)} tokens plus {generate} to generate exceeds the "
+                f"context of {n_ctx}"
+            )
+        if i > start:
+            n = i - start + 1
+            together = min(shared, common_prefix([prompts[start], prompt]), len(prompt) - 1)
+            need = together + (tokens + len(prompt) - n * together) + n * generate
+            if n <= max_batch and need <= n_ctx:
+                shared, tokens = together, tokens + len(prompt)
+                continue
+            out.append((start, i))
+            start = i
+        shared, tokens = len(prompt) - 1, len(prompt)
+    out.append((start, len(prompts)))
+    return out
+
+
 class BatchContext:
     """A llama.cpp context over MODEL for up to N_SEQ sequences in N_CTX cache cells."""
 

@@ -27,9 +27,9 @@ import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from valuecompass.models import _convert
-from valuecompass.models._base import BackendError, Completion, ConfigError, Request, renormalise
+from valuecompass.models._base import Completion, ConfigError, Request, renormalise
 from valuecompass.models._bundled import bundled_model_path
-from valuecompass.models._llama_batch import BatchContext
+from valuecompass.models._llama_batch import BatchContext, chunks
 from valuecompass.models._llama_model import GGUFModel
 from valuecompass.models._sampling import generator, next_token
 from valuecompass.settings import model_cache_dir
@@ -160,31 +160,10 @@ class LocalBackend:
         """Answer REQUESTS, as few batched decodes as fit in the context (one for a block)."""
         prompts = [self.tokens(r) for r in requests]
         out: list[Completion] = []
-        for start, end in self._chunks(prompts, requests):
+        generate = max(r.max_tokens for r in requests)
+        for start, end in chunks(prompts, generate, self._ctx.n_ctx, self.max_batch):
             out += self._answer(prompts[start:end], requests[start:end])
         return out
-
-    def _chunks(
-        self, prompts: list[list[int]], requests: Sequence[Request]
-    ) -> list[tuple[int, int]]:
-        """Consecutive ranges of PROMPTS, at most ``max_batch`` long, whose cache cells fit the
-        context together."""
-        limit, chunks, start = self._ctx.n_ctx, [], 0
-        generate = max(r.max_tokens for r in requests)
-        for i in range(len(prompts)):
-            full = i - start == self.max_batch
-            if not full and self._ctx.cells(prompts[start : i + 1], generate) <= limit:
-                continue
-            if i > start:
-                chunks.append((start, i))
-                start = i
-            if self._ctx.cells(prompts[i : i + 1], generate) > limit:
-                raise BackendError(
-                    f"prompt of {len(prompts[i])} tokens plus {requests[i].max_tokens} "
-                    f"to generate exceeds the context of {limit}"
-                )
-        chunks.append((start, len(prompts)))
-        return chunks
 
     def _answer(self, prompts: list[list[int]], requests: Sequence[Request]) -> list[Completion]:
         logits = self._ctx.prefill(prompts)
