@@ -16,7 +16,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from valuecompass.api import align_sources
+from valuecompass.compare import align
 from valuecompass.instrument import load_instrument
 from valuecompass.profile import value_profile
 from valuecompass.sources import load_source
@@ -55,18 +55,20 @@ def per_answer(old: str, new: str) -> None:
 
 
 def summaries(old: str, new: str, humans: str | None) -> None:
+    """Profile and alignment of both runs on the contexts both hold."""
     form = load_instrument()
-    cells = []
-    for src in (old, new):
-        table, _ = load_source(src, form, "llm", "probs")
-        cells.append(value_profile(table, form).cells)
-    common = cells[0].index.intersection(cells[1].index)
-    diff = (cells[1].loc[common] - cells[0].loc[common]).abs()
+    tables = [load_source(src, form, "llm", "probs")[0] for src in (old, new)]
+    contexts = [set(zip(t.country, t.topic, strict=True)) for t in tables]
+    common = contexts[0] & contexts[1]
+    tables = [t[[c in common for c in zip(t.country, t.topic, strict=True)]] for t in tables]
+    cells = [value_profile(t, form).cells for t in tables]
+    diff = (cells[1] - cells[0].loc[cells[1].index]).abs().to_numpy()
     print(f"profile (0..1), {len(common)} contexts: mean |change| per cell "
-          f"{np.nanmean(diff.to_numpy()):.4f}, max {np.nanmax(diff.to_numpy()):.4f}")  # fmt: skip
+          f"{np.nanmean(diff):.4f}, max {np.nanmax(diff):.4f}")  # fmt: skip
     if not humans:
         return
-    rows = [align_sources(humans, src, form, "probs").alignment.overall() for src in (old, new)]
+    people, _ = load_source(humans, form, "humans")
+    rows = [align(people, t, form).overall() for t in tables]
     for key in ("f1", "accuracy", "precision", "recall", "kappa", "distance", "n_contexts"):
         a, b = rows[0].get(key), rows[1].get(key)
         if a is not None and b is not None:
