@@ -23,6 +23,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import llama_cpp
 from llama_cpp import Llama
@@ -68,7 +69,8 @@ def chat_completions(llm: Llama, requests: Sequence[Request]) -> Callable[[], ob
 
 
 def raw_decode(backend: LocalBackend, requests: Sequence[Request]) -> Callable[[], object]:
-    """The same tokens through bare ``llama_decode`` calls: the block, then the second tokens."""
+    """The same tokens through bare ``llama_decode`` calls, the batches filled beforehand:
+    the block (prefix once for every sequence, then each suffix), then the second tokens."""
     prompts = [backend.tokens(r) for r in requests]
     answers = backend.complete_batch(requests)
     second = [backend.model.tokenize(a.text, special=False)[:1] or [0] for a in answers]
@@ -76,33 +78,32 @@ def raw_decode(backend: LocalBackend, requests: Sequence[Request]) -> Callable[[
     while any(p[:shared] != prompts[0][:shared] for p in prompts):
         shared -= 1
     n = len(prompts)
-    total = shared + sum(len(p) - shared for p in prompts)
-    batch = llama_cpp.llama_batch_init(total, 0, n)
+    block = llama_cpp.llama_batch_init(shared + sum(len(p) - shared for p in prompts), 0, n)
+    step = llama_cpp.llama_batch_init(n, 0, n)
+
+    def put(b: Any, i: int, token: int, pos: int, seqs: Sequence[int], logits: bool) -> None:
+        b.token[i], b.pos[i], b.n_seq_id[i] = token, pos, len(seqs)
+        for j, s in enumerate(seqs):
+            b.seq_id[i][j] = s
+        b.logits[i] = logits
+
+    k = 0
+    for pos in range(shared):
+        put(block, k, prompts[0][pos], pos, range(n), False)
+        k += 1
+    for s, p in enumerate(prompts):
+        for pos in range(shared, len(p)):
+            put(block, k, p[pos], pos, [s], pos == len(p) - 1)
+            k += 1
+        put(step, s, second[s][0], len(p), [s], True)
+    block.n_tokens, step.n_tokens = k, n
     ctx = backend.context.ctx
     memory = llama_cpp.llama_get_memory(ctx)
 
-    def put(i: int, token: int, pos: int, seqs: Sequence[int], logits: bool) -> None:
-        batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, pos, len(seqs)
-        for j, s in enumerate(seqs):
-            batch.seq_id[i][j] = s
-        batch.logits[i] = logits
-
     def go() -> object:
         llama_cpp.llama_memory_clear(memory, True)
-        k = 0
-        for pos in range(shared):
-            put(k, prompts[0][pos], pos, range(n), False)
-            k += 1
-        for s, p in enumerate(prompts):
-            for pos in range(shared, len(p)):
-                put(k, p[pos], pos, [s], pos == len(p) - 1)
-                k += 1
-        batch.n_tokens = k
-        assert llama_cpp.llama_decode(ctx, batch) == 0
-        for s, p in enumerate(prompts):
-            put(s, second[s][0], len(p), [s], True)
-        batch.n_tokens = n
-        assert llama_cpp.llama_decode(ctx, batch) == 0
+        assert llama_cpp.llama_decode(ctx, block) == 0
+        assert llama_cpp.llama_decode(ctx, step) == 0
         return None
 
     return go
