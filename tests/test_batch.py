@@ -3,9 +3,12 @@ batch costs only the prompts that fail on their own."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from valuecompass.models import BackendError, Completion, Request
 from valuecompass.models.mock import MockBackend
@@ -84,3 +87,42 @@ def test_a_failed_batch_is_asked_one_by_one(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "b.db") as conn:
         errors = conn.execute("select error from prompts where error is not null").fetchall()
     assert [e[0] for e in errors] == ["refused", "refused"]
+
+
+def _cells(prompts: Sequence[Sequence[int]], generate: int) -> int:
+    """Cache cells by definition: the shared prefix (leaving each prompt its last token) once,
+    then every suffix and its generated tokens."""
+    n = min(len(p) for p in prompts)
+    shared = next((i for i in range(n) if len({p[i] for p in prompts}) > 1), n)
+    shared = min(shared, n - 1)
+    return shared + sum(len(p) - shared + generate for p in prompts)
+
+
+def test_local_batches_are_cut_to_fit_the_context() -> None:
+    from valuecompass.models._llama_batch import chunks
+
+    prefix = list(range(10))
+    prompts = [[*prefix, 100 + i, 200 + i] for i in range(5)]  # 12 tokens, 10 shared
+    # Together: 10 + 5 * (2 + 1) = 25 cells with one token generated each.
+    assert chunks(prompts, 1, 25, 8) == [(0, 5)]
+    # 24 cells: the first four (10 + 4 * 3 = 22) fit, the fifth starts a new range.
+    assert chunks(prompts, 1, 24, 8) == [(0, 4), (4, 5)]
+    assert chunks(prompts, 1, 100, 2) == [(0, 2), (2, 4), (4, 5)]  # at most max_batch
+    with pytest.raises(BackendError, match="prompt of 12 tokens plus 2 to generate exceeds"):
+        chunks(prompts, 2, 13, 8)
+    # Against the definition on random prompts: each range fits, and the next prompt would not.
+    rng = random.Random(0)
+    for _ in range(500):
+        base = [rng.randrange(4) for _ in range(rng.randrange(1, 10))]
+        group = [base[: rng.randrange(len(base) + 1)] + [rng.randrange(4)] * rng.randrange(1, 5)
+                 for _ in range(rng.randrange(1, 9))]  # fmt: skip
+        generate, limit, most = rng.randrange(1, 3), rng.randrange(16, 50), rng.randrange(1, 5)
+        if any(len(p) + generate > limit for p in group):
+            continue
+        ranges = chunks(group, generate, limit, most)
+        assert [a for a, _ in ranges] == [0] + [b for _, b in ranges[:-1]]
+        assert ranges[-1][1] == len(group)
+        for a, b in ranges:
+            assert b - a <= most and _cells(group[a:b], generate) <= limit
+            if b < len(group) and b - a < most:
+                assert _cells(group[a : b + 1], generate) > limit

@@ -1,13 +1,15 @@
 """The one place environment variables are read.
 
 ``VALUECOMPASS_DB`` (default store), ``VALUECOMPASS_SURVEY_DB`` (the survey's default store),
-``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` (the openai
-backend), ``VALUECOMPASS_ADMIN_TOKEN`` (the survey's admin page).
+``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` (the openai backend), ``VALUECOMPASS_ADMIN_TOKEN``
+(the survey's admin page), ``VALUECOMPASS_MODEL_CACHE`` (where the local backend keeps
+converted model files; default ``$XDG_CACHE_HOME/valuecompass`` or ``~/.cache/valuecompass``).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 KNOWN = (
     "VALUECOMPASS_DB",
@@ -15,6 +17,8 @@ KNOWN = (
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
     "VALUECOMPASS_ADMIN_TOKEN",
+    "VALUECOMPASS_MODEL_CACHE",
+    "XDG_CACHE_HOME",
 )
 
 
@@ -24,3 +28,13 @@ def env(name: str, default: str | None = None) -> str | None:
         raise KeyError(f"{name} is not a setting ValueCompass reads; known: {', '.join(KNOWN)}")
     value = os.environ.get(name, "")
     return value or default
+
+
+def model_cache_dir() -> Path:
+    """Where converted model files live: ``VALUECOMPASS_MODEL_CACHE``, else the user's cache
+    folder (``XDG_CACHE_HOME``, else ``~/.cache``) / ``valuecompass/models``."""
+    chosen = env("VALUECOMPASS_MODEL_CACHE")
+    if chosen:
+        return Path(chosen).expanduser()
+    base = env("XDG_CACHE_HOME")
+    return (Path(base).expanduser() if base else Path.home() / ".cache") / "valuecompass" / "models"

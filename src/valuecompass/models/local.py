@@ -1,26 +1,38 @@
 """A GGUF model in this process through llama-cpp-python; the bundled SmolLM2 by default.
 
-Prompts of one context and variant share everything before the value (the vignette, the
-question, the options), so each prompt evaluates only the tokens after the longest prefix it
-shares with the one before. Option probabilities are read from the logits of the first answer
-token, renormalised over the option tokens.
+A file whose weight type has no fast CPU path in llama.cpp (the bundled Q4_1 among them) is
+converted once to BF16 in the model cache folder (``weights``: ``auto``, ``keep``, ``bf16``,
+``f16``, ``q8_0``; see ``_convert.py``). The runner hands the backend blocks of prompts (a
+context and variant); each block is one batched decode with the shared prefix stored once
+(``_llama_batch.py``), and the one or two generated tokens are batched too. Option
+probabilities are read from the logits of the first answer token, renormalised over the
+single-token option codes. Every request samples from its own generator seeded with its seed.
+
+The identity names the source file, its digest and the weight format evaluated, so answers of
+different formats never share the cache; ``stop_at_option`` (stop generating once the answer
+is exactly one option code) changes stored answers and so has its own identity too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import llama_cpp
 import numpy as np
-from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+from valuecompass.models import _convert
 from valuecompass.models._base import Completion, ConfigError, Request, renormalise
 from valuecompass.models._bundled import bundled_model_path
+from valuecompass.models._llama_batch import BatchContext, chunks
+from valuecompass.models._llama_model import GGUFModel
+from valuecompass.models._sampling import generator, next_token
+from valuecompass.settings import model_cache_dir
 
 
 @cache
@@ -33,109 +45,198 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _flag(value: bool | str) -> bool:
+    """A boolean option given as a bool or as text (``-M stop_at_option=true``)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{value!r}: not a yes/no value (true or false)")
+
+
+def weights_file(
+    path: Path, weights: str, cache_dir: Path | None, threads: int
+) -> tuple[Path, str]:
+    """(the file to evaluate, its format's name) for the model at PATH under WEIGHTS."""
+    source_type = _convert.read_ftype(path)
+    target = _convert.choose_format(source_type, weights)
+    if target is None:
+        return path, _convert.ftype_name(source_type)
+    folder = cache_dir or model_cache_dir()
+    out = _convert.cached_path(path, file_digest(path), target, folder)
+    return _convert.convert(path, out, target, threads), target
+
+
 class LocalBackend:
-    """A llama.cpp model; one request at a time (the model is not thread-safe)."""
+    """A llama.cpp model answering batches of prompts; one batch at a time."""
 
     max_concurrency = 1
 
     def __init__(
-        self, path: Path, n_ctx: int = 4096, threads: int | None = None, reuse_prefix: bool = True
+        self,
+        path: Path,
+        n_ctx: int | str = 8192,
+        threads: int | str | None = None,
+        weights: str = "auto",
+        cache_dir: Path | str | None = None,
+        batch_size: int | str = 64,
+        stop_at_option: bool | str = False,
+        n_ubatch: int | str = 512,
     ) -> None:
         if not path.is_file():
             raise ConfigError(f"{path}: no such model file")
+        self.threads = int(threads or os.cpu_count() or 1)
+        folder = Path(cache_dir).expanduser() if cache_dir else None
         self.path = path
-        self.reuse_prefix = reuse_prefix
-        self.identity = f"local:{path.name}@{file_digest(path)}"
-        self._llm = Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            # Prompt evaluation gets the same threads as generation; left unset it takes
-            # every core, and two one-thread workers on two cores then oversubscribe them.
-            n_threads=threads or os.cpu_count() or 1,
-            n_threads_batch=threads or os.cpu_count() or 1,
-            logits_all=False,
-            verbose=False,
+        self.file, self.format = weights_file(path, str(weights).lower(), folder, self.threads)
+        self.max_batch = max(1, int(batch_size))
+        self.stop_at_option = _flag(stop_at_option)
+        self.identity = f"local:{path.name}@{file_digest(path)}/{self.format}"
+        if self.stop_at_option:
+            self.identity += "+stop"
+        # llama.cpp's AMX kernels for quantised types crash some machines (a general protection
+        # fault in libggml-cpu, seen for Q4_1); float weights never take them.
+        plain = self.format in ("bf16", "f16", "f32")
+        self._model = GGUFModel(self.file, extra_buffers=plain)
+        self._ctx = BatchContext(
+            self._model, int(n_ctx), self.max_batch, self.threads, int(n_ubatch)
         )
-        template = self._llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise ConfigError(f"{path}: the model file carries no chat template")
-        self._chat = Jinja2ChatFormatter(
-            template=template,
-            eos_token=self._token_text(self._llm.token_eos()),
-            bos_token=self._token_text(self._llm.token_bos()),
-            add_generation_prompt=True,
-        )
+        self._chat = self._formatter()
+        self._options: dict[tuple[str, ...], dict[str, int]] = {}
 
     @classmethod
     def from_spec(cls, arg: str, **options: Any) -> LocalBackend:
         path = Path(arg).expanduser() if arg else bundled_model_path()
         return cls(path, **options)
 
+    def _formatter(self) -> Jinja2ChatFormatter:
+        template = self._model.meta("tokenizer.chat_template")
+        if not template:
+            raise ConfigError(f"{self.path}: the model file carries no chat template")
+        vocab = self._model.vocab
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._token_text(llama_cpp.llama_vocab_eos(vocab)),
+            bos_token=self._token_text(llama_cpp.llama_vocab_bos(vocab)),
+            add_generation_prompt=True,
+        )
+
     @property
-    def llama(self) -> Llama:
-        """The underlying model (for benchmarks and advanced use)."""
-        return self._llm
+    def model(self) -> GGUFModel:
+        """The model and its tokenizer (for benchmarks and advanced use)."""
+        return self._model
+
+    @property
+    def context(self) -> BatchContext:
+        """The batched context the backend evaluates in (for benchmarks)."""
+        return self._ctx
 
     def _token_text(self, token: int) -> str:
-        return self._llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+        return self._model.piece(token, True).decode("utf-8", errors="ignore")
 
     def tokens(self, request: Request) -> list[int]:
         prompt = self._chat(messages=[dict(m) for m in request.messages]).prompt  # type: ignore[misc]
-        return list(self._llm.tokenize(prompt.encode("utf-8"), special=True))
+        return self._model.tokenize(prompt, special=True)
 
-    def _evaluate(self, tokens: list[int]) -> None:
-        """Bring the context to TOKENS, evaluating only what differs from what it holds."""
-        llm = self._llm
-        keep = 0
-        if self.reuse_prefix:
-            held = llm.input_ids[: llm.n_tokens]
-            limit = min(len(held), len(tokens) - 1)  # always evaluate the last token afresh
-            while keep < limit and held[keep] == tokens[keep]:
-                keep += 1
-        llm.n_tokens = keep
-        llm.eval(tokens[keep:])
-
-    def _option_logprobs(self, options: tuple[str, ...]) -> dict[str, float]:
-        logits = np.ctypeslib.as_array(
-            llama_cpp.llama_get_logits(self._llm.ctx), shape=(self._llm.n_vocab(),)
-        ).astype(np.float64)
-        top = logits.max()
-        log_norm = top + np.log(np.exp(logits - top).sum())
-        out: dict[str, float] = {}
-        for code in options:
-            ids = self._llm.tokenize(code.encode("utf-8"), add_bos=False, special=False)
-            if len(ids) == 1:
-                out[code] = float(logits[ids[0]] - log_norm)
-        return out
+    def _option_ids(self, options: tuple[str, ...]) -> dict[str, int]:
+        """The single-token option codes and their token ids."""
+        found = self._options.get(options)
+        if found is None:
+            found = {}
+            for code in options:
+                ids = self._model.tokenize(code, special=False)
+                if len(ids) == 1:
+                    found[code] = ids[0]
+            self._options[options] = found
+        return found
 
     def complete(self, request: Request) -> Completion:
-        tokens = self.tokens(request)
-        if len(tokens) + request.max_tokens > self._llm.n_ctx():
-            from valuecompass.models._base import BackendError
+        return self.complete_batch([request])[0]
 
-            raise BackendError(
-                f"prompt of {len(tokens)} tokens plus {request.max_tokens} to generate "
-                f"exceeds the context of {self._llm.n_ctx()}"
-            )
-        self._evaluate(tokens)
+    def complete_batch(self, requests: Sequence[Request]) -> list[Completion]:
+        """Answer REQUESTS, as few batched decodes as fit in the context (one for a block)."""
+        prompts = [self.tokens(r) for r in requests]
+        out: list[Completion] = []
+        generate = max(r.max_tokens for r in requests)
+        for start, end in chunks(prompts, generate, self._ctx.n_ctx, self.max_batch):
+            out += self._answer(prompts[start:end], requests[start:end])
+        return out
+
+    def _answer(self, prompts: list[list[int]], requests: Sequence[Request]) -> list[Completion]:
+        logits = self._ctx.prefill(prompts)
+        options = [
+            self._option_logprobs(r.options, row) for r, row in zip(requests, logits, strict=True)
+        ]
+        generated = self._generate(prompts, requests, logits)
+        self._ctx.release()
+        return [
+            self._completion(p, g, o) for p, g, o in zip(prompts, generated, options, strict=True)
+        ]
+
+    def _option_logprobs(self, options: tuple[str, ...], logits: np.ndarray) -> dict[str, float]:
+        ids = self._option_ids(options)
+        if not ids:
+            return {}
+        top = logits.max()
+        log_norm = top + np.log(np.exp(logits - top).sum())
+        return {code: float(logits[i] - log_norm) for code, i in ids.items()}
+
+    def _generate(
+        self, prompts: list[list[int]], requests: Sequence[Request], logits: np.ndarray
+    ) -> list[list[int]]:
+        """Each request's generated tokens (to its max_tokens or an end-of-generation token);
+        each step one decode for the sequences still going."""
+        rngs = [generator(r.seed) for r in requests]
+        out: list[list[int]] = [[] for _ in requests]
+        going = list(range(len(requests)))
+        rows = logits
+        while going:
+            chosen = [next_token(rows[k], requests[i].temperature, rngs[i]) for k, i in
+                      enumerate(going)]  # fmt: skip
+            still = []
+            for i, token in zip(going, chosen, strict=True):
+                if self._model.is_eog(token):
+                    continue
+                out[i].append(token)
+                if len(out[i]) < requests[i].max_tokens and not self._decided(out[i], requests[i]):
+                    still.append(i)
+            going = still
+            if going:
+                positions = [len(prompts[i]) + len(out[i]) - 1 for i in going]
+                rows = self._ctx.step([out[i][-1] for i in going], going, positions)
+        return out
+
+    def _decided(self, tokens: list[int], request: Request) -> bool:
+        """With ``stop_at_option``: the answer so far is exactly an option code that no longer
+        code extends (so more tokens could only add text the parser ignores or misreads)."""
+        if not self.stop_at_option or not request.options:
+            return False
+        text = self._text(tokens).strip()
+        return text in request.options and not any(
+            o != text and o.startswith(text) for o in request.options
+        )
+
+    def _text(self, tokens: list[int]) -> str:
+        return self._model.text(tokens)
+
+    def _completion(
+        self, prompt: list[int], generated: list[int], options: dict[str, float]
+    ) -> Completion:
         probs: dict[str, float] | None = None
         mass: float | None = None
-        if request.options:
-            probs, mass = renormalise(self._option_logprobs(request.options))
-        result: Any = self._llm.create_completion(
-            tokens,
-            max_tokens=request.max_tokens,
-            temperature=request.temperature,
-            seed=request.seed,
-        )
-        usage = result.get("usage", {})
+        if options:
+            probs, mass = renormalise(options)
         return Completion(
-            text=str(result["choices"][0]["text"]),
+            text=self._text(generated),
             option_probs=probs or None,
             option_mass=mass,
-            prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
+            prompt_tokens=len(prompt),
+            completion_tokens=len(generated),
         )
 
     def close(self) -> None:
-        self._llm.close()
+        self._ctx.close()
+        self._model.close()
