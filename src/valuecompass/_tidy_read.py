@@ -1,9 +1,11 @@
 """A tidy answer CSV from a user (``runs export``, ``survey export``, or made by hand), checked.
 
 A row that would change a result without a word is refused, naming the file, line and column:
-a position that is not a number or lies off the 1..4 axis, a country, scenario or value the
-instrument does not have, an answer given twice (the same source, context, value, respondent or
-variant, and sample). The report counts as scored exactly the rows that have a position.
+a position that is not a number or lies off its scale (the row's ``scale`` column, else the
+instrument's people scale for ``source`` ``humans`` and its model scale otherwise), a country,
+scenario or value the instrument does not have, an answer given twice (the same source,
+context, value, respondent or variant, and sample). The report counts as scored exactly the rows
+that have a position.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import pandas as pd
 
 from valuecompass import answers as ans
 from valuecompass._csv import Rows, read_rows
+from valuecompass._normalise import HUMANS, model_scale
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument, UnknownNameError
+from valuecompass.instrument import Instrument, RatingScale, UnknownNameError
 
 REQUIRED = ("source", "country", "topic", "value", "position")
 #: The columns that say which answer a row is; two rows alike in all of them are one answer twice.
 KEY = ("source", "country", "topic", "value", "respondent", "variant", "sample")
-LOW, HIGH = 1.0, 4.0
 
 
 class AnswerFileError(ValueCompassError, ValueError):
@@ -43,6 +45,8 @@ def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.Imp
         table["expected"] = pd.to_numeric(expected.replace("", np.nan), errors="coerce").to_numpy()
     if "probs" in rows.header:
         table["probs"] = [r["probs"] or None for _, r in rows]
+    if "scale" in rows.header:  # the scale each position is on, when the file says
+        table["scale"] = [r["scale"].strip() for _, r in rows]
     report = ans.ImportReport(source=str(path), files=1, rows=len(table), answers=len(table))
     unscored = table["position"].isna()
     report.missing.update(m or "no_position" for m in table.loc[unscored, "missing"])
@@ -53,13 +57,15 @@ def _checked(rows: Rows, instrument: Instrument) -> list[dict[str, object]]:
     """Each row with its ids made canonical and its position read; errors name the line."""
     seen: dict[tuple[str, ...], int] = {}
     out = []
+    scales = {s.id: s for s in instrument.rating_scales}
     for line, row in rows:
         record: dict[str, object] = dict(row)
         where = f"{rows.path} line {line}"
         record["country"] = _known(instrument.country, row["country"], where, "country")
         record["topic"] = _known(instrument.scenario, row["topic"], where, "topic")
         record["value"] = _known(instrument.value, row["value"], where, "value")
-        record["position"] = _position(row["position"], where)
+        scale = _row_scale(row, instrument, scales, where)
+        record["position"] = _position(row["position"], where, scale)
         for column in ("variant", "sample"):
             if column in row:
                 text = row[column].strip()
@@ -82,7 +88,20 @@ def _known(find: object, text: str, where: str, column: str) -> str:
         raise AnswerFileError(f"{where}, column {column!r}: {exc}") from exc
 
 
-def _position(text: str, where: str) -> float | None:
+def _row_scale(
+    row: dict[str, str], instrument: Instrument, scales: dict[str, RatingScale], where: str
+) -> RatingScale:
+    named = row.get("scale", "").strip()
+    if not named:
+        return instrument.people_scale if row["source"] == HUMANS else model_scale(instrument)
+    if named not in scales:
+        raise AnswerFileError(
+            f"{where}, column 'scale': unknown scale {named!r}; valid: {', '.join(scales)}"
+        )
+    return scales[named]
+
+
+def _position(text: str, where: str, scale: RatingScale) -> float | None:
     if not text.strip():
         return None
     try:
@@ -91,10 +110,12 @@ def _position(text: str, where: str) -> float | None:
         value = math.nan
     if math.isnan(value):
         raise AnswerFileError(f"{where}, column 'position': {text!r} is not a number")
-    if not LOW <= value <= HIGH:
+    low, high = scale.raw_support[0], scale.raw_support[-1]
+    if not low <= value <= high:
+        ends = {p: pt.label.lower() for p, pt in zip(scale.positions, scale.points, strict=True)}
         raise AnswerFileError(
             f"{where}, column 'position': {text!r} is off the scale "
-            f"({LOW:g} strongly agree .. {HIGH:g} strongly disagree)"
+            f"({low:g} {ends[low]} .. {high:g} {ends[high]}; scale {scale.id!r})"
         )
     return value
 

@@ -15,6 +15,7 @@ import pandas as pd
 from valuecompass import alignment as al
 from valuecompass._grouping import GROUPS as GROUPS
 from valuecompass._grouping import GroupBy as GroupBy
+from valuecompass._normalise import Side, row_scales, scores
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 
@@ -36,15 +37,44 @@ class NoOverlapError(ValueCompassError, ValueError):
     """The two sources share no context."""
 
 
-def cell_matrix(answers: pd.DataFrame, contexts: pd.MultiIndex, values: list[str]) -> pd.DataFrame:
-    """Mean scale position per (context, value), ignoring missing answers.
+def cell_matrix(
+    answers: pd.DataFrame, contexts: pd.MultiIndex, values: list[str], column: str = "position"
+) -> pd.DataFrame:
+    """Mean of COLUMN (the raw position, or a normalised ``score``) per (context, value),
+    ignoring missing answers.
 
     Rows follow ``contexts`` (country, topic), columns follow ``values``; a cell with no scored
     answer is ``NaN``.
     """
     scored = answers[answers["position"].notna()]
-    means = scored.groupby(["country", "topic", "value"])["position"].mean().unstack("value")
+    means = scored.groupby(["country", "topic", "value"])[column].mean().unstack("value")
     return means.reindex(index=contexts, columns=values).astype(float)
+
+
+def normalised_matrix(
+    answers: pd.DataFrame,
+    instrument: Instrument,
+    side: Side | None,
+    contexts: pd.MultiIndex,
+    values: list[str],
+) -> pd.DataFrame:
+    """The normalised cell means of one side (rows CONTEXTS, columns VALUES).
+
+    Answers all on one scale: the mean position of each cell, normalised on that scale (as
+    exact as the raw positions: a neutral mean lands on 0.5 exactly). Answers on several
+    scales (e.g. a model asked in two wordings with different scales): the mean of the
+    answers' normalised scores, each on its own scale.
+    """
+    ids = row_scales(answers, instrument, side)
+    scored = ids[answers["position"].notna()]
+    if scored.nunique() <= 1:
+        scale = instrument.scale(scored.iloc[0]) if len(scored) else None
+        raw = cell_matrix(answers, contexts, values)
+        if scale is None:
+            return raw
+        return pd.DataFrame(al.normalise(raw.to_numpy(), scale), raw.index, raw.columns)
+    with_scores = answers.assign(score=scores(answers, instrument, side))
+    return cell_matrix(with_scores, contexts, values, "score")
 
 
 def _contexts_with_scores(answers: pd.DataFrame) -> set[tuple[str, str]]:
@@ -201,6 +231,9 @@ def align(
 ) -> Alignment:
     """Build H and L (normalised) over the contexts both answer tables score.
 
+    Each answer is normalised on the scale it was given on (:mod:`valuecompass._normalise`):
+    people's on the people scale, the model's on its wording's scale, then averaged per cell.
+
     GROUP_DISTANCE says how grouped distances are taken (:data:`GroupDistance`).
     Raises :class:`NoOverlapError` when they share none.
     """
@@ -218,12 +251,12 @@ def align(
         )
     index = pd.MultiIndex.from_tuples(ordered, names=["country", "topic"])
     values = instrument.value_ids
-    h = al.normalise(cell_matrix(humans, index, values).to_numpy())
-    m = al.normalise(cell_matrix(model, index, values).to_numpy())
+    h = normalised_matrix(humans, instrument, "humans", index, values)
+    m = normalised_matrix(model, instrument, "llm", index, values)
     return Alignment(
         instrument=instrument,
-        human=pd.DataFrame(h, index=index, columns=values),
-        model=pd.DataFrame(m, index=index, columns=values),
+        human=h,
+        model=m,
         group_distance=group_distance,
     )
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from valuecompass import alignment as al
-from valuecompass.compare import cell_matrix
+from valuecompass.compare import normalised_matrix
 from valuecompass.instrument import Instrument
 
 
@@ -63,8 +62,7 @@ def value_profile(answers: pd.DataFrame, instrument: Instrument) -> Profile:
         if ((scored["country"] == c.id) & (scored["topic"] == s.id)).any()
     ]
     index = pd.MultiIndex.from_tuples(contexts, names=["country", "topic"])
-    cells = cell_matrix(answers, index, instrument.value_ids)
-    normalised = pd.DataFrame(al.normalise(cells.to_numpy()), index=index, columns=cells.columns)
+    normalised = normalised_matrix(answers, instrument, None, index, instrument.value_ids)
     missing = answers.loc[answers["missing"] != "", "missing"].value_counts()
     return Profile(
         instrument=instrument,

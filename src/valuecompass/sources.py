@@ -75,16 +75,15 @@ def _read_source(
 
 
 def option_positions(instrument: Instrument) -> dict[str, float]:
-    """Option code → scale position over the model's scales (SVS and PVQ options)."""
+    """Option code → raw position over the scales a model answers on (``roles.wordings``)."""
     out: dict[str, float] = {}
-    for scale in (instrument.scales.agreement, instrument.scales.portrait):
-        for option in scale.options:
-            if option.position is None:
-                continue
-            if out.setdefault(option.code, option.position) != option.position:
+    for scale in dict.fromkeys(instrument.scale_for(w).id for w in instrument.wording_ids):
+        rating = instrument.scale(scale)
+        for code, position in zip(rating.codes, rating.positions, strict=True):
+            if out.setdefault(code, position) != position:
                 raise SourceError(
-                    f"the instrument's model scales give option {option.code!r} two positions "
-                    f"({out[option.code]} and {option.position}); scoring by probabilities "
+                    f"the instrument's model scales give option {code!r} two positions "
+                    f"({out[code]} and {position}); scoring by probabilities "
                     "needs one position per option code"
                 )
     return out

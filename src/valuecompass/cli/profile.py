@@ -68,7 +68,7 @@ def profile_command(
     if centre:
         from valuecompass.stats._centre import centre_answers
 
-        answers = centre_answers(answers)
+        answers = centre_answers(answers, form)
     profile = value_profile(answers, form)
     out = console()
     label = f"{src} (scored by option probabilities)" if score == "probs" else src

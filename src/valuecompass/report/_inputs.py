@@ -191,12 +191,14 @@ def load_inputs(
         everyone = people.answers
         if opts.exclude is not None:
             people, exclusions = _excluded(people, opts.exclude, instrument)
-    people = _centred(people) if opts.centre else people
+    people = _centred(people, instrument) if opts.centre else people
     models = []
     for (name, src), slug in zip(llms, slugs([n for n, _ in llms]), strict=True):
         source = _read(name, src, instrument, "llm", opts.score)
         if opts.centre:
-            source = replace(source, answers=_centre(source.answers), uncentred=source.answers)
+            source = replace(
+                source, answers=_centre(source.answers, instrument), uncentred=source.answers
+            )
         models.append(_model(source, slug, people, instrument, opts.group_distance))
     return ReportData(
         instrument=instrument,
@@ -220,16 +222,17 @@ def _excluded(
     return SourceData(people.name, people.src, kept, people.report), exclusions
 
 
-def _centred(source: SourceData | None) -> SourceData | None:
+def _centred(source: SourceData | None, instrument: Instrument) -> SourceData | None:
     if source is None:
         return None
-    return replace(source, answers=_centre(source.answers), uncentred=source.answers)
+    centred = _centre(source.answers, instrument)
+    return replace(source, answers=centred, uncentred=source.answers)
 
 
-def _centre(answers: pd.DataFrame) -> pd.DataFrame:
+def _centre(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     from valuecompass.stats._centre import centre_answers
 
-    return centre_answers(answers)
+    return centre_answers(answers, instrument)
 
 
 def _read(

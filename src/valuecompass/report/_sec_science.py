@@ -72,13 +72,15 @@ class ScienceSection:
     def _both_ways(self, data: ReportData) -> dict[str, dict[str, Alignment]]:
         assert data.people is not None
         people = data.people.raw_answers
-        centred_people = centre_answers(people)
+        centred_people = centre_answers(people, data.instrument)
         out = {}
         for m, _ in data.aligned:
             raw = m.source.raw_answers
             out[m.name] = {
                 "raw": align(people, raw, data.instrument),
-                "centred": align(centred_people, centre_answers(raw), data.instrument),
+                "centred": align(
+                    centred_people, centre_answers(raw, data.instrument), data.instrument
+                ),
             }
         return out
 

@@ -213,8 +213,10 @@ def bootstrap(
     """
     plan = Plan(resamples, level, resample, draws, method, chunk, groups, rank_groups)
     layout = Layout.of(alignment)
-    people = arrange(human_answers, layout.contexts, list(layout.values))
-    model = arrange(model_answers, layout.contexts, list(layout.values))
+    people = arrange(
+        human_answers, layout.contexts, list(layout.values), scale=layout.scale("humans")
+    )
+    model = arrange(model_answers, layout.contexts, list(layout.values), scale=layout.scale("llm"))
     return bootstrap_units(people, model, layout, plan, np.random.default_rng(seed))
 
 

@@ -66,7 +66,9 @@ def human_ceiling(
 
         raise StatsError(f"splits must be at least 1, got {splits}")
     layout = Layout.of(alignment)
-    people = arrange(human_answers, layout.contexts, list(layout.values))
+    people = arrange(
+        human_answers, layout.contexts, list(layout.values), scale=layout.scale("humans")
+    )
     rng = np.random.default_rng(seed)
     first, second = split_weights(rng, people.counts, people.width, splits)
     half_a, half_b = cell_means(first, people), cell_means(second, people)

@@ -18,7 +18,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from valuecompass import alignment as al
+from valuecompass._normalise import Side, side_scale
 from valuecompass.compare import Alignment
+from valuecompass.instrument import Instrument, RatingScale, load_instrument
 from valuecompass.stats._units import FloatArray
 
 #: Groupings with intervals: the five of ``Alignment.by`` and ``overall``.
@@ -38,6 +40,7 @@ class Layout:
     country_order: tuple[str, ...]  # the instrument's order, restricted to those present
     topic_order: tuple[str, ...]
     group_distance: str = "cells"  # "cells" (Eq. 2) or "means" (|mean(l) - mean(h)|)
+    instrument: Instrument | None = None  # whose scales the answers are on (None: Value Form)
 
     @classmethod
     def of(cls, alignment: Alignment) -> Layout:
@@ -54,7 +57,12 @@ class Layout:
             country_order=tuple(c.id for c in inst.countries if c.id in present["country"]),
             topic_order=tuple(s.id for s in inst.scenarios if s.id in present["topic"]),
             group_distance=alignment.group_distance,
+            instrument=inst,
         )
+
+    def scale(self, side: Side) -> RatingScale:
+        """The scale SIDE's raw positions are on (:func:`valuecompass._normalise.side_scale`)."""
+        return side_scale(self.instrument or load_instrument(), side)
 
     def _names(self, group: str) -> list[str]:
         if group == "country":

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from valuecompass._normalise import side_scale
 from valuecompass.compare import Alignment
 from valuecompass.errors import ValueCompassError
 from valuecompass.stats._intervals import centred_interval
@@ -120,8 +121,9 @@ def steerability(
             f"model share; they share {', '.join(levels) or 'none'}"
         )
     values = list(alignment.human.columns)
-    h_units = arrange(human_answers, alignment.contexts, values)
-    m_units = arrange(model_answers, alignment.contexts, values)
+    inst = alignment.instrument
+    h_units = arrange(human_answers, alignment.contexts, values, scale=side_scale(inst, "humans"))
+    m_units = arrange(model_answers, alignment.contexts, values, scale=side_scale(inst, "llm"))
     h = _to_grid(h_units.cell_means(), h_units, axis, levels, blocks)
     m = _to_grid(m_units.cell_means(), m_units, axis, levels, blocks)
     grid = distance_grid(m, h)
