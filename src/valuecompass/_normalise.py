@@ -58,22 +58,20 @@ def side_scale(instrument: Instrument, side: Side) -> RatingScale:
 
 def row_scales(answers: pd.DataFrame, instrument: Instrument, side: Side | None) -> pd.Series:
     """The scale id of each row: its ``scale`` column, else SIDE's scale (by ``source`` when
-    SIDE is ``None``)."""
+    SIDE is ``None``). The default is asked for only where a row does not say."""
+    out = pd.Series("", index=answers.index, dtype=object)
+    if "scale" in answers.columns:
+        given = answers["scale"].astype(object).where(answers["scale"].notna(), "")
+        out = given.astype(str).str.strip().astype(object)
+    unsaid = out == ""
     if side is None:
-        default = pd.Series(
-            np.where(answers["source"] == HUMANS, instrument.people_scale.id, ""),
-            index=answers.index,
-            dtype=object,
-        )
-        model = answers["source"] != HUMANS
-        if model.any():
-            default[model] = model_scale(instrument).id
-    else:
-        default = pd.Series(side_scale(instrument, side).id, index=answers.index, dtype=object)
-    if "scale" not in answers.columns:
-        return default
-    given = answers["scale"].astype(object).where(answers["scale"].notna(), "").astype(str)
-    return given.where(given != "", default)
+        people = unsaid & (answers["source"] == HUMANS)
+        out[people] = instrument.people_scale.id
+        unsaid &= ~people
+        side = "llm"
+    if unsaid.any():
+        out[unsaid] = side_scale(instrument, side).id
+    return out
 
 
 def scores(

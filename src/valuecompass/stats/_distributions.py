@@ -80,7 +80,8 @@ def answer_distributions(
     ctx = {key: i for i, key in enumerate(layout.contexts)}
     val = {v: i for i, v in enumerate(layout.values)}
     df = answers[answers["position"].notna()]
-    c = np.array([ctx.get(k, -1) for k in zip(df["country"], df["topic"], strict=True)], int)
+    keys = zip(*(df[str(n)] for n in layout.contexts.names), strict=True)
+    c = np.array([ctx.get(k, -1) for k in keys], int)
     k = df["value"].map(val).fillna(-1).to_numpy(int)
     keep = (c >= 0) & (k >= 0)
     rows = _row_masses(df, support, probs)[keep]
@@ -180,7 +181,8 @@ def jensen_shannon(p: FloatArray, q: FloatArray) -> FloatArray:
 class Distributions:
     """Per-cell distribution distances; :meth:`by` averages them over a grouping."""
 
-    cells: pd.DataFrame  # country, topic, value, type, wasserstein, jensen_shannon, n_*
+    cells: pd.DataFrame  # context columns, value, groupings, wasserstein, jensen_shannon, n_*
+    layout: Layout | None = None  # the groupings (None: the Value Form's, by column name)
 
     def by(self, group: str) -> pd.DataFrame:
         """Mean distances (over cells with both sides) per context, country, topic, value or
@@ -188,7 +190,12 @@ class Distributions:
         cols = ["wasserstein", "jensen_shannon"]
         if group == "overall":
             return self.cells[cols].mean().to_frame().T
-        keys = ["country", "topic"] if group == "context" else [group]
+        if self.layout is None:
+            keys = ["country", "topic"] if group == "context" else [group]
+        else:
+            rule = self.layout.rule(group)
+            keys = list(map(str, self.layout.contexts.names)) if rule.kind == "context" else []
+            keys = keys or [rule.column]
         return self.cells.groupby(keys, sort=False)[cols].mean().reset_index()
 
 
@@ -202,19 +209,18 @@ def distribution_distances(
     support = common_support(people_scale, model_scale)
     people = answer_distributions(human_answers, layout, support, scale=people_scale)
     model = answer_distributions(model_answers, layout, support, scale=model_scale)
-    cells = alignment.human.index.to_frame(index=False).merge(
-        pd.DataFrame({"value": list(layout.values), "type": list(layout.types)}), how="cross"
-    )
+    cells = alignment.human.index.to_frame(index=False).merge(layout.value_table(), how="cross")
     cells["wasserstein"] = scaled_wasserstein(people, model, support).ravel()
     cells["jensen_shannon"] = jensen_shannon(people, model).ravel()
     cells["n_people"] = _answer_counts(human_answers, layout).ravel()
     cells["n_model"] = _answer_counts(model_answers, layout).ravel()
-    return Distributions(cells)
+    return Distributions(cells, layout)
 
 
 def _answer_counts(answers: pd.DataFrame, layout: Layout) -> FloatArray:
     scored = answers[answers["position"].notna()]
-    counts = scored.groupby(["country", "topic", "value"]).size().unstack("value")
+    keys = [str(n) for n in layout.contexts.names]
+    counts = scored.groupby([*keys, "value"]).size().unstack("value")
     table = counts.reindex(index=layout.contexts, columns=list(layout.values)).fillna(0)
     out: FloatArray = table.to_numpy(float)
     return out

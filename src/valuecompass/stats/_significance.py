@@ -120,10 +120,8 @@ def permutation_test(
         done += b
     p = np.where(np.isnan(observed), np.nan, (1.0 + exceed) / (1.0 + permutations))
     q = benjamini_hochberg(p)
-    return pd.DataFrame(
-        {
-            "value": list(layout.values),
-            "type": list(layout.types),
+    return layout.value_table().assign(
+        **{
             "distance": observed,
             "p_value": p,
             "q_value": q,

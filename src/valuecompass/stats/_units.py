@@ -69,8 +69,9 @@ def arrange(
     cols = unit_cols or unit_columns(answers)
     ctx_index = {key: i for i, key in enumerate(contexts)}
     val_index = {v: i for i, v in enumerate(values)}
-    df = answers[["country", "topic", "value", "position", *cols]].copy()
-    df["c"] = [ctx_index.get(k, -1) for k in zip(df["country"], df["topic"], strict=True)]
+    keys = [str(n) for n in contexts.names]
+    df = answers[[*keys, "value", "position", *cols]].copy()
+    df["c"] = [ctx_index.get(k, -1) for k in zip(*(df[k] for k in keys), strict=True)]
     df["k"] = df["value"].map(val_index).fillna(-1).astype(int)
     df = df[(df["c"] >= 0) & (df["k"] >= 0)]
     unit_keys = [df[c].astype(str) for c in cols]

@@ -1,0 +1,209 @@
+"""Analysis reads the instrument: scales drive the numbers, groupings come from one place.
+
+Every bundled instrument goes through align and the bootstrap with no special case; the
+test-only instruments here change only the scales.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from valuecompass import alignment as al
+from valuecompass import answers as ans
+from valuecompass._grouping import context_columns, group_rule, group_rules
+from valuecompass._normalise import ScaleError, model_scale
+from valuecompass.cli import main
+from valuecompass.compare import align
+from valuecompass.instrument import Instrument, bundled_ids, load_instrument
+from valuecompass.stats import bootstrap, distribution_distances
+
+
+@pytest.mark.parametrize("inst_id", bundled_ids())
+def test_each_scale_ends_normalise_to_0_and_1(inst_id: str) -> None:
+    inst = load_instrument(inst_id)
+    for scale in inst.rating_scales:
+        pos = np.array(scale.positions)
+        got = al.normalise(pos, scale)
+        agree_end = 0 if scale.agree == "first" else -1
+        assert got[agree_end] == 0.0
+        assert got[-1 - agree_end] == 1.0
+        # the vectorised map is RatingScale's own, point for point
+        np.testing.assert_array_equal(got, [scale.normalised[c] for c in scale.codes])
+
+
+def _twins(inst: Instrument) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """People (two a context) at their scale's ends, and a model at the same ends of its own
+    scale: item i is disagreed with when i is odd, agreed with otherwise."""
+    people, model = inst.people_scale, model_scale(inst)
+    ends = {s.id: (al.scale_ends(s)) for s in (people, model)}
+    columns = context_columns(inst)
+    h_rows, m_rows = [], []
+    for ctx in itertools.product(*(a.level_ids for a in inst.context_axes)):
+        where = dict(zip(columns, ctx, strict=True))
+        for i, item in enumerate(inst.item_ids):
+            side = i % 2
+            for r in range(2):
+                h_rows.append({**where, "source": "humans", "value": item, "respondent": f"p{r}",
+                               "position": ends[people.id][side]})  # fmt: skip
+            m_rows.append({**where, "source": "m", "value": item, "variant": 0,
+                           "position": ends[model.id][side]})  # fmt: skip
+    return ans.frame(h_rows), ans.frame(m_rows)
+
+
+@pytest.mark.parametrize("inst_id", bundled_ids())
+def test_a_model_answering_like_the_people_scores_rate_1_distance_0(inst_id: str) -> None:
+    inst = load_instrument(inst_id)
+    h, m = _twins(inst)
+    a = align(h, m, inst)
+    overall = a.overall()
+    assert overall["f1"] == 1.0 and overall["distance"] == 0.0
+    n_contexts = int(np.prod([len(x.levels) for x in inst.context_axes]))
+    assert overall["n_contexts"] == n_contexts
+    for rule in group_rules(inst).values():
+        table = a.by(rule.id)
+        assert (table["distance"] == 0.0).all(), rule.id
+        if rule.kind != "context":
+            assert list(table[rule.column]) == list(rule.order), rule.id
+
+
+@pytest.mark.parametrize("inst_id", bundled_ids())
+def test_both_grouping_implementations_agree_on_every_grouping(inst_id: str) -> None:
+    """compare.Alignment.by (pandas) and the bootstrap's point estimates (numpy) read the same
+    rules: every grouping the instrument declares gives the same numbers both ways."""
+    inst = load_instrument(inst_id)
+    h, m = _twins(inst)
+    rng = np.random.default_rng(5)
+    h = h.assign(position=rng.choice(inst.people_scale.positions, len(h)))
+    m = m.assign(position=rng.choice(model_scale(inst).positions, len(m)))
+    a = align(h, m, inst)
+    ids = list(group_rules(inst))
+    boot = bootstrap(a, h, m, resamples=2, seed=0, groups=(*ids, "overall"), rank_groups=())
+    for group in ids:
+        ref, got = a.by(group), boot.table(group)
+        for stat in (*al.METRICS, "distance"):
+            np.testing.assert_allclose(got[stat], ref[stat].astype(float), equal_nan=True)
+
+
+def test_a_scale_whose_agree_end_is_last() -> None:
+    # Moral Foundations: 1..5, agree ("describes me") at 5. People at 4: (4 - 5) / (1 - 5) =
+    # 0.25 (agree); the model at 2: (2 - 5) / (1 - 5) = 0.75 (disagree); distance 0.5.
+    inst = load_instrument("moral_foundations")
+    item = inst.item_ids[0]
+    ctx = {"country": inst.axis("country").level_ids[0], "topic": "healthcare"}
+    h = ans.frame([{**ctx, "source": "humans", "value": item, "respondent": "a", "position": 4}])
+    m = ans.frame([{**ctx, "source": "m", "value": item, "variant": 0, "position": 2}])
+    cells = align(h, m, inst).cells().dropna(subset=["human"])
+    assert cells[["human", "model", "distance"]].iloc[0].tolist() == [0.25, 0.75, 0.5]
+    assert cells[["human_label", "model_label"]].iloc[0].tolist() == [0.0, 1.0]
+
+
+def _two_scale_form() -> Instrument:
+    """The Value Form with its PVQ wording on a 7-point scale whose agree end is last."""
+    data = load_instrument().to_data()
+    for scale in data["scales"]:
+        if scale["id"] == "portrait":
+            scale["agree"] = "last"
+            scale["points"] = [{"code": str(i), "label": f"p{i}"} for i in range(1, 8)]
+    return Instrument.model_validate(data)
+
+
+def test_each_answer_is_normalised_on_the_scale_it_was_given_on() -> None:
+    inst = _two_scale_form()
+    ctx = {"country": "united_states", "topic": "healthcare"}
+    h = ans.frame(
+        {**ctx, "source": "humans", "value": v, "respondent": "a", "position": p}
+        for v, p in [("equality", 1.0), ("wealth", 4.0)]
+    )
+    rows = [("equality", "agreement", 1.0), ("equality", "portrait", 7.0),
+            ("wealth", "agreement", 4.0), ("wealth", "portrait", 3.0)]  # fmt: skip
+    m = ans.frame({**ctx, "source": "m", "value": v, "variant": 0, "position": p}
+                  for v, _, p in rows)  # fmt: skip
+    m["scale"] = [s for _, s, _ in rows]
+    a = align(h, m, inst)
+    # equality: svs 1 → 0 and pvq 7 (agree end) → 0, mean 0; wealth: svs 4 → 1 and pvq 3 →
+    # (3 - 7) / (1 - 7) = 2/3, mean 5/6. People: equality 0, wealth 1.
+    assert a.model.loc[("united_states", "healthcare"), "equality"] == 0.0
+    assert a.model.loc[("united_states", "healthcare"), "wealth"] == pytest.approx(5 / 6)
+    assert a.overall()["distance"] == pytest.approx(1 / 12)  # (0 + 1/6) / 2
+    with pytest.raises(ScaleError, match="must say which scale"):
+        align(h, m.drop(columns="scale"), inst)
+
+
+def test_distribution_support_comes_from_both_scales() -> None:
+    # Value Form: people's 0, 1/3, 1/2, 2/3, 1 and the model's 0, 1/3, 2/3, 1. People all
+    # neutral (1/2), the model all "agree" (1/3): Wasserstein 1/6 on a support of range 1.
+    inst = load_instrument()
+    ctx = {"country": "united_states", "topic": "healthcare"}
+    h = ans.frame([{**ctx, "source": "humans", "value": "equality", "respondent": "a",
+                    "position": 2.5}])  # fmt: skip
+    m = ans.frame([{**ctx, "source": "m", "value": "equality", "variant": 0, "position": 2.0}])
+    dist = distribution_distances(align(h, m, inst), h, m)
+    cell = dist.cells.dropna(subset=["wasserstein"])
+    assert cell["wasserstein"].tolist() == [pytest.approx(1 / 6)]
+
+
+def test_group_rules_come_from_the_instrument() -> None:
+    form = load_instrument()
+    assert list(group_rules(form)) == [
+        "context", "country", "scenario", "value",
+        "type", "display_type", "higher_order", "authors_type",
+    ]  # fmt: skip
+    assert group_rule(form, "topic").id == "scenario"
+    refined = load_instrument("schwartz_refined")
+    # its items are grouped into values: "value" is that grouping, the items are "item"
+    assert group_rule(refined, "value").kind == "items"
+    assert group_rule(refined, "item").kind == "item"
+    assert group_rule(load_instrument("moral_foundations"), "foundation").kind == "items"
+
+
+def _csvs(tmp_path: Path) -> tuple[Path, Path]:
+    h, m = _twins(load_instrument())
+    rng = np.random.default_rng(2)
+    m = m.assign(position=rng.choice([1.0, 2.0, 3.0, 4.0], len(m)))
+    ans.write_csv(h, tmp_path / "people.csv")
+    ans.write_csv(m, tmp_path / "model.csv")
+    return tmp_path / "people.csv", tmp_path / "model.csv"
+
+
+def test_align_by_any_grouping_the_instrument_declares(tmp_path: Path) -> None:
+    people, model = _csvs(tmp_path)
+    runner = CliRunner()
+    base = ["align", "--humans", str(people), "--llm", str(model), "--format", "csv"]
+    out = {}
+    for by in ("higher_order", "scenario", "topic"):
+        result = runner.invoke(main, [*base, "--by", by])
+        assert result.exit_code == 0, result.output
+        out[by] = result.stdout
+    assert out["higher_order"].splitlines()[0].startswith("higher_order,f1,")
+    assert len(out["higher_order"].splitlines()) == 1 + 4  # Schwartz's four higher-order values
+    assert out["topic"] == out["scenario"]
+    bad = runner.invoke(main, [*base, "--by", "colour"])
+    assert bad.exit_code == 2
+    assert "unknown grouping 'colour'" in bad.output and "higher_order" in bad.output
+
+
+def test_profile_writes_json_shaped_as_align_and_csv(tmp_path: Path) -> None:
+    _, model = _csvs(tmp_path)
+    runner = CliRunner()
+    base = ["profile", "--llm", str(model)]
+    result = runner.invoke(main, [*base, "--format", "json", "--by", "higher_order"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"rows", "overall"}
+    assert [r["higher_order"] for r in payload["rows"]] == list(
+        group_rule(load_instrument(), "higher_order").order
+    )
+    table = pd.read_csv(model)
+    # the overall score is the mean of the normalised cells: (position - 1) / 3 here
+    cells = table.groupby(["country", "topic", "value"])["position"].mean()
+    assert payload["overall"]["score"] == pytest.approx(((cells - 1) / 3).mean())
+    csv = runner.invoke(main, [*base, "--format", "csv", "--by", "topic"])
+    assert csv.exit_code == 0 and csv.stdout.splitlines()[0] == "topic,score,n_cells"
+    assert runner.invoke(main, [*base, "--by", "planet"]).exit_code == 2
