@@ -207,3 +207,30 @@ def test_profile_writes_json_shaped_as_align_and_csv(tmp_path: Path) -> None:
     csv = runner.invoke(main, [*base, "--format", "csv", "--by", "topic"])
     assert csv.exit_code == 0 and csv.stdout.splitlines()[0] == "topic,score,n_cells"
     assert runner.invoke(main, [*base, "--by", "planet"]).exit_code == 2
+
+
+def test_instrument_group_and_its_deprecated_form_alias() -> None:
+    runner = CliRunner()
+    new = runner.invoke(main, ["instrument", "list", "--format", "json"])
+    old = runner.invoke(main, ["form", "list", "--format", "json"])
+    assert new.exit_code == 0 and new.stdout == old.stdout
+    assert [r["id"] for r in json.loads(new.stdout)] == bundled_ids()
+    shown = runner.invoke(main, ["instrument", "show", "moral_foundations", "--format", "json"])
+    assert json.loads(shown.stdout)["id"] == "moral_foundations"
+    assert "Deprecated alias of 'instrument'" in runner.invoke(main, ["--help"]).stdout
+
+
+def test_rigor_commands_take_any_grouping(tmp_path: Path) -> None:
+    people, model = _csvs(tmp_path)
+    runner = CliRunner()
+    src = ["--humans", str(people), "--llm", str(model), "--format", "csv"]
+    ceiling = ["rigor", "ceiling", *src, "--by", "higher_order", "--splits", "3"]
+    result = runner.invoke(main, ceiling)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("higher_order,")
+    assert len(result.stdout.splitlines()) == 1 + 4
+    dist = runner.invoke(main, ["rigor", "distributions", *src, "--by", "scenario"])
+    assert dist.exit_code == 0, dist.output
+    assert dist.stdout.splitlines()[0].startswith("topic,")
+    bad = runner.invoke(main, ["rigor", "ceiling", *src, "--by", "planet"])
+    assert bad.exit_code == 2 and "unknown grouping 'planet'" in bad.output

@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from valuecompass import alignment as al
-from valuecompass._grouping import AXIS_ALIASES, GroupRule, group_rules
+from valuecompass._grouping import AXIS_ALIASES, GroupingError, GroupRule, group_rules
 from valuecompass._normalise import Side, side_scale
 from valuecompass.compare import Alignment
 from valuecompass.instrument import Instrument, RatingScale, load_instrument
@@ -106,13 +106,15 @@ class Layout:
         return tuple(self._rules())
 
     def rule(self, group: str) -> GroupRule:
-        """The rule GROUP names (an id or alias); ``ValueError`` naming the valid ones."""
+        """The rule GROUP names (an id or alias); :class:`GroupingError` (a ``ValueError``)
+        naming the valid ones."""
         rules = self._rules()
         key = AXIS_ALIASES.get(group, group) if group not in rules else group
         if key not in rules and key in ("item", "value"):
             key = "value" if "value" in rules else "item"
         if key not in rules:
-            raise ValueError(f"unknown grouping {group!r}; valid: {', '.join([*rules, 'overall'])}")
+            valid = ", ".join([*rules, "overall"])
+            raise GroupingError(f"unknown grouping {group!r}; valid: {valid}")
         return rules[key]
 
     def levels_of(self, rule: GroupRule) -> tuple[str, ...]:
@@ -140,7 +142,7 @@ class Layout:
         if rule.kind == "context":
             return np.eye(len(self.contexts))
         if rule.kind != "axis":
-            raise ValueError(f"{group!r} groups values, not contexts")
+            raise GroupingError(f"{group!r} groups values, not contexts")
         level = self.contexts.get_level_values(rule.column)
         members: FloatArray = (
             np.asarray(level)[:, None] == np.asarray(rule.order)[None, :]
