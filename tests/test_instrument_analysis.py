@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from valuecompass import alignment as al
 from valuecompass import answers as ans
+from valuecompass._comparable import IncomparableError, check_comparable, check_run, run_instrument
 from valuecompass._grouping import context_columns, group_rule, group_rules
 from valuecompass._normalise import ScaleError, model_scale
 from valuecompass.cli import main
@@ -234,3 +235,43 @@ def test_rigor_commands_take_any_grouping(tmp_path: Path) -> None:
     assert dist.stdout.splitlines()[0].startswith("topic,")
     bad = runner.invoke(main, ["rigor", "ceiling", *src, "--by", "planet"])
     assert bad.exit_code == 2 and "unknown grouping 'planet'" in bad.output
+
+
+def test_a_run_made_with_other_items_or_scales_is_refused() -> None:
+    form, mfq = load_instrument(), load_instrument("moral_foundations")
+    # a manifest with only the digest: a bundled digest names its instrument
+    assert run_instrument({"instrument": mfq.digest}) == mfq
+    assert run_instrument({"instrument": form.digest}) == form
+    assert run_instrument({"instrument": "sha256:unknown"}) is None
+    assert run_instrument(None) is None
+    # a manifest carrying the whole instrument (as JSON, or nested in params)
+    assert run_instrument({"instrument_spec": json.dumps(mfq.to_data())}) == mfq
+    assert run_instrument({"params": {"instrument": form.to_data()}}) == form
+    check_run({"instrument": form.digest}, form, "store#r")  # same: fine
+    with pytest.raises(IncomparableError, match=r"store#r: the run used instrument 'moral_f"):
+        check_run({"instrument": mfq.digest}, form, "store#r")
+    with pytest.raises(IncomparableError, match=r"scale for wording.*pvq"):
+        check_comparable(_two_scale_form(), form, "store#r")
+
+
+def test_align_refuses_a_stored_run_of_another_instrument(tmp_path: Path) -> None:
+    """A real mock run in SQLite, whose manifest is then made to name Moral Foundations."""
+    import sqlite3
+
+    db = tmp_path / "r.db"
+    runner = CliRunner()
+    grid = ["--countries", "India", "--topics", "healthcare", "--values", "equality,wealth"]
+    made = runner.invoke(main, ["run", "--model", "mock", "--db", str(db), "--run", "r", *grid,
+                                "--no-progress"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    people, _ = _csvs(tmp_path)
+    align_cmd = ["align", "--humans", str(people), "--llm", f"{db}#r", "--format", "json"]
+    assert runner.invoke(main, align_cmd).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE runs SET instrument = ?", (load_instrument("moral_foundations").digest,)
+        )
+    refused = runner.invoke(main, align_cmd)
+    assert refused.exit_code == 2
+    assert "the run used instrument 'moral_foundations'" in refused.output
+    assert "their items differ" in refused.output

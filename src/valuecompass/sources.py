@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from valuecompass import answers as ans
+from valuecompass._comparable import check_run
 from valuecompass._csv import header_of
 from valuecompass._tidy_read import read_tidy
 from valuecompass.errors import ValueCompassError
@@ -52,6 +53,8 @@ def load_source(
     if score not in SCORINGS:
         raise SourceError(f"{src}: unknown scoring {score!r}; choose one of {', '.join(SCORINGS)}")
     table, report = _read_source(src, instrument, side)
+    if side == "llm":  # a run that says it used other items or scales is refused
+        check_run(report.manifest, instrument, report.source)
     if side == "llm" and score == "probs":
         table = score_by_probs(table, report.source, option_positions(instrument))
         report.scoring = score
