@@ -275,3 +275,32 @@ def test_align_refuses_a_stored_run_of_another_instrument(tmp_path: Path) -> Non
     assert refused.exit_code == 2
     assert "the run used instrument 'moral_foundations'" in refused.output
     assert "their items differ" in refused.output
+
+
+def test_tidy_csvs_of_another_instrument_keyed_by_its_axes(tmp_path: Path) -> None:
+    """Moral Foundations (1..5, agree at 5; six foundations) from tidy CSVs whose contexts are
+    keyed by the axis ids (``scenario``, not the older ``topic``), through align and profile."""
+    inst = load_instrument("moral_foundations")
+    h, m = _twins(inst)
+    rng = np.random.default_rng(4)
+    m = m.assign(position=rng.choice(model_scale(inst).positions, len(m)))
+    for table, name in ((h, "people.csv"), (m, "model.csv")):
+        table.rename(columns={"topic": "scenario"}).to_csv(tmp_path / name, index=False)
+    runner = CliRunner()
+    src = ["--humans", str(tmp_path / "people.csv"), "--llm", str(tmp_path / "model.csv")]
+    opts = ["--instrument", "moral_foundations", "--format", "json"]
+    result = runner.invoke(main, ["align", *src, *opts, "--by", "foundation"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    ref = align(h, m, inst)
+    assert [r["foundation"] for r in payload["rows"]] == list(group_rule(inst, "foundation").order)
+    assert payload["overall"]["f1"] == pytest.approx(ref.overall()["f1"])
+    assert payload["overall"]["distance"] == pytest.approx(ref.overall()["distance"])
+    prof = runner.invoke(main, ["profile", "--llm", src[3], *opts, "--by", "scenario"])
+    assert prof.exit_code == 0, prof.output
+    assert len(json.loads(prof.stdout)["rows"]) == len(inst.axis("scenario").levels)
+    # read as the Value Form, the file is refused, naming the line and the unknown item
+    wrong = runner.invoke(main, ["align", *src, "--format", "json"])
+    assert wrong.exit_code == 2 and "people.csv line 2, column 'value': unknown value" in (
+        wrong.output
+    )

@@ -18,13 +18,14 @@ import pandas as pd
 
 from valuecompass import answers as ans
 from valuecompass._csv import Rows, read_rows
+from valuecompass._grouping import axis_column
 from valuecompass._normalise import HUMANS, model_scale
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, RatingScale, UnknownNameError
 
-REQUIRED = ("source", "country", "topic", "value", "position")
+REQUIRED = ("source", "value", "position")  # and one column per context axis
 #: The columns that say which answer a row is; two rows alike in all of them are one answer twice.
-KEY = ("source", "country", "topic", "value", "respondent", "variant", "sample")
+KEY = ("source", "country", "topic", "value", "respondent", "variant", "sample")  # Value Form
 
 
 class AnswerFileError(ValueCompassError, ValueError):
@@ -34,12 +35,14 @@ class AnswerFileError(ValueCompassError, ValueError):
 def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.ImportReport]:
     """The checked answers of the tidy CSV at PATH, and what was read."""
     rows = read_rows(path, AnswerFileError)
+    axes = _axis_columns(rows.header, instrument)
     absent = [c for c in REQUIRED if c not in rows.header]
+    absent += [axis for axis, found in axes.items() if found is None]
     if absent:
         raise AnswerFileError(
             f"{path}: not a tidy answer file; missing column(s): {', '.join(absent)}"
         )
-    table = ans.frame(_checked(rows, instrument))
+    table = ans.frame(_checked(rows, instrument, {a: str(c) for a, c in axes.items()}))
     if "expected" in rows.header:  # a model's option probabilities, from ``runs export``
         expected = pd.Series([r["expected"] for _, r in rows], dtype=object)
         table["expected"] = pd.to_numeric(expected.replace("", np.nan), errors="coerce").to_numpy()
@@ -53,28 +56,45 @@ def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.Imp
     return table, report
 
 
-def _checked(rows: Rows, instrument: Instrument) -> list[dict[str, object]]:
-    """Each row with its ids made canonical and its position read; errors name the line."""
+def _axis_columns(header: list[str], instrument: Instrument) -> dict[str, str | None]:
+    """Context axis id → the file's column for it: the axis id, or the table's own name for it
+    (``topic`` for ``scenario``, as files written before the axes were named have it)."""
+    out: dict[str, str | None] = {}
+    for axis in instrument.context_axes:
+        names = (axis.id, axis_column(axis.id))
+        out[axis.id] = next((n for n in names if n in header), None)
+    return out
+
+
+def _checked(rows: Rows, instrument: Instrument, axes: dict[str, str]) -> list[dict[str, object]]:
+    """Each row with its ids made canonical and its position read; errors name the line.
+
+    AXES maps each context axis to the file's column; the row keeps it under the answer
+    table's column for that axis."""
     seen: dict[tuple[str, ...], int] = {}
     out = []
     scales = {s.id: s for s in instrument.rating_scales}
+    keys = ("source", *(axis_column(a) for a in axes), *KEY[3:])
     for line, row in rows:
         record: dict[str, object] = dict(row)
         where = f"{rows.path} line {line}"
-        record["country"] = _known(instrument.country, row["country"], where, "country")
-        record["topic"] = _known(instrument.scenario, row["topic"], where, "topic")
-        record["value"] = _known(instrument.value, row["value"], where, "value")
+        for axis_id, column in axes.items():
+            find = instrument.axis(axis_id).level
+            record.pop(column, None)
+            record[axis_column(axis_id)] = _known(find, row[column], where, column)
+        record["value"] = _known(instrument.item, row["value"], where, "value")
         scale = _row_scale(row, instrument, scales, where)
         record["position"] = _position(row["position"], where, scale)
         for column in ("variant", "sample"):
             if column in row:
                 text = row[column].strip()
                 record[column] = _whole(text, where, column) if text else None
-        key = tuple(str(record.get(c, "")).strip() for c in KEY)
+        key = tuple(str(record.get(c, "")).strip() for c in keys)
         if key in seen:
+            said = [c for c in (*KEY[:1], *axes.values(), *KEY[3:]) if c in rows.header]
             raise AnswerFileError(
                 f"{where}: the same answer as line {seen[key]} (same "
-                f"{', '.join(c for c in KEY if c in rows.header)}); each answer may appear once"
+                f"{', '.join(said)}); each answer may appear once"
             )
         seen[key] = line
         out.append(record)
