@@ -304,3 +304,28 @@ def test_tidy_csvs_of_another_instrument_keyed_by_its_axes(tmp_path: Path) -> No
     assert wrong.exit_code == 2 and "people.csv line 2, column 'value': unknown value" in (
         wrong.output
     )
+
+
+def test_the_report_on_another_instrument(tmp_path: Path) -> None:
+    """Moral Foundations (no Value Form view at all) through the whole report, from CSVs."""
+    inst = load_instrument("moral_foundations")
+    h, m = _twins(inst)
+    rng = np.random.default_rng(6)
+    h = h.assign(position=rng.choice(inst.people_scale.positions, len(h)))
+    m = m.assign(position=rng.choice(model_scale(inst).positions, len(m)))
+    h.to_csv(tmp_path / "people.csv", index=False)
+    m.to_csv(tmp_path / "model.csv", index=False)
+    out = tmp_path / "r.html"
+    args = ["report", "--humans", str(tmp_path / "people.csv"), "--llm",
+            f"m={tmp_path / 'model.csv'}", "--out", str(out), "--instrument",
+            "moral_foundations", "--jobs", "1"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    for level in inst.grouping("foundation").levels:
+        assert level.name in html
+    by_foundation = pd.read_csv(tmp_path / "r_files" / "f1-type.csv")
+    assert list(by_foundation.columns[1:]) == list(group_rule(inst, "foundation").order)
+    assert by_foundation.iloc[0, 1:].tolist() == pytest.approx(
+        align(h, m, inst).by("foundation")["f1"].tolist()
+    )

@@ -90,9 +90,10 @@ class SourceData:
         manifest = getattr(self.report, "manifest", None)
         return manifest if isinstance(manifest, dict) else None
 
-    def scored_contexts(self) -> set[tuple[str, str]]:
+    def scored_contexts(self) -> set[tuple[str, ...]]:
         scored = self.answers[self.answers["position"].notna()]
-        return set(zip(scored["country"], scored["topic"], strict=True))
+        keys = [c for c in ("country", "topic") if c in scored.columns]
+        return set(zip(*(scored[c] for c in keys), strict=True))
 
 
 @dataclass(frozen=True)

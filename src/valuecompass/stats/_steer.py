@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from valuecompass._grouping import group_rule
 from valuecompass._normalise import side_scale
 from valuecompass.compare import Alignment
 from valuecompass.errors import ValueCompassError
@@ -71,10 +72,8 @@ def swap_contrast(grid: FloatArray) -> FloatArray:
 
 def _grid_index(alignment: Alignment, axis: str, within: str) -> tuple[list[str], list[str]]:
     ctx = alignment.contexts
-    order = {
-        "country": [c.id for c in alignment.instrument.countries],
-        "topic": [s.id for s in alignment.instrument.scenarios],
-    }
+    inst = alignment.instrument
+    order = {name: list(group_rule(inst, name).order) for name in ("country", "topic")}
     present = {name: set(ctx.get_level_values(name)) for name in ("country", "topic")}
     levels = [x for x in order[axis] if x in present[axis]]
     blocks = [x for x in order[within] if x in present[within]]
