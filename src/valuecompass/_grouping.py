@@ -51,7 +51,9 @@ class GroupRule:
     """One way to group: its id, what it groups (contexts or items), and its column.
 
     ``column`` is where the group's level sits in an answer or cell table; ``order`` is the
-    instrument's order of its levels (empty for ``context``).
+    instrument's order of its levels (empty for ``context``): an axis's levels as listed, the
+    items as listed, and an item grouping's levels in the order the items first list them (so
+    the Value Form's types keep the order its tables always had).
     """
 
     id: str

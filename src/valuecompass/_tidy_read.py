@@ -42,7 +42,12 @@ def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.Imp
         raise AnswerFileError(
             f"{path}: not a tidy answer file; missing column(s): {', '.join(absent)}"
         )
-    table = ans.frame(_checked(rows, instrument, {a: str(c) for a, c in axes.items()}))
+    records = _checked(rows, instrument, {a: str(c) for a, c in axes.items()})
+    table = ans.frame(records)
+    for axis_id in axes:  # an axis the answer table has no standard column for
+        column = axis_column(axis_id)
+        if column not in ans.COLUMNS:
+            table[column] = [r[column] for r in records]
     if "expected" in rows.header:  # a model's option probabilities, from ``runs export``
         expected = pd.Series([r["expected"] for _, r in rows], dtype=object)
         table["expected"] = pd.to_numeric(expected.replace("", np.nan), errors="coerce").to_numpy()

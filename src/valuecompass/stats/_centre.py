@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from valuecompass._grouping import context_columns
 from valuecompass._normalise import row_scales
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.stats._units import unit_columns
@@ -68,12 +69,13 @@ def centre_answers(answers: pd.DataFrame, instrument: Instrument | None = None) 
     if out.empty:
         out["raw_position"] = pd.Series(dtype=float)
         return out
-    keys = ["source", "country", "topic", *unit_columns(out)]
+    inst = instrument or load_instrument()
+    axes = [c for c in context_columns(inst) if c in out.columns]
+    keys = ["source", *axes, *unit_columns(out)]
     groups = [out[k].astype(str) for k in keys]
     means = out["position"].groupby(groups, sort=False).transform("mean")
     if "raw_position" not in out:
         out["raw_position"] = out["position"]
-    inst = instrument or load_instrument()
     mid = row_scales(out, inst, None).map(midpoints(inst)).to_numpy(float)
     out["position"] = out["position"] - means + np.asarray(mid)
     return out
