@@ -1,9 +1,11 @@
 """A tidy answer CSV from a user (``runs export``, ``survey export``, or made by hand), checked.
 
 A row that would change a result without a word is refused, naming the file, line and column:
-a position that is not a number or lies off the 1..4 axis, a country, scenario or value the
-instrument does not have, an answer given twice (the same source, context, value, respondent or
-variant, and sample). The report counts as scored exactly the rows that have a position.
+a position that is not a number or lies off its scale (the row's ``scale`` column, else the
+instrument's people scale for ``source`` ``humans`` and its model scale otherwise), a country,
+scenario or value the instrument does not have, an answer given twice (the same source,
+context, value, respondent or variant, and sample). The report counts as scored exactly the rows
+that have a position.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import pandas as pd
 
 from valuecompass import answers as ans
 from valuecompass._csv import Rows, read_rows
+from valuecompass._grouping import axis_column
+from valuecompass._normalise import HUMANS, model_scale
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument, UnknownNameError
+from valuecompass.instrument import Instrument, RatingScale, UnknownNameError
 
-REQUIRED = ("source", "country", "topic", "value", "position")
+REQUIRED = ("source", "value", "position")  # and one column per context axis
 #: The columns that say which answer a row is; two rows alike in all of them are one answer twice.
-KEY = ("source", "country", "topic", "value", "respondent", "variant", "sample")
-LOW, HIGH = 1.0, 4.0
+KEY = ("source", "country", "topic", "value", "respondent", "variant", "sample")  # Value Form
 
 
 class AnswerFileError(ValueCompassError, ValueError):
@@ -32,43 +35,71 @@ class AnswerFileError(ValueCompassError, ValueError):
 def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.ImportReport]:
     """The checked answers of the tidy CSV at PATH, and what was read."""
     rows = read_rows(path, AnswerFileError)
+    axes = _axis_columns(rows.header, instrument)
     absent = [c for c in REQUIRED if c not in rows.header]
+    absent += [axis for axis, found in axes.items() if found is None]
     if absent:
         raise AnswerFileError(
             f"{path}: not a tidy answer file; missing column(s): {', '.join(absent)}"
         )
-    table = ans.frame(_checked(rows, instrument))
+    records = _checked(rows, instrument, {a: str(c) for a, c in axes.items()})
+    table = ans.frame(records)
+    for axis_id in axes:  # an axis the answer table has no standard column for
+        column = axis_column(axis_id)
+        if column not in ans.COLUMNS:
+            table[column] = [r[column] for r in records]
     if "expected" in rows.header:  # a model's option probabilities, from ``runs export``
         expected = pd.Series([r["expected"] for _, r in rows], dtype=object)
         table["expected"] = pd.to_numeric(expected.replace("", np.nan), errors="coerce").to_numpy()
     if "probs" in rows.header:
         table["probs"] = [r["probs"] or None for _, r in rows]
+    if "scale" in rows.header:  # the scale each position is on, when the file says
+        table["scale"] = [r["scale"].strip() for _, r in rows]
     report = ans.ImportReport(source=str(path), files=1, rows=len(table), answers=len(table))
     unscored = table["position"].isna()
     report.missing.update(m or "no_position" for m in table.loc[unscored, "missing"])
     return table, report
 
 
-def _checked(rows: Rows, instrument: Instrument) -> list[dict[str, object]]:
-    """Each row with its ids made canonical and its position read; errors name the line."""
+def _axis_columns(header: list[str], instrument: Instrument) -> dict[str, str | None]:
+    """Context axis id → the file's column for it: the axis id, or the table's own name for it
+    (``topic`` for ``scenario``, as files written before the axes were named have it)."""
+    out: dict[str, str | None] = {}
+    for axis in instrument.context_axes:
+        names = (axis.id, axis_column(axis.id))
+        out[axis.id] = next((n for n in names if n in header), None)
+    return out
+
+
+def _checked(rows: Rows, instrument: Instrument, axes: dict[str, str]) -> list[dict[str, object]]:
+    """Each row with its ids made canonical and its position read; errors name the line.
+
+    AXES maps each context axis to the file's column; the row keeps it under the answer
+    table's column for that axis."""
     seen: dict[tuple[str, ...], int] = {}
     out = []
+    scales = {s.id: s for s in instrument.rating_scales}
+    keys = ("source", *(axis_column(a) for a in axes), *KEY[3:])
     for line, row in rows:
         record: dict[str, object] = dict(row)
         where = f"{rows.path} line {line}"
-        record["country"] = _known(instrument.country, row["country"], where, "country")
-        record["topic"] = _known(instrument.scenario, row["topic"], where, "topic")
-        record["value"] = _known(instrument.value, row["value"], where, "value")
-        record["position"] = _position(row["position"], where)
+        for axis_id, column in axes.items():
+            find = instrument.axis(axis_id).level
+            record.pop(column, None)
+            record[axis_column(axis_id)] = _known(find, row[column], where, column)
+        record["value"] = _known(instrument.item, row["value"], where, "value")
+        scale = _row_scale(row, instrument, scales, where)
+        record["position"] = _position(row["position"], where, scale)
         for column in ("variant", "sample"):
             if column in row:
                 text = row[column].strip()
                 record[column] = _whole(text, where, column) if text else None
-        key = tuple(str(record.get(c, "")).strip() for c in KEY)
+        key = tuple(str(record.get(c, "")).strip() for c in keys)
         if key in seen:
+            said = [c for c in (*KEY[:1], *axes.values(), *KEY[3:]) if c in rows.header]
             raise AnswerFileError(
                 f"{where}: the same answer as line {seen[key]} (same "
-                f"{', '.join(c for c in KEY if c in rows.header)}); each answer may appear once"
+                f"{', '.join(said)}); each answer may appear once"
             )
         seen[key] = line
         out.append(record)
@@ -82,7 +113,20 @@ def _known(find: object, text: str, where: str, column: str) -> str:
         raise AnswerFileError(f"{where}, column {column!r}: {exc}") from exc
 
 
-def _position(text: str, where: str) -> float | None:
+def _row_scale(
+    row: dict[str, str], instrument: Instrument, scales: dict[str, RatingScale], where: str
+) -> RatingScale:
+    named = row.get("scale", "").strip()
+    if not named:
+        return instrument.people_scale if row["source"] == HUMANS else model_scale(instrument)
+    if named not in scales:
+        raise AnswerFileError(
+            f"{where}, column 'scale': unknown scale {named!r}; valid: {', '.join(scales)}"
+        )
+    return scales[named]
+
+
+def _position(text: str, where: str, scale: RatingScale) -> float | None:
     if not text.strip():
         return None
     try:
@@ -91,10 +135,12 @@ def _position(text: str, where: str) -> float | None:
         value = math.nan
     if math.isnan(value):
         raise AnswerFileError(f"{where}, column 'position': {text!r} is not a number")
-    if not LOW <= value <= HIGH:
+    low, high = scale.raw_support[0], scale.raw_support[-1]
+    if not low <= value <= high:
+        ends = {p: pt.label.lower() for p, pt in zip(scale.positions, scale.points, strict=True)}
         raise AnswerFileError(
             f"{where}, column 'position': {text!r} is off the scale "
-            f"({LOW:g} strongly agree .. {HIGH:g} strongly disagree)"
+            f"({low:g} {ends[low]} .. {high:g} {ends[high]}; scale {scale.id!r})"
         )
     return value
 

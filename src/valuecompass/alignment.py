@@ -2,8 +2,8 @@
 
 Conventions shared by every function here:
 
-* Scores are *normalised*: ``(position - 1) / 3``, so 0 is strongly agree and 1 strongly
-  disagree. Missing cells are ``NaN``.
+* Scores are *normalised* on the scale each answer was given on (``RatingScale.normalise``):
+  0 is the agree end, 1 the other. Missing cells are ``NaN``.
 * Arrays have shape ``(..., K)``: the last axis holds the K values of one context (or the cells
   of one group); any leading axes (contexts, bootstrap resamples) are carried through, so the
   uncertainty code can pass ``(B, C, K)`` arrays and get ``(B, C)`` answers in one call.
@@ -14,21 +14,40 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
+from valuecompass.instrument import THRESHOLD as THRESHOLD
 
-#: Threshold on the normalised scale: below → agree (0), at or above → disagree (1).
-THRESHOLD = 0.5
+if TYPE_CHECKING:
+    from valuecompass.instrument import RatingScale
+
+FloatArray = NDArray[np.float64]
 
 METRICS = ("f1", "accuracy", "precision", "recall", "kappa")
 
 
-def normalise(positions: FloatArray) -> FloatArray:
-    """Map scale positions 1..4 to 0..1: ``(s - 1) / 3``. ``NaN`` stays ``NaN``."""
-    return (np.asarray(positions, dtype=float) - 1.0) / 3.0
+def normalise(positions: FloatArray, scale: RatingScale | None = None) -> FloatArray:
+    """Map raw positions on SCALE to 0 (its agree end) .. 1 (the other end), linearly.
+
+    SCALE defaults to the bundled Value Form's people scale. ``NaN`` stays ``NaN``; a position
+    beyond an end maps beyond [0, 1] (callers check positions against the scale first).
+    """
+    if scale is None:
+        from valuecompass.instrument import load_instrument
+
+        scale = load_instrument().people_scale
+    agree, other = scale_ends(scale)
+    # the very expression of RatingScale.normalise, so a neutral point lands exactly on 0.5
+    return (np.asarray(positions, dtype=float) - agree) / (other - agree) + 0.0
+
+
+def scale_ends(scale: RatingScale) -> tuple[float, float]:
+    """The raw positions of SCALE's agree end and of its other end."""
+    first, last = scale.positions[0], scale.positions[-1]
+    return (first, last) if scale.agree == "first" else (last, first)
 
 
 def binarise(scores: FloatArray) -> FloatArray:

@@ -56,7 +56,7 @@ def align_sources(
     if centre:
         from valuecompass.stats._centre import centre_answers
 
-        h, m = centre_answers(h), centre_answers(m)
+        h, m = centre_answers(h, form), centre_answers(m, form)
     return AlignResult(
         alignment=align(h, m, form, group_distance),
         humans=h_report,

@@ -6,6 +6,7 @@ functions of :mod:`valuecompass.alignment` give rates, distances and rankings at
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,6 +16,8 @@ import pandas as pd
 from valuecompass import alignment as al
 from valuecompass._grouping import GROUPS as GROUPS
 from valuecompass._grouping import GroupBy as GroupBy
+from valuecompass._grouping import GroupRule, context_columns, group_rule, group_rules
+from valuecompass._normalise import Side, row_scales, scores
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 
@@ -23,33 +26,62 @@ from valuecompass.instrument import Instrument
 #: (``means``: ``|mean(l) - mean(h)|``; see :func:`valuecompass.alignment.means_distance`).
 GroupDistance = Literal["cells", "means"]
 GROUP_DISTANCES: tuple[GroupDistance, ...] = ("cells", "means")
-_KEYS: dict[str, list[str]] = {
-    "context": ["country", "topic"],
-    "country": ["country"],
-    "topic": ["topic"],
-    "value": ["value"],
-    "type": ["type"],
-}
 
 
 class NoOverlapError(ValueCompassError, ValueError):
     """The two sources share no context."""
 
 
-def cell_matrix(answers: pd.DataFrame, contexts: pd.MultiIndex, values: list[str]) -> pd.DataFrame:
-    """Mean scale position per (context, value), ignoring missing answers.
+def cell_matrix(
+    answers: pd.DataFrame, contexts: pd.MultiIndex, values: list[str], column: str = "position"
+) -> pd.DataFrame:
+    """Mean of COLUMN (the raw position, or a normalised ``score``) per (context, value),
+    ignoring missing answers.
 
-    Rows follow ``contexts`` (country, topic), columns follow ``values``; a cell with no scored
-    answer is ``NaN``.
+    Rows follow ``contexts`` (their level names are the answer table's context columns, e.g.
+    country, topic), columns follow ``values``; a cell with no scored answer is ``NaN``.
     """
     scored = answers[answers["position"].notna()]
-    means = scored.groupby(["country", "topic", "value"])["position"].mean().unstack("value")
+    keys = [str(n) for n in contexts.names]
+    means = scored.groupby([*keys, "value"])[column].mean().unstack("value")
     return means.reindex(index=contexts, columns=values).astype(float)
 
 
-def _contexts_with_scores(answers: pd.DataFrame) -> set[tuple[str, str]]:
+def normalised_matrix(
+    answers: pd.DataFrame,
+    instrument: Instrument,
+    side: Side | None,
+    contexts: pd.MultiIndex,
+    values: list[str],
+) -> pd.DataFrame:
+    """The normalised cell means of one side (rows CONTEXTS, columns VALUES).
+
+    Answers all on one scale: the mean position of each cell, normalised on that scale (as
+    exact as the raw positions: a neutral mean lands on 0.5 exactly). Answers on several
+    scales (e.g. a model asked in two wordings with different scales): the mean of the
+    answers' normalised scores, each on its own scale.
+    """
+    ids = row_scales(answers, instrument, side)
+    scored = ids[answers["position"].notna()]
+    if scored.nunique() <= 1:
+        scale = instrument.scale(scored.iloc[0]) if len(scored) else None
+        raw = cell_matrix(answers, contexts, values)
+        if scale is None:
+            return raw
+        return pd.DataFrame(al.normalise(raw.to_numpy(), scale), raw.index, raw.columns)
+    with_scores = answers.assign(score=scores(answers, instrument, side))
+    return cell_matrix(with_scores, contexts, values, "score")
+
+
+def _contexts_with_scores(answers: pd.DataFrame, columns: list[str]) -> set[tuple[str, ...]]:
     scored = answers[answers["position"].notna()]
-    return set(zip(scored["country"], scored["topic"], strict=True))
+    absent = [c for c in columns if c not in scored.columns]
+    if absent:
+        raise ValueCompassError(
+            f"the answers have no column {', '.join(map(repr, absent))} for the instrument's "
+            "context axes"
+        )
+    return set(zip(*(scored[c] for c in columns), strict=True))
 
 
 @dataclass(frozen=True)
@@ -65,14 +97,24 @@ class Alignment:
     def contexts(self) -> pd.MultiIndex:
         return pd.MultiIndex.from_frame(self.human.index.to_frame(index=False))
 
+    @property
+    def context_columns(self) -> list[str]:
+        """The columns that key a context (one per context axis)."""
+        return [str(n) for n in self.human.index.names]
+
     def cells(self) -> pd.DataFrame:
-        """One row per (context, value): both scores, both labels and the distance."""
+        """One row per (context, value): the context's columns, the value, its level in each of
+        the instrument's groupings, both scores, both labels and the distance."""
         h = self.human.stack(future_stack=True).rename("human")
         m = self.model.stack(future_stack=True).rename("model")
         df = pd.concat([h, m], axis=1).reset_index()
-        df.columns = ["country", "topic", "value", "human", "model"]
-        types = {v.id: v.type.value for v in self.instrument.values}
-        df.insert(3, "type", df["value"].map(types))
+        df.columns = [*self.context_columns, "value", "human", "model"]
+        at = len(self.context_columns) + 1
+        for rule in group_rules(self.instrument).values():
+            if rule.kind == "items":
+                members = self.instrument.group_of(rule.id)
+                df.insert(at, rule.column, df["value"].map(members))
+                at += 1
         df["human_label"] = al.binarise(df["human"].to_numpy())
         df["model_label"] = al.binarise(df["model"].to_numpy())
         df["distance"] = al.cell_distance(df["human"].to_numpy(), df["model"].to_numpy())
@@ -92,33 +134,35 @@ class Alignment:
         return out
 
     def by(self, group: GroupBy) -> pd.DataFrame:
-        """Metrics per group.
+        """Metrics per group: ``context``, a context axis, ``value`` or any of the instrument's
+        groupings (see :mod:`valuecompass._grouping`; the key column is the rule's column).
 
-        ``country``, ``topic`` and ``context``: each rate is the mean of its contexts' rates
-        (kappa ignores contexts where it is undefined); distance is the mean of the group's cells.
-        ``value`` and ``type``: a value has one cell per context, so its rates are computed over
-        the pooled cells of the group; distance is again the mean of the group's cells.
-        With ``group_distance="means"`` every group's distance is ``|mean(l) - mean(h)|`` over
-        its cells present on both sides instead.
+        ``context`` and a context axis: each rate is the mean of its contexts' rates (kappa
+        ignores contexts where it is undefined); distance is the mean of the group's cells.
+        ``value`` and an item grouping: a value has one cell per context, so its rates are
+        computed over the pooled cells of the group; distance is again the mean of the group's
+        cells. With ``group_distance="means"`` every group's distance is ``|mean(l) - mean(h)|``
+        over its cells present on both sides instead.
         """
-        if group == "context":
+        rule = group_rule(self.instrument, group)
+        if rule.kind == "context":
             return self.by_context()
-        if group in ("country", "topic"):
-            return self._by_context_group(group)
-        if group in ("value", "type"):
-            return self._by_pooled_cells(group)
-        raise ValueError(f"unknown grouping {group!r}; valid: {', '.join(GROUPS)}")
+        if rule.kind == "axis":
+            return self._by_context_group(rule)
+        return self._by_pooled_cells(rule)
 
-    def _by_context_group(self, group: str) -> pd.DataFrame:
+    def _by_context_group(self, rule: GroupRule) -> pd.DataFrame:
+        group = rule.column
         per_context = self.by_context()
         rates = per_context.groupby(group, sort=False)[list(al.METRICS)].mean()
         cells = self.cells()
         distance = self.distance_by([group], cells)
         n = per_context.groupby(group, sort=False).size().rename("n_contexts")
         out = rates.join(distance).join(n).reset_index()
-        return _order(out, group, self.instrument)
+        return _order(out, rule)
 
-    def _by_pooled_cells(self, group: str) -> pd.DataFrame:
+    def _by_pooled_cells(self, rule: GroupRule) -> pd.DataFrame:
+        group = rule.column
         cells = self.cells()
         rows = []
         for key, part in cells.groupby(group, sort=False):
@@ -127,9 +171,10 @@ class Alignment:
             row.update({name: float(metrics[name]) for name in al.METRICS})
             both = part[["human", "model"]].notna().all(axis=1)
             row["distance"] = float(self.distance_by([group], part).iloc[0])
-            row["n_contexts"] = int(part.loc[both, ["country", "topic"]].drop_duplicates().shape[0])
+            contexts = part.loc[both, self.context_columns].drop_duplicates()
+            row["n_contexts"] = int(contexts.shape[0])
             rows.append(row)
-        return _order(pd.DataFrame(rows), group, self.instrument)
+        return _order(pd.DataFrame(rows), rule)
 
     def distance_by(self, keys: list[str], cells: pd.DataFrame | None = None) -> pd.Series:
         """The distance of each group of cells by KEYS (columns of :meth:`cells`, e.g.
@@ -156,20 +201,26 @@ class Alignment:
         return out
 
     def ranking(self, group: GroupBy | None = None) -> pd.DataFrame:
-        """Values by mean distance, largest first, overall or within each group.
+        """Values by mean distance, largest first, overall or within each context group.
 
         Columns: the group's key columns (none for overall), ``rank``, ``value``, ``distance``.
-        Ties keep the instrument's order; values with no shared cell come last.
+        Ties keep the instrument's order; values with no shared cell come last. GROUP is
+        ``context`` or a context axis; a grouping of values is refused.
         """
         cells = self.cells()
-        keys = [] if group is None else _KEYS[group]
-        if group in ("value", "type"):
-            raise ValueError("rankings are of values within contexts, countries or topics")
+        keys: list[str] = []
+        if group is not None:
+            rule = group_rule(self.instrument, group)
+            if not rule.over_contexts:
+                raise ValueCompassError(
+                    f"rankings are of values within contexts or a context axis, not {group!r}"
+                )
+            keys = self.context_columns if rule.kind == "context" else [rule.column]
         if keys:
             table = self.distance_by([*keys, "value"], cells).unstack("value")
         else:
             table = self.distance_by(["value"], cells).to_frame().T
-        table = table.reindex(columns=self.instrument.value_ids)
+        table = table.reindex(columns=[str(v) for v in self.human.columns])
         ranks = al.rank_descending(table.to_numpy())
         long = []
         for i, idx in enumerate(table.index):
@@ -181,16 +232,11 @@ class Alignment:
         return pd.DataFrame(long).sort_values([*keys, "rank"], kind="stable").reset_index(drop=True)
 
 
-def _order(df: pd.DataFrame, group: str, instrument: Instrument) -> pd.DataFrame:
-    """Sort rows in the instrument's order of countries, topics, values or types."""
-    order = {
-        "country": [c.id for c in instrument.countries],
-        "topic": [s.id for s in instrument.scenarios],
-        "value": instrument.value_ids,
-        "type": list(dict.fromkeys(v.type.value for v in instrument.values)),
-    }[group]
-    rank = {k: i for i, k in enumerate(order)}
-    return df.sort_values(group, key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
+def _order(df: pd.DataFrame, rule: GroupRule) -> pd.DataFrame:
+    """Sort rows in the instrument's order of the rule's levels."""
+    rank = {k: i for i, k in enumerate(rule.order)}
+    column = rule.column
+    return df.sort_values(column, key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
 
 
 def align(
@@ -201,6 +247,9 @@ def align(
 ) -> Alignment:
     """Build H and L (normalised) over the contexts both answer tables score.
 
+    Each answer is normalised on the scale it was given on (:mod:`valuecompass._normalise`):
+    people's on the people scale, the model's on its wording's scale, then averaged per cell.
+
     GROUP_DISTANCE says how grouped distances are taken (:data:`GroupDistance`).
     Raises :class:`NoOverlapError` when they share none.
     """
@@ -208,29 +257,32 @@ def align(
         raise ValueCompassError(
             f"unknown group distance {group_distance!r}; choose one of {', '.join(GROUP_DISTANCES)}"
         )
-    shared = _contexts_with_scores(humans) & _contexts_with_scores(model)
-    known = [(c.id, s.id) for c in instrument.countries for s in instrument.scenarios]
+    columns = context_columns(instrument)
+    shared = _contexts_with_scores(humans, columns) & _contexts_with_scores(model, columns)
+    axes = instrument.context_axes
+    known = itertools.product(*(a.level_ids for a in axes))
     ordered = [ctx for ctx in known if ctx in shared]
     if not ordered:
+        names = " × ".join(a.id for a in axes)
         raise NoOverlapError(
-            "the people's and the model's answers share no context (country × topic); "
-            f"people: {_describe(humans)}; model: {_describe(model)}"
+            f"the people's and the model's answers share no context ({names}); "
+            f"people: {_describe(humans, columns)}; model: {_describe(model, columns)}"
         )
-    index = pd.MultiIndex.from_tuples(ordered, names=["country", "topic"])
-    values = instrument.value_ids
-    h = al.normalise(cell_matrix(humans, index, values).to_numpy())
-    m = al.normalise(cell_matrix(model, index, values).to_numpy())
+    index = pd.MultiIndex.from_tuples(ordered, names=columns)
+    values = instrument.item_ids
+    h = normalised_matrix(humans, instrument, "humans", index, values)
+    m = normalised_matrix(model, instrument, "llm", index, values)
     return Alignment(
         instrument=instrument,
-        human=pd.DataFrame(h, index=index, columns=values),
-        model=pd.DataFrame(m, index=index, columns=values),
+        human=h,
+        model=m,
         group_distance=group_distance,
     )
 
 
-def _describe(answers: pd.DataFrame) -> str:
-    ctx = sorted(_contexts_with_scores(answers))
+def _describe(answers: pd.DataFrame, columns: list[str]) -> str:
+    ctx = sorted(_contexts_with_scores(answers, columns))
     if not ctx:
         return "no scored answers"
-    shown = ", ".join(f"{c}/{t}" for c, t in ctx[:6])
+    shown = ", ".join("/".join(c) for c in ctx[:6])
     return f"{len(ctx)} contexts ({shown}{', ...' if len(ctx) > 6 else ''})"

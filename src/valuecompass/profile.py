@@ -1,16 +1,20 @@
-"""A model's (or people's) value profile: what it endorses, by country, topic and type.
+"""A model's (or people's) value profile: what it endorses, by any axis or grouping.
 
-Scores are normalised as in the alignment metrics: 0 is strongly agree, 1 strongly disagree.
+Scores are normalised as in the alignment metrics, each answer on its own scale: 0 is the agree
+end, 1 the other.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from valuecompass import alignment as al
-from valuecompass.compare import cell_matrix
+from valuecompass._grouping import context_columns, group_rule, group_rules
+from valuecompass.compare import normalised_matrix
+from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 
 
@@ -19,7 +23,7 @@ class Profile:
     """Normalised cell scores of one source over the contexts it answered."""
 
     instrument: Instrument
-    cells: pd.DataFrame  # index (country, topic), columns value ids
+    cells: pd.DataFrame  # index: the context columns (country, topic), columns: item ids
     answers: int
     scored: int
     missing: dict[str, int]
@@ -29,23 +33,55 @@ class Profile:
         return self.scored / self.answers if self.answers else float("nan")
 
     def by(self, group: str) -> pd.DataFrame:
-        """Mean score per value (rows, instrument order) and group level (columns)."""
+        """Mean score per value (rows, instrument order) and level of context axis GROUP
+        (columns, the axis's order; ``topic`` names the scenario axis)."""
+        rule = group_rule(self.instrument, group)
+        if rule.kind != "axis":
+            raise ValueCompassError(f"a profile's columns are a context axis, not {group!r}")
         stacked = self.cells.stack(future_stack=True).rename("score").reset_index()
-        table = stacked.groupby(["value", group], sort=False)["score"].mean().unstack(group)
-        order = (
-            [c.id for c in self.instrument.countries]
-            if group == "country"
-            else [s.id for s in self.instrument.scenarios]
-        )
+        column = rule.column
+        table = stacked.groupby(["value", column], sort=False)["score"].mean().unstack(column)
         return table.reindex(
-            index=self.instrument.value_ids, columns=[g for g in order if g in table.columns]
+            index=self.instrument.item_ids, columns=[g for g in rule.order if g in table.columns]
         )
 
-    def by_type(self, group: str) -> pd.DataFrame:
-        """Mean score per motivational type (rows) and group level (columns)."""
-        types = {v.id: v.type.value for v in self.instrument.values}
+    def by_type(self, group: str, grouping: str | None = None) -> pd.DataFrame:
+        """Mean score per level of an item GROUPING (rows; default the instrument's first,
+        the Value Form's motivational type) and level of context axis GROUP (columns)."""
+        rule = group_rule(self.instrument, grouping or self.instrument.groupings[0].id)
         per_value = self.by(group)
-        return per_value.groupby(per_value.index.map(types)).mean()
+        members = self.instrument.group_of(rule.id)
+        out = per_value.groupby(per_value.index.map(members)).mean()
+        return out.reindex([x for x in rule.order if x in out.index])
+
+    def table(self, group: str) -> pd.DataFrame:
+        """One row per level of GROUP (any grouping, see :mod:`valuecompass._grouping`): its
+        key column(s), the mean ``score`` of its cells and ``n_cells`` (cells with a score)."""
+        rule = group_rule(self.instrument, group)
+        cells = self.cells.stack(future_stack=True).rename("score").reset_index()
+        for r in group_rules(self.instrument).values():
+            if r.kind == "items":
+                cells[r.column] = cells["value"].map(self.instrument.group_of(r.id))
+        keys = list(map(str, self.cells.index.names)) if rule.kind == "context" else []
+        keys = keys or [rule.column]
+        grouped = cells.groupby(keys, sort=False)["score"]
+        out = pd.DataFrame({"score": grouped.mean(), "n_cells": grouped.count()}).reset_index()
+        if rule.kind == "context":
+            return out
+        rank = {k: i for i, k in enumerate(rule.order)}
+        return out.sort_values(rule.column, key=lambda c: c.map(rank), kind="stable").reset_index(
+            drop=True
+        )
+
+    def overall(self) -> dict[str, float | int]:
+        """The mean score over all cells, with how many answers were read and scored."""
+        return {
+            "score": float(np.nanmean(self.cells.to_numpy())) if self.scored else float("nan"),
+            "answers": self.answers,
+            "scored": self.scored,
+            "parse_rate": self.parse_rate,
+            "n_contexts": len(self.cells),
+        }
 
     def extremes(self, k: int = 5) -> tuple[pd.Series, pd.Series]:
         """The K values it endorses most and least, over all its contexts."""
@@ -56,15 +92,12 @@ class Profile:
 def value_profile(answers: pd.DataFrame, instrument: Instrument) -> Profile:
     """The profile of one tidy answer table."""
     scored = answers[answers["position"].notna()]
-    contexts = [
-        (c.id, s.id)
-        for c in instrument.countries
-        for s in instrument.scenarios
-        if ((scored["country"] == c.id) & (scored["topic"] == s.id)).any()
-    ]
-    index = pd.MultiIndex.from_tuples(contexts, names=["country", "topic"])
-    cells = cell_matrix(answers, index, instrument.value_ids)
-    normalised = pd.DataFrame(al.normalise(cells.to_numpy()), index=index, columns=cells.columns)
+    columns = context_columns(instrument)
+    present = set(zip(*(scored[c] for c in columns), strict=True))
+    known = itertools.product(*(a.level_ids for a in instrument.context_axes))
+    contexts = [ctx for ctx in known if ctx in present]
+    index = pd.MultiIndex.from_tuples(contexts, names=columns)
+    normalised = normalised_matrix(answers, instrument, None, index, instrument.item_ids)
     missing = answers.loc[answers["missing"] != "", "missing"].value_counts()
     return Profile(
         instrument=instrument,

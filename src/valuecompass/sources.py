@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from valuecompass import answers as ans
+from valuecompass._comparable import check_run
 from valuecompass._csv import header_of
 from valuecompass._tidy_read import read_tidy
 from valuecompass.errors import ValueCompassError
@@ -52,6 +53,8 @@ def load_source(
     if score not in SCORINGS:
         raise SourceError(f"{src}: unknown scoring {score!r}; choose one of {', '.join(SCORINGS)}")
     table, report = _read_source(src, instrument, side)
+    if side == "llm":  # a run that says it used other items or scales is refused
+        check_run(report.manifest, instrument, report.source)
     if side == "llm" and score == "probs":
         table = score_by_probs(table, report.source, option_positions(instrument))
         report.scoring = score
@@ -75,16 +78,15 @@ def _read_source(
 
 
 def option_positions(instrument: Instrument) -> dict[str, float]:
-    """Option code → scale position over the model's scales (SVS and PVQ options)."""
+    """Option code → raw position over the scales a model answers on (``roles.wordings``)."""
     out: dict[str, float] = {}
-    for scale in (instrument.scales.agreement, instrument.scales.portrait):
-        for option in scale.options:
-            if option.position is None:
-                continue
-            if out.setdefault(option.code, option.position) != option.position:
+    for scale in dict.fromkeys(instrument.scale_for(w).id for w in instrument.wording_ids):
+        rating = instrument.scale(scale)
+        for code, position in zip(rating.codes, rating.positions, strict=True):
+            if out.setdefault(code, position) != position:
                 raise SourceError(
-                    f"the instrument's model scales give option {option.code!r} two positions "
-                    f"({out[option.code]} and {option.position}); scoring by probabilities "
+                    f"the instrument's model scales give option {code!r} two positions "
+                    f"({out[code]} and {position}); scoring by probabilities "
                     "needs one position per option code"
                 )
     return out

@@ -10,7 +10,7 @@ import click
 from valuecompass.cli._common import Commands
 from valuecompass.cli.align import align, demo
 from valuecompass.cli.code import code_group
-from valuecompass.cli.form import form_group
+from valuecompass.cli.form import form_group, instrument_group
 from valuecompass.cli.plan import plan_command
 from valuecompass.cli.profile import profile_command
 from valuecompass.cli.report import report
@@ -27,6 +27,7 @@ def main() -> None:
 
 
 for _command in (
+    instrument_group,
     form_group,
     align,
     demo,

@@ -23,7 +23,8 @@ instrument_option = click.option(
     "instrument_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="A Value Form YAML file; the bundled form if omitted.",
+    help="A bundled instrument id (value_form, schwartz_refined, moral_foundations, ...) or an "
+    "instrument YAML file; the Value Form if omitted.",
 )
 
 SCORE_OPTION: dict[str, Any] = {

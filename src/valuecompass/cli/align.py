@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from valuecompass._grouping import GROUPS
+from valuecompass._grouping import group_rule
 from valuecompass.cli._common import (
     centre_option,
     ci_method_option,
@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 @click.option(
     "--llm", required=True, help="A model's answers: released model folder, CSV or store."
 )
-@click.option("--by", "group", type=click.Choice(GROUPS), default="country", show_default=True)
+@click.option(
+    "--by",
+    "group",
+    default="country",
+    show_default=True,
+    help="context, any context axis (country, scenario; topic = scenario), value, or any of "
+    "the instrument's groupings (type, higher_order, ...); see 'instrument show'.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @instrument_option
 @click.option(
@@ -68,12 +75,13 @@ def align(
     from valuecompass.cli import _render
 
     form = load_instrument(instrument_path)
+    group = group_rule(form, group).id  # an unknown grouping fails before any work
     result = align_sources(humans, llm, form, score, exclude_path, group_distance, centre)
     note_centred(centre)
     err = console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
     err.print(f"[dim]{result.llm.summary()}[/dim]")
-    rows = result.alignment.by(group)  # type: ignore[arg-type]
+    rows = result.alignment.by(group)
     overall: dict[str, Any] = dict(result.alignment.overall())
     if ci is not None or ceiling:
         from valuecompass.cli.rigor import extend_alignment

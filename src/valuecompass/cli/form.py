@@ -1,4 +1,9 @@
-"""``valuecompass form``: the bundled instruments, and any one of them whole."""
+"""``valuecompass instrument``: the bundled instruments, and any one of them whole.
+
+``form`` is the same group under its old name, kept as a deprecated alias (the word "form"
+also named a prompt mode and the survey's pages; "instrument" names one thing). The alias
+prints nothing extra, so scripts that parse its output keep working.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,17 @@ from valuecompass.cli._common import Commands, console, instrument_option
 from valuecompass.instrument import load_instrument
 
 
-@click.group("form", cls=Commands)
-def form_group() -> None:
+@click.group("instrument", cls=Commands)
+def instrument_group() -> None:
     """Instruments: items, wordings, groupings, scales and context axes."""
 
 
-@form_group.command("list")
+@click.group("form", cls=Commands)
+def form_group() -> None:
+    """Deprecated alias of 'instrument'."""
+
+
+@instrument_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def form_list(fmt: str) -> None:
     """Each bundled instrument: id, title, items, scales, axes and groupings."""
@@ -24,7 +34,7 @@ def form_list(fmt: str) -> None:
     list_forms(fmt, console())
 
 
-@form_group.command("show")
+@instrument_group.command("show")
 @click.argument("source", required=False)
 @instrument_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table")
@@ -33,3 +43,7 @@ def form_show(source: str | None, instrument_path: Path | None, fmt: str) -> Non
     from valuecompass.cli._form_view import show_form
 
     show_form(load_instrument(source or instrument_path), fmt, console())
+
+
+for _command in (form_list, form_show):
+    form_group.add_command(_command)

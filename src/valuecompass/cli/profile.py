@@ -1,4 +1,4 @@
-"""``valuecompass profile``: a source's value profile by country and topic."""
+"""``valuecompass profile``: a source's value profile by any axis or grouping."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from valuecompass._grouping import group_rule
 from valuecompass.cli._common import centre_option, console, instrument_option, score_option
-from valuecompass.instrument import load_instrument
+from valuecompass.instrument import Instrument, load_instrument
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,19 +33,30 @@ def _table(title: str, frame: pd.DataFrame, names: dict[str, str]) -> Table:
     return table
 
 
+def display_names(form: Instrument) -> dict[str, str]:
+    """Id → display name of every axis level, item and grouping level of FORM."""
+    names = {level.id: level.name for axis in form.axes for level in axis.levels}
+    names |= {g_level.id: g_level.name for g in form.groupings for g_level in g.levels}
+    return names | {item.id: item.name for item in form.items}
+
+
 def print_profile(profile: Profile, console: Console, label: str) -> None:
-    """The profile as terminal tables: types by country and by topic, and the extremes."""
+    """The profile as terminal tables: the instrument's first item grouping by each context
+    axis, and the extremes."""
     form = profile.instrument
-    names = {c.id: c.name for c in form.countries} | {s.id: s.name for s in form.scenarios}
-    names |= {v.id: v.name for v in form.values}
+    names = display_names(form)
     missing = ", ".join(f"{k} {v}" for k, v in profile.missing.items()) or "none"
     console.print(
         f"[bold]{label}[/bold]: {profile.scored}/{profile.answers} answers scored "
         f"({profile.parse_rate:.0%}); missing: {missing}"
     )
     console.print("Scores: 0 = strongly agree (endorsed) … 1 = strongly disagree.")
-    for group in ("country", "topic"):
-        console.print(_table(f"By motivational type and {group}", profile.by_type(group), names))
+    grouping = form.groupings[0] if form.groupings else None
+    for axis in form.context_axes:
+        if grouping is None:
+            break
+        title = f"By {grouping.name.lower()} and {axis.name.lower()}"
+        console.print(_table(title, profile.by_type(axis.id, grouping.id), names))
     most, least = profile.extremes()
     console.print("Most endorsed: " + ", ".join(f"{names[v]} {s:.2f}" for v, s in most.items()))
     console.print("Least endorsed: " + ", ".join(f"{names[v]} {s:.2f}" for v, s in least.items()))
@@ -53,23 +65,49 @@ def print_profile(profile: Profile, console: Console, label: str) -> None:
 @click.command("profile")
 @click.option("--llm", "src", required=True, help="A model's answers: run store, folder or CSV.")
 @click.option("--values", "per_value", is_flag=True, help="Also print every value's scores.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="json: {rows, overall} as 'align' writes it; csv: the rows.",
+)
+@click.option(
+    "--by",
+    "group",
+    default="context",
+    show_default=True,
+    help="The rows of --format json/csv: context, any axis, value or any of the instrument's "
+    "groupings.",
+)
 @instrument_option
 @score_option
 @centre_option
 def profile_command(
-    src: str, per_value: bool, instrument_path: Path | None, score: Scoring, centre: bool = False
+    src: str,
+    per_value: bool,
+    fmt: str,
+    group: str,
+    instrument_path: Path | None,
+    score: Scoring,
+    centre: bool = False,
 ) -> None:
-    """A model's value profile by country and topic (0 agree … 1 disagree)."""
+    """A model's value profile by country and scenario (0 agree … 1 disagree)."""
     from valuecompass.profile import value_profile
     from valuecompass.sources import load_source
 
     form = load_instrument(instrument_path)
+    group = group_rule(form, group).id  # an unknown grouping fails before any work
     answers, _ = load_source(src, form, "llm", score)
     if centre:
         from valuecompass.stats._centre import centre_answers
 
-        answers = centre_answers(answers)
+        answers = centre_answers(answers, form)
     profile = value_profile(answers, form)
+    if fmt != "table":
+        _emit(profile, group, fmt, centre)
+        return
     out = console()
     label = f"{src} (scored by option probabilities)" if score == "probs" else src
     print_profile(profile, out, label)
@@ -78,5 +116,20 @@ def profile_command(
 
         out.print(CENTRED_NOTE)
     if per_value:
-        names = {v.id: v.name for v in form.values} | {s.id: s.name for s in form.scenarios}
-        out.print(_table("By value and topic", profile.by("topic"), names))
+        for axis in form.context_axes[-1:]:
+            title = f"By {form.item_noun} and {axis.name.lower()}"
+            out.print(_table(title, profile.by(axis.id), display_names(form)))
+
+
+def _emit(profile: Profile, group: str, fmt: str, centre: bool) -> None:
+    from valuecompass.cli import _render
+
+    rows = profile.table(group)
+    if fmt == "csv":
+        click.echo(rows.to_csv(index=False), nl=False)
+        return
+    overall: dict[str, object] = dict(profile.overall())
+    overall["missing"] = sum(profile.missing.values())
+    if centre:
+        overall["scores"] = "person-centred"
+    click.echo(_render.to_json(rows, overall))

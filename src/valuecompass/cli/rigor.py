@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from valuecompass._grouping import context_columns, group_rule
 from valuecompass.cli._common import (
     EXCLUDE_OPTION,
     GROUP_DISTANCE_OPTION,
@@ -164,15 +165,21 @@ def rigor_group() -> None:
     """How far to trust the alignment numbers: ceilings, ranks, sensitivity, significance."""
 
 
+ANY_GROUPING = (
+    "context, any context axis (country, scenario; topic = scenario), value, or any of the "
+    "instrument's groupings (type, higher_order, ...)"
+)
+
+
 @rigor_group.command("ceiling")
 @_sources
 @centre_meta_option
 @click.option(
     "--by",
     "group",
-    type=click.Choice(["context", "country", "topic", "value", "type", "overall"]),
     default="country",
     show_default=True,
+    help=ANY_GROUPING + " or overall.",
 )
 @click.option("--splits", type=click.IntRange(1), default=200, show_default=True)
 @seed_option
@@ -200,9 +207,9 @@ def ceiling_command(
 @click.option(
     "--by",
     "group",
-    type=click.Choice(["overall", "country", "topic"]),
     default="overall",
     show_default=True,
+    help="overall, or within each level of a context axis (country, scenario; topic = scenario).",
 )
 @click.option(
     "--top-k",
@@ -325,9 +332,9 @@ def _design_levels(prompts_path: str, result: AlignResult) -> dict[int, dict[str
 @click.option(
     "--by",
     "group",
-    type=click.Choice(["context", "country", "topic", "value", "type", "overall", "cell"]),
     default="value",
     show_default=True,
+    help=ANY_GROUPING + ", overall, or cell (every cell).",
 )
 def distributions_command(
     humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
@@ -379,9 +386,9 @@ def significance_command(
 @click.option(
     "--by",
     "group",
-    type=click.Choice(["value", "context", "country", "topic"]),
     default="value",
     show_default=True,
+    help="value, context, or any context axis (country, scenario; topic = scenario).",
 )
 def irrelevant_command(
     humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
@@ -396,7 +403,10 @@ def irrelevant_command(
     if _kept("exclude", None) is not None:
         h = exclude_people(h, h_report, _kept("exclude", None), form)
     m, _ = load_source(llm, form, "llm", _score())
-    by = ("country", "topic") if group == "context" else (group,)
+    rule = group_rule(form, group)
+    if rule.kind == "items":
+        fail(f"--by {group}: 'irrelevant' answers are counted by value, context or axis")
+    by = tuple(context_columns(form)) if rule.kind == "context" else (rule.column,)
     emit(compare_irrelevant(h, m, by), fmt, f"'Irrelevant' answers by {group}")
 
 

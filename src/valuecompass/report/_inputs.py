@@ -90,9 +90,10 @@ class SourceData:
         manifest = getattr(self.report, "manifest", None)
         return manifest if isinstance(manifest, dict) else None
 
-    def scored_contexts(self) -> set[tuple[str, str]]:
+    def scored_contexts(self) -> set[tuple[str, ...]]:
         scored = self.answers[self.answers["position"].notna()]
-        return set(zip(scored["country"], scored["topic"], strict=True))
+        keys = [c for c in ("country", "topic") if c in scored.columns]
+        return set(zip(*(scored[c] for c in keys), strict=True))
 
 
 @dataclass(frozen=True)
@@ -191,12 +192,14 @@ def load_inputs(
         everyone = people.answers
         if opts.exclude is not None:
             people, exclusions = _excluded(people, opts.exclude, instrument)
-    people = _centred(people) if opts.centre else people
+    people = _centred(people, instrument) if opts.centre else people
     models = []
     for (name, src), slug in zip(llms, slugs([n for n, _ in llms]), strict=True):
         source = _read(name, src, instrument, "llm", opts.score)
         if opts.centre:
-            source = replace(source, answers=_centre(source.answers), uncentred=source.answers)
+            source = replace(
+                source, answers=_centre(source.answers, instrument), uncentred=source.answers
+            )
         models.append(_model(source, slug, people, instrument, opts.group_distance))
     return ReportData(
         instrument=instrument,
@@ -220,16 +223,17 @@ def _excluded(
     return SourceData(people.name, people.src, kept, people.report), exclusions
 
 
-def _centred(source: SourceData | None) -> SourceData | None:
+def _centred(source: SourceData | None, instrument: Instrument) -> SourceData | None:
     if source is None:
         return None
-    return replace(source, answers=_centre(source.answers), uncentred=source.answers)
+    centred = _centre(source.answers, instrument)
+    return replace(source, answers=centred, uncentred=source.answers)
 
 
-def _centre(answers: pd.DataFrame) -> pd.DataFrame:
+def _centre(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     from valuecompass.stats._centre import centre_answers
 
-    return centre_answers(answers)
+    return centre_answers(answers, instrument)
 
 
 def _read(

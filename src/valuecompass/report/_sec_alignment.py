@@ -15,6 +15,7 @@ from valuecompass.report._htmltable import Shade
 from valuecompass.report._inputs import ModelData, ReportData
 from valuecompass.report._section import Assets
 
+#: Deprecated: the Value Form's context groups (sections read ``tb.context_groups``).
 GROUPS: tuple[GroupBy, GroupBy] = ("country", "topic")
 #: (metric, which way is better, its name) for the rate tables.
 METRIC_ROWS: tuple[tuple[str, Literal["high", "low"], str], ...] = (
@@ -34,8 +35,11 @@ def _with_people(data: ReportData) -> bool:
 
 
 def type_breaks(instrument: Instrument) -> tuple[int, ...]:
-    """Row indices where the displayed motivational type changes, in instrument order."""
-    kinds = [v.display_type for v in instrument.values]
+    """Row indices where the displayed group changes, in instrument order (the Value Form's
+    ``display_type``, else the instrument's first grouping)."""
+    ids = [g.id for g in instrument.groupings]
+    shown = instrument.group_of("display_type" if "display_type" in ids else ids[0])
+    kinds = [shown[i] for i in instrument.item_ids]
     return tuple(i for i in range(1, len(kinds)) if kinds[i] != kinds[i - 1])
 
 
@@ -78,13 +82,14 @@ class RatesSection:
             shade=Shade("high", ("f1",)),
         )
         tables = [overall]
-        for group in GROUPS:
+        for group in tb.context_groups(data.instrument):
             for metric, better, what in METRIC_ROWS:
                 tables.append(
                     assets.table(
                         f"{metric}-{group}",
                         f"{what} by {group}",
-                        f"Models × {PLURAL[group]}; the average is the mean of the row. "
+                        f"Models × {PLURAL.get(group, group + 's')}; "
+                        "the average is the mean of the row. "
                         f"Cells shade from worst (light) to best (blue): "
                         f"{'higher' if better == 'high' else 'lower'} is better.",
                         tb.wide_metric(data, group, metric),
@@ -111,10 +116,10 @@ class HeatmapsSection:
         models = []
         for model, _ in data.aligned:
             figures = []
-            for group in GROUPS:
+            for group in tb.context_groups(data.instrument):
                 frames = tb.value_scores(model, group)
                 spec = HeatmapSpec(
-                    f"{model.name}: values × {PLURAL[group]}",
+                    f"{model.name}: values × {PLURAL.get(group, group + 's')}",
                     row_names(frames["human"], names),
                     triple(frames, names),
                     breaks,
@@ -122,7 +127,7 @@ class HeatmapsSection:
                 figures.append(
                     assets.figure(
                         f"heatmap-{group}-{model.slug}",
-                        f"{model.name}: values × {PLURAL[group]}",
+                        f"{model.name}: values × {PLURAL.get(group, group + 's')}",
                         f"(A) People's mean score, (B) {model.name}'s, (C) the alignment "
                         f"distance, each averaged over the contexts of each {group}. "
                         "White rules separate motivational types. " + SCALE_NOTE,
@@ -195,18 +200,18 @@ class RankingsSection:
         )
         models = []
         for model, alignment in data.aligned:
-            rankings = {g: alignment.ranking(g) for g in GROUPS}
+            rankings = {g: alignment.ranking(g) for g in tb.context_groups(data.instrument)}
             top = max(float(np.nanmax(r["distance"].to_numpy())) for r in rankings.values())
             xmax = max(0.1, top * 1.05)
             figures = [
                 assets.figure(
                     f"ranking-{group}-{model.slug}",
                     f"{model.name}: values ranked by distance, per {group}",
-                    f"All {len(data.instrument.values)} values, largest distance first, "
+                    f"All {len(data.instrument.items)} values, largest distance first, "
                     f"one panel per {group}; each panel's title gives its alignment rate.",
                     ranking_spec(model, alignment, group, rankings[group], names, xmax),
                 )
-                for group in GROUPS
+                for group in tb.context_groups(data.instrument)
             ]
             models.append({"name": model.name, "figures": figures})
         return {"top_table": top_table, "top_figure": top_figure, "models": models}
@@ -243,7 +248,7 @@ class TypesSection:
                 f"{what} by motivational type",
                 "Models × motivational types; each type's rate is computed over the pooled "
                 "cells of its values in every shared context.",
-                tb.wide_metric(data, "type", metric, average=False),
+                tb.wide_metric(data, tb.primary(data.instrument).id, metric, average=False),
                 labels=names,
                 shade=Shade(better),
             )
@@ -263,8 +268,9 @@ class TypesSection:
 
 
 def _types_spec(model: ModelData, names: dict[str, str]) -> HeatmapSpec:
-    by_country = tb.type_scores(model, "country")
-    by_topic = tb.type_scores(model, "topic")
+    first, last = tb.context_groups(model.profile.instrument)[:2]
+    by_country = tb.type_scores(model, first)
+    by_topic = tb.type_scores(model, last)
     panels = triple(by_country, names, "By country") + triple(by_topic, names, "By topic", "D")
     return HeatmapSpec(
         f"{model.name}: motivational types", row_names(by_country["human"], names), panels

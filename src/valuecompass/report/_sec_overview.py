@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from valuecompass.instrument import Instrument
 from valuecompass.report import _tables as tb
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import Assets, TableAsset
@@ -44,11 +45,16 @@ class OverviewSection:
             "tables": tables,
             "glossary": GLOSSARY,
             "n_models": len(data.models),
-            "countries": [c.name for c in data.instrument.countries],
-            "topics": [s.name for s in data.instrument.scenarios],
-            "n_values": len(data.instrument.values),
+            "countries": _level_names(data.instrument, "country"),
+            "topics": _level_names(data.instrument, "scenario"),
+            "n_values": len(data.instrument.items),
             "has_people": data.people is not None,
         }
+
+
+def _level_names(instrument: Instrument, axis_id: str) -> list[str]:
+    """The level names of the instrument's axis AXIS_ID (none if it has no such axis)."""
+    return [lvl.name for a in instrument.axes if a.id == axis_id for lvl in a.levels]
 
 
 def _sources(data: ReportData, assets: Assets) -> TableAsset:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from valuecompass._grouping import context_columns
 from valuecompass._version import __version__
 from valuecompass.report import _tables as tb
 from valuecompass.report._figures import HeatmapSpec, HeatPanel
@@ -20,11 +21,11 @@ from valuecompass.report._section import Assets
 def profile_spec(model: ModelData, names: dict[str, str], breaks: tuple[int, ...]) -> HeatmapSpec:
     """The model's mean score per value, by country and by topic, side by side."""
     panels = []
-    for group in ("country", "topic"):
+    for group in context_columns(model.profile.instrument):
         table = model.profile.by(group)
         columns = tuple(names.get(str(c), str(c)) for c in table.columns)
         panels.append(HeatPanel(f"By {group}", table.to_numpy(dtype=float), columns))
-    rows = tuple(names.get(v, v) for v in model.profile.instrument.value_ids)
+    rows = tuple(names.get(v, v) for v in model.profile.instrument.item_ids)
     return HeatmapSpec(f"{model.name}: value profile", rows, tuple(panels), breaks, "")
 
 

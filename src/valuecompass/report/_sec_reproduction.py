@@ -57,7 +57,10 @@ class ReproductionSection:
     template = "sections/reproduction.html.j2"
 
     def applies(self, data: ReportData) -> bool:
-        return data.people is not None and data.everyone is not None and bool(data.aligned)
+        """The paper's tables need people, a model and the paper's shape (the Value Form's
+        countries, scenarios and types)."""
+        ready = data.people is not None and data.everyone is not None and bool(data.aligned)
+        return ready and data.instrument.has_legacy_view
 
     def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
         exclusions = data.exclusions or _released_exclusions(data)

@@ -72,8 +72,9 @@ class RigorSection:
     def _headline(self, results: dict[str, Rigor], assets: Assets) -> TableAsset:
         rows = []
         for name, r in results.items():
-            row = r.headline("country").iloc[-1]
-            rows.append({"model": name} | {k: float(row[k]) for k in row.index if k != "country"})
+            head = r.headline(_first_axis(r))
+            row = head.iloc[-1]
+            rows.append({"model": name} | {k: float(row[k]) for k in row.index[1:]})
         return assets.table(
             "rigor-overall",
             "Overall rate and distance with intervals, beside the human ceiling",
@@ -90,10 +91,10 @@ class RigorSection:
     ) -> TableAsset:
         wide = {}
         for name, r in results.items():
-            head = r.headline("country")
+            head = r.headline(_first_axis(r))
             wide[name] = {
                 str(c): f"{f:.3f} [{lo:.3f}, {hi:.3f}]"
-                for c, f, lo, hi in zip(head["country"], head["f1"], head["f1_low"],
+                for c, f, lo, hi in zip(head.iloc[:, 0], head["f1"], head["f1_low"],
                                         head["f1_high"], strict=True)
             }  # fmt: skip
         frame = pd.DataFrame(wide).T.rename_axis("model").reset_index()
@@ -191,3 +192,9 @@ class RigorSection:
             counts,
             labels=names,
         )
+
+
+def _first_axis(rigor: Rigor) -> str:
+    """The column of the instrument's first context axis (the Value Form: country)."""
+    layout = rigor.bootstrap.layout
+    return next(layout.rule(g).column for g in layout.group_ids() if layout.rule(g).kind == "axis")

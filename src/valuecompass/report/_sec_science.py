@@ -67,18 +67,22 @@ class ScienceSection:
     @staticmethod
     def _steerable(data: ReportData) -> bool:
         """Steerability needs two countries that the people and every model share."""
+        if "country" not in tb.context_groups(data.instrument):
+            return False
         return all(len(set(a.contexts.get_level_values("country"))) >= 2 for _, a in data.aligned)
 
     def _both_ways(self, data: ReportData) -> dict[str, dict[str, Alignment]]:
         assert data.people is not None
         people = data.people.raw_answers
-        centred_people = centre_answers(people)
+        centred_people = centre_answers(people, data.instrument)
         out = {}
         for m, _ in data.aligned:
             raw = m.source.raw_answers
             out[m.name] = {
                 "raw": align(people, raw, data.instrument),
-                "centred": align(centred_people, centre_answers(raw), data.instrument),
+                "centred": align(
+                    centred_people, centre_answers(raw, data.instrument), data.instrument
+                ),
             }
         return out
 
@@ -137,7 +141,7 @@ class ScienceSection:
             mean = pd.concat(per_model, axis=1).mean(axis=1).sort_values(ascending=False)
             parts[way] = mean.head(10)
         frame = pd.DataFrame({
-            "rank": np.arange(1, 11),
+            "rank": np.arange(1, len(parts["raw"]) + 1),  # ten, or fewer items
             "value": [names.get(v, v) for v in parts["raw"].index],
             "distance": parts["raw"].to_numpy(),
             "value_centred": [names.get(v, v) for v in parts["centred"].index],

@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from valuecompass._grouping import GroupRule, context_columns, group_rule
 from valuecompass.alignment import METRICS
 from valuecompass.compare import Alignment, GroupBy
 from valuecompass.instrument import Instrument
@@ -14,12 +15,22 @@ from valuecompass.report._inputs import ModelData, ReportData, SourceData
 
 
 def display_names(instrument: Instrument) -> dict[str, str]:
-    """Id → display name for countries, topics, values and motivational types."""
-    names = {c.id: c.name for c in instrument.countries}
-    names |= {s.id: s.name for s in instrument.scenarios}
-    names |= {v.id: v.name for v in instrument.values}
-    names |= {t: type_name(t) for t in type_order(instrument)}
-    return names
+    """Id → display name for axis levels (countries, scenarios), grouping levels (motivational
+    types, ...) and items (values, ...)."""
+    names = {level.id: level.name for axis in instrument.axes for level in axis.levels}
+    names |= {g.id: g.name for grouping in instrument.groupings for g in grouping.levels}
+    return names | {item.id: item.name for item in instrument.items}
+
+
+def primary(instrument: Instrument) -> GroupRule:
+    """The grouping the report shows items by: the instrument's first (the Value Form's
+    motivational type)."""
+    return group_rule(instrument, instrument.groupings[0].id)
+
+
+def context_groups(instrument: Instrument) -> list[str]:
+    """The answer table's column of each context axis (the Value Form: country, topic)."""
+    return context_columns(instrument)
 
 
 def type_name(type_id: str) -> str:
@@ -28,18 +39,13 @@ def type_name(type_id: str) -> str:
 
 
 def type_order(instrument: Instrument) -> list[str]:
-    """Motivational types in the order the instrument first lists them."""
-    return list(dict.fromkeys(v.type.value for v in instrument.values))
+    """The primary grouping's levels (motivational types) in the order items first list them."""
+    return list(primary(instrument).order)
 
 
 def group_order(instrument: Instrument, group: str) -> list[str]:
-    if group == "country":
-        return [c.id for c in instrument.countries]
-    if group == "topic":
-        return [s.id for s in instrument.scenarios]
-    if group == "type":
-        return type_order(instrument)
-    return instrument.value_ids
+    """The instrument's order of GROUP's levels (any grouping, :mod:`valuecompass._grouping`)."""
+    return list(group_rule(instrument, group).order)
 
 
 def overall_table(data: ReportData) -> pd.DataFrame:
@@ -61,7 +67,8 @@ def wide_metric(
     rows = []
     for model, alignment in data.aligned:
         by = alignment.by(group)
-        rows.append({"model": model.name, **dict(zip(by[group], by[metric], strict=True))})
+        key = group_rule(data.instrument, group).column
+        rows.append({"model": model.name, **dict(zip(by[key], by[metric], strict=True))})
     order = [g for g in group_order(data.instrument, group) if any(g in r for r in rows)]
     table = pd.DataFrame(rows, columns=["model", *order])
     if average:
@@ -124,9 +131,10 @@ def exclusions_table(data: ReportData) -> pd.DataFrame:
 def respondents_table(people: SourceData, instrument: Instrument) -> pd.DataFrame:
     """People per context: countries (rows) × topics (columns), with totals."""
     answers = people.answers
-    counts = answers.groupby(["country", "topic"])["respondent"].nunique().unstack("topic")
-    countries = [c for c in group_order(instrument, "country") if c in counts.index]
-    topics = [t for t in group_order(instrument, "topic") if t in counts.columns]
+    row, col = context_groups(instrument)[:2]
+    counts = answers.groupby([row, col])["respondent"].nunique().unstack(col)
+    countries = [c for c in group_order(instrument, row) if c in counts.index]
+    topics = [t for t in group_order(instrument, col) if t in counts.columns]
     table = counts.reindex(index=countries, columns=topics).fillna(0).astype(int)
     table["total"] = table.sum(axis=1)
     table.loc["total"] = table.sum(axis=0)
@@ -164,13 +172,14 @@ def missing_table(data: ReportData) -> pd.DataFrame:
 
 def top_misaligned(data: ReportData, k: int = 10) -> pd.DataFrame:
     """Each model's K values with the largest mean distance over all shared contexts."""
-    types = {v.id: v.type.value for v in data.instrument.values}
+    rule = primary(data.instrument)
+    types = data.instrument.group_of(rule.id)
     frames = []
     for model, alignment in data.aligned:
         ranking = alignment.ranking().head(k).copy()
         ranking.insert(0, "model", model.name)
-        ranking["type"] = ranking["value"].map(types)
-        frames.append(ranking[["model", "rank", "value", "type", "distance"]])
+        ranking[rule.column] = ranking["value"].map(types)
+        frames.append(ranking[["model", "rank", "value", rule.column, "distance"]])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -181,7 +190,8 @@ def type_scores(model: ModelData, group: str) -> dict[str, pd.DataFrame]:
     instrument = model.alignment.instrument
     out = {}
     for column in ("human", "model", "distance"):
-        table = _grouped(model.alignment, cells, ["type", group], column).unstack(group)
+        by = primary(instrument).column
+        table = _grouped(model.alignment, cells, [by, group], column).unstack(group)
         levels = [g for g in group_order(instrument, group) if g in table.columns]
         out[column] = table.reindex(index=type_order(instrument), columns=levels)
     return out
@@ -196,7 +206,7 @@ def value_scores(model: ModelData, group: str) -> dict[str, pd.DataFrame]:
     for column in ("human", "model", "distance"):
         table = _grouped(model.alignment, cells, ["value", group], column).unstack(group)
         levels = [g for g in group_order(instrument, group) if g in table.columns]
-        out[column] = table.reindex(index=instrument.value_ids, columns=levels)
+        out[column] = table.reindex(index=instrument.item_ids, columns=levels)
     return out
 
 
@@ -209,13 +219,14 @@ def _grouped(alignment: Alignment, cells: pd.DataFrame, keys: list[str], column:
 
 def profile_types(data: ReportData) -> pd.DataFrame:
     """Motivational types (rows) × models (columns): each model's mean score over its contexts."""
-    types = {v.id: v.type.value for v in data.instrument.values}
+    rule = primary(data.instrument)
+    types = data.instrument.group_of(rule.id)
     columns = {}
     for model in data.models:
         per_value = model.profile.cells.mean(axis=0)
         columns[model.name] = per_value.groupby(per_value.index.map(types)).mean()
     table = pd.DataFrame(columns).reindex(type_order(data.instrument))
-    return table.rename_axis("type").reset_index()
+    return table.rename_axis(rule.column).reset_index()
 
 
 def profile_extremes(data: ReportData, names: dict[str, str], k: int = 5) -> pd.DataFrame:

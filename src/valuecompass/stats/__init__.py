@@ -4,11 +4,11 @@ significance and irrelevance. See each function's docstring for what it estimate
 from valuecompass.prompts import FACTORS
 from valuecompass.stats._bootstrap import Bootstrap, Plan, StatsError, bootstrap
 from valuecompass.stats._ceiling import Ceiling, human_ceiling
-from valuecompass.stats._centre import CENTRED_NOTE, MIDPOINT, centre_answers
+from valuecompass.stats._centre import CENTRED_NOTE, centre_answers, midpoints
 from valuecompass.stats._distributions import (
-    SUPPORT,
     Distributions,
     answer_distributions,
+    common_support,
     distribution_distances,
     jensen_shannon,
     scaled_wasserstein,
@@ -59,7 +59,6 @@ __all__ = [
     "FACTORS",
     "GROUPINGS",
     "METHODS",
-    "MIDPOINT",
     "STATISTICS",
     "SUPPORT",
     "Bootstrap",
@@ -84,6 +83,7 @@ __all__ = [
     "circle_fit",
     "circle_structure",
     "classical_mds",
+    "common_support",
     "compare_irrelevant",
     "cronbach_alpha",
     "default_variant_factors",
@@ -98,6 +98,7 @@ __all__ = [
     "load_irrelevant_option",
     "make_pilot",
     "mcdonald_omega",
+    "midpoints",
     "offer_irrelevant",
     "one_factor_loadings",
     "permutation_test",
@@ -115,3 +116,12 @@ __all__ = [
     "with_costs",
     "write_prompts",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``SUPPORT`` (deprecated): see :mod:`valuecompass.stats._distributions`."""
+    if name in ("SUPPORT", "MIDPOINT"):
+        from valuecompass.stats import _centre, _distributions
+
+        return getattr(_distributions if name == "SUPPORT" else _centre, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,7 +33,10 @@ from valuecompass.stats._groups import (
     STATISTICS,
     Cells,
     Layout,
+    default_groups,
+    default_rank_groups,
     group_statistics,
+    offers,
     statistics_of,
     value_distances,
 )
@@ -177,12 +180,21 @@ class Plan:
             raise StatsError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         if self.draws not in ("n", "n-1"):
             raise StatsError(f"draws must be 'n' or 'n-1', not {self.draws!r}")
-        unknown = [g for g in self.groups if g not in GROUPINGS]
+
+    def check_groups(self, layout: Layout) -> None:
+        """Every grouping is one LAYOUT offers; rankings are within context groupings."""
+        valid = [*layout.group_ids(), "overall"]
+        unknown = [g for g in (*self.groups, *self.rank_groups) if not offers(layout, g)]
         if unknown:
-            raise StatsError(f"unknown grouping(s) {unknown}; valid: {', '.join(GROUPINGS)}")
-        unrankable = [g for g in self.rank_groups if g not in RANK_GROUPS]
+            raise StatsError(f"unknown grouping(s) {unknown}; valid: {', '.join(valid)}")
+        unrankable = [
+            g for g in self.rank_groups if g != "overall" and layout.rule(g).kind != "axis"
+        ]
         if unrankable:
-            raise StatsError(f"cannot rank within {unrankable}; valid: {', '.join(RANK_GROUPS)}")
+            axes = [g for g in layout.group_ids() if layout.rule(g).kind == "axis"]
+            raise StatsError(
+                f"cannot rank within {unrankable}; valid: {', '.join(['overall', *axes])}"
+            )
 
 
 def bootstrap(
@@ -197,8 +209,8 @@ def bootstrap(
     draws: Draws = "n-1",
     method: Method = "centred",
     chunk: int = 500,
-    groups: tuple[str, ...] = GROUPINGS,
-    rank_groups: tuple[str, ...] = RANK_GROUPS,
+    groups: tuple[str, ...] | None = None,
+    rank_groups: tuple[str, ...] | None = None,
 ) -> Bootstrap:
     """Intervals for the alignment's rates, distances and rankings at every grouping.
 
@@ -210,11 +222,17 @@ def bootstrap(
       others later through :meth:`Bootstrap.interval`, except BCa, which needs its jackknife.
     * ``chunk``: resamples made at a time, bounding memory (about 40 MB per 500).
     * ``seed``: an integer or a ``numpy.random.Generator``; nothing else is random.
+    * ``groups`` (default :func:`default_groups`) and ``rank_groups`` (rankings within them;
+      default ``overall`` and the instrument's context axes).
     """
-    plan = Plan(resamples, level, resample, draws, method, chunk, groups, rank_groups)
     layout = Layout.of(alignment)
-    people = arrange(human_answers, layout.contexts, list(layout.values))
-    model = arrange(model_answers, layout.contexts, list(layout.values))
+    groups = default_groups(layout) if groups is None else groups
+    rank_groups = default_rank_groups(layout) if rank_groups is None else rank_groups
+    plan = Plan(resamples, level, resample, draws, method, chunk, groups, rank_groups)
+    people = arrange(
+        human_answers, layout.contexts, list(layout.values), scale=layout.scale("humans")
+    )
+    model = arrange(model_answers, layout.contexts, list(layout.values), scale=layout.scale("llm"))
     return bootstrap_units(people, model, layout, plan, np.random.default_rng(seed))
 
 
@@ -223,6 +241,7 @@ def bootstrap_units(
 ) -> Bootstrap:
     """:func:`bootstrap` on answers already arranged as units."""
     plan.check()
+    plan.check_groups(layout)
     k = len(layout.values)
     parts: dict[str, dict[str, list[FloatArray]]] = {
         g: {s: [] for s in STATISTICS} for g in plan.groups

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from valuecompass.compare import Alignment
-from valuecompass.stats._groups import GROUPINGS, STATISTICS, Layout, group_statistics
+from valuecompass.stats._groups import STATISTICS, Layout, default_groups, group_statistics
 from valuecompass.stats._resample import split_weights
 from valuecompass.stats._units import FloatArray, arrange, cell_means
 
@@ -54,7 +54,7 @@ def human_ceiling(
     *,
     splits: int = 200,
     seed: int | np.random.Generator = 0,
-    groups: tuple[str, ...] = GROUPINGS,
+    groups: tuple[str, ...] | None = None,
 ) -> Ceiling:
     """Split-half people-against-people rates and distances, averaged over SPLITS random splits.
 
@@ -66,7 +66,10 @@ def human_ceiling(
 
         raise StatsError(f"splits must be at least 1, got {splits}")
     layout = Layout.of(alignment)
-    people = arrange(human_answers, layout.contexts, list(layout.values))
+    groups = default_groups(layout) if groups is None else groups
+    people = arrange(
+        human_answers, layout.contexts, list(layout.values), scale=layout.scale("humans")
+    )
     rng = np.random.default_rng(seed)
     first, second = split_weights(rng, people.counts, people.width, splits)
     half_a, half_b = cell_means(first, people), cell_means(second, people)

@@ -8,12 +8,13 @@ answer table:
 * a person: one respondent in one context (country × topic), over the values they scored;
 * a model: one prompt set, i.e. one context × prompt variant × sample, over its values.
 
-The centred position is ``position - unit mean + MIDPOINT`` with ``MIDPOINT = 2.5``, the middle
-of the common 1 (strongly agree) .. 4 (strongly disagree) axis. Kept on that axis, everything
-downstream (H and L, rates, distances, intervals) works unchanged, and it reads as follows:
+The centred position is ``position - unit mean + midpoint``, where the midpoint is the raw
+position halfway between the two ends of the row's scale (the one that normalises to 0.5; the
+Value Form's 1..4 axes: 2.5). Kept on that scale, everything downstream (H and L, rates,
+distances, intervals) works unchanged, and it reads as follows:
 
-* the *centred score* of a cell is ``c = normalised - 0.5``: the cell's mean of
-  ``(position - unit mean) / 3``. It lies in ``[-1, 1]`` (in practice well inside it).
+* the *centred score* of a cell is ``c = normalised - 0.5``: the cell's mean of the
+  normalised ``position - unit mean``. It lies in ``[-1, 1]`` (in practice well inside it).
 * the agree/disagree call is made against the centred midpoint: ``c < 0`` (normalised
   ``< 0.5``) is **agree**: the value is endorsed *more than the unit's own average value*;
   ``c >= 0`` is **disagree**: endorsed no more than its own average (exactly average counts as
@@ -28,12 +29,26 @@ carries no information about relative endorsement).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from valuecompass._grouping import context_columns
+from valuecompass._normalise import row_scales
+from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.stats._units import unit_columns
 
-#: The middle of the common 1..4 axis: a centred position at the unit's own average.
-MIDPOINT = 2.5
+
+def __getattr__(name: str) -> object:
+    """``MIDPOINT`` (deprecated): the Value Form people scale's midpoint, read from its YAML."""
+    if name == "MIDPOINT":
+        return midpoints(load_instrument())[load_instrument().people_scale.id]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def midpoints(instrument: Instrument) -> dict[str, float]:
+    """Scale id → the raw position halfway between its two ends (normalised 0.5)."""
+    return {s.id: (s.positions[0] + s.positions[-1]) / 2 for s in instrument.rating_scales}
+
 
 #: The line outputs print when scores are centred.
 CENTRED_NOTE = (
@@ -42,21 +57,25 @@ CENTRED_NOTE = (
 )
 
 
-def centre_answers(answers: pd.DataFrame) -> pd.DataFrame:
+def centre_answers(answers: pd.DataFrame, instrument: Instrument | None = None) -> pd.DataFrame:
     """A copy of the tidy answer table with centred positions (see the module docstring).
 
     People's rows (a ``respondent`` on every row) are centred per source, context and
     respondent; a model's per source, context, ``variant`` and ``sample``. The raw positions
-    are kept in a ``raw_position`` column. Centring a centred table changes nothing.
+    are kept in a ``raw_position`` column. Centring a centred table changes nothing. Each row
+    is centred on its own scale's midpoint (INSTRUMENT's scales; default the Value Form).
     """
     out = answers.copy()
     if out.empty:
         out["raw_position"] = pd.Series(dtype=float)
         return out
-    keys = ["source", "country", "topic", *unit_columns(out)]
+    inst = instrument or load_instrument()
+    axes = [c for c in context_columns(inst) if c in out.columns]
+    keys = ["source", *axes, *unit_columns(out)]
     groups = [out[k].astype(str) for k in keys]
     means = out["position"].groupby(groups, sort=False).transform("mean")
     if "raw_position" not in out:
         out["raw_position"] = out["position"]
-    out["position"] = out["position"] - means + MIDPOINT
+    mid = row_scales(out, inst, None).map(midpoints(inst)).to_numpy(float)
+    out["position"] = out["position"] - means + np.asarray(mid)
     return out

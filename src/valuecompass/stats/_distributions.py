@@ -1,13 +1,16 @@
 """Distributions, not only means: how far people's answers and the model's are spread apart.
 
-Per cell (context × value), people's answers form a distribution over the five points of their
-scale (positions 1, 2, 2.5, 3, 4) and the model's over its four options (1..4), from its
-variants and samples, or from each answer's token probabilities when the answer table has them
-(a ``probs`` column holding a mapping ``position → probability`` per answer). Both live on the
-common support 1, 2, 2.5, 3, 4, where two distances compare them:
+Per cell (context × value), people's answers form a distribution over the points of their
+scale and the model's over the points of its scale, from its variants and samples, or from each
+answer's token probabilities when the answer table has them (a ``probs`` column holding a mapping
+``position → probability`` per answer). Each side's positions are normalised on its own scale
+(0 agree end .. 1 the other, :mod:`valuecompass._normalise`), so both live on one common support:
+the union of the two scales' normalised points (for the Value Form 0, 1/3, 1/2, 2/3, 1: people's
+five points, of which the model uses four). Two distances compare them:
 
-* the Wasserstein (earth mover's) distance divided by the scale's range (3), so 0 is the same
-  distribution and 1 all mass at opposite ends, as ``scipy.stats.wasserstein_distance / 3``;
+* the Wasserstein (earth mover's) distance divided by the support's range (1 when both scales
+  reach both ends), so 0 is the same distribution and 1 all mass at opposite ends, as
+  ``scipy.stats.wasserstein_distance / range``;
 * the Jensen-Shannon distance with base-2 logarithms (0..1), as
   ``scipy.spatial.distance.jensenshannon(p, q, base=2)``.
 """
@@ -20,13 +23,35 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from valuecompass._normalise import side_scale
 from valuecompass.compare import Alignment
 from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import RatingScale
 from valuecompass.stats._groups import Layout
 from valuecompass.stats._units import FloatArray
 
-#: The common support: people's five points (the model uses four of them).
-SUPPORT = (1.0, 2.0, 2.5, 3.0, 4.0)
+
+def __getattr__(name: str) -> object:
+    """``SUPPORT`` (deprecated): the bundled Value Form people scale's raw positions, read from
+    its YAML when asked for (nothing is loaded at import)."""
+    if name == "SUPPORT":
+        return _raw_support()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _raw_support() -> tuple[float, ...]:
+    from valuecompass.instrument import load_instrument
+
+    return load_instrument().people_scale.raw_support
+
+
+def common_support(*scales: RatingScale) -> tuple[float, ...]:
+    """The sorted union of the SCALES' normalised points (equal points counted once)."""
+    points: list[float] = []
+    for value in sorted(p for s in scales for p in s.support):
+        if not points or not np.isclose(points[-1], value):
+            points.append(value)
+    return tuple(points)
 
 
 class DistributionError(ValueCompassError, ValueError):
@@ -36,18 +61,27 @@ class DistributionError(ValueCompassError, ValueError):
 def answer_distributions(
     answers: pd.DataFrame,
     layout: Layout,
-    support: tuple[float, ...] = SUPPORT,
+    support: tuple[float, ...] | None = None,
     probs: str = "probs",
+    scale: RatingScale | None = None,
 ) -> FloatArray:
     """Each cell's distribution of answers over SUPPORT, ``(C, K, S)``; ``NaN`` if no answer.
 
     Each scored answer counts once: as a point mass at its position, or, when the column named
-    PROBS exists and holds a mapping for it, as that distribution (renormalised).
+    PROBS exists and holds a mapping for it, as that distribution (renormalised). With SCALE,
+    positions (and the mappings' keys) are first normalised on it, and SUPPORT (default: the
+    scale's normalised points) is on [0, 1]; without it SUPPORT (default: the bundled Value
+    Form people scale's raw positions) holds raw positions.
     """
+    if support is None:
+        support = scale.support if scale is not None else _raw_support()
+    if scale is not None:
+        answers = _normalised(answers, scale, probs)
     ctx = {key: i for i, key in enumerate(layout.contexts)}
     val = {v: i for i, v in enumerate(layout.values)}
     df = answers[answers["position"].notna()]
-    c = np.array([ctx.get(k, -1) for k in zip(df["country"], df["topic"], strict=True)], int)
+    keys = zip(*(df[str(n)] for n in layout.contexts.names), strict=True)
+    c = np.array([ctx.get(k, -1) for k in keys], int)
     k = df["value"].map(val).fillna(-1).to_numpy(int)
     keep = (c >= 0) & (k >= 0)
     rows = _row_masses(df, support, probs)[keep]
@@ -56,6 +90,20 @@ def answer_distributions(
     total = sums.sum(axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         out: FloatArray = np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
+    return out
+
+
+def _normalised(answers: pd.DataFrame, scale: RatingScale, probs: str) -> pd.DataFrame:
+    """ANSWERS with positions, and the keys of their PROBS mappings, normalised on SCALE."""
+    out = answers.copy()
+    out["position"] = [scale.normalise(float(p)) for p in out["position"]]
+    if probs in out.columns:
+        out[probs] = [
+            {scale.normalise(float(str(k))): v for k, v in m.items()}
+            if isinstance(m, Mapping)
+            else m
+            for m in out[probs]
+        ]
     return out
 
 
@@ -93,13 +141,16 @@ def _mass_of(mapping: Mapping[object, object], points: FloatArray) -> FloatArray
 
 
 def scaled_wasserstein(
-    p: FloatArray, q: FloatArray, support: tuple[float, ...] = SUPPORT
+    p: FloatArray, q: FloatArray, support: tuple[float, ...] | None = None
 ) -> FloatArray:
     """Wasserstein-1 distance over the last axis divided by the support's range.
 
     On a line it is the area between the two CDFs: ``Σ |P_i - Q_i| (x_{i+1} - x_i)``.
-    Inputs are renormalised as scipy does; ``NaN`` where either distribution is.
+    Inputs are renormalised as scipy does; ``NaN`` where either distribution is. SUPPORT
+    defaults to the deprecated raw ``SUPPORT``.
     """
+    if support is None:
+        support = _raw_support()
     p = p / p.sum(axis=-1, keepdims=True)
     q = q / q.sum(axis=-1, keepdims=True)
     x = np.asarray(support, dtype=float)
@@ -130,7 +181,8 @@ def jensen_shannon(p: FloatArray, q: FloatArray) -> FloatArray:
 class Distributions:
     """Per-cell distribution distances; :meth:`by` averages them over a grouping."""
 
-    cells: pd.DataFrame  # country, topic, value, type, wasserstein, jensen_shannon, n_*
+    cells: pd.DataFrame  # context columns, value, groupings, wasserstein, jensen_shannon, n_*
+    layout: Layout | None = None  # the groupings (None: the Value Form's, by column name)
 
     def by(self, group: str) -> pd.DataFrame:
         """Mean distances (over cells with both sides) per context, country, topic, value or
@@ -138,7 +190,12 @@ class Distributions:
         cols = ["wasserstein", "jensen_shannon"]
         if group == "overall":
             return self.cells[cols].mean().to_frame().T
-        keys = ["country", "topic"] if group == "context" else [group]
+        if self.layout is None:
+            keys = ["country", "topic"] if group == "context" else [group]
+        else:
+            rule = self.layout.rule(group)
+            keys = list(map(str, self.layout.contexts.names)) if rule.kind == "context" else []
+            keys = keys or [rule.column]
         return self.cells.groupby(keys, sort=False)[cols].mean().reset_index()
 
 
@@ -147,21 +204,23 @@ def distribution_distances(
 ) -> Distributions:
     """Wasserstein and Jensen-Shannon distances between people's and the model's answers."""
     layout = Layout.of(alignment)
-    people = answer_distributions(human_answers, layout)
-    model = answer_distributions(model_answers, layout)
-    cells = alignment.human.index.to_frame(index=False).merge(
-        pd.DataFrame({"value": list(layout.values), "type": list(layout.types)}), how="cross"
-    )
-    cells["wasserstein"] = scaled_wasserstein(people, model).ravel()
+    people_scale = side_scale(alignment.instrument, "humans")
+    model_scale = side_scale(alignment.instrument, "llm")
+    support = common_support(people_scale, model_scale)
+    people = answer_distributions(human_answers, layout, support, scale=people_scale)
+    model = answer_distributions(model_answers, layout, support, scale=model_scale)
+    cells = alignment.human.index.to_frame(index=False).merge(layout.value_table(), how="cross")
+    cells["wasserstein"] = scaled_wasserstein(people, model, support).ravel()
     cells["jensen_shannon"] = jensen_shannon(people, model).ravel()
     cells["n_people"] = _answer_counts(human_answers, layout).ravel()
     cells["n_model"] = _answer_counts(model_answers, layout).ravel()
-    return Distributions(cells)
+    return Distributions(cells, layout)
 
 
 def _answer_counts(answers: pd.DataFrame, layout: Layout) -> FloatArray:
     scored = answers[answers["position"].notna()]
-    counts = scored.groupby(["country", "topic", "value"]).size().unstack("value")
+    keys = [str(n) for n in layout.contexts.names]
+    counts = scored.groupby([*keys, "value"]).size().unstack("value")
     table = counts.reindex(index=layout.contexts, columns=list(layout.values)).fillna(0)
     out: FloatArray = table.to_numpy(float)
     return out

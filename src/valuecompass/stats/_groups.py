@@ -1,8 +1,9 @@
 """Headline numbers at every grouping, for stacks of resampled matrices at once.
 
 The point estimates of :class:`valuecompass.Alignment` are reproduced exactly: rates of a
-context are over its values; a country's or topic's rates are the mean of its contexts' rates
-(ignoring undefined ones); rates of a value or a motivational type pool its cells; distance is
+context are over its values; the rates of a level of a context axis (a country, a scenario) are
+the mean of its contexts' rates (ignoring undefined ones); rates of a value or of a level of
+an item grouping (a motivational type, a higher-order value) pool its cells; distance is
 the mean of the group's cells (or, with the layout's ``group_distance="means"``, the distance
 between the group's mean scores, as the authors' notebook takes it). Here each cell is
 binarised once and the confusion counts are pooled every way, so B resamples of all groups
@@ -11,17 +12,21 @@ cost a few array passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from valuecompass import alignment as al
+from valuecompass._grouping import AXIS_ALIASES, GroupingError, GroupRule, group_rules
+from valuecompass._normalise import Side, side_scale
 from valuecompass.compare import Alignment
+from valuecompass.instrument import Instrument, RatingScale, load_instrument
 from valuecompass.stats._units import FloatArray
 
-#: Groupings with intervals: the five of ``Alignment.by`` and ``overall``.
+#: Deprecated: the Value Form's groupings with intervals (any grouping the instrument declares
+#: works; see :meth:`Layout.group_ids`), and ``overall``.
 GROUPINGS = ("context", "country", "topic", "value", "type", "overall")
 #: The metrics every grouping reports.
 STATISTICS = (*al.METRICS, "distance")
@@ -29,72 +34,166 @@ STATISTICS = (*al.METRICS, "distance")
 
 @dataclass(frozen=True)
 class Layout:
-    """Which contexts and values the matrices hold, and how they group."""
+    """Which contexts and values the matrices hold, and how they group.
+
+    The groupings are the instrument's (:mod:`valuecompass._grouping`): RULES, with each item
+    grouping's level per value in ITEM_LEVELS. A layout made by hand without rules (the older
+    fields only) offers the Value Form's: context, country, topic, value and type.
+    """
 
     contexts: pd.MultiIndex
     values: tuple[str, ...]
-    types: tuple[str, ...]  # motivational type of each value
-    type_order: tuple[str, ...]
-    country_order: tuple[str, ...]  # the instrument's order, restricted to those present
-    topic_order: tuple[str, ...]
+    types: tuple[str, ...] = ()  # deprecated: each value's level in the ``type`` grouping
+    type_order: tuple[str, ...] = ()
+    country_order: tuple[str, ...] = ()  # deprecated: the country axis's levels present
+    topic_order: tuple[str, ...] = ()
     group_distance: str = "cells"  # "cells" (Eq. 2) or "means" (|mean(l) - mean(h)|)
+    instrument: Instrument | None = None  # whose scales the answers are on (None: Value Form)
+    rules: tuple[GroupRule, ...] = ()
+    item_levels: tuple[tuple[str, tuple[str, ...]], ...] = ()  # grouping id → level per value
 
     @classmethod
     def of(cls, alignment: Alignment) -> Layout:
         inst = alignment.instrument
-        types = {v.id: v.type.value for v in inst.values}
         values = tuple(str(v) for v in alignment.human.columns)
         ctx = alignment.contexts
-        present = {g: set(ctx.get_level_values(g)) for g in ("country", "topic")}
+        rules, levels = [], []
+        for rule in group_rules(inst).values():
+            order = rule.order
+            if rule.kind == "axis":
+                present = set(ctx.get_level_values(rule.column))
+                order = tuple(x for x in rule.order if x in present)
+            elif rule.kind == "item":
+                order = values
+            elif rule.kind == "items":
+                members = inst.group_of(rule.id)
+                of_values = tuple(members[v] for v in values)
+                order = tuple(x for x in rule.order if x in set(of_values))
+                levels.append((rule.id, of_values))
+            rules.append(replace(rule, order=order))
+        by_id = {r.id: r for r in rules}
         return cls(
             contexts=ctx,
             values=values,
-            types=tuple(types[v] for v in values),
-            type_order=tuple(dict.fromkeys(types[v] for v in inst.value_ids if v in values)),
-            country_order=tuple(c.id for c in inst.countries if c.id in present["country"]),
-            topic_order=tuple(s.id for s in inst.scenarios if s.id in present["topic"]),
+            types=dict(levels).get("type", ()),
+            type_order=by_id["type"].order if "type" in by_id else (),
+            country_order=by_id["country"].order if "country" in by_id else (),
+            topic_order=by_id["scenario"].order if "scenario" in by_id else (),
             group_distance=alignment.group_distance,
+            instrument=inst,
+            rules=tuple(rules),
+            item_levels=tuple(levels),
         )
 
-    def _names(self, group: str) -> list[str]:
-        if group == "country":
-            return list(self.country_order)
-        if group == "topic":
-            return list(self.topic_order)
-        return list(dict.fromkeys(self.contexts.get_level_values(group)))
+    def scale(self, side: Side) -> RatingScale:
+        """The scale SIDE's raw positions are on (:func:`valuecompass._normalise.side_scale`)."""
+        return side_scale(self.instrument or load_instrument(), side)
+
+    def _rules(self) -> dict[str, GroupRule]:
+        if self.rules:
+            return {r.id: r for r in self.rules}
+        old = [
+            GroupRule("context", "context", "context"),
+            GroupRule("country", "axis", "country", self.country_order),
+            GroupRule("scenario", "axis", "topic", self.topic_order),
+            GroupRule("value", "item", "value", self.values),
+            GroupRule("type", "items", "type", self.type_order),
+        ]
+        return {r.id: r for r in old}
+
+    def group_ids(self) -> tuple[str, ...]:
+        """Every grouping this layout offers (ids; aliases such as ``topic`` also work)."""
+        return tuple(self._rules())
+
+    def rule(self, group: str) -> GroupRule:
+        """The rule GROUP names (an id or alias); :class:`GroupingError` (a ``ValueError``)
+        naming the valid ones."""
+        rules = self._rules()
+        key = AXIS_ALIASES.get(group, group) if group not in rules else group
+        if key not in rules and key in ("item", "value"):
+            key = "value" if "value" in rules else "item"
+        if key not in rules:
+            valid = ", ".join([*rules, "overall"])
+            raise GroupingError(f"unknown grouping {group!r}; valid: {valid}")
+        return rules[key]
+
+    def levels_of(self, rule: GroupRule) -> tuple[str, ...]:
+        """Each value's level in item grouping RULE."""
+        if not self.rules and rule.id == "type":
+            return self.types
+        return dict(self.item_levels)[rule.id]
 
     def keys(self, group: str) -> pd.DataFrame:
         """The group's key columns, one row per group, in the order results come."""
-        if group == "context":
-            return self.contexts.to_frame(index=False)
-        if group in ("country", "topic"):
-            return pd.DataFrame({group: self._names(group)})
-        if group == "value":
-            return pd.DataFrame({"value": list(self.values)})
-        if group == "type":
-            return pd.DataFrame({"type": list(self.type_order)})
         if group == "overall":
             return pd.DataFrame(index=[0])
-        raise ValueError(f"unknown grouping {group!r}; valid: {', '.join(GROUPINGS)}")
+        rule = self.rule(group)
+        if rule.kind == "context":
+            return self.contexts.to_frame(index=False)
+        if rule.kind == "item":
+            return pd.DataFrame({"value": list(self.values)})
+        return pd.DataFrame({rule.column: list(rule.order)})
 
     def context_members(self, group: str) -> FloatArray:
         """0/1 matrix (contexts × groups) of a context grouping (``overall`` is one group)."""
         if group == "overall":
             return np.ones((len(self.contexts), 1))
-        if group == "context":
+        rule = self.rule(group)
+        if rule.kind == "context":
             return np.eye(len(self.contexts))
-        level = self.contexts.get_level_values(group)
-        names = self._names(group)
-        members: FloatArray = (np.asarray(level)[:, None] == np.asarray(names)[None, :]).astype(
-            float
-        )
+        if rule.kind != "axis":
+            raise GroupingError(f"{group!r} groups values, not contexts")
+        level = self.contexts.get_level_values(rule.column)
+        members: FloatArray = (
+            np.asarray(level)[:, None] == np.asarray(rule.order)[None, :]
+        ).astype(float)
         return members
 
-    def type_members(self) -> FloatArray:
-        """0/1 matrix (values × types)."""
-        types, order = np.asarray(self.types), np.asarray(self.type_order)
-        members: FloatArray = (types[:, None] == order[None, :]).astype(float)
+    def item_members(self, group: str) -> FloatArray:
+        """0/1 matrix (values × groups) of an item grouping."""
+        rule = self.rule(group)
+        levels, order = np.asarray(self.levels_of(rule)), np.asarray(rule.order)
+        members: FloatArray = (levels[:, None] == order[None, :]).astype(float)
         return members
+
+    def value_table(self) -> pd.DataFrame:
+        """One row per value: ``value``, then its level in each item grouping (by column)."""
+        out = pd.DataFrame({"value": list(self.values)})
+        for rule in self._rules().values():
+            if rule.kind == "items" and (self.rules or self.types):
+                out[rule.column] = list(self.levels_of(rule))
+        return out
+
+    def type_members(self) -> FloatArray:
+        """0/1 matrix (values × types): :meth:`item_members` of ``type`` (deprecated)."""
+        return self.item_members("type")
+
+
+def default_groups(layout: Layout) -> tuple[str, ...]:
+    """The groupings computed when none are named: the Value Form's :data:`GROUPINGS` where
+    the layout offers them all, else every grouping it offers and ``overall``."""
+    if all(offers(layout, g) for g in GROUPINGS):
+        return GROUPINGS
+    return (*layout.group_ids(), "overall")
+
+
+def default_rank_groups(layout: Layout) -> tuple[str, ...]:
+    """``overall`` and each context axis (the Value Form: overall, country, topic)."""
+    axes = [g for g in layout.group_ids() if layout.rule(g).kind == "axis"]
+    if axes == ["country", "scenario"]:
+        return ("overall", "country", "topic")
+    return ("overall", *axes)
+
+
+def offers(layout: Layout, group: str) -> bool:
+    """Whether LAYOUT offers GROUP (``overall`` always)."""
+    if group == "overall":
+        return True
+    try:
+        layout.rule(group)
+    except ValueError:
+        return False
+    return True
 
 
 #: Cell codes: 2·(people disagree) + (model disagrees), or MISSING.
@@ -183,19 +282,18 @@ def statistics_of(
     how = layout.group_distance
     per_context = cells.pool(-1)  # (..., C)
     context_metrics = per_context.metrics(how)
-    per_value = cells.pool(-2) if {"value", "type"} & set(groups) else None
+    kinds = {g: "overall" if g == "overall" else layout.rule(g).kind for g in groups}
+    per_value = cells.pool(-2) if {"item", "items"} & set(kinds.values()) else None
     out: dict[str, dict[str, FloatArray]] = {}
-    for group in groups:
-        if group == "context":
+    for group, kind in kinds.items():
+        if kind == "context":
             out[group] = context_metrics
-        elif group in ("country", "topic", "overall"):
+        elif kind in ("axis", "overall"):
             out[group] = _mean_of_contexts(context_metrics, per_context, layout, group)
-        elif group == "value" and per_value is not None:
+        elif per_value is not None and kind == "item":
             out[group] = per_value.metrics(how)
-        elif group == "type" and per_value is not None:
-            out[group] = per_value.project(layout.type_members()).metrics(how)
-        else:
-            layout.keys(group)  # raises the unknown-grouping error
+        elif per_value is not None:
+            out[group] = per_value.project(layout.item_members(group)).metrics(how)
     return out
 
 

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from valuecompass import alignment as al
+from valuecompass._normalise import Side, scores
 from valuecompass.compare import Alignment
 from valuecompass.stats._bootstrap import StatsError
 from valuecompass.stats._groups import Layout, group_statistics
@@ -106,14 +106,14 @@ def make_pilot(alignment: Alignment, people: pd.DataFrame, model: pd.DataFrame) 
     layout = Layout.of(alignment)
     shared = set(layout.contexts)
 
-    def scored(df: pd.DataFrame) -> pd.DataFrame:
+    def scored(df: pd.DataFrame, side: Side) -> pd.DataFrame:
         df = df[df["value"].isin(layout.values)].copy()  # missing answers count as drawn
         keep = [(c, t) in shared for c, t in zip(df["country"], df["topic"], strict=True)]
         df = df[keep]
-        df["x"] = al.normalise(df["position"].to_numpy(float))
+        df["x"] = scores(df, alignment.instrument, side)
         return df
 
-    h, m = scored(people), scored(model)
+    h, m = scored(people, "humans"), scored(model, "llm")
     m["variant"] = m["variant"].fillna(-1).astype(int)
     ppl, n_ppl = _padded(h, [], "respondent", layout)
     mod, n_mod = _padded(m, ["variant"], "sample", layout)

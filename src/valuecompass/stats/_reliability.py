@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument, MotivationalType
+from valuecompass.instrument import Instrument
 from valuecompass.stats._units import FloatArray, unit_columns
+
+#: The level of a grouping that holds the items in no group.
+UNASSIGNED = "unassigned"
 
 
 def cronbach_alpha(x: FloatArray) -> float:
@@ -168,18 +171,20 @@ def reliability(
 
 
 def value_grouping(
-    instrument: Instrument, grouping: str = "type"
+    instrument: Instrument, grouping: str | None = "type"
 ) -> tuple[dict[str, str], list[str]]:
-    """An instrument grouping of its values as (value id → group, the groups in order).
+    """An instrument grouping of its items as (item id → group, the groups in order).
 
-    ``type``: Schwartz's motivational types, in their order around his circle (power,
-    achievement, hedonism, stimulation, self-direction, universalism, benevolence, tradition,
-    conformity, security); values the scoring key leaves unassigned are in no group.
+    GROUPING is any of the instrument's groupings (``None``, or ``type`` where the instrument
+    has none of that name: its first). The groups come in the grouping's circular order when
+    it declares one, else in its listed order; a level named ``unassigned`` (items the
+    theory's scoring key leaves out, as the Value Form's ``type`` has) is in no group.
     """
-    if grouping != "type":
-        raise ValueCompassError(f"unknown value grouping {grouping!r}; valid: type")
-    groups = {
-        v.id: v.type.value for v in instrument.values if v.type is not MotivationalType.UNASSIGNED
-    }
-    order = [t.value for t in MotivationalType if t is not MotivationalType.UNASSIGNED]
+    ids = [g.id for g in instrument.groupings]
+    gid = grouping if grouping in ids else None
+    if gid is None and grouping not in (None, "type"):
+        raise ValueCompassError(f"unknown value grouping {grouping!r}; valid: {', '.join(ids)}")
+    found = instrument.grouping(gid or ids[0])
+    order = [x for x in (found.circle or found.level_ids) if x != UNASSIGNED]
+    groups = {i: g for i, g in instrument.group_of(found.id).items() if g in order}
     return groups, [g for g in order if g in set(groups.values())]

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from valuecompass import alignment as al
+from valuecompass._normalise import scores
 from valuecompass.compare import Alignment
+from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.prompts import PromptSet, load_prompts
 from valuecompass.stats._groups import STATISTICS, Layout, group_statistics
 from valuecompass.stats._units import FloatArray
@@ -80,22 +82,29 @@ def prompt_sensitivity(
     default design.
     """
     table = default_variant_factors() if factors is None else factors
-    by_value = variance_shares(model_answers, table, by="value").set_index("value")
+    by_value = variance_shares(model_answers, table, "value", alignment.instrument).set_index(
+        "value"
+    )
     order = [v for v in alignment.human.columns if v in by_value.index]
     return Sensitivity(
         by_variant=variant_scores(alignment, model_answers, table),
-        variance=variance_shares(model_answers, table),
+        variance=variance_shares(model_answers, table, None, alignment.instrument),
         variance_by_value=by_value.loc[order].reset_index(),
         flips=label_flips(alignment, model_answers, table),
     )
 
 
-def _scored(model_answers: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
-    """Scored answers with a normalised score ``x`` and their variant's factor levels."""
+def _scored(
+    model_answers: pd.DataFrame, factors: pd.DataFrame, instrument: Instrument | None
+) -> pd.DataFrame:
+    """Scored answers with a normalised score ``x`` (each on its own scale, see
+    :mod:`valuecompass._normalise`; INSTRUMENT defaults to the Value Form) and their
+    variant's factor levels."""
     df = model_answers[model_answers["position"].notna() & model_answers["variant"].notna()]
-    df = df[[*_CELL, "variant", "position"]].copy()
+    df = df.copy()
+    df["x"] = scores(df, instrument or load_instrument(), "llm")
+    df = df[[*_CELL, "variant", "position", "x"]].copy()
     df["variant"] = df["variant"].astype(int)
-    df["x"] = al.normalise(df["position"].to_numpy(float))
     known = df["variant"].isin(factors.index)
     if not known.all():
         unknown = sorted(set(df.loc[~known, "variant"]))
@@ -124,7 +133,7 @@ def variant_scores(
     """The overall rate and distance of each variant alone against people, with its levels
     and ``mean_score`` (the variant's mean normalised answer: higher is more disagreement)."""
     layout = Layout.of(alignment)
-    df = _scored(model_answers, factors)
+    df = _scored(model_answers, factors, alignment.instrument)
     frame, matrices = variant_matrices(df, layout, ["variant"])
     stats = group_statistics(alignment.human.to_numpy()[None], matrices, layout, ("overall",))
     out = frame.join(factors, on="variant")
@@ -136,7 +145,10 @@ def variant_scores(
 
 
 def variance_shares(
-    model_answers: pd.DataFrame, factors: pd.DataFrame, by: str | None = None
+    model_answers: pd.DataFrame,
+    factors: pd.DataFrame,
+    by: str | None = None,
+    instrument: Instrument | None = None,
 ) -> pd.DataFrame:
     """Share of the model's within-cell variance due to each prompt factor's main effect.
 
@@ -147,7 +159,7 @@ def variance_shares(
     imbalance left by missing answers (it can dip below zero when answers are missing). A
     cell whose answers never vary adds nothing. ``NaN`` shares where nothing varies at all.
     """
-    df = _scored(model_answers, factors)
+    df = _scored(model_answers, factors, instrument)
     names = list(factors.columns)
     cell_mean = df.groupby(_CELL)["x"].transform("mean")
     parts = pd.DataFrame({"total": (df["x"] - cell_mean) ** 2})
@@ -179,7 +191,7 @@ def label_flips(
     ``n_contexts`` says how many did for ``flip_rate``.
     """
     layout = Layout.of(alignment)
-    df = _scored(model_answers, factors)
+    df = _scored(model_answers, factors, alignment.instrument)
     out = pd.DataFrame({"value": list(layout.values)})
     _, per_variant = variant_matrices(df, layout, ["variant"])
     out["flip_rate"], out["n_contexts"] = _flip_share(per_variant)

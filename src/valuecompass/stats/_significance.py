@@ -15,7 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from valuecompass._normalise import same_mapping
 from valuecompass.compare import Alignment
+from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import load_instrument
 from valuecompass.stats._groups import Layout
 from valuecompass.stats._resample import random_ranks
 from valuecompass.stats._units import FloatArray, IntArray, Units, arrange, cell_means
@@ -43,7 +46,15 @@ def benjamini_hochberg(p_values: FloatArray) -> FloatArray:
 
 
 def _pool(people: Units, model: Units) -> tuple[Units, IntArray]:
-    """Both sides' units in one array per context: people first, then the model's."""
+    """Both sides' units in one array per context: people first, then the model's.
+
+    Their raw positions share one array, so both must be on scales that score alike.
+    """
+    if not same_mapping(*(u.scale or load_instrument().people_scale for u in (people, model))):
+        raise ValueCompassError(
+            "a permutation test pools people's and the model's answers, which are on scales "
+            "that score positions differently"
+        )
     n_h, n_m = people.counts, model.counts
     width = int((n_h + n_m).max(initial=1))
     c_dim, k = people.positions.shape[0], people.positions.shape[2]
@@ -51,7 +62,7 @@ def _pool(people: Units, model: Units) -> tuple[Units, IntArray]:
     for c in range(c_dim):
         pooled[c, : n_h[c]] = people.positions[c, : n_h[c]]
         pooled[c, n_h[c] : n_h[c] + n_m[c]] = model.positions[c, : n_m[c]]
-    return Units(pooled, n_h + n_m, people.contexts, people.values), n_h
+    return Units(pooled, n_h + n_m, people.contexts, people.values, people.scale), n_h
 
 
 def value_distance(human: FloatArray, model: FloatArray, how: str = "cells") -> FloatArray:
@@ -87,8 +98,10 @@ def permutation_test(
 
         raise StatsError(f"permutations must be at least 1, got {permutations}")
     layout = Layout.of(alignment)
-    people = arrange(human_answers, layout.contexts, list(layout.values))
-    model = arrange(model_answers, layout.contexts, list(layout.values))
+    people = arrange(
+        human_answers, layout.contexts, list(layout.values), scale=layout.scale("humans")
+    )
+    model = arrange(model_answers, layout.contexts, list(layout.values), scale=layout.scale("llm"))
     pooled, n_h = _pool(people, model)
     how = layout.group_distance
     observed = value_distance(people.cell_means(), model.cell_means(), how)
@@ -107,10 +120,8 @@ def permutation_test(
         done += b
     p = np.where(np.isnan(observed), np.nan, (1.0 + exceed) / (1.0 + permutations))
     q = benjamini_hochberg(p)
-    return pd.DataFrame(
-        {
-            "value": list(layout.values),
-            "type": list(layout.types),
+    return layout.value_table().assign(
+        **{
             "distance": observed,
             "p_value": p,
             "q_value": q,

@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from valuecompass._grouping import group_rule
+from valuecompass._normalise import side_scale
 from valuecompass.compare import Alignment
 from valuecompass.errors import ValueCompassError
 from valuecompass.stats._intervals import centred_interval
@@ -70,10 +72,8 @@ def swap_contrast(grid: FloatArray) -> FloatArray:
 
 def _grid_index(alignment: Alignment, axis: str, within: str) -> tuple[list[str], list[str]]:
     ctx = alignment.contexts
-    order = {
-        "country": [c.id for c in alignment.instrument.countries],
-        "topic": [s.id for s in alignment.instrument.scenarios],
-    }
+    inst = alignment.instrument
+    order = {name: list(group_rule(inst, name).order) for name in ("country", "topic")}
     present = {name: set(ctx.get_level_values(name)) for name in ("country", "topic")}
     levels = [x for x in order[axis] if x in present[axis]]
     blocks = [x for x in order[within] if x in present[within]]
@@ -120,8 +120,9 @@ def steerability(
             f"model share; they share {', '.join(levels) or 'none'}"
         )
     values = list(alignment.human.columns)
-    h_units = arrange(human_answers, alignment.contexts, values)
-    m_units = arrange(model_answers, alignment.contexts, values)
+    inst = alignment.instrument
+    h_units = arrange(human_answers, alignment.contexts, values, scale=side_scale(inst, "humans"))
+    m_units = arrange(model_answers, alignment.contexts, values, scale=side_scale(inst, "llm"))
     h = _to_grid(h_units.cell_means(), h_units, axis, levels, blocks)
     m = _to_grid(m_units.cell_means(), m_units, axis, levels, blocks)
     grid = distance_grid(m, h)

@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from valuecompass.alignment import normalise
+from valuecompass.instrument import RatingScale
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -21,15 +24,17 @@ IntArray = NDArray[np.int64]
 class Units:
     """Scale positions per unit.
 
-    ``positions[c, u, k]`` is unit ``u``'s position (1..4) on value ``k`` in context ``c``;
-    ``NaN`` where the unit gave no score or where context ``c`` has fewer than ``u + 1`` units
-    (padding). ``counts[c]`` is how many units context ``c`` has.
+    ``positions[c, u, k]`` is unit ``u``'s raw position on SCALE for value ``k`` in context
+    ``c``; ``NaN`` where the unit gave no score or where context ``c`` has fewer than ``u + 1``
+    units (padding). ``counts[c]`` is how many units context ``c`` has. ``scale`` is the
+    scale the positions are on (``None``: the bundled Value Form's people scale).
     """
 
     positions: FloatArray
     counts: IntArray
     contexts: pd.MultiIndex
     values: tuple[str, ...]
+    scale: RatingScale | None = None
 
     @property
     def width(self) -> int:
@@ -54,6 +59,7 @@ def arrange(
     contexts: pd.MultiIndex,
     values: list[str] | tuple[str, ...],
     unit_cols: list[str] | None = None,
+    scale: RatingScale | None = None,
 ) -> Units:
     """Arrange a tidy answer table as :class:`Units` over CONTEXTS and VALUES.
 
@@ -63,8 +69,9 @@ def arrange(
     cols = unit_cols or unit_columns(answers)
     ctx_index = {key: i for i, key in enumerate(contexts)}
     val_index = {v: i for i, v in enumerate(values)}
-    df = answers[["country", "topic", "value", "position", *cols]].copy()
-    df["c"] = [ctx_index.get(k, -1) for k in zip(df["country"], df["topic"], strict=True)]
+    keys = [str(n) for n in contexts.names]
+    df = answers[[*keys, "value", "position", *cols]].copy()
+    df["c"] = [ctx_index.get(k, -1) for k in zip(*(df[k] for k in keys), strict=True)]
     df["k"] = df["value"].map(val_index).fillna(-1).astype(int)
     df = df[(df["c"] >= 0) & (df["k"] >= 0)]
     unit_keys = [df[c].astype(str) for c in cols]
@@ -76,7 +83,7 @@ def arrange(
         np.maximum.at(counts, df["c"].to_numpy(), u + 1)
     positions = np.full((len(contexts), max(int(counts.max(initial=0)), 1), len(values)), np.nan)
     positions[df["c"].to_numpy(), u, df["k"].to_numpy()] = df["position"].to_numpy(float)
-    return Units(positions=positions, counts=counts, contexts=contexts, values=tuple(values))
+    return Units(positions, counts, contexts, tuple(values), scale)
 
 
 def cell_means(weights: FloatArray, units: Units) -> FloatArray:
@@ -97,7 +104,5 @@ def cell_means(weights: FloatArray, units: Units) -> FloatArray:
     sums, counts = both[..., :k], both[..., k:]
     means = np.full(sums.shape, np.nan)
     np.divide(sums, counts, out=means, where=counts > 0)
-    means -= 1.0  # normalise in place: (s - 1) / 3, as alignment.normalise
-    means /= 3.0
-    out: FloatArray = np.moveaxis(means, 0, 1)
+    out: FloatArray = np.moveaxis(normalise(means, units.scale), 0, 1)
     return out

@@ -1,0 +1,102 @@
+"""Answers' positions onto [0, 1], each on the scale it was given on.
+
+A position in the tidy answer table is raw: a point of the scale its answer was given on. People
+answer on the instrument's people scale (``roles.people``); a model on the scale of the wording
+its prompt used (``roles.wordings``). An answer table may say which scale each row is on (a
+``scale`` column with scale ids); where it does not, a people's row (``source == "humans"``) is on
+the people scale and a model's on its wordings' scale, which must then be one scale in effect
+(all the model scales normalise alike), else the table has to say.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from valuecompass.alignment import normalise, scale_ends
+from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import Instrument, RatingScale
+
+Side = Literal["humans", "llm"]
+HUMANS = "humans"
+
+
+class ScaleError(ValueCompassError, ValueError):
+    """Answers whose scale cannot be told, or positions off their scale."""
+
+
+def same_mapping(a: RatingScale, b: RatingScale) -> bool:
+    """Whether A and B map every raw position to the same normalised score (the same agree
+    end and the same other end; the points between may differ)."""
+    return scale_ends(a) == scale_ends(b)
+
+
+def model_scale(instrument: Instrument) -> RatingScale:
+    """The one scale a model's answers are on when they do not say (all wordings alike).
+
+    Edge case: wordings on scales that normalise differently raise :class:`ScaleError`, since a
+    position alone could then mean two scores.
+    """
+    scales = [instrument.scale_for(w) for w in instrument.wording_ids]
+    first = scales[0]
+    if all(same_mapping(first, s) for s in scales[1:]):
+        return first
+    ids = ", ".join(dict.fromkeys(s.id for s in scales))
+    raise ScaleError(
+        f"instrument {instrument.id!r}: a model's wordings use scales that score positions "
+        f"differently ({ids}); the answers must say which scale each is on (a 'scale' column)"
+    )
+
+
+def side_scale(instrument: Instrument, side: Side) -> RatingScale:
+    """The scale SIDE answers on when its rows do not say."""
+    return instrument.people_scale if side == HUMANS else model_scale(instrument)
+
+
+def row_scales(answers: pd.DataFrame, instrument: Instrument, side: Side | None) -> pd.Series:
+    """The scale id of each row: its ``scale`` column, else SIDE's scale (by ``source`` when
+    SIDE is ``None``). The default is asked for only where a row does not say."""
+    out = pd.Series("", index=answers.index, dtype=object)
+    if "scale" in answers.columns:
+        given = answers["scale"].astype(object).where(answers["scale"].notna(), "")
+        out = given.astype(str).str.strip().astype(object)
+    unsaid = out == ""
+    if side is None:
+        people = unsaid & (answers["source"] == HUMANS)
+        out[people] = instrument.people_scale.id
+        unsaid &= ~people
+        side = "llm"
+    if unsaid.any():
+        out[unsaid] = side_scale(instrument, side).id
+    return out
+
+
+def scores(
+    answers: pd.DataFrame, instrument: Instrument, side: Side | None = None
+) -> NDArray[np.float64]:
+    """Each row's position normalised on its own scale (``NaN`` where it has none).
+
+    0 is the scale's agree end, 1 the other. A row naming a scale the instrument lacks raises
+    :class:`ScaleError`.
+    """
+    positions = pd.to_numeric(answers["position"], errors="coerce").to_numpy(float)
+    out = np.full(len(answers), np.nan)
+    ids = row_scales(answers, instrument, side).to_numpy()
+    for scale_id in dict.fromkeys(ids):
+        scale = _scale(instrument, str(scale_id))
+        rows = ids == scale_id
+        out[rows] = normalise(positions[rows], scale)
+    return out
+
+
+def _scale(instrument: Instrument, scale_id: str) -> RatingScale:
+    known = {s.id: s for s in instrument.rating_scales}
+    if scale_id not in known:
+        raise ScaleError(
+            f"answers on scale {scale_id!r}, which instrument {instrument.id!r} does not have; "
+            f"its scales: {', '.join(known)}"
+        )
+    return known[scale_id]
