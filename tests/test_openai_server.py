@@ -123,17 +123,21 @@ def test_item_and_form_runs_agree_with_the_local_backend(
     assert here.exit_code == 0 and "8 asked, 0 failed" in here.output, here.output
     served, computed = _rows(db, "server"), _rows(db, "local")
     assert set(served) == set(computed) and len(served) == 8
+    tvs: list[float] = []
     for key, (raw, code, probs) in served.items():
         local_raw, local_code, local_probs = computed[key]
         # Greedy decoding of the same file: the same answer, token for token.
         assert (raw, code) == (local_raw, local_code), key
-        # The same first-token distribution over the options, within 1e-4 total variation
-        # (measured: at most 3e-8, float32 rounding). It could differ more: the server sees
-        # only its top 20 tokens (an option below them counts 0), and it evaluates the prompt
-        # in one batch where the local backend reuses the prefix the prompts share.
+        # The same first-token distribution over the options, within 0.05 total variation
+        # per answer and 0.02 on average. The numbers differ a little: the local backend
+        # evaluates the BF16 file it converts from the Q4_1 one, a block's items in one batched
+        # decode over their shared prefix, while the server evaluates the Q4_1 file one prompt
+        # at a time (measured here: max 0.022, mean 0.011). The server also sees only its top
+        # 20 tokens (an option below them would count 0).
         assert probs and local_probs, key
-        tv = 0.5 * sum(abs(probs[c] - local_probs[c]) for c in local_probs)
-        assert tv <= 1e-4, (key, probs, local_probs)
+        tvs.append(0.5 * sum(abs(probs[c] - local_probs[c]) for c in local_probs))
+        assert tvs[-1] <= 0.05, (key, probs, local_probs)
+    assert sum(tvs) / len(tvs) <= 0.02, tvs
     # The server's run is scored by option probabilities like any other.
     scored = cli.invoke(main, ["align", "--humans", str(released), "--llm", f"{db}#server",
                                "--score", "probs", "--format", "json"])  # fmt: skip
