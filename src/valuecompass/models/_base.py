@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -114,6 +114,27 @@ class AsyncBackend(Protocol):
     async def acomplete(self, request: Request) -> Completion: ...
 
     async def aclose(self) -> None: ...
+
+
+def option_token_ids(
+    options: tuple[str, ...],
+    tokenize: Callable[[str], Sequence[int]],
+    cache: MutableMapping[tuple[str, ...], dict[str, int]],
+) -> dict[str, int]:
+    """The option codes among OPTIONS that are one token each, with their token ids.
+
+    A code that tokenizes to several tokens is left out (its probability cannot be read at one
+    position). Results are kept in CACHE, keyed by the option tuple.
+    """
+    found = cache.get(options)
+    if found is None:
+        found = {}
+        for code in options:
+            ids = tokenize(code)
+            if len(ids) == 1:
+                found[code] = ids[0]
+        cache[options] = found
+    return found
 
 
 def renormalise(logprobs: Mapping[str, float]) -> tuple[dict[str, float], float]:

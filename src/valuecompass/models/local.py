@@ -27,7 +27,13 @@ import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from valuecompass.models import _convert
-from valuecompass.models._base import Completion, ConfigError, Request, renormalise
+from valuecompass.models._base import (
+    Completion,
+    ConfigError,
+    Request,
+    option_token_ids,
+    renormalise,
+)
 from valuecompass.models._bundled import bundled_model_path
 from valuecompass.models._llama_batch import BatchContext, chunks
 from valuecompass.models._llama_model import GGUFModel
@@ -143,15 +149,9 @@ class LocalBackend:
 
     def _option_ids(self, options: tuple[str, ...]) -> dict[str, int]:
         """The single-token option codes and their token ids."""
-        found = self._options.get(options)
-        if found is None:
-            found = {}
-            for code in options:
-                ids = self._model.tokenize(code, special=False)
-                if len(ids) == 1:
-                    found[code] = ids[0]
-            self._options[options] = found
-        return found
+        return option_token_ids(
+            options, lambda code: self._model.tokenize(code, special=False), self._options
+        )
 
     def complete(self, request: Request) -> Completion:
         return self.complete_batch([request])[0]

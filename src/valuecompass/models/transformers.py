@@ -27,7 +27,14 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
-from valuecompass.models._base import BackendError, Completion, ConfigError, Request, renormalise
+from valuecompass.models._base import (
+    BackendError,
+    Completion,
+    ConfigError,
+    Request,
+    option_token_ids,
+    renormalise,
+)
 from valuecompass.models._bundled import bundled_model_path
 
 #: Sampling cut-offs at temperature > 0, as llama-cpp-python's defaults.
@@ -155,15 +162,11 @@ class TransformersBackend:
 
     def _option_ids(self, options: tuple[str, ...]) -> dict[str, int]:
         """The options that are one token each, with their token ids."""
-        found = self._options.get(options)
-        if found is None:
-            found = {}
-            for code in options:
-                ids = self._tokenizer.encode(code, add_special_tokens=False)
-                if len(ids) == 1:
-                    found[code] = ids[0]
-            self._options[options] = found
-        return found
+        return option_token_ids(
+            options,
+            lambda code: self._tokenizer.encode(code, add_special_tokens=False),
+            self._options,
+        )
 
     def complete(self, request: Request) -> Completion:
         return self.complete_batch([request])[0]
