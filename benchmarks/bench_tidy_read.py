@@ -28,7 +28,7 @@ def _unchecked(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     for column in ("position", "variant", "expected"):
         df[column] = df[column].replace("", np.nan)
-    table = ans.frame(df.to_dict("records"))
+    table = ans.frame(df.to_dict("records"), ["country", "scenario"])
     table["expected"] = pd.to_numeric(df["expected"], errors="coerce").to_numpy()
     table["probs"] = df["probs"].replace("", None).to_numpy()
     return table
@@ -51,7 +51,8 @@ def main() -> None:
         engine = open_store(db, create=False)
         record = store.get_run(engine, "b")
         assert record is not None
-        ans.write_csv(store.run_answers(engine, record), csv, extra=("expected", "probs"))
+        answers = store.run_answers(engine, record)
+        ans.write_csv(answers, csv, store.run_axes(record), extra=("expected", "probs"))
         engine.dispose()
         rows = len(_unchecked(csv))
         base = _best(lambda: _unchecked(csv))

@@ -20,6 +20,8 @@ import pandas as pd
 from valuecompass import align_sources
 from valuecompass.stats import circle_structure, reliability, steerability, value_grouping
 
+AXES = ["country", "scenario"]  # the Value Form's context columns
+
 MODELS = (
     "deepseek-r1-distill-llama-70b",
     "openai_o3-mini",
@@ -41,8 +43,10 @@ def model_rows(data: Path, model: str) -> tuple[dict[str, object], pd.DataFrame]
     centred = align_sources(data, data / "llm_outputs" / model, centre=True)
     groups, order = value_grouping(raw.alignment.instrument)
     assert raw.human_answers is not None and raw.model_answers is not None
-    rel = reliability(raw.model_answers, groups, order).set_index("group").loc["all"]
-    found = circle_structure(raw.model_answers, groups, order, permutations=2000, seed=0)
+    rel = reliability(raw.model_answers, groups, order, contexts=AXES).set_index("group").loc["all"]
+    found = circle_structure(
+        raw.model_answers, groups, order, contexts=AXES, permutations=2000, seed=0
+    )
     a, c = raw.alignment.overall(), centred.alignment.overall()
     row = {
         "model": model, "f1": a["f1"], "f1_centred": c["f1"], "distance": a["distance"],
@@ -66,8 +70,14 @@ def main() -> None:
     people = align_sources(data, data / "llm_outputs" / MODELS[0])
     assert people.human_answers is not None
     groups, order = value_grouping(people.alignment.instrument)
-    found = circle_structure(people.human_answers, groups, order, permutations=2000, seed=0)
-    rel = reliability(people.human_answers, groups, order).set_index("group").loc["all"]
+    found = circle_structure(
+        people.human_answers, groups, order, contexts=AXES, permutations=2000, seed=0
+    )
+    rel = (
+        reliability(people.human_answers, groups, order, contexts=AXES)
+        .set_index("group")
+        .loc["all"]
+    )
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     print(pd.DataFrame(rows).round(3).to_string(index=False))

@@ -23,8 +23,9 @@ def _run(*args: str) -> tuple[int, str, str]:
     ("by", "keys"),
     [
         ("country", ["country"]),
-        ("topic", ["topic"]),
-        ("context", ["country", "topic"]),
+        ("scenario", ["scenario"]),
+        ("topic", ["scenario"]),  # the deprecated alias of scenario
+        ("context", ["country", "scenario"]),
         ("value", ["value"]),
         ("type", ["type"]),
     ],
@@ -42,7 +43,8 @@ def test_align_json_contract(released: Path, by: str, keys: list[str]) -> None:
     assert set(metrics) <= set(payload["overall"])
     assert payload["overall"]["n_contexts"] == 28
     assert payload["overall"]["f1"] == pytest.approx(0.516, abs=0.0005)
-    expected_rows = {"country": 7, "topic": 4, "context": 28, "value": 56, "type": 11}[by]
+    rows = {"country": 7, "scenario": 4, "topic": 4, "context": 28, "value": 56, "type": 11}
+    expected_rows = rows[by]
     assert len(payload["rows"]) == expected_rows
 
 
@@ -52,10 +54,10 @@ def test_align_table_and_csv(released: Path) -> None:
     assert code == 0 and "overall" in out and "germany" in out
     assert "6272 answers" in err
     code, out, _ = _run(
-        "align", "--humans", str(released), "--llm", llm, "--by", "topic", "--format", "csv"
+        "align", "--humans", str(released), "--llm", llm, "--by", "scenario", "--format", "csv"
     )
     assert code == 0
-    assert out.splitlines()[0].startswith("topic,f1,accuracy")
+    assert out.splitlines()[0].startswith("scenario,f1,accuracy")
     assert len(out.splitlines()) == 5
 
 

@@ -75,7 +75,7 @@ def test_an_untouched_export_scores_as_its_store(export: Path, released: Path) -
         ("position", "nan", "line 5, column 'position': 'nan' is not a number"),
         ("value", "kindness_xyz", "line 5, column 'value': unknown value 'kindness_xyz'"),
         ("country", "narnia", "line 5, column 'country': unknown country 'narnia'"),
-        ("topic", "cooking", "line 5, column 'topic': unknown scenario 'cooking'"),
+        ("scenario", "cooking", "line 5, column 'scenario': unknown scenario 'cooking'"),
         ("variant", "two", "line 5, column 'variant': 'two' is not a whole number"),
     ],
 )

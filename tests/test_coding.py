@@ -99,7 +99,7 @@ def test_parse_codes(reply: str, themes: str, missing: str) -> None:
 ANSWERS = pd.DataFrame(
     {
         "respondent": ["p1", "p2", "p3", "p4"],
-        "topic": ["healthcare", "healthcare", "education", "education"],
+        "scenario": ["healthcare", "healthcare", "education", "education"],
         "question": ["uphold"] * 4,
         "text": [
             "A doctor must make the final call, and it must be fair.",
@@ -166,7 +166,7 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
 
 def test_import_codes_checks_themes_and_topics(tmp_path: Path, form: Instrument) -> None:
     book = load_codebook()
-    header = ["respondent", "topic", "question", "themes"]
+    header = ["respondent", "topic", "question", "themes"]  # ``topic``: the deprecated alias
     good = _write(
         tmp_path / "a.csv",
         [header, ["p1", "Healthcare", "uphold", "Fairness and bias; human_oversight"],
@@ -174,7 +174,8 @@ def test_import_codes_checks_themes_and_topics(tmp_path: Path, form: Instrument)
     )  # fmt: skip
     codes = import_codes(good, "ann", book, form)
     assert codes["themes"].tolist() == ["human_oversight;fairness_bias", ""]
-    assert codes["topic"].tolist() == ["healthcare", "healthcare"]
+    assert codes["scenario"].tolist() == ["healthcare", "healthcare"]
+    assert "topic" not in codes.columns
     bad = _write(tmp_path / "b.csv", [header, ["p1", "healthcare", "q", "kindness"]])
     with pytest.raises(CodingError, match=r"b.csv line 2: unknown theme 'kindness'"):
         import_codes(bad, "ann", book, form)
@@ -191,7 +192,7 @@ def test_import_codes_checks_themes_and_topics(tmp_path: Path, form: Instrument)
 
 def _two_coders() -> pd.DataFrame:
     rows = [
-        # respondent, topic, coder, themes
+        # respondent, scenario, coder, themes
         ("p1", "healthcare", "ann", "human_oversight;fairness_bias"),
         ("p2", "healthcare", "ann", "fairness_bias"),
         ("p3", "education", "ann", "accuracy"),
@@ -201,7 +202,7 @@ def _two_coders() -> pd.DataFrame:
     ]
     return pd.DataFrame(
         [
-            {"respondent": r, "topic": t, "question": "uphold", "coder": c, "themes": th,
+            {"respondent": r, "scenario": t, "question": "uphold", "coder": c, "themes": th,
              "missing": ""}
             for r, t, c, th in rows
         ]
@@ -239,7 +240,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 
 def test_code_cli_import_counts_agreement_run(tmp_path: Path) -> None:
-    header = ["respondent", "topic", "question", "themes"]
+    header = ["respondent", "scenario", "question", "themes"]
     ann = _write(tmp_path / "ann.csv", [header, ["p1", "healthcare", "q", "accuracy"],
                                        ["p2", "education", "q", "fairness_bias"]])  # fmt: skip
     bob = _write(tmp_path / "bob.csv", [header, ["p1", "healthcare", "q", "accuracy"],

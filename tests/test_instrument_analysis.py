@@ -55,7 +55,7 @@ def _twins(inst: Instrument) -> tuple[pd.DataFrame, pd.DataFrame]:
                                "position": ends[people.id][side]})  # fmt: skip
             m_rows.append({**where, "source": "m", "value": item, "variant": 0,
                            "position": ends[model.id][side]})  # fmt: skip
-    return ans.frame(h_rows), ans.frame(m_rows)
+    return ans.frame(h_rows, columns), ans.frame(m_rows, columns)
 
 
 @pytest.mark.parametrize("inst_id", bundled_ids())
@@ -97,9 +97,10 @@ def test_a_scale_whose_agree_end_is_last() -> None:
     # 0.25 (agree); the model at 2: (2 - 5) / (1 - 5) = 0.75 (disagree); distance 0.5.
     inst = load_instrument("moral_foundations")
     item = inst.item_ids[0]
-    ctx = {"country": inst.axis("country").level_ids[0], "topic": "healthcare"}
-    h = ans.frame([{**ctx, "source": "humans", "value": item, "respondent": "a", "position": 4}])
-    m = ans.frame([{**ctx, "source": "m", "value": item, "variant": 0, "position": 2}])
+    ctx = {"country": inst.axis("country").level_ids[0], "scenario": "healthcare"}
+    h = ans.frame([{**ctx, "source": "humans", "value": item, "respondent": "a", "position": 4}],
+                  list(ctx))  # fmt: skip
+    m = ans.frame([{**ctx, "source": "m", "value": item, "variant": 0, "position": 2}], list(ctx))
     cells = align(h, m, inst).cells().dropna(subset=["human"])
     assert cells[["human", "model", "distance"]].iloc[0].tolist() == [0.25, 0.75, 0.5]
     assert cells[["human_label", "model_label"]].iloc[0].tolist() == [0.0, 1.0]
@@ -117,15 +118,18 @@ def _two_scale_form() -> Instrument:
 
 def test_each_answer_is_normalised_on_the_scale_it_was_given_on() -> None:
     inst = _two_scale_form()
-    ctx = {"country": "united_states", "topic": "healthcare"}
+    ctx = {"country": "united_states", "scenario": "healthcare"}
     h = ans.frame(
-        {**ctx, "source": "humans", "value": v, "respondent": "a", "position": p}
-        for v, p in [("equality", 1.0), ("wealth", 4.0)]
+        (
+            {**ctx, "source": "humans", "value": v, "respondent": "a", "position": p}
+            for v, p in [("equality", 1.0), ("wealth", 4.0)]
+        ),
+        list(ctx),
     )
     rows = [("equality", "agreement", 1.0), ("equality", "portrait", 7.0),
             ("wealth", "agreement", 4.0), ("wealth", "portrait", 3.0)]  # fmt: skip
-    m = ans.frame({**ctx, "source": "m", "value": v, "variant": 0, "position": p}
-                  for v, _, p in rows)  # fmt: skip
+    m = ans.frame(({**ctx, "source": "m", "value": v, "variant": 0, "position": p}
+                   for v, _, p in rows), list(ctx))  # fmt: skip
     m["scale"] = [s for _, s, _ in rows]
     a = align(h, m, inst)
     # equality: svs 1 → 0 and pvq 7 (agree end) → 0, mean 0; wealth: svs 4 → 1 and pvq 3 →
@@ -141,10 +145,11 @@ def test_distribution_support_comes_from_both_scales() -> None:
     # Value Form: people's 0, 1/3, 1/2, 2/3, 1 and the model's 0, 1/3, 2/3, 1. People all
     # neutral (1/2), the model all "agree" (1/3): Wasserstein 1/6 on a support of range 1.
     inst = load_instrument()
-    ctx = {"country": "united_states", "topic": "healthcare"}
+    ctx = {"country": "united_states", "scenario": "healthcare"}
     h = ans.frame([{**ctx, "source": "humans", "value": "equality", "respondent": "a",
-                    "position": 2.5}])  # fmt: skip
-    m = ans.frame([{**ctx, "source": "m", "value": "equality", "variant": 0, "position": 2.0}])
+                    "position": 2.5}], list(ctx))  # fmt: skip
+    m = ans.frame([{**ctx, "source": "m", "value": "equality", "variant": 0, "position": 2.0}],
+                  list(ctx))  # fmt: skip
     dist = distribution_distances(align(h, m, inst), h, m)
     cell = dist.cells.dropna(subset=["wasserstein"])
     assert cell["wasserstein"].tolist() == [pytest.approx(1 / 6)]
@@ -168,8 +173,9 @@ def _csvs(tmp_path: Path) -> tuple[Path, Path]:
     h, m = _twins(load_instrument())
     rng = np.random.default_rng(2)
     m = m.assign(position=rng.choice([1.0, 2.0, 3.0, 4.0], len(m)))
-    ans.write_csv(h, tmp_path / "people.csv")
-    ans.write_csv(m, tmp_path / "model.csv")
+    axes = context_columns(load_instrument())
+    ans.write_csv(h, tmp_path / "people.csv", axes)
+    ans.write_csv(m, tmp_path / "model.csv", axes)
     return tmp_path / "people.csv", tmp_path / "model.csv"
 
 
@@ -184,7 +190,8 @@ def test_align_by_any_grouping_the_instrument_declares(tmp_path: Path) -> None:
         out[by] = result.stdout
     assert out["higher_order"].splitlines()[0].startswith("higher_order,f1,")
     assert len(out["higher_order"].splitlines()) == 1 + 4  # Schwartz's four higher-order values
-    assert out["topic"] == out["scenario"]
+    assert out["topic"] == out["scenario"]  # the deprecated alias
+    assert out["scenario"].splitlines()[0].startswith("scenario,f1,")
     bad = runner.invoke(main, [*base, "--by", "colour"])
     assert bad.exit_code == 2
     assert "unknown grouping 'colour'" in bad.output and "higher_order" in bad.output
@@ -203,10 +210,10 @@ def test_profile_writes_json_shaped_as_align_and_csv(tmp_path: Path) -> None:
     )
     table = pd.read_csv(model)
     # the overall score is the mean of the normalised cells: (position - 1) / 3 here
-    cells = table.groupby(["country", "topic", "value"])["position"].mean()
+    cells = table.groupby(["country", "scenario", "value"])["position"].mean()
     assert payload["overall"]["score"] == pytest.approx(((cells - 1) / 3).mean())
     csv = runner.invoke(main, [*base, "--format", "csv", "--by", "topic"])
-    assert csv.exit_code == 0 and csv.stdout.splitlines()[0] == "topic,score,n_cells"
+    assert csv.exit_code == 0 and csv.stdout.splitlines()[0] == "scenario,score,n_cells"
     assert runner.invoke(main, [*base, "--by", "planet"]).exit_code == 2
 
 
@@ -232,7 +239,7 @@ def test_rigor_commands_take_any_grouping(tmp_path: Path) -> None:
     assert len(result.stdout.splitlines()) == 1 + 4
     dist = runner.invoke(main, ["rigor", "distributions", *src, "--by", "scenario"])
     assert dist.exit_code == 0, dist.output
-    assert dist.stdout.splitlines()[0].startswith("topic,")
+    assert dist.stdout.splitlines()[0].startswith("scenario,")
     bad = runner.invoke(main, ["rigor", "ceiling", *src, "--by", "planet"])
     assert bad.exit_code == 2 and "unknown grouping 'planet'" in bad.output
 
@@ -285,7 +292,7 @@ def test_tidy_csvs_of_another_instrument_keyed_by_its_axes(tmp_path: Path) -> No
     rng = np.random.default_rng(4)
     m = m.assign(position=rng.choice(model_scale(inst).positions, len(m)))
     for table, name in ((h, "people.csv"), (m, "model.csv")):
-        table.rename(columns={"topic": "scenario"}).to_csv(tmp_path / name, index=False)
+        table.to_csv(tmp_path / name, index=False)
     runner = CliRunner()
     src = ["--humans", str(tmp_path / "people.csv"), "--llm", str(tmp_path / "model.csv")]
     opts = ["--instrument", "moral_foundations", "--format", "json"]

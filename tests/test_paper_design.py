@@ -157,7 +157,7 @@ def test_rigor_sensitivity_cli_reads_the_levels(released: Path, tmp_path: Path) 
     answers = align_sources(released, llm).model_answers
     assert answers is not None
     tidy = tmp_path / "gpt.csv"
-    ans.write_csv(answers, tidy)
+    ans.write_csv(answers, tidy, ["country", "scenario"])
     args = ["rigor", "sensitivity", "--humans", str(released), "--llm", str(tidy)]
     code, _, err = _run(*args, "--view", "factors")
     last = err.strip().splitlines()[-1]

@@ -35,7 +35,7 @@ def people(released: Path, form: Instrument) -> pd.DataFrame:
 def test_people(people: pd.DataFrame) -> None:
     assert people["respondent"].nunique() == 112
     assert people["value"].nunique() == 56
-    contexts = people.groupby(["country", "topic"])["respondent"].nunique()
+    contexts = people.groupby(["country", "scenario"])["respondent"].nunique()
     assert len(contexts) == 28 and (contexts == 4).all()
     # 6,272 value scores (Table 1): 112 × 56, some marked irrelevant
     assert len(people) == 6272

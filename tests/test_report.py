@@ -97,12 +97,12 @@ def test_report_has_every_section_figure_and_table(five: Built) -> None:
     page = five.page
     assert page.ids["section"] == ["overview", "rates", "heatmaps", "rankings", "types",
                                    "reproduction", "rigor", "science", "provenance"]  # fmt: skip
-    # 2 heatmap figures (countries, topics) × 5 models, each with 3 panels: people, model,
+    # 2 heatmap figures (countries, scenarios) × 5 models, each with 3 panels: people, model,
     # distance; the same for rankings; one figure of types per model; one top-10 figure.
     assert len(_figure_ids(page, "heatmap-country-")) == 5
-    assert len(_figure_ids(page, "heatmap-topic-")) == 5
+    assert len(_figure_ids(page, "heatmap-scenario-")) == 5
     assert len(_figure_ids(page, "ranking-country-")) == 5
-    assert len(_figure_ids(page, "ranking-topic-")) == 5
+    assert len(_figure_ids(page, "ranking-scenario-")) == 5
     assert len(_figure_ids(page, "types-")) == 5
     assert _figure_ids(page, "top-misaligned") == ["fig-top-misaligned"]
     figures = page.ids["figure"]
@@ -112,7 +112,7 @@ def test_report_has_every_section_figure_and_table(five: Built) -> None:
     tables = {t.removeprefix("tab-") for t in page.ids["table"]}
     assert tables == {
         "sources", "respondents", "exclusions", "parsing", "missing", "overall",
-        "f1-country", "distance-country", "f1-topic", "distance-topic", "top-misaligned",
+        "f1-country", "distance-country", "f1-scenario", "distance-scenario", "top-misaligned",
         "f1-type", "distance-type", "provenance", "rigor-overall", "rigor-country",
         "rigor-sensitivity", "rigor-significance", "rigor-irrelevant",
         "reproduction-table-2", "reproduction-designs", "science-both-ways",
@@ -155,7 +155,7 @@ def test_heatmaps_share_one_scale_and_name_every_value(five: Built, form: Instru
     for country in form.countries:
         assert country.name in svg
     # One colour bar, the same ticks on every heatmap: 0 agree, 0.5 threshold, 1 disagree.
-    for name in ("heatmap-topic-gemma2-9b-it.svg", "types-openai_o3-mini.svg"):
+    for name in ("heatmap-scenario-gemma2-9b-it.svg", "types-openai_o3-mini.svg"):
         other = (five.result.files_dir / name).read_text()
         assert "0 strongly agree" in other and "1 strongly disagree" in other
 
@@ -184,7 +184,7 @@ def test_files_beside_the_html(five: Built) -> None:
 def test_rate_tables_match_the_alignment(five: Built, released: Path, form: Instrument) -> None:
     people, _ = load_source(released, form, "humans")
     f1 = pd.read_csv(five.result.files_dir / "f1-country.csv").set_index("model")
-    distance = pd.read_csv(five.result.files_dir / "distance-topic.csv").set_index("model")
+    distance = pd.read_csv(five.result.files_dir / "distance-scenario.csv").set_index("model")
     for model in MODELS:
         answers, _ = load_source(released / "llm_outputs" / model, form, "llm")
         alignment = align(people, answers, form)
@@ -192,7 +192,7 @@ def test_rate_tables_match_the_alignment(five: Built, released: Path, form: Inst
         for country, row in by_country.iterrows():
             assert f1.loc[model, country] == pytest.approx(row["f1"], abs=1e-12)
         assert f1.loc[model, "average"] == pytest.approx(by_country["f1"].mean(), abs=1e-12)
-        by_topic = alignment.by("topic").set_index("topic")
+        by_topic = alignment.by("scenario").set_index("scenario")
         for topic, row in by_topic.iterrows():
             assert distance.loc[model, topic] == pytest.approx(row["distance"], abs=1e-12)
     # The paper's Table 2: Deepseek-r1 averages 0.529, GPT-4o-mini 0.405, Gemma2 0.516.
@@ -267,7 +267,7 @@ def test_source_without_shared_context_is_refused(
     shutil.copy(released / "humans" / "human_S1_Collaborative_Writing.csv", people)
     answers, _ = load_source(released / "llm_outputs" / "gpt-4o-mini", form, "llm")
     model_csv = tmp_path / "healthcare.csv"
-    write_csv(answers[answers["topic"] == "healthcare"], model_csv)
+    write_csv(answers[answers["scenario"] == "healthcare"], model_csv, ["country", "scenario"])
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     code, _, stderr = _run(

@@ -14,9 +14,9 @@ from valuecompass.report._sections import DEFAULT_SECTIONS
 def test_rigor_section_tables(released: Path, tmp_path: Path) -> None:
     codes = pd.DataFrame(
         [
-            {"respondent": "p1", "topic": "healthcare", "question": "q", "coder": "ann",
+            {"respondent": "p1", "scenario": "healthcare", "question": "q", "coder": "ann",
              "themes": "human_oversight;fairness_bias", "missing": ""},
-            {"respondent": "p2", "topic": "education", "question": "q", "coder": "ann",
+            {"respondent": "p2", "scenario": "education", "question": "q", "coder": "ann",
              "themes": "fairness_bias", "missing": ""},
         ]
     )  # fmt: skip

@@ -98,16 +98,16 @@ def test_group_distance_hand_computed(form: Instrument, how: str, expected: dict
     a = _two_contexts(form, how)
     assert a.by("country")["distance"].tolist() == pytest.approx([expected["country"]])
     assert a.overall()["distance"] == pytest.approx(expected["country"])
-    contexts = a.by("context").set_index("topic")["distance"]
+    contexts = a.by("context").set_index("scenario")["distance"]
     assert [contexts["healthcare"], contexts["education"]] == pytest.approx(expected["ctx"])
-    topics = a.by("topic").set_index("topic")["distance"]
+    topics = a.by("scenario").set_index("scenario")["distance"]
     assert [topics["healthcare"], topics["education"]] == pytest.approx(expected["ctx"])
     values = a.by("value").set_index("value")["distance"]
     assert [values["ambitious"], values["wealth"]] == pytest.approx(expected["value"])
     ranking = a.ranking().set_index("value")["distance"]
     assert [ranking["ambitious"], ranking["wealth"]] == pytest.approx(expected["value"])
     # the report's grouped heatmaps use the same rule
-    by_topic = a.distance_by(["country", "topic"]).droplevel("country")
+    by_topic = a.distance_by(["country", "scenario"]).droplevel("country")
     assert [by_topic["healthcare"], by_topic["education"]] == pytest.approx(expected["ctx"])
     # the cells themselves are the same either way
     assert sorted(a.cells()["distance"].dropna()) == pytest.approx([1 / 3, 1 / 3, 1 / 3, 1])
@@ -119,7 +119,7 @@ def test_resampling_statistics_follow_the_group_distance(form: Instrument, how: 
     layout = Layout.of(a)
     assert layout.group_distance == how
     stats = group_statistics(a.human.to_numpy(), a.model.to_numpy(), layout)
-    for group in ("context", "country", "topic", "value", "type"):
+    for group in ("context", "country", "scenario", "value", "type"):
         got = stats[group]["distance"]
         want = a.by(group)["distance"].to_numpy()
         np.testing.assert_allclose(got, want, err_msg=f"{how} by {group}")
@@ -165,7 +165,7 @@ def test_released_exclusions_leave_94(released: Path, form: Instrument, everyone
     exclusions = read_exclusions(released / "exclusions_attention.csv", form)
     assert len(exclusions.entries) == 18
     # 6 + 6 + 4 + 2 in the four scenario files
-    topics = pd.Series([e.topic for e in exclusions.entries]).value_counts().to_dict()
+    topics = pd.Series([e.scenario for e in exclusions.entries]).value_counts().to_dict()
     assert topics == {
         "collaborative_writing": 6,
         "healthcare": 6,
@@ -173,7 +173,7 @@ def test_released_exclusions_leave_94(released: Path, form: Instrument, everyone
         "public_sector": 2,
     }
     kept = apply_exclusions(everyone, exclusions)
-    assert kept.groupby("topic")["respondent"].nunique().sum() == 112 - 18
+    assert kept.groupby("scenario")["respondent"].nunique().sum() == 112 - 18
     assert len(kept) == (112 - 18) * 56
 
 

@@ -133,7 +133,7 @@ def test_store_is_an_llm_source_and_exports(tmp_path: Path, released: Path) -> N
     cli = CliRunner().invoke(main, ["runs", "export", name, "--db", str(db), "--out", str(out)])
     assert cli.exit_code == 0, cli.output
     header = out.read_text().splitlines()[0].split(",")
-    assert header[:4] == ["source", "country", "topic", "value"] and "expected" in header
+    assert header[:4] == ["source", "country", "scenario", "value"] and "expected" in header
     assert len(out.read_text().splitlines()) == 1 + 7 * 8 * 56
 
 

@@ -9,7 +9,7 @@ import pingouin as pg
 import pytest
 from scipy.optimize import minimize
 
-from _tidy import CTX, model, people
+from _tidy import AXES, CTX, model, people
 from valuecompass.stats import (
     circle_fit,
     circle_structure,
@@ -84,13 +84,13 @@ def test_reliability_table_per_group() -> None:
     rows = []
     for r, answers in zip("abc", [(1, 2, 1, 1), (2, 3, 4, 4), (3, 3, 1, 1)], strict=True):
         rows += [(*CTX, v, r, float(p)) for v, p in zip(vals, answers, strict=True)]
-    table = reliability(people(rows), groups, ["g1", "g2"]).set_index("group")
+    table = reliability(people(rows), groups, ["g1", "g2"], contexts=AXES).set_index("group")
     assert table.loc["g1", "alpha"] == pytest.approx(6 / 7)
     assert table.loc["g2", "alpha"] == pytest.approx(1.0)  # identical items
     assert table.loc["all", "n_items"] == 4 and "icc2_1" not in table
     m = model([(*CTX, v, k, float(p)) for k, ans in enumerate([(1, 2, 1, 1), (2, 3, 1, 2)])
                for v, p in zip(vals, ans, strict=True)])  # fmt: skip
-    mt = reliability(m, groups, ["g1", "g2"]).set_index("group")
+    mt = reliability(m, groups, ["g1", "g2"], contexts=AXES).set_index("group")
     # g1 cells: (1, 2), (2, 3) → ICC by hand: grand 2, rows 1.5, 2.5: MSR = 2·(.25+.25)/1 = 1;
     # columns 1.5, 2.5: MSC = 2·(.5)/1 = 1; residuals 0: MSE 0 → ICC(3,k) = 1, ICC(2,1) =
     # 1 / (1 + 0 + 2·1/2) = 1/2.
@@ -134,14 +134,16 @@ def test_structure_recovers_a_circumplex_and_not_noise() -> None:
     order = [f"g{g}" for g in range(10)]
     rng = np.random.default_rng(7)
     circle, groups = _circumplex(rng, signal=1.5)
-    found = circle_structure(circle, groups, order, permutations=300, seed=0)
+    found = circle_structure(circle, groups, order, contexts=AXES, permutations=300, seed=0)
     assert found.fit > 0.9
     assert found.p_value == pytest.approx(1 / 301)
     assert found.adjacent >= 8  # of 10 neighbouring pairs
     noise, _ = _circumplex(rng, signal=0.0)
-    none = circle_structure(noise, groups, order, permutations=300, seed=0)
+    none = circle_structure(noise, groups, order, contexts=AXES, permutations=300, seed=0)
     assert none.fit < 0.5
     assert none.p_value > 0.05
     # Shuffling the theory's order loses the circle: a wrong theory is not confirmed.
-    wrong = circle_structure(circle, groups, order[::2] + order[1::2], permutations=300, seed=0)
+    wrong = circle_structure(
+        circle, groups, order[::2] + order[1::2], contexts=AXES, permutations=300, seed=0
+    )
     assert wrong.fit < found.fit - 0.3

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from _tidy import CTX, model, people
+from _tidy import AXES, CTX, model, people
 from valuecompass import align
 from valuecompass.cli import main
 from valuecompass.errors import ValueCompassError
@@ -63,8 +63,8 @@ def test_steerability_by_topic_axis(form: Instrument) -> None:
     m = model(
         [("india", t, "equality", 0, p) for t, p in (("healthcare", 4.0), ("education", 1.0))]
     )
-    table = steerability(align(h, m, form), h, m, axis="topic", permutations=20, resamples=20)
-    assert table.set_index("topic").loc["overall", "steer"] == pytest.approx(-1.0)
+    table = steerability(align(h, m, form), h, m, axis="scenario", permutations=20, resamples=20)
+    assert table.set_index("scenario").loc["overall", "steer"] == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="country"):
         steerability(align(h, m, form), h, m, axis="value")
     # One country only: nothing to swap with.
@@ -77,7 +77,7 @@ def test_structure_of_answers_that_never_vary(form: Instrument) -> None:
 
     groups, order = value_grouping(form)
     m = model([(*CTX, v, k, 2.0) for v in ("equality", "freedom", "wealth") for k in range(3)])
-    found = circle_structure(m, groups, order, permutations=10)
+    found = circle_structure(m, groups, order, contexts=AXES, permutations=10)
     assert np.isnan(found.fit) and np.isnan(found.p_value)
     # Every typed value is left out (never varies, or never answered): no plane, no test.
     assert len(found.dropped) == 45 and found.summary()["items"] == 0

@@ -24,7 +24,10 @@ GRID = {"countries": ["India", "France"], "topics": ["healthcare"], "progress": 
 
 
 def _table(rows: list[dict[str, object]]) -> pd.DataFrame:
-    table = ans.frame({"source": "m", "country": "india", "topic": "healthcare", **r} for r in rows)
+    table = ans.frame(
+        ({"source": "m", "country": "india", "scenario": "healthcare", **r} for r in rows),
+        ["country", "scenario"],
+    )
     table["expected"] = [r.get("expected") for r in rows]
     return table
 
@@ -131,8 +134,8 @@ def test_cli_align_and_profile_score_by_probs(item_store: Path, released: Path) 
     model, _ = load_source(src, form, "llm", score="probs")
     gaps = []
     for country in ("india", "france"):
-        h = people[(people.country == country) & (people.topic == "healthcare")]
-        m = model[(model.country == country) & (model.topic == "healthcare")]
+        h = people[(people.country == country) & (people.scenario == "healthcare")]
+        m = model[(model.country == country) & (model.scenario == "healthcare")]
         hv = h.groupby("value")["position"].mean().reindex(form.value_ids).to_numpy()
         mv = m.groupby("value")["position"].mean().reindex(form.value_ids).to_numpy()
         gaps.append(np.nanmean(np.abs(normalise(hv) - normalise(mv))))
@@ -176,14 +179,14 @@ def test_distribution_distances_use_the_token_distributions(
     result = align_sources(released, f"{item_store}#item", form, score="probs")
     assert result.human_answers is not None and result.model_answers is not None
     dist = distribution_distances(result.alignment, result.human_answers, result.model_answers)
-    cell = dist.cells.set_index(["country", "topic", "value"]).loc[
+    cell = dist.cells.set_index(["country", "scenario", "value"]).loc[
         ("india", "healthcare", "wealth")
     ]
     people = result.human_answers
-    people = people[(people.country == "india") & (people.topic == "healthcare")
+    people = people[(people.country == "india") & (people.scenario == "healthcare")
                     & (people.value == "wealth") & people.position.notna()]  # fmt: skip
     model = result.model_answers
-    model = model[(model.country == "india") & (model.topic == "healthcare")
+    model = model[(model.country == "india") & (model.scenario == "healthcare")
                   & (model.value == "wealth")]  # fmt: skip
     mass: dict[float, float] = {}
     for d in model["probs"]:

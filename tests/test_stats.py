@@ -44,7 +44,7 @@ def test_arrange_and_cell_means_by_hand(form: Instrument) -> None:
             (*CTX, "equality", "c", 2.0),
         ]
     )
-    contexts = pd.MultiIndex.from_tuples([CTX], names=["country", "topic"])
+    contexts = pd.MultiIndex.from_tuples([CTX], names=["country", "scenario"])
     units = arrange(h, contexts, ["equality", "freedom"])
     assert units.counts.tolist() == [3]
     np.testing.assert_array_equal(units.positions[0], [[1, 4], [3, NAN], [2, NAN]])
@@ -97,7 +97,7 @@ def test_point_estimates_match_alignment(form: Instrument) -> None:
     h, m = _toy(form)
     a = align(h, m, form)
     boot = bootstrap(a, h, m, resamples=20, seed=1)
-    for group in ("context", "country", "topic", "value", "type"):
+    for group in ("context", "country", "scenario", "value", "type"):
         ref, got = a.by(group), boot.table(group)  # type: ignore[arg-type]
         for stat in (*al.METRICS, "distance"):
             np.testing.assert_allclose(got[stat], ref[stat].astype(float), equal_nan=True)
@@ -130,7 +130,7 @@ def test_bootstrap_distribution_by_hand(form: Instrument) -> None:
 
 def _one_cell(x: np.ndarray) -> tuple[Units, Units, Layout]:
     """People's normalised scores X in one cell; the model fixed at 1 (position 4)."""
-    contexts = pd.MultiIndex.from_tuples([CTX], names=["country", "topic"])
+    contexts = pd.MultiIndex.from_tuples([CTX], names=["country", "scenario"])
     layout = Layout(contexts, ("v",), ("t",), ("t",), ("united_states",), ("healthcare",))
     people_units = Units((3 * x + 1).reshape(1, -1, 1), np.array([len(x)]), contexts, ("v",))
     model_units = Units(np.full((1, 1, 1), 4.0), np.array([1]), contexts, ("v",))
@@ -164,7 +164,7 @@ def _simulation(rng: np.random.Generator) -> tuple[Layout, np.ndarray, np.ndarra
     ph = rng.dirichlet(np.array([0.28, 0.33, 0.19, 0.11, 0.09]) * 3, size=(c_dim, k_dim))
     pm = rng.dirichlet(np.array([0.30, 0.35, 0.25, 0.10]) * 3, size=(c_dim, k_dim))
     contexts = pd.MultiIndex.from_tuples(
-        [(f"c{i % 7}", f"t{i // 7}") for i in range(c_dim)], names=["country", "topic"]
+        [(f"c{i % 7}", f"t{i // 7}") for i in range(c_dim)], names=["country", "scenario"]
     )
     layout = Layout(
         contexts,

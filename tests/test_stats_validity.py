@@ -288,6 +288,6 @@ def test_model_offered_irrelevant_end_to_end(released: Path, tmp_path: Path) -> 
     code, out, err = _run("rigor", "irrelevant", "--humans", str(released), "--llm", db,
                           "--by", "context", "--format", "json")  # fmt: skip
     assert code == 0, err
-    rows = {(r["country"], r["topic"]): r for r in json.loads(out)["rows"]}
+    rows = {(r["country"], r["scenario"]): r for r in json.loads(out)["rows"]}
     assert rows[("india", "healthcare")]["model_rate"] == 1.0
     assert rows[("india", "healthcare")]["people_rate"] > 0

@@ -153,8 +153,8 @@ def test_export_writes_the_tidy_csv_and_the_store_is_a_humans_source(
     assert result.exit_code == 0, result.output
     assert "56 answers from 1 participants" in result.output
     table = ans.read_csv(out)
-    assert list(table.columns) == list(ans.COLUMNS) and len(table) == 56
-    assert set(table["topic"]) == {"education"} and set(table["country"]) == {"france"}
+    assert list(table.columns) == list(ans.columns(["country", "scenario"])) and len(table) == 56
+    assert set(table["scenario"]) == {"education"} and set(table["country"]) == {"france"}
     assert pd.read_csv(people)["country"].tolist() == ["france"]
     loaded, report = load_source(store_url, FORM, "humans")
     pd.testing.assert_frame_equal(
@@ -203,9 +203,9 @@ def test_open_answers_go_to_coding_from_the_export_and_from_the_store(
     assert result.exit_code == 0, result.output
     assert "6 open answers written" in result.output  # 2 kept participants x 3 questions
     exported = pd.read_csv(texts, dtype=str, keep_default_na=False)
-    assert list(exported.columns) == ["respondent", "topic", "question", "text"]
+    assert list(exported.columns) == ["respondent", "scenario", "question", "text"]
     assert set(exported["respondent"]) == {"survey-1", "survey-2"}
-    assert set(exported["topic"]) == {"healthcare", "education"}
+    assert set(exported["scenario"]) == {"healthcare", "education"}
     guarded = exported.loc[exported["question"] == "conflict", "text"].tolist()
     assert guarded[0] == "'" + formula  # a spreadsheet shows it as text
 

@@ -4,7 +4,8 @@ Every grouping an analysis offers comes from the instrument (``--by`` takes any 
 
 * ``context``: each context (one level of every context axis);
 * each context axis by its id (the Value Form: ``country``, ``scenario``, with ``topic`` kept as
-  an alias of ``scenario``): a group is the contexts at one level;
+  a deprecated alias of ``scenario``): a group is the contexts at one level; its column in the
+  tidy answer table is the axis id;
 * ``value`` (also ``item``): each item (a value, a foundation, ...);
 * each of the instrument's groupings by its id (the Value Form: ``type``, ``display_type``,
   ``higher_order``, ``authors_type``): a group is the items at one level.
@@ -30,14 +31,12 @@ if TYPE_CHECKING:
 #: Deprecated: the Value Form's groupings as fixed names (``--by`` now takes any the instrument
 #: declares, see :func:`group_rules`).
 GroupBy = str
-GROUPS: tuple[str, ...] = ("context", "country", "topic", "value", "type")
+GROUPS: tuple[str, ...] = ("context", "country", "scenario", "value", "type")
 
 Kind = Literal["context", "axis", "item", "items"]
-#: Other names accepted for an axis id.
+#: Deprecated input aliases of an axis id (``--by topic``; a tidy CSV written before the axes
+#: were named has a ``topic`` column). Accepted on input only; nothing is written under them.
 AXIS_ALIASES = {"topic": "scenario"}
-#: The tidy answer table's column for an axis, where it is not the axis id (the table's
-#: historical name; the table keys contexts by axis id once every source writes the axis ids).
-AXIS_COLUMNS = {"scenario": "topic"}
 #: Columns of the cell table that a grouping's column must not take.
 RESERVED = ("value", "human", "model", "human_label", "model_label", "distance")
 
@@ -67,14 +66,10 @@ class GroupRule:
         return self.kind in ("context", "axis")
 
 
-def axis_column(axis_id: str) -> str:
-    """The tidy answer table's column for context axis AXIS_ID."""
-    return AXIS_COLUMNS.get(axis_id, axis_id)
-
-
 def context_columns(instrument: Instrument) -> list[str]:
-    """The tidy table's columns that key a context, one per context axis, in axis order."""
-    return [axis_column(a.id) for a in instrument.context_axes]
+    """The tidy table's columns that key a context: one per context axis, named by the axis
+    id, in axis order (the Value Form: ``country``, ``scenario``)."""
+    return [a.id for a in instrument.context_axes]
 
 
 def group_rules(instrument: Instrument) -> dict[str, GroupRule]:
@@ -83,7 +78,7 @@ def group_rules(instrument: Instrument) -> dict[str, GroupRule]:
     item_id = "item" if "value" in grouping_ids else "value"
     rules = [GroupRule("context", "context", "context")]
     for axis in instrument.context_axes:
-        rules.append(GroupRule(axis.id, "axis", axis_column(axis.id), tuple(axis.level_ids)))
+        rules.append(GroupRule(axis.id, "axis", axis.id, tuple(axis.level_ids)))
     rules.append(GroupRule(item_id, "item", "value", tuple(instrument.item_ids)))
     taken = {r.column for r in rules} | set(RESERVED)
     for grouping in instrument.groupings:

@@ -18,14 +18,18 @@ import pandas as pd
 
 from valuecompass import answers as ans
 from valuecompass._csv import Rows, read_rows
-from valuecompass._grouping import axis_column
+from valuecompass._grouping import AXIS_ALIASES, context_columns
 from valuecompass._normalise import HUMANS, model_scale
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, RatingScale, UnknownNameError
 
 REQUIRED = ("source", "value", "position")  # and one column per context axis
-#: The columns that say which answer a row is; two rows alike in all of them are one answer twice.
-KEY = ("source", "country", "topic", "value", "respondent", "variant", "sample")  # Value Form
+#: The columns that say which answer a row is, with the context axes' columns after ``source``;
+#: two rows alike in all of them are one answer twice.
+KEY = ("source", "value", "respondent", "variant", "sample")
+#: Deprecated: the column a file written before the axes were named has for an axis (``topic``
+#: for ``scenario``); read as the axis, with a note; never written.
+OLD_COLUMNS = {axis: alias for alias, axis in AXIS_ALIASES.items()}
 
 
 class AnswerFileError(ValueCompassError, ValueError):
@@ -43,11 +47,7 @@ def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.Imp
             f"{path}: not a tidy answer file; missing column(s): {', '.join(absent)}"
         )
     records = _checked(rows, instrument, {a: str(c) for a, c in axes.items()})
-    table = ans.frame(records)
-    for axis_id in axes:  # an axis the answer table has no standard column for
-        column = axis_column(axis_id)
-        if column not in ans.COLUMNS:
-            table[column] = [r[column] for r in records]
+    table = ans.frame(records, context_columns(instrument))
     if "expected" in rows.header:  # a model's option probabilities, from ``runs export``
         expected = pd.Series([r["expected"] for _, r in rows], dtype=object)
         table["expected"] = pd.to_numeric(expected.replace("", np.nan), errors="coerce").to_numpy()
@@ -56,37 +56,44 @@ def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.Imp
     if "scale" in rows.header:  # the scale each position is on, when the file says
         table["scale"] = [r["scale"].strip() for _, r in rows]
     report = ans.ImportReport(source=str(path), files=1, rows=len(table), answers=len(table))
+    old = {a: str(c) for a, c in axes.items() if c != a}
+    if old:
+        report.notes.append(_old_note(old))
     unscored = table["position"].isna()
     report.missing.update(m or "no_position" for m in table.loc[unscored, "missing"])
     return table, report
 
 
 def _axis_columns(header: list[str], instrument: Instrument) -> dict[str, str | None]:
-    """Context axis id → the file's column for it: the axis id, or the table's own name for it
-    (``topic`` for ``scenario``, as files written before the axes were named have it)."""
+    """Context axis id → the file's column for it: the axis id, or (deprecated) the column a
+    file written before the axes were named has for it (``topic`` for ``scenario``)."""
     out: dict[str, str | None] = {}
     for axis in instrument.context_axes:
-        names = (axis.id, axis_column(axis.id))
+        names = (axis.id, OLD_COLUMNS.get(axis.id, axis.id))
         out[axis.id] = next((n for n in names if n in header), None)
     return out
+
+
+def _old_note(old: dict[str, str]) -> str:
+    said = ", ".join(f"{c!r} as the {a!r} axis" for a, c in old.items())
+    return f"deprecated column name(s): read {said}; write the axis id instead"
 
 
 def _checked(rows: Rows, instrument: Instrument, axes: dict[str, str]) -> list[dict[str, object]]:
     """Each row with its ids made canonical and its position read; errors name the line.
 
-    AXES maps each context axis to the file's column; the row keeps it under the answer
-    table's column for that axis."""
+    AXES maps each context axis to the file's column; the row keeps it under the axis id."""
     seen: dict[tuple[str, ...], int] = {}
     out = []
     scales = {s.id: s for s in instrument.rating_scales}
-    keys = ("source", *(axis_column(a) for a in axes), *KEY[3:])
+    keys = (KEY[0], *axes, *KEY[1:])
     for line, row in rows:
         record: dict[str, object] = dict(row)
         where = f"{rows.path} line {line}"
         for axis_id, column in axes.items():
             find = instrument.axis(axis_id).level
             record.pop(column, None)
-            record[axis_column(axis_id)] = _known(find, row[column], where, column)
+            record[axis_id] = _known(find, row[column], where, column)
         record["value"] = _known(instrument.item, row["value"], where, "value")
         scale = _row_scale(row, instrument, scales, where)
         record["position"] = _position(row["position"], where, scale)
@@ -96,7 +103,7 @@ def _checked(rows: Rows, instrument: Instrument, axes: dict[str, str]) -> list[d
                 record[column] = _whole(text, where, column) if text else None
         key = tuple(str(record.get(c, "")).strip() for c in keys)
         if key in seen:
-            said = [c for c in (*KEY[:1], *axes.values(), *KEY[3:]) if c in rows.header]
+            said = [c for c in (KEY[0], *axes.values(), *KEY[1:]) if c in rows.header]
             raise AnswerFileError(
                 f"{where}: the same answer as line {seen[key]} (same "
                 f"{', '.join(said)}); each answer may appear once"

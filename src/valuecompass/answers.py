@@ -1,13 +1,15 @@
 """The tidy answer table: one row per answer, the common currency of every source.
 
 People's survey answers, the paper's released CSVs and our own model runs all become this table;
-the metrics read it and ``export`` writes it as CSV.
+the metrics read it and ``export`` writes it as CSV. A context is keyed by the instrument's
+context axes, one column per axis named by its id (the Value Form: ``country``, ``scenario``;
+see :func:`columns`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,34 +19,44 @@ import pandas as pd
 if TYPE_CHECKING:
     from valuecompass.instrument import Instrument
 
-#: Column → meaning. The order is the CSV export's column order.
-COLUMNS: dict[str, str] = {
-    "source": "who answered: 'humans' or the model's name",
-    "country": "country id of the context",
-    "topic": "scenario id of the context",
-    "value": "value id",
+#: Column → meaning, before the context columns.
+LEADING: dict[str, str] = {"source": "who answered: 'humans' or the model's name"}
+#: Column → meaning, after the context columns.
+TRAILING: dict[str, str] = {
+    "value": "item id (a value, a foundation, ...)",
     "respondent": "participant id (people); empty for models",
     "variant": "prompt variant index (models); empty for people",
     "sample": "sample index of a repeated prompt (models); 0 for people",
     "raw": "the answer as given, before parsing",
     "code": "the option code it was read as, if any",
-    "position": "position on the 1 (strongly agree) .. 4 (strongly disagree) axis, if scored",
+    "position": "position on the scale the answer was given on (its points' positions), if scored",
     "missing": "why the answer has no position; empty if it has one",
 }
+_TEXT = ("source", "value", "respondent", "raw", "code", "missing")
 
 
-def empty() -> pd.DataFrame:
-    """An answer table with no rows and the right columns."""
-    return frame([])
+def columns(axes: Sequence[str]) -> dict[str, str]:
+    """Column → meaning of an answer table whose contexts have AXES (the instrument's context
+    axis ids, :func:`valuecompass._grouping.context_columns`), in the CSV export's order: the
+    source, one column per axis (named by the axis id, holding its level id), then the rest."""
+    middle = {a: f"level id of the context's {a!r} axis" for a in axes}
+    return {**LEADING, **middle, **TRAILING}
 
 
-def frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Build an answer table from row mappings, filling absent columns."""
-    df = pd.DataFrame(list(rows), columns=list(COLUMNS))
+def empty(axes: Sequence[str]) -> pd.DataFrame:
+    """An answer table with no rows and the right columns for context AXES."""
+    return frame([], axes)
+
+
+def frame(rows: Iterable[Mapping[str, Any]], axes: Sequence[str]) -> pd.DataFrame:
+    """Build an answer table from row mappings whose contexts have AXES, filling absent
+    columns (a row's other keys are dropped)."""
+    names = list(columns(axes))
+    df = pd.DataFrame(list(rows), columns=names)
     df["position"] = pd.to_numeric(df["position"], errors="coerce").astype(float)
     df["sample"] = df["sample"].fillna(0).astype(int)
     df["variant"] = pd.array(df["variant"], dtype="Int64")
-    for col in ("source", "country", "topic", "value", "respondent", "raw", "code", "missing"):
+    for col in (*_TEXT, *axes):
         df[col] = df[col].astype(object).where(df[col].notna(), "")
     return df
 
@@ -58,15 +70,18 @@ def read_csv(path: Path, instrument: Instrument | None = None) -> pd.DataFrame:
     return read_tidy(path, instrument or load_instrument())[0]
 
 
-def write_csv(answers: pd.DataFrame, path: Path, extra: Iterable[str] = ()) -> None:
-    """Write the tidy CSV atomically (a temporary file renamed into place).
+def write_csv(
+    answers: pd.DataFrame, path: Path, axes: Sequence[str], extra: Iterable[str] = ()
+) -> None:
+    """Write the tidy CSV atomically (a temporary file renamed into place): ``source``, a
+    column per context axis in AXES, ``value``, ... (:func:`columns`).
 
     ``extra`` names further columns to keep after the standard ones (e.g. ``expected``).
     """
     tmp = path.with_name(path.name + ".tmp")
-    columns = list(COLUMNS) + [c for c in extra if c in answers.columns]
+    names = list(columns(axes)) + [c for c in extra if c in answers.columns]
     try:
-        answers[columns].to_csv(tmp, index=False)
+        answers[names].to_csv(tmp, index=False)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -92,6 +107,7 @@ class ImportReport:
     variant_levels: dict[int, dict[str, str]] | None = None
     excluded: int = 0  # respondents left out by an exclusion file
     exclusions: str = ""  # that file
+    notes: list[str] = field(default_factory=list)  # e.g. a deprecated column name read
 
     def summary(self) -> str:
         parsed = self.answers - sum(self.missing.values())
@@ -109,4 +125,5 @@ class ImportReport:
             parts.append("skipped: " + ", ".join(f"{k} ({v})" for k, v in self.skipped.items()))
         if self.unknown_keys:
             parts.append("unknown keys: " + ", ".join(sorted(self.unknown_keys)))
+        parts.extend(f"note: {n}" for n in self.notes)
         return "; ".join(parts)

@@ -39,7 +39,7 @@ def cell_matrix(
     ignoring missing answers.
 
     Rows follow ``contexts`` (their level names are the answer table's context columns, e.g.
-    country, topic), columns follow ``values``; a cell with no scored answer is ``NaN``.
+    country, scenario), columns follow ``values``; a cell with no scored answer is ``NaN``.
     """
     scored = answers[answers["position"].notna()]
     keys = [str(n) for n in contexts.names]

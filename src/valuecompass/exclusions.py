@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from valuecompass._grouping import context_columns
 from valuecompass.errors import ValueCompassError
 from valuecompass.humans import HumanDataError, topic_from_filename
 from valuecompass.instrument import Instrument
@@ -41,7 +42,7 @@ class Exclusion:
 
     line: int
     file: str
-    topic: str
+    scenario: str  # the level of the instrument's scenario axis the file holds
     respondent: str
     reason: str
 
@@ -52,6 +53,9 @@ class Exclusions:
 
     path: str
     entries: tuple[Exclusion, ...]
+    #: the people's answer column a row's scenario is matched in: the instrument's second
+    #: context axis, the one the people's files are split by (the Value Form: ``scenario``)
+    axis: str = ""
 
     def reasons(self) -> pd.Series:
         """Count of excluded respondents per reason, largest first."""
@@ -81,11 +85,13 @@ def read_exclusions(path: str | Path, instrument: Instrument) -> Exclusions:
         if not where or not pid:
             raise ExclusionError(f"{path} line {line}: empty {'file' if not where else 'PID'}")
         try:
-            topic = topic_from_filename(Path(where), instrument)
+            scenario = topic_from_filename(Path(where), instrument)
         except HumanDataError as exc:
             raise ExclusionError(f"{path} line {line}: {exc}") from exc
-        entries.setdefault((topic, pid), Exclusion(line, where, topic, pid, row["reason"].strip()))
-    return Exclusions(path=str(path), entries=tuple(entries.values()))
+        entry = Exclusion(line, where, scenario, pid, row["reason"].strip())
+        entries.setdefault((scenario, pid), entry)
+    axis = context_columns(instrument)[1]
+    return Exclusions(path=str(path), entries=tuple(entries.values()), axis=axis)
 
 
 def apply_exclusions(people: pd.DataFrame, exclusions: Exclusions) -> pd.DataFrame:
@@ -93,8 +99,13 @@ def apply_exclusions(people: pd.DataFrame, exclusions: Exclusions) -> pd.DataFra
 
     Raises :class:`ExclusionError` naming the rows that match no respondent (see above).
     """
-    present = set(zip(people["topic"], people["respondent"], strict=True))
-    unmatched = [e for e in exclusions.entries if (e.topic, e.respondent) not in present]
+    if exclusions.axis not in people.columns:
+        raise ExclusionError(
+            f"{exclusions.path}: the people's answers have no {exclusions.axis!r} column to "
+            "match the excluded respondents' files in"
+        )
+    pairs = list(zip(people[exclusions.axis], people["respondent"], strict=True))
+    unmatched = [e for e in exclusions.entries if (e.scenario, e.respondent) not in set(pairs)]
     if unmatched:
         shown = "; ".join(f"line {e.line}: {e.respondent} in {e.file}" for e in unmatched[:5])
         more = f" (and {len(unmatched) - 5} more)" if len(unmatched) > 5 else ""
@@ -102,6 +113,5 @@ def apply_exclusions(people: pd.DataFrame, exclusions: Exclusions) -> pd.DataFra
             f"{exclusions.path}: {len(unmatched)} excluded respondent(s) are not among the "
             f"people's answers: {shown}{more}"
         )
-    keys = {(e.topic, e.respondent) for e in exclusions.entries}
-    drop = [(t, r) in keys for t, r in zip(people["topic"], people["respondent"], strict=True)]
-    return people.loc[[not d for d in drop]].reset_index(drop=True)
+    keys = {(e.scenario, e.respondent) for e in exclusions.entries}
+    return people.loc[[p not in keys for p in pairs]].reset_index(drop=True)

@@ -1,7 +1,9 @@
 """People's answers from files: the paper's released CSVs and survey-platform exports alike.
 
 A file holds one scenario; each row is a participant with a country of residence and one
-column per value. Bad input (a missing column, an unknown value name, a rating off the scale)
+column per value. The country (``location``) is the level of the instrument's first context
+axis and the file's scenario that of its second (the Value Form's ``country`` and
+``scenario``). Bad input (a missing column, an unknown value name, a rating off the scale)
 raises :class:`HumanDataError` naming the file, row and column.
 """
 
@@ -16,6 +18,7 @@ import pandas as pd
 
 from valuecompass import answers as ans
 from valuecompass._csv import check_header, read_text
+from valuecompass._grouping import context_columns
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, UnknownNameError
 from valuecompass.parsing import Missing, parse_option
@@ -65,10 +68,10 @@ def read_human_csv(
         for column, value_id in value_cols.items():
             rows.append(
                 _answer(
-                    path, line, column, record[column], pid, country, topic, value_id, instrument
+                    path, line, column, record[column], pid, (country, topic), value_id, instrument
                 )
             )
-    table = ans.frame(rows)
+    table = ans.frame(rows, context_columns(instrument))
     report.answers = len(table)
     report.missing.update(m for m in table["missing"] if m)
     return table, report
@@ -114,8 +117,7 @@ def _answer(
     column: str,
     raw: str,
     pid: str,
-    country: str,
-    topic: str,
+    context: tuple[str, str],
     value_id: str,
     instrument: Instrument,
 ) -> dict[str, object]:
@@ -127,8 +129,7 @@ def _answer(
         )
     return {
         "source": "humans",
-        "country": country,
-        "topic": topic,
+        **dict(zip(context_columns(instrument), context, strict=True)),
         "value": value_id,
         "respondent": pid,
         "raw": raw,

@@ -23,7 +23,7 @@ class Profile:
     """Normalised cell scores of one source over the contexts it answered."""
 
     instrument: Instrument
-    cells: pd.DataFrame  # index: the context columns (country, topic), columns: item ids
+    cells: pd.DataFrame  # index: the context columns (one per axis), columns: item ids
     answers: int
     scored: int
     missing: dict[str, int]
@@ -34,7 +34,7 @@ class Profile:
 
     def by(self, group: str) -> pd.DataFrame:
         """Mean score per value (rows, instrument order) and level of context axis GROUP
-        (columns, the axis's order; ``topic`` names the scenario axis)."""
+        (columns, the axis's order; ``topic`` is a deprecated alias of ``scenario``)."""
         rule = group_rule(self.instrument, group)
         if rule.kind != "axis":
             raise ValueCompassError(f"a profile's columns are a context axis, not {group!r}")

@@ -1,8 +1,9 @@
 """Model outputs in the paper's released layout: ``llm_outputs/<model>/value_eval_c*_s*_*.csv``.
 
-Each row is one context (``country`` and the ``scenario`` vignette text) with the raw answer to
-each of the 8 prompt variants in ``evaluation_0`` .. ``evaluation_7``. Variants 0, 1, 4 and 5
-asked for agreement options, 2, 3, 6 and 7 for portrait options. Some files repeat rows of
+Each row is one context (``country`` and the ``scenario`` vignette text, the levels of the
+instrument's first and second context axes) with the raw answer to each of the 8 prompt
+variants in ``evaluation_0`` .. ``evaluation_7``. Variants 0, 1, 4 and 5 asked for agreement
+options, 2, 3, 6 and 7 for portrait options. Some files repeat rows of
 earlier files (runs appended); an exact repeat is dropped, a differing repeat counts as another
 sample.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from valuecompass import answers as ans
+from valuecompass._grouping import context_columns
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, Scale, UnknownNameError
 from valuecompass.parsing import parse_form
@@ -104,7 +106,7 @@ def read_model_folder(
             sample = samples.get(context, 0)
             samples[context] = sample + 1
             rows.extend(_row_answers(record, context, sample, model, instrument, report))
-    table = ans.frame(rows)
+    table = ans.frame(rows, context_columns(instrument))
     report.answers = len(table)
     report.missing.update(m for m in table["missing"] if m)
     return table, report
@@ -149,7 +151,7 @@ def _row_answers(
     instrument: Instrument,
     report: ans.ImportReport,
 ) -> list[dict[str, object]]:
-    out = []
+    out: list[dict[str, object]] = []
     for column, text in record.items():
         match = re.fullmatch(r"evaluation_(\d+)", column)
         if not match:
@@ -162,8 +164,7 @@ def _row_answers(
             out.append(
                 {
                     "source": model,
-                    "country": context[0],
-                    "topic": context[1],
+                    **dict(zip(context_columns(instrument), context, strict=True)),
                     "value": value_id,
                     "variant": variant,
                     "sample": sample,

@@ -161,7 +161,7 @@ def _load_file(
         return read_tidy(path, instrument)
     raise SourceError(
         f"{path}: neither a people's CSV (PID, location, value columns) "
-        "nor a tidy answer CSV (source, country, topic, value, position, ...)"
+        "nor a tidy answer CSV (source, a column per context axis, value, position, ...)"
     )
 
 

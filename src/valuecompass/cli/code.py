@@ -75,7 +75,7 @@ def import_command(
     codebook_path: Path | None,
     instrument_path: Path | None,
 ) -> None:
-    """Add hand codes from FILE (respondent, topic, question, themes) as CODER's."""
+    """Add hand codes from FILE (respondent, scenario, question, themes) as CODER's."""
     from valuecompass import coding
     from valuecompass.instrument import load_instrument
 
@@ -90,7 +90,7 @@ def import_command(
     "--answers",
     "answers_src",
     required=True,
-    help="Open-ended answers: a CSV with respondent, topic, question, text, or the survey's "
+    help="Open-ended answers: a CSV with respondent, scenario, question, text, or the survey's "
     "store (a SQLite file or database URL).",
 )
 @click.option("--model", "model_spec", default="mock", show_default=True, help="Backend spec.")

@@ -50,7 +50,7 @@ def extend_alignment(
     from valuecompass.stats import STATISTICS, bootstrap, human_ceiling
 
     h, m = _answers(result)
-    keys = [c for c in ("country", "topic", "value", "type") if c in rows.columns]
+    keys = [c for c in _key_columns(result, group) if c in rows.columns]
     if ci is not None:
         groups = (group, "overall")
         boot = bootstrap(
@@ -73,6 +73,13 @@ def extend_alignment(
         rows = _join(rows, table.table(group)[keys + extra], keys)
         overall.update({k: v for k, v in table.overall().items() if k in extra})
     return rows, overall
+
+
+def _key_columns(result: AlignResult, group: str) -> list[str]:
+    """The columns that key GROUP's rows: every context axis for ``context``, else its column."""
+    inst = result.alignment.instrument
+    rule = group_rule(inst, group)
+    return context_columns(inst) if rule.kind == "context" else [rule.column]
 
 
 def _join(rows: pd.DataFrame, extra: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

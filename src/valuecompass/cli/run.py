@@ -359,7 +359,7 @@ def runs_export(name: str, db: str, out: Path | None) -> None:
         click.echo(answers.to_csv(index=False), nl=False)
         return
     try:
-        write_csv(answers, out, extra=("expected", "probs"))
+        write_csv(answers, out, store.run_axes(record), extra=("expected", "probs"))
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror})")
     click.echo(f"{len(answers)} answers written to {out}")

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import click
 
+from valuecompass._grouping import context_columns
 from valuecompass.cli._common import centre_meta_option
 from valuecompass.cli.rigor import _answers, _load, _sources, emit, seed_option
 
 GROUPING = click.option(
     "--by",
     "grouping",
-    type=click.Choice(["type"]),
-    default="type",
-    show_default=True,
-    help="The instrument grouping of the values (motivational types).",
+    default=None,
+    help="Any grouping of the items the instrument declares (the Value Form: type, "
+    "higher_order, ...); default its motivational types, else its first grouping.",
 )
 PERMUTATIONS = click.option(
     "--permutations", type=click.IntRange(1), default=2000, show_default=True
@@ -28,7 +28,7 @@ PERMUTATIONS = click.option(
 @centre_meta_option
 @GROUPING
 def reliability_command(
-    humans: str, llm: str, instrument_path: Path | None, fmt: str, grouping: str
+    humans: str, llm: str, instrument_path: Path | None, fmt: str, grouping: str | None
 ) -> None:
     """Cronbach's alpha and McDonald's omega per group, for people and for the model; the
     model's agreement across its prompt variants (ICC(2,1), ICC(3,k))."""
@@ -38,13 +38,14 @@ def reliability_command(
 
     result = _load(humans, llm, instrument_path)
     h, m = _answers(result)
-    groups, order = value_grouping(result.alignment.instrument, grouping)
+    inst = result.alignment.instrument
+    groups, order = value_grouping(inst, grouping)
     parts = []
     for source, answers in (("people", h), ("model", m)):
-        table = reliability(answers, groups, order)
+        table = reliability(answers, groups, order, contexts=context_columns(inst))
         table.insert(0, "source", source)
         parts.append(table)
-    emit(pd.concat(parts, ignore_index=True), fmt, f"Reliability by {grouping}")
+    emit(pd.concat(parts, ignore_index=True), fmt, f"Reliability by {grouping or 'group'}")
 
 
 @click.command("structure")
@@ -65,7 +66,7 @@ def structure_command(
     llm: str,
     instrument_path: Path | None,
     fmt: str,
-    grouping: str,
+    grouping: str | None,
     permutations: int,
     seed: int,
     view: str,
@@ -78,17 +79,21 @@ def structure_command(
 
     result = _load(humans, llm, instrument_path)
     h, m = _answers(result)
-    groups, order = value_grouping(result.alignment.instrument, grouping)
+    inst = result.alignment.instrument
+    groups, order = value_grouping(inst, grouping)
     rows, items = [], []
     for source, answers in (("people", h), ("model", m)):
-        found = circle_structure(answers, groups, order, permutations=permutations, seed=seed)
+        found = circle_structure(
+            answers, groups, order, contexts=context_columns(inst), permutations=permutations,
+            seed=seed,
+        )  # fmt: skip
         rows.append({"source": source, **found.summary()})
         items.append(found.coords.assign(source=source))
     if view == "items":
         table = pd.concat(items, ignore_index=True)
         emit(table[["source", "value", "group", "x", "y", "angle"]], fmt, "Items on the MDS plane")
     else:
-        emit(pd.DataFrame(rows), fmt, f"Circular structure of the {grouping}s")
+        emit(pd.DataFrame(rows), fmt, f"Circular structure of the {grouping or 'group'}s")
 
 
 @click.command("steer")
@@ -97,10 +102,9 @@ def structure_command(
 @click.option(
     "--by",
     "axis",
-    type=click.Choice(["country", "topic"]),
-    default="country",
-    show_default=True,
-    help="The context axis the prompt names (the other is held fixed).",
+    default=None,
+    help="The context axis the prompt names, any the instrument declares (the others are "
+    "held fixed); default its first (the Value Form: country).",
 )
 @PERMUTATIONS
 @click.option("--resamples", type=click.IntRange(2), default=1000, show_default=True)
@@ -116,7 +120,7 @@ def steer_command(
     llm: str,
     instrument_path: Path | None,
     fmt: str,
-    axis: str,
+    axis: str | None,
     permutations: int,
     resamples: int,
     ci: float,
@@ -128,6 +132,7 @@ def steer_command(
 
     result = _load(humans, llm, instrument_path)
     h, m = _answers(result)
+    axis = axis or context_columns(result.alignment.instrument)[0]
     table = steerability(
         result.alignment, h, m, axis=axis, permutations=permutations, resamples=resamples,
         level=ci, seed=seed,

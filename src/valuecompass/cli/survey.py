@@ -205,7 +205,7 @@ def serve(
     "open_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also write the open answers here, one per row (respondent, topic, question, text), "
+    help="Also write the open answers here, one per row (respondent, scenario, question, text), "
     "as 'valuecompass code' reads them.",
 )
 def export(
@@ -217,14 +217,16 @@ def export(
     open_path: Path | None,
 ) -> None:
     """Finished participants' answers as tidy CSV: one row per participant and value."""
+    from valuecompass._grouping import context_columns
     from valuecompass.answers import write_csv
     from valuecompass.instrument import load_instrument
     from valuecompass.store import open_store
     from valuecompass.store import survey as store
 
     engine = open_store(db, create=False)
+    instrument = load_instrument(instrument_path)
     try:
-        table = store.human_answers(engine, load_instrument(instrument_path), include_excluded)
+        table = store.human_answers(engine, instrument, include_excluded)
         people = store.participants_frame(engine, spreadsheet_safe=True) if participants else None
         texts = (
             store.open_answers(engine, include_excluded, spreadsheet_safe=True)
@@ -233,7 +235,7 @@ def export(
         )
     finally:
         engine.dispose()
-    _write(out, lambda: write_csv(table, out))
+    _write(out, lambda: write_csv(table, out, context_columns(instrument)))
     if people is not None and participants is not None:
         _write(participants, lambda: people.to_csv(participants, index=False))
     if texts is not None and open_path is not None:

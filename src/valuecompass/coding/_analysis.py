@@ -65,13 +65,13 @@ def theme_counts(codes: pd.DataFrame, codebook: Codebook, coder: str | None = No
     """
     who = _pick_coder(codes, coder)
     table = presence(codes[codes["coder"] == who], codebook)
-    per_person = table.groupby(["topic", "respondent"])[codebook.ids].max()
-    by_topic = per_person.groupby(level="topic", sort=False).sum().T
-    by_topic["all"] = per_person.groupby(level="respondent").max().sum()
-    coded = per_person.groupby(level="topic", sort=False).size()
-    by_topic.loc["coded"] = [*coded.to_list(), per_person.index.get_level_values(1).nunique()]
+    per_person = table.groupby(["scenario", "respondent"])[codebook.ids].max()
+    by_scenario = per_person.groupby(level="scenario", sort=False).sum().T
+    by_scenario["all"] = per_person.groupby(level="respondent").max().sum()
+    coded = per_person.groupby(level="scenario", sort=False).size()
+    by_scenario.loc["coded"] = [*coded.to_list(), per_person.index.get_level_values(1).nunique()]
     names = {t.id: t.name for t in codebook.themes}
-    out = by_topic.rename_axis("theme").reset_index()
+    out = by_scenario.rename_axis("theme").reset_index()
     out.insert(1, "name", out["theme"].map(names).fillna("respondents coded"))
     return out
 

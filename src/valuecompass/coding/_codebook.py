@@ -17,8 +17,9 @@ from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 
 DEFAULT_FILE = "codebook.yaml"
-#: Placeholders the instructions may use; {answer} and {themes} are required.
-FIELDS = ("themes", "question", "answer", "topic")
+#: Placeholders the instructions may use; {answer} and {themes} are required. ``{topic}`` is a
+#: deprecated alias of ``{scenario}``.
+FIELDS = ("themes", "question", "answer", "scenario", "topic")
 
 
 class CodingError(ValueCompassError, ValueError):
@@ -80,7 +81,7 @@ class Codebook(_Strict):
                 return t
         return None
 
-    def prompt(self, answer: str, question: str = "", topic: str = "") -> str:
+    def prompt(self, answer: str, question: str = "", scenario: str = "") -> str:
         """The instructions with this answer filled in."""
         lines = []
         for t in self.themes:
@@ -89,7 +90,11 @@ class Codebook(_Strict):
                 f"- {t.id}: {t.name}. {t.description}" + (f" (e.g. {examples})" if examples else "")
             )
         return self.instructions.format(
-            themes="\n".join(lines), question=question, answer=answer, topic=topic
+            themes="\n".join(lines),
+            question=question,
+            answer=answer,
+            scenario=scenario,
+            topic=scenario,  # deprecated alias
         )
 
 

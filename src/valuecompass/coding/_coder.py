@@ -86,7 +86,7 @@ def code_answers(
         if not text:
             themes, missing = "", ""
         else:
-            prompt = codebook.prompt(text, str(record["question"]), str(record["topic"]))
+            prompt = codebook.prompt(text, str(record["question"]), str(record["scenario"]))
             try:
                 themes, missing = parse_codes(coder(prompt), codebook)
             except ValueCompassError as exc:

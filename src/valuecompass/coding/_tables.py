@@ -1,6 +1,7 @@
 """Open-ended answers and codes as tidy tables, read from and written to CSV.
 
-* Answers: one row per answer: ``respondent``, ``topic``, ``question``, ``text``.
+* Answers: one row per answer: ``respondent``, ``scenario``, ``question``, ``text`` (a file
+  written before with ``topic`` for ``scenario`` is still read: a deprecated alias).
 * Codes: one row per (answer, coder): the answer's keys, ``coder``, ``themes`` (theme ids
   joined by ``;``, empty when the answer expresses none) and ``missing`` (why it has no codes,
   e.g. a model's unreadable reply; empty when coded).
@@ -19,7 +20,9 @@ from valuecompass._csv import check_header, read_text
 from valuecompass.coding._codebook import Codebook, CodingError
 from valuecompass.instrument import Instrument, UnknownNameError
 
-KEYS = ["respondent", "topic", "question"]
+KEYS = ["respondent", "scenario", "question"]
+#: Deprecated: the column name files written before had for ``scenario``; read, never written.
+OLD_SCENARIO = "topic"
 ANSWER_COLUMNS = [*KEYS, "text"]
 CODE_COLUMNS = [*KEYS, "coder", "themes", "missing"]
 
@@ -33,36 +36,40 @@ def _read(path: Path, required: list[str], what: str) -> pd.DataFrame:
         raise CodingError(f"{path}: the file is empty") from exc
     except (csv.Error, pd.errors.ParserError) as exc:
         raise CodingError(f"{path}: cannot read as CSV ({exc})") from exc
+    if "scenario" not in df.columns and OLD_SCENARIO in df.columns:
+        df = df.rename(columns={OLD_SCENARIO: "scenario"})  # deprecated alias
+        df.attrs["scenario_column"] = OLD_SCENARIO
     absent = [c for c in required if c not in df.columns]
     if absent:
         raise CodingError(f"{path}: not {what}; missing column(s): {', '.join(absent)}")
     return df
 
 
-def _topics(df: pd.DataFrame, path: Path, instrument: Instrument | None) -> pd.Series:
+def _scenarios(df: pd.DataFrame, path: Path, instrument: Instrument | None) -> pd.Series:
     if instrument is None:
-        return df["topic"].str.strip()
+        return df["scenario"].str.strip()
     out = []
-    for line, name in enumerate(df["topic"], start=2):
+    column = df.attrs.get("scenario_column", "scenario")  # the file's own name for it
+    for line, name in enumerate(df["scenario"], start=2):
         try:
             out.append(instrument.scenario(name.strip()).id)
         except UnknownNameError as exc:
-            raise CodingError(f"{path} line {line}, column 'topic': {exc}") from exc
+            raise CodingError(f"{path} line {line}, column {column!r}: {exc}") from exc
     return pd.Series(out, index=df.index)
 
 
 def read_answers(path: Path, instrument: Instrument | None = None) -> pd.DataFrame:
-    """Open-ended answers from a CSV with respondent, topic, question and text.
+    """Open-ended answers from a CSV with respondent, scenario, question and text.
 
-    With an instrument, topics are checked and mapped to scenario ids (names and aliases are
+    With an instrument, scenarios are checked and mapped to scenario ids (names and aliases are
     accepted). An empty respondent or question is an error naming the line.
     """
-    df = _read(path, ANSWER_COLUMNS, "an answer file (respondent, topic, question, text)")
+    df = _read(path, ANSWER_COLUMNS, "an answer file (respondent, scenario, question, text)")
     for col in ("respondent", "question"):
         empty = df.index[df[col].str.strip() == ""]
         if len(empty):
             raise CodingError(f"{path} line {empty[0] + 2}: column {col!r} is empty")
-    df["topic"] = _topics(df, path, instrument)
+    df["scenario"] = _scenarios(df, path, instrument)
     df["text"] = df["text"].map(_undefuse)
     return df[ANSWER_COLUMNS].reset_index(drop=True)
 
@@ -106,15 +113,15 @@ def split_themes(text: str) -> list[str]:
 def import_codes(
     path: Path, coder: str, codebook: Codebook, instrument: Instrument | None = None
 ) -> pd.DataFrame:
-    """Hand codes from a CSV with respondent, topic, question and themes (ids or names,
+    """Hand codes from a CSV with respondent, scenario, question and themes (ids or names,
     separated by ``;`` or ``,``; empty for none) as the codes table of CODER.
 
     An unknown theme is an error naming the line; so is an answer coded twice.
     """
     if not coder.strip():
         raise CodingError("the coder's name is empty")
-    df = _read(path, [*KEYS, "themes"], "a code file (respondent, topic, question, themes)")
-    df["topic"] = _topics(df, path, instrument)
+    df = _read(path, [*KEYS, "themes"], "a code file (respondent, scenario, question, themes)")
+    df["scenario"] = _scenarios(df, path, instrument)
     ids = []
     for line, text in enumerate(df["themes"], start=2):
         found = []

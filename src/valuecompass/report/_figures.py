@@ -1,7 +1,7 @@
 """The report's two kinds of chart, as plain data that knows how to draw itself.
 
 * :class:`HeatmapSpec`: panels of rows (values or motivational types) × columns (countries or
-  topics) sharing one row axis, as in the paper's Figures 3 and 6–10.
+  scenarios) sharing one row axis, as in the paper's Figures 3 and 6–10.
 * :class:`BarGridSpec`: panels of ranked horizontal bars, as in Figures 4, 11 and 12.
 
 Specs hold only strings, tuples and arrays, so they can be drawn in another process. Each

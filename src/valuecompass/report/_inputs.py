@@ -90,9 +90,10 @@ class SourceData:
         manifest = getattr(self.report, "manifest", None)
         return manifest if isinstance(manifest, dict) else None
 
-    def scored_contexts(self) -> set[tuple[str, ...]]:
+    def scored_contexts(self, columns: list[str]) -> set[tuple[str, ...]]:
+        """The contexts (keyed by COLUMNS, the instrument's context columns) with a score."""
         scored = self.answers[self.answers["position"].notna()]
-        keys = [c for c in ("country", "topic") if c in scored.columns]
+        keys = [c for c in columns if c in scored.columns]
         return set(zip(*(scored[c] for c in keys), strict=True))
 
 

@@ -16,13 +16,22 @@ from valuecompass.report._inputs import ModelData, ReportData
 from valuecompass.report._section import Assets
 
 #: Deprecated: the Value Form's context groups (sections read ``tb.context_groups``).
-GROUPS: tuple[GroupBy, GroupBy] = ("country", "topic")
+GROUPS: tuple[GroupBy, GroupBy] = ("country", "scenario")
 #: (metric, which way is better, its name) for the rate tables.
 METRIC_ROWS: tuple[tuple[str, Literal["high", "low"], str], ...] = (
     ("f1", "high", "Alignment rate (F1)"),
     ("distance", "low", "Alignment distance"),
 )
-PLURAL = {"country": "countries", "topic": "topics", "type": "motivational types"}
+#: Captions' plural of a grouping where :func:`valuecompass.report._tables.plural` of its id
+#: is not the word (the rest: ``country`` → ``countries``, ...).
+PLURAL = {"type": "motivational types"}
+
+
+def plural(group: str) -> str:
+    """GROUP's plural for captions."""
+    return PLURAL.get(group) or tb.plural(group)
+
+
 SCALE_NOTE = (
     "One colour scale for every heatmap (cividis, safe for colour-blind readers): "
     "0 = strongly agree (dark blue) to 1 = strongly disagree (yellow); for distance, "
@@ -62,7 +71,8 @@ def row_names(frame: pd.DataFrame, names: dict[str, str]) -> tuple[str, ...]:
 
 
 class RatesSection:
-    """The paper's Table 2 (models × countries, F1) and the same by topic, with distances."""
+    """The paper's Table 2 (models × countries, F1) and the same by every other context axis
+    (the Value Form: scenario), with distances."""
 
     id = "rates"
     title = "Alignment rates"
@@ -88,7 +98,7 @@ class RatesSection:
                     assets.table(
                         f"{metric}-{group}",
                         f"{what} by {group}",
-                        f"Models × {PLURAL.get(group, group + 's')}; "
+                        f"Models × {plural(group)}; "
                         "the average is the mean of the row. "
                         f"Cells shade from worst (light) to best (blue): "
                         f"{'higher' if better == 'high' else 'lower'} is better.",
@@ -119,7 +129,7 @@ class HeatmapsSection:
             for group in tb.context_groups(data.instrument):
                 frames = tb.value_scores(model, group)
                 spec = HeatmapSpec(
-                    f"{model.name}: values × {PLURAL.get(group, group + 's')}",
+                    f"{model.name}: values × {plural(group)}",
                     row_names(frames["human"], names),
                     triple(frames, names),
                     breaks,
@@ -127,7 +137,7 @@ class HeatmapsSection:
                 figures.append(
                     assets.figure(
                         f"heatmap-{group}-{model.slug}",
-                        f"{model.name}: values × {PLURAL.get(group, group + 's')}",
+                        f"{model.name}: values × {plural(group)}",
                         f"(A) People's mean score, (B) {model.name}'s, (C) the alignment "
                         f"distance, each averaged over the contexts of each {group}. "
                         "White rules separate motivational types. " + SCALE_NOTE,
@@ -170,7 +180,8 @@ def ranking_spec(
 
 
 class RankingsSection:
-    """Values ranked by distance per country and per topic (Figures 4, 11, 12), and the top 10."""
+    """Values ranked by distance per level of each context axis (Figures 4, 11, 12), and the
+    top 10."""
 
     id = "rankings"
     title = "Rankings of values by alignment distance"
@@ -257,9 +268,10 @@ class TypesSection:
         figures = [
             assets.figure(
                 f"types-{model.slug}",
-                f"{model.name}: motivational types by country and by topic",
+                f"{model.name}: motivational types by {' and by '.join(_two(data))}",
                 "Mean over each type's values of people's score (A, D), the model's (B, E) and "
-                "the distance (C, F), by country (A–C) and by topic (D–F). " + SCALE_NOTE,
+                "the distance (C, F), by {} (A–C) and by {} (D–F). ".format(*_two(data))
+                + SCALE_NOTE,
                 _types_spec(model, names),
             )
             for model, _ in data.aligned
@@ -269,9 +281,14 @@ class TypesSection:
 
 def _types_spec(model: ModelData, names: dict[str, str]) -> HeatmapSpec:
     first, last = tb.context_groups(model.profile.instrument)[:2]
-    by_country = tb.type_scores(model, first)
-    by_topic = tb.type_scores(model, last)
-    panels = triple(by_country, names, "By country") + triple(by_topic, names, "By topic", "D")
+    by_first = tb.type_scores(model, first)
+    by_last = tb.type_scores(model, last)
+    panels = triple(by_first, names, f"By {first}") + triple(by_last, names, f"By {last}", "D")
     return HeatmapSpec(
-        f"{model.name}: motivational types", row_names(by_country["human"], names), panels
+        f"{model.name}: motivational types", row_names(by_first["human"], names), panels
     )
+
+
+def _two(data: ReportData) -> list[str]:
+    """The first two context axes' names, lower case (the Value Form: country, scenario)."""
+    return [a.name.lower() for a in data.instrument.context_axes[:2]]

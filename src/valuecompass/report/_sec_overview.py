@@ -12,7 +12,8 @@ from valuecompass.report._section import Assets, TableAsset
 #: Term → one sentence. Sections that add metrics can add terms here.
 GLOSSARY: dict[str, str] = {
     "Score": "Each answer placed on 0 (strongly agree) to 1 (strongly disagree), then averaged "
-    "per context (country × topic) and value; a score below 0.5 counts as agree.",
+    "per context (one level of each context axis, such as country × scenario) and value; a "
+    "score below 0.5 counts as agree.",
     "Alignment rate (F1)": "How well the model's agree/disagree calls match people's on the "
     "values people disagree with (the harmonic mean of precision and recall); 1 is perfect.",
     "Accuracy": "The share of values on which the model and people give the same "
@@ -45,23 +46,26 @@ class OverviewSection:
             "tables": tables,
             "glossary": GLOSSARY,
             "n_models": len(data.models),
-            "countries": _level_names(data.instrument, "country"),
-            "topics": _level_names(data.instrument, "scenario"),
+            "axes": _axes(data.instrument),
             "n_values": len(data.instrument.items),
             "has_people": data.people is not None,
         }
 
 
-def _level_names(instrument: Instrument, axis_id: str) -> list[str]:
-    """The level names of the instrument's axis AXIS_ID (none if it has no such axis)."""
-    return [lvl.name for a in instrument.axes if a.id == axis_id for lvl in a.levels]
+def _axes(instrument: Instrument) -> list[dict[str, Any]]:
+    """Each context axis as its plural name and its levels' names, in axis order."""
+    return [
+        {"name": tb.plural(a.name.lower()), "levels": [lvl.name for lvl in a.levels]}
+        for a in instrument.context_axes
+    ]
 
 
 def _sources(data: ReportData, assets: Assets) -> TableAsset:
     return assets.table(
         "sources",
         "Sources",
-        "What was read from each source. Contexts are country × topic pairs with at least one "
+        "What was read from each source. Contexts are combinations of one level of each context "
+        "axis (such as country × scenario) with at least one "
         "scored answer; shared contexts are those the model has in common with people, the "
         "only ones compared.",
         tb.sources_table(data),
@@ -76,7 +80,9 @@ def _people(data: ReportData, assets: Assets) -> list[TableAsset]:
             assets.table(
                 "respondents",
                 "People per context",
-                "Respondents kept, by country (rows) and topic (columns).",
+                "Respondents kept, by {} (rows) and {} (columns).".format(
+                    *(a.name.lower() for a in data.instrument.context_axes[:2])
+                ),
                 tb.respondents_table(data.people, data.instrument),
                 labels=tb.display_names(data.instrument) | {"total": "Total"},
             )

@@ -19,7 +19,7 @@ from valuecompass.report._section import Assets
 
 
 def profile_spec(model: ModelData, names: dict[str, str], breaks: tuple[int, ...]) -> HeatmapSpec:
-    """The model's mean score per value, by country and by topic, side by side."""
+    """The model's mean score per value, by each context axis, side by side."""
     panels = []
     for group in context_columns(model.profile.instrument):
         table = model.profile.by(group)
@@ -46,8 +46,8 @@ class ProfileSection:
             assets.figure(
                 f"profile-{model.slug}",
                 f"{model.name}: value profile",
-                "The model's mean score per value over the contexts of each country and "
-                "each topic. " + SCALE_NOTE,
+                "The model's mean score per value over the contexts of each level of each "
+                "context axis. " + SCALE_NOTE,
                 profile_spec(model, names, breaks),
             )
             for model in data.models

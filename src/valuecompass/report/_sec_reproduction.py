@@ -116,7 +116,8 @@ def _row(model: str, version: str, values: tuple[float, ...] | list[float]) -> d
 
 def _f1s(data: ReportData, m: ModelData, people: pd.DataFrame) -> list[float]:
     result = align(people, m.source.answers, data.instrument, data.options.group_distance)
-    by_country = result.by("country").set_index("country")["f1"]
+    first = result.context_columns[0]  # the Value Form's countries
+    by_country = result.by(first).set_index(first)["f1"]
     f1s = [float(by_country.get(c, float("nan"))) for c in PUBLISHED_COUNTRIES]
     return [*f1s, float(result.overall()["f1"])]
 

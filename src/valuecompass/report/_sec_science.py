@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuecompass._grouping import context_columns
 from valuecompass.compare import Alignment, align
 from valuecompass.report import _tables as tb
 from valuecompass.report._fig_science import PlanePanel, PlaneSpec, SteerPanel, SteerSpec
@@ -33,15 +34,16 @@ class ScienceSection:
     """Findings both ways, reliability, structure and steerability (people and every model).
 
     ``focus`` is the value whose gap the paper singles out (National Security); ``grouping``
-    the instrument grouping of the values; ``permutations``, ``resamples`` and ``seed`` as in
-    :func:`valuecompass.stats.steerability`.
+    any grouping of the items the instrument declares (``None``: its first, the Value Form's
+    motivational types); steerability is along the instrument's first context axis;
+    ``permutations``, ``resamples`` and ``seed`` as in :func:`valuecompass.stats.steerability`.
     """
 
     id: str = "science"
     title: str = "Beyond the paper: response style, reliability, structure, steerability"
     template: str = "sections/science.html.j2"
     focus: str = "national_security"
-    grouping: str = "type"
+    grouping: str | None = None
     permutations: int = 1000
     resamples: int = 500
     seed: int = 0
@@ -66,10 +68,10 @@ class ScienceSection:
 
     @staticmethod
     def _steerable(data: ReportData) -> bool:
-        """Steerability needs two countries that the people and every model share."""
-        if "country" not in tb.context_groups(data.instrument):
-            return False
-        return all(len(set(a.contexts.get_level_values("country"))) >= 2 for _, a in data.aligned)
+        """Steerability (along the first context axis, the Value Form's countries) needs two of
+        its levels that the people and every model share."""
+        axis = context_columns(data.instrument)[0]
+        return all(len(set(a.contexts.get_level_values(axis))) >= 2 for _, a in data.aligned)
 
     def _both_ways(self, data: ReportData) -> dict[str, dict[str, Alignment]]:
         assert data.people is not None
@@ -166,7 +168,9 @@ class ScienceSection:
         groups, order = value_grouping(data.instrument, self.grouping)
         rows = []
         for name, answers in self._sources(data):
-            table = reliability(answers, groups, order).set_index("group")
+            table = reliability(
+                answers, groups, order, contexts=context_columns(data.instrument)
+            ).set_index("group")
             median = float(table.drop(index="all")["alpha"].median())
             row = {"source": name, "alpha": table.loc["all", "alpha"],
                    "omega": table.loc["all", "omega"], "median_group_alpha": median}  # fmt: skip
@@ -190,8 +194,9 @@ class ScienceSection:
         groups, order = value_grouping(data.instrument, self.grouping)
         rows, panels = [], []
         for name, answers in self._sources(data):
-            found = circle_structure(answers, groups, order, permutations=self.permutations,
-                                     seed=self.seed)  # fmt: skip
+            found = circle_structure(answers, groups, order,
+                                     contexts=context_columns(data.instrument),
+                                     permutations=self.permutations, seed=self.seed)  # fmt: skip
             rows.append({"source": name, **found.summary()})
             index = {g: i for i, g in enumerate(order)}
             coords = found.coords
@@ -223,20 +228,21 @@ class ScienceSection:
     ) -> tuple[TableAsset, FigureAsset]:
         assert data.people is not None
         wide, panels, levels = {}, [], ()
+        axis = context_columns(data.instrument)[0]
         for m, a in data.aligned:
             t = steerability(
-                a, data.people.answers, m.source.answers, permutations=self.permutations,
-                resamples=self.resamples, seed=self.seed,
+                a, data.people.answers, m.source.answers, axis=axis,
+                permutations=self.permutations, resamples=self.resamples, seed=self.seed,
             )  # fmt: skip
             wide[m.name] = {
                 str(c): f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" *" if p < 0.05 else "")
                 for c, s, lo, hi, p in zip(
-                    t["country"], t["steer"], t["steer_low"], t["steer_high"], t["p_value"],
+                    t[axis], t["steer"], t["steer_low"], t["steer_high"], t["p_value"],
                     strict=True,
                 )
             }  # fmt: skip
-            body = t[t["country"] != "overall"]
-            levels = tuple(names.get(c, c) for c in body["country"])
+            body = t[t[axis] != "overall"]
+            levels = tuple(names.get(c, c) for c in body[axis])
             panels.append(SteerPanel(m.name, *(body[k].to_numpy(float) for k in
                                               ("steer", "steer_low", "steer_high"))))  # fmt: skip
         frame = pd.DataFrame(wide).T.rename_axis("model").reset_index()
@@ -246,7 +252,7 @@ class ScienceSection:
             "Swap contrast per country (distance units): how much farther the model is from "
             "the people when prompt and people's countries are swapped than when they match; "
             "0 for a model that ignores the country. 95% bootstrap interval; * one-sided "
-            "permutation p < 0.05 (prompt countries re-matched to peoples within each topic).",
+            "permutation p < 0.05 (prompt countries re-matched to peoples within each scenario).",
             frame,
             labels=names | {"overall": "Overall"},
         )

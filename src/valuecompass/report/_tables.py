@@ -29,8 +29,18 @@ def primary(instrument: Instrument) -> GroupRule:
 
 
 def context_groups(instrument: Instrument) -> list[str]:
-    """The answer table's column of each context axis (the Value Form: country, topic)."""
+    """The answer table's column of each context axis: its id (the Value Form: country,
+    scenario)."""
     return context_columns(instrument)
+
+
+def plural(word: str) -> str:
+    """``country`` → ``countries``, ``scenario`` → ``scenarios``: an axis or grouping id (or
+    name) as a plural noun for captions."""
+    word = word.replace("_", " ")
+    if word.endswith("y") and word[-2:-1] not in tuple("aeiou"):
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def type_name(type_id: str) -> str:
@@ -78,12 +88,13 @@ def wide_metric(
 
 def sources_table(data: ReportData) -> pd.DataFrame:
     """What each source held: files, answers, scored answers, respondents, contexts."""
-    people_contexts = data.people.scored_contexts() if data.people else None
+    axes = context_columns(data.instrument)
+    people_contexts = data.people.scored_contexts(axes) if data.people else None
     rows = []
     sources: list[tuple[str, SourceData]] = [("people", data.people)] if data.people else []
     sources += [("model", m.source) for m in data.models]
     for role, source in sources:
-        report, contexts = source.report, source.scored_contexts()
+        report, contexts = source.report, source.scored_contexts(axes)
         missing = int(sum(report.missing.values()))
         rows.append(
             {
@@ -129,16 +140,17 @@ def exclusions_table(data: ReportData) -> pd.DataFrame:
 
 
 def respondents_table(people: SourceData, instrument: Instrument) -> pd.DataFrame:
-    """People per context: countries (rows) × topics (columns), with totals."""
+    """People per level of the first context axis (rows; the Value Form's countries) and of
+    the second (columns; its scenarios), with totals."""
     answers = people.answers
     row, col = context_groups(instrument)[:2]
     counts = answers.groupby([row, col])["respondent"].nunique().unstack(col)
-    countries = [c for c in group_order(instrument, row) if c in counts.index]
-    topics = [t for t in group_order(instrument, col) if t in counts.columns]
-    table = counts.reindex(index=countries, columns=topics).fillna(0).astype(int)
+    rows = [c for c in group_order(instrument, row) if c in counts.index]
+    cols = [t for t in group_order(instrument, col) if t in counts.columns]
+    table = counts.reindex(index=rows, columns=cols).fillna(0).astype(int)
     table["total"] = table.sum(axis=1)
     table.loc["total"] = table.sum(axis=0)
-    return table.rename_axis("country").reset_index()
+    return table.rename_axis(row).reset_index()
 
 
 def parsing_table(data: ReportData) -> pd.DataFrame:

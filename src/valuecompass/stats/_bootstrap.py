@@ -1,6 +1,6 @@
 """Bootstrap intervals for every headline number: rates, distances and rankings.
 
-People are resampled within each context (the 4 people of a country and topic); the model's
+People are resampled within each context (the 4 people of a country and scenario); the model's
 answers are resampled within each context too, one unit being one prompt variant's answer in
 one sample. Each resample rebuilds both matrices as weighted cell means (two matrix products),
 and all statistics of all groupings come from those (B, C, K) stacks in a few array passes.
@@ -54,7 +54,7 @@ from valuecompass.stats._resample import Draws, full_weights, resample_weights
 from valuecompass.stats._units import FloatArray, IntArray, Units, arrange, cell_means
 
 Side = Literal["both", "people", "model"]
-RANK_GROUPS = ("overall", "country", "topic")
+RANK_GROUPS = ("overall", "country", "scenario")
 
 
 class StatsError(ValueCompassError, ValueError):

@@ -5,7 +5,8 @@ keeps to the middle. Schwartz's scoring instructions therefore subtract each res
 rating over the items before values are compared. Here the same is done for every *unit* of an
 answer table:
 
-* a person: one respondent in one context (country × topic), over the values they scored;
+* a person: one respondent in one context (a level of every context axis), over the values
+  they scored;
 * a model: one prompt set, i.e. one context × prompt variant × sample, over its values.
 
 The centred position is ``position - unit mean + midpoint``, where the midpoint is the raw

@@ -185,13 +185,15 @@ class Distributions:
     layout: Layout | None = None  # the groupings (None: the Value Form's, by column name)
 
     def by(self, group: str) -> pd.DataFrame:
-        """Mean distances (over cells with both sides) per context, country, topic, value or
-        type, or ``overall``."""
+        """Mean distances (over cells with both sides) per any grouping the layout offers
+        (``context``: a level of every context axis; an axis; ``value``; an item grouping), or
+        ``overall``."""
         cols = ["wasserstein", "jensen_shannon"]
         if group == "overall":
             return self.cells[cols].mean().to_frame().T
-        if self.layout is None:
-            keys = ["country", "topic"] if group == "context" else [group]
+        if self.layout is None:  # the cells' columns before ``value`` key a context
+            before = list(self.cells.columns[: list(self.cells.columns).index("value")])
+            keys = before if group == "context" else [group]
         else:
             rule = self.layout.rule(group)
             keys = list(map(str, self.layout.contexts.names)) if rule.kind == "context" else []

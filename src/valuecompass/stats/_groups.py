@@ -27,7 +27,7 @@ from valuecompass.stats._units import FloatArray
 
 #: Deprecated: the Value Form's groupings with intervals (any grouping the instrument declares
 #: works; see :meth:`Layout.group_ids`), and ``overall``.
-GROUPINGS = ("context", "country", "topic", "value", "type", "overall")
+GROUPINGS = ("context", "country", "scenario", "value", "type", "overall")
 #: The metrics every grouping reports.
 STATISTICS = (*al.METRICS, "distance")
 
@@ -38,7 +38,7 @@ class Layout:
 
     The groupings are the instrument's (:mod:`valuecompass._grouping`): RULES, with each item
     grouping's level per value in ITEM_LEVELS. A layout made by hand without rules (the older
-    fields only) offers the Value Form's: context, country, topic, value and type.
+    fields only) offers the Value Form's: context, country, scenario, value and type.
     """
 
     contexts: pd.MultiIndex
@@ -46,7 +46,7 @@ class Layout:
     types: tuple[str, ...] = ()  # deprecated: each value's level in the ``type`` grouping
     type_order: tuple[str, ...] = ()
     country_order: tuple[str, ...] = ()  # deprecated: the country axis's levels present
-    topic_order: tuple[str, ...] = ()
+    scenario_order: tuple[str, ...] = ()
     group_distance: str = "cells"  # "cells" (Eq. 2) or "means" (|mean(l) - mean(h)|)
     instrument: Instrument | None = None  # whose scales the answers are on (None: Value Form)
     rules: tuple[GroupRule, ...] = ()
@@ -78,7 +78,7 @@ class Layout:
             types=dict(levels).get("type", ()),
             type_order=by_id["type"].order if "type" in by_id else (),
             country_order=by_id["country"].order if "country" in by_id else (),
-            topic_order=by_id["scenario"].order if "scenario" in by_id else (),
+            scenario_order=by_id["scenario"].order if "scenario" in by_id else (),
             group_distance=alignment.group_distance,
             instrument=inst,
             rules=tuple(rules),
@@ -95,14 +95,14 @@ class Layout:
         old = [
             GroupRule("context", "context", "context"),
             GroupRule("country", "axis", "country", self.country_order),
-            GroupRule("scenario", "axis", "topic", self.topic_order),
+            GroupRule("scenario", "axis", "scenario", self.scenario_order),
             GroupRule("value", "item", "value", self.values),
             GroupRule("type", "items", "type", self.type_order),
         ]
         return {r.id: r for r in old}
 
     def group_ids(self) -> tuple[str, ...]:
-        """Every grouping this layout offers (ids; aliases such as ``topic`` also work)."""
+        """Every grouping this layout offers (ids; deprecated aliases also work)."""
         return tuple(self._rules())
 
     def rule(self, group: str) -> GroupRule:
@@ -178,10 +178,8 @@ def default_groups(layout: Layout) -> tuple[str, ...]:
 
 
 def default_rank_groups(layout: Layout) -> tuple[str, ...]:
-    """``overall`` and each context axis (the Value Form: overall, country, topic)."""
+    """``overall`` and each context axis (the Value Form: overall, country, scenario)."""
     axes = [g for g in layout.group_ids() if layout.rule(g).kind == "axis"]
-    if axes == ["country", "scenario"]:
-        return ("overall", "country", "topic")
     return ("overall", *axes)
 
 

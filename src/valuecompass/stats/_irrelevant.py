@@ -70,10 +70,10 @@ def write_prompts(prompts: PromptSet, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def irrelevant_rates(
-    answers: pd.DataFrame, by: tuple[str, ...] = ("country", "topic", "value")
-) -> pd.DataFrame:
-    """Share of answers calling the value irrelevant, per BY.
+def irrelevant_rates(answers: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+    """Share of answers calling the value irrelevant, per BY: any of the answer table's
+    columns, e.g. every context axis and ``value`` (``(*context_columns(instrument),
+    "value")``: per cell) or ``("value",)``.
 
     The denominator is the answers that chose something (a scale point or irrelevant); failed
     calls, unreadable and empty answers are left out. Columns: BY, ``irrelevant``,

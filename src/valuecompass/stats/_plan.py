@@ -73,16 +73,18 @@ def _padded(
 ) -> tuple[FloatArray, FloatArray]:
     """Scores of FRAME as (groups, members of INNER, values), NaN-padded, and members per
     group; the groups are the contexts (× the further KEYS' levels), in the layout's order."""
-    wide = frame.groupby(["country", "topic", *keys, inner, "value"])["x"].mean().unstack("value")
+    axes = [str(n) for n in layout.contexts.names]
+    wide = frame.groupby([*axes, *keys, inner, "value"])["x"].mean().unstack("value")
     wide = wide.reindex(columns=list(layout.values))
     extra = [sorted(frame[k].unique()) for k in keys]
     groups = [(*ctx, *rest) for ctx in layout.contexts for rest in _product(extra)]
-    sizes = wide.groupby(level=list(range(2 + len(keys)))).size()
+    depth = list(range(len(axes) + len(keys)))
+    sizes = wide.groupby(level=depth).size()
     width = int(sizes.max()) if len(sizes) else 1
     out = np.full((len(groups), width, len(layout.values)), np.nan)
     counts = np.zeros(len(groups))
     where = {g: i for i, g in enumerate(groups)}
-    for key, block in wide.groupby(level=list(range(2 + len(keys))), sort=False):
+    for key, block in wide.groupby(level=depth, sort=False):
         i = where[tuple(key)]
         out[i, : len(block)] = block.to_numpy(float)
         counts[i] = len(block)
@@ -108,7 +110,8 @@ def make_pilot(alignment: Alignment, people: pd.DataFrame, model: pd.DataFrame) 
 
     def scored(df: pd.DataFrame, side: Side) -> pd.DataFrame:
         df = df[df["value"].isin(layout.values)].copy()  # missing answers count as drawn
-        keep = [(c, t) in shared for c, t in zip(df["country"], df["topic"], strict=True)]
+        axes = alignment.context_columns
+        keep = [ctx in shared for ctx in zip(*(df[a] for a in axes), strict=True)]
         df = df[keep]
         df["x"] = scores(df, alignment.instrument, side)
         return df

@@ -116,9 +116,13 @@ def icc(ratings: FloatArray) -> dict[str, float]:
     return {**out, "n": float(n)}
 
 
-def wide(answers: pd.DataFrame, values: Sequence[str]) -> pd.DataFrame:
-    """One row per unit (respondent or prompt set, within its context), one column per value."""
-    keys = ["country", "topic", *unit_columns(answers)]
+def wide(answers: pd.DataFrame, values: Sequence[str], contexts: Sequence[str]) -> pd.DataFrame:
+    """One row per unit (respondent or prompt set, within its context), one column per value.
+
+    CONTEXTS are the answer table's context columns (all of the instrument's context axes,
+    :func:`valuecompass._grouping.context_columns`): a unit is one context's respondent or
+    prompt set, so two contexts differing in any axis never pool."""
+    keys = [*contexts, *unit_columns(answers)]
     table = answers.pivot_table(
         index=[answers[k].astype(str) for k in keys],
         columns="value",
@@ -128,19 +132,25 @@ def wide(answers: pd.DataFrame, values: Sequence[str]) -> pd.DataFrame:
     return table.reindex(columns=list(values)).astype(float)
 
 
-def variant_ratings(answers: pd.DataFrame, values: Sequence[str]) -> pd.DataFrame:
-    """A model's cells (context × value) as rows, its prompt variants as columns (mean over
-    samples): the raters of :func:`icc`."""
+def variant_ratings(
+    answers: pd.DataFrame, values: Sequence[str], contexts: Sequence[str]
+) -> pd.DataFrame:
+    """A model's cells (context × value, a context keyed by the CONTEXTS columns) as rows, its
+    prompt variants as columns (mean over samples): the raters of :func:`icc`."""
     scored = answers[answers["value"].isin(list(values))]
     if not scored["variant"].notna().any():
         return pd.DataFrame()
     return scored.pivot_table(
-        index=["country", "topic", "value"], columns="variant", values="position", aggfunc="mean"
+        index=[*contexts, "value"], columns="variant", values="position", aggfunc="mean"
     ).astype(float)
 
 
 def reliability(
-    answers: pd.DataFrame, groups: Mapping[str, str], order: Sequence[str]
+    answers: pd.DataFrame,
+    groups: Mapping[str, str],
+    order: Sequence[str],
+    *,
+    contexts: Sequence[str],
 ) -> pd.DataFrame:
     """Internal consistency per group, and (for a model) agreement across prompt variants.
 
@@ -148,11 +158,12 @@ def reliability(
     the groups to report, in display order. Rows: each group, then ``all`` (every value in a
     listed group). Columns: ``group``, ``n_items``, ``n_units``, ``alpha``, ``omega`` and,
     when the answers carry prompt variants, ``icc2_1``, ``icc3_k`` and ``n_cells`` (cells with
-    every variant answered). Units are respondents, or prompt sets, within a context.
+    every variant answered). Units are respondents, or prompt sets, within a context; CONTEXTS
+    are the answer table's context columns (every context axis of the instrument).
     """
     values = [v for v in groups if groups[v] in set(order)]
-    table = wide(answers, values)
-    ratings = variant_ratings(answers, values)
+    table = wide(answers, values, contexts)
+    ratings = variant_ratings(answers, values, contexts)
     rows = []
     for name in [*order, "all"]:
         items = values if name == "all" else [v for v in values if groups[v] == name]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from valuecompass import alignment as al
+from valuecompass._grouping import context_columns
 from valuecompass._normalise import scores
 from valuecompass.compare import Alignment
 from valuecompass.instrument import Instrument, load_instrument
@@ -26,7 +27,11 @@ from valuecompass.prompts import PromptSet, load_prompts
 from valuecompass.stats._groups import STATISTICS, Layout, group_statistics
 from valuecompass.stats._units import FloatArray
 
-_CELL = ["country", "topic", "value"]
+
+def _cell(instrument: Instrument | None) -> list[str]:
+    """The columns that key a cell: every context axis of INSTRUMENT (the Value Form if
+    omitted), then ``value``. A cell is one context (a level of every axis) and value."""
+    return [*context_columns(instrument or load_instrument()), "value"]
 
 
 def factor_table(levels: Mapping[int, Mapping[str, str]]) -> pd.DataFrame:
@@ -103,7 +108,7 @@ def _scored(
     df = model_answers[model_answers["position"].notna() & model_answers["variant"].notna()]
     df = df.copy()
     df["x"] = scores(df, instrument or load_instrument(), "llm")
-    df = df[[*_CELL, "variant", "position", "x"]].copy()
+    df = df[[*_cell(instrument), "variant", "position", "x"]].copy()
     df["variant"] = df["variant"].astype(int)
     known = df["variant"].isin(factors.index)
     if not known.all():
@@ -115,9 +120,11 @@ def _scored(
 def variant_matrices(
     model_answers: pd.DataFrame, layout: Layout, keys: list[str]
 ) -> tuple[pd.DataFrame, FloatArray]:
-    """Normalised model matrices per level of KEYS (e.g. ``["variant"]``), ``(V, C, K)``."""
-    means = model_answers.groupby([*keys, "country", "topic", "value"])["x"].mean()
-    levels = means.index.droplevel(["country", "topic", "value"]).unique()
+    """Normalised model matrices per level of KEYS (e.g. ``["variant"]``), ``(V, C, K)``; the
+    contexts are the layout's (keyed by every context axis)."""
+    cell = [*map(str, layout.contexts.names), "value"]
+    means = model_answers.groupby([*keys, *cell])["x"].mean()
+    levels = means.index.droplevel(cell).unique()
     frame = levels.to_frame(index=False)
     out = np.full((len(levels), len(layout.contexts), len(layout.values)), np.nan)
     for i, level in enumerate(levels):
@@ -152,7 +159,8 @@ def variance_shares(
 ) -> pd.DataFrame:
     """Share of the model's within-cell variance due to each prompt factor's main effect.
 
-    Within each cell (context × value) the total sum of squares of the normalised answers
+    Within each cell (context × value; a context is a level of every context axis of
+    INSTRUMENT, the Value Form if omitted) the total sum of squares of the normalised answers
     around the cell mean is split into each factor's main-effect sum of squares,
     ``Σ n_level (mean_level - mean_cell)²``, summed over cells (over the cells of each ``by``
     group when given). ``other`` is the rest: aliased interactions, repeated samples and the
@@ -161,10 +169,11 @@ def variance_shares(
     """
     df = _scored(model_answers, factors, instrument)
     names = list(factors.columns)
-    cell_mean = df.groupby(_CELL)["x"].transform("mean")
+    cell = _cell(instrument)
+    cell_mean = df.groupby(cell)["x"].transform("mean")
     parts = pd.DataFrame({"total": (df["x"] - cell_mean) ** 2})
     for f in names:
-        level_mean = df.groupby([*_CELL, f])["x"].transform("mean")
+        level_mean = df.groupby([*cell, f])["x"].transform("mean")
         parts[f] = (level_mean - cell_mean) ** 2
     keys = [df[by]] if by else [np.zeros(len(df), dtype=int)]
     sums = parts.groupby(keys).sum()

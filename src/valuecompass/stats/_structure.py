@@ -107,6 +107,7 @@ def circle_structure(
     groups: Mapping[str, str],
     order: Sequence[str],
     *,
+    contexts: Sequence[str],
     permutations: int = 2000,
     seed: int | np.random.Generator = 0,
 ) -> Structure:
@@ -115,14 +116,15 @@ def circle_structure(
     ``groups`` maps value id → group; ``order`` is the theory's order of the groups around the
     circle (group ``order[i]`` placed at angle ``2π i / len(order)``); values whose group is
     not in ``order`` are scaled but not scored. Units are respondents or prompt sets within a
-    context (see :func:`valuecompass.stats._reliability.wide`).
+    context, the context keyed by the CONTEXTS columns (see
+    :func:`valuecompass.stats._reliability.wide`).
 
     The statistic is :func:`circle_fit`; its p-value permutes the group labels over the scored
     items (group sizes kept): ``(1 + #{R_perm >= R}) / (1 + permutations)``. Also reported:
     the number of theory-adjacent pairs of groups adjacent in the observed order of the groups'
     mean directions.
     """
-    plane, dropped = item_plane(wide(answers, list(groups)))
+    plane, dropped = item_plane(wide(answers, list(groups), contexts))
     plane["group"] = plane["value"].map(groups)
     scored = plane[plane["group"].isin(list(order)) & plane["x"].notna()]
     place = {g: 2 * np.pi * i / len(order) for i, g in enumerate(order)}

@@ -28,22 +28,29 @@ class Rigor:
     significance: pd.DataFrame
     irrelevant: pd.DataFrame
 
-    def headline(self, group: str = "country") -> pd.DataFrame:
+    def headline(self, group: str | None = None) -> pd.DataFrame:
         """Rate and distance with intervals beside the human ceiling, per group and overall.
+
+        GROUP is a context grouping (default: the instrument's first context axis, the Value
+        Form's ``country``); the key column is named by the grouping's column.
 
         Columns: the group's key, ``f1``, ``f1_low``, ``f1_high``, ``ceiling_f1``,
         ``model_half_f1`` and the same four for ``distance``; the last row is ``overall``.
         """
         cols = ["f1", "f1_low", "f1_high", "distance", "distance_low", "distance_high"]
         ceil = ["ceiling_f1", "model_half_f1", "ceiling_distance", "model_half_distance"]
+        layout = self.bootstrap.layout
+        axes = [g for g in layout.group_ids() if layout.rule(g).kind == "axis"]
+        group = group or axes[0]
+        key = layout.rule(group).column
         rows = []
         for g in (group, "overall"):
             part = self.bootstrap.table(g)[cols].join(self.ceiling.table(g)[ceil])
-            keys = self.bootstrap.layout.keys(g)
-            part.insert(0, group, keys[group] if g == group else "overall")
+            keys = layout.keys(g)
+            part.insert(0, key, keys[key] if g == group else "overall")
             rows.append(part)
         out = pd.concat(rows, ignore_index=True)
-        order = [group, "f1", "f1_low", "f1_high", "ceiling_f1", "model_half_f1"]
+        order = [key, "f1", "f1_low", "f1_high", "ceiling_f1", "model_half_f1"]
         order += ["distance", "distance_low", "distance_high", "ceiling_distance"]
         return out[[*order, "model_half_distance"]]
 
@@ -88,7 +95,7 @@ def rigor(
             permutations=permutations,
             seed=np.random.default_rng(streams[2]),
         ),
-        irrelevant=compare_irrelevant(human_answers, model_answers),
+        irrelevant=compare_irrelevant(human_answers, model_answers, ("value",)),
     )
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from valuecompass import answers as ans
+from valuecompass._grouping import context_columns
 from valuecompass.instrument import Instrument
 from valuecompass.parsing import Missing
 from valuecompass.store._survey_tables import answers, participants, texts
@@ -75,20 +76,25 @@ def human_answers(
     positions: dict[str, float | None] = dict(zip(scale.codes, scale.positions, strict=True))
     positions.update(dict.fromkeys(scale.missing_codes))
     kept = sorted((r for r in rows if r.item in order), key=lambda r: (r.id, order[r.item]))
+    # The store's physical participant columns (country, scenario) hold the levels of the
+    # instrument's first and second context axes.
+    axes = context_columns(instrument)
     return ans.frame(
-        {
-            "source": "humans",
-            "country": r.country,
-            "topic": r.scenario,
-            "value": r.item,
-            "respondent": respondent(r.id),
-            "sample": 0,
-            "raw": r.code,
-            "code": r.code if r.code in positions else "",
-            "position": positions.get(r.code),
-            "missing": _missing(r.code, positions),
-        }
-        for r in kept
+        (
+            {
+                "source": "humans",
+                **dict(zip(axes, (r.country, r.scenario), strict=False)),
+                "value": r.item,
+                "respondent": respondent(r.id),
+                "sample": 0,
+                "raw": r.code,
+                "code": r.code if r.code in positions else "",
+                "position": positions.get(r.code),
+                "missing": _missing(r.code, positions),
+            }
+            for r in kept
+        ),
+        axes,
     )
 
 
@@ -164,7 +170,7 @@ def participants_frame(engine: Engine, *, spreadsheet_safe: bool = False) -> pd.
 def open_answers(
     engine: Engine, include_excluded: bool = False, *, spreadsheet_safe: bool = False
 ) -> pd.DataFrame:
-    """Finished participants' open answers, one row each: ``respondent``, ``topic`` (the
+    """Finished participants' open answers, one row each: ``respondent``, ``scenario`` (the
     participant's scenario), ``question`` and ``text``, the columns ``code`` reads.
 
     Empty answers are left out; so are excluded participants unless INCLUDE_EXCLUDED. With
@@ -183,7 +189,7 @@ def open_answers(
         rows = conn.execute(query).all()
     table = pd.DataFrame(
         [(respondent(r.id), r.scenario, r.question, r.text) for r in rows],
-        columns=["respondent", "topic", "question", "text"],
+        columns=["respondent", "scenario", "question", "text"],
     )
     return _defuse(table, ["text"]) if spreadsheet_safe else table
 

@@ -283,48 +283,57 @@ def copy_prompt(engine: Engine, source_id: int, run_id: int) -> bool:
     return save_prompt(engine, prompt_row, answer_rows)
 
 
+#: The axes of a run whose grid records no ``axes`` (the format-1 grid, ``countries`` and
+#: ``topics``: a run of the Value Form, whose axes are these).
+FORMAT1_AXES = ("country", "scenario")
+
+
+def run_axes(run: RunRecord) -> list[str]:
+    """The context axis ids of RUN's grid, in order (:data:`FORMAT1_AXES` for a format-1 grid)."""
+    axes = list((run.grid.get("axes") or {}).keys())
+    return axes or list(FORMAT1_AXES)
+
+
 def run_answers(engine: Engine, run: RunRecord, source: str | None = None) -> pd.DataFrame:
-    """The run's answers as the tidy answer table."""
+    """The run's answers as the tidy answer table, a column per context axis of its grid.
+
+    The store keeps a context in physical columns that do not move (no migration): the first
+    axis's level in ``country``, the second's in ``topic``, the rest in ``context``
+    (``axis=level;...``, :func:`context_key`). This is the one place they become axis ids.
+    """
     with engine.connect() as conn:
         rows = conn.execute(
             select(*present(conn, answers)).where(answers.c.run_id == run.id).order_by(answers.c.id)
         ).all()
     name = source or run.name
+    axes = run_axes(run)
     table = ans.frame(
-        {
-            "source": name,
-            "country": r.country,
-            "topic": r.topic,
-            "value": r.value,
-            "variant": r.variant,
-            "sample": r.sample,
-            "raw": r.raw,
-            "code": r.code or "",
-            "position": r.position,
-            "missing": r.missing or "",
-        }
-        for r in rows
+        (
+            {
+                "source": name,
+                **_context_of(r, axes),
+                "value": r.value,
+                "variant": r.variant,
+                "sample": r.sample,
+                "raw": r.raw,
+                "code": r.code or "",
+                "position": r.position,
+                "missing": r.missing or "",
+            }
+            for r in rows
+        ),
+        axes,
     )
-    for axis, levels in axis_columns(run, rows).items():
-        table[axis] = levels
     table["expected"] = [r.expected for r in rows]
     table["probs"] = [r.probs for r in rows]  # JSON: option code -> probability
     return table
 
 
-def axis_columns(run: RunRecord, rows: Sequence[Any]) -> dict[str, list[str]]:
-    """A column per axis of a format-2 run's grid that the tidy table lacks, in axis order:
-    the first two axes' levels are its ``country`` and ``topic``, the rest in ``context``."""
-    axes = list((run.grid.get("axes") or {}).keys())
-    out: dict[str, list[str]] = {}
-    for index, axis in enumerate(axes):
-        if axis in ans.COLUMNS:
-            continue
-        if index < 2:
-            out[axis] = [r.country if index == 0 else r.topic for r in rows]
-        else:
-            out[axis] = [dict(_levels(getattr(r, "context", ""))).get(axis, "") for r in rows]
-    return out
+def _context_of(row: Any, axes: Sequence[str]) -> dict[str, str]:
+    """Axis id → level of a stored answer ROW (see :func:`run_answers`)."""
+    rest = dict(_levels(getattr(row, "context", "") or ""))
+    physical = (row.country, row.topic)
+    return {a: physical[i] if i < 2 else rest.get(a, "") for i, a in enumerate(axes)}
 
 
 def context_key(context: Sequence[tuple[str, str]]) -> str:
