@@ -196,7 +196,7 @@ def _plan(results: list[Any], names: list[str], form: Any, options: dict[str, An
     )
     contexts = list(pilots[0].layout.contexts)
     tokens, per_sample = estimate_tokens(
-        form, load_prompts(options["prompts_name"]), contexts, options["mode"]
+        form, load_prompts(options["prompts_name"], form), contexts, options["mode"]
     )
     costs = Costs(
         tokens_per_prompt=options["tokens_per_prompt"] or tokens,

@@ -313,10 +313,10 @@ def sensitivity_command(
 def _design_levels(prompts_path: str, result: AlignResult) -> dict[int, dict[str, str]]:
     """The levels of the design --prompts names, refused when the answers say otherwise (a
     run's design digest, or the levels a released import carries)."""
-    from valuecompass.prompts import load_prompts
+    from valuecompass.prompts import read_prompts
     from valuecompass.runner._config import prompts_digest
 
-    design = load_prompts(prompts_path)
+    design = read_prompts(prompts_path)
     manifest = result.llm.manifest or {}
     ran = manifest.get("prompts_digest")
     if ran and ran != prompts_digest(design):
@@ -419,10 +419,14 @@ def irrelevant_command(
     default=None,
     help="A prompt design to start from; the bundled one if omitted.",
 )
-def irrelevant_prompts_command(out: Path, prompts_path: Path | None) -> None:
+@instrument_option
+def irrelevant_prompts_command(
+    out: Path, prompts_path: Path | None, instrument_path: Path | None
+) -> None:
     """Write a prompt design that offers the model "irrelevant", for `run --prompts OUT`."""
     from valuecompass.prompts import load_prompts
     from valuecompass.stats import offer_irrelevant, write_prompts
 
-    write_prompts(offer_irrelevant(load_prompts(prompts_path)), out)
+    design = load_prompts(prompts_path, load_instrument(instrument_path))
+    write_prompts(offer_irrelevant(design), out)
     click.echo(f"wrote {out}; use it with: valuecompass run --prompts {out} ...")
