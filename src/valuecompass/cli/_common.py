@@ -129,7 +129,7 @@ def centred() -> bool:
 def note_centred(on: bool) -> None:
     """Say on stderr, once, that the scores are person-centred (when they are)."""
     if on:
-        from valuecompass.stats._centre import CENTRED_NOTE
+        from valuecompass.stats import CENTRED_NOTE
 
         click.echo(CENTRED_NOTE, err=True)
 

@@ -101,7 +101,7 @@ def profile_command(
     group = group_rule(form, group).id  # an unknown grouping fails before any work
     answers, _ = load_source(src, form, "llm", score)
     if centre:
-        from valuecompass.stats._centre import centre_answers
+        from valuecompass.stats import centre_answers
 
         answers = centre_answers(answers, form)
     profile = value_profile(answers, form)
@@ -112,7 +112,7 @@ def profile_command(
     label = f"{src} (scored by option probabilities)" if score == "probs" else src
     print_profile(profile, out, label)
     if centre:
-        from valuecompass.stats._centre import CENTRED_NOTE
+        from valuecompass.stats import CENTRED_NOTE
 
         out.print(CENTRED_NOTE)
     if per_value:

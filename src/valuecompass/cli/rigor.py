@@ -314,7 +314,7 @@ def _design_levels(prompts_path: str, result: AlignResult) -> dict[int, dict[str
     """The levels of the design --prompts names, refused when the answers say otherwise (a
     run's design digest, or the levels a released import carries)."""
     from valuecompass.prompts import read_prompts
-    from valuecompass.runner._config import prompts_digest
+    from valuecompass.runner import prompts_digest
 
     design = read_prompts(prompts_path)
     manifest = result.llm.manifest or {}

@@ -32,9 +32,8 @@ from valuecompass.runner._execute import Distributed, Item, drain, start_produce
 from valuecompass.runner._interrupt import check, deferred_interrupt
 from valuecompass.runner._parse import Views, answer_rows
 from valuecompass.runner._progress import make_progress
-from valuecompass.store import StoreError, open_store, redact
+from valuecompass.store import HEARTBEAT_EVERY, Owner, StoreError, beat, open_store, redact
 from valuecompass.store import runs as store
-from valuecompass.store._leases import HEARTBEAT_EVERY, Owner, beat
 
 
 class RunAborted(ValueCompassError, RuntimeError):
