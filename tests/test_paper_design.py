@@ -68,7 +68,7 @@ def test_paper_prompts_follow_the_authors_structure(form: Instrument) -> None:
     paper = load_prompts("paper", load_instrument())
 
     def user(index: int) -> tuple[str, list[dict[str, str]], str]:
-        [p] = render(form, paper, "india", "healthcare", paper.variant(index), "form")
+        [p] = render(form, paper, "india", "healthcare", paper.variant(index), "all")
         return p.user, p.messages(), p.scale
 
     text, messages, scale = user(0)
@@ -179,7 +179,7 @@ def test_rigor_sensitivity_cli_reads_the_levels(released: Path, tmp_path: Path) 
 def test_a_run_with_the_paper_design_carries_its_levels(tmp_path: Path, released: Path) -> None:
     db = tmp_path / "runs.db"
     config = RunConfig(
-        model="mock", db=str(db), mode="form", countries=["India", "France"],
+        model="mock", db=str(db), mode="all", countries=["India", "France"],
         topics=["healthcare"], prompts_path=Path("paper"), progress=False,
     )  # fmt: skip
     summary = run_model(config)

@@ -33,7 +33,7 @@ def test_default_design_is_a_fractional_factorial() -> None:
 
 def test_form_prompt_lists_every_value_once(form: Instrument) -> None:
     prompts = load_prompts(None, load_instrument())
-    [prompt] = render(form, prompts, "India", "healthcare", prompts.variant(0), "form")
+    [prompt] = render(form, prompts, "India", "healthcare", prompts.variant(0), "all")
     assert prompt.values == tuple(form.value_ids)
     assert prompt.scale == "agreement"
     for value in form.values:
@@ -44,11 +44,11 @@ def test_form_prompt_lists_every_value_once(form: Instrument) -> None:
 
 def test_reversed_order_reverses_values_and_options(form: Instrument) -> None:
     prompts = load_prompts(None, load_instrument())
-    [fwd] = render(form, prompts, "UK", "education", prompts.variant(0), "form")
-    [rev] = render(form, prompts, "UK", "education", prompts.variant(1), "form")
+    [fwd] = render(form, prompts, "UK", "education", prompts.variant(0), "all")
+    [rev] = render(form, prompts, "UK", "education", prompts.variant(1), "all")
     assert rev.values == fwd.values[::-1]
     assert rev.user.index("4: strongly disagree") < rev.user.index("1: strongly agree")
-    [pvq] = render(form, prompts, "UK", "education", prompts.variant(2), "form")
+    [pvq] = render(form, prompts, "UK", "education", prompts.variant(2), "all")
     assert pvq.scale == "portrait" and "1: very much like me" in pvq.user
 
 
@@ -66,7 +66,7 @@ def test_item_prompts_share_the_context_prefix(form: Instrument) -> None:
 def test_grid_size(form: Instrument) -> None:
     prompts = load_prompts(None, load_instrument())
     contexts = [("india", "healthcare"), ("france", "education")]
-    assert len(render_grid(form, prompts, contexts, "form")) == 2 * 8
+    assert len(render_grid(form, prompts, contexts, "all")) == 2 * 8
     assert len(render_grid(form, prompts, contexts, "item", variants=[0, 3])) == 2 * 2 * 56
 
 
@@ -98,7 +98,7 @@ def test_styles_name_wordings_and_their_scales_for_any_instrument() -> None:
     refined = load_instrument("schwartz_refined")  # wordings pvq (likeness), svs (agreement)
     prompts = load_prompts(None, refined)
     [form] = render_context(refined, prompts, {"country": "India", "scenario": "healthcare"},
-                            prompts.variant(2), "form")  # fmt: skip
+                            prompts.variant(2), "all")  # fmt: skip
     assert form.wording == "pvq" and form.scale == "likeness"
     assert "6: " in form.user and len(form.values) == len(refined.items)
     assert refined.items[0].wordings["pvq"] in form.user
@@ -115,8 +115,8 @@ def test_a_language_axis_renders_each_context_in_its_language() -> None:
     multi = load_instrument("value_form_multilingual")
     prompts = load_prompts(None, multi)
     where = {"country": "germany", "scenario": "healthcare"}
-    [de] = render_context(multi, prompts, {**where, "language": "de"}, prompts.variant(0), "form")
-    [en] = render_context(multi, prompts, where, prompts.variant(0), "form")  # base language
+    [de] = render_context(multi, prompts, {**where, "language": "de"}, prompts.variant(0), "all")
+    [en] = render_context(multi, prompts, where, prompts.variant(0), "all")  # base language
     assert dict(de.context)["language"] == "de" and dict(en.context)["language"] == "en"
     assert de.system.startswith("Sie nehmen an einer Umfrage") and "Optionen:" in de.user
     assert "Options:" in en.user and en.system.startswith("You are taking part")

@@ -193,8 +193,8 @@ def test_irrelevant_rates_by_hand() -> None:
 def test_offer_irrelevant_round_trips(tmp_path: Path, form: Instrument) -> None:
     base = load_prompts(None, load_instrument())
     offered = offer_irrelevant(base)
-    sentence = load_irrelevant_option().form
-    assert all(text.endswith(sentence) for text in offered.requirements.form.values())
+    sentence = load_irrelevant_option().all
+    assert all(text.endswith(sentence) for text in offered.requirements.all.values())
     assert offered.variants == base.variants
     path = tmp_path / "prompts.yaml"
     write_prompts(offered, path)

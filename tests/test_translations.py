@@ -187,7 +187,7 @@ def test_prompt_and_survey_keys_match_the_english(lang: str) -> None:
         k: set(v) for k, v in PROMPTS["requirements"].items()
     }
     assert set(p["labels"]) == {"options"}
-    assert "\nOptions:\n" in PROMPTS["layout"]["form"]  # the fixed word the label replaces
+    assert "\nOptions:\n" in PROMPTS["layout"]["all"]  # the fixed word the label replaces
     assert set(s) == set(CONTENT) | {"ui"}
     assert len(s["consent"]) == len(CONTENT["consent"])
     assert len(s["age_bands"]) == len(CONTENT["age_bands"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.console import Console
@@ -102,10 +102,11 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
     "--mode",
-    type=click.Choice(["form", "item"]),
-    default="form",
+    type=click.Choice(["all", "item", "form"]),
+    default="all",
     show_default=True,
-    help="How the study would prompt the model (for the token estimate).",
+    help="How the study would prompt the model (for the token estimate): every value in one "
+    "prompt (all) or one per prompt (item); 'form' is a deprecated name of 'all'.",
 )
 @click.option(
     "--prompts",
@@ -174,6 +175,13 @@ def plan_command(**options: Any) -> None:
         _render.print_table(console(), table, f"Study plan ({what}, level {options['level']})")
 
 
+def _mode(given: str) -> Literal["all", "item"]:
+    """--mode as the library names it: 'form', the deprecated name of 'all', noted once."""
+    if given == "form":
+        click.echo("note: --mode form is deprecated; use --mode all", err=True)
+    return "item" if given == "item" else "all"
+
+
 def _plan(results: list[Any], names: list[str], form: Any, options: dict[str, Any]) -> Any:
     import pandas as pd
 
@@ -196,7 +204,7 @@ def _plan(results: list[Any], names: list[str], form: Any, options: dict[str, An
     )
     contexts = list(pilots[0].layout.contexts)
     tokens, per_sample = estimate_tokens(
-        form, load_prompts(options["prompts_name"], form), contexts, options["mode"]
+        form, load_prompts(options["prompts_name"], form), contexts, _mode(options["mode"])
     )
     costs = Costs(
         tokens_per_prompt=options["tokens_per_prompt"] or tokens,

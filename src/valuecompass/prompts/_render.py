@@ -67,7 +67,7 @@ class Prompt:
 
     @property
     def value(self) -> str | None:
-        """The one item asked in item mode; ``None`` for a form."""
+        """The one item asked in item mode; ``None`` in mode all."""
         return self.values[0] if self.mode == "item" else None
 
     def messages(self) -> list[dict[str, str]]:
@@ -160,7 +160,7 @@ def render_context(
     def prompt(ids: tuple[str, ...], user: str) -> Prompt:
         return Prompt(key, variant.index, mode, ids, scale.id, design.system, user, wording)
 
-    if mode == "form":
+    if mode == "all":
         lines = [
             f"{style.bullet}{fill(style.item, item_fields(i, wording), where)}" for i in chosen
         ]

@@ -84,7 +84,7 @@ def answer_rows(
                 "variant": prompt.variant,
                 "sample": sample,
                 "raw": p.raw
-                if prompt.mode == "form"
+                if prompt.mode == "all"
                 else (completion.text if completion else p.raw),
                 "code": p.code,
                 "position": p.position,

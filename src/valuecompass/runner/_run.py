@@ -26,7 +26,9 @@ from valuecompass.runner._config import (
     grid_contexts,
     legacy_grid,
     prompts_digest,
+    read_mode,
     resolve_names,
+    stored_mode,
 )
 from valuecompass.runner._execute import Distributed, Item, drain, start_producer
 from valuecompass.runner._interrupt import check, deferred_interrupt
@@ -67,7 +69,7 @@ class RunSummary:
     def text(self) -> str:
         rate = f"{self.scored}/{self.answers} answers scored" if self.answers else "no new answers"
         return (
-            f"run {self.run.name!r} ({self.run.model}, {self.run.mode} mode): "
+            f"run {self.run.name!r} ({self.run.model}, {read_mode(self.run.mode)} mode): "
             f"{self.total} prompts; "
             f"{self.skipped} already stored, {self.cached} from cache, {self.asked} asked, "
             f"{self.failed} failed; {rate}; {self.wall:.1f} s"
@@ -79,7 +81,8 @@ def default_run_name(
 ) -> str:
     """MODEL-MODE (MODEL-INSTRUMENT-MODE for a format-2 grid), plus a hash of a partial grid."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", config.model).strip("-") or "model"
-    name = f"{slug}-{config.mode}" if instrument is None else f"{slug}-{instrument}-{config.mode}"
+    mode = stored_mode(config.mode)  # runs named before mode "form" became "all" still resume
+    name = f"{slug}-{mode}" if instrument is None else f"{slug}-{instrument}-{mode}"
     if not everything or config.samples > 1:
         from hashlib import sha256
 
@@ -109,7 +112,7 @@ def plan(
         options = (*scale.codes, *scale.missing_codes)
         shown = views.of(prompt)
         value_names = (
-            tuple(shown.item(v).name for v in prompt.values) if prompt.mode == "form" else ()
+            tuple(shown.item(v).name for v in prompt.values) if prompt.mode == "all" else ()
         )
         for sample in range(config.samples):
             request = Request(
@@ -132,7 +135,7 @@ def plan(
         "name": config.run or default_run_name(config, grid, everything, label),
         "model": backend.identity,
         "spec": config.model,
-        "mode": config.mode,
+        "mode": stored_mode(config.mode),
         "params": {**params, "samples": config.samples},
         "grid": grid,
         "instrument": instrument.digest,
