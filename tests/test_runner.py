@@ -146,7 +146,8 @@ def test_cli_run_list_show_and_bad_input(tmp_path: Path) -> None:
     assert "112 asked" in ok.output  # 2 variants x 56 values, item mode
     listed = json.loads(cli.invoke(main, ["runs", "list", "--db", db, "--format", "json"]).output)
     assert [r["name"] for r in listed] == ["t"] and listed[0]["prompts"] == 112
-    shown = json.loads(cli.invoke(main, ["runs", "show", "t", "--db", db]).output)
+    show = ["runs", "show", "t", "--db", db, "--format", "json"]
+    shown = json.loads(cli.invoke(main, show).output)
     assert shown["scored"] == 112 and shown["grid"]["variants"] == [0, 2]
     for args, message in [
         (["run", "--model", "gpt9", "--db", db], "known backends"),

@@ -323,21 +323,21 @@ def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
 @runs_group.command("show")
 @click.argument("name")
 @_db_option
-def runs_show(name: str, db: str) -> None:
-    """A run's manifest and its parse outcomes."""
-    from valuecompass.store import runs as store
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: the manifest, parse outcomes and a summary of the instrument and prompt design "
+    "the run used; json: all of it, the instrument and design whole.",
+)
+def runs_show(name: str, db: str, fmt: str) -> None:
+    """A run's manifest, its parse outcomes, and the instrument and prompt design it used."""
+    from valuecompass.cli._run_view import run_details, show_run
 
     engine, record = _find(db, name)
-    answers = store.run_answers(engine, record)
-    out = {**record.manifest(), **store.prompt_counts(engine, record.id)}
-    out["status"] = store.live_status(engine, [record])[record.id]
-    out["answers"] = len(answers)
-    out["scored"] = int(answers["position"].notna().sum())
-    out["missing"] = {
-        k: int(v)
-        for k, v in answers.loc[answers["missing"] != "", "missing"].value_counts().items()
-    }
-    click.echo(json.dumps(out, indent=2, default=str))
+    show_run(run_details(engine, record), fmt)
 
 
 @runs_group.command("export")
