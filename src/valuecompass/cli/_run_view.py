@@ -87,9 +87,7 @@ def _design_lines(details: dict[str, Any]) -> list[str]:
 
     prompts = PromptSet.model_validate(design)
     levels = prompts.levels()
-    factors = [
-        f"{f} ({', '.join(dict.fromkeys(v[f] for v in levels.values()))})" for f in FACTORS
-    ]
+    factors = [f"{f} ({', '.join(dict.fromkeys(v[f] for v in levels.values()))})" for f in FACTORS]
     asked = details["grid"].get("variants") or sorted(levels)
     return [
         f"prompt design: {prompts.name}, version {prompts.version}",
