@@ -17,7 +17,7 @@ from _tidy import CTX, model, people
 from valuecompass import align, load_prompts
 from valuecompass.cli import main
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.parsing import Missing, parse_form
+from valuecompass.parsing import Missing, parse_all
 from valuecompass.stats import (
     SUPPORT,
     StatsError,
@@ -201,7 +201,7 @@ def test_offer_irrelevant_round_trips(tmp_path: Path, form: Instrument) -> None:
     assert load_prompts(path, load_instrument()) == offered
     # The model's "irrelevant" is read as a missing answer with that reason, as for people.
     names = [form.value("equality").name, form.value("freedom").name]
-    parsed = parse_form(json.dumps({names[0]: "irrelevant", names[1]: "2"}), form,
+    parsed = parse_all(json.dumps({names[0]: "irrelevant", names[1]: "2"}), form,
                         form.scales.agreement)  # fmt: skip
     assert parsed.answers["equality"].missing is Missing.IRRELEVANT
     assert parsed.answers["freedom"].position == 2.0

@@ -398,15 +398,16 @@ def irrelevant_command(
     from valuecompass.sources import load_source
     from valuecompass.stats import compare_irrelevant
 
-    form = load_instrument(instrument_path)  # no alignment needed: a model may skip every value
-    h, h_report = load_source(humans, form, "humans")
+    # No alignment needed: a model may skip every value.
+    instrument = load_instrument(instrument_path)
+    h, h_report = load_source(humans, instrument, "humans")
     if _kept("exclude", None) is not None:
-        h = exclude_people(h, h_report, _kept("exclude", None), form)
-    m, _ = load_source(llm, form, "llm", _score())
-    rule = group_rule(form, group)
+        h = exclude_people(h, h_report, _kept("exclude", None), instrument)
+    m, _ = load_source(llm, instrument, "llm", _score())
+    rule = group_rule(instrument, group)
     if rule.kind == "items":
         fail(f"--by {group}: 'irrelevant' answers are counted by value, context or axis")
-    by = tuple(context_columns(form)) if rule.kind == "context" else (rule.column,)
+    by = tuple(context_columns(instrument)) if rule.kind == "context" else (rule.column,)
     emit(compare_irrelevant(h, m, by), fmt, f"'Irrelevant' answers by {group}")
 
 

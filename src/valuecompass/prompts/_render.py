@@ -124,7 +124,8 @@ def render_context(
     values: Sequence[str] | None = None,
     localised: dict[str, Localised] | None = None,
 ) -> list[Prompt]:
-    """The prompts of one context (axis id → level) and variant: one form, or one per item.
+    """The prompts of one context (axis id → level) and variant: one with every item (mode
+    all), or one per item.
 
     LOCALISED keeps each language's translated instrument and design across calls (a grid
     makes each once)."""

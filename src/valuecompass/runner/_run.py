@@ -105,7 +105,7 @@ def plan(
         "seed": config.seed,
     }
     jobs = []
-    views = Views(instrument)  # the names a form's keys are written in: the prompt's language
+    views = Views(instrument)  # a mode-all answer's keys: the item names in the prompt's language
     for prompt in rendered:
         messages = prompt.messages()
         scale = instrument.scale(prompt.scale)
