@@ -140,7 +140,7 @@ def _authors_design(base_url: str, prompts: int) -> float:
     """The authors' runner: 4 threads, each a blocking request then a 1 s sleep, per prompt."""
     config = RunConfig(model="openai:stub", mode="form", progress=False)
     backend = OpenAIBackend("stub", base_url=base_url)
-    jobs, _ = plan(config, load_instrument(None), load_prompts(None), backend)
+    jobs, _ = plan(config, load_instrument(None), load_prompts(None, load_instrument()), backend)
 
     def ask(job: object) -> None:
         request = getattr(job, "request")  # noqa: B009

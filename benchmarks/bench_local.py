@@ -40,7 +40,7 @@ def block(backend: LocalBackend, variant: int = 0) -> list[Request]:
     """The 56 item prompts of India x healthcare in VARIANT, as the main job asks them."""
     config = RunConfig(model="local", countries=["India"], topics=["healthcare"],
                        variants=[variant], mode="item", max_tokens=2)  # fmt: skip
-    jobs, _ = plan(config, load_instrument(), load_prompts(), backend)
+    jobs, _ = plan(config, load_instrument(), load_prompts(None, load_instrument()), backend)
     return [j.request for j in jobs]
 
 

@@ -108,7 +108,8 @@ def test_stop_ends_the_request_process_with_requests_in_flight(tmp_path: Path) -
         from valuecompass.instrument import load_instrument
         from valuecompass.prompts import load_prompts
 
-        jobs, _ = plan(config, load_instrument(None), load_prompts(None), backend)
+        form = load_instrument(None)
+        jobs, _ = plan(config, form, load_prompts(None, form), backend)
         out: queue.Queue[object] = queue.Queue()
         producer = ProcessProducer(backend, jobs, 4, 0, 0.0, out, lambda j, o: o)
         deadline = time.monotonic() + 10

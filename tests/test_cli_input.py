@@ -236,3 +236,24 @@ def test_survey_content_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert f"{bad} line 2: survey content is not UTF-8 text" in result.output
+
+
+#: Every command that reads or writes answers (or a design checked against an instrument).
+ANSWER_COMMANDS = [
+    ["run"], ["align"], ["profile"], ["report"], ["plan"], ["instrument", "show"],
+    ["rigor", "ceiling"], ["rigor", "ranks"], ["rigor", "sensitivity"],
+    ["rigor", "distributions"], ["rigor", "significance"], ["rigor", "irrelevant"],
+    ["rigor", "irrelevant-prompts"], ["rigor", "reliability"], ["rigor", "structure"],
+    ["rigor", "steer"], ["code", "import"], ["code", "run"], ["survey", "serve"],
+    ["survey", "export"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ANSWER_COMMANDS, ids=" ".join)
+def test_instrument_option_is_the_same_everywhere(command: list[str]) -> None:
+    code, out = _invoke(*command, "--help")
+    assert code == 0, out
+    flat = " ".join(out.split())  # click wraps help text to the terminal
+    assert "--instrument ID|PATH A bundled instrument's id (see 'valuecompass instrument " in flat
+    assert "list') or an instrument YAML file; the Value Form if omitted." in flat
+    assert "Value Form YAML" not in flat

@@ -205,7 +205,7 @@ def test_base_file_over_a_bundled_instrument(tmp_path: Path) -> None:
     ]
 
 
-def test_overlays_translate_and_list_what_is_missing() -> None:
+def test_overlays_translate_and_list_what_is_missing(tmp_path: Path) -> None:
     form = load_instrument()
     de, fr = translate(form, "de"), translate(form, "fr")
     assert de.item("ambitious").wordings["svs"].startswith("Das KI-System sollte hart arbeiten")
@@ -214,8 +214,11 @@ def test_overlays_translate_and_list_what_is_missing() -> None:
     assert de.value("ambitious").name == "Ehrgeizig"  # the old view follows
     assert fr.language == "fr" and fr.item("ambitious").name != "Ambitious"
     assert form.item("ambitious").name == "Ambitious"  # the base is untouched
-    missing = missing_translations(form, "de")
-    assert "groupings.display_type.name" in missing
+    assert missing_translations(form, "de") == missing_translations(form, "fr") == []
+    partial = tmp_path / "value_form.de.yaml"  # a user's overlay that translates one item
+    partial.write_text("language: de\nitems:\n  ambitious: {name: Ehrgeizig}\n", "utf-8")
+    missing = missing_translations(form, "de", partial)
+    assert "groupings.display_type.name" in missing and "items.capable.name" in missing
     assert "items.ambitious.name" not in missing
     assert missing_translations(form, "en") == []
     with pytest.raises(InstrumentError, match="no 'es' translation; have: en, de, fr"):

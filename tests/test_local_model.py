@@ -39,7 +39,7 @@ def _requests(backend: LocalBackend, countries: list[str], values: int) -> list[
     config = RunConfig(model="local", countries=countries, topics=["healthcare"],
                        variants=[0], mode="item", max_tokens=2)  # fmt: skip
     instrument = load_instrument()
-    jobs, _ = plan(config, instrument, load_prompts(), backend)
+    jobs, _ = plan(config, instrument, load_prompts(None, load_instrument()), backend)
     by_context: dict[str, list[Request]] = {}
     for job in jobs:
         by_context.setdefault(job.prompt.country, []).append(job.request)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from valuecompass import answers as ans
 from valuecompass.api import align_sources
 from valuecompass.cli import main
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.prompts import PromptError, load_prompts, render
 from valuecompass.released import released_levels
 from valuecompass.runner import RunConfig, run_model
@@ -57,17 +57,18 @@ def test_released_variant_levels_are_pinned() -> None:
 
 
 def test_paper_design_has_the_released_levels() -> None:
-    paper = load_prompts("paper")
+    paper = load_prompts("paper", load_instrument())
     assert paper.levels() == released_levels()
     pd.testing.assert_frame_equal(variant_factors(paper), factor_table(released_levels()))
-    assert load_prompts(BUNDLED / "paper.yaml") == paper  # by path as well as by name
+    by_path = load_prompts(BUNDLED / "paper.yaml", load_instrument())
+    assert by_path == paper  # by path as well as by name
 
 
 def test_paper_prompts_follow_the_authors_structure(form: Instrument) -> None:
-    paper = load_prompts("paper")
+    paper = load_prompts("paper", load_instrument())
 
     def user(index: int) -> tuple[str, list[dict[str, str]], str]:
-        [p] = render(form, paper, "india", "healthcare", paper.variant(index), "form")
+        [p] = render(form, paper, "india", "healthcare", paper.variant(index), "all")
         return p.user, p.messages(), p.scale
 
     text, messages, scale = user(0)
@@ -97,9 +98,9 @@ def test_default_design_digest_is_unchanged() -> None:
     # The schema grew (layouts, a variant's layout, a style's bullet); runs made before keep
     # their identity because fields left at their defaults stay out of the digest.
     digest = "6120f250a8b072c7952b6ce4ed323907ccf66ffdb3af207151326a215451aed1"
-    assert prompts_digest(load_prompts()) == digest
-    assert prompts_digest(load_prompts("default")) == digest
-    assert prompts_digest(load_prompts("paper")) != digest
+    assert prompts_digest(load_prompts(None, load_instrument())) == digest
+    assert prompts_digest(load_prompts("default", load_instrument())) == digest
+    assert prompts_digest(load_prompts("paper", load_instrument())) != digest
 
 
 def test_layout_errors_name_the_variant(tmp_path: Path) -> None:
@@ -107,22 +108,22 @@ def test_layout_errors_name_the_variant(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("layout: options_first}", "layout: sideways}", 1))
     with pytest.raises(PromptError, match="variant 1: layout 'sideways' is not defined"):
-        load_prompts(bad)
+        load_prompts(bad, load_instrument())
     bad.write_text(text.replace(", layout: values_first}", "}", 1))
     with pytest.raises(PromptError, match="variant 0 names no layout"):
-        load_prompts(bad)
+        load_prompts(bad, load_instrument())
     bad.write_text(text.replace("    item: |-\n      {framing}", "    item: |-\n      {frame}", 1))
     with pytest.raises(PromptError, match=r"layouts\.values_first\.item.*\{frame\}"):
-        load_prompts(bad)
+        load_prompts(bad, load_instrument())
     with pytest.raises(PromptError, match="bundled designs: default, paper"):
-        load_prompts(tmp_path / "papr")
+        load_prompts(tmp_path / "papr", load_instrument())
 
 
 def test_a_file_named_like_a_bundled_design_wins(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     text = (BUNDLED / "paper.yaml").read_text().replace('version: "1"', 'version: "mine"')
     Path("paper").write_text(text)
-    assert load_prompts("paper").version == "mine"
+    assert load_prompts("paper", load_instrument()).version == "mine"
 
 
 # --- sensitivity reads the answers' own levels -------------------------------------------
@@ -178,13 +179,13 @@ def test_rigor_sensitivity_cli_reads_the_levels(released: Path, tmp_path: Path) 
 def test_a_run_with_the_paper_design_carries_its_levels(tmp_path: Path, released: Path) -> None:
     db = tmp_path / "runs.db"
     config = RunConfig(
-        model="mock", db=str(db), mode="form", countries=["India", "France"],
+        model="mock", db=str(db), mode="all", countries=["India", "France"],
         topics=["healthcare"], prompts_path=Path("paper"), progress=False,
     )  # fmt: skip
     summary = run_model(config)
     assert summary.failed == 0
     result = align_sources(released, str(db))
-    assert result.llm.variant_levels == load_prompts("paper").levels()
+    assert result.llm.variant_levels == load_prompts("paper", load_instrument()).levels()
     code, out, err = _run(
         "rigor", "sensitivity", "--humans", str(released), "--llm", str(db),
         "--view", "flips", "--format", "json",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.parsing import Missing, extract_json_object, parse_form, parse_item, parse_option
+from valuecompass.parsing import Missing, extract_json_object, parse_all, parse_item, parse_option
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def _form_json(form: Instrument, option: str = "2") -> str:
 
 
 def test_parse_form_plain_json(form: Instrument) -> None:
-    got = parse_form(_form_json(form), form, form.scales.agreement)
+    got = parse_all(_form_json(form), form, form.scales.agreement)
     assert len(got.answers) == 56
     assert all(p.position == 2.0 for p in got.answers.values())
 
@@ -78,26 +78,26 @@ def test_parse_form_wrapped_in_fence_and_think(form: Instrument) -> None:
         + _form_json(form, "3: disagree")
         + "\n```"
     )
-    got = parse_form(text, form, form.scales.agreement)
+    got = parse_all(text, form, form.scales.agreement)
     assert all(p.position == 3.0 for p in got.answers.values())
 
 
 def test_parse_form_truncated_salvages_pairs(form: Instrument) -> None:
     text = _form_json(form)[:200]  # cut mid-object
-    got = parse_form(text, form, form.scales.agreement)
+    got = parse_all(text, form, form.scales.agreement)
     scored = [p for p in got.answers.values() if p.ok]
     assert 3 <= len(scored) < 56
     assert {p.missing for p in got.answers.values() if not p.ok} == {Missing.ABSENT}
 
 
 def test_parse_form_error_and_garbage(form: Instrument) -> None:
-    err = parse_form(
+    err = parse_all(
         "ERROR: RetryError[<Future raised APIConnectionError>]", form, form.scales.agreement
     )
     assert {p.missing for p in err.answers.values()} == {Missing.ERROR}
-    junk = parse_form("I cannot answer that.", form, form.scales.agreement)
+    junk = parse_all("I cannot answer that.", form, form.scales.agreement)
     assert {p.missing for p in junk.answers.values()} == {Missing.NO_JSON}
-    empty = parse_form("  ", form, form.scales.agreement)
+    empty = parse_all("  ", form, form.scales.agreement)
     assert {p.missing for p in empty.answers.values()} == {Missing.EMPTY}
 
 
@@ -112,7 +112,7 @@ def test_parse_form_spellings_and_unknown_keys(form: Instrument) -> None:
             "Privacy": "2",
         }
     )
-    got = parse_form(text, form, form.scales.agreement)
+    got = parse_all(text, form, form.scales.agreement)
     assert got.answers["preserving_my_public_image"].position == 1
     assert got.answers["honoring_of_parents_and_elders"].position == 2
     assert got.answers["broad_minded"].position == 3
@@ -158,7 +158,13 @@ def test_options_come_from_any_instruments_scale() -> None:
     assert parse_option("Does not describe at all", describes).code == "1"
     # a form keyed by the items' names, on the five-point scale
     names = [i.name for i in foundations.items[:2]]
-    form = parse_form(json.dumps({names[0]: "4", names[1]: "9"}), foundations, describes)
+    form = parse_all(json.dumps({names[0]: "4", names[1]: "9"}), foundations, describes)
     got = [form.answers[i.id] for i in foundations.items[:2]]
     assert got[0].position == 4.0 and got[1].missing is Missing.UNRECOGNISED
     assert form.answers[foundations.items[2].id].missing is Missing.ABSENT
+
+
+def test_parse_form_is_the_deprecated_name_of_parse_all() -> None:
+    from valuecompass import parsing
+
+    assert parsing.parse_form is parsing.parse_all and parsing.FormParse is parsing.AllParse

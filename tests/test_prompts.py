@@ -11,6 +11,7 @@ from valuecompass.prompts import (
     PromptError,
     context_fields,
     load_prompts,
+    read_prompts,
     render,
     render_context,
     render_grid,
@@ -18,7 +19,7 @@ from valuecompass.prompts import (
 
 
 def test_default_design_is_a_fractional_factorial() -> None:
-    prompts = load_prompts()
+    prompts = load_prompts(None, load_instrument())
     assert [v.index for v in prompts.variants] == list(range(8))
     portrait = {v.index for v in prompts.variants if v.style == "pvq"}
     assert portrait == {2, 3, 6, 7}  # as in the paper's released data
@@ -31,8 +32,8 @@ def test_default_design_is_a_fractional_factorial() -> None:
 
 
 def test_form_prompt_lists_every_value_once(form: Instrument) -> None:
-    prompts = load_prompts()
-    [prompt] = render(form, prompts, "India", "healthcare", prompts.variant(0), "form")
+    prompts = load_prompts(None, load_instrument())
+    [prompt] = render(form, prompts, "India", "healthcare", prompts.variant(0), "all")
     assert prompt.values == tuple(form.value_ids)
     assert prompt.scale == "agreement"
     for value in form.values:
@@ -42,17 +43,17 @@ def test_form_prompt_lists_every_value_once(form: Instrument) -> None:
 
 
 def test_reversed_order_reverses_values_and_options(form: Instrument) -> None:
-    prompts = load_prompts()
-    [fwd] = render(form, prompts, "UK", "education", prompts.variant(0), "form")
-    [rev] = render(form, prompts, "UK", "education", prompts.variant(1), "form")
+    prompts = load_prompts(None, load_instrument())
+    [fwd] = render(form, prompts, "UK", "education", prompts.variant(0), "all")
+    [rev] = render(form, prompts, "UK", "education", prompts.variant(1), "all")
     assert rev.values == fwd.values[::-1]
     assert rev.user.index("4: strongly disagree") < rev.user.index("1: strongly agree")
-    [pvq] = render(form, prompts, "UK", "education", prompts.variant(2), "form")
+    [pvq] = render(form, prompts, "UK", "education", prompts.variant(2), "all")
     assert pvq.scale == "portrait" and "1: very much like me" in pvq.user
 
 
 def test_item_prompts_share_the_context_prefix(form: Instrument) -> None:
-    prompts = load_prompts()
+    prompts = load_prompts(None, load_instrument())
     items = render(form, prompts, "Germany", "public_sector", prompts.variant(5), "item")
     assert len(items) == 56 and all(len(p.values) == 1 for p in items)
     # Everything before the value is shared, so a model server evaluates it once.
@@ -63,9 +64,9 @@ def test_item_prompts_share_the_context_prefix(form: Instrument) -> None:
 
 
 def test_grid_size(form: Instrument) -> None:
-    prompts = load_prompts()
+    prompts = load_prompts(None, load_instrument())
     contexts = [("india", "healthcare"), ("france", "education")]
-    assert len(render_grid(form, prompts, contexts, "form")) == 2 * 8
+    assert len(render_grid(form, prompts, contexts, "all")) == 2 * 8
     assert len(render_grid(form, prompts, contexts, "item", variants=[0, 3])) == 2 * 2 * 56
 
 
@@ -81,23 +82,23 @@ def _write_variant(tmp_path: Path, old: str, new: str) -> Path:
 def test_unknown_placeholder_is_named(tmp_path: Path) -> None:
     path = _write_variant(tmp_path, "Suppose you are from {country}.", "Suppose {nation}.")
     with pytest.raises(PromptError, match=r"framings\.a.*\{nation\}"):
-        load_prompts(path)
+        load_prompts(path, load_instrument())
 
 
 def test_unknown_level_and_extra_field_are_refused_with_line(tmp_path: Path) -> None:
     path = _write_variant(tmp_path, "{index: 0, framing: a,", "{index: 0, framing: z,")
     with pytest.raises(PromptError, match="framing 'z' is not defined"):
-        load_prompts(path)
+        load_prompts(path, load_instrument())
     path = _write_variant(tmp_path, '    item: "{name}: {definition}"', "    itme: x")
     with pytest.raises(PromptError, match=r"line \d+"):
-        load_prompts(path)
+        load_prompts(path, load_instrument())
 
 
 def test_styles_name_wordings_and_their_scales_for_any_instrument() -> None:
     refined = load_instrument("schwartz_refined")  # wordings pvq (likeness), svs (agreement)
     prompts = load_prompts(None, refined)
     [form] = render_context(refined, prompts, {"country": "India", "scenario": "healthcare"},
-                            prompts.variant(2), "form")  # fmt: skip
+                            prompts.variant(2), "all")  # fmt: skip
     assert form.wording == "pvq" and form.scale == "likeness"
     assert "6: " in form.user and len(form.values) == len(refined.items)
     assert refined.items[0].wordings["pvq"] in form.user
@@ -112,10 +113,10 @@ def test_styles_name_wordings_and_their_scales_for_any_instrument() -> None:
 
 def test_a_language_axis_renders_each_context_in_its_language() -> None:
     multi = load_instrument("value_form_multilingual")
-    prompts = load_prompts()
+    prompts = load_prompts(None, multi)
     where = {"country": "germany", "scenario": "healthcare"}
-    [de] = render_context(multi, prompts, {**where, "language": "de"}, prompts.variant(0), "form")
-    [en] = render_context(multi, prompts, where, prompts.variant(0), "form")  # base language
+    [de] = render_context(multi, prompts, {**where, "language": "de"}, prompts.variant(0), "all")
+    [en] = render_context(multi, prompts, where, prompts.variant(0), "all")  # base language
     assert dict(de.context)["language"] == "de" and dict(en.context)["language"] == "en"
     assert de.system.startswith("Sie nehmen an einer Umfrage") and "Optionen:" in de.user
     assert "Options:" in en.user and en.system.startswith("You are taking part")
@@ -135,7 +136,18 @@ def test_axis_placeholders_and_unknown_wordings() -> None:
 def test_a_style_must_name_a_wording_the_instrument_has(tmp_path: Path) -> None:
     path = _write_variant(tmp_path, "    scale: portrait\n", "    wording: portrayal\n")
     with pytest.raises(PromptError, match=r"style 'pvq'.*no wording 'portrayal'.*svs, pvq"):
-        load_prompts(path)
+        load_prompts(path, load_instrument())
     path = _write_variant(tmp_path, "{country}. You are", "{country_text}, {region}. You are")
     with pytest.raises(PromptError, match=r"unknown placeholder \{region\}"):
-        load_prompts(path)
+        load_prompts(path, load_instrument())
+
+
+def test_load_prompts_needs_the_instrument_and_read_prompts_checks_none(tmp_path: Path) -> None:
+    with pytest.raises(TypeError):
+        load_prompts(None)  # type: ignore[call-arg]  # no hidden Value Form default
+    # A design whose template names a placeholder no instrument declares: read as written
+    # (its levels and digest), refused when loaded to run against an instrument.
+    path = _write_variant(tmp_path, "Suppose you are from {country}.", "Suppose {nation}.")
+    assert read_prompts(path).levels() == load_prompts(None, load_instrument()).levels()
+    with pytest.raises(PromptError, match=r"\{nation\}"):
+        load_prompts(path, load_instrument("moral_foundations"))

@@ -39,9 +39,9 @@ def _counts(db: Path) -> tuple[int, int, int]:
     return prompts, answers, distinct
 
 
-def test_form_run_stores_every_answer_and_resumes(tmp_path: Path) -> None:
+def test_all_mode_run_stores_every_answer_and_resumes(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    config = RunConfig(model="mock", db=str(db), mode="form", **SMALL)
+    config = RunConfig(model="mock", db=str(db), mode="all", **SMALL)
     first = run_model(config)
     assert (first.total, first.asked, first.failed) == (2 * 8, 16, 0)
     assert first.answers == first.scored == 16 * 56
@@ -75,7 +75,7 @@ def test_api_failures_are_retried_and_answers_stored_once(tmp_path: Path) -> Non
     cycle = ["ok", "429", "ok", "500", "badjson", "ok", "timeout", "ok"]
     with serve_stub(plan=lambda n: cycle[n % len(cycle)], hang=1.0) as stub:
         backend = OpenAIBackend("stub", base_url=stub.base_url, timeout=0.3)
-        config = RunConfig(model="openai:stub", db=str(db), mode="form", retries=8, backoff=0.01,
+        config = RunConfig(model="openai:stub", db=str(db), mode="all", retries=8, backoff=0.01,
                            concurrency=16, **SMALL)  # fmt: skip
         summary = run_model(config, backend=backend)
         assert {"429", "500", "badjson", "timeout"} <= set(stub.outcomes)
@@ -86,7 +86,7 @@ def test_api_failures_are_retried_and_answers_stored_once(tmp_path: Path) -> Non
 
 def test_failed_prompts_are_kept_as_missing_then_asked_again(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    config = RunConfig(model="openai:stub", db=str(db), mode="form", retries=0, **SMALL)
+    config = RunConfig(model="openai:stub", db=str(db), mode="all", retries=0, **SMALL)
     with serve_stub(plan=lambda n: "500" if n % 3 == 0 else "ok") as stub:
         summary = run_model(config, backend=OpenAIBackend("stub", base_url=stub.base_url))
         port = stub.server_address[1]
@@ -122,7 +122,7 @@ def test_unreachable_endpoint_stops_after_a_streak(tmp_path: Path) -> None:
 
 def test_store_is_an_llm_source_and_exports(tmp_path: Path, released: Path) -> None:
     db = tmp_path / "s.db"
-    run_model(RunConfig(model="mock", db=str(db), mode="form", topics=["healthcare"],
+    run_model(RunConfig(model="mock", db=str(db), mode="all", topics=["healthcare"],
                         progress=False))  # fmt: skip
     result = align_sources(released, db)
     by_country = result.alignment.by("country")
@@ -146,7 +146,8 @@ def test_cli_run_list_show_and_bad_input(tmp_path: Path) -> None:
     assert "112 asked" in ok.output  # 2 variants x 56 values, item mode
     listed = json.loads(cli.invoke(main, ["runs", "list", "--db", db, "--format", "json"]).output)
     assert [r["name"] for r in listed] == ["t"] and listed[0]["prompts"] == 112
-    shown = json.loads(cli.invoke(main, ["runs", "show", "t", "--db", db]).output)
+    show = ["runs", "show", "t", "--db", db, "--format", "json"]
+    shown = json.loads(cli.invoke(main, show).output)
     assert shown["scored"] == 112 and shown["grid"]["variants"] == [0, 2]
     for args, message in [
         (["run", "--model", "gpt9", "--db", db], "known backends"),

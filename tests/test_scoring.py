@@ -147,7 +147,7 @@ def test_cli_align_and_profile_score_by_probs(item_store: Path, released: Path) 
 
 def test_score_probs_on_a_run_without_them_fails_cleanly(tmp_path: Path, released: Path) -> None:
     db = tmp_path / "form.db"
-    run_model(RunConfig(model="mock", db=str(db), mode="form", **GRID))
+    run_model(RunConfig(model="mock", db=str(db), mode="all", **GRID))
     for args in (["profile", "--llm", str(db), "--score", "probs"],
                  ["rigor", "irrelevant", "--humans", str(released), "--llm", str(db),
                   "--score", "probs"]):  # fmt: skip

@@ -16,8 +16,8 @@ from scipy.stats import false_discovery_control, wasserstein_distance
 from _tidy import CTX, model, people
 from valuecompass import align, load_prompts
 from valuecompass.cli import main
-from valuecompass.instrument import Instrument
-from valuecompass.parsing import Missing, parse_form
+from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.parsing import Missing, parse_all
 from valuecompass.stats import (
     SUPPORT,
     StatsError,
@@ -46,7 +46,7 @@ MODEL = "gpt-4o-mini"
 
 def test_default_factors_follow_the_prompt_design() -> None:
     factors = default_variant_factors()
-    pd.testing.assert_frame_equal(factors, variant_factors(load_prompts()))
+    pd.testing.assert_frame_equal(factors, variant_factors(load_prompts(None, load_instrument())))
     assert factors.loc[[2, 3, 6, 7], "style"].eq("pvq").all()  # as in the released data
     # A 2^(4-1) design: every pair of factors crosses each level combination twice.
     for a, b in combinations(factors.columns, 2):
@@ -191,17 +191,17 @@ def test_irrelevant_rates_by_hand() -> None:
 
 
 def test_offer_irrelevant_round_trips(tmp_path: Path, form: Instrument) -> None:
-    base = load_prompts()
+    base = load_prompts(None, load_instrument())
     offered = offer_irrelevant(base)
-    sentence = load_irrelevant_option().form
-    assert all(text.endswith(sentence) for text in offered.requirements.form.values())
+    sentence = load_irrelevant_option().all
+    assert all(text.endswith(sentence) for text in offered.requirements.all.values())
     assert offered.variants == base.variants
     path = tmp_path / "prompts.yaml"
     write_prompts(offered, path)
-    assert load_prompts(path) == offered
+    assert load_prompts(path, load_instrument()) == offered
     # The model's "irrelevant" is read as a missing answer with that reason, as for people.
     names = [form.value("equality").name, form.value("freedom").name]
-    parsed = parse_form(json.dumps({names[0]: "irrelevant", names[1]: "2"}), form,
+    parsed = parse_all(json.dumps({names[0]: "irrelevant", names[1]: "2"}), form,
                         form.scales.agreement)  # fmt: skip
     assert parsed.answers["equality"].missing is Missing.IRRELEVANT
     assert parsed.answers["freedom"].position == 2.0
@@ -272,7 +272,7 @@ def test_rigor_irrelevant_prompts_command(tmp_path: Path) -> None:
     out = tmp_path / "p.yaml"
     code, stdout, _ = _run("rigor", "irrelevant-prompts", str(out))
     assert code == 0 and "--prompts" in stdout
-    assert "irrelevant" in load_prompts(out).requirements.item["a"]
+    assert "irrelevant" in load_prompts(out, load_instrument()).requirements.item["a"]
 
 
 def test_model_offered_irrelevant_end_to_end(released: Path, tmp_path: Path) -> None:

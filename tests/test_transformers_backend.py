@@ -28,7 +28,8 @@ def backend() -> TransformersBackend:
 
 def _requests(form: Instrument, temperature: float = 0.0) -> list[Request]:
     """Item prompts for one context and variant: they share everything before the value."""
-    prompts = render_grid(form, load_prompts(), [("India", "healthcare")], "item", [0], VALUES)
+    design = load_prompts(None, form)
+    prompts = render_grid(form, design, [("India", "healthcare")], "item", [0], VALUES)
     return [
         Request(p.messages(), temperature=temperature, max_tokens=3, seed=7, options=OPTIONS)
         for p in prompts

@@ -17,16 +17,17 @@ from typing import Any
 import pytest
 import yaml
 
-from valuecompass.instrument import load_instrument
+from valuecompass.instrument import Instrument, load_instrument, missing_translations, translate
 from valuecompass.survey import load_content
 
 LANGUAGES = ("de", "fr")
+#: The groupings by Schwartz's ten types (Tradition is the same word in German and French).
+TYPES = ("type", "display_type", "authors_type")
 
 #: Texts that are truly the same word in English and the translation (compared case-folded).
 SAME_IN_BOTH = {
-    ("de", "groupings.type.levels.tradition"),  # Tradition
-    ("fr", "groupings.type.levels.tradition"),  # Tradition
-    ("fr", "groupings.type.levels.stimulation"),  # Stimulation
+    *((lang, f"groupings.{g}.levels.tradition") for lang in LANGUAGES for g in TYPES),
+    *(("fr", f"groupings.{g}.levels.stimulation") for g in TYPES),  # Stimulation
     ("fr", "items.intelligent.name"),  # Intelligent
     ("fr", "items.humble.name"),  # Humble
     ("fr", "axes.country.levels.france.name"),  # France
@@ -99,8 +100,31 @@ def _form_pairs(o: dict[str, Any]) -> list[tuple[str, str, str]]:
         translated = o["groupings"]["type"]["levels"][type_id]
         pairs.append((f"groupings.type.levels.{type_id}", english, translated))
     pairs.append(("groupings.type.name", "Motivational type", o["groupings"]["type"]["name"]))
+    pairs += _v2_pairs(o)
     pairs.append(("title", FORM["name"], o["title"]))
     pairs.append(("item_noun", "value", o["item_noun"]))
+    return pairs
+
+
+def _v2_pairs(o: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(path, English, translation) for the texts format 2 added: the groupings other than
+    ``type``, the axes' names, and the scenarios' fields past user and purpose."""
+    base = load_instrument()
+    pairs = []
+    for g in base.groupings:
+        if g.id == "type":
+            continue  # paired with the format-1 names above
+        t = o["groupings"][g.id]
+        pairs.append((f"groupings.{g.id}.name", g.name, t["name"]))
+        pairs += [(f"groupings.{g.id}.levels.{lv.id}", lv.name, t["levels"][lv.id])
+                  for lv in g.levels]  # fmt: skip
+    for axis in base.axes:
+        pairs.append((f"axes.{axis.id}.name", axis.name, o["axes"][axis.id]["name"]))
+        for lv in axis.levels:
+            for key in sorted(set(lv.fields) - {"user", "purpose"}):
+                translated = o["axes"][axis.id]["levels"][lv.id]["fields"][key]
+                pairs.append((f"axes.{axis.id}.levels.{lv.id}.fields.{key}", lv.fields[key],
+                              translated))  # fmt: skip
     return pairs
 
 
@@ -164,8 +188,10 @@ def test_every_item_scenario_country_scale_and_type_nothing_extra(lang: str) -> 
     assert set(scenarios) == {s["id"] for s in FORM["scenarios"]}
     for scenario_id, t in scenarios.items():
         assert set(t) == {"name", "text", "fields"}, scenario_id
-        assert set(t["fields"]) == {"user", "purpose"}, scenario_id
+        assert set(t["fields"]) == {"user", "purpose", "scope", "stakes"}, scenario_id
     assert set(o["axes"]) == {"country", "scenario"}
+    for axis_id, t in o["axes"].items():
+        assert set(t) == {"name", "levels"}, axis_id
     assert set(o["axes"]["country"]["levels"]) == {c["id"] for c in FORM["countries"]}
     assert set(o["scales"]) == set(FORM["scales"]) == {"human", "agreement", "portrait"}
     for scale_id, scale in FORM["scales"].items():
@@ -173,7 +199,7 @@ def test_every_item_scenario_country_scale_and_type_nothing_extra(lang: str) -> 
         missing = {opt["code"] for opt in scale["options"] if opt["position"] is None}
         assert set(o["scales"][scale_id]["points"]) == rated, scale_id
         assert set(o["scales"][scale_id].get("missing", {})) == missing, scale_id
-    assert set(o["groupings"]) == {"type"}
+    assert set(o["groupings"]) == {g.id for g in load_instrument().groupings}
     assert set(o["groupings"]["type"]["levels"]) == _type_ids()
 
 
@@ -187,7 +213,7 @@ def test_prompt_and_survey_keys_match_the_english(lang: str) -> None:
         k: set(v) for k, v in PROMPTS["requirements"].items()
     }
     assert set(p["labels"]) == {"options"}
-    assert "\nOptions:\n" in PROMPTS["layout"]["form"]  # the fixed word the label replaces
+    assert "\nOptions:\n" in PROMPTS["layout"]["all"]  # the fixed word the label replaces
     assert set(s) == set(CONTENT) | {"ui"}
     assert len(s["consent"]) == len(CONTENT["consent"])
     assert len(s["age_bands"]) == len(CONTENT["age_bands"])
@@ -272,3 +298,43 @@ def test_item_names_are_distinct_so_they_can_key_a_json_answer(lang: str) -> Non
     assert len(set(names)) == len(names) == 56
     levels = OVERLAYS[lang]["groupings"]["type"]["levels"].values()
     assert len({n.casefold() for n in levels}) == len(_type_ids())
+
+
+def _shown_texts(instrument: Instrument) -> set[str]:
+    """The dotted paths of every text a prompt or a survey page can show: the title and item
+    noun, each item's name, definition and wordings, every scale label, and each axis level's
+    name, text and fields (any field is a prompt placeholder: ``{scope}``, ``{scenario_stakes}``).
+    """
+    shown = {"title", "item_noun"}
+    for item in instrument.items:
+        shown |= {f"items.{item.id}.name", f"items.{item.id}.definition"}
+        shown |= {f"items.{item.id}.wordings.{w}" for w in item.wordings}
+    for scale in instrument.rating_scales:
+        shown |= {f"scales.{scale.id}.points.{p.code}" for p in scale.points}
+        shown |= {f"scales.{scale.id}.missing.{m.code}" for m in scale.missing}
+    for axis in instrument.axes:
+        if axis.role == "language":
+            continue  # its levels name the languages themselves
+        for lv in axis.levels:
+            here = f"axes.{axis.id}.levels.{lv.id}"
+            shown |= {f"{here}.name", *([f"{here}.text"] if lv.text else [])}
+            shown |= {f"{here}.fields.{key}" for key in lv.fields}
+    return shown
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_shown_text_of_the_multilingual_form_is_translated(lang: str) -> None:
+    multi = load_instrument("value_form_multilingual")
+    shown = _shown_texts(multi)
+    assert len(shown) > 56 * 4 + 4 * 6 + 7  # items (4 texts each), scenarios, countries
+    assert {"axes.scenario.levels.healthcare.fields.scope", "scales.human.missing.irrelevant"} <= (
+        shown
+    )
+    assert set(missing_translations(multi, lang)) & shown == set()
+    assert missing_translations(multi, lang) == []  # and the rest (groupings, axis names) too
+    local = translate(multi, lang)
+    english = {lv.id: lv.fields for lv in multi.axis("scenario").levels}
+    for lv in local.axis("scenario").levels:
+        assert set(lv.fields) == set(english[lv.id])
+        changed = {k for k in lv.fields if lv.fields[k] != english[lv.id][k]}
+        assert changed == set(lv.fields), (lang, lv.id, lv.fields)  # no field left in English

@@ -54,7 +54,7 @@ def align_sources(
         h = exclude_people(h, h_report, exclude, form)
     m, m_report = load_source(llm, form, "llm", score)
     if centre:
-        from valuecompass.stats._centre import centre_answers
+        from valuecompass.stats import centre_answers
 
         h, m = centre_answers(h, form), centre_answers(m, form)
     return AlignResult(

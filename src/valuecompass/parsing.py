@@ -1,9 +1,9 @@
 """Raw answers → a position on the instrument's scale, or a missing answer with its reason.
 
-Model answers arrive as JSON forms (all values at once), single options (one value per prompt),
-wrapped in code fences, after ``<think>`` reasoning, as ``"2: agree"``, ``"like me"``, bare
-numbers, ``N/A`` or API error texts. Nothing here raises on a model's output: every failure
-becomes a :class:`Parsed` with ``position=None`` and a reason.
+Model answers arrive as JSON objects (all values at once, mode ``all``), single options (one
+value per prompt), wrapped in code fences, after ``<think>`` reasoning, as ``"2: agree"``,
+``"like me"``, bare numbers, ``N/A`` or API error texts. Nothing here raises on a model's
+output: every failure becomes a :class:`Parsed` with ``position=None`` and a reason.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ class Missing(StrEnum):
 
     ERROR = "error"  # the call failed; the text is an error message
     EMPTY = "empty"  # nothing was returned
-    NO_JSON = "no_json"  # a form answer without a readable JSON object
-    ABSENT = "absent"  # the form answer left this value out
+    NO_JSON = "no_json"  # a mode-all answer without a readable JSON object
+    ABSENT = "absent"  # the mode-all answer left this value out
     IRRELEVANT = "irrelevant"  # marked irrelevant / not applicable
     AMBIGUOUS = "ambiguous"  # several different options in one answer
     UNRECOGNISED = "unrecognised"  # text that matches no option
@@ -83,8 +83,9 @@ class Parsed:
 
 
 @dataclass(frozen=True, slots=True)
-class FormParse:
-    """A whole form answer: one :class:`Parsed` per instrument item, plus keys not understood."""
+class AllParse:
+    """An answer to every item at once (mode ``all``): one :class:`Parsed` per instrument item,
+    plus keys not understood."""
 
     answers: dict[str, Parsed]
     unknown_keys: tuple[str, ...] = field(default=())
@@ -212,19 +213,19 @@ def extract_json_object(text: str) -> Mapping[str, object] | None:
     return {k: v.strip('"') for k, v in pairs}
 
 
-def parse_form(
+def parse_all(
     text: str, instrument: Instrument, scale: AnyScale, fallbacks: Iterable[AnyScale] = ()
-) -> FormParse:
-    """Parse a whole-form JSON answer into one :class:`Parsed` per instrument item (keys are
-    matched to items by id, name or alias)."""
+) -> AllParse:
+    """Parse a JSON answer to every item at once (mode ``all``) into one :class:`Parsed` per
+    instrument item (keys are matched to items by id, name or alias)."""
     ids = instrument.item_ids
     if not (text or "").strip():
-        return FormParse({v: Parsed(raw="", missing=Missing.EMPTY) for v in ids})
+        return AllParse({v: Parsed(raw="", missing=Missing.EMPTY) for v in ids})
     if _ERROR.match(text):
-        return FormParse({v: Parsed(raw=text[:200], missing=Missing.ERROR) for v in ids})
+        return AllParse({v: Parsed(raw=text[:200], missing=Missing.ERROR) for v in ids})
     data = extract_json_object(text)
     if data is None:
-        return FormParse({v: Parsed(raw=text[:200], missing=Missing.NO_JSON) for v in ids})
+        return AllParse({v: Parsed(raw=text[:200], missing=Missing.NO_JSON) for v in ids})
     view, others = _view(scale), tuple(_view(f) for f in fallbacks)
     answers: dict[str, Parsed] = {}
     unknown: list[str] = []
@@ -238,4 +239,9 @@ def parse_form(
             answers[value_id] = parse_option(raw, view, others)
     for v in ids:
         answers.setdefault(v, Parsed(raw="", missing=Missing.ABSENT))
-    return FormParse({v: answers[v] for v in ids}, tuple(unknown))
+    return AllParse({v: answers[v] for v in ids}, tuple(unknown))
+
+
+#: Deprecated names (mode ``all`` was called ``form``).
+parse_form = parse_all
+FormParse = AllParse

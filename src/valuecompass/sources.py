@@ -265,11 +265,11 @@ def _load_run(
 def bundled_levels(digest: str) -> dict[int, dict[str, str]] | None:
     """The variant levels of the bundled prompt design with this digest, if one has it (a run
     made with a design of one's own says only its digest: pass the design itself then)."""
-    from valuecompass.prompts import BUNDLED, load_prompts
-    from valuecompass.runner._config import prompts_digest
+    from valuecompass.prompts import BUNDLED, read_prompts
+    from valuecompass.runner import prompts_digest
 
     for name in BUNDLED:
-        design = load_prompts(name)
+        design = read_prompts(name)
         if prompts_digest(design) == digest:
             return design.levels()
     return None

@@ -18,13 +18,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: The paper's released data, where the workplace keeps it beside a checkout.
 DEFAULT_DATA = Path("..") / "shared" / "datasets" / "valuecompass-2025"
 
+#: The help of ``--instrument``, the same on every command that reads or writes answers.
+INSTRUMENT_HELP = (
+    "A bundled instrument's id (see 'valuecompass instrument list') or an instrument YAML "
+    "file; the Value Form if omitted."
+)
+
+#: ``--instrument ID|PATH``: any bundled instrument or a user's file.
 instrument_option = click.option(
     "--instrument",
     "instrument_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="A bundled instrument id (value_form, schwartz_refined, moral_foundations, ...) or an "
-    "instrument YAML file; the Value Form if omitted.",
+    metavar="ID|PATH",
+    help=INSTRUMENT_HELP,
 )
 
 SCORE_OPTION: dict[str, Any] = {
@@ -122,7 +129,7 @@ def centred() -> bool:
 def note_centred(on: bool) -> None:
     """Say on stderr, once, that the scores are person-centred (when they are)."""
     if on:
-        from valuecompass.stats._centre import CENTRED_NOTE
+        from valuecompass.stats import CENTRED_NOTE
 
         click.echo(CENTRED_NOTE, err=True)
 

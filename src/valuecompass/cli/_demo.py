@@ -18,14 +18,14 @@ from valuecompass.released import model_folders, read_model_folder
 
 def released_rates(data: Path) -> pd.DataFrame:
     """Alignment rate per country and on average, one row per released model."""
-    form = load_instrument()
+    instrument = load_instrument()
     if not (data / "humans").is_dir():
         raise ValueCompassError(f"{data}: not the released data folder (no humans/ inside)")
-    people, _ = read_human_folder(data / "humans", form)
+    people, _ = read_human_folder(data / "humans", instrument)
     rows = []
     for folder in model_folders(data / "llm_outputs"):
-        model, _ = read_model_folder(folder, form)
-        result = align(people, model, form)
+        model, _ = read_model_folder(folder, instrument)
+        result = align(people, model, instrument)
         by_country = result.by("country").set_index("country")["f1"]
         rows.append(
             {"model": folder.name, **by_country.to_dict(), "average": result.overall()["f1"]}

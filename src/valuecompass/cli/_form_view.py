@@ -1,4 +1,4 @@
-"""``valuecompass form list|show``: instruments as a table, JSON or YAML."""
+"""``valuecompass instrument list|show``: instruments as a table, JSON or YAML."""
 
 from __future__ import annotations
 

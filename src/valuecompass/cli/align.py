@@ -74,9 +74,9 @@ def align(
     from valuecompass.api import align_sources
     from valuecompass.cli import _render
 
-    form = load_instrument(instrument_path)
-    group = group_rule(form, group).id  # an unknown grouping fails before any work
-    result = align_sources(humans, llm, form, score, exclude_path, group_distance, centre)
+    instrument = load_instrument(instrument_path)
+    group = group_rule(instrument, group).id  # an unknown grouping fails before any work
+    result = align_sources(humans, llm, instrument, score, exclude_path, group_distance, centre)
     note_centred(centre)
     err = console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")

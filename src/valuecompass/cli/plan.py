@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.console import Console
@@ -102,10 +102,11 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
     "--mode",
-    type=click.Choice(["form", "item"]),
-    default="form",
+    type=click.Choice(["all", "item", "form"]),
+    default="all",
     show_default=True,
-    help="How the study would prompt the model (for the token estimate).",
+    help="How the study would prompt the model (for the token estimate): every value in one "
+    "prompt (all) or one per prompt (item); 'form' is a deprecated name of 'all'.",
 )
 @click.option(
     "--prompts",
@@ -152,10 +153,10 @@ def plan_command(**options: Any) -> None:
     llms = options["llms"] or _default_llms(humans, two)
     if two and len(llms) != 2:
         fail(f"--difference compares two models; {len(llms)} --llm given")
-    form = load_instrument(options["instrument_path"])
+    instrument = load_instrument(options["instrument_path"])
     results = [
         align_sources(
-            humans, llm, form, "answer", options["exclude_path"], options["group_distance"]
+            humans, llm, instrument, "answer", options["exclude_path"], options["group_distance"]
         )
         for llm in llms
     ]
@@ -163,7 +164,7 @@ def plan_command(**options: Any) -> None:
     err.print(f"[dim]{results[0].humans.summary()}[/dim]")
     for result in results:
         err.print(f"[dim]{result.llm.summary()}[/dim]")
-    table = _plan(results, [Path(x).name.split("#")[-1] for x in llms], form, options)
+    table = _plan(results, [Path(x).name.split("#")[-1] for x in llms], instrument, options)
     if options["fmt"] == "json":
         plain = table.astype(object).where(table.notna(), None)  # <NA> → null, ints stay ints
         click.echo(json.dumps({"rows": _render.records(plain)}, indent=2))
@@ -174,7 +175,14 @@ def plan_command(**options: Any) -> None:
         _render.print_table(console(), table, f"Study plan ({what}, level {options['level']})")
 
 
-def _plan(results: list[Any], names: list[str], form: Any, options: dict[str, Any]) -> Any:
+def _mode(given: str) -> Literal["all", "item"]:
+    """--mode as the library names it: 'form', the deprecated name of 'all', noted once."""
+    if given == "form":
+        click.echo("note: --mode form is deprecated; use --mode all", err=True)
+    return "item" if given == "item" else "all"
+
+
+def _plan(results: list[Any], names: list[str], instrument: Any, options: dict[str, Any]) -> Any:
     import pandas as pd
 
     from valuecompass.prompts import load_prompts
@@ -195,9 +203,8 @@ def _plan(results: list[Any], names: list[str], form: Any, options: dict[str, An
         power=options["power"],
     )
     contexts = list(pilots[0].layout.contexts)
-    tokens, per_sample = estimate_tokens(
-        form, load_prompts(options["prompts_name"]), contexts, options["mode"]
-    )
+    design = load_prompts(options["prompts_name"], instrument)
+    tokens, per_sample = estimate_tokens(instrument, design, contexts, _mode(options["mode"]))
     costs = Costs(
         tokens_per_prompt=options["tokens_per_prompt"] or tokens,
         prompts_per_sample=per_sample,

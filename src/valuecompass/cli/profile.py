@@ -33,26 +33,26 @@ def _table(title: str, frame: pd.DataFrame, names: dict[str, str]) -> Table:
     return table
 
 
-def display_names(form: Instrument) -> dict[str, str]:
-    """Id → display name of every axis level, item and grouping level of FORM."""
-    names = {level.id: level.name for axis in form.axes for level in axis.levels}
-    names |= {g_level.id: g_level.name for g in form.groupings for g_level in g.levels}
-    return names | {item.id: item.name for item in form.items}
+def display_names(instrument: Instrument) -> dict[str, str]:
+    """Id → display name of every axis level, item and grouping level of INSTRUMENT."""
+    names = {level.id: level.name for axis in instrument.axes for level in axis.levels}
+    names |= {g_level.id: g_level.name for g in instrument.groupings for g_level in g.levels}
+    return names | {item.id: item.name for item in instrument.items}
 
 
 def print_profile(profile: Profile, console: Console, label: str) -> None:
     """The profile as terminal tables: the instrument's first item grouping by each context
     axis, and the extremes."""
-    form = profile.instrument
-    names = display_names(form)
+    instrument = profile.instrument
+    names = display_names(instrument)
     missing = ", ".join(f"{k} {v}" for k, v in profile.missing.items()) or "none"
     console.print(
         f"[bold]{label}[/bold]: {profile.scored}/{profile.answers} answers scored "
         f"({profile.parse_rate:.0%}); missing: {missing}"
     )
     console.print("Scores: 0 = strongly agree (endorsed) … 1 = strongly disagree.")
-    grouping = form.groupings[0] if form.groupings else None
-    for axis in form.context_axes:
+    grouping = instrument.groupings[0] if instrument.groupings else None
+    for axis in instrument.context_axes:
         if grouping is None:
             break
         title = f"By {grouping.name.lower()} and {axis.name.lower()}"
@@ -97,14 +97,14 @@ def profile_command(
     from valuecompass.profile import value_profile
     from valuecompass.sources import load_source
 
-    form = load_instrument(instrument_path)
-    group = group_rule(form, group).id  # an unknown grouping fails before any work
-    answers, _ = load_source(src, form, "llm", score)
+    instrument = load_instrument(instrument_path)
+    group = group_rule(instrument, group).id  # an unknown grouping fails before any work
+    answers, _ = load_source(src, instrument, "llm", score)
     if centre:
-        from valuecompass.stats._centre import centre_answers
+        from valuecompass.stats import centre_answers
 
-        answers = centre_answers(answers, form)
-    profile = value_profile(answers, form)
+        answers = centre_answers(answers, instrument)
+    profile = value_profile(answers, instrument)
     if fmt != "table":
         _emit(profile, group, fmt, centre)
         return
@@ -112,13 +112,13 @@ def profile_command(
     label = f"{src} (scored by option probabilities)" if score == "probs" else src
     print_profile(profile, out, label)
     if centre:
-        from valuecompass.stats._centre import CENTRED_NOTE
+        from valuecompass.stats import CENTRED_NOTE
 
         out.print(CENTRED_NOTE)
     if per_value:
-        for axis in form.context_axes[-1:]:
-            title = f"By {form.item_noun} and {axis.name.lower()}"
-            out.print(_table(title, profile.by(axis.id), display_names(form)))
+        for axis in instrument.context_axes[-1:]:
+            title = f"By {instrument.item_noun} and {axis.name.lower()}"
+            out.print(_table(title, profile.by(axis.id), display_names(instrument)))
 
 
 def _emit(profile: Profile, group: str, fmt: str, centre: bool) -> None:

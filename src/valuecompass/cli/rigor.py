@@ -320,10 +320,10 @@ def sensitivity_command(
 def _design_levels(prompts_path: str, result: AlignResult) -> dict[int, dict[str, str]]:
     """The levels of the design --prompts names, refused when the answers say otherwise (a
     run's design digest, or the levels a released import carries)."""
-    from valuecompass.prompts import load_prompts
-    from valuecompass.runner._config import prompts_digest
+    from valuecompass.prompts import read_prompts
+    from valuecompass.runner import prompts_digest
 
-    design = load_prompts(prompts_path)
+    design = read_prompts(prompts_path)
     manifest = result.llm.manifest or {}
     ran = manifest.get("prompts_digest")
     if ran and ran != prompts_digest(design):
@@ -405,15 +405,16 @@ def irrelevant_command(
     from valuecompass.sources import load_source
     from valuecompass.stats import compare_irrelevant
 
-    form = load_instrument(instrument_path)  # no alignment needed: a model may skip every value
-    h, h_report = load_source(humans, form, "humans")
+    # No alignment needed: a model may skip every value.
+    instrument = load_instrument(instrument_path)
+    h, h_report = load_source(humans, instrument, "humans")
     if _kept("exclude", None) is not None:
-        h = exclude_people(h, h_report, _kept("exclude", None), form)
-    m, _ = load_source(llm, form, "llm", _score())
-    rule = group_rule(form, group)
+        h = exclude_people(h, h_report, _kept("exclude", None), instrument)
+    m, _ = load_source(llm, instrument, "llm", _score())
+    rule = group_rule(instrument, group)
     if rule.kind == "items":
         fail(f"--by {group}: 'irrelevant' answers are counted by value, context or axis")
-    by = tuple(context_columns(form)) if rule.kind == "context" else (rule.column,)
+    by = tuple(context_columns(instrument)) if rule.kind == "context" else (rule.column,)
     emit(compare_irrelevant(h, m, by), fmt, f"'Irrelevant' answers by {group}")
 
 
@@ -426,10 +427,14 @@ def irrelevant_command(
     default=None,
     help="A prompt design to start from; the bundled one if omitted.",
 )
-def irrelevant_prompts_command(out: Path, prompts_path: Path | None) -> None:
+@instrument_option
+def irrelevant_prompts_command(
+    out: Path, prompts_path: Path | None, instrument_path: Path | None
+) -> None:
     """Write a prompt design that offers the model "irrelevant", for `run --prompts OUT`."""
     from valuecompass.prompts import load_prompts
     from valuecompass.stats import offer_irrelevant, write_prompts
 
-    write_prompts(offer_irrelevant(load_prompts(prompts_path)), out)
+    design = load_prompts(prompts_path, load_instrument(instrument_path))
+    write_prompts(offer_irrelevant(design), out)
     click.echo(f"wrote {out}; use it with: valuecompass run --prompts {out} ...")

@@ -121,7 +121,7 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
     "--max-tokens",
     type=click.IntRange(min=1),
     default=None,
-    help="Tokens to generate (form 1024, item 3).",
+    help="Tokens to generate (all 1024, item 3).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -233,7 +233,7 @@ def run_command(
         backend_options=options,
         db=db,
         run=run_name,
-        mode="item" if mode == "item" else "form",  # "all" is recorded as "form", as ever
+        mode="item" if mode == "item" else "all",
         countries=_split(countries),
         topics=_split(scenarios) + _split(topics),
         where=parse_where(where),
@@ -279,6 +279,7 @@ def runs_list(db: str, fmt: str) -> None:
     A run marked running whose process is gone (killed, or its machine lost) shows as
     ``stale``; running it again resumes it.
     """
+    from valuecompass.runner import read_mode
     from valuecompass.store import open_store, redact
     from valuecompass.store import runs as store
 
@@ -298,7 +299,7 @@ def runs_list(db: str, fmt: str) -> None:
         table.add_row(
             r.name,
             r.model,
-            r.mode,
+            read_mode(r.mode),
             statuses[r.id],
             str(c["prompts"]),
             str(c["failed"]),
@@ -322,21 +323,21 @@ def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
 @runs_group.command("show")
 @click.argument("name")
 @_db_option
-def runs_show(name: str, db: str) -> None:
-    """A run's manifest and its parse outcomes."""
-    from valuecompass.store import runs as store
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: the manifest, parse outcomes and a summary of the instrument and prompt design "
+    "the run used; json: all of it, the instrument and design whole.",
+)
+def runs_show(name: str, db: str, fmt: str) -> None:
+    """A run's manifest, its parse outcomes, and the instrument and prompt design it used."""
+    from valuecompass.cli._run_view import run_details, show_run
 
     engine, record = _find(db, name)
-    answers = store.run_answers(engine, record)
-    out = {**record.manifest(), **store.prompt_counts(engine, record.id)}
-    out["status"] = store.live_status(engine, [record])[record.id]
-    out["answers"] = len(answers)
-    out["scored"] = int(answers["position"].notna().sum())
-    out["missing"] = {
-        k: int(v)
-        for k, v in answers.loc[answers["missing"] != "", "missing"].value_counts().items()
-    }
-    click.echo(json.dumps(out, indent=2, default=str))
+    show_run(run_details(engine, record), fmt)
 
 
 @runs_group.command("export")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from valuecompass.cli._common import Commands
+from valuecompass.cli._common import Commands, instrument_option
 from valuecompass.errors import ValueCompassError
 from valuecompass.settings import env
 
@@ -19,19 +19,6 @@ DEFAULT_DB = "survey.db"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-#: ``--instrument ID|PATH``: any bundled instrument or a user's file.
-instrument_option = click.option(
-    "--instrument",
-    "instrument_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="ID|PATH",
-    help="A bundled instrument's id (see 'valuecompass form list') or an instrument YAML "
-    "file; the Value Form if omitted. An instrument with a language axis is offered in each "
-    "of its languages.",
-)
 
 
 def _common(func: F) -> F:
@@ -46,7 +33,7 @@ def _common(func: F) -> F:
 
 @click.group("survey", cls=Commands)
 def survey_group() -> None:
-    """The web survey: serve the Value Form to people, export what they answered."""
+    """The web survey: serve an instrument to people, export what they answered."""
 
 
 @survey_group.command("serve")
@@ -147,7 +134,10 @@ def serve(
     forwarded_allow_ips: str,
     **options: Any,
 ) -> None:
-    """Serve the survey (loopback only unless --host says otherwise)."""
+    """Serve the survey (loopback only unless --host says otherwise).
+
+    An instrument with a language axis is offered in each of its languages.
+    """
     import uvicorn
 
     from valuecompass.instrument import load_instrument

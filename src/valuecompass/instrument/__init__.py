@@ -2,7 +2,8 @@
 
 ``load_instrument(ID|PATH|None)`` returns an ``Instrument``; ``bundled_ids()`` lists the
 bundled ones. ``translate(instrument, lang)`` applies a translation overlay and
-``missing_translations`` lists what it leaves out. The Value Form's old shape (``values``,
+``missing_translations`` lists what it leaves out; ``overlay_section`` gives an overlay's
+texts for other rooms (prompts, survey). The Value Form's old shape (``values``,
 ``scenarios``, ``countries``, ``scales``, ``Value``, ``Scenario``, ``Country``, ``Scale``,
 ``Scales``, ``ScaleOption``, ``MotivationalType``) remains as deprecated derived views.
 """
@@ -36,6 +37,7 @@ from valuecompass.instrument._parts import (
 from valuecompass.instrument._translate import (
     missing_translations,
     overlay_languages,
+    overlay_section,
     translate,
 )
 
@@ -66,5 +68,6 @@ __all__ = [
     "load_instrument",
     "missing_translations",
     "overlay_languages",
+    "overlay_section",
     "translate",
 ]

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from enum import StrEnum
 from functools import cached_property, lru_cache
-from typing import Literal, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -87,10 +87,14 @@ class Scenario(_Strict):
     name: str = Field(min_length=1, description="Short display name, e.g. ``Healthcare``.")
     user: str = Field(min_length=1, description="Who uses the AI system.")
     purpose: str = Field(min_length=1, description="What the AI system is used for.")
-    scope: Literal["individual", "social"] = Field(
-        description="Population axis: affects one person or many."
+    scope: str = Field(
+        min_length=1,
+        description="Population axis: affects one person or many ('individual' or 'social'; "
+        "a translation's own words in a translated instrument's view).",
     )
-    stakes: Literal["low", "high"] = Field(description="Stakes or risk axis.")
+    stakes: str = Field(
+        min_length=1, description="Stakes or risk axis ('low' or 'high'; translated likewise)."
+    )
     vignette: str = Field(min_length=1, description="The text people and models read.")
     illustration: str | None = Field(
         default=None, description="File name of an SVG under the survey's static images."

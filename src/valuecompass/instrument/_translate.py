@@ -63,6 +63,16 @@ def load_overlay(
     return data, node, origin
 
 
+def overlay_section(instrument: Instrument, language: str, section: str) -> dict[str, Any]:
+    """The SECTION of INSTRUMENT's bundled LANGUAGE overlay that another room reads (the
+    ``prompts`` texts, the ``survey`` words); empty when the overlay has no such section. An
+    instrument with no LANGUAGE overlay is an :class:`InstrumentError` naming what it has."""
+    found = load_overlay(instrument, language)[0].get(section) or {}
+    if not isinstance(found, dict):
+        raise _error(f"{instrument.id} {language} translation: {section!r} must be a mapping")
+    return dict(found)
+
+
 def _error_type() -> Any:
     from valuecompass.instrument._load import InstrumentError
 

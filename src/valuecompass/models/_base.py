@@ -48,7 +48,7 @@ class Request:
 
     ``options`` are the answer codes to score with token probabilities (item mode),
     ``value_names`` the names of the items asked (the mock uses them to write a form), and
-    ``codes`` the rating codes of the scale the prompt offers (in form mode too), so a backend
+    ``codes`` the rating codes of the scale the prompt offers (in mode all too), so a backend
     never assumes a scale.
     """
 

@@ -5,7 +5,7 @@ A style names one of the instrument's wordings (its scale comes from the instrum
 """
 
 from valuecompass.prompts._context import context_fields, item_fields, style_wording
-from valuecompass.prompts._load import BUNDLED, PromptError, load_prompts
+from valuecompass.prompts._load import BUNDLED, PromptError, load_prompts, read_prompts
 from valuecompass.prompts._models import FACTORS, MODES, Mode, PromptSet, Style, Variant
 from valuecompass.prompts._render import Prompt, render, render_context, render_grid
 
@@ -22,6 +22,7 @@ __all__ = [
     "context_fields",
     "item_fields",
     "load_prompts",
+    "read_prompts",
     "render",
     "render_context",
     "render_grid",

@@ -109,14 +109,12 @@ def localise(
     ``prompts`` section, for the texts it keys (the bundled default design's: ``system``,
     ``framings``, ``styles.*.intro``, ``requirements``); what it leaves out stays as written.
     """
-    from valuecompass.instrument import translate
-    from valuecompass.instrument._translate import load_overlay  # the overlay's other sections
+    from valuecompass.instrument import overlay_section, translate
 
     if language == instrument.language:
         return instrument, prompts, "Options"
     local = translate(instrument, language)
-    data, _node, _origin = load_overlay(instrument, language)
-    texts = data.get("prompts") or {}
+    texts = overlay_section(instrument, language, "prompts")
     design = prompts.model_dump()
     if texts.get("system"):
         design["system"] = texts["system"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from valuecompass.errors import ValueCompassError
 
@@ -17,8 +17,15 @@ class UnknownVariantError(ValueCompassError, KeyError):
         return str(self.args[0])
 
 
-Mode = Literal["form", "item"]
-MODES: tuple[Mode, ...] = ("form", "item")
+#: The prompt modes: every item in one prompt (``all``), or one item per prompt (``item``).
+Mode = Literal["all", "item"]
+MODES: tuple[Mode, ...] = ("all", "item")
+
+#: ``all``'s old name, still read where a design (or a stored run) says ``form``.
+OLD_ALL = "form"
+
+#: A design's key for mode ``all``: ``form``, its old name, still loads.
+_ALL_KEY = AliasChoices("all", OLD_ALL)
 
 
 class _Strict(BaseModel):
@@ -43,13 +50,14 @@ class Style(_Strict):
     )
     intro: str = Field(description="the question put before the values")
     item: str = Field(description="how one value is written; {name}, {definition}, ...")
-    bullet: str = Field(default="- ", description="what starts each value's line in a form")
+    bullet: str = Field(default="- ", description="what starts each value's line in mode all")
 
 
 class Requirements(_Strict):
-    """The answer-format requirement, per mode, keyed by level."""
+    """The answer-format requirement, per mode, keyed by level (``form:`` is read as ``all:``,
+    the mode's old name)."""
 
-    form: dict[str, str]
+    all: dict[str, str] = Field(validation_alias=_ALL_KEY)
     item: dict[str, str]
 
 
@@ -57,7 +65,7 @@ class Layout(_Strict):
     """How the parts are put together into the user message, per mode (which parts come in
     which order: the values before the options or after them, for instance)."""
 
-    form: str
+    all: str = Field(validation_alias=_ALL_KEY)
     item: str
 
 

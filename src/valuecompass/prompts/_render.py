@@ -67,7 +67,7 @@ class Prompt:
 
     @property
     def value(self) -> str | None:
-        """The one item asked in item mode; ``None`` for a form."""
+        """The one item asked in item mode; ``None`` in mode all."""
         return self.values[0] if self.mode == "item" else None
 
     def messages(self) -> list[dict[str, str]]:
@@ -124,7 +124,8 @@ def render_context(
     values: Sequence[str] | None = None,
     localised: dict[str, Localised] | None = None,
 ) -> list[Prompt]:
-    """The prompts of one context (axis id → level) and variant: one form, or one per item.
+    """The prompts of one context (axis id → level) and variant: one with every item (mode
+    all), or one per item.
 
     LOCALISED keeps each language's translated instrument and design across calls (a grid
     makes each once)."""
@@ -160,7 +161,7 @@ def render_context(
     def prompt(ids: tuple[str, ...], user: str) -> Prompt:
         return Prompt(key, variant.index, mode, ids, scale.id, design.system, user, wording)
 
-    if mode == "form":
+    if mode == "all":
         lines = [
             f"{style.bullet}{fill(style.item, item_fields(i, wording), where)}" for i in chosen
         ]

@@ -64,7 +64,7 @@ def render_page(
     names = ", ".join(m.name for m in data.models)
     lede = f"People against {names}." if data.people is not None else f"Value profile of {names}."
     if data.centred:
-        from valuecompass.stats._centre import CENTRED_NOTE
+        from valuecompass.stats import CENTRED_NOTE
 
         lede += " " + CENTRED_NOTE
     return env.get_template("report.html.j2").render(

@@ -232,7 +232,7 @@ def _centred(source: SourceData | None, instrument: Instrument) -> SourceData | 
 
 
 def _centre(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
-    from valuecompass.stats._centre import centre_answers
+    from valuecompass.stats import centre_answers
 
     return centre_answers(answers, instrument)
 

@@ -144,10 +144,10 @@ def design_of(m: ModelData) -> dict[str, str]:
     if manifest is None and levels == released_levels():
         return {"design": "the authors' (released data)", "notes": DESIGNS["paper"]}
     if manifest is not None:
-        from valuecompass.prompts import BUNDLED, load_prompts
+        from valuecompass.prompts import BUNDLED, read_prompts
 
         for name in BUNDLED:
-            if levels is not None and load_prompts(name).levels() == levels:
+            if levels is not None and read_prompts(name).levels() == levels:
                 return {"design": f"bundled '{name}'", "notes": DESIGNS[name]}
         digest = str(manifest.get("prompts_digest", ""))[:12]
         notes = "not a bundled design; compare its YAML with the bundled 'paper' design."

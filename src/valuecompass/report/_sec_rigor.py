@@ -17,8 +17,7 @@ from valuecompass.report import _tables as tb
 from valuecompass.report._htmltable import Shade
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import Assets, TableAsset
-from valuecompass.stats import FACTORS, Rigor, answers_factors, rigor
-from valuecompass.stats._intervals import Method
+from valuecompass.stats import FACTORS, Method, Rigor, answers_factors, rigor
 
 
 @dataclass(frozen=True)

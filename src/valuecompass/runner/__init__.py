@@ -1,7 +1,13 @@
 """The runner: a model over a grid of contexts, variants, values and samples; no answer lost."""
 
 from valuecompass.runner._call import Outcome, backoff_delay, call_with_retries
-from valuecompass.runner._config import DEFAULT_MAX_TOKENS, RunConfig, cache_key
+from valuecompass.runner._config import (
+    DEFAULT_MAX_TOKENS,
+    RunConfig,
+    cache_key,
+    prompts_digest,
+    read_mode,
+)
 from valuecompass.runner._run import Job, RunAborted, RunSummary, plan, run_model
 
 __all__ = [
@@ -15,5 +21,7 @@ __all__ = [
     "cache_key",
     "call_with_retries",
     "plan",
+    "prompts_digest",
+    "read_mode",
     "run_model",
 ]

@@ -7,13 +7,27 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from valuecompass.instrument import Instrument, UnknownNameError
 from valuecompass.prompts import Mode, PromptSet
 
 #: Tokens to generate when the user gives no --max-tokens.
-DEFAULT_MAX_TOKENS: dict[str, int] = {"form": 1024, "item": 3}
+DEFAULT_MAX_TOKENS: dict[str, int] = {"all": 1024, "item": 3}
+
+#: How a mode is written in a run's manifest and default name. Mode ``all`` was called
+#: ``form``; stores keep that word, so runs made before the rename still resume.
+STORED_MODE: dict[str, str] = {"all": "form", "item": "item"}
+
+
+def stored_mode(mode: Mode) -> str:
+    """MODE as a run's manifest (and its default name) records it (:data:`STORED_MODE`)."""
+    return STORED_MODE[mode]
+
+
+def read_mode(stored: str) -> str:
+    """A manifest's mode under today's name (``form`` → ``all``); anything else as stored."""
+    return {v: k for k, v in STORED_MODE.items()}.get(stored, stored)
 
 
 class RunConfig(BaseModel):
@@ -25,7 +39,7 @@ class RunConfig(BaseModel):
     backend_options: dict[str, Any] = Field(default_factory=dict)
     db: str = Field("valuecompass.db", description="SQLite path or database URL")
     run: str | None = Field(None, description="run name; derived from model and grid if omitted")
-    mode: Mode = "item"
+    mode: Mode = Field("item", description="all: every item in one prompt; item: one each")
     countries: list[str] = Field(
         default_factory=list, description="levels of the country axis; all when empty"
     )
@@ -57,6 +71,12 @@ class RunConfig(BaseModel):
     ray_workers: int | None = Field(
         None, ge=1, description="Ray actors, each with its own backend; default: as resources allow"
     )
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _old_mode_name(cls, value: object) -> object:
+        """``form``, mode ``all``'s old name, is still accepted."""
+        return "all" if value == "form" else value
 
     def resolved_max_tokens(self) -> int:
         return self.max_tokens or DEFAULT_MAX_TOKENS[self.mode]
@@ -138,8 +158,12 @@ def grid_contexts(instrument: Instrument, config: RunConfig) -> list[dict[str, s
 def prompts_digest(prompts: PromptSet) -> str:
     """SHA-256 of the design. Fields left at their defaults that older designs did not have
     (``layouts``, a variant's ``layout``, a style's ``bullet`` or ``wording``) are left out,
-    so the digest of a design that does not use them is what it always was."""
+    so the digest of a design that does not use them is what it always was. Mode ``all``'s
+    keys are hashed under its old name, ``form``, for the same reason."""
     data = prompts.model_dump(mode="json")
+    for per_mode in [data["requirements"], data["layout"], *data["layouts"].values()]:
+        if per_mode is not None:
+            per_mode[STORED_MODE["all"]] = per_mode.pop("all")
     if not data["layouts"]:
         del data["layouts"]
     for variant in data["variants"]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from valuecompass.instrument import Instrument, RatingScale, translate
 from valuecompass.models import Completion, expected_position
-from valuecompass.parsing import Missing, Parsed, parse_form, parse_item
+from valuecompass.parsing import Missing, Parsed, parse_all, parse_item
 from valuecompass.prompts import Prompt
 from valuecompass.store.runs import context_key
 
@@ -22,7 +22,7 @@ def _scales(instrument: Instrument, prompt: Prompt) -> tuple[RatingScale, tuple[
 
 class Views:
     """An instrument and its translations, each made once, the first time a prompt in that
-    language is parsed (a form's keys are the item names as the prompt showed them)."""
+    language is parsed (a mode-all answer's keys are the item names as the prompt showed them)."""
 
     def __init__(self, instrument: Instrument) -> None:
         self.base = instrument
@@ -56,8 +56,8 @@ def parse_outcome(
     scale, fallbacks = _scales(instrument, prompt)
     if prompt.mode == "item":
         return [parse_item(completion.text, scale, fallbacks)]
-    form = parse_form(completion.text, instrument, scale, fallbacks)
-    return [form.answers[v] for v in prompt.values]
+    parsed = parse_all(completion.text, instrument, scale, fallbacks)
+    return [parsed.answers[v] for v in prompt.values]
 
 
 def answer_rows(
@@ -84,7 +84,7 @@ def answer_rows(
                 "variant": prompt.variant,
                 "sample": sample,
                 "raw": p.raw
-                if prompt.mode == "form"
+                if prompt.mode == "all"
                 else (completion.text if completion else p.raw),
                 "code": p.code,
                 "position": p.position,

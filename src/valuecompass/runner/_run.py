@@ -26,15 +26,16 @@ from valuecompass.runner._config import (
     grid_contexts,
     legacy_grid,
     prompts_digest,
+    read_mode,
     resolve_names,
+    stored_mode,
 )
 from valuecompass.runner._execute import Distributed, Item, drain, start_producer
 from valuecompass.runner._interrupt import check, deferred_interrupt
 from valuecompass.runner._parse import Views, answer_rows
 from valuecompass.runner._progress import make_progress
-from valuecompass.store import StoreError, open_store, redact
+from valuecompass.store import HEARTBEAT_EVERY, Owner, StoreError, beat, open_store, redact
 from valuecompass.store import runs as store
-from valuecompass.store._leases import HEARTBEAT_EVERY, Owner, beat
 
 
 class RunAborted(ValueCompassError, RuntimeError):
@@ -68,7 +69,7 @@ class RunSummary:
     def text(self) -> str:
         rate = f"{self.scored}/{self.answers} answers scored" if self.answers else "no new answers"
         return (
-            f"run {self.run.name!r} ({self.run.model}, {self.run.mode} mode): "
+            f"run {self.run.name!r} ({self.run.model}, {read_mode(self.run.mode)} mode): "
             f"{self.total} prompts; "
             f"{self.skipped} already stored, {self.cached} from cache, {self.asked} asked, "
             f"{self.failed} failed; {rate}; {self.wall:.1f} s"
@@ -80,7 +81,8 @@ def default_run_name(
 ) -> str:
     """MODEL-MODE (MODEL-INSTRUMENT-MODE for a format-2 grid), plus a hash of a partial grid."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", config.model).strip("-") or "model"
-    name = f"{slug}-{config.mode}" if instrument is None else f"{slug}-{instrument}-{config.mode}"
+    mode = stored_mode(config.mode)  # runs named before mode "form" became "all" still resume
+    name = f"{slug}-{mode}" if instrument is None else f"{slug}-{instrument}-{mode}"
     if not everything or config.samples > 1:
         from hashlib import sha256
 
@@ -103,14 +105,14 @@ def plan(
         "seed": config.seed,
     }
     jobs = []
-    views = Views(instrument)  # the names a form's keys are written in: the prompt's language
+    views = Views(instrument)  # a mode-all answer's keys: the item names in the prompt's language
     for prompt in rendered:
         messages = prompt.messages()
         scale = instrument.scale(prompt.scale)
         options = (*scale.codes, *scale.missing_codes)
         shown = views.of(prompt)
         value_names = (
-            tuple(shown.item(v).name for v in prompt.values) if prompt.mode == "form" else ()
+            tuple(shown.item(v).name for v in prompt.values) if prompt.mode == "all" else ()
         )
         for sample in range(config.samples):
             request = Request(
@@ -133,7 +135,7 @@ def plan(
         "name": config.run or default_run_name(config, grid, everything, label),
         "model": backend.identity,
         "spec": config.model,
-        "mode": config.mode,
+        "mode": stored_mode(config.mode),
         "params": {**params, "samples": config.samples},
         "grid": grid,
         "instrument": instrument.digest,

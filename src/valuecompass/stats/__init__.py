@@ -14,7 +14,7 @@ from valuecompass.stats._distributions import (
     scaled_wasserstein,
 )
 from valuecompass.stats._groups import GROUPINGS, STATISTICS, Layout
-from valuecompass.stats._intervals import METHODS
+from valuecompass.stats._intervals import METHODS, Method
 from valuecompass.stats._irrelevant import (
     compare_irrelevant,
     irrelevant_rates,
@@ -66,6 +66,7 @@ __all__ = [
     "Costs",
     "Distributions",
     "Layout",
+    "Method",
     "Pilot",
     "Plan",
     "Rigor",

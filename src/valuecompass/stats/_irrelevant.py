@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from valuecompass._yaml import read_file, read_mapping, validate
-from valuecompass.prompts import PromptSet
+from valuecompass.prompts import MODES, PromptSet
 from valuecompass.stats._bootstrap import StatsError
 
 IRRELEVANT = "irrelevant"  # the tidy table's missing reason (parsing.Missing.IRRELEVANT)
@@ -29,12 +29,16 @@ class IrrelevantOption(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    form: str = Field(min_length=1, description="added to each form-mode requirement")
+    all: str = Field(
+        min_length=1,
+        validation_alias=AliasChoices("all", "form"),  # "form": mode all's old name
+        description="added to each requirement of mode all",
+    )
     item: str = Field(min_length=1, description="added to each item-mode requirement")
 
 
 def load_irrelevant_option(path: str | Path | None = None) -> IrrelevantOption:
-    """The bundled sentences, or a user's YAML file with ``form`` and ``item``."""
+    """The bundled sentences, or a user's YAML file with ``all`` and ``item``."""
     if path is None:
         origin = f"<bundled {_DATA}>"
         text = resources.files("valuecompass.stats").joinpath("data", _DATA).read_text("utf-8")
@@ -49,7 +53,7 @@ def offer_irrelevant(prompts: PromptSet, option: IrrelevantOption | None = None)
     """A copy of PROMPTS whose every requirement also offers "irrelevant"."""
     extra = option or load_irrelevant_option()
     data = prompts.model_dump(mode="json")
-    for mode in ("form", "item"):
+    for mode in MODES:
         sentence = getattr(extra, mode)
         levels = data["requirements"][mode]
         data["requirements"][mode] = {k: f"{v.rstrip()} {sentence}" for k, v in levels.items()}

@@ -23,7 +23,7 @@ from valuecompass._grouping import context_columns
 from valuecompass._normalise import scores
 from valuecompass.compare import Alignment
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.prompts import PromptSet, load_prompts
+from valuecompass.prompts import PromptSet, read_prompts
 from valuecompass.stats._groups import STATISTICS, Layout, group_statistics
 from valuecompass.stats._units import FloatArray
 
@@ -65,7 +65,7 @@ def variant_factors(prompts: PromptSet) -> pd.DataFrame:
 
 def default_variant_factors() -> pd.DataFrame:
     """The factor table of the bundled default design (framing, style, requirement, order)."""
-    return variant_factors(load_prompts())
+    return variant_factors(read_prompts())
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,17 @@ from valuecompass.store._base import (
     open_store,
     schema_version,
 )
+from valuecompass.store._leases import HEARTBEAT_EVERY, Owner, beat
 from valuecompass.store._open import redact
 
 __all__ = [
+    "HEARTBEAT_EVERY",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Migration",
+    "Owner",
     "StoreError",
+    "beat",
     "database_url",
     "metadata",
     "migrate",

@@ -57,9 +57,9 @@ class Migration:
 
 
 def _survey_studies(conn: Connection) -> None:
-    from valuecompass.store._survey_tables import add_studies  # the survey's own step
+    from valuecompass.store._history import survey_studies
 
-    add_studies(conn)
+    survey_studies(conn)
 
 
 def _initial(conn: Connection) -> None:

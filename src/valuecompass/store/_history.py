@@ -174,6 +174,35 @@ def run_leases(conn: Connection) -> None:
     leases.create(conn, checkfirst=True)  # stores made by a pre-release step 1 may have it
 
 
+def survey_studies(conn: Connection) -> None:
+    """Step 3: each study's settings, admin sessions, and each participant's items per page.
+
+    Tolerant of what it adds being there already (a store made by a pre-release step 1, which
+    built the tables of its day, has them); what it builds is fixed here as of this step.
+    """
+    m = MetaData()
+    studies = Table(
+        "survey_studies", m,
+        Column("study_id", String(64), primary_key=True),
+        Column("instrument", String(64), nullable=False),
+        Column("items_per_page", Integer, nullable=False),
+        Column("settings", Text, nullable=False),
+        Column("first_served_at", DateTime(timezone=True), nullable=False),
+        Column("last_served_at", DateTime(timezone=True), nullable=False),
+    )  # fmt: skip
+    sessions = Table(
+        "survey_admin_sessions", m,
+        Column("digest", String(64), primary_key=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+    )  # fmt: skip
+    for table in (studies, sessions):
+        table.create(conn, checkfirst=True)
+    columns = {c["name"] for c in inspect(conn).get_columns("survey_participants")}
+    if "items_per_page" not in columns:
+        conn.exec_driver_sql("ALTER TABLE survey_participants ADD COLUMN items_per_page INTEGER")
+
+
 _ANSWER_COLUMNS = (
     "id, run_id, cache_key, country, topic, value, variant, sample, raw, code, position, "
     "missing, probs, option_mass, expected"

@@ -147,18 +147,6 @@ admin_sessions = Table(
 )
 
 
-def add_studies(conn: Connection) -> None:
-    """Schema 2: studies' settings, admin sessions, each participant's items per page.
-
-    Idempotent, as a store made from schema 1's step with today's tables already has them.
-    """
-    for table in (studies, admin_sessions):
-        table.create(conn, checkfirst=True)
-    columns = {c["name"] for c in inspect(conn).get_columns("survey_participants")}
-    if "items_per_page" not in columns:
-        conn.exec_driver_sql("ALTER TABLE survey_participants ADD COLUMN items_per_page INTEGER")
-
-
 def add_language(conn: Connection) -> None:
     """Schema 5: the language each participant takes the survey in.
 

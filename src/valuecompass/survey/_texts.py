@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from valuecompass.instrument import AxisLevel, Instrument, RatingScale, translate
-from valuecompass.instrument._translate import load_overlay
+from valuecompass.instrument import AxisLevel, Instrument, RatingScale, overlay_section, translate
 from valuecompass.survey._settings import SurveyContent, SurveySettings, load_content
 
 #: The keys of the progress line's steps, in order.
@@ -84,7 +83,7 @@ def build_texts(settings: SurveySettings, language: str) -> Texts:
     inst = translate(base, language)
     survey_overlay: dict[str, Any] = {}
     if language != base.language:
-        survey_overlay = dict(load_overlay(base, language)[0].get("survey") or {})
+        survey_overlay = overlay_section(base, language, "survey")
     content = _content(settings.content, survey_overlay)
     scale = inst.people_scale
     options = tuple(Option(p.code, p.label) for p in scale.points) + tuple(

@@ -1,0 +1,97 @@
+"""``valuecompass runs show``: a run's manifest, what it used and how its answers parsed.
+
+A run made from schema 4 on stores its whole instrument and prompt design; the text view
+summarises them (instrument: id, title, digest, items, scales, axes; design: name, factors,
+variants) and ``--format json`` gives them whole. An older run says it has neither stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from valuecompass.store.runs import RunRecord
+
+#: What the text view says of a run that stored no instrument or design.
+NOT_STORED = "not stored with this run (made before schema 4); digest {digest}"
+
+
+def run_details(engine: Engine, record: RunRecord) -> dict[str, Any]:
+    """The manifest, status, prompt and answer counts, and the stored instrument and design
+    (``instrument_spec``, ``prompt_design``: ``None`` for a run made before schema 4)."""
+    from valuecompass.store import runs as store
+
+    answers = store.run_answers(engine, record)
+    out = {**record.manifest(), **store.prompt_counts(engine, record.id)}
+    out["status"] = store.live_status(engine, [record])[record.id]
+    out["answers"] = len(answers)
+    out["scored"] = int(answers["position"].notna().sum())
+    out["missing"] = {
+        k: int(v)
+        for k, v in answers.loc[answers["missing"] != "", "missing"].value_counts().items()
+    }
+    out["instrument_spec"] = record.instrument_spec
+    out["prompt_design"] = record.prompt_design
+    return out
+
+
+def show_run(details: dict[str, Any], fmt: str) -> None:
+    """DETAILS (see :func:`run_details`) as JSON, whole, or as text (lines never wrapped)."""
+    if fmt == "json":
+        click.echo(json.dumps(details, indent=2, default=str, ensure_ascii=False))
+        return
+    from valuecompass.runner import read_mode
+
+    missing = ", ".join(f"{k} {v}" for k, v in details["missing"].items()) or "none"
+    finished = details["finished_at"] or "-"
+    lines = [
+        f"run {details['name']}: {details['model']} ({details['spec']}), mode "
+        f"{read_mode(details['mode'])}, {details['status']}",
+        f"  started {details['started_at']}, finished {finished}, version {details['version']}",
+        f"  prompts {details['prompts']} ({details['failed']} failed); answers "
+        f"{details['answers']}, scored {details['scored']}, missing: {missing}",
+        *_instrument_lines(details),
+        *_design_lines(details),
+    ]
+    click.echo("\n".join(lines))
+
+
+def _instrument_lines(details: dict[str, Any]) -> list[str]:
+    spec = details["instrument_spec"]
+    if spec is None:
+        return ["instrument: " + NOT_STORED.format(digest=details["instrument"])]
+    from valuecompass.instrument import Instrument
+
+    inst = Instrument.model_validate(spec)
+    scales = ", ".join(f"{s.id} ({len(s.points)} points)" for s in inst.rating_scales)
+    axes = ", ".join(f"{a.id} ({len(a.levels)} levels)" for a in inst.axes)
+    return [
+        f"instrument: {inst.id} ({inst.title}), version {inst.version}",
+        f"  digest {details['instrument']}",
+        f"  items: {len(inst.items)} {inst.item_noun}s: {', '.join(inst.item_ids)}",
+        f"  scales: {scales}",
+        f"  axes: {axes}",
+    ]
+
+
+def _design_lines(details: dict[str, Any]) -> list[str]:
+    design = details["prompt_design"]
+    if design is None:
+        return ["prompt design: " + NOT_STORED.format(digest=details["prompts_digest"])]
+    from valuecompass.prompts import FACTORS, PromptSet
+
+    prompts = PromptSet.model_validate(design)
+    levels = prompts.levels()
+    factors = [f"{f} ({', '.join(dict.fromkeys(v[f] for v in levels.values()))})" for f in FACTORS]
+    asked = details["grid"].get("variants") or sorted(levels)
+    return [
+        f"prompt design: {prompts.name}, version {prompts.version}",
+        f"  digest {details['prompts_digest']}",
+        f"  factors: {'; '.join(factors)}",
+        f"  variants: {len(levels)}; this run asked {', '.join(str(v) for v in asked)}",
+    ]
