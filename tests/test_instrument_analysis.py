@@ -389,6 +389,13 @@ def test_an_odd_instrument_through_align_profile_and_rigor(tmp_path: Path) -> No
         if by == "cluster":
             # levels come in the order the items first list them (as the Value Form's types)
             assert [r["cluster"] for r in payload["rows"]] == ["alpha", "beta", "gamma"]
+    # with no --by, align and rigor ceiling group by the instrument's first axis (region)
+    plain = runner.invoke(main, ["align", *src, "--format", "json"])
+    assert plain.exit_code == 0, plain.output
+    assert sorted(r["region"] for r in json.loads(plain.stdout)["rows"]) == ["north", "south"]
+    ceiling = runner.invoke(main, ["rigor", "ceiling", *src, "--splits", "3", "--format", "csv"])
+    assert ceiling.exit_code == 0, ceiling.output
+    assert ceiling.stdout.splitlines()[0].startswith("region,")
     prof = runner.invoke(main, ["profile", "--llm", src[3], *src[4:], "--by", "audience",
                                 "--format", "json"])  # fmt: skip
     assert prof.exit_code == 0, prof.output

@@ -89,10 +89,14 @@ def group_rules(instrument: Instrument) -> dict[str, GroupRule]:
     return {r.id: r for r in rules}
 
 
-def group_rule(instrument: Instrument, name: str) -> GroupRule:
+def group_rule(instrument: Instrument, name: str | None) -> GroupRule:
     """The rule NAME stands for (an id or an alias); :class:`GroupingError` naming the valid
-    ones otherwise."""
+    ones otherwise. ``None`` is the default grouping: the instrument's first context axis
+    (the Value Form: ``country``), else ``context``."""
     rules = group_rules(instrument)
+    if name is None:
+        axes = instrument.context_axes
+        return rules[axes[0].id] if axes else rules["context"]
     key = name.strip()
     if key not in rules:
         key = AXIS_ALIASES.get(key, key)

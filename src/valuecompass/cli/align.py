@@ -33,10 +33,10 @@ if TYPE_CHECKING:
 @click.option(
     "--by",
     "group",
-    default="country",
-    show_default=True,
+    default=None,
     help="context, any context axis (country, scenario; topic = scenario), value, or any of "
-    "the instrument's groupings (type, higher_order, ...); see 'instrument show'.",
+    "the instrument's groupings (type, higher_order, ...); see 'instrument show'.  "
+    "[default: the instrument's first context axis, country for the Value Form]",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @instrument_option
@@ -60,7 +60,7 @@ def align(
     score: Scoring,
     exclude_path: Path | None,
     group_distance: GroupDistance,
-    group: str,
+    group: str | None,
     fmt: str,
     instrument_path: Path | None,
     ci: float | None,

@@ -184,9 +184,9 @@ ANY_GROUPING = (
 @click.option(
     "--by",
     "group",
-    default="country",
-    show_default=True,
-    help=ANY_GROUPING + " or overall.",
+    default=None,
+    help=ANY_GROUPING + " or overall.  [default: the instrument's first context axis, "
+    "country for the Value Form]",
 )
 @click.option("--splits", type=click.IntRange(1), default=200, show_default=True)
 @seed_option
@@ -195,7 +195,7 @@ def ceiling_command(
     llm: str,
     instrument_path: Path | None,
     fmt: str,
-    group: str,
+    group: str | None,
     splits: int,
     seed: int,
 ) -> None:
@@ -203,6 +203,7 @@ def ceiling_command(
     from valuecompass.stats import human_ceiling
 
     result = _load(humans, llm, instrument_path)
+    group = group or group_rule(result.alignment.instrument, None).id
     h, _ = _answers(result)
     table = human_ceiling(result.alignment, h, splits=splits, seed=seed, groups=(group,))
     emit(table.table(group, ("f1", "kappa", "distance")), fmt, f"Human ceiling by {group}")
