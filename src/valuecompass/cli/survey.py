@@ -36,6 +36,14 @@ instrument_option = click.option(
 
 def _common(func: F) -> F:
     func = instrument_option(func)
+    func = click.option(
+        "--asked-axis",
+        default="",
+        metavar="AXIS",
+        help="The context axis participants are asked their level of (the country question); "
+        "'country' if the instrument has it, else its first context axis. Every other "
+        "context axis (not the language one) is assigned by quota.",
+    )(func)
     return click.option(
         "--db",
         default=lambda: env("VALUECOMPASS_SURVEY_DB", DEFAULT_DB),
@@ -64,7 +72,8 @@ def survey_group() -> None:
     type=click.IntRange(1),
     default=4,
     show_default=True,
-    help="Participants per country per scenario.",
+    help="Participants per full context cell: per country per scenario for the Value Form, "
+    "per asked level and combination of assigned levels in general.",
 )
 @click.option(
     "--study-id",
@@ -99,6 +108,14 @@ def survey_group() -> None:
     "scenarios",
     multiple=True,
     help="Scenario ids to assign (repeatable); all if omitted.",
+)
+@click.option(
+    "--level",
+    "level_pairs",
+    multiple=True,
+    metavar="AXIS=LEVEL",
+    help="A level of an assigned axis to assign (repeatable); an axis not named assigns "
+    "every level.",
 )
 @click.option(
     "--wording",
@@ -157,6 +174,7 @@ def serve(
     options["admin_token"] = options["admin_token"] or env("VALUECOMPASS_ADMIN_TOKEN")
     options["redirect_on_complete"] = options.pop("redirect")
     options["max_body_bytes"] = options.pop("max_body")
+    options["levels"] = _levels(options.pop("level_pairs"))
     settings = make_settings(
         instrument=load_instrument(instrument_path), content=load_content(content), **options
     )
@@ -215,17 +233,26 @@ def export(
     include_excluded: bool,
     participants: Path | None,
     open_path: Path | None,
+    asked_axis: str,
 ) -> None:
-    """Finished participants' answers as tidy CSV: one row per participant and value."""
-    from valuecompass.answers import write_csv
+    """Finished participants' answers as tidy CSV: one row per participant and item, with
+    their level of every context axis."""
+    from valuecompass.answers import COLUMNS, write_csv
     from valuecompass.instrument import load_instrument
     from valuecompass.store import open_store
     from valuecompass.store import survey as store
+    from valuecompass.store._survey_tables import survey_axes
 
+    instrument = load_instrument(instrument_path)
+    axes = survey_axes(instrument, asked_axis)
     engine = open_store(db, create=False)
     try:
-        table = store.human_answers(engine, load_instrument(instrument_path), include_excluded)
-        people = store.participants_frame(engine, spreadsheet_safe=True) if participants else None
+        table = store.human_answers(engine, instrument, include_excluded, axes=(axes[0], axes[1]))
+        people = (
+            store.participants_frame(engine, spreadsheet_safe=True, axes=axes)
+            if participants
+            else None
+        )
         texts = (
             store.open_answers(engine, include_excluded, spreadsheet_safe=True)
             if open_path
@@ -233,7 +260,8 @@ def export(
         )
     finally:
         engine.dispose()
-    _write(out, lambda: write_csv(table, out))
+    extra = [c for c in table.columns if c not in COLUMNS]  # the instrument's axes
+    _write(out, lambda: write_csv(table, out, extra=extra))
     if people is not None and participants is not None:
         _write(participants, lambda: people.to_csv(participants, index=False))
     if texts is not None and open_path is not None:
@@ -243,6 +271,17 @@ def export(
     )
     if texts is not None:
         click.echo(f"{len(texts)} open answers written to {open_path}")
+
+
+def _levels(pairs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """``--level AXIS=LEVEL`` options by axis; a malformed one is the user's error."""
+    found: dict[str, list[str]] = {}
+    for pair in pairs:
+        axis, sep, level = pair.partition("=")
+        if not sep or not axis.strip() or not level.strip():
+            raise ValueCompassError(f"--level {pair!r}: write it as AXIS=LEVEL, e.g. tone=formal")
+        found.setdefault(axis.strip(), []).append(level.strip())
+    return {axis: tuple(levels) for axis, levels in found.items()}
 
 
 class _ToStderr(logging.Handler):

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from valuecompass.instrument import AxisLevel
 from valuecompass.store import survey as store
+from valuecompass.store._survey_tables import context_pairs as store_context
 from valuecompass.survey._form import split_pages
 from valuecompass.survey._limits import HoldLimits
 from valuecompass.survey._security import (
@@ -208,6 +209,17 @@ class Survey:
     def scenario(self, participant: store.Participant) -> AxisLevel:
         """The participant's scenario (a level of the scenario axis), in their language."""
         return self.words(participant).scenarios[participant.scenario or ""]
+
+    def context(self, participant: store.Participant) -> list[tuple[str, AxisLevel]]:
+        """The participant's levels of the further assigned axes (after the scenario axis),
+        each with its axis's name, in their language; none for the Value Form."""
+        words = self.words(participant)
+        found = []
+        for axis_id, level in store_context(participant.context):
+            axis = words.axes.get(axis_id)
+            if axis is not None and level in axis.level_ids:
+                found.append((axis.name, axis.level(level)))
+        return found
 
     def where(self, participant: store.Participant) -> str:
         """The page the participant should be on now."""

@@ -16,6 +16,7 @@ from valuecompass.store._survey_tables import now
 from valuecompass.survey._context import GET, Survey, redirect, require
 from valuecompass.survey._form import OTHER_COUNTRY, draw_order, link_ids, read_demographics
 from valuecompass.survey._security import SESSION_COOKIE
+from valuecompass.survey._settings import SurveySettings
 
 LINK_FIELDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "scenario")
 #: The link's fields the consent page carries on; ``lang`` is the language chosen.
@@ -109,9 +110,7 @@ def path_routes(survey: Survey) -> APIRouter:
             country=answers.country,
             age_band=answers.age_band,
             gender=answers.gender,
-            candidates=[participant.link_scenario]
-            if participant.link_scenario
-            else [*settings.scenario_ids],
+            candidates=_candidates(settings, participant.link_scenario),
             quota=settings.quota,
             hold_seconds=settings.hold_minutes * 60,
             first_hold_seconds=min(settings.first_hold_minutes, settings.hold_minutes) * 60,
@@ -131,7 +130,10 @@ def path_routes(survey: Survey) -> APIRouter:
         participant = await require(survey, request, ("vignette", "form", "open"))
         lang = survey.words(participant).language
         scenario = survey.scenario(participant)
-        return survey.render(request, "vignette.html", lang=lang, step=2, scenario=scenario)
+        context = survey.context(participant)
+        return survey.render(
+            request, "vignette.html", lang=lang, step=2, scenario=scenario, context=context
+        )
 
     @router.post("/vignette")
     async def vignette_read(request: Request) -> Response:
@@ -149,6 +151,13 @@ def path_routes(survey: Survey) -> APIRouter:
         return redirect(survey.where(participant))
 
     return router
+
+
+def _candidates(settings: SurveySettings, link_scenario: str | None) -> list[tuple[str, str]]:
+    """The (scenario, context) cells a participant may be placed in: every allowed scenario
+    (or the one their link names) with every combination of the further axes' levels."""
+    scenarios = [link_scenario] if link_scenario else settings.scenario_ids
+    return [(s, c) for s in scenarios for c in settings.contexts]
 
 
 def _consent_page(

@@ -20,8 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valuecompass.store import survey as store
+from valuecompass.store._survey_tables import context_pairs
 from valuecompass.survey._context import GET, Survey, redirect
 from valuecompass.survey._security import ADMIN_COOKIE, same_token
+from valuecompass.survey._settings import SurveySettings
 
 #: How long an admin session lasts after logging in.
 ADMIN_HOURS = 12
@@ -90,7 +92,10 @@ def admin_routes(survey: Survey) -> APIRouter:
         if not await allowed(request):
             raise HTTPException(401, "Log in on the admin page first.")
         table = await survey.db(
-            store.human_answers, survey.settings.instrument, include_excluded=include_excluded
+            store.human_answers,
+            survey.settings.instrument,
+            include_excluded=include_excluded,
+            axes=(survey.settings.asked_axis, survey.settings.scenario_axis),
         )
         return _csv(table, "survey-answers.csv")
 
@@ -98,7 +103,8 @@ def admin_routes(survey: Survey) -> APIRouter:
     async def participants_csv(request: Request) -> Response:
         if not await allowed(request):
             raise HTTPException(401, "Log in on the admin page first.")
-        table = await survey.db(store.participants_frame, spreadsheet_safe=True)
+        axes = (survey.settings.asked_axis, *survey.settings.assigned_axes)
+        table = await survey.db(store.participants_frame, spreadsheet_safe=True, axes=axes)
         return _csv(table, "survey-participants.csv")
 
     return router
@@ -114,22 +120,25 @@ async def _dashboard(survey: Survey, request: Request) -> Response:
     texts = await survey.db(store.latest_texts, 20)
     settings = survey.settings
     instrument = settings.instrument
-    levels = instrument.axis(settings.country_axis).levels
+    levels = instrument.axis(settings.asked_axis).levels
     countries = [(c.id, c.name) for c in levels] + [("other", "Other")]
-    scenarios = [instrument.level(settings.scenario_axis, s) for s in settings.scenario_ids]
-    by_cell = {(c.scenario, c.country): c for c in counts}
+    columns = _columns(settings)
+    by_cell = {(c.scenario, c.country, c.context): c for c in counts}
     rows = []
     for country, name in countries:
         cells = []
-        for scenario in scenarios:
-            c = by_cell.get((scenario.id, country))
+        for scenario, context, _ in columns:
+            c = by_cell.get((scenario, country, context))
             cells.append((c.completed, c.in_progress, c.excluded) if c else (0, 0, 0))
         rows.append(Row(name, cells))
     excluded = people[people["excluded"].fillna(False).astype(bool)]
     return survey.render(
         request,
         "admin.html",
-        scenarios=scenarios,
+        columns=[label for _, _, label in columns],
+        asked=None
+        if settings.asked_axis == "country"
+        else instrument.axis(settings.asked_axis).name,
         rows=rows,
         turned_away=sum(c.turned_away for c in counts),
         excluded=excluded.to_dict("records"),
@@ -138,6 +147,19 @@ async def _dashboard(survey: Survey, request: Request) -> Response:
         total=len(people),
         done=int((people["step"] == "done").sum()),
     )
+
+
+def _columns(settings: SurveySettings) -> list[tuple[str, str, str]]:
+    """The quota table's columns: (scenario, context, heading) for every assigned cell; the
+    heading names the scenario and each further axis's level ("Shop · formal")."""
+    inst = settings.instrument
+    found = []
+    for scenario in settings.scenario_ids:
+        for context in settings.contexts:
+            names = [inst.level(settings.scenario_axis, scenario).name]
+            names += [inst.level(a, lv).name for a, lv in context_pairs(context)]
+            found.append((scenario, context, " · ".join(names)))
+    return found
 
 
 def _csv(table: pd.DataFrame, name: str) -> Response:

@@ -50,6 +50,7 @@ def form_routes(survey: Survey) -> APIRouter:
             chosen=chosen,
             errors=errors,
             scenario=survey.scenario(participant),
+            context=survey.context(participant),
         )
 
     @router.api_route("/form/{page}", methods=[*GET, "POST"])
@@ -113,6 +114,7 @@ def form_routes(survey: Survey) -> APIRouter:
             texts=texts,
             errors=errors,
             scenario=survey.scenario(participant),
+            context=survey.context(participant),
             back=f"/page/{len(survey.pages(participant))}",
         )
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from valuecompass.instrument import AxisLevel, Instrument, RatingScale, translate
+from valuecompass.instrument import Axis, AxisLevel, Instrument, RatingScale, translate
 from valuecompass.instrument._translate import load_overlay
 from valuecompass.survey._settings import SurveyContent, SurveySettings, load_content
 
@@ -48,6 +48,7 @@ class Texts:
     options: tuple[Option, ...]
     statements: Mapping[str, tuple[str | None, str | None, str]]
     scenarios: Mapping[str, AxisLevel]
+    axes: Mapping[str, Axis]
     countries: tuple[AxisLevel, ...]
     age_bands: tuple[tuple[str, str], ...]
     path: tuple[str, ...]
@@ -109,7 +110,8 @@ def build_texts(settings: SurveySettings, language: str) -> Texts:
         options=options,
         statements=statements,
         scenarios={lv.id: lv for lv in inst.axis(settings.scenario_axis).levels},
-        countries=inst.axis(settings.country_axis).levels,
+        axes={a: inst.axis(a) for a in settings.assigned_axes},
+        countries=inst.axis(settings.asked_axis).levels,
         age_bands=bands,
         path=tuple(ui.get(k, k) for k in STEP_KEYS),
     )
