@@ -15,14 +15,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 from fastapi import APIRouter
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from valuecompass.store import survey as store
 from valuecompass.store._survey_tables import context_pairs
 from valuecompass.survey._context import GET, Survey, redirect
-from valuecompass.survey._security import ADMIN_COOKIE, same_token
+from valuecompass.survey._security import ADMIN_COOKIE, Refusal, same_token
 from valuecompass.survey._settings import SurveySettings
 
 #: How long an admin session lasts after logging in.
@@ -41,7 +40,7 @@ def admin_routes(survey: Survey) -> APIRouter:
 
     async def allowed(request: Request) -> bool:
         if token is None:
-            raise HTTPException(404, "There is no such page.")
+            raise Refusal(404, "error_not_found")
         header = request.headers.get("authorization", "")
         if header[:7].lower() == "bearer " and same_token(header[7:].strip(), token):
             return True
@@ -68,7 +67,7 @@ def admin_routes(survey: Survey) -> APIRouter:
     async def admin_login(request: Request) -> Response:
         form = await survey.read_form(request)
         if token is None:
-            raise HTTPException(404, "There is no such page.")
+            raise Refusal(404, "error_not_found")
         if not same_token(form.get("token", ""), token):
             return login(request, 403, "That token is not right.")
         session = secrets.token_urlsafe(32)
@@ -90,7 +89,7 @@ def admin_routes(survey: Survey) -> APIRouter:
     @router.api_route("/admin/answers.csv", methods=GET)
     async def answers_csv(request: Request, include_excluded: bool = False) -> Response:
         if not await allowed(request):
-            raise HTTPException(401, "Log in on the admin page first.")
+            raise Refusal(401, "error_log_in_first")
         table = await survey.db(
             store.human_answers,
             survey.settings.instrument,
@@ -102,7 +101,7 @@ def admin_routes(survey: Survey) -> APIRouter:
     @router.api_route("/admin/participants.csv", methods=GET)
     async def participants_csv(request: Request) -> Response:
         if not await allowed(request):
-            raise HTTPException(401, "Log in on the admin page first.")
+            raise Refusal(401, "error_log_in_first")
         axes = (survey.settings.asked_axis, *survey.settings.assigned_axes)
         table = await survey.db(store.participants_frame, spreadsheet_safe=True, axes=axes)
         return _csv(table, "survey-participants.csv")
