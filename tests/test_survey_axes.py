@@ -5,26 +5,32 @@ scale); and a store written before schema 6 (by the code of the time) opening un
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.exc import IntegrityError
 
 import _survey_support as support
 from _survey_support import TOKEN, Walker, client, count_rows, settings
 from valuecompass.cli import main
 from valuecompass.instrument import load_instrument
 from valuecompass.store import open_store, survey
-from valuecompass.store._survey_tables import slots
+from valuecompass.store._base import MIGRATIONS, database_url
+from valuecompass.store._survey_tables import participants, slots
 from valuecompass.survey import SurveyConfigError, load_content
 from valuecompass.survey._form import draw_order
 from valuecompass.survey._routes import _candidates
+from valuecompass.testing.survey_load import fresh_postgres
 
 DATA = Path(__file__).parent / "data"
 ODD = load_instrument(DATA / "odd_instrument.yaml")
@@ -190,3 +196,60 @@ def test_a_store_written_before_schema_6_opens_works_and_exports_unchanged(
         assert sum(c.in_progress for c in counts.values()) == 1
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def _empty(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield str(tmp_path / "old.db")
+        return
+    with fresh_postgres(support.postgres_url(), prefix="vc_axes") as url:
+        yield url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_6_keeps_quota_places_and_keys_them_by_context(
+    backend: str, tmp_path: Path
+) -> None:
+    """A schema-5 store (made by migrations 1 to 5, the frozen steps) with a participant
+    holding a place: after migration 6 the place is kept, with context '', and a cell is
+    keyed by its context as well."""
+    with _empty(backend, tmp_path) as url:
+        old = create_engine(database_url(url))
+        stamp = datetime.now(UTC)
+        person = {"study_id": "", "step": "vignette", "form_page": 0, "seed": 1}
+        person |= {"item_order": "tidy warm", "created_at": stamp, "excluded": False}
+        with old.begin() as conn:
+            for step in MIGRATIONS[:5]:
+                step.apply(conn)
+            conn.exec_driver_sql(
+                "INSERT INTO schema_meta (key, value) VALUES ('schema_version', '5')"
+            )
+            # schema 5's columns, written as its code wrote them (no ``context``)
+            conn.execute(participants.insert().values(id=1, key="k1", scenario="shop", **person))
+            place = {"scenario": "shop", "country": "north", "slot": 0, "assigned_at": stamp}
+            conn.execute(
+                text(
+                    "INSERT INTO survey_slots (scenario, country, slot, participant_id, "
+                    "assigned_at) VALUES (:scenario, :country, :slot, 1, :assigned_at)"
+                ),
+                place,
+            )
+        old.dispose()
+        engine = open_store(url)
+        try:
+            with engine.begin() as conn:
+                assert conn.execute(select(slots.c.context, slots.c.participant_id)).all() == [
+                    ("", 1)
+                ]
+                assert conn.execute(select(participants.c.context)).scalar_one() == ""
+                conn.execute(participants.insert().values(id=2, key="k2", **person))
+                conn.execute(
+                    slots.insert().values(participant_id=2, context="tone=formal", **place)
+                )  # the same slot number in another full cell
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(participants.insert().values(id=3, key="k3", **person))
+                conn.execute(slots.insert().values(participant_id=3, context="", **place))
+            assert count_rows(engine, slots) == 2
+        finally:
+            engine.dispose()
