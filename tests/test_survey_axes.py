@@ -33,7 +33,8 @@ from valuecompass.survey._routes import _candidates
 from valuecompass.testing.survey_load import fresh_postgres
 
 DATA = Path(__file__).parent / "data"
-ODD = load_instrument(DATA / "odd_instrument.yaml")
+ODD_FILE = DATA / "odd_instrument.yaml"
+ODD = load_instrument(ODD_FILE)
 ODD_CHECKS = {c.id: c.expected(ODD.people_scale) for c in load_content().attention_checks}
 SCHEMA5 = DATA / "survey_schema5"
 
@@ -253,3 +254,18 @@ def test_migration_6_keeps_quota_places_and_keys_them_by_context(
             assert count_rows(engine, slots) == 2
         finally:
             engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("level", "words"),
+    [
+        ("tone", "--level 'tone': write it as AXIS=LEVEL"),
+        ("mood=calm", "levels: 'mood' is not an assigned axis; assigned: ['setting', 'tone']"),
+        ("region=north", "levels: 'region' is not an assigned axis"),
+    ],
+)
+def test_serve_refuses_a_bad_level_by_name(tmp_path: Path, level: str, words: str) -> None:
+    args = ["survey", "serve", "--db", str(tmp_path / "s.db"), "--instrument", str(ODD_FILE)]
+    result = CliRunner().invoke(main, [*args, "--level", level])
+    assert result.exit_code == 2 and words in result.output
+    assert not (tmp_path / "s.db").exists()  # refused before the store was touched
