@@ -141,6 +141,8 @@ def test_a_participant_sees_their_whole_context_and_the_export_has_every_axis(
     for heading in ("Shop · formal", "Shop · casual", "Farm · formal", "Farm · casual"):
         assert f'<th scope="col">{heading}</th>' in admin
     assert '<th scope="col">Region</th>' in admin
+    assert "Participants per cell of Region × Setting × Tone" in admin
+    assert "Quota: 1 per cell of Region × Setting × Tone." in admin
     people = walkers[0].web.get(
         "/admin/participants.csv", headers={"authorization": f"Bearer {TOKEN}"}
     )
@@ -191,7 +193,11 @@ def test_a_store_written_before_schema_6_opens_works_and_exports_unchanged(
         assert answers.to_csv(index=False) == (SCHEMA5 / "answers.csv").read_text()
         assert people.to_csv(index=False) == (SCHEMA5 / "participants.csv").read_text()
         assert count_rows(engine, slots) == 3  # every place kept
-        Walker(client(engine, quota=2)).complete(country="germany")  # still works
+        walker = Walker(client(engine, quota=2))
+        walker.complete(country="germany")  # still works
+        admin = walker.web.get("/admin", headers={"authorization": f"Bearer {TOKEN}"}).text
+        assert "Participants per country and scenario" in admin  # the Value Form's own words
+        assert "5 participants in all, 4 finished, 0 turned away" in admin
         counts = {(c.scenario, c.country): c for c in survey.cell_counts(engine)}
         assert sum(c.completed for c in counts.values()) == 4
         assert sum(c.in_progress for c in counts.values()) == 1

@@ -165,6 +165,7 @@ def test_the_odd_instrument_in_chromium_and_by_the_load_driver(
     assert walked["_tone"] in {"formal", "casual"}
     for heading in ("Shop · formal", "Shop · casual", "Farm · formal", "Farm · casual"):
         assert heading in admin
+    assert "Quota: 2 per cell of Region × Setting × Tone." in admin
     answers, people = _export(db, tmp_path)
     # 8 participants in the North, quota 2 per cell: setting x tone balanced, 2 in each
     done = people[people["step"] == "done"]

@@ -138,6 +138,7 @@ async def _dashboard(survey: Survey, request: Request) -> Response:
         asked=None
         if settings.asked_axis == "country"
         else instrument.axis(settings.asked_axis).name,
+        cells_by=_cells_by(settings),
         rows=rows,
         turned_away=sum(c.turned_away for c in counts),
         excluded=excluded.to_dict("records"),
@@ -159,6 +160,15 @@ def _columns(settings: SurveySettings) -> list[tuple[str, str, str]]:
             names += [inst.level(a, lv).name for a, lv in context_pairs(context)]
             found.append((scenario, context, " · ".join(names)))
     return found
+
+
+def _cells_by(settings: SurveySettings) -> str | None:
+    """The axes a quota cell spans ("Region × Setting × Tone"); ``None`` for country ×
+    scenario, which the page's own words name."""
+    axes = (settings.asked_axis, *settings.assigned_axes)
+    if axes == ("country", "scenario"):
+        return None
+    return " × ".join(settings.instrument.axis(a).name for a in axes)
 
 
 def _csv(table: pd.DataFrame, name: str) -> Response:
