@@ -141,8 +141,11 @@ def test_an_instrument_without_the_survey_axes_is_refused() -> None:
     from valuecompass.instrument import Instrument
 
     smaller = Instrument.model_validate(data)
-    with pytest.raises(Exception, match="no context axis 'country'"):
+    with pytest.raises(Exception, match=r"has one context axis \['scenario'\]"):
         support.settings(instrument=smaller)
+    data["axes"].append({"id": "region", "name": "Region", "levels": [{"id": "a", "name": "A"}]})
+    with pytest.raises(Exception, match="no context axis 'country' to ask"):
+        support.settings(instrument=Instrument.model_validate(data), asked_axis="country")
 
 
 @pytest.mark.parametrize("lang", ["de", "fr"])
@@ -153,10 +156,10 @@ def test_every_page_string_is_translated(lang: str) -> None:
     assert all(text.strip() for text in overlay.values())
 
 
-def test_an_instrument_with_a_third_context_axis_is_refused_by_name() -> None:
+def test_an_instrument_with_a_third_context_axis_assigns_it_too() -> None:
     data = load_instrument().to_data()
     data["axes"].append({"id": "role", "name": "Role", "levels": [{"id": "a", "name": "A"}]})
     from valuecompass.instrument import Instrument
 
-    with pytest.raises(Exception, match=r"other context axes \['role'\]"):
-        support.settings(instrument=Instrument.model_validate(data))
+    made = support.settings(instrument=Instrument.model_validate(data))
+    assert made.assigned_axes == ("scenario", "role") and made.contexts == ("role=a",)

@@ -23,6 +23,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _common(func: F) -> F:
     func = instrument_option(func)
+    func = click.option(
+        "--asked-axis",
+        default="",
+        metavar="AXIS",
+        help="The context axis participants are asked their level of (the country question); "
+        "'country' if the instrument has it, else its first context axis. Every other "
+        "context axis (not the language one) is assigned by quota.",
+    )(func)
     return click.option(
         "--db",
         default=lambda: env("VALUECOMPASS_SURVEY_DB", DEFAULT_DB),
@@ -51,7 +59,8 @@ def survey_group() -> None:
     type=click.IntRange(1),
     default=4,
     show_default=True,
-    help="Participants per country per scenario.",
+    help="Participants per full context cell: per country per scenario for the Value Form, "
+    "per asked level and combination of assigned levels in general.",
 )
 @click.option(
     "--study-id",
@@ -86,6 +95,14 @@ def survey_group() -> None:
     "scenarios",
     multiple=True,
     help="Scenario ids to assign (repeatable); all if omitted.",
+)
+@click.option(
+    "--level",
+    "level_pairs",
+    multiple=True,
+    metavar="AXIS=LEVEL",
+    help="A level of an assigned axis to assign (repeatable); an axis not named assigns "
+    "every level.",
 )
 @click.option(
     "--wording",
@@ -147,6 +164,7 @@ def serve(
     options["admin_token"] = options["admin_token"] or env("VALUECOMPASS_ADMIN_TOKEN")
     options["redirect_on_complete"] = options.pop("redirect")
     options["max_body_bytes"] = options.pop("max_body")
+    options["levels"] = _levels(options.pop("level_pairs"))
     settings = make_settings(
         instrument=load_instrument(instrument_path), content=load_content(content), **options
     )
@@ -205,19 +223,27 @@ def export(
     include_excluded: bool,
     participants: Path | None,
     open_path: Path | None,
+    asked_axis: str,
 ) -> None:
-    """Finished participants' answers as tidy CSV: one row per participant and value."""
+    """Finished participants' answers as tidy CSV: one row per participant and item, with
+    their level of every context axis."""
     from valuecompass._grouping import context_columns
     from valuecompass.answers import write_csv
     from valuecompass.instrument import load_instrument
     from valuecompass.store import open_store
     from valuecompass.store import survey as store
+    from valuecompass.store._survey_tables import survey_axes
 
-    engine = open_store(db, create=False)
     instrument = load_instrument(instrument_path)
+    axes = survey_axes(instrument, asked_axis)
+    engine = open_store(db, create=False)
     try:
-        table = store.human_answers(engine, instrument, include_excluded)
-        people = store.participants_frame(engine, spreadsheet_safe=True) if participants else None
+        table = store.human_answers(engine, instrument, include_excluded, axes=(axes[0], axes[1]))
+        people = (
+            store.participants_frame(engine, spreadsheet_safe=True, axes=axes)
+            if participants
+            else None
+        )
         texts = (
             store.open_answers(engine, include_excluded, spreadsheet_safe=True)
             if open_path
@@ -235,6 +261,17 @@ def export(
     )
     if texts is not None:
         click.echo(f"{len(texts)} open answers written to {open_path}")
+
+
+def _levels(pairs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """``--level AXIS=LEVEL`` options by axis; a malformed one is the user's error."""
+    found: dict[str, list[str]] = {}
+    for pair in pairs:
+        axis, sep, level = pair.partition("=")
+        if not sep or not axis.strip() or not level.strip():
+            raise ValueCompassError(f"--level {pair!r}: write it as AXIS=LEVEL, e.g. tone=formal")
+        found.setdefault(axis.strip(), []).append(level.strip())
+    return {axis: tuple(levels) for axis, levels in found.items()}
 
 
 class _ToStderr(logging.Handler):

@@ -86,6 +86,12 @@ def _survey_language(conn: Connection) -> None:
     add_language(conn)
 
 
+def _survey_contexts(conn: Connection) -> None:
+    from valuecompass.store._survey_tables import add_contexts  # the survey's own step
+
+    add_contexts(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -94,6 +100,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "survey: studies, admin sessions, participants' items per page", _survey_studies),
     Migration(4, "contexts: any instrument's axes; runs keep instrument and design", _contexts),
     Migration(5, "survey: the language each participant takes the survey in", _survey_language),
+    Migration(6, "survey_contexts: quota cells over any assigned axes", _survey_contexts),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -1,9 +1,11 @@
-"""Race-free quota places: balanced assignment of scenarios within a country.
+"""Race-free quota places: balanced assignment of contexts within an asked level.
 
-A place in a (scenario, country) cell is a ``survey_slots`` row keyed by its slot number, which
-runs from 0 to the quota. Two arrivals that pick the same free number cannot both insert it, so
-the loser's transaction fails on the key and it tries again with fresh counts; no cell ever holds
-more places than its quota, on SQLite or PostgreSQL, whatever the isolation level.
+A cell is a full context: the asked level (``country``), the scenario and the levels of any
+further assigned axes (``context``, ``axis=level;...``; ``''`` for the Value Form). A place in
+a cell is a ``survey_slots`` row keyed by its slot number, which runs from 0 to the quota.
+Two arrivals that pick the same free number cannot both insert it, so the loser's transaction
+fails on the key and it tries again with fresh counts; no cell ever holds more places than its
+quota, on SQLite or PostgreSQL, whatever the isolation level.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ MAX_TRIES = 50
 BUSY_SECONDS = 1.0
 
 
+#: A candidate cell for an asked level: (scenario, context).
+Cell = tuple[str, str]
+
+
 class _Lost(Exception):
     """Another arrival took the place first."""
 
@@ -40,15 +46,16 @@ def assign(
     engine: Engine,
     participant_id: int,
     country: str,
-    candidates: Sequence[str],
+    candidates: Sequence[Cell],
     quota: int,
     holds: tuple[float, float],
-) -> str | None:
-    """Give the participant a place in one candidate scenario's cell; ``None`` if all are full.
+) -> Cell | None:
+    """Give the participant a place in one candidate (scenario, context) cell of COUNTRY, one
+    of those with the fewest live places; ``None`` if all are full.
 
     HOLDS are the seconds an unfinished place stays live: (after the holder saved a Value Form
     page, before). Calling it again for a participant who holds a place returns that place's
-    scenario.
+    cell.
     """
     rng = random.Random(participant_id)
     start = time.monotonic()
@@ -63,30 +70,31 @@ def assign(
             if time.monotonic() - start > BUSY_SECONDS:
                 raise
             time.sleep(0.001 * (attempt + 1))
-    raise StoreError(f"could not assign a scenario after {MAX_TRIES} tries; the store is too busy")
+    raise StoreError(f"could not assign a context after {MAX_TRIES} tries; the store is too busy")
 
 
 def _try_assign(
     conn: Connection,
     participant_id: int,
     country: str,
-    candidates: Sequence[str],
+    candidates: Sequence[Cell],
     quota: int,
     holds: tuple[float, float],
     rng: random.Random,
-) -> str | None:
+) -> Cell | None:
     held = conn.execute(
-        select(slots.c.scenario).where(slots.c.participant_id == participant_id)
-    ).scalar()
+        select(slots.c.scenario, slots.c.context).where(slots.c.participant_id == participant_id)
+    ).first()
     if held is not None:
-        return str(held)
+        return (str(held[0]), str(held[1]))
     cells = _cells(conn, country, candidates, holds)
     open_cells = [s for s in candidates if len(cells[s].live) < quota]
     if not open_cells:
         return None
     fewest = min(len(cells[s].live) for s in open_cells)
-    scenario = rng.choice([s for s in open_cells if len(cells[s].live) == fewest])
-    cell = cells[scenario]
+    chosen = rng.choice([s for s in open_cells if len(cells[s].live) == fewest])
+    scenario, context = chosen
+    cell = cells[chosen]
     used = cell.live | set(cell.stale)
     free = [i for i in range(min(quota, len(used) + 64)) if i not in used]
     if free:
@@ -97,6 +105,7 @@ def _try_assign(
             slots.delete().where(
                 slots.c.scenario == scenario,
                 slots.c.country == country,
+                slots.c.context == context,
                 slots.c.slot == slot,
                 slots.c.participant_id == cell.stale[slot],
             )
@@ -108,6 +117,7 @@ def _try_assign(
         slots.insert().values(
             scenario=scenario,
             country=country,
+            context=context,
             slot=slot,
             participant_id=participant_id,
             assigned_at=stamp,
@@ -116,14 +126,14 @@ def _try_assign(
     conn.execute(
         update(participants)
         .where(participants.c.id == participant_id)
-        .values(scenario=scenario, assigned_at=stamp)
+        .values(scenario=scenario, context=context, assigned_at=stamp)
     )
-    return scenario
+    return chosen
 
 
 def _cells(
-    conn: Connection, country: str, candidates: Sequence[str], holds: tuple[float, float]
-) -> dict[str, _Cell]:
+    conn: Connection, country: str, candidates: Sequence[Cell], holds: tuple[float, float]
+) -> dict[Cell, _Cell]:
     """Each candidate cell's live places and its stale ones (unfinished past the hold: the
     short one while the holder has saved no Value Form page)."""
     stamp_now = now()
@@ -131,6 +141,7 @@ def _cells(
     rows = conn.execute(
         select(
             slots.c.scenario,
+            slots.c.context,
             slots.c.slot,
             slots.c.participant_id,
             slots.c.assigned_at,
@@ -138,14 +149,21 @@ def _cells(
             participants.c.form_page,
         )
         .join(participants, participants.c.id == slots.c.participant_id)
-        .where(slots.c.country == country, slots.c.scenario.in_(list(candidates)))
+        .where(
+            slots.c.country == country,
+            slots.c.scenario.in_(sorted({s for s, _ in candidates})),
+            slots.c.context.in_(sorted({c for _, c in candidates})),
+        )
     )
     cells = {s: _Cell() for s in candidates}
-    for scenario, slot, holder, assigned_at, step, form_page in rows:
+    for scenario, context, slot, holder, assigned_at, step, form_page in rows:
+        cell = cells.get((scenario, context))
+        if cell is None:  # a combination of levels that is not a candidate
+            continue
         stamp = aware(assigned_at)
         cutoff = working if form_page > 0 else idle
         if step == "done" or (stamp is not None and stamp > cutoff):
-            cells[scenario].live.add(slot)
+            cell.live.add(slot)
         else:
-            cells[scenario].stale[slot] = holder
+            cell.stale[slot] = holder
     return cells

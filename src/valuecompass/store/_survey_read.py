@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
@@ -11,7 +13,13 @@ from valuecompass import answers as ans
 from valuecompass._grouping import context_columns
 from valuecompass.instrument import Instrument
 from valuecompass.parsing import Missing
-from valuecompass.store._survey_tables import answers, participants, texts
+from valuecompass.store._survey_tables import (
+    answers,
+    context_pairs,
+    default_axes,
+    participants,
+    texts,
+)
 
 #: Columns of the participants export, in order (the open answers follow as ``open_<id>``).
 PARTICIPANT_COLUMNS = (
@@ -46,21 +54,28 @@ def respondent(participant_id: int) -> str:
 
 
 def human_answers(
-    engine: Engine, instrument: Instrument, include_excluded: bool = False
+    engine: Engine,
+    instrument: Instrument,
+    include_excluded: bool = False,
+    *,
+    axes: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
     """Finished participants' ratings as the tidy answer table (``source="humans"``).
 
-    One row per participant and value, in the instrument's value order; attention checks are
-    left out. Positions follow the instrument's human scale (2 → 1, 1 → 2, 0 → 2.5, -1 → 3,
-    -2 → 4); "irrelevant" has no position and ``missing="irrelevant"``. Participants who have
-    not finished are never included; those excluded (a failed attention check, a country
-    outside the instrument's) only with INCLUDE_EXCLUDED.
+    One row per participant and item, in the instrument's item order; attention checks are
+    left out. Positions follow the instrument's people scale; a missing code ("irrelevant")
+    has no position and ``missing="irrelevant"``. Each row carries the participant's level of
+    every context axis, in a column named by the axis id. AXES names the
+    (asked, scenario) axes the survey was served with; :func:`default_axes` when omitted.
+    Participants who have not finished are never included; those excluded (a failed
+    attention check, a country outside the instrument's) only with INCLUDE_EXCLUDED.
     """
     query = (
         select(
             participants.c.id,
             participants.c.country,
             participants.c.scenario,
+            participants.c.context,
             answers.c.item,
             answers.c.code,
         )
@@ -76,14 +91,14 @@ def human_answers(
     positions: dict[str, float | None] = dict(zip(scale.codes, scale.positions, strict=True))
     positions.update(dict.fromkeys(scale.missing_codes))
     kept = sorted((r for r in rows if r.item in order), key=lambda r: (r.id, order[r.item]))
-    # The store's physical participant columns (country, scenario) hold the levels of the
-    # instrument's first and second context axes.
-    axes = context_columns(instrument)
+    asked, scenario = axes or default_axes(instrument)
+    columns = context_columns(instrument)
+    levels = [_levels(r, asked, scenario) for r in kept]
     return ans.frame(
         (
             {
                 "source": "humans",
-                **dict(zip(axes, (r.country, r.scenario), strict=False)),
+                **{axis: lv.get(axis, "") for axis in columns},
                 "value": r.item,
                 "respondent": respondent(r.id),
                 "sample": 0,
@@ -92,10 +107,18 @@ def human_answers(
                 "position": positions.get(r.code),
                 "missing": _missing(r.code, positions),
             }
-            for r in kept
+            for r, lv in zip(kept, levels, strict=True)
         ),
-        axes,
+        columns,
     )
+
+
+def _levels(row: Any, asked: str, scenario: str) -> dict[str, str]:
+    """A participant's level of each axis, by axis id: the asked one (``country``), the
+    scenario axis (``scenario``) and the further assigned ones (``context``)."""
+    found = {asked: row.country or "", scenario: row.scenario or ""}
+    found.update(context_pairs(row.context))
+    return found
 
 
 def _missing(code: str, positions: dict[str, float | None]) -> str:
@@ -106,7 +129,8 @@ def _missing(code: str, positions: dict[str, float | None]) -> str:
 
 @dataclass(frozen=True)
 class CellCount:
-    """How many participants a (scenario, country) cell has, by where they are."""
+    """How many participants a full cell (scenario, country and the further assigned axes'
+    levels, ``context``) has, by where they are."""
 
     scenario: str | None
     country: str | None
@@ -114,26 +138,23 @@ class CellCount:
     completed: int
     excluded: int
     turned_away: int
+    context: str = ""
 
 
 def cell_counts(engine: Engine) -> list[CellCount]:
-    """Counts per (scenario, country); turned-away arrivals have no scenario."""
-    query = select(
+    """Counts per (scenario, country, context); turned-away arrivals have no scenario."""
+    columns = (
         participants.c.scenario,
         participants.c.country,
-        participants.c.step,
-        participants.c.excluded,
-        func.count(),
-    ).group_by(
-        participants.c.scenario,
-        participants.c.country,
+        participants.c.context,
         participants.c.step,
         participants.c.excluded,
     )
-    cells: dict[tuple[str | None, str | None], list[int]] = {}
+    query = select(*columns, func.count()).group_by(*columns)
+    cells: dict[tuple[str | None, str | None, str], list[int]] = {}
     with engine.connect() as conn:
-        for scenario, country, step, excluded, n in conn.execute(query):
-            counts = cells.setdefault((scenario, country), [0, 0, 0, 0])
+        for scenario, country, context, step, excluded, n in conn.execute(query):
+            counts = cells.setdefault((scenario, country, context or ""), [0, 0, 0, 0])
             if step == "done":
                 counts[1] += n
                 counts[2] += n if excluded else 0
@@ -141,11 +162,18 @@ def cell_counts(engine: Engine) -> list[CellCount]:
                 counts[3] += n
             else:
                 counts[0] += n
-    return [CellCount(s, c, *v) for (s, c), v in sorted(cells.items(), key=lambda i: str(i[0]))]
+    ordered = sorted(cells.items(), key=lambda i: str(i[0]))
+    return [CellCount(s, c, v[0], v[1], v[2], v[3], context=x) for (s, c, x), v in ordered]
 
 
-def participants_frame(engine: Engine, *, spreadsheet_safe: bool = False) -> pd.DataFrame:
+def participants_frame(
+    engine: Engine, *, spreadsheet_safe: bool = False, axes: Sequence[str] = ()
+) -> pd.DataFrame:
     """Every participant with their path, flags and open answers (for the researchers).
+
+    AXES names the survey's axes: the asked one, the scenario axis, then the further assigned
+    ones. A column per axis id that is not ``country`` or ``scenario`` follows ``country``
+    (none for the Value Form, whose columns are the same as ever).
 
     Unlike the answer table this holds Prolific ids: it is for approving submissions, not
     for publication. The session key is never included. With SPREADSHEET_SAFE, typed text
@@ -164,7 +192,20 @@ def participants_frame(engine: Engine, *, spreadsheet_safe: bool = False) -> pd.
     for q in questions:
         table[f"open_{q}"] = [by_person.get((pid, q), "") for pid in table["id"]]
     table = table.drop(columns=["id"])
+    _axis_columns(table, people, axes)
     return _defuse(table) if spreadsheet_safe else table
+
+
+def _axis_columns(table: pd.DataFrame, people: Sequence[Any], axes: Sequence[str]) -> None:
+    """Add to TABLE (after ``country``) a column per axis id in AXES it lacks."""
+    if len(axes) < 2:
+        return
+    levels = [_levels(r, axes[0], axes[1]) for r in people]
+    at = list(table.columns).index("country") + 1
+    for axis in axes:
+        if axis not in table.columns:
+            table.insert(at, axis, [lv.get(axis, "") for lv in levels])
+            at += 1
 
 
 def open_answers(

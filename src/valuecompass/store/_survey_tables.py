@@ -3,7 +3,9 @@ studies and admin sessions; and the survey's migration."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -22,6 +24,9 @@ from sqlalchemy import (
 )
 
 from valuecompass.store._base import metadata
+
+if TYPE_CHECKING:
+    from valuecompass.instrument import Instrument
 
 STEPS = ("demographics", "vignette", "form", "open", "done", "full")
 
@@ -72,6 +77,14 @@ participants = Table(
         doc="language code the participant took the survey in; NULL (before schema 4): the "
         "instrument's own language",
     ),
+    Column(
+        "context",
+        String(512),
+        nullable=False,
+        server_default="",
+        doc="levels of the assigned axes past the scenario axis, 'axis=level;...'; '' when "
+        "the instrument has none (the Value Form) or before schema 6",
+    ),
     UniqueConstraint("study_id", "prolific_pid", name="uq_survey_prolific_once"),
 )
 Index("ix_survey_participants_cell", participants.c.scenario, participants.c.country)
@@ -107,7 +120,14 @@ slots = Table(
     "survey_slots",
     metadata,
     Column("scenario", String(64), primary_key=True, doc="scenario id of the cell"),
-    Column("country", String(64), primary_key=True, doc="country id of the cell, or 'other'"),
+    Column("country", String(64), primary_key=True, doc="asked level of the cell, or 'other'"),
+    Column(
+        "context",
+        String(512),
+        primary_key=True,
+        server_default="",
+        doc="the cell's levels of the further assigned axes, 'axis=level;...' ('' for none)",
+    ),
     Column("slot", Integer, primary_key=True, doc="place number in the cell, 0 .. quota - 1"),
     Column(
         "participant_id",
@@ -155,6 +175,83 @@ def add_language(conn: Connection) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("survey_participants")}
     if "language" not in columns:
         conn.exec_driver_sql("ALTER TABLE survey_participants ADD COLUMN language VARCHAR(16)")
+
+
+def default_axes(instrument: Instrument, asked: str = "", scenario: str = "") -> tuple[str, str]:
+    """The survey's asked axis and scenario axis: as given, else ``country`` and ``scenario``
+    where INSTRUMENT has them, else its first context axes (the asked one first)."""
+    axes = [a.id for a in instrument.context_axes]
+    asked = asked or ("country" if "country" in axes else (axes[0] if axes else ""))
+    rest = [a for a in axes if a != asked]
+    scenario = scenario or ("scenario" if "scenario" in rest else (rest[0] if rest else ""))
+    return asked, scenario
+
+
+def survey_axes(instrument: Instrument, asked: str = "", scenario: str = "") -> tuple[str, ...]:
+    """The survey's axes in order: the asked one, the scenario axis, then the other context
+    axes (the further assigned ones) in the instrument's order; see :func:`default_axes`."""
+    asked, scenario = default_axes(instrument, asked, scenario)
+    rest = [a.id for a in instrument.context_axes if a.id not in (asked, scenario)]
+    return (asked, scenario, *rest)
+
+
+def context_key(pairs: Sequence[tuple[str, str]]) -> str:
+    """The ``context`` column for (axis, level) PAIRS of the assigned axes past the first:
+    ``axis=level;...``, ``''`` for none (the Value Form)."""
+    return ";".join(f"{axis}={level}" for axis, level in pairs)
+
+
+def context_pairs(key: str | None) -> list[tuple[str, str]]:
+    """The (axis, level) pairs of a ``context`` column (see :func:`context_key`)."""
+    pairs = []
+    for part in (key or "").split(";"):
+        axis, sep, level = part.partition("=")
+        if sep:
+            pairs.append((axis, level))
+    return pairs
+
+
+#: Schema 6's quota places, written out (frozen), with ``context`` in the key.
+_SLOTS_6 = """
+CREATE TABLE survey_slots_6 (
+    scenario VARCHAR(64) NOT NULL,
+    country VARCHAR(64) NOT NULL,
+    context VARCHAR(512) DEFAULT '' NOT NULL,
+    slot INTEGER NOT NULL,
+    participant_id INTEGER NOT NULL,
+    assigned_at {stamp} NOT NULL,
+    PRIMARY KEY (scenario, country, context, slot),
+    UNIQUE (participant_id),
+    FOREIGN KEY (participant_id) REFERENCES survey_participants (id) ON DELETE CASCADE
+)
+"""
+_SLOT_COLUMNS = "scenario, country, slot, participant_id, assigned_at"
+
+
+def add_contexts(conn: Connection) -> None:
+    """Schema 6: quota cells over any number of assigned axes.
+
+    ``survey_participants`` and ``survey_slots`` gain ``context``: the levels of the assigned
+    axes past the scenario axis (``tone=formal``), ``''`` for every row written before; a
+    place is unique per (scenario, country, context, slot). The slots table is rebuilt to
+    change its key, its places kept. Idempotent, as a store made from schema 1's step with
+    today's tables already has both.
+    """
+    found = inspect(conn)
+    if "context" not in {c["name"] for c in found.get_columns("survey_participants")}:
+        conn.exec_driver_sql(
+            "ALTER TABLE survey_participants ADD COLUMN context VARCHAR(512) DEFAULT '' NOT NULL"
+        )
+    if "context" in {c["name"] for c in found.get_columns("survey_slots")}:
+        return
+    stamp = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    conn.exec_driver_sql(_SLOTS_6.format(stamp=stamp))
+    conn.exec_driver_sql(
+        f"INSERT INTO survey_slots_6 ({_SLOT_COLUMNS}, context) "
+        f"SELECT {_SLOT_COLUMNS}, '' FROM survey_slots"
+    )
+    conn.exec_driver_sql("DROP TABLE survey_slots")
+    conn.exec_driver_sql("ALTER TABLE survey_slots_6 RENAME TO survey_slots")
 
 
 def now() -> datetime:

@@ -93,6 +93,7 @@ class Participant:
     form_finished_at: datetime | None
     completion_code: str | None
     language: str | None = None
+    context: str = ""
 
     @property
     def respondent(self) -> str:
@@ -209,14 +210,16 @@ def save_demographics(
     country: str,
     age_band: str,
     gender: str | None,
-    candidates: Sequence[str],
+    candidates: Sequence[str] | Sequence[tuple[str, str]],
     quota: int,
     hold_seconds: float,
     first_hold_seconds: float | None = None,
 ) -> str | None:
-    """Store the answers and assign a scenario with room; ``None`` when every cell is full.
+    """Store the answers and assign a (scenario, context) cell with room; return its scenario,
+    ``None`` when every cell is full. CANDIDATES are (scenario, context) pairs, or bare
+    scenarios (context ``''``, the Value Form).
 
-    The scenario is the candidate whose (scenario, country) cell has the fewest live places
+    The cell is the candidate whose full cell (with the country) has the fewest live places
     taken, ties broken at random per participant. A place is live while its holder has finished
     or is within HOLD_SECONDS of being assigned (FIRST_HOLD_SECONDS until they have saved a
     Value Form page); an older unfinished place may be taken over.
@@ -228,10 +231,11 @@ def save_demographics(
             .values(country=country, age_band=age_band, gender=gender)
         )
     holds = (hold_seconds, hold_seconds if first_hold_seconds is None else first_hold_seconds)
-    scenario = assign(engine, participant.id, country, candidates, quota, holds)
-    step = "vignette" if scenario is not None else "full"
+    cells = [(c, "") if isinstance(c, str) else c for c in candidates]
+    cell = assign(engine, participant.id, country, cells, quota, holds)
+    step = "vignette" if cell is not None else "full"
     set_step(engine, participant.id, step, from_steps=("demographics", "full"))
-    return scenario
+    return None if cell is None else cell[0]
 
 
 def set_step(

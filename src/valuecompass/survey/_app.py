@@ -17,15 +17,23 @@ import jinja2
 from fastapi import FastAPI
 from markupsafe import Markup, escape
 from sqlalchemy import Engine
+from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 
 from valuecompass.store import survey as store
 from valuecompass.survey._context import Survey
-from valuecompass.survey._errors import Crashes, error_html, error_pages
+from valuecompass.survey._errors import (
+    Crashes,
+    error_html,
+    error_pages,
+    known_texts,
+    message_of,
+    participant_texts,
+)
 from valuecompass.survey._routes import path_routes
 from valuecompass.survey._routes_admin import admin_routes
 from valuecompass.survey._routes_form import form_routes
-from valuecompass.survey._security import Guard, security_headers
+from valuecompass.survey._security import Guard, Refusal, Scope, security_headers
 from valuecompass.survey._settings import SurveySettings
 from valuecompass.survey._sqlite import Checkpointer, short_waits, take_over_checkpoints
 from valuecompass.survey._study import open_study
@@ -59,14 +67,15 @@ def create_app(settings: SurveySettings, engine: Engine) -> FastAPI:
     app.include_router(admin_routes(survey))
     static = resources.files("valuecompass.survey").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    error_pages(app, env)
+    error_pages(app, env, survey)
 
-    async def refuse(status: int, message: str) -> bytes:
-        return error_html(env, status, message)
+    async def refuse(refusal: Refusal, scope: Scope) -> bytes:
+        texts = await participant_texts(survey, Request(scope))
+        return error_html(env, texts, refusal.status_code, message_of(texts, refusal))
 
-    def crashed() -> bytes:
-        message = "Your saved answers are safe. Please go back and try again in a moment."
-        return error_html(env, 500, message)
+    def crashed(scope: Scope) -> bytes:
+        texts = known_texts(survey, Request(scope))
+        return error_html(env, texts, 500, texts.t("error_crashed"))
 
     targets = []
     if settings.completion_url and settings.redirect_on_complete:

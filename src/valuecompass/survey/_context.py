@@ -11,17 +11,18 @@ from urllib.parse import unquote_to_bytes
 import anyio
 import jinja2
 from sqlalchemy import Engine
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from valuecompass.instrument import AxisLevel
 from valuecompass.store import survey as store
+from valuecompass.store._survey_tables import context_pairs as store_context
 from valuecompass.survey._form import split_pages
 from valuecompass.survey._limits import HoldLimits
 from valuecompass.survey._security import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    Refusal,
     check_csrf,
     csrf_token,
     new_nonce,
@@ -155,7 +156,7 @@ class Survey:
         consent page, sent again after "Start" was pressed once already)."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != FORM_TYPE:
-            raise HTTPException(415, "This address takes an HTML form, sent as a browser sends it.")
+            raise Refusal(415, "error_form_type")
         form = parse_form(await request.body())
         nonce, token = request.cookies.get(CSRF_COOKIE), form.get("csrf")
         sessions = [request.cookies.get(SESSION_COOKIE, "")]
@@ -209,6 +210,17 @@ class Survey:
         """The participant's scenario (a level of the scenario axis), in their language."""
         return self.words(participant).scenarios[participant.scenario or ""]
 
+    def context(self, participant: store.Participant) -> list[tuple[str, AxisLevel]]:
+        """The participant's levels of the further assigned axes (after the scenario axis),
+        each with its axis's name, in their language; none for the Value Form."""
+        words = self.words(participant)
+        found = []
+        for axis_id, level in store_context(participant.context):
+            axis = words.axes.get(axis_id)
+            if axis is not None and level in axis.level_ids:
+                found.append((axis.name, axis.level(level)))
+        return found
+
     def where(self, participant: store.Participant) -> str:
         """The page the participant should be on now."""
         if participant.step == "form":
@@ -251,18 +263,18 @@ def parse_form(body: bytes) -> dict[str, str]:
         return form
     fields = body.split(b"&")
     if len(fields) > MAX_FIELDS:
-        raise HTTPException(400, "The form sent more fields than any page of this survey has.")
+        raise Refusal(400, "error_too_many_fields")
     try:
         for field_ in fields:
             raw_name, _, raw_value = field_.partition(b"=")
             name, value = _unquote(raw_name), _unquote(raw_value)
             if name in form:
-                raise HTTPException(400, f"The form sent the field {name!r} twice.")
+                raise Refusal(400, "error_field_twice", name=repr(name))
             if "\x00" in value or "\x00" in name:
-                raise HTTPException(400, "The form held a character that text cannot contain.")
+                raise Refusal(400, "error_bad_character")
             form[name] = value
     except UnicodeDecodeError as exc:
-        raise HTTPException(400, "The form could not be read as UTF-8 text.") from exc
+        raise Refusal(400, "error_not_utf8") from exc
     return form
 
 

@@ -1,12 +1,15 @@
 """What a browser gets when something goes wrong: a page in plain words and a status code.
 
-Never a stack trace: a crash is logged once (one traceback, here, not again by the server), a
-client that went away mid-request is one line, and a store that is locked or unreachable is a
-503 with ``Retry-After`` as soon as the survey's short lock wait runs out.
+Every page is in the participant's language (their session's, else the link's ``lang=`` or the
+browser's), from the same ui texts as the other pages. Never a stack trace: a crash is logged
+once (one traceback, here, not again by the server), a client that went away mid-request is one
+line, and a store that is locked or unreachable is a 503 with ``Retry-After`` as soon as the
+survey's short lock wait runs out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -19,43 +22,75 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
-from valuecompass.survey._context import Moved, redirect
-from valuecompass.survey._security import ASGIApp, Message, Receive, Scope, Send
+from valuecompass.survey._context import Moved, Survey, redirect
+from valuecompass.survey._security import (
+    SESSION_COOKIE,
+    ASGIApp,
+    Message,
+    Receive,
+    Refusal,
+    Scope,
+    Send,
+)
+from valuecompass.survey._texts import Texts
 
 log = logging.getLogger("valuecompass.survey")
 
 #: Seconds a browser is asked to wait before trying again when the store is busy.
 RETRY_AFTER = 5
-TITLES = {
-    400: "Something in the form was not right",
-    401: "Please log in",
-    403: "Not allowed",
-    404: "There is no such page",
-    405: "That page cannot be used this way",
-    409: "Already taken part",
-    413: "Too much was sent",
-    415: "That cannot be read",
-    429: "Many people are starting right now",
-    500: "Something went wrong on our side",
-    503: "Busy for a moment",
-}
 FALLBACK = (
     b"<!doctype html><html lang='en'><meta charset='utf-8'><title>Error</title>"
     b"<p>Something went wrong on our side. Your saved answers are safe; please try again.</p>"
 )
-BUSY = (
-    "The survey is very busy for a moment. Your saved answers are safe: please wait a few "
-    "seconds and send the page again."
-)
 
 
-def error_html(env: jinja2.Environment, status: int, message: str) -> bytes:
-    title = TITLES.get(status, "Something went wrong")
-    return env.get_template("error.html").render(title=title, message=message).encode()
+def error_html(env: jinja2.Environment, texts: Texts, status: int, message: str) -> bytes:
+    """The error page for STATUS saying MESSAGE, in TEXTS' language."""
+    key = f"error_title_{status}"
+    title = texts.t(key if key in texts.ui else "error_title_other")
+    page = env.get_template("error.html").render(
+        title=title,
+        message=message,
+        content=texts.content,
+        ui=texts.ui,
+        t=texts.t,
+        path=texts.path,
+        lang=texts.language,
+    )
+    return page.encode()
 
 
-def error_pages(app: FastAPI, env: jinja2.Environment) -> None:
-    """Handlers for the app's expected failures (crashes are :class:`Crashes`' job)."""
+def message_of(texts: Texts, exc: HTTPException) -> str:
+    """What the page says for EXC: its ui text in TEXTS' language (a :class:`Refusal`, a 404,
+    a 405), else the framework's own detail."""
+    if isinstance(exc, Refusal):
+        return texts.t(exc.key, **exc.values)
+    if exc.status_code in (404, 405):
+        return texts.t("error_not_found" if exc.status_code == 404 else "error_wrong_method")
+    return str(exc.detail)
+
+
+def known_texts(survey: Survey, request: Request) -> Texts:
+    """The texts in the language of the request's participant as far as known without the
+    store (a participant seen before), else of the link or the browser."""
+    key = request.cookies.get(SESSION_COOKIE)
+    who = survey.identities.get(key) if key else None
+    return survey.texts[who.language if who else survey.language(request)]
+
+
+async def participant_texts(survey: Survey, request: Request) -> Texts:
+    """:func:`known_texts`, after looking the participant up in the store if need be (a store
+    that fails then is no matter: the link's or browser's language is used)."""
+    key = request.cookies.get(SESSION_COOKIE)
+    if key and key not in survey.identities:
+        with contextlib.suppress(Exception):
+            await survey.participant(request)
+    return known_texts(survey, request)
+
+
+def error_pages(app: FastAPI, env: jinja2.Environment, survey: Survey) -> None:
+    """Handlers for the app's expected failures (crashes are :class:`Crashes`' job), each page
+    in the participant's language."""
 
     async def moved(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Moved)
@@ -63,16 +98,17 @@ def error_pages(app: FastAPI, env: jinja2.Environment) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        status = exc.status_code
-        message = exc.detail if status not in (404, 405) else plain(status)
-        return HTMLResponse(error_html(env, status, message), status, headers=exc.headers)
+        texts = await participant_texts(survey, request)
+        body = error_html(env, texts, exc.status_code, message_of(texts, exc))
+        return HTMLResponse(body, exc.status_code, headers=exc.headers)
 
     async def bad_address(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
         status = 404 if in_path else 400
-        message = plain(404) if in_path else "The address has a setting that is not valid."
-        return HTMLResponse(error_html(env, status, message), status)
+        texts = await participant_texts(survey, request)
+        message = texts.t("error_not_found" if in_path else "error_bad_address")
+        return HTMLResponse(error_html(env, texts, status, message), status)
 
     async def busy(request: Request, exc: Exception) -> Response:
         reason = getattr(exc, "orig", None) or exc
@@ -80,7 +116,10 @@ def error_pages(app: FastAPI, env: jinja2.Environment) -> None:
             raise exc  # a broken store, not a busy one: a crash (500, logged once)
         log.warning("survey: %s %s: store busy (%s)", request.method, request.url.path, reason)
         headers = {"retry-after": str(RETRY_AFTER), "cache-control": "no-store"}
-        return HTMLResponse(error_html(env, 503, BUSY), 503, headers=headers)
+        texts = known_texts(survey, request)  # the store is busy: not asked again
+        return HTMLResponse(
+            error_html(env, texts, 503, texts.t("error_busy")), 503, headers=headers
+        )
 
     app.add_exception_handler(Moved, moved)
     app.add_exception_handler(HTTPException, http_error)
@@ -104,12 +143,6 @@ def store_busy(exc: OperationalError) -> bool:
     return any(word in text for word in _BUSY_WORDS)
 
 
-def plain(status: int) -> str:
-    if status == 404:
-        return "The address may be mistyped. To carry on with the survey, open your study link."
-    return "This page cannot be used that way."
-
-
 class Crashes:
     """Pure ASGI middleware: an unexpected exception is logged once and answered with a 500
     page (when no response has started); a client that disconnected is one line in the log.
@@ -118,7 +151,7 @@ class Crashes:
     and the server does not log a second traceback.
     """
 
-    def __init__(self, app: ASGIApp, *, page: Callable[[], bytes]) -> None:
+    def __init__(self, app: ASGIApp, *, page: Callable[[Scope], bytes]) -> None:
         self.app = app
         self.page = page
 
@@ -141,11 +174,11 @@ class Crashes:
         except Exception as exc:
             log.error("survey: %s failed", where, exc_info=exc)
             if not started:
-                await self._reply(send)
+                await self._reply(scope, send)
 
-    async def _reply(self, send: Send) -> None:
+    async def _reply(self, scope: Scope, send: Send) -> None:
         try:
-            body = self.page()
+            body = self.page(scope)
         except Exception:  # the error page itself failed: a fixed page
             body = FALLBACK
         headers = [

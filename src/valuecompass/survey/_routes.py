@@ -7,7 +7,6 @@ import secrets
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,7 +14,8 @@ from valuecompass.store import survey as store
 from valuecompass.store._survey_tables import now
 from valuecompass.survey._context import GET, Survey, redirect, require
 from valuecompass.survey._form import OTHER_COUNTRY, draw_order, link_ids, read_demographics
-from valuecompass.survey._security import SESSION_COOKIE
+from valuecompass.survey._security import SESSION_COOKIE, Refusal
+from valuecompass.survey._settings import SurveySettings
 
 LINK_FIELDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "scenario")
 #: The link's fields the consent page carries on; ``lang`` is the language chosen.
@@ -30,16 +30,14 @@ def path_routes(survey: Survey) -> APIRouter:
         """Validated link ids and scenario; a malformed link is a 400 page."""
         ids, bad = link_ids(params)
         if bad:
-            raise HTTPException(400, f"This study link is not valid ({', '.join(bad)}).")
+            raise Refusal(400, "error_link_invalid", fields=", ".join(bad))
         if settings.study_id and ids["STUDY_ID"] not in (None, settings.study_id):
-            raise HTTPException(400, "This study link is for another study (its STUDY_ID).")
+            raise Refusal(400, "error_link_other_study")
         scenario = params.get("scenario", "").strip() or None
         if scenario is not None and scenario not in settings.scenario_ids:
-            raise HTTPException(400, "This study link names a scenario this survey does not run.")
+            raise Refusal(400, "error_link_scenario")
         if settings.require_prolific and not ids["PROLIFIC_PID"]:
-            raise HTTPException(
-                400, "Please open this survey from the link on Prolific: it needs your Prolific ID."
-            )
+            raise Refusal(400, "error_link_prolific")
         return {**ids, "scenario": scenario}
 
     def duplicate(request: Request) -> Response:
@@ -109,9 +107,7 @@ def path_routes(survey: Survey) -> APIRouter:
             country=answers.country,
             age_band=answers.age_band,
             gender=answers.gender,
-            candidates=[participant.link_scenario]
-            if participant.link_scenario
-            else [*settings.scenario_ids],
+            candidates=_candidates(settings, participant.link_scenario),
             quota=settings.quota,
             hold_seconds=settings.hold_minutes * 60,
             first_hold_seconds=min(settings.first_hold_minutes, settings.hold_minutes) * 60,
@@ -131,7 +127,10 @@ def path_routes(survey: Survey) -> APIRouter:
         participant = await require(survey, request, ("vignette", "form", "open"))
         lang = survey.words(participant).language
         scenario = survey.scenario(participant)
-        return survey.render(request, "vignette.html", lang=lang, step=2, scenario=scenario)
+        context = survey.context(participant)
+        return survey.render(
+            request, "vignette.html", lang=lang, step=2, scenario=scenario, context=context
+        )
 
     @router.post("/vignette")
     async def vignette_read(request: Request) -> Response:
@@ -149,6 +148,13 @@ def path_routes(survey: Survey) -> APIRouter:
         return redirect(survey.where(participant))
 
     return router
+
+
+def _candidates(settings: SurveySettings, link_scenario: str | None) -> list[tuple[str, str]]:
+    """The (scenario, context) cells a participant may be placed in: every allowed scenario
+    (or the one their link names) with every combination of the further axes' levels."""
+    scenarios = [link_scenario] if link_scenario else settings.scenario_ids
+    return [(s, c) for s in scenarios for c in settings.contexts]
 
 
 def _consent_page(
@@ -208,15 +214,11 @@ def _count_place(survey: Survey, request: Request) -> str:
     address = request.client.host if request.client else ""
     wait = survey.limits.take(address)
     if wait is not None:
-        raise HTTPException(
+        minutes = math.ceil(wait / 60)
+        raise Refusal(
             429,
-            "Many people are starting this survey from your network or at once. Please "
-            f"send this page again in {_minutes(wait)}.",
+            "error_busy_start_one" if minutes <= 1 else "error_busy_start_other",
             headers={"retry-after": str(math.ceil(wait))},
+            minutes=minutes,
         )
     return address
-
-
-def _minutes(seconds: float) -> str:
-    minutes = math.ceil(seconds / 60)
-    return "a minute" if minutes <= 1 else f"{minutes} minutes"

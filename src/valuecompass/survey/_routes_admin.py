@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 from fastapi import APIRouter
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from valuecompass.store import survey as store
+from valuecompass.store._survey_tables import context_pairs
 from valuecompass.survey._context import GET, Survey, redirect
-from valuecompass.survey._security import ADMIN_COOKIE, same_token
+from valuecompass.survey._security import ADMIN_COOKIE, Refusal, same_token
+from valuecompass.survey._settings import SurveySettings
 
 #: How long an admin session lasts after logging in.
 ADMIN_HOURS = 12
@@ -39,7 +40,7 @@ def admin_routes(survey: Survey) -> APIRouter:
 
     async def allowed(request: Request) -> bool:
         if token is None:
-            raise HTTPException(404, "There is no such page.")
+            raise Refusal(404, "error_not_found")
         header = request.headers.get("authorization", "")
         if header[:7].lower() == "bearer " and same_token(header[7:].strip(), token):
             return True
@@ -66,7 +67,7 @@ def admin_routes(survey: Survey) -> APIRouter:
     async def admin_login(request: Request) -> Response:
         form = await survey.read_form(request)
         if token is None:
-            raise HTTPException(404, "There is no such page.")
+            raise Refusal(404, "error_not_found")
         if not same_token(form.get("token", ""), token):
             return login(request, 403, "That token is not right.")
         session = secrets.token_urlsafe(32)
@@ -88,17 +89,21 @@ def admin_routes(survey: Survey) -> APIRouter:
     @router.api_route("/admin/answers.csv", methods=GET)
     async def answers_csv(request: Request, include_excluded: bool = False) -> Response:
         if not await allowed(request):
-            raise HTTPException(401, "Log in on the admin page first.")
+            raise Refusal(401, "error_log_in_first")
         table = await survey.db(
-            store.human_answers, survey.settings.instrument, include_excluded=include_excluded
+            store.human_answers,
+            survey.settings.instrument,
+            include_excluded=include_excluded,
+            axes=(survey.settings.asked_axis, survey.settings.scenario_axis),
         )
         return _csv(table, "survey-answers.csv")
 
     @router.api_route("/admin/participants.csv", methods=GET)
     async def participants_csv(request: Request) -> Response:
         if not await allowed(request):
-            raise HTTPException(401, "Log in on the admin page first.")
-        table = await survey.db(store.participants_frame, spreadsheet_safe=True)
+            raise Refusal(401, "error_log_in_first")
+        axes = (survey.settings.asked_axis, *survey.settings.assigned_axes)
+        table = await survey.db(store.participants_frame, spreadsheet_safe=True, axes=axes)
         return _csv(table, "survey-participants.csv")
 
     return router
@@ -114,22 +119,26 @@ async def _dashboard(survey: Survey, request: Request) -> Response:
     texts = await survey.db(store.latest_texts, 20)
     settings = survey.settings
     instrument = settings.instrument
-    levels = instrument.axis(settings.country_axis).levels
+    levels = instrument.axis(settings.asked_axis).levels
     countries = [(c.id, c.name) for c in levels] + [("other", "Other")]
-    scenarios = [instrument.level(settings.scenario_axis, s) for s in settings.scenario_ids]
-    by_cell = {(c.scenario, c.country): c for c in counts}
+    columns = _columns(settings)
+    by_cell = {(c.scenario, c.country, c.context): c for c in counts}
     rows = []
     for country, name in countries:
         cells = []
-        for scenario in scenarios:
-            c = by_cell.get((scenario.id, country))
+        for scenario, context, _ in columns:
+            c = by_cell.get((scenario, country, context))
             cells.append((c.completed, c.in_progress, c.excluded) if c else (0, 0, 0))
         rows.append(Row(name, cells))
     excluded = people[people["excluded"].fillna(False).astype(bool)]
     return survey.render(
         request,
         "admin.html",
-        scenarios=scenarios,
+        columns=[label for _, _, label in columns],
+        asked=None
+        if settings.asked_axis == "country"
+        else instrument.axis(settings.asked_axis).name,
+        cells_by=_cells_by(settings),
         rows=rows,
         turned_away=sum(c.turned_away for c in counts),
         excluded=excluded.to_dict("records"),
@@ -138,6 +147,28 @@ async def _dashboard(survey: Survey, request: Request) -> Response:
         total=len(people),
         done=int((people["step"] == "done").sum()),
     )
+
+
+def _columns(settings: SurveySettings) -> list[tuple[str, str, str]]:
+    """The quota table's columns: (scenario, context, heading) for every assigned cell; the
+    heading names the scenario and each further axis's level ("Shop · formal")."""
+    inst = settings.instrument
+    found = []
+    for scenario in settings.scenario_ids:
+        for context in settings.contexts:
+            names = [inst.level(settings.scenario_axis, scenario).name]
+            names += [inst.level(a, lv).name for a, lv in context_pairs(context)]
+            found.append((scenario, context, " · ".join(names)))
+    return found
+
+
+def _cells_by(settings: SurveySettings) -> str | None:
+    """The axes a quota cell spans ("Region × Setting × Tone"); ``None`` for country ×
+    scenario, which the page's own words name."""
+    axes = (settings.asked_axis, *settings.assigned_axes)
+    if axes == ("country", "scenario"):
+        return None
+    return " × ".join(settings.instrument.axis(a).name for a in axes)
 
 
 def _csv(table: pd.DataFrame, name: str) -> Response:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 
 from fastapi import APIRouter
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from valuecompass.store import survey as store
 from valuecompass.survey._context import GET, Moved, Survey, redirect, require
 from valuecompass.survey._form import BadRequest, quality, read_open, read_ratings
+from valuecompass.survey._security import Refusal
 from valuecompass.survey._settings import SurveySettings
 
 FORM_STEPS = ("form", "open")
@@ -50,6 +50,7 @@ def form_routes(survey: Survey) -> APIRouter:
             chosen=chosen,
             errors=errors,
             scenario=survey.scenario(participant),
+            context=survey.context(participant),
         )
 
     @router.api_route("/form/{page}", methods=[*GET, "POST"])
@@ -77,7 +78,7 @@ def form_routes(survey: Survey) -> APIRouter:
             answers, chosen, errors = read_ratings(form, who.pages[page - 1], codes, say)
         except BadRequest as exc:
             await on_page(request, page)  # a participant elsewhere is sent there instead
-            raise HTTPException(400, f"This page could not be saved: {exc}.") from exc
+            raise Refusal(400, "error_page_not_saved") from exc
         if errors:
             participant = await on_page(request, page)
             return form_page(request, participant, page, chosen, errors, 400)
@@ -113,6 +114,7 @@ def form_routes(survey: Survey) -> APIRouter:
             texts=texts,
             errors=errors,
             scenario=survey.scenario(participant),
+            context=survey.context(participant),
             back=f"/page/{len(survey.pages(participant))}",
         )
 

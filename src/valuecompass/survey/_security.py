@@ -27,14 +27,21 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class CsrfError(HTTPException):
+class Refusal(HTTPException):
+    """An HTTP error whose page says the ui text KEY (its ``{name}`` placeholders filled from
+    VALUES) in the participant's language; ``detail`` is KEY."""
+
+    def __init__(
+        self, status: int, key: str, headers: dict[str, str] | None = None, **values: object
+    ) -> None:
+        super().__init__(status, key, headers=headers)
+        self.key = key
+        self.values = values
+
+
+class CsrfError(Refusal):
     def __init__(self) -> None:
-        super().__init__(
-            403,
-            "This form could not be accepted: it was sent without its security token, perhaps "
-            "because the page was open for a long time or cookies are blocked. Please go back, "
-            "reload the page and send it again.",
-        )
+        super().__init__(403, "error_csrf")
 
 
 def new_nonce() -> str:
@@ -79,7 +86,7 @@ class Guard:
         *,
         max_body: int,
         headers: list[tuple[bytes, bytes]],
-        refuse: Callable[[int, str], Awaitable[bytes]],
+        refuse: Callable[[Refusal, Scope], Awaitable[bytes]],
     ) -> None:
         self.app = app
         self.max_body = max_body
@@ -92,21 +99,21 @@ class Guard:
             return
         problem = self._declared(scope)
         if problem is not None:
-            await self._reply(send, *problem)
+            await self._reply(send, scope, problem)
             return
         await self.app(scope, self._counting(receive), self._with_headers(send))
 
-    def _declared(self, scope: Scope) -> tuple[int, str] | None:
+    def _declared(self, scope: Scope) -> Refusal | None:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit():
-                    return 400, "The request's Content-Length header is not a number."
+                    return Refusal(400, "error_bad_length")
                 if int(value) > self.max_body:
-                    return 413, self._too_large()
+                    return self._too_large()
         return None
 
-    def _too_large(self) -> str:
-        return f"The form sent more than {self.max_body // 1024} KiB, more than this survey takes."
+    def _too_large(self) -> Refusal:
+        return Refusal(413, "error_too_large", kib=self.max_body // 1024)
 
     def _counting(self, receive: Receive) -> Receive:
         seen = 0
@@ -116,7 +123,7 @@ class Guard:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body:
-                raise HTTPException(413, self._too_large())
+                raise self._too_large()
             return message
 
         return counted
@@ -129,8 +136,9 @@ class Guard:
 
         return sending
 
-    async def _reply(self, send: Send, status: int, text: str) -> None:
-        body = await self.refuse(status, text)
+    async def _reply(self, send: Send, scope: Scope, refusal: Refusal) -> None:
+        body = await self.refuse(refusal, scope)
+        status = refusal.status_code
         headers = [
             (b"content-type", b"text/html; charset=utf-8"),
             (b"content-length", str(len(body)).encode()),

@@ -7,16 +7,25 @@ survey runs: quotas, pages, Prolific's completion URL, the admin token, limits.
 
 from __future__ import annotations
 
+import itertools
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, RatingScale
+from valuecompass.store._survey_tables import context_key, default_axes
 
 _ID = r"^[a-z][a-z0-9_]*$"
 DEFAULT_CONTENT = "content.yaml"
@@ -117,15 +126,26 @@ class SurveySettings(_Strict):
     instrument: Instrument
     content: SurveyContent
     scenarios: tuple[str, ...] = Field(
-        default=(), description="Scenario ids to assign; every scenario when empty."
+        default=(), description="Levels of the scenario axis to assign; every one when empty."
+    )
+    levels: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Levels to assign, by assigned axis id (any axis but the asked one); an "
+        "axis not named here assigns every level. For the scenario axis, 'scenarios' says the "
+        "same.",
     )
     scenario_axis: str = Field(
-        default="scenario",
-        description="The instrument's axis whose levels are the vignettes participants are "
-        "assigned (its levels' text and illustration).",
+        default="",
+        description="The first assigned axis: its levels are the vignettes participants read "
+        "(their text and illustration). '' for 'scenario' if the instrument has it, else its "
+        "first context axis other than the asked one.",
     )
-    country_axis: str = Field(
-        default="country", description="The instrument's axis the country question lists."
+    asked_axis: str = Field(
+        default="",
+        validation_alias=AliasChoices("asked_axis", "country_axis"),
+        description="The context axis participants are asked their level of (the country "
+        "question); 'country_axis' is the older name. '' for 'country' if the instrument has "
+        "it, else its first context axis.",
     )
     wording: str | None = Field(
         default=None,
@@ -138,7 +158,13 @@ class SurveySettings(_Strict):
         description="The study this server runs (Prolific's STUDY_ID). A Prolific id takes part "
         "once per study; a link naming another STUDY_ID is refused. '' for one unnamed study.",
     )
-    quota: int = Field(default=4, ge=1, le=1_000_000, description="Per country per scenario.")
+    quota: int = Field(
+        default=4,
+        ge=1,
+        le=1_000_000,
+        description="Participants per full context cell: an asked level and one level of "
+        "each assigned axis (per country per scenario for the Value Form).",
+    )
     hold_minutes: float = Field(
         default=120,
         gt=0,
@@ -220,25 +246,49 @@ class SurveySettings(_Strict):
                 raise ValueError("completion_url must be an http(s) URL")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_axes(cls, data: object) -> object:
+        """Fill '' axis names from the instrument (see the fields)."""
+        if not isinstance(data, dict) or not isinstance(data.get("instrument"), Instrument):
+            return data
+        data = dict(data)
+        key = "country_axis" if "country_axis" in data else "asked_axis"
+        asked, scenario = default_axes(
+            data["instrument"], str(data.get(key) or ""), str(data.get("scenario_axis") or "")
+        )
+        data[key], data["scenario_axis"] = asked, scenario
+        return data
+
     def _check_instrument(self) -> None:
         inst = self.instrument
         axes = [a.id for a in inst.context_axes]
-        for name in (self.scenario_axis, self.country_axis):
-            if name not in axes:
-                raise ValueError(
-                    f"instrument {inst.id!r} has no context axis {name!r}; its axes: {axes}"
-                )
-        others = [a for a in axes if a not in (self.scenario_axis, self.country_axis)]
-        if others:
+        if len(axes) < 2:
             raise ValueError(
-                f"instrument {inst.id!r}: the survey assigns the {self.scenario_axis!r} axis and "
-                f"asks for the {self.country_axis!r} one, and cannot yet place participants on "
-                f"its other context axes {others}"
+                f"instrument {inst.id!r} has one context axis {axes}; the survey needs two: "
+                "one to ask participants (the country question), one or more to assign"
             )
-        known = [level.id for level in inst.axis(self.scenario_axis).levels]
-        unknown = [s for s in self.scenarios if s not in known]
-        if unknown:
-            raise ValueError(f"unknown scenario(s) {unknown}; known: {sorted(known)}")
+        if self.asked_axis not in axes:
+            raise ValueError(
+                f"instrument {inst.id!r} has no context axis {self.asked_axis!r} to ask; its "
+                f"context axes: {axes}"
+            )
+        if self.scenario_axis not in axes or self.scenario_axis == self.asked_axis:
+            raise ValueError(
+                f"instrument {inst.id!r}: the scenario axis must be one of its context axes "
+                f"{axes} other than the asked one ({self.asked_axis!r}), not "
+                f"{self.scenario_axis!r}"
+            )
+        for axis_id, wanted in {self.scenario_axis: self.scenarios, **self.levels}.items():
+            if axis_id not in self.assigned_axes:
+                raise ValueError(
+                    f"levels: {axis_id!r} is not an assigned axis; assigned: "
+                    f"{list(self.assigned_axes)}"
+                )
+            known = inst.axis(axis_id).level_ids
+            unknown = [s for s in wanted if s not in known]
+            if unknown:
+                raise ValueError(f"unknown {axis_id} level(s) {unknown}; known: {sorted(known)}")
         if self.wording is not None and self.wording not in inst.wording_ids:
             raise ValueError(
                 f"instrument {inst.id!r} has no wording {self.wording!r}; its wordings: "
@@ -246,13 +296,48 @@ class SurveySettings(_Strict):
             )
 
     @property
+    def country_axis(self) -> str:
+        """The older name of :attr:`asked_axis`."""
+        return self.asked_axis
+
+    @property
+    def assigned_axes(self) -> tuple[str, ...]:
+        """The axes participants are assigned a level of: the scenario axis first, then the
+        other context axes (not the asked one) in the instrument's order."""
+        rest = [
+            a.id
+            for a in self.instrument.context_axes
+            if a.id not in (self.asked_axis, self.scenario_axis)
+        ]
+        return (self.scenario_axis, *rest)
+
+    def assigned_levels(self, axis_id: str) -> tuple[str, ...]:
+        """The levels of assigned axis AXIS_ID that participants may be given."""
+        chosen = self.scenarios if axis_id == self.scenario_axis else ()
+        chosen = chosen or self.levels.get(axis_id, ())
+        return chosen or tuple(self.instrument.axis(axis_id).level_ids)
+
+    @property
     def scenario_ids(self) -> tuple[str, ...]:
-        levels = self.instrument.axis(self.scenario_axis).levels
-        return self.scenarios or tuple(level.id for level in levels)
+        return self.assigned_levels(self.scenario_axis)
+
+    @property
+    def further_axes(self) -> tuple[str, ...]:
+        """The assigned axes after the scenario axis (none for the Value Form)."""
+        return self.assigned_axes[1:]
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        """Every combination of the further axes' levels as a context key
+        (``axis=level;...``); ``('',)`` when there are no further axes."""
+        combos = itertools.product(*(self.assigned_levels(a) for a in self.further_axes))
+        return tuple(
+            context_key(tuple(zip(self.further_axes, combo, strict=True))) for combo in combos
+        )
 
     @property
     def country_ids(self) -> tuple[str, ...]:
-        return tuple(level.id for level in self.instrument.axis(self.country_axis).levels)
+        return tuple(level.id for level in self.instrument.axis(self.asked_axis).levels)
 
     @property
     def wording_id(self) -> str:

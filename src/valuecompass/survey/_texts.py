@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from valuecompass.instrument import AxisLevel, Instrument, RatingScale, overlay_section, translate
+from valuecompass.instrument import (
+    Axis,
+    AxisLevel,
+    Instrument,
+    RatingScale,
+    overlay_section,
+    translate,
+)
 from valuecompass.survey._settings import SurveyContent, SurveySettings, load_content
 
 #: The keys of the progress line's steps, in order.
@@ -47,6 +54,7 @@ class Texts:
     options: tuple[Option, ...]
     statements: Mapping[str, tuple[str | None, str | None, str]]
     scenarios: Mapping[str, AxisLevel]
+    axes: Mapping[str, Axis]
     countries: tuple[AxisLevel, ...]
     age_bands: tuple[tuple[str, str], ...]
     path: tuple[str, ...]
@@ -108,7 +116,8 @@ def build_texts(settings: SurveySettings, language: str) -> Texts:
         options=options,
         statements=statements,
         scenarios={lv.id: lv for lv in inst.axis(settings.scenario_axis).levels},
-        countries=inst.axis(settings.country_axis).levels,
+        axes={a: inst.axis(a) for a in settings.assigned_axes},
+        countries=inst.axis(settings.asked_axis).levels,
         age_bands=bands,
         path=tuple(ui.get(k, k) for k in STEP_KEYS),
     )
