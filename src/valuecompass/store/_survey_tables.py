@@ -252,6 +252,12 @@ def add_contexts(conn: Connection) -> None:
     )
     conn.exec_driver_sql("DROP TABLE survey_slots")
     conn.exec_driver_sql("ALTER TABLE survey_slots_6 RENAME TO survey_slots")
+    if conn.dialect.name == "postgresql":  # its constraints keep the built table's name
+        for suffix in ("pkey", "participant_id_key"):
+            conn.exec_driver_sql(
+                f"ALTER TABLE survey_slots RENAME CONSTRAINT survey_slots_6_{suffix} "
+                f"TO survey_slots_{suffix}"
+            )
 
 
 def now() -> datetime:
