@@ -350,7 +350,7 @@ def runs_show(name: str, db: str) -> None:
 )
 def runs_export(name: str, db: str, out: Path | None) -> None:
     """A run's answers as tidy CSV: one row per answer."""
-    from valuecompass.answers import write_csv
+    from valuecompass.answers import COLUMNS, write_csv
     from valuecompass.store import runs as store
 
     engine, record = _find(db, name)
@@ -359,7 +359,8 @@ def runs_export(name: str, db: str, out: Path | None) -> None:
         click.echo(answers.to_csv(index=False), nl=False)
         return
     try:
-        write_csv(answers, out, extra=("expected", "probs"))
+        # every column standard output has: the axes beyond the standard ones too
+        write_csv(answers, out, extra=[c for c in answers.columns if c not in COLUMNS])
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror})")
     click.echo(f"{len(answers)} answers written to {out}")
