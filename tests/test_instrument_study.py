@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
+import itertools
 import json
 import re
 import shutil
@@ -302,3 +304,42 @@ def _asked(items: list[str], groups: dict[str, str], per_group: int) -> list[str
 def _key_of(row: dict[str, Any]) -> str:
     (name,) = [k for k in row if k not in ("score", "n_cells")]
     return str(row[name])
+
+
+def test_runs_export_to_a_file_keeps_every_axis(tmp_path: Path) -> None:
+    """--out writes the columns standard output does: the language axis too."""
+    db, out = str(tmp_path / "s.db"), tmp_path / "m.csv"
+    _cli("run", "--instrument", "value_form_multilingual", "--model", "mock", "--db", db,
+         "--run", "m", "--countries", "Germany", "--scenarios", SCENARIO, "--variants", "0",
+         "--values", "ambitious,humble", "--where", "language=de,fr", "--no-progress")  # fmt: skip
+    shown = pd.read_csv(io.StringIO(_cli("runs", "export", "m", "--db", db)), dtype=str)
+    _cli("runs", "export", "m", "--db", db, "--out", str(out))
+    written = pd.read_csv(out, dtype=str)
+    assert list(written.columns) == list(shown.columns) and "language" in written.columns
+    assert sorted(written["language"]) == ["de", "de", "fr", "fr"]
+    pd.testing.assert_frame_equal(written, shown)
+
+
+def test_rigor_ranks_the_items_where_a_grouping_is_called_value(tmp_path: Path) -> None:
+    """Schwartz's refined theory groups its 57 items into 19 values (the grouping ``value``):
+    ``rigor ranks`` ranks the items, with the same distances as ``align --by item``."""
+    inst = load_instrument("schwartz_refined")
+    rows = []
+    for s, item in itertools.product(range(3), inst.item_ids):  # 3 people, 2 prompts in India
+        p = inst.item_ids.index(item)
+        rows.append({"source": "humans", "country": "india", "topic": SCENARIO, "value": item,
+                     "respondent": f"p{s}", "position": 1 + (p + s) % 6})  # fmt: skip
+        if s < 2:
+            rows.append({"source": "m", "country": "india", "topic": SCENARIO, "value": item,
+                         "variant": s, "position": 1 + (2 * p + s) % 6})  # fmt: skip
+    for side, name in (("humans", "h.csv"), ("m", "m.csv")):
+        pd.DataFrame([r for r in rows if r["source"] == side]).to_csv(tmp_path / name, index=False)
+    src = ["--humans", str(tmp_path / "h.csv"), "--llm", str(tmp_path / "m.csv")]
+    src += ["--instrument", "schwartz_refined", "--format", "json"]
+    ranked = json.loads(_cli("rigor", "ranks", *src, "--resamples", "20"))["rows"]
+    by_item = json.loads(_cli("align", *src, "--by", "item"))["rows"]
+    assert sorted(r["value"] for r in ranked) == sorted(inst.item_ids)
+    assert {r["value"]: r["distance"] for r in ranked} == pytest.approx(
+        {r["value"]: r["distance"] for r in by_item}
+    )
+    assert all(r["distance_low"] <= r["distance_high"] for r in ranked)
