@@ -290,6 +290,8 @@ def _profile_rigor_report(
     missing = [i["name"] for i in spec["items"] if html.unescape(i["name"]) not in text]
     assert not missing, f"items not named in the report: {missing}"
     grouping = spec["groupings"][0]  # the report shows the items by the instrument's first
+    name = grouping["name"]
+    assert f"By {name[:1].lower()}{name[1:]}" in text  # its section names the grouping
     absent = [lv["name"] for lv in grouping["levels"] if lv["name"] not in text]
     assert not absent, f"{grouping['id']} levels not named in the report: {absent}"
 
