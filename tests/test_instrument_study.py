@@ -287,6 +287,8 @@ def _profile_rigor_report(
     page = html.unescape((out / "report.html").read_text())
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert spec["title"] in text
+    prompts = max(1, len(study.languages))  # one variant, one sample (in each language)
+    assert f"With {PEOPLE} people per context and {prompts} prompt answers per cell" in text
     missing = [i["name"] for i in spec["items"] if html.unescape(i["name"]) not in text]
     assert not missing, f"items not named in the report: {missing}"
     grouping = spec["groupings"][0]  # the report shows the items by the instrument's first
