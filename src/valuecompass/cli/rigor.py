@@ -246,10 +246,12 @@ def ranks_command(
     seed: int,
 ) -> None:
     """Values by distance with rank intervals and the chance of being in the top k."""
+    from valuecompass._grouping import group_rule
     from valuecompass.stats import bootstrap
 
     result = _load(humans, llm, instrument_path)
     h, m = _answers(result)
+    items = group_rule(result.alignment.instrument, "item").id  # "value" or, beside one, "item"
     boot = bootstrap(
         result.alignment,
         h,
@@ -257,7 +259,7 @@ def ranks_command(
         seed=seed,
         resamples=resamples,
         level=ci,
-        groups=("value",),
+        groups=(items,),
         rank_groups=(group,),
     )
     table = boot.ranking(group, top_k).rename(columns={"p_top_k": f"p_top_{top_k}"})

@@ -60,7 +60,11 @@ def build(
         (files / "provenance.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
         env = environment()
         rendered = [
-            RenderedSection(s.id, s.title, render_section(env, s.template, ctx, files.name))
+            RenderedSection(
+                s.id,
+                str(ctx.get("title") or s.title),
+                render_section(env, s.template, ctx, files.name),
+            )
             for s, ctx in built
         ]
         page = render_page(env, data, rendered, files.name)

@@ -242,7 +242,8 @@ def _top_spec(long: pd.DataFrame, names: dict[str, str]) -> BarGridSpec:
 
 
 class TypesSection:
-    """The same numbers by Schwartz's motivational types."""
+    """The same numbers by the instrument's first grouping of its items (the Value Form:
+    Schwartz's motivational types). The heading names the grouping (its ``title``)."""
 
     id = "types"
     title = "By motivational type"
@@ -253,30 +254,50 @@ class TypesSection:
 
     def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
         names = tb.display_names(data.instrument) | {"average": "Average"}
+        what, nouns = grouping_words(data.instrument)
         tables = [
             assets.table(
                 f"{metric}-type",
-                f"{what} by motivational type",
-                "Models × motivational types; each type's rate is computed over the pooled "
-                "cells of its values in every shared context.",
+                f"{label} by {what}",
+                f"Models × levels of {what}; each level's rate is computed over the pooled "
+                f"cells of its {nouns} in every shared context.",
                 tb.wide_metric(data, tb.primary(data.instrument).id, metric, average=False),
                 labels=names,
                 shade=Shade(better),
             )
-            for metric, better, what in METRIC_ROWS
+            for metric, better, label in METRIC_ROWS
         ]
         figures = [
             assets.figure(
                 f"types-{model.slug}",
-                f"{model.name}: motivational types by {' and by '.join(_two(data))}",
-                "Mean over each type's values of people's score (A, D), the model's (B, E) and "
-                "the distance (C, F), by {} (A–C) and by {} (D–F). ".format(*_two(data))
+                f"{model.name}: {what} by {' and by '.join(_two(data))}",
+                f"Mean over each level's {nouns} of people's score (A, D), the model's (B, E) "
+                "and the distance (C, F), by {} (A–C) and by {} (D–F). ".format(*_two(data))
                 + SCALE_NOTE,
                 _types_spec(model, names),
             )
             for model, _ in data.aligned
         ]
-        return {"tables": tables, "figures": figures}
+        title = f"By {what}"
+        return {"tables": tables, "figures": figures, "title": title, "note": _note(data)}
+
+
+def grouping_words(instrument: Instrument) -> tuple[str, str]:
+    """The first grouping's name as it reads in a sentence ("moral foundation"), and the
+    instrument's items in the plural ("values", "foundations")."""
+    name = instrument.grouping(tb.primary(instrument).id).name
+    return name[:1].lower() + name[1:], f"{instrument.item_noun}s"
+
+
+def _note(data: ReportData) -> str:
+    grouping = data.instrument.grouping(tb.primary(data.instrument).id)
+    what, nouns = grouping_words(data.instrument)
+    note = f"The same comparisons with the {nouns} grouped by {what}"
+    if grouping.description:
+        note += f": {grouping.description.rstrip('.')}"
+    if "unassigned" in grouping.level_ids:
+        note += f" ('unassigned' holds the {nouns} that it leaves out of every level)"
+    return note + "."
 
 
 def _types_spec(model: ModelData, names: dict[str, str]) -> HeatmapSpec:

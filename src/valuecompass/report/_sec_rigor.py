@@ -59,14 +59,20 @@ class RigorSection:
         names = tb.display_names(data.instrument)
         tables = [
             self._headline(results, assets),
-            self._by_country(results, assets, names),
+            self._by_country(results, assets, names, design_counts(data)[0]),
             self._sensitivity(results, assets, names),
             self._significance(results, assets, names),
             self._irrelevant(results, assets, names),
         ]
         if self.codes is not None:
             tables.append(self._themes(assets, names))
-        return {"tables": tables, "level": round(self.level * 100)}
+        people_n, prompts_n = design_counts(data)
+        return {
+            "tables": tables,
+            "level": round(self.level * 100),
+            "people": people_n,
+            "prompts": prompts_n,
+        }
 
     def _headline(self, results: dict[str, Rigor], assets: Assets) -> TableAsset:
         rows = []
@@ -86,7 +92,7 @@ class RigorSection:
         )
 
     def _by_country(
-        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
+        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str], people: int
     ) -> TableAsset:
         wide = {}
         for name, r in results.items():
@@ -100,8 +106,8 @@ class RigorSection:
         return assets.table(
             "rigor-country",
             "Alignment rate (F1) per country with its interval",
-            "The paper's Table 2 with intervals: with 4 people per context, gaps smaller than "
-            "the intervals are not evidence of a difference.",
+            f"The paper's Table 2 with intervals: with {people} people per context, gaps "
+            "smaller than the intervals are not evidence of a difference.",
             frame,
             labels=names | {"overall": "Overall"},
         )
@@ -197,3 +203,20 @@ def _first_axis(rigor: Rigor) -> str:
     """The column of the instrument's first context axis (the Value Form: country)."""
     layout = rigor.bootstrap.layout
     return next(layout.rule(g).column for g in layout.group_ids() if layout.rule(g).kind == "axis")
+
+
+def design_counts(data: ReportData) -> tuple[int, int]:
+    """The median number of people per shared context, and of the first model's answers per
+    cell (prompt variants × samples, and languages where the instrument has them)."""
+    assert data.people is not None and data.aligned
+    model, alignment = data.aligned[0]
+    keys = alignment.context_columns
+    shared = set(map(tuple, alignment.contexts))
+
+    def inside(answers: pd.DataFrame) -> pd.DataFrame:
+        key = pd.Series(list(zip(*(answers[k] for k in keys), strict=True)), index=answers.index)
+        return answers[key.isin(shared)]
+
+    people = inside(data.people.answers).groupby(keys)["respondent"].nunique()
+    cells = inside(model.source.answers).groupby([*keys, "value"]).size()
+    return int(people.median()) if len(people) else 0, int(cells.median()) if len(cells) else 0

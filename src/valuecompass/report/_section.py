@@ -36,7 +36,8 @@ class ChartSpec(Protocol):
 
 
 class Section(Protocol):
-    """One part of the report (``id``, ``title`` and ``template`` are read, never set)."""
+    """One part of the report (``id``, ``title`` and ``template`` are read, never set; a
+    ``"title"`` in what :meth:`build` returns heads the section in this report instead)."""
 
     @property
     def id(self) -> str: ...

@@ -147,8 +147,11 @@ class Bootstrap:
                     }
                 )
         df = pd.DataFrame(rows)
-        if group == "overall":
-            value_rows = self.table("value").set_index("value")
+        # the items' own grouping ("value" for the Value Form; "item" where an instrument's
+        # grouping of items is itself called "value"), if it was resampled
+        items = [g for g in self.estimate if g != "overall" and self.layout.rule(g).kind == "item"]
+        if group == "overall" and items:
+            value_rows = self.table(items[0]).set_index("value")
             df["distance_low"] = df["value"].map(value_rows["distance_low"])
             df["distance_high"] = df["value"].map(value_rows["distance_high"])
         return df.sort_values([*keys.columns, "rank"], kind="stable").reset_index(drop=True)

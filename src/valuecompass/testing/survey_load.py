@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,18 +100,28 @@ def form_answers(
     }
 
 
+#: A participant's answer (a code of the people scale) to an item, given the item's id and the
+#: participant's salt.
+Pattern = Callable[[str, int], str]
+
+
 def item_answers(
-    items: Sequence[str], salt: int, instrument: Instrument | None = None
+    items: Sequence[str],
+    salt: int,
+    instrument: Instrument | None = None,
+    pattern: Pattern | None = None,
 ) -> dict[str, str]:
-    """Like :func:`form_answers`, but each item's answer depends on the item (its place in
-    the instrument) and SALT, not on where it was shown."""
+    """Like :func:`form_answers`, but each item's answer depends on the item and SALT, not on
+    where it was shown: PATTERN(item, SALT) if given, else the code at (SALT + the item's place
+    in the instrument) of the scale's codes. Attention checks are answered as they ask."""
     inst = instrument or load_instrument()
     scale = inst.people_scale
     expected = {c.id: c.expected(scale) for c in load_content().attention_checks}
     codes = (*scale.codes, *scale.missing_codes)
     place = {item: i for i, item in enumerate(inst.item_ids)}
     return {
-        f"r_{item}": expected.get(item) or codes[(salt + place[item]) % len(codes)]
+        f"r_{item}": expected.get(item)
+        or (pattern(item, salt) if pattern else codes[(salt + place[item]) % len(codes)])
         for item in items
     }
 
@@ -243,17 +253,19 @@ async def take_part(
     study: str = "bench",
     lang: str | None = None,
     salt: int = 0,
+    pattern: Pattern | None = None,
 ) -> str:
     """One simulated participant through the whole survey of INSTRUMENT, in LANG: every
     statement page, then the open questions. Returns where the server sent them at the end
-    ("/done"). The answers depend on the item and SALT only (see :func:`item_answers`), so
-    two participants with one SALT give the same answers whatever order or language."""
+    ("/done"). The answers depend on the item and SALT only (PATTERN if given, see
+    :func:`item_answers`), so two participants with one SALT give the same answers whatever
+    order or language."""
     seat = await enrol(port, pid, country, study, lang)
     async with Connection(port) as conn:
         conn.cookies = dict(seat.cookies)
         where, page, items = "", 1, seat.items
         while True:
-            answers = item_answers(items, salt, instrument)
+            answers = item_answers(items, salt, instrument, pattern)
             status, head, body = await conn.post(f"/page/{page}", {"csrf": seat.csrf, **answers})
             where = head.get("location", "")
             if status != 303:
