@@ -2,7 +2,8 @@
 
 from valuecompass.runner._call import Outcome, backoff_delay, call_with_retries
 from valuecompass.runner._config import DEFAULT_MAX_TOKENS, RunConfig, cache_key
-from valuecompass.runner._run import Job, RunAborted, RunSummary, plan, run_model
+from valuecompass.runner._plan import Job, plan
+from valuecompass.runner._run import RunAborted, RunSummary, run_model
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",

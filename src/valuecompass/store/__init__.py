@@ -13,7 +13,7 @@ from valuecompass.store._base import (
     open_store,
     schema_version,
 )
-from valuecompass.store._open import redact
+from valuecompass.store._open import holds_nothing, redact
 
 __all__ = [
     "MIGRATIONS",
@@ -21,6 +21,7 @@ __all__ = [
     "Migration",
     "StoreError",
     "database_url",
+    "holds_nothing",
     "metadata",
     "migrate",
     "open_store",
