@@ -123,16 +123,18 @@ def prestart_producer(
     return ProcessProducer.prestart(backend, workers, retries, backoff)
 
 
-def feed_all(producer: ProcessProducer, jobs: Iterable[Any], chunk: int = 8) -> list[Any]:
-    """Every job of JOBS, each CHUNK sent to PRODUCER as soon as it is planned; then the end."""
+def feed_all(producer: ProcessProducer, jobs: Iterable[Any], most: int = 32) -> list[Any]:
+    """Every job of JOBS, sent to PRODUCER as it is planned: the first alone (it goes out at
+    once), then in chunks doubling up to MOST (fewer messages); then the end of the jobs."""
     out: list[Any] = []
     batch: list[Any] = []
+    size = 1
     for job in jobs:
         batch.append(job)
-        if len(batch) == chunk:
+        if len(batch) == size:
             producer.feed(batch)
             out += batch
-            batch = []
+            batch, size = [], min(2 * size, most)
     producer.feed(batch)
     producer.end()
     return out + batch
