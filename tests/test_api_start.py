@@ -5,6 +5,7 @@ planned; a store yet to be made gets its requests while it is made, an existing 
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -131,6 +132,44 @@ def test_a_run_refused_on_a_new_store_stops_its_requests_and_stores_nothing(
         assert stub.count == asked <= 4  # one round at most, and nothing after the stop
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from prompts").fetchone()[0] == 0
+
+
+def test_answers_back_before_the_store_is_open_never_block_the_run(
+    forked: list[ProcessProducer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every one of 448 item prompts answered while the new store is still being made: their
+    outcomes (about 260 bytes each pickled, over a 64 KiB pipe) are drained and kept until the
+    run can store them, so neither the child nor this process waits on a full pipe."""
+    db = tmp_path / "slow.db"
+    seen: dict[str, int] = {}
+    real_open = run_module.open_store
+
+    def slow_open(where: str) -> Any:
+        deadline = time.monotonic() + 30
+        while stub.count < 448 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # the last answers' way back to this process
+        seen["answered"] = stub.count
+        return real_open(where)
+
+    def hung(*args: object) -> None:
+        raise TimeoutError("the run hung (a full pipe between the processes?)")
+
+    monkeypatch.setattr(run_module, "open_store", slow_open)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    try:
+        with serve_stub() as stub:
+            config = RunConfig(model="openai:stub", db=str(db), concurrency=8,
+                               **{**GRID, "variants": []})  # fmt: skip
+            summary = run_model(config, backend=OpenAIBackend("stub", base_url=stub.base_url))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert seen["answered"] == 448  # all answered before the store was opened
+    assert (summary.asked, summary.failed, summary.scored) == (448, 0, 448)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(distinct cache_key) from prompts").fetchone()[0] == 448
 
 
 def test_holds_nothing_only_for_a_sqlite_file_yet_to_be_made(tmp_path: Path) -> None:

@@ -152,6 +152,8 @@ class ProcessProducer:
         self._out: queue.Queue[Any] | None = None
         self._finish: Any = None
         self._attached, self._stopping = threading.Event(), threading.Event()
+        self._lock = threading.Lock()
+        self._early: list[Any] = []  # outcomes back before attach()
         context = multiprocessing.get_context("fork")
         feed, self._feed = context.Pipe(duplex=False)
         self._recv, send = context.Pipe(duplex=False)
@@ -181,23 +183,45 @@ class ProcessProducer:
             self._feed.send(_DONE)
 
     def attach(self, out: queue.Queue[Any], finish: Any) -> None:
-        """Where the outcomes go (FINISH turns each into the store's rows, on OUT)."""
-        self._out, self._finish = out, finish
-        self._attached.set()
+        """Where the outcomes go (FINISH turns each into the store's rows, on OUT); those that
+        came back before are handed on now."""
+        with self._lock:
+            self._out, self._finish = out, finish
+            early, self._early = self._early, []
+            for message in early:
+                self._handle(message)
+            self._attached.set()
+
+    def _handle(self, message: Any) -> bool:
+        """Hand MESSAGE on; whether the child is done (its end, or a failure)."""
+        assert self._out is not None
+        if message == _DONE:
+            return True
+        if isinstance(message, BaseException):
+            self._out.put(message)
+            return True
+        index, outcome = message
+        self._out.put(self._finish(self._jobs[index], outcome))
+        return False
 
     def _read(self) -> None:
-        """Outcomes from the child → the store's rows, on the writer's queue."""
+        """Outcomes from the child → the store's rows, on the writer's queue. Until
+        :meth:`attach`, what comes back is kept (the pipe is always drained, so the child never
+        waits on it while this process is still planning or opening the store)."""
         try:
             while True:
                 message = self._recv.recv()
-                self._attached.wait()
-                if message == _DONE or self._out is None:
+                with self._lock:  # each message is handed on once: here, or by attach()
+                    waiting = not self._attached.is_set()
+                    if waiting:
+                        self._early.append(message)
+                if waiting:
+                    if message == _DONE or isinstance(message, BaseException):
+                        self._attached.wait()  # the child is done: attach() hands it on
+                        return
+                    continue
+                if self._out is None or self._handle(message):
                     return
-                if isinstance(message, BaseException):
-                    self._out.put(message)
-                    return
-                index, outcome = message
-                self._out.put(self._finish(self._jobs[index], outcome))
         except EOFError:
             self._attached.wait()
             if not self._stopping.is_set() and self._out is not None:
