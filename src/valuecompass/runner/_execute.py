@@ -123,9 +123,10 @@ def prestart_producer(
     return ProcessProducer.prestart(backend, workers, retries, backoff)
 
 
-def feed_all(producer: ProcessProducer, jobs: Iterable[Any], most: int = 32) -> list[Any]:
+def feed_all(producer: ProcessProducer, jobs: Iterable[Any], most: int = 8) -> list[Any]:
     """Every job of JOBS, sent to PRODUCER as it is planned: the first alone (it goes out at
-    once), then in chunks doubling up to MOST (fewer messages); then the end of the jobs."""
+    once), then in chunks doubling up to MOST (small, so no request waits long for the next
+    ones to be rendered); then the end of the jobs."""
     out: list[Any] = []
     batch: list[Any] = []
     size = 1
