@@ -187,6 +187,9 @@ def _resume(
     note: str | None = "stopped by the user"
     try:
         check(writer.stop)
+        if fed:  # a new store, so nothing to skip; should another run have made it meanwhile,
+            # what that run stored is kept and never doubled (a prompt is stored once per run)
+            store.clear_failures(engine, record.id)
         todo = jobs if fed else _to_ask(engine, jobs, summary, writer)
         if early is not None and not fed:
             feed_all(early, todo)
