@@ -73,13 +73,13 @@ def test_a_dead_request_process_is_an_error_and_the_run_resumes(
     db = tmp_path / "s.db"
     config = RunConfig(model="openai:stub", db=str(db), concurrency=2, **GRID)
     started: list[ProcessProducer] = []
-    real = ProcessProducer.__init__
+    real = ProcessProducer._start  # every way of making one forks its child here
 
     def remember(self: ProcessProducer, *args: object, **kwargs: object) -> None:
         real(self, *args, **kwargs)  # type: ignore[arg-type]
         started.append(self)
 
-    monkeypatch.setattr(ProcessProducer, "__init__", remember)
+    monkeypatch.setattr(ProcessProducer, "_start", remember)
     with serve_stub(delay=0.02) as stub:
         # the child dies (as if the OOM killer took it) once it has sent a few requests
         original = stub.next_action

@@ -7,7 +7,7 @@ A style names one of the instrument's wordings (its scale comes from the instrum
 from valuecompass.prompts._context import context_fields, item_fields, style_wording
 from valuecompass.prompts._load import BUNDLED, PromptError, load_prompts, read_prompts
 from valuecompass.prompts._models import FACTORS, MODES, Mode, PromptSet, Style, Variant
-from valuecompass.prompts._render import Prompt, render, render_context, render_grid
+from valuecompass.prompts._render import Prompt, iter_grid, render, render_context, render_grid
 
 __all__ = [
     "BUNDLED",
@@ -21,6 +21,7 @@ __all__ = [
     "Variant",
     "context_fields",
     "item_fields",
+    "iter_grid",
     "load_prompts",
     "read_prompts",
     "render",

@@ -7,7 +7,7 @@ axis) is rendered from the instrument's translation overlay, the design's texts 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from valuecompass.instrument import Instrument, RatingScale
@@ -213,13 +213,22 @@ def render_grid(
     values: Sequence[str] | None = None,
 ) -> list[Prompt]:
     """Every prompt of a grid, grouped by context and variant (so shared prefixes are adjacent)."""
+    return list(iter_grid(instrument, prompts, contexts, mode, variants, values))
+
+
+def iter_grid(
+    instrument: Instrument,
+    prompts: PromptSet,
+    contexts: Iterable[Mapping[str, str] | Sequence[str]],
+    mode: Mode,
+    variants: Sequence[int] | None = None,
+    values: Sequence[str] | None = None,
+) -> Iterator[Prompt]:
+    """:func:`render_grid`'s prompts one context and variant at a time, as they are rendered
+    (a runner can send the first while the rest are still to come)."""
     chosen = [prompts.variant(i) for i in variants] if variants else prompts.variants
-    out: list[Prompt] = []
     localised: dict[str, Localised] = {}
     for context in contexts:
         levels = as_context(instrument, context)
         for variant in chosen:
-            out.extend(
-                render_context(instrument, prompts, levels, variant, mode, values, localised)
-            )
-    return out
+            yield from render_context(instrument, prompts, levels, variant, mode, values, localised)

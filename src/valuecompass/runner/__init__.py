@@ -8,7 +8,8 @@ from valuecompass.runner._config import (
     prompts_digest,
     read_mode,
 )
-from valuecompass.runner._run import Job, RunAborted, RunSummary, plan, run_model
+from valuecompass.runner._plan import Job, plan
+from valuecompass.runner._run import RunAborted, RunSummary, run_model
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",

@@ -10,13 +10,16 @@ from __future__ import annotations
 import queue
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from valuecompass.models import AsyncBackend, Backend
 from valuecompass.runner._batch import BatchProducer, batch_size
 from valuecompass.runner._call import Outcome, call_with_retries
+
+if TYPE_CHECKING:
+    from valuecompass.runner._request_process import ProcessProducer
 
 #: What producers put on the queue: a finished job, or the exception that stops everything.
 Item = Any
@@ -101,6 +104,41 @@ def start_producer(
         kind = ProcessProducer if can_fork() else AsyncProducer
         return kind(backend, jobs, workers, retries, backoff, out, finish)
     return ThreadProducer(backend, jobs, workers, retries, backoff, out, finish)
+
+
+def prestart_producer(
+    backend: Backend, workers: int, retries: int, backoff: float
+) -> ProcessProducer | None:
+    """The request process, forked now, before the run plans its prompts or opens its store
+    (so its start-up overlaps theirs), where :func:`start_producer` would fork one later;
+    ``None`` elsewhere (then the run starts its producer once it knows what to ask)."""
+    if isinstance(backend, Distributed) or batch_size(backend) > 1:
+        return None
+    if not isinstance(backend, AsyncBackend):
+        return None
+    from valuecompass.runner._request_process import ProcessProducer, can_fork
+
+    if not can_fork():
+        return None
+    return ProcessProducer.prestart(backend, workers, retries, backoff)
+
+
+def feed_all(producer: ProcessProducer, jobs: Iterable[Any], most: int = 8) -> list[Any]:
+    """Every job of JOBS, sent to PRODUCER as it is planned: the first alone (it goes out at
+    once), then in chunks doubling up to MOST (small, so no request waits long for the next
+    ones to be rendered); then the end of the jobs."""
+    out: list[Any] = []
+    batch: list[Any] = []
+    size = 1
+    for job in jobs:
+        batch.append(job)
+        if len(batch) == size:
+            producer.feed(batch)
+            out += batch
+            batch, size = [], min(2 * size, most)
+    producer.feed(batch)
+    producer.end()
+    return out + batch
 
 
 def drain(out: queue.Queue[Item], first: Item, limit: int) -> list[Item]:

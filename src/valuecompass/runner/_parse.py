@@ -73,25 +73,26 @@ def answer_rows(
     positions = dict(zip(scale.codes, scale.positions, strict=True))
     probs = completion.option_probs if completion is not None else None
     probs_json = json.dumps(probs, sort_keys=True) if probs else None
-    rows = []
-    for value, p in zip(prompt.values, parsed, strict=True):
-        rows.append(
-            {
-                "country": prompt.country,
-                "topic": prompt.topic,
-                "context": context_key(prompt.context),
-                "value": value,
-                "variant": prompt.variant,
-                "sample": sample,
-                "raw": p.raw
-                if prompt.mode == "all"
-                else (completion.text if completion else p.raw),
-                "code": p.code,
-                "position": p.position,
-                "missing": p.missing.value if p.missing else None,
-                "probs": probs_json,
-                "option_mass": completion.option_mass if completion is not None else None,
-                "expected": expected_position(probs, positions) if probs else None,
-            }
-        )
-    return rows
+    # what every row of the prompt shares, worked out once (mode all has one row per item)
+    shared = {
+        "country": prompt.country,
+        "topic": prompt.topic,
+        "context": context_key(prompt.context),
+        "variant": prompt.variant,
+        "sample": sample,
+        "probs": probs_json,
+        "option_mass": completion.option_mass if completion is not None else None,
+        "expected": expected_position(probs, positions) if probs else None,
+    }
+    whole = completion.text if completion is not None and prompt.mode != "all" else None
+    return [
+        {
+            **shared,
+            "value": value,
+            "raw": p.raw if whole is None else whole,
+            "code": p.code,
+            "position": p.position,
+            "missing": p.missing.value if p.missing else None,
+        }
+        for value, p in zip(prompt.values, parsed, strict=True)
+    ]

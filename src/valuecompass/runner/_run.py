@@ -4,52 +4,52 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from valuecompass._version import __version__
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.models import Backend, ConfigError, Request, get_backend
-from valuecompass.prompts import Prompt, PromptSet, load_prompts, render_grid
+from valuecompass.models import Backend, ConfigError, get_backend
+from valuecompass.prompts import PromptSet, load_prompts
 from valuecompass.runner._call import Outcome
-from valuecompass.runner._config import (
-    RunConfig,
-    cache_key,
-    grid_contexts,
-    legacy_grid,
-    prompts_digest,
-    read_mode,
-    resolve_names,
-    stored_mode,
+from valuecompass.runner._config import RunConfig, read_mode
+from valuecompass.runner._execute import (
+    Distributed,
+    Item,
+    Producer,
+    drain,
+    feed_all,
+    prestart_producer,
+    start_producer,
 )
-from valuecompass.runner._execute import Distributed, Item, drain, start_producer
 from valuecompass.runner._interrupt import check, deferred_interrupt
 from valuecompass.runner._parse import Views, answer_rows
+from valuecompass.runner._plan import Job, iter_jobs, run_manifest
+from valuecompass.runner._plan import plan as plan
 from valuecompass.runner._progress import make_progress
-from valuecompass.store import HEARTBEAT_EVERY, Owner, StoreError, beat, open_store, redact
+from valuecompass.store import (
+    HEARTBEAT_EVERY,
+    Owner,
+    StoreError,
+    beat,
+    holds_nothing,
+    open_store,
+    redact,
+)
 from valuecompass.store import runs as store
+
+if TYPE_CHECKING:
+    from valuecompass.runner._request_process import ProcessProducer
 
 
 class RunAborted(ValueCompassError, RuntimeError):
     """The run stopped early; what was stored is kept and the run resumes when asked again."""
-
-
-@dataclass(frozen=True)
-class Job:
-    """One call to make: a prompt, its sample index and its cache key."""
-
-    prompt: Prompt
-    sample: int
-    key: str
-    request: Request
 
 
 @dataclass
@@ -74,77 +74,6 @@ class RunSummary:
             f"{self.skipped} already stored, {self.cached} from cache, {self.asked} asked, "
             f"{self.failed} failed; {rate}; {self.wall:.1f} s"
         )
-
-
-def default_run_name(
-    config: RunConfig, grid: dict[str, Any], everything: bool, instrument: str | None = None
-) -> str:
-    """MODEL-MODE (MODEL-INSTRUMENT-MODE for a format-2 grid), plus a hash of a partial grid."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", config.model).strip("-") or "model"
-    mode = stored_mode(config.mode)  # runs named before mode "form" became "all" still resume
-    name = f"{slug}-{mode}" if instrument is None else f"{slug}-{instrument}-{mode}"
-    if not everything or config.samples > 1:
-        from hashlib import sha256
-
-        name += "-" + sha256(repr((grid, config.samples)).encode()).hexdigest()[:8]
-    return name
-
-
-def plan(
-    config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
-) -> tuple[list[Job], dict[str, Any]]:
-    """The run's jobs and its manifest."""
-    names = resolve_names(instrument, config)
-    variants = config.variants or [v.index for v in prompts.variants]
-    contexts = grid_contexts(instrument, config)
-    rendered = render_grid(instrument, prompts, contexts, config.mode, variants, names["values"])
-    max_tokens = config.resolved_max_tokens()
-    params: dict[str, Any] = {
-        "temperature": config.temperature,
-        "max_tokens": max_tokens,
-        "seed": config.seed,
-    }
-    jobs = []
-    views = Views(instrument)  # a mode-all answer's keys: the item names in the prompt's language
-    for prompt in rendered:
-        messages = prompt.messages()
-        scale = instrument.scale(prompt.scale)
-        options = (*scale.codes, *scale.missing_codes)
-        shown = views.of(prompt)
-        value_names = (
-            tuple(shown.item(v).name for v in prompt.values) if prompt.mode == "all" else ()
-        )
-        for sample in range(config.samples):
-            request = Request(
-                messages=messages,
-                temperature=config.temperature,
-                max_tokens=max_tokens,
-                seed=config.seed + sample,
-                options=options if prompt.mode == "item" else (),
-                value_names=value_names,
-                codes=tuple(scale.codes),
-            )
-            key = cache_key(backend.identity, params, messages, sample)
-            jobs.append(Job(prompt, sample, key, request))
-    grid = {**names, "variants": variants}
-    everything = not (
-        config.countries or config.topics or config.where or config.values or config.variants
-    )
-    label = None if legacy_grid(instrument) else instrument.id
-    manifest = {
-        "name": config.run or default_run_name(config, grid, everything, label),
-        "model": backend.identity,
-        "spec": config.model,
-        "mode": stored_mode(config.mode),
-        "params": {**params, "samples": config.samples},
-        "grid": grid,
-        "instrument": instrument.digest,
-        "prompts_digest": prompts_digest(prompts),
-        "version": __version__,
-        "instrument_spec": instrument.to_data(),
-        "prompt_design": prompts.model_dump(mode="json"),
-    }
-    return jobs, manifest
 
 
 def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
@@ -195,21 +124,33 @@ def _run(
     config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
 ) -> RunSummary:
     start = time.perf_counter()
-    jobs, manifest = plan(config, instrument, prompts, backend)
-    engine = open_store(config.db)
-    owner = Owner()
+    manifest = run_manifest(config, instrument, prompts, backend)
+    workers = max(1, min(config.concurrency, backend.max_concurrency))
+    early = prestart_producer(backend, workers, config.retries, config.backoff)
     try:
-        with deferred_interrupt() as stop:
-            record = store.start_run(engine, manifest, owner)
-            summary = RunSummary(run=record, total=len(jobs))
-            try:
-                _resume(config, engine, instrument, backend, jobs, summary, Writer(owner, stop))
-            finally:
-                summary.wall = time.perf_counter() - start
-                with contextlib.suppress(DBAPIError):  # a failed store: its error is reported
-                    summary.run = store.get_run(engine, record.name) or record
+        planned = iter_jobs(config, instrument, prompts, backend)
+        # A store yet to be made holds nothing to skip or reuse: every request goes to the
+        # request process as soon as it is planned, and the store is made while they fly.
+        fed = early is not None and holds_nothing(config.db)
+        jobs = feed_all(early, planned) if early is not None and fed else list(planned)
+        engine = open_store(config.db)
+        owner = Owner()
+        try:
+            with deferred_interrupt() as stop:
+                record = store.start_run(engine, manifest, owner)
+                summary = RunSummary(run=record, total=len(jobs))
+                try:
+                    writer = Writer(owner, stop)
+                    _resume(config, engine, instrument, backend, jobs, summary, writer, early, fed)
+                finally:
+                    summary.wall = time.perf_counter() - start
+                    with contextlib.suppress(DBAPIError):  # a failed store: its error is reported
+                        summary.run = store.get_run(engine, record.name) or record
+        finally:
+            engine.dispose()
     finally:
-        engine.dispose()
+        if early is not None:
+            early.stop()
     return summary
 
 
@@ -241,24 +182,25 @@ def _resume(
     jobs: list[Job],
     summary: RunSummary,
     writer: Writer,
+    early: ProcessProducer | None = None,
+    fed: bool = False,
 ) -> None:
-    """Skip what the run has, copy what another run has, ask the rest; record how it ended."""
+    """Skip what the run has, copy what another run has, ask the rest; record how it ended.
+
+    EARLY is a request process forked at the run's start; FED: every job is already sent to
+    it (a store that was new, so nothing to skip or copy)."""
     record = summary.run
     status: str = "interrupted"
     note: str | None = "stopped by the user"
     try:
         check(writer.stop)
-        store.clear_failures(engine, record.id)
-        done = store.done_keys(engine, record.id)
-        todo = [j for j in jobs if j.key not in done]
-        summary.skipped = len(jobs) - len(todo)
-        hits = store.cached(engine, [j.key for j in todo], exclude_run=record.id)
-        for job in todo:
-            writer.step(engine, record.id)
-            if job.key in hits and store.copy_prompt(engine, hits[job.key], record.id):
-                summary.cached += 1
-        todo = [j for j in todo if j.key not in hits]
-        _ask(config, engine, instrument, backend, record.id, todo, summary, writer)
+        if fed:  # a new store, so nothing to skip; should another run have made it meanwhile,
+            # what that run stored is kept and never doubled (a prompt is stored once per run)
+            store.clear_failures(engine, record.id)
+        todo = jobs if fed else _to_ask(engine, jobs, summary, writer)
+        if early is not None and not fed:
+            feed_all(early, todo)
+        _ask(config, engine, instrument, backend, record.id, todo, summary, writer, early)
         status, note = "finished", None
     except RunAborted as exc:
         status, note = "failed", str(exc)
@@ -283,6 +225,21 @@ def _resume(
                 ) from exc
 
 
+def _to_ask(engine: Engine, jobs: list[Job], summary: RunSummary, writer: Writer) -> list[Job]:
+    """JOBS less those the run has stored, and those copied from another run's answers."""
+    run_id = summary.run.id
+    store.clear_failures(engine, run_id)
+    done = store.done_keys(engine, run_id)
+    todo = [j for j in jobs if j.key not in done]
+    summary.skipped = len(jobs) - len(todo)
+    hits = store.cached(engine, [j.key for j in todo], exclude_run=run_id)
+    for job in todo:
+        writer.step(engine, run_id)
+        if job.key in hits and store.copy_prompt(engine, hits[job.key], run_id):
+            summary.cached += 1
+    return [j for j in todo if j.key not in hits]
+
+
 def _ask(
     config: RunConfig,
     engine: Engine,
@@ -292,8 +249,11 @@ def _ask(
     todo: list[Job],
     summary: RunSummary,
     writer: Writer,
+    early: ProcessProducer | None = None,
 ) -> None:
     """Send TODO to the model with bounded concurrency; this thread alone writes the store.
+
+    EARLY, a request process forked at the run's start and fed TODO, is the producer if given.
 
     Whatever arrived since the last write is stored in one transaction (a group commit). Asked
     to stop, it stops the producer, stores what had arrived, and raises KeyboardInterrupt.
@@ -306,9 +266,14 @@ def _ask(
     task = progress.add_task("asking", total=len(todo), failed=0)
     streak, remaining = 0, len(todo)
     finish = partial(answered, Views(instrument), run_id)
-    producer = start_producer(
-        backend, todo, workers, config.retries, config.backoff, results, finish
-    )
+    producer: Producer
+    if early is not None:
+        early.attach(results, finish)
+        producer = early
+    else:
+        producer = start_producer(
+            backend, todo, workers, config.retries, config.backoff, results, finish
+        )
     try:
         with progress:
             while remaining and not writer.stop.is_set():

@@ -14,7 +14,7 @@ from valuecompass.store._base import (
     schema_version,
 )
 from valuecompass.store._leases import HEARTBEAT_EVERY, Owner, beat
-from valuecompass.store._open import redact
+from valuecompass.store._open import holds_nothing, redact
 
 __all__ = [
     "HEARTBEAT_EVERY",
@@ -25,6 +25,7 @@ __all__ = [
     "StoreError",
     "beat",
     "database_url",
+    "holds_nothing",
     "metadata",
     "migrate",
     "open_store",

@@ -7,6 +7,7 @@ that is not SQLite, is damaged, or holds another application's tables is refused
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -64,6 +65,24 @@ def sqlite_path(url: URL) -> Path | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
     return Path(str(url.database))
+
+
+def holds_nothing(db: str | Path) -> bool:
+    """Whether DB is a SQLite file yet to be made: absent (or 0 bytes) in a folder this
+    process may write. Such a store holds no answers, so a run there has nothing to skip
+    or reuse, known without opening it (a URL, or anything else, is never assumed empty)."""
+    try:
+        url = parse_url(db)
+    except StoreError:
+        return False
+    path = sqlite_path(url)
+    if path is None:
+        return False
+    try:
+        empty = not path.exists() or (path.is_file() and path.stat().st_size == 0)
+    except OSError:
+        return False
+    return empty and path.parent.is_dir() and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 def look_at_file(path: Path, create: bool) -> tuple[list[str], bool, bool]:
