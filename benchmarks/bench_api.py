@@ -150,7 +150,7 @@ def _clients(base_url: str, requests: int = 2240, concurrency: int = 64) -> None
 
 def _authors_design(base_url: str, prompts: int) -> float:
     """The authors' runner: 4 threads, each a blocking request then a 1 s sleep, per prompt."""
-    config = RunConfig(model="openai:stub", mode="form", progress=False)
+    config = RunConfig(model="openai:stub", mode="all", progress=False)
     backend = OpenAIBackend("stub", base_url=base_url)
     jobs, _ = plan(config, load_instrument(None), load_prompts(None, load_instrument()), backend)
 

@@ -219,6 +219,6 @@ def test_iter_grid_yields_render_grid_in_order() -> None:
     instrument = load_instrument(None)
     prompts = load_prompts(None, instrument)
     contexts = [{"country": "India", "scenario": "healthcare"}]
-    for mode in ("form", "item"):
-        lazy = iter_grid(instrument, prompts, contexts, mode, [0, 3])  # type: ignore[arg-type]
-        assert list(lazy) == render_grid(instrument, prompts, contexts, mode, [0, 3])  # type: ignore[arg-type]
+    for mode in ("all", "item"):
+        lazy = iter_grid(instrument, prompts, contexts, mode, [0, 3])
+        assert list(lazy) == render_grid(instrument, prompts, contexts, mode, [0, 3])
