@@ -232,7 +232,7 @@ def export(
     from valuecompass.instrument import load_instrument
     from valuecompass.store import open_store
     from valuecompass.store import survey as store
-    from valuecompass.store._survey_tables import survey_axes
+    from valuecompass.store.survey import survey_axes
 
     instrument = load_instrument(instrument_path)
     axes = survey_axes(instrument, asked_axis)

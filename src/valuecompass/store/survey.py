@@ -39,9 +39,13 @@ from valuecompass.store._survey_study import (
 from valuecompass.store._survey_tables import (
     answers,
     aware,
+    context_key,
+    context_pairs,
+    default_axes,
     now,
     participants,
     secrets_table,
+    survey_axes,
     texts,
 )
 
@@ -54,7 +58,10 @@ __all__ = [
     "answers_of",
     "cell_counts",
     "complete",
+    "context_key",
+    "context_pairs",
     "create_participant",
+    "default_axes",
     "end_admin_session",
     "find_participant",
     "human_answers",
@@ -70,6 +77,7 @@ __all__ = [
     "set_step",
     "start_admin_session",
     "stored_study",
+    "survey_axes",
 ]
 
 

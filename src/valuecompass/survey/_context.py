@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from valuecompass.instrument import AxisLevel
 from valuecompass.store import survey as store
-from valuecompass.store._survey_tables import context_pairs as store_context
+from valuecompass.store.survey import context_pairs as store_context
 from valuecompass.survey._form import split_pages
 from valuecompass.survey._limits import HoldLimits
 from valuecompass.survey._security import (

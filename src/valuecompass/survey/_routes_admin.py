@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valuecompass.store import survey as store
-from valuecompass.store._survey_tables import context_pairs
+from valuecompass.store.survey import context_pairs
 from valuecompass.survey._context import GET, Survey, redirect
 from valuecompass.survey._security import ADMIN_COOKIE, Refusal, same_token
 from valuecompass.survey._settings import SurveySettings

@@ -25,7 +25,7 @@ from pydantic import (
 from valuecompass._yaml import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, RatingScale
-from valuecompass.store._survey_tables import context_key, default_axes
+from valuecompass.store.survey import context_key, default_axes
 
 _ID = r"^[a-z][a-z0-9_]*$"
 DEFAULT_CONTENT = "content.yaml"
