@@ -167,22 +167,29 @@ class LocalBackend:
 
     def _answer(self, prompts: list[list[int]], requests: Sequence[Request]) -> list[Completion]:
         logits = self._ctx.prefill(prompts)
-        options = [
-            self._option_logprobs(r.options, row) for r, row in zip(requests, logits, strict=True)
-        ]
+        options = self._option_logprobs(requests, logits)
         generated = self._generate(prompts, requests, logits)
         self._ctx.release()
         return [
             self._completion(p, g, o) for p, g, o in zip(prompts, generated, options, strict=True)
         ]
 
-    def _option_logprobs(self, options: tuple[str, ...], logits: np.ndarray) -> dict[str, float]:
-        ids = self._option_ids(options)
-        if not ids:
-            return {}
-        top = logits.max()
-        log_norm = top + np.log(np.exp(logits - top).sum())
-        return {code: float(logits[i] - log_norm) for code, i in ids.items()}
+    def _option_logprobs(
+        self, requests: Sequence[Request], logits: np.ndarray
+    ) -> list[dict[str, float]]:
+        """Each request's option codes with their log-probabilities at its row of LOGITS.
+
+        The normaliser (log-sum-exp over the vocabulary) is computed for every row at once,
+        summed in float64.
+        """
+        top = logits.max(axis=1, keepdims=True)
+        log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1, dtype=np.float64))
+        out = []
+        for k, request in enumerate(requests):
+            ids = self._option_ids(request.options)
+            row = logits[k]
+            out.append({code: float(row[i]) - float(log_norm[k]) for code, i in ids.items()})
+        return out
 
     def _generate(
         self, prompts: list[list[int]], requests: Sequence[Request], logits: np.ndarray
