@@ -6,16 +6,17 @@ system of this process: llama.cpp's threads and the writer), prompts a second, a
 to the 100 s target. The baseline is measured in the same run, on a sample of contexts (the
 first ``--sample`` of them in the grid's order, both variants) and extrapolated to the whole
 grid by prompt count, stated as such: by default the bundled Q4_1 file kept as it is
-(``weights=keep``, batched). ``--candidate KEY=VALUE`` (repeatable) adds backend options to
-the measured job, e.g. ``--candidate stop_at_option=true``; the baseline then is the default
-path on the same sample, so the ratio says what the options change.
+(``weights=keep``, batched), else the backend options given with ``--baseline KEY=VALUE``.
+``--candidate KEY=VALUE`` (repeatable) adds backend options to the measured path, e.g.
+``--candidate stop_at_option=false --baseline stop_at_option=true`` on the same sample says
+what stopping at the option saves.
 
 Prints the load average before and after: on a shared machine every figure moves with it,
 and CPU seconds move less than wall seconds.
 
     python benchmarks/bench_main_job.py [--sample 1] [--threads 2] [--candidate KEY=VALUE]
     python benchmarks/bench_main_job.py --sample 0        # the main job alone, no baseline
-    python benchmarks/bench_main_job.py --no-full --candidate stop_at_option=true  # sample only
+    python benchmarks/bench_main_job.py --no-full --baseline stop_at_option=false   # sample only
 """
 
 from __future__ import annotations
@@ -85,11 +86,34 @@ def full_job(options: dict[str, Any], threads: int) -> None:
           f"(CPU / wall: {job['cpu'] / job['wall']:.2f})")  # fmt: skip
 
 
+def sample(options: dict[str, Any], baseline: dict[str, Any] | None, threads: int, n: int) -> None:
+    """The measured path (OPTIONS) and the BASELINE's on the first N countries, extrapolated."""
+    countries = sample_countries(n)
+    same = timed(options, threads, countries)
+    scale = PROMPTS / same["prompts"]
+    print(f"on a sample, {', '.join(countries)} ({same['prompts']:.0f} prompts), "
+          f"extrapolated to {PROMPTS} by prompt count:")  # fmt: skip
+    show(f"measured path {options or ''}", same, scale)
+    if baseline is not None:
+        base = timed(baseline, threads, countries)
+        show(f"baseline {baseline}", base, scale)
+        print(f"  measured path / baseline on the sample: wall {same['wall'] / base['wall']:.2f}, "
+              f"CPU {same['cpu'] / base['cpu']:.2f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sample", type=int, default=1, help="countries in the baseline")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--candidate", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="the baseline's backend options (default: weights=keep)",
+    )
+    parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-full", action="store_true", help="the sample only, not the job")
     args = parser.parse_args()
     candidate = parse_options(args.candidate)
@@ -97,18 +121,8 @@ def main() -> None:
     if not args.no_full:
         full_job(candidate, args.threads)
     if args.sample > 0:
-        countries = sample_countries(args.sample)
-        base_options: dict[str, Any] = {} if candidate else {"weights": "keep"}
-        label = "default path" if candidate else "Q4_1 kept, batched"
-        base = timed(base_options, args.threads, countries)
-        same = timed(candidate, args.threads, countries)
-        scale = PROMPTS / base["prompts"]
-        print(f"baseline in the same run, on {', '.join(countries)} ({base['prompts']:.0f} "
-              f"prompts), extrapolated to {PROMPTS} by prompt count:")  # fmt: skip
-        show(label, base, scale)
-        show("measured path, same sample", same, scale)
-        print(f"  measured path / baseline on the sample: wall {same['wall'] / base['wall']:.2f}, "
-              f"CPU {same['cpu'] / base['cpu']:.2f}")  # fmt: skip
+        baseline = parse_options(["weights=keep"] if args.baseline is None else args.baseline)
+        sample(candidate, None if args.no_baseline else baseline, args.threads, args.sample)
     print(f"load average after: {os.getloadavg()}")
 
 
