@@ -13,6 +13,7 @@ from valuecompass.api import align_sources
 from valuecompass.instrument import load_instrument
 from valuecompass.models import BackendError, Request, get_backend
 from valuecompass.models.local import LocalBackend, bundled_model_path
+from valuecompass.parsing import parse_item
 from valuecompass.prompts import load_prompts
 from valuecompass.runner import RunConfig, run_model
 from valuecompass.runner._batch import BatchBackend, batch_size
@@ -53,9 +54,10 @@ def _tv(a: dict[str, float] | None, b: dict[str, float] | None) -> float:
 
 def test_bundled_model_is_found_and_identified(backend: LocalBackend) -> None:
     assert bundled_model_path().name == "SmolLM2-135M-Instruct.Q4_1.gguf"
-    # The bundled Q4_1 has no fast CPU path: it is evaluated as BF16, and the identity says so.
+    # The bundled Q4_1 has no fast CPU path: it is evaluated as BF16, and the identity says so,
+    # and that an item answer stops at its option code (the default).
     assert backend.identity.startswith("local:SmolLM2-135M-Instruct.Q4_1.gguf@")
-    assert backend.identity.endswith("/bf16") and backend.format == "bf16"
+    assert backend.identity.endswith("/bf16+stop") and backend.format == "bf16"
     # The runner hands it whole blocks (56 values of a context and variant) in one call.
     assert isinstance(backend, BatchBackend) and batch_size(backend) == 64
 
@@ -131,6 +133,37 @@ def test_batched_and_sequential_scoring_agree(backend: LocalBackend) -> None:
         (a.text, b.text) for a, b in zip(batched, alone, strict=True)
     ]
     assert all(a.prompt_tokens == b.prompt_tokens for a, b in zip(batched, alone, strict=True))
+
+
+def test_stopping_at_the_option_changes_only_the_raw_text(backend: LocalBackend) -> None:
+    # One block of the main job (India x healthcare, variant 0: 56 values, two tokens each)
+    # with and without stop_at_option. The option distribution is read at the first token, so
+    # it is the same; the parsed option is the same; the text stops at the code ("1", not
+    # "1:"), so most answers take one token instead of two.
+    assert backend.stop_at_option
+    two = LocalBackend(bundled_model_path(), stop_at_option="false")
+    try:
+        config = RunConfig(model="local", countries=["India"], topics=["healthcare"],
+                           variants=[0], mode="item", max_tokens=2)  # fmt: skip
+        instrument = load_instrument()
+        jobs, _ = plan(config, instrument, load_prompts(), two)
+        requests = [j.request for j in jobs]
+        full = two.complete_batch(requests)
+        assert two.identity.endswith("/bf16") and two.file == backend.file
+    finally:
+        two.close()
+    backend.context.clear_sequences(0)
+    short = backend.complete_batch(requests)
+    scale = instrument.scale(jobs[0].prompt.scale)
+    assert len(requests) == 56
+    for a, b in zip(full, short, strict=True):
+        assert a.option_probs is not None and b.option_probs is not None
+        assert b.option_probs == pytest.approx(a.option_probs, abs=1e-9)
+        assert a.text.startswith(b.text)
+        assert parse_item(a.text, scale).code == parse_item(b.text, scale).code, (a.text, b.text)
+    stopped = sum(b.completion_tokens == 1 for b in short)
+    assert stopped >= len(short) // 2, [b.text for b in short]
+    assert all(a.completion_tokens == 2 for a in full)
 
 
 def test_an_answer_does_not_depend_on_its_batch(backend: LocalBackend) -> None:

@@ -88,9 +88,9 @@ def test_a_slow_file_is_converted_once_and_reused(
 
 @pytest.mark.slow
 def test_identity_names_the_format_and_the_options_that_change_answers(tmp_path: Path) -> None:
-    keep = LocalBackend(bundled_model_path(), cache_dir=tmp_path, weights="keep", batch_size=4)
-    stop = LocalBackend(bundled_model_path(), cache_dir=tmp_path, stop_at_option="true",
-                        batch_size=4)  # fmt: skip
+    keep = LocalBackend(bundled_model_path(), cache_dir=tmp_path, weights="keep", batch_size=4,
+                        stop_at_option="false")  # fmt: skip
+    stop = LocalBackend(bundled_model_path(), cache_dir=tmp_path, batch_size=4)  # the default
     try:
         digest = file_digest(bundled_model_path())
         assert keep.identity == f"local:{BUNDLED_STEM}.gguf@{digest}/q4_1"

@@ -117,8 +117,9 @@ def test_item_and_form_runs_agree_with_the_local_backend(
               *GRID, *FOUR, "--db", str(db), "--run", "server", "--concurrency", "2"]  # fmt: skip
     asked = cli.invoke(main, remote)
     assert asked.exit_code == 0 and "8 asked, 0 failed" in asked.output, asked.output
-    local = ["run", "--model", "local", "-M", "threads=1", *GRID, *FOUR, "--db", str(db),
-             "--run", "local"]  # fmt: skip
+    # The server generates both tokens of an answer: so does the local backend here.
+    local = ["run", "--model", "local", "-M", "threads=1", "-M", "stop_at_option=false", *GRID,
+             *FOUR, "--db", str(db), "--run", "local"]  # fmt: skip
     here = cli.invoke(main, local)
     assert here.exit_code == 0 and "8 asked, 0 failed" in here.output, here.output
     served, computed = _rows(db, "server"), _rows(db, "local")

@@ -98,7 +98,8 @@ class BatchContext:
         return min(common_prefix(prompts), min(len(p) for p in prompts) - 1)
 
     def prefill(self, prompts: Sequence[Sequence[int]]) -> np.ndarray:
-        """Evaluate PROMPTS (sequences 0..n-1); the logits after each one's last token."""
+        """Evaluate PROMPTS (sequences 0..n-1); the logits after each one's last token (a view
+        of llama.cpp's buffer, valid until the next decode)."""
         n = len(prompts)
         shared = self._shared(prompts)
         prefix = list(prompts[0][:shared])
@@ -123,7 +124,7 @@ class BatchContext:
         b.n_tokens = count
         self._decode()
         self._held = prefix
-        return self._logits(outputs)
+        return self._logits(len(outputs))
 
     def step(self, tokens: Sequence[int], seqs: Sequence[int], positions: Sequence[int]) -> Any:
         """One more token for each of SEQS at its position; the logits after each."""
@@ -132,7 +133,7 @@ class BatchContext:
             self._put(i, token, pos, ids[i : i + 1], True)
         self._batch.n_tokens = len(tokens)
         self._decode()
-        return self._logits(range(len(tokens)))
+        return self._logits(len(tokens))
 
     def release(self) -> None:
         """Free every cell but the held prefix's, after a batch's answers are read."""
@@ -160,13 +161,13 @@ class BatchContext:
             what = "no room in the context" if code == 1 else f"error {code}"
             raise BackendError(f"llama.cpp could not evaluate the batch ({what})")
 
-    def _logits(self, rows: Any) -> np.ndarray:
-        """The logits at batch positions ROWS, one row each (copied out of llama.cpp)."""
-        out = [
-            np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, i), (self.n_vocab,))
-            for i in rows
-        ]
-        return np.stack(out).astype(np.float64)
+    def _logits(self, n: int) -> np.ndarray:
+        """The logits of the batch's N outputs, one row each, in batch order.
+
+        A float32 view of llama.cpp's own buffer, not a copy: valid until the next decode.
+        """
+        data = llama_cpp.llama_get_logits(self.ctx)
+        return np.ctypeslib.as_array(data, (n, self.n_vocab))
 
     def close(self) -> None:
         if self.ctx is not None:

@@ -27,6 +27,7 @@ def next_token(logits: np.ndarray, temperature: float, rng: np.random.Generator)
     """
     if temperature <= 0:
         return int(np.argmax(logits))
+    logits = np.asarray(logits, dtype=np.float64)
     k = min(TOP_K, logits.size)
     top = np.argpartition(-logits, k - 1)[:k]
     top = top[np.argsort(-logits[top], kind="stable")]
