@@ -146,7 +146,7 @@ def test_stopping_at_the_option_changes_only_the_raw_text(backend: LocalBackend)
         config = RunConfig(model="local", countries=["India"], topics=["healthcare"],
                            variants=[0], mode="item", max_tokens=2)  # fmt: skip
         instrument = load_instrument()
-        jobs, _ = plan(config, instrument, load_prompts(), two)
+        jobs, _ = plan(config, instrument, load_prompts(None, instrument), two)
         requests = [j.request for j in jobs]
         full = two.complete_batch(requests)
         assert two.identity.endswith("/bf16") and two.file == backend.file
