@@ -20,16 +20,23 @@ from valuecompass.instrument._instrument import Instrument
 from valuecompass.instrument._legacy import FormV1
 from valuecompass.instrument._refs import problems
 
-#: Bundled instruments: id → file under instrument/data/.
-BUNDLED = {
-    "value_form": "value_form.yaml",
-    "value_form_multilingual": "value_form_multilingual.yaml",
-    "schwartz_refined": "schwartz_refined.yaml",
-    "moral_foundations": "moral_foundations.yaml",
-}
+DEFAULT_ID = "value_form"
+
+
+def _discover() -> dict[str, str]:
+    """Every ``<id>.yaml`` under instrument/data/ (not its translation overlays): adding an
+    instrument to the package is adding its file. The Value Form first, then by id."""
+    data = resources.files("valuecompass.instrument").joinpath("data")
+    names = [f.name for f in data.iterdir() if f.name.endswith(".yaml") and f.is_file()]
+    ids = sorted(n.removesuffix(".yaml") for n in names)
+    ordered = [DEFAULT_ID, *(i for i in ids if i != DEFAULT_ID)]
+    return {i: f"{i}.yaml" for i in ordered if f"{i}.yaml" in names}
+
+
+#: Bundled instruments: id → file under instrument/data/ (the file's ``id`` must match).
+BUNDLED = _discover()
 #: Old names of bundled instruments (``base: default`` in format-1 files).
 ALIASES = {"default": "value_form"}
-DEFAULT_ID = "value_form"
 _V1_KEYS = {"name", "version", "values", "scenarios", "countries", "scales"}
 
 
@@ -66,7 +73,12 @@ def load_instrument(source: str | Path | None = None) -> Instrument:
 def _bundled(instrument_id: str) -> Instrument:
     name = BUNDLED[instrument_id]
     text = resources.files("valuecompass.instrument").joinpath("data", name)
-    return _parse(text.read_text(encoding="utf-8"), f"<bundled {name}>")
+    instrument = _parse(text.read_text(encoding="utf-8"), f"<bundled {name}>")
+    if instrument.id != instrument_id:
+        raise InstrumentError(
+            f"<bundled {name}>: its id is {instrument.id!r}, not {instrument_id!r}"
+        )
+    return instrument
 
 
 def _parse(text: str, origin: str) -> Instrument:
