@@ -272,11 +272,8 @@ def _profile_rigor_report(
     distance = (cells["model"] - cells["human"]).abs().set_axis(cells["value"])
     assert sorted(r["value"] for r in ranked) == sorted(i["id"] for i in spec["items"])
     known = [r for r in ranked if r["distance"] is not None]  # a value with no shared cell: none
-    if not study.languages:
-        # Not where a cell holds a model answer per language: the bootstrap's unit of a model's
-        # answers is (variant, sample), so one language's answer overwrites the other's there
-        # (stats/_units.py; reported, the answer table's axis columns are another's work).
-        assert {r["value"]: r["distance"] for r in known} == pytest.approx(distance.to_dict())
+    # where a cell holds a model answer per language too (a unit is a language's answer)
+    assert {r["value"]: r["distance"] for r in known} == pytest.approx(distance.to_dict())
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
     assert all(r["rank_low"] <= r["rank"] <= r["rank_high"] for r in known)
     assert all(0 <= r["p_top_3"] <= 1 for r in known)

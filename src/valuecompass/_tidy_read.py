@@ -4,7 +4,8 @@ A row that would change a result without a word is refused, naming the file, lin
 a position that is not a number or lies off its scale (the row's ``scale`` column, else the
 instrument's people scale for ``source`` ``humans`` and its model scale otherwise), a country,
 scenario or value the instrument does not have, an answer given twice (the same source,
-context, value, respondent or variant, and sample). The report counts as scored exactly the rows
+context, language where the file has the instrument's language column, value, respondent or
+variant, and sample). The report counts as scored exactly the rows
 that have a position.
 """
 
@@ -46,8 +47,9 @@ def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.Imp
         raise AnswerFileError(
             f"{path}: not a tidy answer file; missing column(s): {', '.join(absent)}"
         )
-    records = _checked(rows, instrument, {a: str(c) for a, c in axes.items()})
-    table = ans.frame(records, context_columns(instrument))
+    language = _language_column(rows.header, instrument)
+    records = _checked(rows, instrument, {a: str(c) for a, c in axes.items()}, language)
+    table = ans.frame(records, [*context_columns(instrument), *language])
     if "expected" in rows.header:  # a model's option probabilities, from ``runs export``
         expected = pd.Series([r["expected"] for _, r in rows], dtype=object)
         table["expected"] = pd.to_numeric(expected.replace("", np.nan), errors="coerce").to_numpy()
@@ -74,23 +76,34 @@ def _axis_columns(header: list[str], instrument: Instrument) -> dict[str, str | 
     return out
 
 
+def _language_column(header: list[str], instrument: Instrument) -> list[str]:
+    """``[the language axis id]`` where the file has that column (``runs export`` of a run in
+    several languages), else ``[]``: one cell may then hold an answer per language."""
+    axis = instrument.language_axis
+    return [axis.id] if axis is not None and axis.id in header else []
+
+
 def _old_note(old: dict[str, str]) -> str:
     said = ", ".join(f"{c!r} as the {a!r} axis" for a, c in old.items())
     return f"deprecated column name(s): read {said}; write the axis id instead"
 
 
-def _checked(rows: Rows, instrument: Instrument, axes: dict[str, str]) -> list[dict[str, object]]:
+def _checked(
+    rows: Rows, instrument: Instrument, axes: dict[str, str], language: list[str]
+) -> list[dict[str, object]]:
     """Each row with its ids made canonical and its position read; errors name the line.
 
-    AXES maps each context axis to the file's column; the row keeps it under the axis id."""
+    AXES maps each context axis to the file's column; the row keeps it under the axis id.
+    LANGUAGE is ``[the language axis's column]`` or ``[]``: part of which answer a row is."""
     seen: dict[tuple[str, ...], int] = {}
     out = []
     scales = {s.id: s for s in instrument.rating_scales}
-    keys = (KEY[0], *axes, *KEY[1:])
+    keys = (KEY[0], *axes, *language, *KEY[1:])
+    every = {**axes, **{lang: lang for lang in language}}
     for line, row in rows:
         record: dict[str, object] = dict(row)
         where = f"{rows.path} line {line}"
-        for axis_id, column in axes.items():
+        for axis_id, column in every.items():
             find = instrument.axis(axis_id).level
             record.pop(column, None)
             record[axis_id] = _known(find, row[column], where, column)
@@ -103,7 +116,7 @@ def _checked(rows: Rows, instrument: Instrument, axes: dict[str, str]) -> list[d
                 record[column] = _whole(text, where, column) if text else None
         key = tuple(str(record.get(c, "")).strip() for c in keys)
         if key in seen:
-            said = [c for c in (KEY[0], *axes.values(), *KEY[1:]) if c in rows.header]
+            said = [c for c in (KEY[0], *every.values(), *KEY[1:]) if c in rows.header]
             raise AnswerFileError(
                 f"{where}: the same answer as line {seen[key]} (same "
                 f"{', '.join(said)}); each answer may appear once"

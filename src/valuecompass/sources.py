@@ -239,6 +239,7 @@ def _load_store(
 def _load_run(
     engine: Engine, location: str, run_name: str
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
+    from valuecompass._run_scales import with_scales
     from valuecompass.store import runs
 
     records = runs.list_runs(engine)
@@ -253,7 +254,7 @@ def _load_run(
     if record is None:
         names = ", ".join(r.name for r in records)
         raise SourceError(f"{location}: no run {run_name!r}; runs there: {names}")
-    table = runs.run_answers(engine, record)
+    table = with_scales(runs.run_answers(engine, record), record)
     report = ans.ImportReport(
         source=f"{location}#{record.name}", rows=len(table), answers=len(table)
     )

@@ -144,5 +144,6 @@ ci_method_option = click.option(
     help="How --ci intervals are made. 'shifted': rates resampled after moving each cell to the "
     "moment estimate of its distance from the agree/disagree threshold (simulated F1 coverage "
     "within 1.5 points of nominal); 'calibrated': that, widened by a double bootstrap "
-    "(conservative, slower); 'centred': the interval before (F1 under-covers).",
+    "(conservative, slower); 'centred': the interval before (F1 under-covers). Every "
+    "interval is clipped to its metric's range (rates and distance 0..1, kappa -1..1).",
 )

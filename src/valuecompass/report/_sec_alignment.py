@@ -123,13 +123,14 @@ class HeatmapsSection:
     def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
         names = tb.display_names(data.instrument)
         breaks = type_breaks(data.instrument)
+        nouns, kinds = tb.item_words(data.instrument), tb.group_words(data.instrument)[1]
         models = []
         for model, _ in data.aligned:
             figures = []
             for group in tb.context_groups(data.instrument):
                 frames = tb.value_scores(model, group)
                 spec = HeatmapSpec(
-                    f"{model.name}: values × {plural(group)}",
+                    f"{model.name}: {nouns} × {plural(group)}",
                     row_names(frames["human"], names),
                     triple(frames, names),
                     breaks,
@@ -137,15 +138,15 @@ class HeatmapsSection:
                 figures.append(
                     assets.figure(
                         f"heatmap-{group}-{model.slug}",
-                        f"{model.name}: values × {plural(group)}",
+                        f"{model.name}: {nouns} × {plural(group)}",
                         f"(A) People's mean score, (B) {model.name}'s, (C) the alignment "
                         f"distance, each averaged over the contexts of each {group}. "
-                        "White rules separate motivational types. " + SCALE_NOTE,
+                        f"White rules separate {kinds}. " + SCALE_NOTE,
                         spec,
                     )
                 )
             models.append({"name": model.name, "figures": figures})
-        return {"models": models}
+        return {"models": models, "title": f"Heatmaps of {nouns}"}
 
 
 def ranking_spec(
@@ -192,11 +193,12 @@ class RankingsSection:
 
     def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
         names = tb.display_names(data.instrument)
+        nouns = tb.item_words(data.instrument)
         long = tb.top_misaligned(data)
         top_table = assets.table(
             "top-misaligned",
-            "The ten most misaligned values",
-            "Each model's values with the largest mean distance over all shared contexts; "
+            f"The ten most misaligned {nouns}",
+            f"Each model's {nouns} with the largest mean distance over all shared contexts; "
             "the CSV holds them in long form.",
             long,
             keys=2,
@@ -205,7 +207,7 @@ class RankingsSection:
         )
         top_figure = assets.figure(
             "top-misaligned",
-            "The ten most misaligned values per model",
+            f"The ten most misaligned {nouns} per model",
             "Mean alignment distance over all shared contexts, largest first.",
             _top_spec(long, names),
         )
@@ -217,15 +219,17 @@ class RankingsSection:
             figures = [
                 assets.figure(
                     f"ranking-{group}-{model.slug}",
-                    f"{model.name}: values ranked by distance, per {group}",
-                    f"All {len(data.instrument.items)} values, largest distance first, "
+                    f"{model.name}: {nouns} ranked by distance, per {group}",
+                    f"All {len(data.instrument.items)} {nouns}, largest distance first, "
                     f"one panel per {group}; each panel's title gives its alignment rate.",
                     ranking_spec(model, alignment, group, rankings[group], names, xmax),
                 )
                 for group in tb.context_groups(data.instrument)
             ]
             models.append({"name": model.name, "figures": figures})
-        return {"top_table": top_table, "top_figure": top_figure, "models": models}
+        title = f"Rankings of {nouns} by alignment distance"
+        return {"top_table": top_table, "top_figure": top_figure, "models": models,
+                "title": title, "nouns": nouns}  # fmt: skip
 
 
 def _top_spec(long: pd.DataFrame, names: dict[str, str]) -> BarGridSpec:
@@ -305,9 +309,8 @@ def _types_spec(model: ModelData, names: dict[str, str]) -> HeatmapSpec:
     by_first = tb.type_scores(model, first)
     by_last = tb.type_scores(model, last)
     panels = triple(by_first, names, f"By {first}") + triple(by_last, names, f"By {last}", "D")
-    return HeatmapSpec(
-        f"{model.name}: motivational types", row_names(by_first["human"], names), panels
-    )
+    kinds = tb.group_words(model.profile.instrument)[1]
+    return HeatmapSpec(f"{model.name}: {kinds}", row_names(by_first["human"], names), panels)
 
 
 def _two(data: ReportData) -> list[str]:

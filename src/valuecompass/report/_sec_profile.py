@@ -42,11 +42,13 @@ class ProfileSection:
     def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
         names = tb.display_names(data.instrument)
         breaks = type_breaks(data.instrument)
+        noun, nouns = data.instrument.item_noun, tb.item_words(data.instrument)
+        kind = tb.group_words(data.instrument)[0]
         figures = [
             assets.figure(
                 f"profile-{model.slug}",
-                f"{model.name}: value profile",
-                "The model's mean score per value over the contexts of each level of each "
+                f"{model.name}: {noun} profile",
+                f"The model's mean score per {noun} over the contexts of each level of each "
                 "context axis. " + SCALE_NOTE,
                 profile_spec(model, names, breaks),
             )
@@ -55,15 +57,15 @@ class ProfileSection:
         tables = [
             assets.table(
                 "profile-types",
-                "Mean score by motivational type",
-                "Each model's mean score over a type's values and all its contexts "
+                f"Mean score by {kind}",
+                f"Each model's mean score over a {kind}'s {nouns} and all its contexts "
                 "(0 = strongly agree, 1 = strongly disagree).",
                 tb.profile_types(data),
                 labels=names,
             ),
             assets.table(
                 "profile-extremes",
-                "Most and least endorsed values",
+                f"Most and least endorsed {nouns}",
                 "Each model's five lowest (most agreed with) and highest mean scores.",
                 tb.profile_extremes(data, names),
             ),

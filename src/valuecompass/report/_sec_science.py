@@ -164,8 +164,16 @@ class ScienceSection:
             (m.name, m.source.answers) for m, _ in data.aligned
         ]
 
+    def _words(self, data: ReportData) -> tuple[str, str, str, str]:
+        """(item noun, its plural, the grouping's word, its plural) for captions."""
+        ids = [g.id for g in data.instrument.groupings]
+        gid = self.grouping if self.grouping in ids else None
+        kind, kinds = tb.group_words(data.instrument, gid)
+        return data.instrument.item_noun, tb.item_words(data.instrument), kind, kinds
+
     def _reliability(self, data: ReportData, assets: Assets, names: dict[str, str]) -> TableAsset:
         groups, order = value_grouping(data.instrument, self.grouping)
+        _, nouns, kind, _ = self._words(data)
         rows = []
         for name, answers in self._sources(data):
             table = reliability(
@@ -181,17 +189,18 @@ class ScienceSection:
             "science-reliability",
             "Reliability: internal consistency and agreement across prompt variants",
             "alpha, omega: Cronbach's alpha and McDonald's omega (one factor, least squares) "
-            "over all values with a motivational type; median group alpha: the median of each "
-            "type's alpha (units: respondents, or prompt sets, within a context). icc2_1: absolute "
-            "agreement of one prompt variant with another; icc3_k: consistency of the mean of "
-            "the variants (cells as targets, variants as raters). `valuecompass rigor "
-            "reliability` gives every type.",
+            f"over all {nouns} with a {kind}; median group alpha: the median of each "
+            f"{kind}'s alpha (units: respondents, or prompt sets, within a context). "
+            "icc2_1: absolute agreement of one prompt variant with another; icc3_k: consistency "
+            "of the mean of the variants (cells as targets, variants as raters). `valuecompass "
+            f"rigor reliability` gives every {kind}.",
             pd.DataFrame(rows),
             shade=Shade("high", ("alpha", "omega", "icc2_1", "icc3_k")),
         )
 
     def _structure(self, data: ReportData, assets: Assets) -> tuple[TableAsset, FigureAsset]:
         groups, order = value_grouping(data.instrument, self.grouping)
+        noun, nouns, kind, kinds = self._words(data)
         rows, panels = [], []
         for name, answers in self._sources(data):
             found = circle_structure(answers, groups, order,
@@ -207,18 +216,18 @@ class ScienceSection:
             ))  # fmt: skip
         table = assets.table(
             "science-structure",
-            "Structure: how closely the answers follow the circle of motivational types",
-            "Classical MDS of the values' correlations (d = sqrt(2(1 - r))). fit: the mean "
-            "resultant length of each value's angle minus its type's place on the theory's "
+            f"Structure: how closely the answers follow the circle of {kinds}",
+            f"Classical MDS of the {nouns}' correlations (d = sqrt(2(1 - r))). fit: the mean "
+            f"resultant length of each {noun}'s angle minus its {kind}'s place on the theory's "
             "circle (1: exact, up to rotation and reflection); p value: share of random "
-            "relabellings of the values fitting as well; adjacent pairs: of the theory's "
-            "neighbouring types, how many are neighbours in the data.",
+            f"relabellings of the {nouns} fitting as well; adjacent pairs: of the theory's "
+            f"neighbouring {kinds}, how many are neighbours in the data.",
             pd.DataFrame(rows),
         )
         figure = assets.figure(
             "science-mds",
-            "The values on the MDS plane, coloured by motivational type",
-            "Each point is a value; hues follow the theory's circle (grey: no type).",
+            f"The {nouns} on the MDS plane, coloured by {kind}",
+            f"Each point is a {noun}; hues follow the theory's circle (grey: no {kind}).",
             PlaneSpec("MDS", tuple(order), tuple(panels)),
         )
         return table, figure

@@ -28,6 +28,21 @@ def primary(instrument: Instrument) -> GroupRule:
     return group_rule(instrument, instrument.groupings[0].id)
 
 
+def group_words(instrument: Instrument, grouping: str | None = None) -> tuple[str, str]:
+    """GROUPING's (default: the first) name as words in a sentence, singular and plural, its
+    parenthesis dropped (the Value Form: "motivational type(s)"; Moral Foundations: "moral
+    foundation(s)")."""
+    found = instrument.grouping(grouping or instrument.groupings[0].id)
+    name = found.name.split(" (", 1)[0].strip()
+    word = name[:1].lower() + name[1:]
+    return word, word if word.endswith("s") else f"{word}s"
+
+
+def item_words(instrument: Instrument) -> str:
+    """The instrument's items in the plural ("values", "foundations", "traits")."""
+    return f"{instrument.item_noun}s"
+
+
 def context_groups(instrument: Instrument) -> list[str]:
     """The answer table's column of each context axis: its id (the Value Form: country,
     scenario)."""

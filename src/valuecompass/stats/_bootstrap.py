@@ -47,6 +47,7 @@ from valuecompass.stats._intervals import (
     basic_interval,
     bca_interval,
     centred_interval,
+    clip_interval,
     percentile_interval,
     scaled_centred_interval,
 )
@@ -83,9 +84,17 @@ class Bootstrap:
         """Interval ``(low, high)`` of STATISTIC per group (``NaN`` where undefined).
 
         ``method`` defaults to the one the bootstrap was made with; ``bca`` needs the
-        jackknife, so it is available only when that was the method.
+        jackknife, so it is available only when that was the method. Every method's ends are
+        clipped to the statistic's range (:data:`~valuecompass.stats._intervals.BOUNDS`: rates
+        and distance in [0, 1], kappa in [-1, 1]); the centred, basic, shifted and calibrated
+        intervals move the replicates' quantiles and can otherwise pass an end.
         """
-        method = method or self.method
+        low, high = self._unclipped(group, statistic, method or self.method)
+        return clip_interval(statistic, low, high)
+
+    def _unclipped(
+        self, group: str, statistic: str, method: Method
+    ) -> tuple[FloatArray, FloatArray]:
         reps = self.replicates[group][statistic]
         est = self.estimate[group][statistic]
         if method == "centred":

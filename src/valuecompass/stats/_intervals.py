@@ -26,6 +26,11 @@ and the conventions of ``scipy.stats.bootstrap``:
   simulation, up to 2.4 points above it.
 * ``bca``: percentile levels moved by the median bias ``z0`` (share of replicates below the
   estimate, ties counted half) and the acceleration ``a`` from a jackknife over units.
+
+Every interval is clipped to its statistic's range (:data:`BOUNDS`, :func:`clip_interval`):
+the centred, basic, shifted and calibrated intervals move quantiles by the estimate and can
+pass an end (an F1 upper bound of 1.2, a distance of 1.01); a clipped end says the interval
+reaches the end of the range. Percentile and BCa ends are replicates, always inside.
 """
 
 from __future__ import annotations
@@ -38,6 +43,28 @@ from valuecompass.stats._units import FloatArray, IntArray
 
 Method = Literal["centred", "percentile", "basic", "bca", "calibrated", "shifted"]
 METHODS: tuple[Method, ...] = ("centred", "percentile", "basic", "bca", "calibrated", "shifted")
+
+
+#: The range of each bounded statistic: rates and the distance in [0, 1], kappa in [-1, 1].
+BOUNDS: dict[str, tuple[float, float]] = {
+    "f1": (0.0, 1.0),
+    "accuracy": (0.0, 1.0),
+    "precision": (0.0, 1.0),
+    "recall": (0.0, 1.0),
+    "kappa": (-1.0, 1.0),
+    "distance": (0.0, 1.0),
+}
+
+
+def clip_interval(
+    statistic: str, low: FloatArray, high: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """``(low, high)`` clipped to STATISTIC's range in :data:`BOUNDS` (unchanged for a
+    statistic not listed); ``NaN`` stays ``NaN``."""
+    if statistic not in BOUNDS:
+        return low, high
+    lo, hi = BOUNDS[statistic]
+    return np.clip(low, lo, hi), np.clip(high, lo, hi)
 
 
 def column_quantiles(replicates: FloatArray, q: FloatArray) -> FloatArray:

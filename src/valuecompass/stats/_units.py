@@ -1,7 +1,9 @@
 """Answers arranged for resampling: a positions array of contexts × units × values per side.
 
 A *unit* is what the bootstrap draws: a person (people's answers) or one prompt variant's
-answer in one sample (a model's answers). A unit answers every value of its context at once, so
+answer in one sample, in one language where the table has a language column (a model's
+answers: a cell (context, item) holds one answer per language, the language axis not being a
+context axis). A unit answers every value of its context at once, so
 drawing whole units keeps the correlation between a person's (or a prompt's) answers.
 """
 
@@ -47,11 +49,18 @@ class Units:
         return means
 
 
-def unit_columns(answers: pd.DataFrame) -> list[str]:
-    """``["respondent"]`` for people's answers, ``["variant", "sample"]`` for a model's."""
+#: The answer table's column for an instrument's language axis (its id in every bundled one).
+LANGUAGE = "language"
+
+
+def unit_columns(answers: pd.DataFrame, language: str = LANGUAGE) -> list[str]:
+    """``["respondent"]`` for people's answers, ``["variant", "sample"]`` for a model's, and
+    the LANGUAGE column after them where the table has one: a model asked in two languages
+    answers each cell twice per variant and sample, two units (never one overwriting the other).
+    """
     if len(answers) and (answers["respondent"].astype(str).str.len() > 0).all():
         return ["respondent"]
-    return ["variant", "sample"]
+    return ["variant", "sample", *([language] if language in answers.columns else [])]
 
 
 def arrange(
