@@ -48,3 +48,15 @@ def test_a_run_over_two_wordings_aligns_from_the_store(tmp_path: Path) -> None:
     got = json.loads(_cli("align", "--humans", str(tmp_path / "h.csv"), "--llm", f"{db}#m",
                           *ODD, "--format", "json"))  # fmt: skip
     assert got["overall"]["distance"] == pytest.approx(expect, abs=1e-12)
+    # rigor and the report read the same answers: a model's rows on the reversed likeness
+    # scale are put on the first wording's scale (exact), so the bootstrap's point distances
+    # are align's, value by value
+    src = ["--humans", str(tmp_path / "h.csv"), "--llm", f"{db}#m", *ODD]
+    ranked = json.loads(_cli("rigor", "ranks", *src, "--resamples", "20", "--format", "json"))
+    by_value = (m - h.reindex(m.index)).abs()
+    assert {r["value"]: r["distance"] for r in ranked["rows"]} == pytest.approx(
+        by_value.to_dict(), abs=1e-12
+    )
+    _cli("rigor", "ceiling", *src, "--splits", "3", "--format", "csv")
+    _cli("report", *src, "--out", str(tmp_path / "report.html"))
+    assert "Tidy" in (tmp_path / "report.html").read_text()

@@ -56,6 +56,36 @@ def side_scale(instrument: Instrument, side: Side) -> RatingScale:
     return instrument.people_scale if side == HUMANS else model_scale(instrument)
 
 
+def reference_scale(instrument: Instrument, side: Side) -> RatingScale:
+    """The one scale SIDE's positions are put on for resampling and distributions: its own
+    (:func:`side_scale`), or, where a model's wordings are on scales that score positions
+    differently, the first wording's scale (see :func:`on_reference_scale`)."""
+    try:
+        return side_scale(instrument, side)
+    except ScaleError:
+        return instrument.scale_for(instrument.wording_ids[0])
+
+
+def on_reference_scale(answers: pd.DataFrame, instrument: Instrument, side: Side) -> pd.DataFrame:
+    """ANSWERS with every position re-expressed on :func:`reference_scale` (exact, as
+    normalisation is linear in the position), its ``scale`` column naming that scale; the
+    same table where no row is on a scale that scores differently.
+
+    Edge case: a position off its own scale is refused by :func:`scores` (``ScaleError``).
+    """
+    if "scale" not in answers.columns or answers.empty:
+        return answers
+    ref = reference_scale(instrument, side)
+    ids = row_scales(answers, instrument, side)
+    if all(same_mapping(instrument.scale(i), ref) for i in dict.fromkeys(ids)):
+        return answers
+    agree, other = scale_ends(ref)
+    out = answers.copy()
+    out["position"] = agree + scores(answers, instrument, side) * (other - agree)
+    out["scale"] = ref.id
+    return out
+
+
 def row_scales(answers: pd.DataFrame, instrument: Instrument, side: Side | None) -> pd.Series:
     """The scale id of each row: its ``scale`` column, else SIDE's scale (by ``source`` when
     SIDE is ``None``). The default is asked for only where a row does not say."""

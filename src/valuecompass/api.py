@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from valuecompass._normalise import on_reference_scale
 from valuecompass.answers import ImportReport
 from valuecompass.compare import Alignment, GroupDistance, align
 from valuecompass.exclusions import Exclusions, apply_exclusions, read_exclusions
@@ -61,8 +62,8 @@ def align_sources(
         alignment=align(h, m, form, group_distance),
         humans=h_report,
         llm=m_report,
-        human_answers=h,
-        model_answers=m,
+        human_answers=on_reference_scale(h, form, "humans"),
+        model_answers=on_reference_scale(m, form, "llm"),
         centred=centre,
     )
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from valuecompass._normalise import side_scale
+from valuecompass._normalise import reference_scale
 from valuecompass.compare import Alignment
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import RatingScale
@@ -206,8 +206,8 @@ def distribution_distances(
 ) -> Distributions:
     """Wasserstein and Jensen-Shannon distances between people's and the model's answers."""
     layout = Layout.of(alignment)
-    people_scale = side_scale(alignment.instrument, "humans")
-    model_scale = side_scale(alignment.instrument, "llm")
+    people_scale = reference_scale(alignment.instrument, "humans")
+    model_scale = reference_scale(alignment.instrument, "llm")
     support = common_support(people_scale, model_scale)
     people = answer_distributions(human_answers, layout, support, scale=people_scale)
     model = answer_distributions(model_answers, layout, support, scale=model_scale)

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from valuecompass import alignment as al
 from valuecompass._grouping import AXIS_ALIASES, GroupingError, GroupRule, group_rules
-from valuecompass._normalise import Side, side_scale
+from valuecompass._normalise import Side, reference_scale
 from valuecompass.compare import Alignment
 from valuecompass.instrument import Instrument, RatingScale, load_instrument
 from valuecompass.stats._units import FloatArray
@@ -86,8 +86,9 @@ class Layout:
         )
 
     def scale(self, side: Side) -> RatingScale:
-        """The scale SIDE's raw positions are on (:func:`valuecompass._normalise.side_scale`)."""
-        return side_scale(self.instrument or load_instrument(), side)
+        """The scale SIDE's raw positions are on: its reference scale, which the kept answer
+        tables are put on (:func:`valuecompass._normalise.on_reference_scale`)."""
+        return reference_scale(self.instrument or load_instrument(), side)
 
     def _rules(self) -> dict[str, GroupRule]:
         if self.rules:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from valuecompass._grouping import GroupingError, GroupRule, group_rule
-from valuecompass._normalise import side_scale
+from valuecompass._normalise import reference_scale
 from valuecompass.compare import Alignment
 from valuecompass.errors import ValueCompassError
 from valuecompass.stats._intervals import centred_interval
@@ -150,8 +150,10 @@ def steerability(
             f"model share; they share {', '.join(levels) or 'none'}"
         )
     values = list(alignment.human.columns)
-    h_units = arrange(human_answers, alignment.contexts, values, scale=side_scale(inst, "humans"))
-    m_units = arrange(model_answers, alignment.contexts, values, scale=side_scale(inst, "llm"))
+    h_units = arrange(
+        human_answers, alignment.contexts, values, scale=reference_scale(inst, "humans")
+    )
+    m_units = arrange(model_answers, alignment.contexts, values, scale=reference_scale(inst, "llm"))
     h = _to_grid(h_units.cell_means(), h_units, where)
     m = _to_grid(m_units.cell_means(), m_units, where)
     grid = distance_grid(m, h)
