@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from _survey_support import EXPECT, TOKEN
 from valuecompass.store import open_store
@@ -22,7 +22,6 @@ from valuecompass.store import survey as store
 from valuecompass.testing import survey_load as load
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "survey"
-CHROMIUM = "/usr/bin/chromium"
 COMPLETE = "https://app.prolific.com/submissions/complete?cc={code}"
 
 #: Every visible control without a label, as the accessibility tree would find it.
@@ -65,18 +64,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     finally:
         proc.terminate()
         proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Shots:

@@ -7,11 +7,10 @@ special case for any instrument; the attention checks are answered from the scal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from valuecompass.instrument import load_instrument
 from valuecompass.store import open_store
@@ -20,7 +19,6 @@ from valuecompass.survey import load_content
 from valuecompass.testing import survey_load as load
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "survey-i18n"
-CHROMIUM = "/usr/bin/chromium"
 #: (instrument, language, a word its statement pages show, the save button's label)
 CASES = [
     ("schwartz_refined", "en", "Very much like me", "Save and continue"),
@@ -30,18 +28,6 @@ CASES = [
 ]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _shot(page: Page, paths: list[Path], prefix: str, name: str) -> None:

@@ -12,13 +12,12 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from _survey_support import TOKEN
 from valuecompass.instrument import load_instrument
@@ -28,22 +27,9 @@ from valuecompass.testing import survey_load as load
 ODD_PATH = Path(__file__).parent / "data" / "odd_instrument.yaml"
 ODD = load_instrument(ODD_PATH)
 ARTIFACTS = Path(__file__).parent / "artifacts" / "survey-odd"
-CHROMIUM = "/usr/bin/chromium"
 LETTERS = {"a", "b", "c", "d", "e", "f", "g"}
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _shot(page: Page, paths: list[Path], name: str) -> None:
