@@ -7,6 +7,7 @@ PostgreSQL comes from the survey tests' session database (``_survey_support.pg_d
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -59,11 +60,25 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{path}" if path else src}
 
 
+def default_sigint() -> None:
+    """In a child before it runs: Ctrl-C back to its default. A shell without job control
+    starts background commands with SIGINT ignored, and children inherit that; a run that
+    finds SIGINT ignored keeps it so (as under ``nohup``), so a test that sends it must not
+    depend on how the suite itself was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(*args: str) -> subprocess.Popen[str]:
-    """``valuecompass ARGS`` in a process of its own (``python -m valuecompass``)."""
+    """``valuecompass ARGS`` in a process of its own (``python -m valuecompass``), with
+    Ctrl-C at its default (see :func:`default_sigint`)."""
     command = [sys.executable, "-m", "valuecompass", *args]
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        preexec_fn=default_sigint,
     )
 
 

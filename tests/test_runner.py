@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from _store_support import default_sigint
 from valuecompass.api import align_sources
 from valuecompass.cli import main
 from valuecompass.models import FatalBackendError
@@ -194,7 +195,9 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_what_was_stored(tmp_path: Pa
     args = [str(exe), "run", "--model", "mock:delay=0.02", "--countries", "India",
             "--scenarios", "education", "--db", str(db), "--run", "c", "--concurrency", "1",
             "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.05)
