@@ -11,24 +11,37 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# llama.cpp's AMX kernels (chosen by -march=native on CPUs that report AMX) crash in
-# llama_decode on the bundled Q4_1 model (seen on Sapphire Rapids virtual machines), so the
-# build leaves AMX out; everything else the CPU has (AVX-512 included) stays in. A CMAKE_ARGS
-# of your own replaces this.
-ifeq ($(shell uname -m),x86_64)
-NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
-CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
-export CMAKE_ARGS
-endif
+# llama-cpp-python is built from its source release with two changes of ours (patches/):
+# - llama-cpp-python-amx-tile-config.patch: llama.cpp's AMX kernels, which -march=native builds
+#   on CPUs that have AMX (Sapphire Rapids and later), fill their tile configuration on the
+#   stack, where GCC drops the stores, so the first AMX instruction faults. Fixed, they run the
+#   bundled Q4_1 model about 2x faster than BF16 (benchmarks/bench_local.py --formats). The
+#   backend checks once in a child process that a build's AMX kernels run, and agree with plain
+#   memory, before it uses them (models/_kernels.py), so a llama-cpp-python built elsewhere is
+#   safe too.
+# - llama-cpp-python-fa-tile-simd.patch: three per-element loops of the CPU flash attention
+#   tiles (the mask, each row's maximum, the K tile's transpose) 16 lanes at a time with
+#   AVX-512; the same numbers, about a quarter off a block of item prompts.
+# A CMAKE_ARGS of your own is passed to the build. It compiles once (about 5 minutes on 2 cores)
+# and is kept in .venv; never from pip's cache, so a wheel built earlier is not reused.
+LLAMA_VERSION := 0.3.36
+LLAMA_PATCHES := $(sort $(wildcard patches/llama-cpp-python-*.patch))
+LLAMA_SRC := $(VENV)/src/llama_cpp_python-$(LLAMA_VERSION)
+LLAMA_STAMP := $(VENV)/.llama-cpp-python-$(LLAMA_VERSION)-patched
+$(LLAMA_STAMP): $(LLAMA_PATCHES) | $(BIN)/python
+	rm -rf $(VENV)/src
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: --no-cache-dir \
+		--dest $(VENV)/src llama-cpp-python==$(LLAMA_VERSION)
+	tar -xzf $(VENV)/src/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(VENV)/src
+	for patch in $(LLAMA_PATCHES); do git apply --directory=$(LLAMA_SRC) "$$patch" || exit 1; done
+	$(BIN)/pip uninstall --quiet --yes llama-cpp-python
+	$(BIN)/pip install --quiet --no-cache-dir $(LLAMA_SRC)
+	rm -rf $(VENV)/src
+	touch $(LLAMA_STAMP)
 
-# Reinstall only when the project's dependencies change; llama-cpp-python
-# compiles from source once (about 5 minutes on 2 cores) and is kept in .venv. It is built
-# first and never from pip's cache, so a wheel built earlier with other flags is not reused.
-LLAMA_SPEC := $(shell grep -o '"llama-cpp-python[^"]*"' pyproject.toml)
-$(STAMP): pyproject.toml | $(BIN)/python
+# Reinstall only when the project's dependencies change.
+$(STAMP): pyproject.toml $(LLAMA_STAMP) | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/python -c "import llama_cpp" 2>/dev/null || \
-		$(BIN)/pip install --quiet --no-cache-dir $(LLAMA_SPEC)
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 

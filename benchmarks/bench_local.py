@@ -12,7 +12,8 @@ Ours stops an answer at its option code (``stop_at_option``, the default), so mo
 take one token; ``create_chat_completion`` generates both, as the old path did.
 
 Each is run ROUNDS times, interleaved, and the fastest round counts (the machine is shared).
-``--formats`` instead times ours in each weight format (the bundled Q4_1 kept, BF16, F16, Q8_0).
+``--formats`` instead times ours in each weight format (the bundled Q4_1 kept, BF16, F16, Q8_0),
+with llama.cpp's AMX kernels where they work here (``-amx``) and without.
 Prints the load average, since other work on the machine moves every figure.
 
     python benchmarks/bench_local.py [--rounds 3] [--threads 2]
@@ -128,13 +129,18 @@ def fastest(runs: dict[str, Callable[[], object]], rounds: int) -> dict[str, flo
 
 def formats(threads: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as cache:
-        for weights in ("keep", "bf16", "f16", "q8_0"):
+        choices = [("keep", True), ("keep", False), ("bf16", False), ("f16", False),
+                   ("q8_0", True), ("q8_0", False)]  # fmt: skip
+        for weights, amx in choices:
             backend = LocalBackend(bundled_model_path(), threads=threads, weights=weights,
-                                   cache_dir=cache)  # fmt: skip
+                                   cache_dir=cache, amx=amx)  # fmt: skip
+            if amx and not backend.format.endswith("-amx"):
+                backend.close()
+                continue  # no working AMX kernels here
             requests = block(backend)
             ours(backend, requests)()  # warm
             t = fastest({"ours": ours(backend, requests)}, rounds)["ours"]
-            print(f"  weights {backend.format:>5}: {t / len(requests) * 1000:6.1f} ms a prompt")
+            print(f"  weights {backend.format:>8}: {t / len(requests) * 1000:6.1f} ms a prompt")
             backend.close()
 
 

@@ -5,8 +5,9 @@ a temporary store, as ``valuecompass run`` does, and prints its wall time, CPU t
 system of this process: llama.cpp's threads and the writer), prompts a second, and the ratio
 to the 100 s target. The baseline is measured in the same run, on a sample of contexts (the
 first ``--sample`` of them in the grid's order, both variants) and extrapolated to the whole
-grid by prompt count, stated as such: by default the bundled Q4_1 file kept as it is
-(``weights=keep``, batched), else the backend options given with ``--baseline KEY=VALUE``.
+grid by prompt count, stated as such: by default the bundled Q4_1 file kept as it is on
+llama.cpp's plain CPU kernels (``weights=keep amx=false``, batched), else the backend options
+given with ``--baseline KEY=VALUE``.
 ``--candidate KEY=VALUE`` (repeatable) adds backend options to the measured path, e.g.
 ``--candidate stop_at_option=false --baseline stop_at_option=true`` on the same sample says
 what stopping at the option saves.
@@ -111,7 +112,7 @@ def main() -> None:
         action="append",
         default=None,
         metavar="KEY=VALUE",
-        help="the baseline's backend options (default: weights=keep)",
+        help="the baseline's backend options (default: weights=keep amx=false)",
     )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-full", action="store_true", help="the sample only, not the job")
@@ -121,7 +122,9 @@ def main() -> None:
     if not args.no_full:
         full_job(candidate, args.threads)
     if args.sample > 0:
-        baseline = parse_options(["weights=keep"] if args.baseline is None else args.baseline)
+        baseline = parse_options(
+            ["weights=keep", "amx=false"] if args.baseline is None else args.baseline
+        )
         sample(candidate, None if args.no_baseline else baseline, args.threads, args.sample)
     print(f"load average after: {os.getloadavg()}")
 

@@ -16,6 +16,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from valuecompass._grouping import context_columns
 from valuecompass.compare import align
 from valuecompass.instrument import load_instrument
 from valuecompass.profile import value_profile
@@ -23,7 +24,9 @@ from valuecompass.sources import load_source
 from valuecompass.store import open_store
 from valuecompass.store import runs as store
 
-KEY = ["country", "topic", "value", "variant", "sample"]
+#: A context's columns: one per axis of the instrument, named by its id.
+AXES = context_columns(load_instrument())
+KEY = [*AXES, "value", "variant", "sample"]
 
 
 def answers(src: str) -> pd.DataFrame:
@@ -58,9 +61,10 @@ def summaries(old: str, new: str, humans: str | None) -> None:
     """Profile and alignment of both runs on the contexts both hold."""
     form = load_instrument()
     tables = [load_source(src, form, "llm", "probs")[0] for src in (old, new)]
-    contexts = [set(zip(t.country, t.topic, strict=True)) for t in tables]
+    contexts = [set(t[AXES].itertuples(index=False, name=None)) for t in tables]
     common = contexts[0] & contexts[1]
-    tables = [t[[c in common for c in zip(t.country, t.topic, strict=True)]] for t in tables]
+    tables = [t[[c in common for c in t[AXES].itertuples(index=False, name=None)]]
+              for t in tables]  # fmt: skip
     cells = [value_profile(t, form).cells for t in tables]
     diff = (cells[1] - cells[0].loc[cells[1].index]).abs().to_numpy()
     print(f"profile (0..1), {len(common)} contexts: mean |change| per cell "

@@ -67,7 +67,8 @@ def test_a_slow_file_is_converted_once_and_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     digest = file_digest(bundled_model_path())
-    first = LocalBackend(bundled_model_path(), cache_dir=tmp_path, batch_size=4)
+    # Without the AMX kernels (amx=false, or a CPU without them) Q4_1 has no fast CPU path.
+    first = LocalBackend(bundled_model_path(), cache_dir=tmp_path, batch_size=4, amx="false")
     first.close()
     converted = tmp_path / f"{BUNDLED_STEM}.{digest}.bf16.gguf"
     assert first.file == converted and sorted(tmp_path.iterdir()) == [converted]
@@ -78,7 +79,7 @@ def test_a_slow_file_is_converted_once_and_reused(
         raise AssertionError("converted again")
 
     monkeypatch.setattr(_convert.llama_cpp, "llama_model_quantize", refuse)
-    second = LocalBackend(bundled_model_path(), cache_dir=tmp_path, batch_size=4)
+    second = LocalBackend(bundled_model_path(), cache_dir=tmp_path, batch_size=4, amx="false")
     try:
         assert second.file == converted and converted.stat().st_mtime_ns == stamp
         assert second.identity == first.identity
@@ -89,8 +90,8 @@ def test_a_slow_file_is_converted_once_and_reused(
 @pytest.mark.slow
 def test_identity_names_the_format_and_the_options_that_change_answers(tmp_path: Path) -> None:
     keep = LocalBackend(bundled_model_path(), cache_dir=tmp_path, weights="keep", batch_size=4,
-                        stop_at_option="false")  # fmt: skip
-    stop = LocalBackend(bundled_model_path(), cache_dir=tmp_path, batch_size=4)  # the default
+                        stop_at_option="false", amx="false")  # fmt: skip
+    stop = LocalBackend(bundled_model_path(), cache_dir=tmp_path, batch_size=4, amx="false")
     try:
         digest = file_digest(bundled_model_path())
         assert keep.identity == f"local:{BUNDLED_STEM}.gguf@{digest}/q4_1"

@@ -129,16 +129,20 @@ def test_item_and_form_runs_agree_with_the_local_backend(
         local_raw, local_code, local_probs = computed[key]
         # Greedy decoding of the same file: the same answer, token for token.
         assert (raw, code) == (local_raw, local_code), key
-        # The same first-token distribution over the options, within 0.05 total variation
-        # per answer and 0.02 on average. The numbers differ a little: the local backend
-        # evaluates the BF16 file it converts from the Q4_1 one, a block's items in one batched
-        # decode over their shared prefix, while the server evaluates the Q4_1 file one prompt
-        # at a time (measured here: max 0.022, mean 0.011). The server also sees only its top
-        # 20 tokens (an option below them would count 0).
+        # The same first-token distribution over the options, within 0.08 total variation
+        # per answer and 0.04 on average: the batching tolerance of a quantised format
+        # (test_local_model.py). Both sides evaluate the Q4_1 file, by llama.cpp's AMX kernels
+        # where they work (else the local backend converts it to BF16), but the local backend
+        # evaluates a block's items in one batched decode over their shared prefix and the
+        # server one prompt at a time, with other kernels; the activations are rounded to 8
+        # bits, which turns those small differences into some different roundings (measured
+        # here with AMX: max 0.036, mean 0.020; BF16 against the plain Q4_1 path: max 0.022,
+        # mean 0.011). The server also sees only its top 20 tokens (an option below them
+        # would count 0).
         assert probs and local_probs, key
         tvs.append(0.5 * sum(abs(probs[c] - local_probs[c]) for c in local_probs))
-        assert tvs[-1] <= 0.05, (key, probs, local_probs)
-    assert sum(tvs) / len(tvs) <= 0.02, tvs
+        assert tvs[-1] <= 0.08, (key, probs, local_probs)
+    assert sum(tvs) / len(tvs) <= 0.04, tvs
     # The server's run is scored by option probabilities like any other.
     scored = cli.invoke(main, ["align", "--humans", str(released), "--llm", f"{db}#server",
                                "--score", "probs", "--format", "json"])  # fmt: skip

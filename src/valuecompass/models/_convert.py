@@ -28,7 +28,8 @@ TARGETS: dict[str, int] = {
     "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0,
 }
 
-#: File types with a fast CPU path (tinyBLAS, AMX or the repacked kernels): kept as they are.
+#: File types with a fast CPU path on any x86 or Arm CPU (tinyBLAS or the repacked kernels):
+#: kept as they are. The AMX kernels add more (``_kernels.AMX_FTYPES``) where they work.
 FAST: dict[int, str] = {
     llama_cpp.LLAMA_FTYPE_ALL_F32: "f32",
     llama_cpp.LLAMA_FTYPE_MOSTLY_F16: "f16",
@@ -37,7 +38,8 @@ FAST: dict[int, str] = {
     llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0: "q4_0",
 }
 
-#: What ``weights="auto"`` converts a slow file to (measured fastest here: benchmarks/).
+#: What ``weights="auto"`` converts a slow file to, where llama.cpp has no working AMX kernels
+#: (measured fastest then: benchmarks/bench_local.py --formats).
 DEFAULT_TARGET = "bf16"
 
 
@@ -58,17 +60,18 @@ def read_ftype(path: Path) -> int:
         model.close()
 
 
-def choose_format(ftype: int, weights: str) -> str | None:
+def choose_format(ftype: int, weights: str, fast: frozenset[int] = frozenset()) -> str | None:
     """The format to convert a file of type FTYPE to under the WEIGHTS option, or ``None`` to
     keep the file as it is.
 
-    ``auto`` converts only a type without a fast CPU path (to :data:`DEFAULT_TARGET`);
-    ``keep`` never converts; a target name converts unless the file already has that type.
+    ``auto`` converts only a type without a fast CPU path (:data:`FAST`, and the types in FAST
+    that this machine adds: its working AMX kernels') to :data:`DEFAULT_TARGET`; ``keep``
+    never converts; a target name converts unless the file already has that type.
     """
     if weights == "keep":
         return None
     if weights == "auto":
-        return None if ftype in FAST else DEFAULT_TARGET
+        return None if ftype in FAST or ftype in fast else DEFAULT_TARGET
     if weights not in TARGETS:
         known = ", ".join(["auto", "keep", *TARGETS])
         raise ConfigError(f"weights={weights!r}: not a weight format; known: {known}")

@@ -1,8 +1,12 @@
 """A GGUF model in this process through llama-cpp-python; the bundled SmolLM2 by default.
 
-A file whose weight type has no fast CPU path in llama.cpp (the bundled Q4_1 among them) is
-converted once to BF16 in the model cache folder (``weights``: ``auto``, ``keep``, ``bf16``,
-``f16``, ``q8_0``; see ``_convert.py``). The runner hands the backend blocks of prompts (a
+On a CPU with AMX (Intel Sapphire Rapids and later) whose llama.cpp build runs its AMX kernels
+(checked once in a child process: ``_kernels.py``), a file of a quantised type they take (the
+bundled Q4_1 among them) is evaluated by them as it is: the fastest path there, about twice
+BF16's speed. Elsewhere, a file whose weight type has no fast CPU path in llama.cpp (Q4_1
+among them) is converted once to BF16 in the model cache folder (``weights``: ``auto``,
+``keep``, ``bf16``, ``f16``, ``q8_0``; see ``_convert.py``; ``-M amx=false`` leaves the AMX
+kernels out). The runner hands the backend blocks of prompts (a
 context and variant); each block is one batched decode with the shared prefix stored once
 (``_llama_batch.py``), and the one or two generated tokens are batched too. Option
 probabilities are read from the logits of the first answer token, renormalised over the
@@ -30,7 +34,7 @@ import llama_cpp
 import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from valuecompass.models import _convert
+from valuecompass.models import _convert, _kernels
 from valuecompass.models._base import (
     Completion,
     ConfigError,
@@ -68,16 +72,34 @@ def _flag(value: bool | str) -> bool:
 
 
 def weights_file(
-    path: Path, weights: str, cache_dir: Path | None, threads: int
-) -> tuple[Path, str]:
-    """(the file to evaluate, its format's name) for the model at PATH under WEIGHTS."""
-    source_type = _convert.read_ftype(path)
-    target = _convert.choose_format(source_type, weights)
-    if target is None:
-        return path, _convert.ftype_name(source_type)
+    path: Path, weights: str, cache_dir: Path | None, threads: int, amx: bool = True
+) -> tuple[Path, str, bool]:
+    """(the file to evaluate, its format's name, whether llama.cpp may place its weights in the
+    extra CPU buffer types) for the model at PATH under WEIGHTS.
+
+    Where this build's AMX kernels work (checked once: ``_kernels.py``) and AMX is allowed,
+    a file of a type they take is kept (``auto``) and evaluated by them; its format's name says
+    so (``q4_1-amx``), since their answers differ slightly from the other kernels'.
+    """
     folder = cache_dir or model_cache_dir()
+    source_type = _convert.read_ftype(path)
+    wanted = _convert.TARGETS.get(weights, source_type)
+    tiles = amx and (source_type in _kernels.AMX_FTYPES or wanted in _kernels.AMX_FTYPES)
+    tiles = tiles and _kernels.amx_usable(path, folder)
+    fast = _kernels.AMX_FTYPES if tiles else frozenset()
+    target = _convert.choose_format(source_type, weights, fast)
+    evaluated = source_type if target is None else _convert.TARGETS[target]
+    name = _convert.ftype_name(source_type) if target is None else target
+    quantised = name not in ("bf16", "f16", "f32")
+    # A build whose AMX kernels crash takes them for every quantised type once extra buffers
+    # are allowed, so those types then stay in plain memory; float weights never take them.
+    extra = not quantised or tiles or not _kernels.amx_compiled()
+    if tiles and evaluated in _kernels.AMX_FTYPES:
+        name += "-amx"
+    if target is None:
+        return path, name, extra
     out = _convert.cached_path(path, file_digest(path), target, folder)
-    return _convert.convert(path, out, target, threads), target
+    return _convert.convert(path, out, target, threads), name, extra
 
 
 class LocalBackend:
@@ -95,22 +117,22 @@ class LocalBackend:
         batch_size: int | str = 64,
         stop_at_option: bool | str = True,
         n_ubatch: int | str = 512,
+        amx: bool | str = True,
     ) -> None:
         if not path.is_file():
             raise ConfigError(f"{path}: no such model file")
         self.threads = int(threads or os.cpu_count() or 1)
         folder = Path(cache_dir).expanduser() if cache_dir else None
         self.path = path
-        self.file, self.format = weights_file(path, str(weights).lower(), folder, self.threads)
+        self.file, self.format, extra = weights_file(
+            path, str(weights).lower(), folder, self.threads, _flag(amx)
+        )
         self.max_batch = max(1, int(batch_size))
         self.stop_at_option = _flag(stop_at_option)
         self.identity = f"local:{path.name}@{file_digest(path)}/{self.format}"
         if self.stop_at_option:
             self.identity += "+stop"
-        # llama.cpp's AMX kernels for quantised types crash some machines (a general protection
-        # fault in libggml-cpu, seen for Q4_1); float weights never take them.
-        plain = self.format in ("bf16", "f16", "f32")
-        self._model = GGUFModel(self.file, extra_buffers=plain)
+        self._model = GGUFModel(self.file, extra_buffers=extra)
         self._ctx = BatchContext(
             self._model, int(n_ctx), self.max_batch, self.threads, int(n_ubatch)
         )
