@@ -125,11 +125,7 @@ class Survey:
         texts = self.texts[lang or self.language(request)]
         html = self.env.get_template(template).render(
             csrf=token,
-            content=texts.content,
-            ui=texts.ui,
-            t=texts.t,
-            path=texts.path,
-            lang=texts.language,
+            **texts.template_values(),
             radios=self.buttons[texts.language],
             **ctx,
         )

@@ -49,13 +49,7 @@ def error_html(env: jinja2.Environment, texts: Texts, status: int, message: str)
     key = f"error_title_{status}"
     title = texts.t(key if key in texts.ui else "error_title_other")
     page = env.get_template("error.html").render(
-        title=title,
-        message=message,
-        content=texts.content,
-        ui=texts.ui,
-        t=texts.t,
-        path=texts.path,
-        lang=texts.language,
+        title=title, message=message, **texts.template_values()
     )
     return page.encode()
 

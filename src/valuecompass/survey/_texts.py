@@ -63,6 +63,12 @@ class Texts:
         """The ui string KEY with its ``{name}`` placeholders filled from VALUES."""
         return fill(self.ui[key], {k: str(v) for k, v in values.items()})
 
+    def template_values(self) -> dict[str, Any]:
+        """What every page's template is given of its language: the survey's content, the ui
+        strings and ``t``, the page path and the language code."""
+        return {"content": self.content, "ui": self.ui, "t": self.t, "path": self.path,
+                "lang": self.language}  # fmt: skip
+
 
 def fill(text: str, values: Mapping[str, str]) -> str:
     """TEXT with each ``{name}`` in VALUES replaced; other braces are left as they are."""
