@@ -4,6 +4,7 @@ has run them, and got what plain memory gets; the answer is remembered per build
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import llama_cpp
@@ -35,9 +36,10 @@ def test_auto_keeps_the_types_working_amx_kernels_take() -> None:
     assert llama_cpp.LLAMA_FTYPE_MOSTLY_BF16 not in amx
 
 
-def test_the_check_runs_once_per_build_and_is_remembered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def refusing_probe(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """A build with AMX kernels (``build-a``) whose check, counted, refuses them; a fresh
+    process (nothing seen yet). The models checked, in order."""
     calls: list[Path] = []
 
     def probe(model: Path) -> bool:
@@ -48,24 +50,68 @@ def test_the_check_runs_once_per_build_and_is_remembered(
     monkeypatch.setattr(_kernels, "probe", probe)
     monkeypatch.setattr(_kernels, "_SEEN", {})
     monkeypatch.setattr(_kernels, "library_key", lambda: "build-a")
+    return calls
+
+
+def test_the_check_runs_once_per_build_and_is_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusing_probe: list[Path]
+) -> None:
+    calls = refusing_probe
     model = bundled_model_path()
     assert _kernels.amx_usable(model, tmp_path) is False
     assert _kernels.amx_usable(model, tmp_path) is False
     assert calls == [model]  # once in this process
     record = tmp_path / _kernels.RECORD
-    assert json.loads(record.read_text()) == {"build-a": False}
+
+    def builds() -> object:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        assert data["format"] == _kernels.RECORD_FORMAT
+        return data["builds"]
+
+    assert builds() == {"build-a": False}
     monkeypatch.setattr(_kernels, "_SEEN", {})  # another process: read from the record
     assert _kernels.amx_usable(model, tmp_path) is False and calls == [model]
     monkeypatch.setattr(_kernels, "library_key", lambda: "build-b")  # a rebuilt library
     assert _kernels.amx_usable(model, tmp_path) is False and len(calls) == 2
-    assert json.loads(record.read_text()) == {"build-a": False, "build-b": False}
-    # A refused build keeps quantised weights out of the extra buffers, converted to BF16.
+    assert builds() == {"build-a": False, "build-b": False}
+    assert [p.name for p in tmp_path.iterdir()] == [_kernels.RECORD]  # no partial file left
+    # A refused build keeps a quantised file it keeps out of the extra buffers.
     file, name, extra = weights_file(model, "keep", tmp_path, 1)
     assert (file, name, extra) == (model, "q4_1", False)
-    record.write_text("not json")  # a damaged record is checked again, then rewritten
+
+
+@pytest.mark.parametrize(
+    "foreign", [b"not json", b"\xff\xfe not UTF-8", b'{"build-b": true}', b'["a", "list"]']
+)
+def test_a_file_of_the_records_name_that_is_not_ours_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusing_probe: list[Path], foreign: bytes
+) -> None:
+    calls = refusing_probe
+    monkeypatch.setattr(_kernels, "library_key", lambda: "build-b")
+    record = tmp_path / _kernels.RECORD
+    record.write_bytes(foreign)
+    # Its contents are not trusted (checked again) and it is never written to.
+    assert _kernels.amx_usable(bundled_model_path(), tmp_path) is False and len(calls) == 1
+    assert record.read_bytes() == foreign
+    assert [p.name for p in tmp_path.iterdir()] == [_kernels.RECORD]
+
+
+def test_a_stopped_check_is_not_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A child killed by Ctrl-C (or terminated) says nothing of the kernels: not used in this
+    # process, nothing recorded, asked again by the next.
+    child = tmp_path / "child"
+    child.write_text(f"#!{sys.executable}\nimport os, signal\n"
+                     "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                     "os.kill(os.getpid(), signal.SIGINT)\n")  # fmt: skip
+    child.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(child))
+    assert _kernels.probe(bundled_model_path()) is None
+    monkeypatch.setattr(_kernels, "amx_compiled", lambda: True)
     monkeypatch.setattr(_kernels, "_SEEN", {})
-    assert _kernels.amx_usable(model, tmp_path) is False and len(calls) == 3
-    assert json.loads(record.read_text()) == {"build-b": False}
+    monkeypatch.setattr(_kernels, "library_key", lambda: "build-c")
+    cache = tmp_path / "cache"
+    assert _kernels.amx_usable(bundled_model_path(), cache) is False
+    assert not (cache / _kernels.RECORD).exists()
 
 
 def test_the_child_fails_on_a_file_that_is_no_model(

@@ -109,8 +109,10 @@ def test_identity_names_the_format_and_the_options_that_change_answers(tmp_path:
     finally:
         keep.close()
         stop.close()
-    with pytest.raises(ConfigError, match="'maybe': not a yes/no value"):
+    with pytest.raises(ConfigError, match="stop_at_option='maybe': not a yes/no value"):
         LocalBackend(bundled_model_path(), cache_dir=tmp_path, stop_at_option="maybe")
+    with pytest.raises(ConfigError, match="amx='perhaps': not a yes/no value"):
+        LocalBackend(bundled_model_path(), cache_dir=tmp_path, amx="perhaps")
 
 
 _CONVERT = """

@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import llama_cpp
@@ -40,7 +42,12 @@ AMX_FTYPES = frozenset(
 #: Seconds the child may take to load the model and evaluate its batch.
 PROBE_TIMEOUT = 300.0
 
+#: A child's exit statuses that say it was stopped rather than that the kernels failed.
+STOPPED = frozenset({-signal.SIGINT, -signal.SIGTERM, -signal.SIGHUP, 128 + signal.SIGINT})
+
+#: The record of checked builds in the model cache folder, and the format it says it has.
 RECORD = "llama-kernels.json"
+RECORD_FORMAT = "valuecompass llama-kernels 1"
 
 #: What the child evaluates, and how far (total variation of the next-token distribution) the
 #: AMX kernels' answer may be from plain memory's. Both quantise the activations to 8 bits, in
@@ -50,6 +57,7 @@ PROBE_TEXT = "Values guide what people do when an assistant helps them write, le
 TOLERANCE = 0.15
 
 
+@cache
 def amx_compiled() -> bool:
     """Whether the loaded llama.cpp was compiled with AMX kernels (and so places weights of
     :data:`AMX_FTYPES` in its AMX buffer whenever extra buffer types are allowed)."""
@@ -90,19 +98,22 @@ def amx_usable(model: Path, cache_dir: Path) -> bool:
 def _remembered(model: Path, cache_dir: Path, key: str) -> bool:
     record = cache_dir / RECORD
     known = _read(record)
-    if key in known:
-        return bool(known[key])
+    if known is not None and key in known:
+        return known[key]
     ok = probe(model)
-    known[key] = ok
-    _write(record, known)
+    if ok is None:  # stopped, not answered: not used now, and asked again next time
+        return False
+    if known is not None:  # a file of that name that is not our record is left as it is
+        _write(record, {**known, key: ok})
     return ok
 
 
-def probe(model: Path) -> bool:
+def probe(model: Path) -> bool | None:
     """Whether a child process evaluates one batch with the AMX kernels, and gets what plain
-    memory gets (:func:`check`); a crash in the kernels kills only the child. The child uses
-    the bundled model when it is installed (small, and its Q4_1 weights take the AMX kernels),
-    else MODEL."""
+    memory gets (:func:`check`); a crash in the kernels kills only the child. ``None`` when
+    the child was stopped (interrupted, terminated or out of time) before it could say. The
+    child uses the bundled model when it is installed (small, and its Q4_1 weights take the
+    AMX kernels), else MODEL."""
     try:
         subject = bundled_model_path()
     except ConfigError:
@@ -114,28 +125,42 @@ def probe(model: Path) -> bool:
             timeout=PROBE_TIMEOUT,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except subprocess.TimeoutExpired:
+        return None
+    except OSError:
         return False
+    if done.returncode in STOPPED:
+        return None
     return done.returncode == 0
 
 
-def _read(record: Path) -> dict[str, bool]:
+def _read(record: Path) -> dict[str, bool] | None:
+    """The answers RECORD holds (none when it does not exist), or ``None`` when a file of
+    that name is there but is not our record (not UTF-8, not JSON, or without our format)."""
     try:
         data = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return {}
-    return {str(k): bool(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
+        return None
+    builds = data.get("builds")
+    if not isinstance(builds, dict):
+        return None
+    return {str(k): bool(v) for k, v in builds.items()}
 
 
 def _write(record: Path, known: dict[str, bool]) -> None:
     """Remember the answers (atomically; a folder that cannot be written is left alone)."""
+    partial = record.with_name(f"{record.name}.partial-{os.getpid()}")
+    text = json.dumps({"format": RECORD_FORMAT, "builds": known}, indent=1, sort_keys=True)
     try:
         record.parent.mkdir(parents=True, exist_ok=True)
-        partial = record.with_name(f"{record.name}.partial-{os.getpid()}")
-        partial.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
+        partial.write_text(text, encoding="utf-8")
         os.replace(partial, record)
     except OSError:
-        pass
+        partial.unlink(missing_ok=True)
 
 
 def _logits(path: Path, extra_buffers: bool) -> np.ndarray:

@@ -59,8 +59,8 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _flag(value: bool | str) -> bool:
-    """A boolean option given as a bool or as text (``-M stop_at_option=true``)."""
+def _flag(name: str, value: bool | str) -> bool:
+    """The boolean option NAME, given as a bool or as text (``-M stop_at_option=true``)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -68,7 +68,7 @@ def _flag(value: bool | str) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"{value!r}: not a yes/no value (true or false)")
+    raise ConfigError(f"{name}={value!r}: not a yes/no value (true or false)")
 
 
 def weights_file(
@@ -125,10 +125,10 @@ class LocalBackend:
         folder = Path(cache_dir).expanduser() if cache_dir else None
         self.path = path
         self.file, self.format, extra = weights_file(
-            path, str(weights).lower(), folder, self.threads, _flag(amx)
+            path, str(weights).lower(), folder, self.threads, _flag("amx", amx)
         )
         self.max_batch = max(1, int(batch_size))
-        self.stop_at_option = _flag(stop_at_option)
+        self.stop_at_option = _flag("stop_at_option", stop_at_option)
         self.identity = f"local:{path.name}@{file_digest(path)}/{self.format}"
         if self.stop_at_option:
             self.identity += "+stop"
