@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from valuecompass import align, load_instrument, load_source
-from valuecompass.alignment import binarise
+from valuecompass.metrics import binarise
 from valuecompass.stats import Layout, Plan, arrange
 from valuecompass.stats._bootstrap import bootstrap_units
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 from sklearn.metrics import f1_score
 
-from valuecompass.alignment import binarise, rate_metrics
+from valuecompass.metrics import binarise, rate_metrics
 
 CONTEXTS, VALUES, PAIRS = 28, 56, 200
 

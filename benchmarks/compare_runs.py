@@ -16,10 +16,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from valuecompass._grouping import context_columns
-from valuecompass.compare import align
-from valuecompass.instrument import load_instrument
-from valuecompass.profile import value_profile
+from valuecompass.instrument import context_columns, load_instrument
+from valuecompass.metrics import align, value_profile
 from valuecompass.sources import load_source
 from valuecompass.store import open_store
 from valuecompass.store import runs as store

@@ -15,7 +15,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
-from valuecompass import alignment as al
+from valuecompass import metrics as al
 
 NAN = np.nan
 

@@ -17,11 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from valuecompass import answers as ans
-from valuecompass._grouping import context_columns
-from valuecompass._tidy_read import read_tidy
+from valuecompass.answers import read_tidy
 from valuecompass.cli import main
-from valuecompass.compare import align
-from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.instrument import Instrument, context_columns, load_instrument
+from valuecompass.metrics import align
 from valuecompass.stats import (
     distribution_distances,
     factor_table,

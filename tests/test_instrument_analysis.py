@@ -15,14 +15,20 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from valuecompass import alignment as al
 from valuecompass import answers as ans
-from valuecompass._comparable import IncomparableError, check_comparable, check_run, run_instrument
-from valuecompass._grouping import context_columns, group_rule, group_rules
-from valuecompass._normalise import ScaleError, model_scale
+from valuecompass import metrics as al
+from valuecompass.answers import ScaleError, model_scale
 from valuecompass.cli import main
-from valuecompass.compare import align
-from valuecompass.instrument import Instrument, bundled_ids, load_instrument
+from valuecompass.instrument import (
+    Instrument,
+    bundled_ids,
+    context_columns,
+    group_rule,
+    group_rules,
+    load_instrument,
+)
+from valuecompass.metrics import align
+from valuecompass.sources import IncomparableError, check_comparable, check_run, run_instrument
 from valuecompass.stats import bootstrap, distribution_distances
 
 

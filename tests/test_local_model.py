@@ -9,11 +9,11 @@ import llama_cpp
 import numpy as np
 import pytest
 
+from valuecompass.answers import parse_item
 from valuecompass.api import align_sources
 from valuecompass.instrument import load_instrument
 from valuecompass.models import BackendError, Request, _kernels, get_backend
 from valuecompass.models.local import LocalBackend, bundled_model_path
-from valuecompass.parsing import parse_item
 from valuecompass.prompts import load_prompts
 from valuecompass.runner import RunConfig, run_model
 from valuecompass.runner._batch import BatchBackend, batch_size

@@ -14,9 +14,9 @@ from valuecompass.api import align_sources
 from valuecompass.cli import main
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.prompts import PromptError, load_prompts, render
-from valuecompass.released import released_levels
 from valuecompass.runner import RunConfig, run_model
 from valuecompass.runner._config import prompts_digest
+from valuecompass.sources import released_levels
 from valuecompass.stats import factor_table, prompt_sensitivity, variant_factors
 
 BUNDLED = Path(__file__).parents[1] / "src/valuecompass/prompts/data"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from valuecompass.answers import Missing, extract_json_object, parse_all, parse_item, parse_option
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.parsing import Missing, extract_json_object, parse_all, parse_item, parse_option
 
 
 @pytest.mark.parametrize(
@@ -165,6 +165,6 @@ def test_options_come_from_any_instruments_scale() -> None:
 
 
 def test_parse_form_is_the_deprecated_name_of_parse_all() -> None:
-    from valuecompass import parsing
+    from valuecompass import answers as parsing
 
     assert parsing.parse_form is parsing.parse_all and parsing.FormParse is parsing.AllParse

@@ -14,8 +14,8 @@ from scipy.stats import norm
 
 from _tidy import model, people
 from valuecompass.cli import main
-from valuecompass.compare import align
 from valuecompass.instrument import Instrument
+from valuecompass.metrics import align
 from valuecompass.stats import Target, make_pilot, plan_people, simulate
 from valuecompass.stats._plan import power, smallest
 

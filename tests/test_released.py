@@ -7,10 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from valuecompass.compare import align
-from valuecompass.humans import read_human_folder
 from valuecompass.instrument import Instrument
-from valuecompass.released import model_folders, read_model_folder
+from valuecompass.metrics import align
+from valuecompass.sources import model_folders, read_human_folder, read_model_folder
 
 # Table 2 of the paper: alignment rate (F1) per country and on average.
 TABLE_2 = {

@@ -11,14 +11,18 @@ import pytest
 from click.testing import CliRunner
 
 from _tidy import model, people
-from valuecompass import alignment as al
+from valuecompass import metrics as al
 from valuecompass.api import align_sources
 from valuecompass.cli import main
-from valuecompass.compare import Alignment, align
 from valuecompass.errors import ValueCompassError
-from valuecompass.exclusions import ExclusionError, apply_exclusions, read_exclusions
-from valuecompass.humans import read_human_folder
 from valuecompass.instrument import Instrument
+from valuecompass.metrics import Alignment, align
+from valuecompass.sources import (
+    ExclusionError,
+    apply_exclusions,
+    read_exclusions,
+    read_human_folder,
+)
 from valuecompass.stats._groups import Layout, group_statistics
 
 NAN = np.nan

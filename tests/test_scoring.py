@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from valuecompass import answers as ans
-from valuecompass.alignment import normalise
+from valuecompass.answers import normalise
 from valuecompass.api import align_sources
 from valuecompass.cli import main
 from valuecompass.instrument import load_instrument

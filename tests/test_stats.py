@@ -13,7 +13,7 @@ from scipy import stats as sps
 
 from _tidy import CTX, model, people
 from valuecompass import align, load_source
-from valuecompass import alignment as al
+from valuecompass import metrics as al
 from valuecompass.instrument import Instrument
 from valuecompass.stats import (
     Layout,

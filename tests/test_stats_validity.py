@@ -15,9 +15,9 @@ from scipy.stats import false_discovery_control, wasserstein_distance
 
 from _tidy import CTX, model, people
 from valuecompass import align, load_prompts
+from valuecompass.answers import Missing, parse_all
 from valuecompass.cli import main
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.parsing import Missing, parse_all
 from valuecompass.stats import (
     SUPPORT,
     StatsError,

@@ -14,16 +14,7 @@ from typing import TYPE_CHECKING, Any
 from valuecompass._version import __version__
 
 if TYPE_CHECKING:
-    from valuecompass.alignment import (
-        binarise,
-        cell_distance,
-        mean_distance,
-        means_distance,
-        normalise,
-        rank_descending,
-        rate_metrics,
-    )
-    from valuecompass.answers import ImportReport
+    from valuecompass.answers import ImportReport, normalise
     from valuecompass.api import AlignResult, align_sources
     from valuecompass.coding import (
         Codebook,
@@ -34,20 +25,31 @@ if TYPE_CHECKING:
         load_codebook,
         theme_counts,
     )
-    from valuecompass.compare import Alignment, NoOverlapError, align
     from valuecompass.errors import ValueCompassError
-    from valuecompass.exclusions import (
-        ExclusionError,
-        Exclusions,
-        apply_exclusions,
-        read_exclusions,
-    )
     from valuecompass.instrument import Instrument, InstrumentError, load_instrument
-    from valuecompass.profile import Profile, value_profile
+    from valuecompass.metrics import (
+        Alignment,
+        NoOverlapError,
+        Profile,
+        align,
+        binarise,
+        cell_distance,
+        mean_distance,
+        means_distance,
+        rank_descending,
+        rate_metrics,
+        value_profile,
+    )
     from valuecompass.prompts import PromptSet, load_prompts
     from valuecompass.report import ReportError, ReportResult, build_report
     from valuecompass.runner import RunConfig, RunSummary, run_model
-    from valuecompass.sources import load_source
+    from valuecompass.sources import (
+        ExclusionError,
+        Exclusions,
+        apply_exclusions,
+        load_source,
+        read_exclusions,
+    )
     from valuecompass.stats import (
         Bootstrap,
         Ceiling,
@@ -67,13 +69,13 @@ if TYPE_CHECKING:
 
 #: Public name → the module it comes from.
 _WHERE: dict[str, str] = {
-    "binarise": "valuecompass.alignment",
-    "cell_distance": "valuecompass.alignment",
-    "mean_distance": "valuecompass.alignment",
-    "means_distance": "valuecompass.alignment",
-    "normalise": "valuecompass.alignment",
-    "rank_descending": "valuecompass.alignment",
-    "rate_metrics": "valuecompass.alignment",
+    "binarise": "valuecompass.metrics",
+    "cell_distance": "valuecompass.metrics",
+    "mean_distance": "valuecompass.metrics",
+    "means_distance": "valuecompass.metrics",
+    "normalise": "valuecompass.metrics",
+    "rank_descending": "valuecompass.metrics",
+    "rate_metrics": "valuecompass.metrics",
     "ImportReport": "valuecompass.answers",
     "AlignResult": "valuecompass.api",
     "align_sources": "valuecompass.api",
@@ -84,19 +86,19 @@ _WHERE: dict[str, str] = {
     "import_codes": "valuecompass.coding",
     "load_codebook": "valuecompass.coding",
     "theme_counts": "valuecompass.coding",
-    "Alignment": "valuecompass.compare",
-    "NoOverlapError": "valuecompass.compare",
-    "align": "valuecompass.compare",
+    "Alignment": "valuecompass.metrics",
+    "NoOverlapError": "valuecompass.metrics",
+    "align": "valuecompass.metrics",
     "ValueCompassError": "valuecompass.errors",
-    "ExclusionError": "valuecompass.exclusions",
-    "Exclusions": "valuecompass.exclusions",
-    "apply_exclusions": "valuecompass.exclusions",
-    "read_exclusions": "valuecompass.exclusions",
+    "ExclusionError": "valuecompass.sources",
+    "Exclusions": "valuecompass.sources",
+    "apply_exclusions": "valuecompass.sources",
+    "read_exclusions": "valuecompass.sources",
     "Instrument": "valuecompass.instrument",
     "InstrumentError": "valuecompass.instrument",
     "load_instrument": "valuecompass.instrument",
-    "Profile": "valuecompass.profile",
-    "value_profile": "valuecompass.profile",
+    "Profile": "valuecompass.metrics",
+    "value_profile": "valuecompass.metrics",
     "PromptSet": "valuecompass.prompts",
     "load_prompts": "valuecompass.prompts",
     "ReportError": "valuecompass.report",

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuecompass._normalise import on_reference_scale
-from valuecompass.answers import ImportReport
-from valuecompass.compare import Alignment, GroupDistance, align
-from valuecompass.exclusions import Exclusions, apply_exclusions, read_exclusions
+from valuecompass.answers import ImportReport, on_reference_scale
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.sources import Scoring, load_source
+from valuecompass.metrics import Alignment, GroupDistance, align
+from valuecompass.sources import Exclusions, Scoring, apply_exclusions, load_source, read_exclusions
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ def align_sources(
     probabilities (see :func:`valuecompass.sources.load_source`); ``centre=True`` aligns
     person-centred scores (see :func:`valuecompass.stats.centre_answers`).
 
-    EXCLUDE (an exclusion CSV, see :mod:`valuecompass.exclusions`) leaves its respondents out
+    EXCLUDE (an exclusion CSV, see :mod:`valuecompass.sources`) leaves its respondents out
     of the people's answers; GROUP_DISTANCE says how grouped distances are taken
     (``cells``: Eq. 2, the default; ``means``: the authors' notebook).
 

@@ -1,5 +1,5 @@
 """``python -m valuecompass.cli`` (the same as ``python -m valuecompass``)."""
 
-from valuecompass._entry import main
+import runpy
 
-main()
+runpy.run_module("valuecompass", run_name="__main__", alter_sys=True)

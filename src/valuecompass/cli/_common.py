@@ -10,7 +10,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from valuecompass._console import make_console
+from valuecompass.common import make_console
 from valuecompass.errors import ValueCompassError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,7 +98,7 @@ def fail(message: str) -> NoReturn:
 
 def console(*, stderr: bool = False) -> Console:
     """Standard output's (or standard error's) console: the terminal's width, or, piped,
-    160-column tables and lines never hard-wrapped (:func:`valuecompass._console.make_console`)."""
+    160-column tables and lines never hard-wrapped (:func:`valuecompass.common.make_console`)."""
     return make_console(stderr=stderr)
 
 

@@ -9,11 +9,10 @@ from rich.console import Console
 
 from valuecompass.cli import _render
 from valuecompass.cli._common import DEFAULT_DATA
-from valuecompass.compare import align
 from valuecompass.errors import ValueCompassError
-from valuecompass.humans import read_human_folder
 from valuecompass.instrument import load_instrument
-from valuecompass.released import model_folders, read_model_folder
+from valuecompass.metrics import align
+from valuecompass.sources import model_folders, read_human_folder, read_model_folder
 
 
 def released_rates(data: Path) -> pd.DataFrame:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from valuecompass._grouping import group_rule
 from valuecompass.cli._common import (
     centre_option,
     ci_method_option,
@@ -18,10 +17,10 @@ from valuecompass.cli._common import (
     note_centred,
     score_option,
 )
-from valuecompass.instrument import load_instrument
+from valuecompass.instrument import group_rule, load_instrument
 
 if TYPE_CHECKING:
-    from valuecompass.compare import GroupDistance
+    from valuecompass.metrics import GroupDistance
     from valuecompass.sources import Scoring
 
 

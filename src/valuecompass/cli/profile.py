@@ -9,14 +9,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from valuecompass._grouping import group_rule
 from valuecompass.cli._common import centre_option, console, instrument_option, score_option
-from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.instrument import Instrument, group_rule, load_instrument
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from valuecompass.profile import Profile
+    from valuecompass.metrics import Profile
     from valuecompass.sources import Scoring
 
 
@@ -94,7 +93,7 @@ def profile_command(
     centre: bool = False,
 ) -> None:
     """A model's value profile by country and scenario (0 agree … 1 disagree)."""
-    from valuecompass.profile import value_profile
+    from valuecompass.metrics import value_profile
     from valuecompass.sources import load_source
 
     instrument = load_instrument(instrument_path)

@@ -18,7 +18,7 @@ from valuecompass.cli._common import (
 from valuecompass.instrument import load_instrument
 
 if TYPE_CHECKING:
-    from valuecompass.compare import GroupDistance
+    from valuecompass.metrics import GroupDistance
     from valuecompass.sources import Scoring
 
 

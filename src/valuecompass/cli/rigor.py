@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from valuecompass._grouping import context_columns, group_rule
 from valuecompass.cli._common import (
     EXCLUDE_OPTION,
     GROUP_DISTANCE_OPTION,
@@ -23,7 +22,7 @@ from valuecompass.cli._common import (
     instrument_option,
     note_centred,
 )
-from valuecompass.instrument import load_instrument
+from valuecompass.instrument import context_columns, group_rule, load_instrument
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -246,7 +245,7 @@ def ranks_command(
     seed: int,
 ) -> None:
     """Values by distance with rank intervals and the chance of being in the top k."""
-    from valuecompass._grouping import group_rule
+    from valuecompass.instrument import group_rule
     from valuecompass.stats import bootstrap
 
     result = _load(humans, llm, instrument_path)

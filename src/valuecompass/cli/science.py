@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from valuecompass._grouping import context_columns
 from valuecompass.cli._common import centre_meta_option
 from valuecompass.cli.rigor import _answers, _load, _sources, emit, seed_option
+from valuecompass.instrument import context_columns
 
 GROUPING = click.option(
     "--by",

@@ -227,9 +227,8 @@ def export(
 ) -> None:
     """Finished participants' answers as tidy CSV: one row per participant and item, with
     their level of every context axis."""
-    from valuecompass._grouping import context_columns
     from valuecompass.answers import write_csv
-    from valuecompass.instrument import load_instrument
+    from valuecompass.instrument import context_columns, load_instrument
     from valuecompass.store import open_store
     from valuecompass.store import survey as store
     from valuecompass.store.survey import survey_axes

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from valuecompass._yaml import read_file, read_mapping, validate
+from valuecompass.common import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 
 DEFAULT_FILE = "codebook.yaml"

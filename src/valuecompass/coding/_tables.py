@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuecompass._csv import check_header, read_text
 from valuecompass.coding._codebook import Codebook, CodingError
+from valuecompass.common import check_header, read_text
 from valuecompass.instrument import Instrument, UnknownNameError
 
 KEYS = ["respondent", "scenario", "question"]

@@ -9,6 +9,16 @@ texts for other rooms (prompts, survey). The Value Form's old shape (``values``,
 """
 
 from valuecompass.instrument._convert import NoLegacyView
+from valuecompass.instrument._grouping import (
+    AXIS_ALIASES,
+    GROUPS,
+    GroupBy,
+    GroupingError,
+    GroupRule,
+    context_columns,
+    group_rule,
+    group_rules,
+)
 from valuecompass.instrument._instrument import Instrument
 from valuecompass.instrument._legacy import (
     Country,
@@ -42,12 +52,17 @@ from valuecompass.instrument._translate import (
 )
 
 __all__ = [
+    "AXIS_ALIASES",
+    "GROUPS",
     "THRESHOLD",
     "Axis",
     "AxisLevel",
     "Country",
     "FormV1",
+    "GroupBy",
+    "GroupRule",
     "Grouping",
+    "GroupingError",
     "Instrument",
     "InstrumentError",
     "Item",
@@ -65,6 +80,9 @@ __all__ = [
     "UnknownNameError",
     "Value",
     "bundled_ids",
+    "context_columns",
+    "group_rule",
+    "group_rules",
     "load_instrument",
     "missing_translations",
     "overlay_languages",

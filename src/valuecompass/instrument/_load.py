@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from valuecompass._yaml import describe, line_of, read_file, read_mapping, validate
+from valuecompass.common import describe, line_of, read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument._convert import from_v1
 from valuecompass.instrument._instrument import Instrument

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from valuecompass._yaml import line_of, read_mapping
+from valuecompass.common import line_of, read_mapping
 
 if TYPE_CHECKING:
     from valuecompass.instrument._instrument import Instrument

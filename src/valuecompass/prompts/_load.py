@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from valuecompass._yaml import read_file, read_mapping, validate
+from valuecompass.common import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 from valuecompass.prompts._models import PromptSet

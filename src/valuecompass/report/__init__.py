@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from valuecompass.report._result import ReportError, ReportResult
 
 if TYPE_CHECKING:
-    from valuecompass.compare import GroupDistance
     from valuecompass.instrument import Instrument
+    from valuecompass.metrics import GroupDistance
     from valuecompass.report._figures import BarGridSpec, BarPanel, HeatmapSpec, HeatPanel
     from valuecompass.report._raster import Chart, new_canvas, new_chart
     from valuecompass.report._section import Assets, Section

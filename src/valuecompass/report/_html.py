@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from valuecompass._version import __version__
+from valuecompass import __version__
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import FigureAsset
 

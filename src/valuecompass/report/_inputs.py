@@ -14,13 +14,19 @@ import pandas as pd
 
 from valuecompass.answers import ImportReport
 from valuecompass.api import exclude_people
-from valuecompass.compare import Alignment, GroupBy, GroupDistance, NoOverlapError, align
 from valuecompass.errors import ValueCompassError
-from valuecompass.exclusions import Exclusions, read_exclusions
 from valuecompass.instrument import Instrument
-from valuecompass.profile import Profile, value_profile
+from valuecompass.metrics import (
+    Alignment,
+    GroupBy,
+    GroupDistance,
+    NoOverlapError,
+    Profile,
+    align,
+    value_profile,
+)
 from valuecompass.report._result import ReportError
-from valuecompass.sources import Scoring, load_source
+from valuecompass.sources import Exclusions, Scoring, load_source, read_exclusions
 
 _NOT_IN_NAME = re.compile(r"[/\\:#?]")
 

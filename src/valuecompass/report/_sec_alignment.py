@@ -7,8 +7,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from valuecompass.compare import Alignment, GroupBy
 from valuecompass.instrument import Instrument
+from valuecompass.metrics import Alignment, GroupBy
 from valuecompass.report import _tables as tb
 from valuecompass.report._figures import BarGridSpec, BarPanel, HeatmapSpec, HeatPanel
 from valuecompass.report._htmltable import Shade

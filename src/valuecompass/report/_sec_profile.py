@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from valuecompass._grouping import context_columns
-from valuecompass._version import __version__
+from valuecompass import __version__
+from valuecompass.instrument import context_columns
 from valuecompass.report import _tables as tb
 from valuecompass.report._figures import HeatmapSpec, HeatPanel
 from valuecompass.report._inputs import ModelData, ReportData

@@ -13,12 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from valuecompass.compare import align
-from valuecompass.exclusions import Exclusions, apply_exclusions, read_exclusions
-from valuecompass.released import released_levels
+from valuecompass.metrics import align
 from valuecompass.report import _tables as tb
 from valuecompass.report._inputs import ModelData, ReportData
 from valuecompass.report._section import Assets, TableAsset
+from valuecompass.sources import Exclusions, apply_exclusions, read_exclusions, released_levels
 
 #: Table 2 of the paper: F1 per country (in this order) and the average, by released model.
 PUBLISHED_COUNTRIES = (

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuecompass._grouping import context_columns
-from valuecompass.compare import Alignment, align
+from valuecompass.instrument import context_columns
+from valuecompass.metrics import Alignment, align
 from valuecompass.report import _tables as tb
 from valuecompass.report._fig_science import PlanePanel, PlaneSpec, SteerPanel, SteerSpec
 from valuecompass.report._htmltable import Shade

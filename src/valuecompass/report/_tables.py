@@ -7,10 +7,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from valuecompass._grouping import GroupRule, context_columns, group_rule
-from valuecompass.alignment import METRICS
-from valuecompass.compare import Alignment, GroupBy
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import GroupRule, Instrument, context_columns, group_rule
+from valuecompass.metrics import METRICS, Alignment, GroupBy
 from valuecompass.report._inputs import ModelData, ReportData, SourceData
 
 
@@ -69,7 +67,7 @@ def type_order(instrument: Instrument) -> list[str]:
 
 
 def group_order(instrument: Instrument, group: str) -> list[str]:
-    """The instrument's order of GROUP's levels (any grouping, :mod:`valuecompass._grouping`)."""
+    """The instrument's order of GROUP's levels (any grouping, :mod:`valuecompass.instrument`)."""
     return list(group_rule(instrument, group).order)
 
 

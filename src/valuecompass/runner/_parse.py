@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from valuecompass.answers import Missing, Parsed, parse_all, parse_item
 from valuecompass.instrument import Instrument, RatingScale, translate
 from valuecompass.models import Completion, expected_position
-from valuecompass.parsing import Missing, Parsed, parse_all, parse_item
 from valuecompass.prompts import Prompt
 from valuecompass.store.runs import context_key
 

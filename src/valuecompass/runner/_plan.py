@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from valuecompass._version import __version__
+from valuecompass import __version__
 from valuecompass.instrument import Instrument
 from valuecompass.models import Backend, Request
 from valuecompass.prompts import Prompt, PromptSet, iter_grid

@@ -13,7 +13,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from valuecompass._console import make_console
+from valuecompass.common import make_console
 
 
 class RateColumn(TextColumn):

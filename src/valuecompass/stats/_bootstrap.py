@@ -25,9 +25,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from valuecompass import alignment as al
-from valuecompass.compare import Alignment
+from valuecompass import metrics as al
 from valuecompass.errors import ValueCompassError
+from valuecompass.metrics import Alignment
 from valuecompass.stats._groups import (
     GROUPINGS,
     STATISTICS,

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from valuecompass import alignment as al
+from valuecompass import metrics as al
 from valuecompass.stats._groups import STATISTICS, Layout, group_statistics
 from valuecompass.stats._resample import resample_weights
 from valuecompass.stats._units import FloatArray, Units, cell_means

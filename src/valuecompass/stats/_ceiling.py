@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from valuecompass.compare import Alignment
+from valuecompass.metrics import Alignment
 from valuecompass.stats._groups import STATISTICS, Layout, default_groups, group_statistics
 from valuecompass.stats._resample import split_weights
 from valuecompass.stats._units import FloatArray, arrange, cell_means

@@ -33,9 +33,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from valuecompass._grouping import context_columns
-from valuecompass._normalise import row_scales
-from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.answers import row_scales
+from valuecompass.instrument import Instrument, context_columns, load_instrument
 from valuecompass.stats._units import unit_columns
 
 

@@ -4,7 +4,7 @@ Per cell (context × value), people's answers form a distribution over the point
 scale and the model's over the points of its scale, from its variants and samples, or from each
 answer's token probabilities when the answer table has them (a ``probs`` column holding a mapping
 ``position → probability`` per answer). Each side's positions are normalised on its own scale
-(0 agree end .. 1 the other, :mod:`valuecompass._normalise`), so both live on one common support:
+(0 agree end .. 1 the other, :mod:`valuecompass.answers`), so both live on one common support:
 the union of the two scales' normalised points (for the Value Form 0, 1/3, 1/2, 2/3, 1: people's
 five points, of which the model uses four). Two distances compare them:
 
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from valuecompass._normalise import reference_scale
-from valuecompass.compare import Alignment
+from valuecompass.answers import reference_scale
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import RatingScale
+from valuecompass.metrics import Alignment
 from valuecompass.stats._groups import Layout
 from valuecompass.stats._units import FloatArray
 

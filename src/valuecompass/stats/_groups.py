@@ -18,11 +18,18 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from valuecompass import alignment as al
-from valuecompass._grouping import AXIS_ALIASES, GroupingError, GroupRule, group_rules
-from valuecompass._normalise import Side, reference_scale
-from valuecompass.compare import Alignment
-from valuecompass.instrument import Instrument, RatingScale, load_instrument
+from valuecompass import metrics as al
+from valuecompass.answers import Side, reference_scale
+from valuecompass.instrument import (
+    AXIS_ALIASES,
+    GroupingError,
+    GroupRule,
+    Instrument,
+    RatingScale,
+    group_rules,
+    load_instrument,
+)
+from valuecompass.metrics import Alignment
 from valuecompass.stats._units import FloatArray
 
 #: Deprecated: the Value Form's groupings with intervals (any grouping the instrument declares
@@ -36,7 +43,7 @@ STATISTICS = (*al.METRICS, "distance")
 class Layout:
     """Which contexts and values the matrices hold, and how they group.
 
-    The groupings are the instrument's (:mod:`valuecompass._grouping`): RULES, with each item
+    The groupings are the instrument's (:mod:`valuecompass.instrument`): RULES, with each item
     grouping's level per value in ITEM_LEVELS. A layout made by hand without rules (the older
     fields only) offers the Value Form's: context, country, scenario, value and type.
     """
@@ -87,7 +94,7 @@ class Layout:
 
     def scale(self, side: Side) -> RatingScale:
         """The scale SIDE's raw positions are on: its reference scale, which the kept answer
-        tables are put on (:func:`valuecompass._normalise.on_reference_scale`)."""
+        tables are put on (:func:`valuecompass.answers.on_reference_scale`)."""
         return reference_scale(self.instrument or load_instrument(), side)
 
     def _rules(self) -> dict[str, GroupRule]:
@@ -233,7 +240,7 @@ class Cells:
 
     @classmethod
     def of(cls, human: FloatArray, model: FloatArray) -> Cells:
-        """Binarise once: disagree is ``>= 0.5`` (see :func:`valuecompass.alignment.binarise`)."""
+        """Binarise once: disagree is ``>= 0.5`` (see :func:`valuecompass.metrics.binarise`)."""
         diff = np.asarray(model, dtype=float) - np.asarray(human, dtype=float)
         missing = np.isnan(diff)
         with np.errstate(invalid="ignore"):

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from valuecompass._yaml import read_file, read_mapping, validate
+from valuecompass.common import read_file, read_mapping, validate
 from valuecompass.prompts import MODES, PromptSet
 from valuecompass.stats._bootstrap import StatsError
 

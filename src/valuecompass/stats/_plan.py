@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from valuecompass._normalise import Side, scores
-from valuecompass.compare import Alignment
+from valuecompass.answers import Side, scores
+from valuecompass.metrics import Alignment
 from valuecompass.stats._bootstrap import StatsError
 from valuecompass.stats._groups import Layout, group_statistics
 from valuecompass.stats._units import FloatArray

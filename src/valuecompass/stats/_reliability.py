@@ -120,7 +120,7 @@ def wide(answers: pd.DataFrame, values: Sequence[str], contexts: Sequence[str]) 
     """One row per unit (respondent or prompt set, within its context), one column per value.
 
     CONTEXTS are the answer table's context columns (all of the instrument's context axes,
-    :func:`valuecompass._grouping.context_columns`): a unit is one context's respondent or
+    :func:`valuecompass.instrument.context_columns`): a unit is one context's respondent or
     prompt set, so two contexts differing in any axis never pool."""
     keys = [*contexts, *unit_columns(answers)]
     table = answers.pivot_table(

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from valuecompass import alignment as al
-from valuecompass._grouping import context_columns
-from valuecompass._normalise import scores
-from valuecompass.compare import Alignment
-from valuecompass.instrument import Instrument, load_instrument
+from valuecompass import metrics as al
+from valuecompass.answers import scores
+from valuecompass.instrument import Instrument, context_columns, load_instrument
+from valuecompass.metrics import Alignment
 from valuecompass.prompts import PromptSet, read_prompts
 from valuecompass.stats._groups import STATISTICS, Layout, group_statistics
 from valuecompass.stats._units import FloatArray
@@ -103,7 +102,7 @@ def _scored(
     model_answers: pd.DataFrame, factors: pd.DataFrame, instrument: Instrument | None
 ) -> pd.DataFrame:
     """Scored answers with a normalised score ``x`` (each on its own scale, see
-    :mod:`valuecompass._normalise`; INSTRUMENT defaults to the Value Form) and their
+    :mod:`valuecompass.answers`; INSTRUMENT defaults to the Value Form) and their
     variant's factor levels."""
     df = model_answers[model_answers["position"].notna() & model_answers["variant"].notna()]
     df = df.copy()

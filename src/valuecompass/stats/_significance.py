@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from valuecompass._normalise import same_mapping
-from valuecompass.compare import Alignment
+from valuecompass.answers import same_mapping
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import load_instrument
+from valuecompass.metrics import Alignment
 from valuecompass.stats._groups import Layout
 from valuecompass.stats._resample import random_ranks
 from valuecompass.stats._units import FloatArray, IntArray, Units, arrange, cell_means

@@ -29,10 +29,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from valuecompass._grouping import GroupingError, GroupRule, group_rule
-from valuecompass._normalise import reference_scale
-from valuecompass.compare import Alignment
+from valuecompass.answers import reference_scale
 from valuecompass.errors import ValueCompassError
+from valuecompass.instrument import GroupingError, GroupRule, group_rule
+from valuecompass.metrics import Alignment
 from valuecompass.stats._intervals import centred_interval
 from valuecompass.stats._resample import resample_weights
 from valuecompass.stats._units import FloatArray, Units, arrange, cell_means

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from valuecompass.compare import Alignment
+from valuecompass.metrics import Alignment
 from valuecompass.stats._bootstrap import Bootstrap, bootstrap
 from valuecompass.stats._ceiling import Ceiling, human_ceiling
 from valuecompass.stats._distributions import Distributions, distribution_distances

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from valuecompass.alignment import normalise
+from valuecompass.answers import normalise
 from valuecompass.instrument import RatingScale
 
 FloatArray = NDArray[np.float64]

@@ -10,9 +10,8 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from valuecompass import answers as ans
-from valuecompass._grouping import context_columns
-from valuecompass.instrument import Instrument
-from valuecompass.parsing import Missing
+from valuecompass.answers import Missing
+from valuecompass.instrument import Instrument, context_columns
 from valuecompass.store._survey_tables import (
     answers,
     context_pairs,

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valuecompass.store import survey as store
-from valuecompass.store._survey_tables import now
+from valuecompass.store.survey import now
 from valuecompass.survey._context import GET, Survey, redirect, require
 from valuecompass.survey._form import OTHER_COUNTRY, draw_order, link_ids, read_demographics
 from valuecompass.survey._security import SESSION_COOKIE, Refusal

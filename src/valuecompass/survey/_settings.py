@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from valuecompass._yaml import read_file, read_mapping, validate
+from valuecompass.common import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, RatingScale
 from valuecompass.store.survey import context_key, default_axes

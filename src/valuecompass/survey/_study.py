@@ -13,7 +13,7 @@ import logging
 from sqlalchemy import Engine, update
 
 from valuecompass.store import survey as store
-from valuecompass.store._survey_tables import participants
+from valuecompass.store.survey import participants
 from valuecompass.survey._settings import SurveyConfigError, SurveySettings
 
 log = logging.getLogger("valuecompass.survey")

@@ -16,9 +16,32 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from valuecompass.alignment import normalise, scale_ends
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, RatingScale
+
+FloatArray = NDArray[np.float64]
+
+
+def normalise(positions: FloatArray, scale: RatingScale | None = None) -> FloatArray:
+    """Map raw positions on SCALE to 0 (its agree end) .. 1 (the other end), linearly.
+
+    SCALE defaults to the bundled Value Form's people scale. ``NaN`` stays ``NaN``; a position
+    beyond an end maps beyond [0, 1] (callers check positions against the scale first).
+    """
+    if scale is None:
+        from valuecompass.instrument import load_instrument
+
+        scale = load_instrument().people_scale
+    agree, other = scale_ends(scale)
+    # the very expression of RatingScale.normalise, so a neutral point lands exactly on 0.5
+    return (np.asarray(positions, dtype=float) - agree) / (other - agree) + 0.0
+
+
+def scale_ends(scale: RatingScale) -> tuple[float, float]:
+    """The raw positions of SCALE's agree end and of its other end."""
+    first, last = scale.positions[0], scale.positions[-1]
+    return (first, last) if scale.agree == "first" else (last, first)
+
 
 Side = Literal["humans", "llm"]
 HUMANS = "humans"

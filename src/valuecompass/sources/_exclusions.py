@@ -23,10 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuecompass._grouping import context_columns
 from valuecompass.errors import ValueCompassError
-from valuecompass.humans import HumanDataError, topic_from_filename
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, context_columns
+from valuecompass.sources._humans import HumanDataError, topic_from_filename
 
 #: The columns an exclusion file must have.
 COLUMNS = ("file", "PID", "reason")

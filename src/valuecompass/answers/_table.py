@@ -37,7 +37,7 @@ _TEXT = ("source", "value", "respondent", "raw", "code", "missing")
 
 def columns(axes: Sequence[str]) -> dict[str, str]:
     """Column → meaning of an answer table whose contexts have AXES (the instrument's context
-    axis ids, :func:`valuecompass._grouping.context_columns`), in the CSV export's order: the
+    axis ids, :func:`valuecompass.instrument.context_columns`), in the CSV export's order: the
     source, one column per axis (named by the axis id, holding its level id), then the rest."""
     middle = {a: f"level id of the context's {a!r} axis" for a in axes}
     return {**LEADING, **middle, **TRAILING}
@@ -63,8 +63,8 @@ def frame(rows: Iterable[Mapping[str, Any]], axes: Sequence[str]) -> pd.DataFram
 
 def read_csv(path: Path, instrument: Instrument | None = None) -> pd.DataFrame:
     """Read a tidy answer CSV written by :func:`write_csv`, every row checked against
-    INSTRUMENT (the bundled one if omitted); see :mod:`valuecompass._tidy_read`."""
-    from valuecompass._tidy_read import read_tidy
+    INSTRUMENT (the bundled one if omitted); see :mod:`valuecompass.answers`."""
+    from valuecompass.answers._tidy import read_tidy
     from valuecompass.instrument import load_instrument
 
     return read_tidy(path, instrument or load_instrument())[0]

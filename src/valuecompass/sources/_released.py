@@ -16,10 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from valuecompass import answers as ans
-from valuecompass._grouping import context_columns
+from valuecompass.answers import parse_form
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument, Scale, UnknownNameError
-from valuecompass.parsing import parse_form
+from valuecompass.instrument import Instrument, Scale, UnknownNameError, context_columns
 
 PORTRAIT_VARIANTS = frozenset({2, 3, 6, 7})
 

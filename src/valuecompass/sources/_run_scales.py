@@ -1,7 +1,7 @@
 """The scale each of a stored run's answers is on, where the instrument's wordings differ.
 
 A run's answers keep a position but not the scale it is on; a model's answers are read on
-the instrument's one model scale (:func:`valuecompass._normalise.model_scale`). Where its
+the instrument's one model scale (:func:`valuecompass.answers.model_scale`). Where its
 wordings are on scales that score positions differently (the test-only odd instrument: a
 plain 7-point scale and a reversed likeness scale), the run's manifest says which: each
 variant's style asks one wording (:func:`valuecompass.prompts.style_wording`), whose scale
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from valuecompass._normalise import ScaleError, model_scale
+from valuecompass.answers import ScaleError, model_scale
 
 if TYPE_CHECKING:
     from valuecompass.store.runs import RunRecord

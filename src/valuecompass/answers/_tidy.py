@@ -17,12 +17,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from valuecompass import answers as ans
-from valuecompass._csv import Rows, read_rows
-from valuecompass._grouping import AXIS_ALIASES, context_columns
-from valuecompass._normalise import HUMANS, model_scale
+from valuecompass.answers import _table as ans
+from valuecompass.answers._scales import HUMANS, model_scale
+from valuecompass.common import Rows, read_rows
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument, RatingScale, UnknownNameError
+from valuecompass.instrument import (
+    AXIS_ALIASES,
+    Instrument,
+    RatingScale,
+    UnknownNameError,
+    context_columns,
+)
 
 REQUIRED = ("source", "value", "position")  # and one column per context axis
 #: The columns that say which answer a row is, with the context axes' columns after ``source``;

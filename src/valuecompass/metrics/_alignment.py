@@ -1,7 +1,7 @@
 """People against a model, as DataFrames: the one call behind ``valuecompass align``.
 
 :func:`align` turns two answer tables into matrices H and L (contexts × values), then the pure
-functions of :mod:`valuecompass.alignment` give rates, distances and rankings at any grouping.
+functions of :mod:`valuecompass.metrics` give rates, distances and rankings at any grouping.
 """
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from valuecompass import alignment as al
-from valuecompass._grouping import GROUPS as GROUPS
-from valuecompass._grouping import GroupBy as GroupBy
-from valuecompass._grouping import GroupRule, context_columns, group_rule, group_rules
-from valuecompass._normalise import Side, row_scales, scores
+from valuecompass.answers import Side, row_scales, scores
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import GROUPS as GROUPS
+from valuecompass.instrument import GroupBy as GroupBy
+from valuecompass.instrument import GroupRule, Instrument, context_columns, group_rule, group_rules
+from valuecompass.metrics import _rates as al
 
 #: How a group's distance is taken: Eq. 2's mean of the cells' distances (``cells``, the
 #: default), or the authors' released notebook's distance between the group's mean scores
-#: (``means``: ``|mean(l) - mean(h)|``; see :func:`valuecompass.alignment.means_distance`).
+#: (``means``: ``|mean(l) - mean(h)|``; see :func:`valuecompass.metrics.means_distance`).
 GroupDistance = Literal["cells", "means"]
 GROUP_DISTANCES: tuple[GroupDistance, ...] = ("cells", "means")
 
@@ -135,7 +134,7 @@ class Alignment:
 
     def by(self, group: GroupBy) -> pd.DataFrame:
         """Metrics per group: ``context``, a context axis, ``value`` or any of the instrument's
-        groupings (see :mod:`valuecompass._grouping`; the key column is the rule's column).
+        groupings (see :mod:`valuecompass.instrument`; the key column is the rule's column).
 
         ``context`` and a context axis: each rate is the mean of its contexts' rates (kappa
         ignores contexts where it is undefined); distance is the mean of the group's cells.
@@ -247,7 +246,7 @@ def align(
 ) -> Alignment:
     """Build H and L (normalised) over the contexts both answer tables score.
 
-    Each answer is normalised on the scale it was given on (:mod:`valuecompass._normalise`):
+    Each answer is normalised on the scale it was given on (:mod:`valuecompass.answers`):
     people's on the people scale, the model's on its wording's scale, then averaged per cell.
 
     GROUP_DISTANCE says how grouped distances are taken (:data:`GroupDistance`).

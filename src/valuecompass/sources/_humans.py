@@ -17,11 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from valuecompass import answers as ans
-from valuecompass._csv import check_header, read_text
-from valuecompass._grouping import context_columns
+from valuecompass.answers import Missing, parse_option
+from valuecompass.common import check_header, read_text
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument, UnknownNameError
-from valuecompass.parsing import Missing, parse_option
+from valuecompass.instrument import Instrument, UnknownNameError, context_columns
 
 #: Columns that are not values.
 META_COLUMNS = ("PID", "location", "age", "gender")

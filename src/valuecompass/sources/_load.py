@@ -26,13 +26,13 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from valuecompass import answers as ans
-from valuecompass._comparable import check_run
-from valuecompass._csv import header_of
-from valuecompass._tidy_read import read_tidy
+from valuecompass.answers import read_tidy
+from valuecompass.common import header_of
 from valuecompass.errors import ValueCompassError
-from valuecompass.humans import read_human_csv, read_human_folder
 from valuecompass.instrument import Instrument
-from valuecompass.released import FILE_GLOB, model_folders, read_model_folder
+from valuecompass.sources._comparable import check_run
+from valuecompass.sources._humans import read_human_csv, read_human_folder
+from valuecompass.sources._released import FILE_GLOB, model_folders, read_model_folder
 
 Side = Literal["humans", "llm"]
 Scoring = Literal["answer", "probs"]
@@ -239,7 +239,7 @@ def _load_store(
 def _load_run(
     engine: Engine, location: str, run_name: str
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
-    from valuecompass._run_scales import with_scales
+    from valuecompass.sources._run_scales import with_scales
     from valuecompass.store import runs
 
     records = runs.list_runs(engine)

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from valuecompass._grouping import context_columns, group_rule, group_rules
-from valuecompass.compare import normalised_matrix
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, context_columns, group_rule, group_rules
+from valuecompass.metrics._alignment import normalised_matrix
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class Profile:
         return out.reindex([x for x in rule.order if x in out.index])
 
     def table(self, group: str) -> pd.DataFrame:
-        """One row per level of GROUP (any grouping, see :mod:`valuecompass._grouping`): its
+        """One row per level of GROUP (any grouping, see :mod:`valuecompass.instrument`): its
         key column(s), the mean ``score`` of its cells and ``n_cells`` (cells with a score)."""
         rule = group_rule(self.instrument, group)
         cells = self.cells.stack(future_stack=True).rename("score").reset_index()

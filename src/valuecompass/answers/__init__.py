@@ -1,0 +1,69 @@
+"""Answers, below the store: the tidy answer table (one row per answer), parsing a raw
+answer into a position or a missing answer with its reason, positions onto [0, 1] on their own
+scale, and the checked reader of tidy CSVs."""
+
+from valuecompass.answers._parse import (
+    AllParse,
+    FormParse,
+    Missing,
+    Parsed,
+    extract_json_object,
+    parse_all,
+    parse_form,
+    parse_item,
+    parse_option,
+)
+from valuecompass.answers._scales import (
+    HUMANS,
+    ScaleError,
+    Side,
+    model_scale,
+    normalise,
+    on_reference_scale,
+    reference_scale,
+    row_scales,
+    same_mapping,
+    scale_ends,
+    scores,
+)
+from valuecompass.answers._table import (
+    ImportReport,
+    columns,
+    empty,
+    frame,
+    read_csv,
+    write_csv,
+)
+from valuecompass.answers._tidy import (
+    read_tidy,
+)
+
+__all__ = [
+    "HUMANS",
+    "AllParse",
+    "FormParse",
+    "ImportReport",
+    "Missing",
+    "Parsed",
+    "ScaleError",
+    "Side",
+    "columns",
+    "empty",
+    "extract_json_object",
+    "frame",
+    "model_scale",
+    "normalise",
+    "on_reference_scale",
+    "parse_all",
+    "parse_form",
+    "parse_item",
+    "parse_option",
+    "read_csv",
+    "read_tidy",
+    "reference_scale",
+    "row_scales",
+    "same_mapping",
+    "scale_ends",
+    "scores",
+    "write_csv",
+]

@@ -1,0 +1,34 @@
+"""What every room reads files and writes to the terminal with: user CSVs and YAML content
+files with errors naming file, line and column; the one place that builds rich consoles."""
+
+from valuecompass.common._console import (
+    make_console,
+)
+from valuecompass.common._csv import (
+    Rows,
+    check_header,
+    header_of,
+    read_rows,
+    read_text,
+)
+from valuecompass.common._yaml import (
+    describe,
+    line_of,
+    read_file,
+    read_mapping,
+    validate,
+)
+
+__all__ = [
+    "Rows",
+    "check_header",
+    "describe",
+    "header_of",
+    "line_of",
+    "make_console",
+    "read_file",
+    "read_mapping",
+    "read_rows",
+    "read_text",
+    "validate",
+]
