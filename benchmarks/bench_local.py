@@ -42,7 +42,7 @@ from valuecompass.runner._run import plan
 
 def block(backend: LocalBackend, variant: int = 0) -> list[Request]:
     """The 56 item prompts of India x healthcare in VARIANT, as the main job asks them."""
-    config = RunConfig(model="local", countries=["India"], topics=["healthcare"],
+    config = RunConfig(model="local", countries=["India"], scenarios=["healthcare"],
                        variants=[variant], mode="item", max_tokens=2)  # fmt: skip
     jobs, _ = plan(config, load_instrument(), load_prompts(None, load_instrument()), backend)
     return [j.request for j in jobs]

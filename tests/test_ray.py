@@ -26,7 +26,7 @@ from valuecompass.runner._ray import RayPool, _placement, work_units
 #: One context, two variants, item mode: two work units of 56 prompts.
 GRID: dict[str, Any] = {
     "countries": ["India"],
-    "topics": ["healthcare"],
+    "scenarios": ["healthcare"],
     "variants": [0, 3],
     "mode": "item",
     "temperature": 0.0,
@@ -140,7 +140,7 @@ def test_mock_grid_same_store_under_both_executors(cluster: str, tmp_path: Path)
 def test_bundled_model_same_store_under_both_executors(cluster: str, tmp_path: Path) -> None:
     # 6 values x 2 variants; one thread per model, as each of the two actors has one CPU.
     values = ["ambitious", "wealth", "humble", "creativity", "honest", "equality"]
-    grid = {**GRID, "values": values}
+    grid = {**GRID, "items": values}
     config = RunConfig(model="local", backend_options={"threads": 1}, **grid)
     local = run_model(config.model_copy(update={"db": str(tmp_path / "local.db")}))
     distributed = run_model(

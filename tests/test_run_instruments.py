@@ -72,7 +72,7 @@ def test_run_flags_old_names_and_bad_axes(tmp_path: Path) -> None:
         (["--where", "planet=mars"], "no axis 'planet'; axes: country, scenario"),
         (["--where", "scenario=cooking"], "--where scenario: unknown scenario 'cooking'"),
         (["--where", "language"], "--where takes AXIS=LEVEL"),
-        (["--instrument", "moral_foundations", "--values", "ambitious"], "--values: unknown"),
+        (["--instrument", "moral_foundations", "--items", "ambitious"], "--items: unknown"),
     ]:
         code, _out, err = _cli("run", "--model", "mock", "--db", db, *args)
         assert code == 2 and message in err, (args, err)
@@ -121,9 +121,9 @@ def test_the_bundled_model_answers_every_instrument(tmp_path: Path) -> None:
             first = form.axes[0].level_ids[0]
             where = {form.axes[0].id: [first], **where} if form.axes[0].id not in where else where
             scenarios = [] if source == str(ODD) else ["healthcare"]
-            config = RunConfig(model="local", db=db, mode="item", values=two, variants=[0],
+            config = RunConfig(model="local", db=db, mode="item", items=two, variants=[0],
                                where=where, instrument_path=Path(source), prompts_path=design,
-                               progress=False, topics=scenarios)  # fmt: skip
+                               progress=False, scenarios=scenarios)  # fmt: skip
             summary = run_model(config, backend)
             assert summary.asked == 2 and summary.failed == 0, (source, summary.text())
             engine = open_store(db, create=False)

@@ -25,7 +25,7 @@ from valuecompass.store import StoreError, open_store
 from valuecompass.store import runs as store
 from valuecompass.testing import serve_stub
 
-SMALL = {"countries": ["India", "France"], "topics": ["healthcare"], "progress": False}
+SMALL = {"countries": ["India", "France"], "scenarios": ["healthcare"], "progress": False}
 
 
 def _counts(db: Path) -> tuple[int, int, int]:
@@ -123,7 +123,7 @@ def test_unreachable_endpoint_stops_after_a_streak(tmp_path: Path) -> None:
 
 def test_store_is_an_llm_source_and_exports(tmp_path: Path, released: Path) -> None:
     db = tmp_path / "s.db"
-    run_model(RunConfig(model="mock", db=str(db), mode="all", topics=["healthcare"],
+    run_model(RunConfig(model="mock", db=str(db), mode="all", scenarios=["healthcare"],
                         progress=False))  # fmt: skip
     result = align_sources(released, db)
     by_country = result.alignment.by("country")

@@ -8,9 +8,10 @@ from __future__ import annotations
 import click
 
 from valuecompass.cli._common import Commands
+from valuecompass.cli._old_names import add_old_groups
 from valuecompass.cli.align import align, demo
 from valuecompass.cli.code import code_group
-from valuecompass.cli.form import form_group, instrument_group
+from valuecompass.cli.instrument import instrument_group
 from valuecompass.cli.plan import plan_command
 from valuecompass.cli.profile import profile_command
 from valuecompass.cli.report import report
@@ -28,7 +29,6 @@ def main() -> None:
 
 for _command in (
     instrument_group,
-    form_group,
     align,
     demo,
     run_command,
@@ -43,5 +43,6 @@ for _command in (
     main.add_command(_command)
 for _command in SCIENCE_COMMANDS:
     rigor_group.add_command(_command)
+add_old_groups(main)
 
 __all__ = ["main"]

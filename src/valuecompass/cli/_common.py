@@ -1,11 +1,12 @@
-"""Pieces shared by the CLI's modules: common options, the console and the one error handler."""
+"""Pieces shared by the CLI's modules: the console, the one error handler and the printing
+of result tables. The option blocks commands share are in :mod:`valuecompass.cli._options`."""
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
@@ -13,52 +14,11 @@ from rich.console import Console
 from valuecompass.common import make_console
 from valuecompass.errors import ValueCompassError
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The paper's released data, where the workplace keeps it beside a checkout.
 DEFAULT_DATA = Path("..") / "shared" / "datasets" / "valuecompass-2025"
-
-#: The help of ``--instrument``, the same on every command that reads or writes answers.
-INSTRUMENT_HELP = (
-    "A bundled instrument's id (see 'valuecompass instrument list') or an instrument YAML "
-    "file; the Value Form if omitted."
-)
-
-#: ``--instrument ID|PATH``: any bundled instrument or a user's file.
-instrument_option = click.option(
-    "--instrument",
-    "instrument_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="ID|PATH",
-    help=INSTRUMENT_HELP,
-)
-
-SCORE_OPTION: dict[str, Any] = {
-    "type": click.Choice(["answer", "probs"]),
-    "default": "answer",
-    "show_default": True,
-    "help": "Score a model by the option it answered (the paper's way) or by the expected "
-    "position under its option probabilities (runs of local/transformers models).",
-}
-score_option = click.option("--score", **SCORE_OPTION)
-
-EXCLUDE_OPTION: dict[str, Any] = {
-    "type": click.Path(dir_okay=False, path_type=Path),
-    "default": None,
-    "help": "Leave out the respondents listed in this CSV (columns file, PID, reason), e.g. the "
-    "released data's exclusions_attention.csv. A listed respondent not found is an error.",
-}
-exclude_option = click.option("--exclude", "exclude_path", **EXCLUDE_OPTION)
-
-GROUP_DISTANCE_OPTION: dict[str, Any] = {
-    "type": click.Choice(["cells", "means"]),
-    "default": "cells",
-    "show_default": True,
-    "help": "A group's distance: the mean of its cells' distances (cells, the paper's Eq. 2) or "
-    "the distance between its mean scores, |mean(l) - mean(h)| (means, the authors' notebook).",
-}
-group_distance_option = click.option("--group-distance", **GROUP_DISTANCE_OPTION)
 
 
 class Commands(click.Group):
@@ -102,30 +62,6 @@ def console(*, stderr: bool = False) -> Console:
     return make_console(stderr=stderr)
 
 
-CENTRE_HELP = (
-    "Person-centred scores: subtract each respondent's (and each prompt set's) mean over the "
-    "values, then call agree/disagree against that own average (Schwartz's scale-use "
-    "correction)."
-)
-centre_option = click.option("--centre", "centre", is_flag=True, help=CENTRE_HELP)
-
-
-def _keep_centre(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-    ctx.meta["valuecompass.centre"] = value
-    return value
-
-
-#: ``--centre`` kept on the click context (for commands whose sources load in one helper).
-centre_meta_option = click.option(
-    "--centre", is_flag=True, expose_value=False, callback=_keep_centre, help=CENTRE_HELP
-)
-
-
-def centred() -> bool:
-    """Whether the running command was given ``--centre`` (see :data:`centre_meta_option`)."""
-    return bool(click.get_current_context().meta.get("valuecompass.centre", False))
-
-
 def note_centred(on: bool) -> None:
     """Say on stderr, once, that the scores are person-centred (when they are)."""
     if on:
@@ -134,16 +70,13 @@ def note_centred(on: bool) -> None:
         click.echo(CENTRED_NOTE, err=True)
 
 
-#: Interval methods (valuecompass.stats.METHODS, spelled here so --help imports no stats).
-INTERVAL_METHODS = ("shifted", "calibrated", "centred", "percentile", "basic", "bca")
-ci_method_option = click.option(
-    "--ci-method",
-    type=click.Choice(INTERVAL_METHODS),
-    default="shifted",
-    show_default=True,
-    help="How --ci intervals are made. 'shifted': rates resampled after moving each cell to the "
-    "moment estimate of its distance from the agree/disagree threshold (simulated F1 coverage "
-    "within 1.5 points of nominal); 'calibrated': that, widened by a double bootstrap "
-    "(conservative, slower); 'centred': the interval before (F1 under-covers). Every "
-    "interval is clipped to its metric's range (rates and distance 0..1, kappa -1..1).",
-)
+def emit(df: pd.DataFrame, fmt: str, title: str) -> None:
+    """Print DF as a table titled TITLE, as JSON (``{"rows": [...]}``) or as CSV."""
+    from valuecompass.cli import _render
+
+    if fmt == "json":
+        click.echo(json.dumps({"rows": _render.records(df)}, indent=2))
+    elif fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    else:
+        _render.print_table(console(), _render.with_intervals(df), title)

@@ -7,15 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from valuecompass.cli._common import (
+from valuecompass.cli._common import console, note_centred
+from valuecompass.cli._options import (
+    ANY_GROUPING,
     centre_option,
     ci_method_option,
-    console,
+    ci_option,
     exclude_option,
+    format_option,
     group_distance_option,
     instrument_option,
-    note_centred,
+    resamples_option,
     score_option,
+    seed_option,
 )
 from valuecompass.instrument import group_rule, load_instrument
 
@@ -33,20 +37,14 @@ if TYPE_CHECKING:
     "--by",
     "group",
     default=None,
-    help="context, any context axis (country, scenario; topic = scenario), value, or any of "
-    "the instrument's groupings (type, higher_order, ...); see 'instrument show'.  "
+    help=ANY_GROUPING + "; see 'instrument show'.  "
     "[default: the instrument's first context axis, country for the Value Form]",
 )
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@format_option()
 @instrument_option
-@click.option(
-    "--ci",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=None,
-    help="Add bootstrap intervals at this level (e.g. 0.95): <metric>_low, <metric>_high.",
-)
-@click.option("--resamples", type=click.IntRange(2), default=2000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --ci/--ceiling.")
+@ci_option(None, "Add bootstrap intervals at this level (e.g. 0.95): <metric>_low, <metric>_high.")
+@resamples_option()
+@seed_option("Seed for --ci/--ceiling.")
 @click.option("--ceiling", is_flag=True, help="Add the people-against-people ceiling.")
 @score_option
 @exclude_option
@@ -83,7 +81,7 @@ def align(
     rows = result.alignment.by(group)
     overall: dict[str, Any] = dict(result.alignment.overall())
     if ci is not None or ceiling:
-        from valuecompass.cli.rigor import extend_alignment
+        from valuecompass.cli._sources import extend_alignment
 
         rows, overall = extend_alignment(
             result, group, rows, overall, ci, resamples, seed, ceiling, ci_method

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from valuecompass.cli._common import Commands, instrument_option
-from valuecompass.cli.rigor import FORMATS, emit
+from valuecompass.cli._common import Commands, emit
+from valuecompass.cli._options import format_option, instrument_option, model_option
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +37,6 @@ codebook_option = click.option(
     default=None,
     help="A codebook YAML file; the bundled one (the paper's themes) if omitted.",
 )
-format_option = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 
 
 @click.group("code", cls=Commands)
@@ -47,7 +46,7 @@ def code_group() -> None:
 
 @code_group.command("codebook")
 @codebook_option
-@format_option
+@format_option(show_default=True)
 def codebook_command(codebook_path: Path | None, fmt: str) -> None:
     """Show the codebook's themes."""
     import pandas
@@ -93,7 +92,7 @@ def import_command(
     help="Open-ended answers: a CSV with respondent, scenario, question, text, or the survey's "
     "store (a SQLite file or database URL).",
 )
-@click.option("--model", "model_spec", default="mock", show_default=True, help="Backend spec.")
+@model_option("model_spec", default="mock", help="Backend spec.")
 @click.option("--coder", default=None, help="Name for these codes (default: the model spec).")
 @click.option("--max-tokens", type=click.IntRange(1), default=200, show_default=True)
 @codes_option
@@ -138,7 +137,7 @@ def _save(codes_path: Path, new: pd.DataFrame, book: Codebook) -> None:
 @click.option("--coder", default=None, help="Whose codes to count (needed if several).")
 @codes_option
 @codebook_option
-@format_option
+@format_option(show_default=True)
 def counts_command(
     coder: str | None, codes_path: Path, codebook_path: Path | None, fmt: str
 ) -> None:
@@ -153,7 +152,7 @@ def counts_command(
 @click.option("--coders", nargs=2, required=True, help="The two coders to compare.")
 @codes_option
 @codebook_option
-@format_option
+@format_option(show_default=True)
 def agreement_command(
     coders: tuple[str, str], codes_path: Path, codebook_path: Path | None, fmt: str
 ) -> None:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
 from rich.console import Console
 
-from valuecompass.cli._common import (
-    DEFAULT_DATA,
-    console,
+from valuecompass.cli._common import DEFAULT_DATA, console, fail
+from valuecompass.cli._options import (
     exclude_option,
-    fail,
+    format_option,
     group_distance_option,
     instrument_option,
+    mode_option,
+    seed_option,
 )
 
 #: Models of the released data used when no --llm is given (the top two of Table 2 for a
@@ -99,14 +100,11 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
     show_default=True,
     help="The most people per context to consider.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option(
-    "--mode",
-    type=click.Choice(["all", "item", "form"]),
-    default="all",
-    show_default=True,
-    help="How the study would prompt the model (for the token estimate): every value in one "
-    "prompt (all) or one per prompt (item); 'form' is a deprecated name of 'all'.",
+@seed_option()
+@mode_option(
+    "all",
+    "How the study would prompt the model (for the token estimate): every value in one "
+    "prompt (all) or one per prompt (item).",
 )
 @click.option(
     "--prompts",
@@ -133,7 +131,7 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
 @click.option(
     "--pay-per-hour", type=click.FloatRange(0), default=None, help="Adds participant_cost."
 )
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@format_option(("table", "json"))
 @instrument_option
 @exclude_option
 @group_distance_option
@@ -175,13 +173,6 @@ def plan_command(**options: Any) -> None:
         _render.print_table(console(), table, f"Study plan ({what}, level {options['level']})")
 
 
-def _mode(given: str) -> Literal["all", "item"]:
-    """--mode as the library names it: 'form', the deprecated name of 'all', noted once."""
-    if given == "form":
-        click.echo("note: --mode form is deprecated; use --mode all", err=True)
-    return "item" if given == "item" else "all"
-
-
 def _plan(results: list[Any], names: list[str], instrument: Any, options: dict[str, Any]) -> Any:
     import pandas as pd
 
@@ -204,7 +195,7 @@ def _plan(results: list[Any], names: list[str], instrument: Any, options: dict[s
     )
     contexts = list(pilots[0].layout.contexts)
     design = load_prompts(options["prompts_name"], instrument)
-    tokens, per_sample = estimate_tokens(instrument, design, contexts, _mode(options["mode"]))
+    tokens, per_sample = estimate_tokens(instrument, design, contexts, options["mode"])
     costs = Costs(
         tokens_per_prompt=options["tokens_per_prompt"] or tokens,
         prompts_per_sample=per_sample,

@@ -9,7 +9,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from valuecompass.cli._common import centre_option, console, instrument_option, score_option
+from valuecompass.cli._common import console
+from valuecompass.cli._old_names import AcceptsOldNames
+from valuecompass.cli._options import centre_option, format_option, instrument_option, score_option
 from valuecompass.instrument import Instrument, group_rule, load_instrument
 
 if TYPE_CHECKING:
@@ -61,17 +63,10 @@ def print_profile(profile: Profile, console: Console, label: str) -> None:
     console.print("Least endorsed: " + ", ".join(f"{names[v]} {s:.2f}" for v, s in least.items()))
 
 
-@click.command("profile")
+@click.command("profile", cls=AcceptsOldNames)
 @click.option("--llm", "src", required=True, help="A model's answers: run store, folder or CSV.")
-@click.option("--values", "per_value", is_flag=True, help="Also print every value's scores.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="json: {rows, overall} as 'align' writes it; csv: the rows.",
-)
+@click.option("--items", "per_item", is_flag=True, help="Also print every item's scores.")
+@format_option(show_default=True, help="json: {rows, overall} as 'align' writes it; csv: the rows.")
 @click.option(
     "--by",
     "group",
@@ -85,7 +80,7 @@ def print_profile(profile: Profile, console: Console, label: str) -> None:
 @centre_option
 def profile_command(
     src: str,
-    per_value: bool,
+    per_item: bool,
     fmt: str,
     group: str,
     instrument_path: Path | None,
@@ -114,7 +109,7 @@ def profile_command(
         from valuecompass.stats import CENTRED_NOTE
 
         out.print(CENTRED_NOTE)
-    if per_value:
+    if per_item:
         for axis in instrument.context_axes[-1:]:
             title = f"By {instrument.item_noun} and {axis.name.lower()}"
             out.print(_table(title, profile.by(axis.id), display_names(instrument)))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from valuecompass.cli._common import (
+from valuecompass.cli._options import (
     centre_option,
     exclude_option,
     group_distance_option,

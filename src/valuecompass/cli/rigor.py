@@ -1,169 +1,33 @@
 """``valuecompass rigor``: intervals, ceilings, sensitivity, distributions, significance and
-irrelevance; and the ``--ci``/``--ceiling`` columns of ``valuecompass align``."""
+irrelevance."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from valuecompass.cli._common import (
-    EXCLUDE_OPTION,
-    GROUP_DISTANCE_OPTION,
-    SCORE_OPTION,
-    Commands,
+from valuecompass.cli._common import Commands, emit, fail
+from valuecompass.cli._options import (
+    ANY_GROUPING,
     centre_meta_option,
-    centred,
-    console,
-    fail,
+    ci_option,
     instrument_option,
-    note_centred,
+    resamples_option,
+    seed_option,
+)
+from valuecompass.cli._sources import (
+    answer_tables,
+    kept_exclude,
+    kept_score,
+    load_sources,
+    source_options,
 )
 from valuecompass.instrument import context_columns, group_rule, load_instrument
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from valuecompass.api import AlignResult
-
-F = TypeVar("F", bound=Callable[..., Any])
-FORMATS = click.Choice(["table", "json", "csv"])
-
-
-def extend_alignment(
-    result: AlignResult,
-    group: str,
-    rows: pd.DataFrame,
-    overall: dict[str, Any],
-    ci: float | None,
-    resamples: int,
-    seed: int,
-    ceiling: bool,
-    method: str = "centred",
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """ROWS and OVERALL of ``align`` with ``<metric>_low``/``_high`` (``--ci``) and
-    ``ceiling_*``/``model_half_*`` (``--ceiling``) for f1 and distance."""
-    from valuecompass.stats import STATISTICS, bootstrap, human_ceiling
-
-    h, m = _answers(result)
-    keys = [c for c in _key_columns(result, group) if c in rows.columns]
-    if ci is not None:
-        groups = (group, "overall")
-        boot = bootstrap(
-            result.alignment,
-            h,
-            m,
-            seed=seed,
-            resamples=resamples,
-            level=ci,
-            groups=groups,
-            rank_groups=(),
-            method=method,  # type: ignore[arg-type]
-        )
-        bounds = [f"{s}_{end}" for s in STATISTICS for end in ("low", "high")]
-        rows = _join(rows, boot.table(group)[keys + bounds], keys)
-        overall.update({k: v for k, v in boot.overall().items() if k in bounds})
-    if ceiling:
-        table = human_ceiling(result.alignment, h, seed=seed, groups=(group, "overall"))
-        extra = [f"{p}_{s}" for s in ("f1", "distance") for p in ("ceiling", "model_half")]
-        rows = _join(rows, table.table(group)[keys + extra], keys)
-        overall.update({k: v for k, v in table.overall().items() if k in extra})
-    return rows, overall
-
-
-def _key_columns(result: AlignResult, group: str) -> list[str]:
-    """The columns that key GROUP's rows: every context axis for ``context``, else its column."""
-    inst = result.alignment.instrument
-    rule = group_rule(inst, group)
-    return context_columns(inst) if rule.kind == "context" else [rule.column]
-
-
-def _join(rows: pd.DataFrame, extra: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    return rows.merge(extra, on=keys, how="left", validate="one_to_one")
-
-
-def _answers(result: AlignResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if result.human_answers is None or result.model_answers is None:
-        raise click.UsageError("these sources did not keep their answer tables")
-    return result.human_answers, result.model_answers
-
-
-def _keep_score(ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    ctx.meta["valuecompass.score"] = value
-    return value
-
-
-def _score() -> Any:
-    """The command's --score (kept on the context, so each command need not pass it on)."""
-    return click.get_current_context().meta.get("valuecompass.score", "answer")
-
-
-def _keep(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
-        ctx.meta[f"valuecompass.{key}"] = value
-        return value
-
-    return callback
-
-
-def _kept(key: str, default: Any) -> Any:
-    """An option kept on the context by :func:`_keep` (--exclude, --group-distance)."""
-    return click.get_current_context().meta.get(f"valuecompass.{key}", default)
-
-
-def _sources(func: F) -> F:
-    """--humans, --llm, --score, --instrument, --exclude, --group-distance and --format,
-    loaded into an AlignResult."""
-    func = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)(func)
-    keep_distance = _keep("group_distance")
-    func = click.option(
-        "--group-distance", expose_value=False, callback=keep_distance, **GROUP_DISTANCE_OPTION
-    )(func)
-    func = click.option(
-        "--exclude", expose_value=False, callback=_keep("exclude"), **EXCLUDE_OPTION
-    )(func)
-    func = click.option("--score", expose_value=False, callback=_keep_score, **SCORE_OPTION)(func)
-    func = instrument_option(func)
-    func = click.option("--llm", required=True, help="A model's answers (as for align).")(func)
-    func = click.option("--humans", required=True, help="People's answers (as for align).")(func)
-    return func
-
-
-def _load(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
-    from valuecompass.api import align_sources
-
-    result = align_sources(
-        humans,
-        llm,
-        load_instrument(instrument_path),
-        _score(),
-        exclude=_kept("exclude", None),
-        group_distance=_kept("group_distance", "cells"),
-        centre=centred(),
-    )
-    note_centred(result.centred)
-    err = console(stderr=True)
-    err.print(f"[dim]{result.humans.summary()}[/dim]")
-    err.print(f"[dim]{result.llm.summary()}[/dim]")
-    return result
-
-
-def emit(df: pd.DataFrame, fmt: str, title: str) -> None:
-    """Print a table, JSON (``{"rows": [...]}``) or CSV."""
-    from valuecompass.cli import _render
-
-    if fmt == "json":
-        click.echo(json.dumps({"rows": _render.records(df)}, indent=2))
-    elif fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
-    else:
-        _render.print_table(console(), _render.with_intervals(df), title)
-
-
-seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 
 
 @click.group("rigor", cls=Commands)
@@ -171,14 +35,8 @@ def rigor_group() -> None:
     """How far to trust the alignment numbers: ceilings, ranks, sensitivity, significance."""
 
 
-ANY_GROUPING = (
-    "context, any context axis (country, scenario; topic = scenario), value, or any of the "
-    "instrument's groupings (type, higher_order, ...)"
-)
-
-
 @rigor_group.command("ceiling")
-@_sources
+@source_options
 @centre_meta_option
 @click.option(
     "--by",
@@ -188,7 +46,7 @@ ANY_GROUPING = (
     "country for the Value Form]",
 )
 @click.option("--splits", type=click.IntRange(1), default=200, show_default=True)
-@seed_option
+@seed_option()
 def ceiling_command(
     humans: str,
     llm: str,
@@ -201,15 +59,15 @@ def ceiling_command(
     """People against people (split halves) beside the model, for the rate and distance."""
     from valuecompass.stats import human_ceiling
 
-    result = _load(humans, llm, instrument_path)
+    result = load_sources(humans, llm, instrument_path)
     group = group or group_rule(result.alignment.instrument, None).id
-    h, _ = _answers(result)
+    h, _ = answer_tables(result)
     table = human_ceiling(result.alignment, h, splits=splits, seed=seed, groups=(group,))
     emit(table.table(group, ("f1", "kappa", "distance")), fmt, f"Human ceiling by {group}")
 
 
 @rigor_group.command("ranks")
-@_sources
+@source_options
 @centre_meta_option
 @click.option(
     "--by",
@@ -225,14 +83,9 @@ def ceiling_command(
     show_default=True,
     help="p_top_k is the chance a value is among this many most misaligned.",
 )
-@click.option(
-    "--ci",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.95,
-    show_default=True,
-)
-@click.option("--resamples", type=click.IntRange(2), default=2000, show_default=True)
-@seed_option
+@ci_option()
+@resamples_option()
+@seed_option()
 def ranks_command(
     humans: str,
     llm: str,
@@ -248,8 +101,8 @@ def ranks_command(
     from valuecompass.instrument import group_rule
     from valuecompass.stats import bootstrap
 
-    result = _load(humans, llm, instrument_path)
-    h, m = _answers(result)
+    result = load_sources(humans, llm, instrument_path)
+    h, m = answer_tables(result)
     items = group_rule(result.alignment.instrument, "item").id  # "value" or, beside one, "item"
     boot = bootstrap(
         result.alignment,
@@ -266,7 +119,7 @@ def ranks_command(
 
 
 @rigor_group.command("sensitivity")
-@_sources
+@source_options
 @centre_meta_option
 @click.option(
     "--view",
@@ -296,8 +149,8 @@ def sensitivity_command(
     own prompt design varied."""
     from valuecompass.stats import answers_factors, prompt_sensitivity
 
-    result = _load(humans, llm, instrument_path)
-    _, m = _answers(result)
+    result = load_sources(humans, llm, instrument_path)
+    _, m = answer_tables(result)
     if not m["variant"].notna().any():
         raise click.UsageError("the model's answers carry no prompt variant")
     levels = result.llm.variant_levels
@@ -337,7 +190,7 @@ def _design_levels(prompts_path: str, result: AlignResult) -> dict[int, dict[str
 
 
 @rigor_group.command("distributions")
-@_sources
+@source_options
 @click.option(
     "--by",
     "group",
@@ -351,15 +204,15 @@ def distributions_command(
     """Wasserstein (÷ range) and Jensen-Shannon distances between answer distributions."""
     from valuecompass.stats import distribution_distances
 
-    result = _load(humans, llm, instrument_path)
-    h, m = _answers(result)
+    result = load_sources(humans, llm, instrument_path)
+    h, m = answer_tables(result)
     dist = distribution_distances(result.alignment, h, m)
     table = dist.cells if group == "cell" else dist.by(group)
     emit(table, fmt, f"Distribution distances by {group}")
 
 
 @rigor_group.command("significance")
-@_sources
+@source_options
 @centre_meta_option
 @click.option("--permutations", type=click.IntRange(1), default=2000, show_default=True)
 @click.option(
@@ -369,7 +222,7 @@ def distributions_command(
     show_default=True,
     help="False discovery rate for 'significant'.",
 )
-@seed_option
+@seed_option()
 def significance_command(
     humans: str,
     llm: str,
@@ -382,8 +235,8 @@ def significance_command(
     """Permutation test of each value's distance, Benjamini-Hochberg across values."""
     from valuecompass.stats import permutation_test
 
-    result = _load(humans, llm, instrument_path)
-    h, m = _answers(result)
+    result = load_sources(humans, llm, instrument_path)
+    h, m = answer_tables(result)
     table = permutation_test(
         result.alignment, h, m, permutations=permutations, seed=seed, alpha=alpha
     )
@@ -391,7 +244,7 @@ def significance_command(
 
 
 @rigor_group.command("irrelevant")
-@_sources
+@source_options
 @click.option(
     "--by",
     "group",
@@ -410,9 +263,10 @@ def irrelevant_command(
     # No alignment needed: a model may skip every value.
     instrument = load_instrument(instrument_path)
     h, h_report = load_source(humans, instrument, "humans")
-    if _kept("exclude", None) is not None:
-        h = exclude_people(h, h_report, _kept("exclude", None), instrument)
-    m, _ = load_source(llm, instrument, "llm", _score())
+    exclude = kept_exclude()
+    if exclude is not None:
+        h = exclude_people(h, h_report, exclude, instrument)
+    m, _ = load_source(llm, instrument, "llm", kept_score())
     rule = group_rule(instrument, group)
     if rule.kind == "items":
         fail(f"--by {group}: 'irrelevant' answers are counted by value, context or axis")

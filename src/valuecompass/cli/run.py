@@ -6,32 +6,26 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
-from valuecompass.cli._common import Commands, console, fail, instrument_option
-from valuecompass.settings import env
+from valuecompass.cli._common import Commands, console, fail
+from valuecompass.cli._old_names import AcceptsOldNames
+from valuecompass.cli._options import (
+    db_option,
+    instrument_option,
+    mode_option,
+    model_option,
+    seed_option,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from valuecompass.runner import RunConfig
     from valuecompass.store.runs import RunRecord
-
-DEFAULT_DB = "valuecompass.db"
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _db_option(func: F) -> F:
-    return click.option(
-        "--db",
-        default=lambda: env("VALUECOMPASS_DB", DEFAULT_DB),
-        show_default=DEFAULT_DB,
-        help="The store: a SQLite file path or a database URL (VALUECOMPASS_DB).",
-    )(func)
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -78,18 +72,58 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
-@click.command("run")
-@click.option(
-    "--model",
-    default="local",
-    show_default=True,
-    help="local, local:PATH.gguf, openai:NAME, transformers:DIR, mock",
-)
+#: Options that are not RunConfig fields: the backend's options, with the old flags that set
+#: some of them. Every other option of ``run`` is the RunConfig field of its name.
+BACKEND_OPTIONS = ("model_options", "base_url", "api_key", "logprobs")
+
+
+def _variant_ids(given: tuple[str, ...]) -> list[int]:
+    try:
+        return [int(v) for v in _split(given)]
+    except ValueError:
+        fail(f"--variants takes whole numbers, got {', '.join(given)}")
+
+
+def _progress(given: bool | None) -> bool:
+    """--progress/--no-progress, or, given neither, whether standard error is a terminal."""
+    return sys.stderr.isatty() if given is None else given
+
+
+#: How an option's value becomes its RunConfig field; the rest are passed as given.
+TO_FIELD: dict[str, Callable[[Any], Any]] = {
+    "countries": _split,
+    "scenarios": _split,
+    "items": _split,
+    "variants": _variant_ids,
+    "where": parse_where,
+    "progress": _progress,
+}
+
+
+def run_config(params: dict[str, Any]) -> RunConfig:
+    """The RunConfig that ``run``'s options PARAMS (by option name) describe."""
+    from valuecompass.runner import RunConfig
+
+    fields = {
+        name: TO_FIELD.get(name, lambda v: v)(value)
+        for name, value in params.items()
+        if name not in BACKEND_OPTIONS
+    }
+    fields["backend_options"] = parse_model_options(
+        params["model_options"],
+        base_url=params["base_url"],
+        api_key=params["api_key"],
+        logprobs=params["logprobs"] or None,
+    )
+    return RunConfig(**fields)
+
+
+@click.command("run", cls=AcceptsOldNames)
+@model_option("model", "local", "local, local:PATH.gguf, openai:NAME, transformers:DIR, mock")
 @click.option(
     "--countries", multiple=True, help="Countries to ask about (comma-separated); all if omitted."
 )
 @click.option("--scenarios", multiple=True, help="Scenarios to ask about; all if omitted.")
-@click.option("--topics", multiple=True, hidden=True, help="Deprecated: --scenarios.")
 @click.option(
     "--where",
     multiple=True,
@@ -97,18 +131,9 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
     help="Levels of any axis of the instrument to ask about (repeatable): "
     "--where language=de,fr --where scenario=healthcare; every level of the other axes.",
 )
-@click.option(
-    "--values", "value_names", multiple=True, help="Items (values) to ask about; all if omitted."
-)
+@click.option("--items", multiple=True, help="Items (values) to ask about; all if omitted.")
 @click.option("--variants", multiple=True, help="Prompt variant indices; all if omitted.")
-@click.option(
-    "--mode",
-    type=click.Choice(["all", "item", "form"]),
-    default="item",
-    show_default=True,
-    help="all: every item in one prompt (the paper's); item: one item per prompt "
-    "(form: deprecated name of all).",
-)
+@mode_option("item", "all: every item in one prompt (the paper's); item: one item per prompt.")
 @click.option(
     "--samples",
     type=click.IntRange(min=1),
@@ -123,7 +148,7 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
     default=None,
     help="Tokens to generate (all 1024, item 3).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option(None)
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
@@ -151,7 +176,7 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
     "first answer token's top log-probabilities, so the run can be scored by option "
     "probabilities (local and transformers always keep them).",
 )
-@click.option("--run", "run_name", default=None, help="Run name; the same name resumes the run.")
+@click.option("--run", default=None, help="Run name; the same name resumes the run.")
 @click.option(
     "--prompts",
     "prompts_path",
@@ -180,78 +205,18 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
     default=None,
     help="ray: actors to start (default: one per CPU, or per GPU for transformers).",
 )
-@_db_option
-def run_command(
-    model: str,
-    countries: tuple[str, ...],
-    scenarios: tuple[str, ...],
-    topics: tuple[str, ...],
-    where: tuple[str, ...],
-    value_names: tuple[str, ...],
-    variants: tuple[str, ...],
-    mode: str,
-    samples: int,
-    temperature: float,
-    max_tokens: int | None,
-    seed: int,
-    concurrency: int,
-    retries: int,
-    model_options: tuple[str, ...],
-    base_url: str | None,
-    api_key: str | None,
-    logprobs: bool,
-    run_name: str | None,
-    prompts_path: Path | None,
-    instrument_path: Path | None,
-    progress: bool | None,
-    executor: str,
-    ray_address: str | None,
-    ray_workers: int | None,
-    db: str,
-) -> None:
+@db_option
+def run_command(**params: Any) -> None:
     """Ask a model an instrument (the Value Form by default) over a grid of contexts (a level
     of each of its axes), prompt variants and samples.
 
     Every answer is stored as it arrives; running the same command again resumes the run and
     asks the model nothing it already answered.
     """
-    from valuecompass.runner import RunConfig, run_model
+    from valuecompass.runner import run_model
+    from valuecompass.store import redact
 
-    if topics:
-        click.echo("note: --topics is deprecated; use --scenarios", err=True)
-    if mode == "form":
-        click.echo("note: --mode form is deprecated; use --mode all", err=True)
-
-    try:
-        variant_ids = [int(v) for v in _split(variants)]
-    except ValueError:
-        fail(f"--variants takes whole numbers, got {', '.join(variants)}")
-    options = parse_model_options(model_options, base_url=base_url, api_key=api_key,
-                              logprobs=logprobs or None)  # fmt: skip
-    config = RunConfig(
-        model=model,
-        backend_options=options,
-        db=db,
-        run=run_name,
-        mode="item" if mode == "item" else "all",
-        countries=_split(countries),
-        topics=_split(scenarios) + _split(topics),
-        where=parse_where(where),
-        values=_split(value_names),
-        variants=variant_ids,
-        samples=samples,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        seed=seed,
-        concurrency=concurrency,
-        retries=retries,
-        instrument_path=instrument_path,
-        prompts_path=prompts_path,
-        progress=sys.stderr.isatty() if progress is None else progress,
-        executor=executor,
-        ray_address=ray_address,
-        ray_workers=ray_workers,
-    )
+    config = run_config(params)
     try:
         summary = run_model(config)
     except KeyboardInterrupt:
@@ -260,9 +225,7 @@ def run_command(
         )
         sys.exit(130)
     click.echo(summary.text())
-    from valuecompass.store import redact
-
-    click.echo(f"store: {redact(db)}  run: {summary.run.name}")
+    click.echo(f"store: {redact(config.db)}  run: {summary.run.name}")
 
 
 @click.group("runs", cls=Commands)
@@ -271,7 +234,7 @@ def runs_group() -> None:
 
 
 @runs_group.command("list")
-@_db_option
+@db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def runs_list(db: str, fmt: str) -> None:
     """Every run in the store, with its status and counts.
@@ -322,7 +285,7 @@ def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
 
 @runs_group.command("show")
 @click.argument("name")
-@_db_option
+@db_option
 @click.option(
     "--format",
     "fmt",
@@ -342,7 +305,7 @@ def runs_show(name: str, db: str, fmt: str) -> None:
 
 @runs_group.command("export")
 @click.argument("name")
-@_db_option
+@db_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

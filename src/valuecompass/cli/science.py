@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from valuecompass.cli._common import centre_meta_option
-from valuecompass.cli.rigor import _answers, _load, _sources, emit, seed_option
+from valuecompass.cli._common import emit
+from valuecompass.cli._options import centre_meta_option, ci_option, resamples_option, seed_option
+from valuecompass.cli._sources import answer_tables, load_sources, source_options
 from valuecompass.instrument import context_columns
 
 GROUPING = click.option(
@@ -24,7 +25,7 @@ PERMUTATIONS = click.option(
 
 
 @click.command("reliability")
-@_sources
+@source_options
 @centre_meta_option
 @GROUPING
 def reliability_command(
@@ -36,8 +37,8 @@ def reliability_command(
 
     from valuecompass.stats import reliability, value_grouping
 
-    result = _load(humans, llm, instrument_path)
-    h, m = _answers(result)
+    result = load_sources(humans, llm, instrument_path)
+    h, m = answer_tables(result)
     inst = result.alignment.instrument
     groups, order = value_grouping(inst, grouping)
     parts = []
@@ -49,11 +50,11 @@ def reliability_command(
 
 
 @click.command("structure")
-@_sources
+@source_options
 @centre_meta_option
 @GROUPING
 @PERMUTATIONS
-@seed_option
+@seed_option()
 @click.option(
     "--view",
     type=click.Choice(["summary", "items"]),
@@ -77,8 +78,8 @@ def structure_command(
 
     from valuecompass.stats import circle_structure, value_grouping
 
-    result = _load(humans, llm, instrument_path)
-    h, m = _answers(result)
+    result = load_sources(humans, llm, instrument_path)
+    h, m = answer_tables(result)
     inst = result.alignment.instrument
     groups, order = value_grouping(inst, grouping)
     rows, items = [], []
@@ -97,7 +98,7 @@ def structure_command(
 
 
 @click.command("steer")
-@_sources
+@source_options
 @centre_meta_option
 @click.option(
     "--by",
@@ -107,14 +108,9 @@ def structure_command(
     "held fixed); default its first (the Value Form: country).",
 )
 @PERMUTATIONS
-@click.option("--resamples", type=click.IntRange(2), default=1000, show_default=True)
-@click.option(
-    "--ci",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.95,
-    show_default=True,
-)
-@seed_option
+@resamples_option(1000)
+@ci_option()
+@seed_option()
 def steer_command(
     humans: str,
     llm: str,
@@ -130,8 +126,8 @@ def steer_command(
     than to the others' (swap contrast; 0 for a model that ignores the country)."""
     from valuecompass.stats import steerability
 
-    result = _load(humans, llm, instrument_path)
-    h, m = _answers(result)
+    result = load_sources(humans, llm, instrument_path)
+    h, m = answer_tables(result)
     axis = axis or context_columns(result.alignment.instrument)[0]
     table = steerability(
         result.alignment, h, m, axis=axis, permutations=permutations, resamples=resamples,

@@ -10,12 +10,11 @@ from typing import Any, TypeVar
 
 import click
 
-from valuecompass.cli._common import Commands, instrument_option
+from valuecompass.cli._common import Commands
+from valuecompass.cli._options import instrument_option, survey_db_option
 from valuecompass.errors import ValueCompassError
 from valuecompass.settings import env
 
-#: The survey's own default store, so ``survey serve`` and ``run`` never share a SQLite file.
-DEFAULT_DB = "survey.db"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,12 +30,7 @@ def _common(func: F) -> F:
         "'country' if the instrument has it, else its first context axis. Every other "
         "context axis (not the language one) is assigned by quota.",
     )(func)
-    return click.option(
-        "--db",
-        default=lambda: env("VALUECOMPASS_SURVEY_DB", DEFAULT_DB),
-        show_default="VALUECOMPASS_SURVEY_DB or survey.db",
-        help="The store: a SQLite file path or a PostgreSQL URL.",
-    )(func)
+    return survey_db_option(func)
 
 
 @click.group("survey", cls=Commands)

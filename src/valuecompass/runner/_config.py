@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from valuecompass.instrument import Instrument, UnknownNameError
 from valuecompass.prompts import Mode, PromptSet
@@ -30,6 +30,11 @@ def read_mode(stored: str) -> str:
     return {v: k for k, v in STORED_MODE.items()}.get(stored, stored)
 
 
+#: RunConfig's old field names → today's; and mode ``all``'s old name.
+OLD_FIELDS = {"topics": "scenarios", "values": "items"}
+OLD_MODES = {"form": "all"}
+
+
 class RunConfig(BaseModel):
     """Everything that defines a run; the CLI builds one, Python callers may too."""
 
@@ -43,13 +48,13 @@ class RunConfig(BaseModel):
     countries: list[str] = Field(
         default_factory=list, description="levels of the country axis; all when empty"
     )
-    topics: list[str] = Field(
+    scenarios: list[str] = Field(
         default_factory=list, description="levels of the scenario axis; all when empty"
     )
     where: dict[str, list[str]] = Field(
         default_factory=dict, description="axis id → the levels to ask; every level of the rest"
     )
-    values: list[str] = Field(default_factory=list, description="all when empty")
+    items: list[str] = Field(default_factory=list, description="the items to ask; all when empty")
     variants: list[int] = Field(default_factory=list, description="all when empty")
     samples: int = Field(1, ge=1)
     temperature: float = Field(0.2, ge=0.0, le=2.0)
@@ -72,24 +77,35 @@ class RunConfig(BaseModel):
         None, ge=1, description="Ray actors, each with its own backend; default: as resources allow"
     )
 
-    @field_validator("mode", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _old_mode_name(cls, value: object) -> object:
-        """``form``, mode ``all``'s old name, is still accepted."""
-        return "all" if value == "form" else value
+    def _old_names(cls, data: Any) -> Any:
+        """The settings' old names, still accepted: ``topics`` (now ``scenarios``), ``values``
+        (now ``items``) and mode ``form`` (now ``all``). Old and new name together are refused."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for old, new in OLD_FIELDS.items():
+            if old in data:
+                if new in data:
+                    raise ValueError(f"{old} is the old name of {new}: give one of them")
+                data[new] = data.pop(old)
+        if data.get("mode") in OLD_MODES:
+            data["mode"] = OLD_MODES[data["mode"]]
+        return data
 
     def resolved_max_tokens(self) -> int:
         return self.max_tokens or DEFAULT_MAX_TOKENS[self.mode]
 
 
-#: The axes the ``countries`` and ``topics`` settings (``--countries``, ``--scenarios``) pick.
-SHORTHAND_AXES = {"countries": "country", "topics": "scenario"}
+#: The axes the ``countries`` and ``scenarios`` settings (``--countries``, ``--scenarios``) pick.
+SHORTHAND_AXES = {"countries": "country", "scenarios": "scenario"}
 
 
 def chosen_levels(instrument: Instrument, config: RunConfig) -> dict[str, list[str]]:
     """Axis id → the canonical level ids the run asks, in the instrument's axis order.
 
-    ``where`` picks levels of any axis; ``countries`` and ``topics`` are shorthands for the
+    ``where`` picks levels of any axis; ``countries`` and ``scenarios`` are shorthands for the
     ``country`` and ``scenario`` axes. An unknown axis or level is an error naming it.
     """
     where = {k: list(v) for k, v in config.where.items()}
@@ -117,13 +133,13 @@ def chosen_levels(instrument: Instrument, config: RunConfig) -> dict[str, list[s
 
 
 def chosen_items(instrument: Instrument, config: RunConfig) -> list[str]:
-    """Canonical ids of the items the run asks (``values``; all when empty)."""
+    """Canonical ids of the items the run asks (``items``; all when empty)."""
     ids = []
-    for name in config.values:
+    for name in config.items:
         try:
             ids.append(instrument.item(name).id)
         except UnknownNameError as exc:
-            raise UnknownNameError(f"--values: {exc.args[0]}") from exc
+            raise UnknownNameError(f"--items: {exc.args[0]}") from exc
     return list(dict.fromkeys(ids)) or instrument.item_ids
 
 

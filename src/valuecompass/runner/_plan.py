@@ -104,7 +104,7 @@ def run_manifest(
     variants = config.variants or [v.index for v in prompts.variants]
     grid = {**names, "variants": variants}
     everything = not (
-        config.countries or config.topics or config.where or config.values or config.variants
+        config.countries or config.scenarios or config.where or config.items or config.variants
     )
     label = None if legacy_grid(instrument) else instrument.id
     return {
