@@ -52,7 +52,7 @@ def _scenarios(df: pd.DataFrame, path: Path, instrument: Instrument | None) -> p
     column = df.attrs.get("scenario_column", "scenario")  # the file's own name for it
     for line, name in enumerate(df["scenario"], start=2):
         try:
-            out.append(instrument.scenario(name.strip()).id)
+            out.append(instrument.level("scenario", name.strip()).id)
         except UnknownNameError as exc:
             raise CodingError(f"{path} line {line}, column {column!r}: {exc}") from exc
     return pd.Series(out, index=df.index)

@@ -37,10 +37,10 @@ def topic_from_filename(path: Path, instrument: Instrument) -> str:
     candidates = [re.sub(r"^S\d+_", "", stem), stem, *stem.split("_")]
     for candidate in candidates:
         try:
-            return instrument.scenario(candidate).id
+            return instrument.level("scenario", candidate).id
         except UnknownNameError:
             continue
-    names = ", ".join(s.name for s in instrument.scenarios)
+    names = ", ".join(s.name for s in instrument.axis("scenario").levels)
     raise HumanDataError(f"{path}: cannot tell the scenario from the file name (known: {names})")
 
 
@@ -56,7 +56,7 @@ def read_human_csv(
     for i, record in enumerate(df.to_dict("records")):
         line = i + 2  # the header is line 1
         try:
-            country = instrument.country(record["location"]).id
+            country = instrument.level("country", record["location"]).id
         except UnknownNameError:
             report.skipped[f"country {record['location']!r}"] += 1
             continue
@@ -100,7 +100,7 @@ def _value_columns(path: Path, df: pd.DataFrame, instrument: Instrument) -> dict
         if column in META_COLUMNS:
             continue
         try:
-            mapping[column] = instrument.value(column).id
+            mapping[column] = instrument.item(column).id
         except UnknownNameError:
             unknown.append(column)
     if unknown:
@@ -120,9 +120,10 @@ def _answer(
     value_id: str,
     instrument: Instrument,
 ) -> dict[str, object]:
-    parsed = parse_option(raw, instrument.scales.human)
+    scale = instrument.people_scale
+    parsed = parse_option(raw, scale)
     if parsed.missing not in (None, Missing.EMPTY, Missing.IRRELEVANT):
-        valid = ", ".join(o.code for o in instrument.scales.human.options)
+        valid = ", ".join([*scale.codes, *scale.missing_codes])
         raise HumanDataError(
             f"{path} line {line}, column {column!r}: rating {raw!r} is not on the scale ({valid})"
         )
