@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from valuecompass.coding._codebook import Codebook, CodingError
-from valuecompass.common import check_header, read_text
+from valuecompass.common import read_frame
 from valuecompass.instrument import Instrument, UnknownNameError
 
 KEYS = ["respondent", "scenario", "question"]
@@ -28,14 +26,7 @@ CODE_COLUMNS = [*KEYS, "coder", "themes", "missing"]
 
 
 def _read(path: Path, required: list[str], what: str) -> pd.DataFrame:
-    text = read_text(path, CodingError)
-    try:
-        check_header(path, next(csv.reader(io.StringIO(text)), []), CodingError)
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise CodingError(f"{path}: the file is empty") from exc
-    except (csv.Error, pd.errors.ParserError) as exc:
-        raise CodingError(f"{path}: cannot read as CSV ({exc})") from exc
+    df = read_frame(path, CodingError)
     if "scenario" not in df.columns and OLD_SCENARIO in df.columns:
         df = df.rename(columns={OLD_SCENARIO: "scenario"})  # deprecated alias
         df.attrs["scenario_column"] = OLD_SCENARIO

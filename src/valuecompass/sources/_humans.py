@@ -9,8 +9,6 @@ raises :class:`HumanDataError` naming the file, row and column.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pandas as pd
 
 from valuecompass import answers as ans
 from valuecompass.answers import Missing, parse_option
-from valuecompass.common import check_header, read_text
+from valuecompass.common import read_frame
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, UnknownNameError, context_columns
 
@@ -77,14 +75,7 @@ def read_human_csv(
 
 
 def _read(path: Path) -> pd.DataFrame:
-    text = read_text(path, HumanDataError)
-    try:
-        check_header(path, next(csv.reader(io.StringIO(text)), []), HumanDataError)
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise HumanDataError(f"{path}: the file is empty") from exc
-    except (csv.Error, pd.errors.ParserError) as exc:
-        raise HumanDataError(f"{path}: cannot read as CSV ({exc})") from exc
+    df = read_frame(path, HumanDataError)
     absent = [c for c in REQUIRED if c not in df.columns]
     if absent:
         raise HumanDataError(f"{path}: missing column(s) {', '.join(absent)}")
