@@ -1,10 +1,10 @@
 """What the in-process backends (llama.cpp in ``local.py``, ``transformers.py``) share about
-token sequences: the prefix a batch of prompts has in common, and the completion made of a
-prompt's generated tokens and its options' log-probabilities."""
+token sequences: the prefix a batch of prompts has in common, and the completions made of the
+prompts' generated tokens and their options' log-probabilities."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from valuecompass.models._base import Completion, renormalise
 
@@ -18,11 +18,22 @@ def common_prefix(sequences: Sequence[Sequence[int]]) -> int:
     return n
 
 
-def completion(
-    text: str, prompt: Sequence[int], generated: Sequence[int], options: dict[str, float]
-) -> Completion:
-    """The answer to PROMPT: TEXT (GENERATED decoded), with the option probabilities
-    renormalised over OPTIONS (code → log-probability; none when empty) and their mass."""
+def completions(
+    decode: Callable[[list[int]], str],
+    prompts: Sequence[Sequence[int]],
+    generated: Sequence[list[int]],
+    options: Sequence[dict[str, float]],
+) -> list[Completion]:
+    """Each prompt's answer: its GENERATED tokens as DECODE reads them, with the option
+    probabilities renormalised over its OPTIONS (code → log-probability; none when empty) and
+    their mass, and both token counts."""
+    return [
+        _completion(decode(tokens), len(prompt), len(tokens), logprobs)
+        for prompt, tokens, logprobs in zip(prompts, generated, options, strict=True)
+    ]
+
+
+def _completion(text: str, prompt: int, generated: int, options: dict[str, float]) -> Completion:
     probs: dict[str, float] | None = None
     mass: float | None = None
     if options:
@@ -31,6 +42,6 @@ def completion(
         text=text,
         option_probs=probs or None,
         option_mass=mass,
-        prompt_tokens=len(prompt),
-        completion_tokens=len(generated),
+        prompt_tokens=prompt,
+        completion_tokens=generated,
     )

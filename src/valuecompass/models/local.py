@@ -45,7 +45,7 @@ from valuecompass.models._bundled import bundled_model_path
 from valuecompass.models._llama_batch import BatchContext, chunks
 from valuecompass.models._llama_model import GGUFModel
 from valuecompass.models._sampling import generator, next_token
-from valuecompass.models._tokens import completion
+from valuecompass.models._tokens import completions
 from valuecompass.settings import model_cache_dir
 
 
@@ -196,10 +196,7 @@ class LocalBackend:
         options = self._option_logprobs(requests, logits)
         generated = self._generate(prompts, requests, logits)
         self._ctx.release()
-        return [
-            completion(self._text(g), p, g, o)
-            for p, g, o in zip(prompts, generated, options, strict=True)
-        ]
+        return completions(self._text, prompts, generated, options)
 
     def _option_logprobs(
         self, requests: Sequence[Request], logits: np.ndarray

@@ -36,7 +36,7 @@ from valuecompass.models._base import (
 )
 from valuecompass.models._bundled import bundled_model_path
 from valuecompass.models._sampling import MIN_P, TOP_K, TOP_P
-from valuecompass.models._tokens import common_prefix, completion
+from valuecompass.models._tokens import common_prefix, completions
 
 
 def _locate(arg: str) -> tuple[Path, str | None]:
@@ -175,10 +175,7 @@ class TransformersBackend:
             options = self._option_logprobs(requests, logits)
             generated = self._decode(requests, logits, cache, mask)
         self._last = prompts[-1]
-        return [
-            completion(self._text(g), p, g, o)
-            for p, g, o in zip(prompts, generated, options, strict=True)
-        ]
+        return completions(self._text, prompts, generated, options)
 
     def _option_logprobs(
         self, requests: Sequence[Request], logits: torch.Tensor
