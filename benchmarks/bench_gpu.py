@@ -38,8 +38,8 @@ def _grid(contexts: int | None, variants: int | None) -> dict[str, Any]:
     """The paper's grid, or its first CONTEXTS topics of the first country and its first
     VARIANTS variants."""
     form = load_instrument()
-    countries = [c.id for c in form.countries]
-    topics = [s.id for s in form.scenarios]
+    countries = form.axis("country").level_ids
+    topics = form.axis("scenario").level_ids
     grid: dict[str, Any] = {"countries": countries, "topics": topics}
     if contexts is not None:
         grid = {"countries": countries[:1], "topics": topics[:contexts]}

@@ -25,6 +25,7 @@ from valuecompass.instrument import (
     context_columns,
     group_rule,
     group_rules,
+    instrument_digest,
     load_instrument,
 )
 from valuecompass.metrics import align
@@ -253,16 +254,16 @@ def test_rigor_commands_take_any_grouping(tmp_path: Path) -> None:
 def test_a_run_made_with_other_items_or_scales_is_refused() -> None:
     form, mfq = load_instrument(), load_instrument("moral_foundations")
     # a manifest with only the digest: a bundled digest names its instrument
-    assert run_instrument({"instrument": mfq.digest}) == mfq
-    assert run_instrument({"instrument": form.digest}) == form
+    assert run_instrument({"instrument": instrument_digest(mfq)}) == mfq
+    assert run_instrument({"instrument": instrument_digest(form)}) == form
     assert run_instrument({"instrument": "sha256:unknown"}) is None
     assert run_instrument(None) is None
     # a manifest carrying the whole instrument (as JSON, or nested in params)
     assert run_instrument({"instrument_spec": json.dumps(mfq.to_data())}) == mfq
     assert run_instrument({"params": {"instrument": form.to_data()}}) == form
-    check_run({"instrument": form.digest}, form, "store#r")  # same: fine
+    check_run({"instrument": instrument_digest(form)}, form, "store#r")  # same: fine
     with pytest.raises(IncomparableError, match=r"store#r: the run used instrument 'moral_f"):
-        check_run({"instrument": mfq.digest}, form, "store#r")
+        check_run({"instrument": instrument_digest(mfq)}, form, "store#r")
     with pytest.raises(IncomparableError, match=r"scale for wording.*pvq"):
         check_comparable(_two_scale_form(), form, "store#r")
 
@@ -282,7 +283,8 @@ def test_align_refuses_a_stored_run_of_another_instrument(tmp_path: Path) -> Non
     assert runner.invoke(main, align_cmd).exit_code == 0
     with sqlite3.connect(db) as conn:
         conn.execute(
-            "UPDATE runs SET instrument = ?", (load_instrument("moral_foundations").digest,)
+            "UPDATE runs SET instrument = ?",
+            (instrument_digest(load_instrument("moral_foundations")),),
         )
     refused = runner.invoke(main, align_cmd)
     assert refused.exit_code == 2

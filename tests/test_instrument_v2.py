@@ -3,6 +3,7 @@ cross-reference errors, the deprecated old API, translation overlays and ``form 
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 from pathlib import Path
@@ -13,12 +14,18 @@ from click.testing import CliRunner
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import valuecompass.instrument
 from valuecompass.cli import main
 from valuecompass.instrument import (
     FormV1,
+    Instrument,
     InstrumentError,
+    NoLegacyView,
     RatingScale,
     bundled_ids,
+    has_legacy_view,
+    instrument_digest,
+    legacy_view,
     load_instrument,
     missing_translations,
     translate,
@@ -142,7 +149,9 @@ def test_odd_instrument_derived_numbers(tmp_path: Path) -> None:
     assert odd.scale_for("long") is seven and odd.wording_ids == ["short", "long"]
     # 2 places x 3 times x 2 moods
     assert len(list(odd.contexts())) == 12
-    assert not odd.has_legacy_view and odd.digest == odd.spec_digest
+    assert not has_legacy_view(odd) and instrument_digest(odd) == odd.spec_digest
+    with pytest.raises(NoLegacyView, match="instrument 'odd' has no format-1 view"):
+        legacy_view(odd)
 
 
 def test_broken_reference_names_file_field_and_line(tmp_path: Path) -> None:
@@ -170,18 +179,58 @@ def test_bad_scale_and_unknown_field(tmp_path: Path) -> None:
     assert "scales.0.colour (line 21)" in str(err.value)
 
 
-def test_old_api_is_exactly_the_format_1_file() -> None:
+def test_old_view_is_exactly_the_format_1_file() -> None:
     reference = FormV1.model_validate(yaml.safe_load(V1.read_text(encoding="utf-8")))
     form = load_instrument()
-    assert form.legacy.model_dump() == reference.model_dump()
-    assert form.digest == reference.digest  # runs made before format 2 still resume
-    assert [v.statement for v in form.values] == [v.statement for v in reference.values]
-    assert form.value("intelligent").display_type.value == "achievement"
-    assert form.scenario("S2").vignette == reference.scenario("healthcare").vignette
-    assert form.scales.human.positions == reference.scales.human.positions
-    assert form.scales.get("portrait").position_of("4") == 4.0
+    old = legacy_view(form)
+    assert old.model_dump() == reference.model_dump()
+    assert instrument_digest(form) == reference.digest  # runs made before format 2 still resume
+    # the digest runs record for the bundled Value Form since before format 2
+    assert reference.digest == "81378313e98a1579565a1167da9486b78446e89c3cab2c30cf1083cfd78cb114"
+    assert [v.statement for v in old.values] == [v.statement for v in reference.values]
+    assert old.value("intelligent").display_type.value == "achievement"
+    assert old.scenario("S2").vignette == reference.scenario("healthcare").vignette
+    assert old.scales.human.positions == reference.scales.human.positions
+    assert old.scales.get("portrait").position_of("4") == 4.0
     # A format-1 file still loads, converted, with the same old view.
-    assert load_instrument(V1).legacy.model_dump() == reference.model_dump()
+    assert legacy_view(load_instrument(V1)).model_dump() == reference.model_dump()
+
+
+#: What the format 2 model offered of the old shape before the view became the converter's.
+FORMAT_1_ATTRIBUTES = (
+    "legacy",
+    "has_legacy_view",
+    "digest",
+    "name",
+    "values",
+    "scenarios",
+    "countries",
+    "scales",
+    "value_ids",
+    "value",
+    "scenario",
+    "country",
+)
+
+
+def test_the_format_2_model_has_no_format_1_attributes() -> None:
+    form = load_instrument()
+    assert has_legacy_view(form)  # the view exists, but only as the converter's function
+    for name in FORMAT_1_ATTRIBUTES:
+        assert not hasattr(form, name), name
+        assert not hasattr(Instrument, name), name
+    assert not any(hasattr(scale, "legacy") for scale in form.rating_scales)
+    # nor do its modules know that shape: neither imports the converter or the old classes
+    for module in ("_instrument", "_parts"):
+        source = Path(valuecompass.instrument.__file__).with_name(f"{module}.py")
+        imported = {
+            node.module
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ImportFrom)
+        }
+        assert imported.isdisjoint(
+            {"valuecompass.instrument._convert", "valuecompass.instrument._legacy"}
+        ), module
 
 
 def test_base_file_over_a_bundled_instrument(tmp_path: Path) -> None:
@@ -211,7 +260,7 @@ def test_overlays_translate_and_list_what_is_missing(tmp_path: Path) -> None:
     assert de.item("ambitious").wordings["svs"].startswith("Das KI-System sollte hart arbeiten")
     assert de.level("country", "germany").name == "Deutschland"
     assert de.scale("human").points[0].label == "Stimme voll und ganz zu"
-    assert de.value("ambitious").name == "Ehrgeizig"  # the old view follows
+    assert legacy_view(de).value("ambitious").name == "Ehrgeizig"  # the old view follows
     assert fr.language == "fr" and fr.item("ambitious").name != "Ambitious"
     assert form.item("ambitious").name == "Ambitious"  # the base is untouched
     assert missing_translations(form, "de") == missing_translations(form, "fr") == []

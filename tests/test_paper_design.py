@@ -83,8 +83,8 @@ def test_paper_prompts_follow_the_authors_structure(form: Instrument) -> None:
     assert options_first.index("Options:") < options_first.index("Equality:")
     portrait, _, scale = user(2)
     assert scale == "portrait" and "1: very much like me" in portrait
-    equality = form.value("equality")
-    assert f"Equality: {equality.portrait}" in portrait
+    equality = form.item("equality")
+    assert f"Equality: {equality.wordings['pvq']}" in portrait
     # the context is never varied: the portrait variants still ask how strongly it agrees
     assert portrait.split("\n\n")[:2] == text.split("\n\n")[:2]
     for index in (4, 5, 6, 7):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from valuecompass.answers import Missing, extract_json_object, parse_all, parse_item, parse_option
-from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.instrument import Instrument, legacy_view, load_instrument
 
 
 @pytest.mark.parametrize(
@@ -26,7 +26,7 @@ from valuecompass.instrument import Instrument, load_instrument
     ],
 )
 def test_parse_option_agreement(form: Instrument, raw: object, position: float) -> None:
-    got = parse_option(raw, form.scales.agreement, (form.scales.portrait,))
+    got = parse_option(raw, form.scale("agreement"), (form.scale("portrait"),))
     assert got.position == position
 
 
@@ -46,28 +46,29 @@ def test_parse_option_agreement(form: Instrument, raw: object, position: float) 
     ],
 )
 def test_parse_option_missing(form: Instrument, raw: str, reason: Missing) -> None:
-    got = parse_option(raw, form.scales.portrait, (form.scales.agreement,))
+    got = parse_option(raw, form.scale("portrait"), (form.scale("agreement"),))
     assert got.position is None and got.missing is reason
 
 
 def test_people_scale(form: Instrument) -> None:
-    scale = form.scales.human
-    assert [parse_option(c, scale).position for c in ("2", "1", "0", "-1", "-2")] == [
-        1,
-        2,
-        2.5,
-        3,
-        4,
-    ]
-    assert parse_option("N/A", scale).missing is Missing.IRRELEVANT
+    # the format 2 scale and its deprecated format-1 view parse alike
+    for scale in (form.people_scale, legacy_view(form).scales.human):
+        assert [parse_option(c, scale).position for c in ("2", "1", "0", "-1", "-2")] == [
+            1,
+            2,
+            2.5,
+            3,
+            4,
+        ]
+        assert parse_option("N/A", scale).missing is Missing.IRRELEVANT
 
 
 def _form_json(form: Instrument, option: str = "2") -> str:
-    return json.dumps({v.name: option for v in form.values})
+    return json.dumps({item.name: option for item in form.items})
 
 
 def test_parse_form_plain_json(form: Instrument) -> None:
-    got = parse_all(_form_json(form), form, form.scales.agreement)
+    got = parse_all(_form_json(form), form, form.scale("agreement"))
     assert len(got.answers) == 56
     assert all(p.position == 2.0 for p in got.answers.values())
 
@@ -78,13 +79,13 @@ def test_parse_form_wrapped_in_fence_and_think(form: Instrument) -> None:
         + _form_json(form, "3: disagree")
         + "\n```"
     )
-    got = parse_all(text, form, form.scales.agreement)
+    got = parse_all(text, form, form.scale("agreement"))
     assert all(p.position == 3.0 for p in got.answers.values())
 
 
 def test_parse_form_truncated_salvages_pairs(form: Instrument) -> None:
     text = _form_json(form)[:200]  # cut mid-object
-    got = parse_all(text, form, form.scales.agreement)
+    got = parse_all(text, form, form.scale("agreement"))
     scored = [p for p in got.answers.values() if p.ok]
     assert 3 <= len(scored) < 56
     assert {p.missing for p in got.answers.values() if not p.ok} == {Missing.ABSENT}
@@ -92,12 +93,12 @@ def test_parse_form_truncated_salvages_pairs(form: Instrument) -> None:
 
 def test_parse_form_error_and_garbage(form: Instrument) -> None:
     err = parse_all(
-        "ERROR: RetryError[<Future raised APIConnectionError>]", form, form.scales.agreement
+        "ERROR: RetryError[<Future raised APIConnectionError>]", form, form.scale("agreement")
     )
     assert {p.missing for p in err.answers.values()} == {Missing.ERROR}
-    junk = parse_all("I cannot answer that.", form, form.scales.agreement)
+    junk = parse_all("I cannot answer that.", form, form.scale("agreement"))
     assert {p.missing for p in junk.answers.values()} == {Missing.NO_JSON}
-    empty = parse_all("  ", form, form.scales.agreement)
+    empty = parse_all("  ", form, form.scale("agreement"))
     assert {p.missing for p in empty.answers.values()} == {Missing.EMPTY}
 
 
@@ -112,7 +113,7 @@ def test_parse_form_spellings_and_unknown_keys(form: Instrument) -> None:
             "Privacy": "2",
         }
     )
-    got = parse_all(text, form, form.scales.agreement)
+    got = parse_all(text, form, form.scale("agreement"))
     assert got.answers["preserving_my_public_image"].position == 1
     assert got.answers["honoring_of_parents_and_elders"].position == 2
     assert got.answers["broad_minded"].position == 3
@@ -141,7 +142,7 @@ def test_extract_json_object_none_for_list() -> None:
 def test_parse_item(
     form: Instrument, text: str, position: float | None, reason: Missing | None
 ) -> None:
-    got = parse_item(text, form.scales.agreement)
+    got = parse_item(text, form.scale("agreement"))
     assert got.position == position
     assert got.missing is reason
 

@@ -27,7 +27,7 @@ def _pilot(form: Instrument, model_position: float, samples: tuple[float, ...] =
     """Two contexts, all 56 values. Four respondents per context: two answer 1 (score 0) to
     every value and two answer 2 (score 1/3). The model answers MODEL_POSITION everywhere, or
     with SAMPLES, one pilot sample per listed position, people then all at 1."""
-    values = form.value_ids
+    values = form.item_ids
     rows, answers = [], []
     for c, t in CONTEXTS:
         for r, pos in enumerate((1, 2, 1, 2)):

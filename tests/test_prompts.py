@@ -34,9 +34,9 @@ def test_default_design_is_a_fractional_factorial() -> None:
 def test_form_prompt_lists_every_value_once(form: Instrument) -> None:
     prompts = load_prompts(None, load_instrument())
     [prompt] = render(form, prompts, "India", "healthcare", prompts.variant(0), "all")
-    assert prompt.values == tuple(form.value_ids)
+    assert prompt.values == tuple(form.item_ids)
     assert prompt.scale == "agreement"
-    for value in form.values:
+    for value in form.items:
         assert prompt.user.count(f"- {value.name}:") == 1
     assert "India" in prompt.user and "doctor" in prompt.user
     assert "1: strongly agree" in prompt.user
@@ -60,7 +60,7 @@ def test_item_prompts_share_the_context_prefix(form: Instrument) -> None:
     first, second = items[0].user, items[1].user
     prefix = first[: first.rindex("\n")]
     assert second.startswith(prefix) and first != second
-    assert items[0].value == form.value_ids[0]
+    assert items[0].value == form.item_ids[0]
 
 
 def test_grid_size(form: Instrument) -> None:

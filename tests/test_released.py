@@ -93,6 +93,6 @@ def test_rankings_and_types(released: Path, form: Instrument, people: pd.DataFra
     per_country = result.ranking("country")
     assert len(per_country) == 7 * 56
     types = result.by("type")
-    assert set(types["type"]) == {v.type.value for v in form.values}
+    assert set(types["type"]) == {item.groups["type"] for item in form.items}
     power = cells[cells["type"] == "power"]["distance"].mean()
     assert types.set_index("type").loc["power", "distance"] == pytest.approx(power)

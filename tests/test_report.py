@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from valuecompass import align, build_report, load_source
 from valuecompass.answers import write_csv
 from valuecompass.cli import main
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, instrument_digest
 from valuecompass.report import ReportError, ReportResult, parse_llm_option
 
 MODELS = (
@@ -150,9 +150,9 @@ def test_heatmaps_share_one_scale_and_name_every_value(five: Built, form: Instru
     svg = (five.result.files_dir / "heatmap-country-gpt-4o-mini.svg").read_text()
     for panel in ("(A) People", "(B) Model", "(C) Distance"):
         assert panel in svg
-    for value in form.values:
+    for value in form.items:
         assert f">{value.name.replace('&', '&amp;')}</text>" in svg, value.name
-    for country in form.countries:
+    for country in form.axis("country").levels:
         assert country.name in svg
     # One colour bar, the same ticks on every heatmap: 0 agree, 0.5 threshold, 1 disagree.
     for name in ("heatmap-scenario-gemma2-9b-it.svg", "types-openai_o3-mini.svg"):
@@ -212,7 +212,7 @@ def test_overview_counts_and_provenance(five: Built, form: Instrument) -> None:
     assert parsing.loc["deepseek-r1-distill-llama-70b", "variant_6"] == pytest.approx(1 - 56 / 1568)
     assert parsing.loc["deepseek-r1-distill-llama-70b", "missing"] == 112
     provenance = pd.read_csv(files / "provenance.csv").set_index("item")["value"]
-    assert provenance["instrument digest (SHA-256)"] == form.digest
+    assert provenance["instrument digest (SHA-256)"] == instrument_digest(form)
     assert provenance["command"] == "pytest five-model report"
     assert "What the numbers mean" in five.html and "Alignment rate (F1)" in five.html
 

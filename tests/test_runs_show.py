@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from valuecompass.cli import main
-from valuecompass.instrument import load_instrument
+from valuecompass.instrument import instrument_digest, load_instrument
 from valuecompass.prompts import PromptSet, read_prompts
 from valuecompass.runner import prompts_digest
 
@@ -35,7 +35,7 @@ def test_runs_show_says_what_the_run_used(tmp_path: Path) -> None:
     assert "run mf: mock:answer=hash (mock), mode item, finished" in text
     assert "prompts 48 (0 failed); answers 48, scored 48, missing: none" in text  # 24 items x 2
     assert f"instrument: moral_foundations ({inst.title}), version {inst.version}" in text
-    assert f"  digest {inst.digest}" in text
+    assert f"  digest {instrument_digest(inst)}" in text
     assert "  items: 24 foundations: care_1, care_2," in text
     assert "  scales: human (5 points), describes (5 points)" in text
     assert "  axes: country (7 levels), scenario (4 levels)" in text
@@ -56,7 +56,7 @@ def test_a_run_made_before_schema_4_says_it_stored_neither(tmp_path: Path) -> No
         conn.execute("update runs set instrument_spec = null, prompt_design = null")
     conn.close()
     text = _invoke("runs", "show", "mf", "--db", str(db))
-    digest = load_instrument("moral_foundations").digest
+    digest = instrument_digest(load_instrument("moral_foundations"))
     assert f"instrument: not stored with this run (made before schema 4); digest {digest}" in text
     assert "prompt design: not stored with this run (made before schema 4); digest " in text
     shown = json.loads(_invoke("runs", "show", "mf", "--db", str(db), "--format", "json"))

@@ -72,13 +72,13 @@ def item_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _stored_expectations(db: Path) -> dict[tuple[str, str, int], float]:
     """Expected positions recomputed from the stored option probabilities and the positions
     the instrument's scale gives the options (SVS variants agree, PVQ variants are portraits)."""
-    scales = load_instrument().scales
+    form = load_instrument()
     with sqlite3.connect(db) as conn:
         rows = conn.execute("select value, country, variant, probs from answers").fetchall()
     out = {}
     for value, country, variant, probs in rows:
-        scale = scales.get("portrait" if variant in (2, 3, 6, 7) else "agreement")
-        positions = {o.code: o.position for o in scale.options if o.position is not None}
+        scale = form.scale("portrait" if variant in (2, 3, 6, 7) else "agreement")
+        positions = dict(zip(scale.codes, scale.positions, strict=True))
         dist = {c: p for c, p in json.loads(probs).items() if c in positions}
         mass = sum(dist.values())
         out[(value, country, variant)] = sum(p * positions[c] for c, p in dist.items()) / mass
@@ -136,8 +136,8 @@ def test_cli_align_and_profile_score_by_probs(item_store: Path, released: Path) 
     for country in ("india", "france"):
         h = people[(people.country == country) & (people.scenario == "healthcare")]
         m = model[(model.country == country) & (model.scenario == "healthcare")]
-        hv = h.groupby("value")["position"].mean().reindex(form.value_ids).to_numpy()
-        mv = m.groupby("value")["position"].mean().reindex(form.value_ids).to_numpy()
+        hv = h.groupby("value")["position"].mean().reindex(form.item_ids).to_numpy()
+        mv = m.groupby("value")["position"].mean().reindex(form.item_ids).to_numpy()
         gaps.append(np.nanmean(np.abs(normalise(hv) - normalise(mv))))
     assert probs["distance"] == pytest.approx(np.mean(gaps))
 

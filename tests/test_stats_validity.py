@@ -200,9 +200,9 @@ def test_offer_irrelevant_round_trips(tmp_path: Path, form: Instrument) -> None:
     write_prompts(offered, path)
     assert load_prompts(path, load_instrument()) == offered
     # The model's "irrelevant" is read as a missing answer with that reason, as for people.
-    names = [form.value("equality").name, form.value("freedom").name]
+    names = [form.item("equality").name, form.item("freedom").name]
     parsed = parse_all(json.dumps({names[0]: "irrelevant", names[1]: "2"}), form,
-                        form.scales.agreement)  # fmt: skip
+                        form.scale("agreement"))  # fmt: skip
     assert parsed.answers["equality"].missing is Missing.IRRELEVANT
     assert parsed.answers["freedom"].position == 2.0
 

@@ -34,7 +34,7 @@ def test_a_participant_completes_the_path_and_nothing_is_lost(engine: Engine) ->
     vignette = web.get("/vignette")
     assert '<img src="/static/img/' in vignette.text and 'alt="Illustration' in vignette.text
     shown = who.form()
-    assert len(shown) == 58 and set(shown) == set(FORM.value_ids) | set(EXPECT)
+    assert len(shown) == 58 and set(shown) == set(FORM.item_ids) | set(EXPECT)
     assert who.finish().headers["location"] == "/done"
     done = web.get("/done")
     record = survey.participants_frame(engine).iloc[0]
@@ -59,9 +59,9 @@ def test_a_participant_completes_the_path_and_nothing_is_lost(engine: Engine) ->
 
 def test_order_is_random_per_participant_and_checks_sit_among_the_values() -> None:
     checks = list(EXPECT)
-    first, second = draw_order(FORM.value_ids, checks, 1), draw_order(FORM.value_ids, checks, 2)
+    first, second = draw_order(FORM.item_ids, checks, 1), draw_order(FORM.item_ids, checks, 2)
     assert first != second and sorted(first) == sorted(second)
-    assert draw_order(FORM.value_ids, checks, 1) == first  # the seed reproduces it
+    assert draw_order(FORM.item_ids, checks, 1) == first  # the seed reproduces it
     for order in (first, second):
         places = sorted(order.index(c) for c in checks)
         assert 0 < places[0] <= 29 <= places[1]  # one in each half, never first

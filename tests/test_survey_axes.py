@@ -78,7 +78,7 @@ def test_quotas_balance_setting_and_tone_under_64_simultaneous_arrivals(engine: 
     odd = settings(instrument=ODD)
     people = []
     for i in range(64):
-        order = draw_order(ODD.value_ids, list(ODD_CHECKS), i)
+        order = draw_order(ODD.item_ids, list(ODD_CHECKS), i)
         made = survey.create_participant(
             engine, key=f"k{i}", prolific_pid=None, study_id="", session_id=None,
             link_scenario=None, seed=i, item_order=order,

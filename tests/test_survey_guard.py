@@ -139,7 +139,7 @@ def test_an_instrument_without_a_value_in_use_is_refused_at_start(
     """Item 7: participants part-way hold the dropped value in their pages; instead of a 500
     for them later, the start is refused, naming the value."""
     Walker(support.client(engine)).to_form()
-    dropped = FORM.values[0].id
+    dropped = FORM.items[0].id
     smaller = load_instrument(_without_first_value(tmp_path))
     with pytest.raises(SurveyConfigError, match=f"1 participant.*{dropped}"):
         create_app(settings(instrument=smaller), engine)

@@ -44,7 +44,7 @@ def test_assignment_balances_scenarios_within_a_country(engine: Engine) -> None:
         assert who.demographics("canada").headers["location"] == "/vignette"
     with engine.connect() as conn:
         got = sorted(r[0] for r in conn.execute(select(participants.c.scenario)))
-    assert got == sorted(s.id for s in FORM.scenarios)
+    assert got == sorted(s.id for s in FORM.axis("scenario").levels)
     fifth = Walker(client(engine, quota=1))
     fifth.consent()
     assert fifth.demographics("canada").headers["location"] == "/full"
@@ -53,7 +53,7 @@ def test_assignment_balances_scenarios_within_a_country(engine: Engine) -> None:
 def test_quotas_hold_under_64_simultaneous_arrivals(engine: Engine) -> None:
     people = []
     for i in range(64):
-        order = draw_order(FORM.value_ids, list(EXPECT), i)
+        order = draw_order(FORM.item_ids, list(EXPECT), i)
         made = survey.create_participant(
             engine, key=f"k{i}", prolific_pid=None, study_id="", session_id=None,
             link_scenario=None, seed=i, item_order=order,
@@ -67,7 +67,7 @@ def test_quotas_hold_under_64_simultaneous_arrivals(engine: Engine) -> None:
         gate.wait()
         got[i] = survey.save_demographics(
             engine, people[i], country="india", age_band="25-34", gender=None,
-            candidates=[s.id for s in FORM.scenarios], quota=4, hold_seconds=3600,
+            candidates=[s.id for s in FORM.axis("scenario").levels], quota=4, hold_seconds=3600,
         )  # fmt: skip
 
     threads = [threading.Thread(target=arrive, args=(i,)) for i in range(64)]
@@ -77,7 +77,7 @@ def test_quotas_hold_under_64_simultaneous_arrivals(engine: Engine) -> None:
         t.join()
     placed = [g for g in got if g is not None]
     assert len(placed) == 16 and count_rows(engine, slots) == 16
-    assert all(placed.count(s.id) == 4 for s in FORM.scenarios)
+    assert all(placed.count(s.id) == 4 for s in FORM.axis("scenario").levels)
     frame = survey.participants_frame(engine)
     assert (frame["step"] == "full").sum() == 48
 

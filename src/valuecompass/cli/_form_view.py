@@ -10,7 +10,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from valuecompass.instrument import Instrument, bundled_ids, load_instrument
+from valuecompass.instrument import Instrument, bundled_ids, instrument_digest, load_instrument
 
 
 def summary(instrument: Instrument) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def show_form(instrument: Instrument, fmt: str, console: Console) -> None:
         return
     console.print(
         f"[bold]{instrument.title}[/bold] ({instrument.id}) v{instrument.version}  "
-        f"sha256 {instrument.digest[:12]}"
+        f"sha256 {instrument_digest(instrument)[:12]}"
     )
     wordings = instrument.wording_ids
     items = Table(title=f"{len(instrument.items)} {instrument.item_noun}s")

@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from valuecompass.coding._codebook import Codebook, CodingError
-from valuecompass.common import check_header, read_text
+from valuecompass.common import read_frame
 from valuecompass.instrument import Instrument, UnknownNameError
 
 KEYS = ["respondent", "scenario", "question"]
@@ -28,14 +26,7 @@ CODE_COLUMNS = [*KEYS, "coder", "themes", "missing"]
 
 
 def _read(path: Path, required: list[str], what: str) -> pd.DataFrame:
-    text = read_text(path, CodingError)
-    try:
-        check_header(path, next(csv.reader(io.StringIO(text)), []), CodingError)
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise CodingError(f"{path}: the file is empty") from exc
-    except (csv.Error, pd.errors.ParserError) as exc:
-        raise CodingError(f"{path}: cannot read as CSV ({exc})") from exc
+    df = read_frame(path, CodingError)
     if "scenario" not in df.columns and OLD_SCENARIO in df.columns:
         df = df.rename(columns={OLD_SCENARIO: "scenario"})  # deprecated alias
         df.attrs["scenario_column"] = OLD_SCENARIO
@@ -52,7 +43,7 @@ def _scenarios(df: pd.DataFrame, path: Path, instrument: Instrument | None) -> p
     column = df.attrs.get("scenario_column", "scenario")  # the file's own name for it
     for line, name in enumerate(df["scenario"], start=2):
         try:
-            out.append(instrument.scenario(name.strip()).id)
+            out.append(instrument.level("scenario", name.strip()).id)
         except UnknownNameError as exc:
             raise CodingError(f"{path} line {line}, column {column!r}: {exc}") from exc
     return pd.Series(out, index=df.index)

@@ -8,6 +8,7 @@ from valuecompass.common._csv import (
     Rows,
     check_header,
     header_of,
+    read_frame,
     read_rows,
     read_text,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "line_of",
     "make_console",
     "read_file",
+    "read_frame",
     "read_mapping",
     "read_rows",
     "read_text",

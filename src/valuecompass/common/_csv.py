@@ -12,8 +12,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from valuecompass.errors import ValueCompassError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def read_text(path: Path, error: type[ValueCompassError]) -> str:
@@ -48,6 +52,21 @@ def header_of(path: Path, error: type[ValueCompassError]) -> list[str]:
     header = next(csv.reader(io.StringIO(text)), [])
     check_header(path, header, error)
     return header
+
+
+def read_frame(path: Path, error: type[ValueCompassError]) -> pd.DataFrame:
+    """The CSV at PATH as a table of texts (none read as missing), its header checked; ERROR
+    naming the file for an empty file or one that is not CSV."""
+    import pandas as pd  # here: importing the CLI for --help loads no dataframe library
+
+    text = read_text(path, error)
+    try:
+        check_header(path, next(csv.reader(io.StringIO(text)), []), error)
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise error(f"{path}: the file is empty") from exc
+    except (csv.Error, pd.errors.ParserError) as exc:
+        raise error(f"{path}: cannot read as CSV ({exc})") from exc
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,18 @@
 ``load_instrument(ID|PATH|None)`` returns an ``Instrument``; ``bundled_ids()`` lists the
 bundled ones. ``translate(instrument, lang)`` applies a translation overlay and
 ``missing_translations`` lists what it leaves out; ``overlay_section`` gives an overlay's
-texts for other rooms (prompts, survey). The Value Form's old shape (``values``,
-``scenarios``, ``countries``, ``scales``, ``Value``, ``Scenario``, ``Country``, ``Scale``,
-``Scales``, ``ScaleOption``, ``MotivationalType``) remains as deprecated derived views.
+texts for other rooms (prompts, survey). ``instrument_digest`` is the id a run's manifest
+records. The Value Form's old shape (format 1: ``FormV1`` with ``Value``, ``Scenario``,
+``Country``, ``Scales`` of ``Scale`` and ``ScaleOption``, ``MotivationalType``) remains as a
+deprecated view that ``legacy_view(instrument)`` derives from an instrument of that shape.
 """
 
-from valuecompass.instrument._convert import NoLegacyView
+from valuecompass.instrument._convert import (
+    NoLegacyView,
+    has_legacy_view,
+    instrument_digest,
+    legacy_view,
+)
 from valuecompass.instrument._grouping import (
     AXIS_ALIASES,
     GROUPS,
@@ -28,10 +34,10 @@ from valuecompass.instrument._legacy import (
     ScaleOption,
     Scales,
     Scenario,
-    UnknownNameError,
     Value,
 )
 from valuecompass.instrument._load import InstrumentError, bundled_ids, load_instrument
+from valuecompass.instrument._names import UnknownNameError
 from valuecompass.instrument._parts import (
     THRESHOLD,
     Axis,
@@ -83,6 +89,9 @@ __all__ = [
     "context_columns",
     "group_rule",
     "group_rules",
+    "has_legacy_view",
+    "instrument_digest",
+    "legacy_view",
     "load_instrument",
     "missing_translations",
     "overlay_languages",

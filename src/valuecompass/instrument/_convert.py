@@ -1,28 +1,30 @@
 """Between format 1 (the Value Form's old fixed shape) and format 2.
 
-``from_v1`` turns a format-1 file into format 2 data (users have such files); ``to_v1`` gives a
-format 2 instrument of the Value Form's shape its deprecated format-1 view.
+``from_v1`` turns a format-1 file into format 2 data (users have such files); ``legacy_view``
+gives a format 2 instrument of the Value Form's shape its deprecated format-1 view, and
+``instrument_digest`` the id run manifests record, which is that view's digest where runs
+made before format 2 must still resume.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from valuecompass.errors import ValueCompassError
+from valuecompass.instrument._instrument import Instrument
 from valuecompass.instrument._legacy import (
     Country,
     FormV1,
     MotivationalType,
     Scale,
+    ScaleOption,
     Scales,
     Scenario,
     Value,
 )
-
-if TYPE_CHECKING:
-    from valuecompass.instrument._instrument import Instrument
+from valuecompass.instrument._parts import AxisLevel, RatingScale
 
 #: The format-1 scales and the wording each belongs to (the old fixed shape).
 V1_SCALES = ("human", "agreement", "portrait")
@@ -38,8 +40,10 @@ def _type_name(level: str) -> str:
     return level.replace("_", "-").capitalize()
 
 
-def to_v1(inst: Instrument) -> FormV1:
-    """The deprecated format-1 view of INST; ``NoLegacyView`` if its shape differs."""
+def legacy_view(inst: Instrument) -> FormV1:
+    """The deprecated format-1 view of INST: its values, scenarios, countries and the three
+    scales ``human``/``agreement``/``portrait``; ``NoLegacyView`` if its shape differs (it needs
+    wordings svs/pvq, grouping ``type``, axes ``country`` and ``scenario`` and those scales)."""
     axes = {a.id for a in inst.axes}
     scales = {s.id for s in inst.rating_scales}
     groupings = {g.id for g in inst.groupings}
@@ -55,6 +59,27 @@ def to_v1(inst: Instrument) -> FormV1:
         raise NoLegacyView(f"instrument {inst.id!r} has no format-1 view: {exc}") from exc
 
 
+def has_legacy_view(inst: Instrument) -> bool:
+    """Whether INST has the format-1 view (:func:`legacy_view` gives it)."""
+    try:
+        legacy_view(inst)
+    except NoLegacyView:
+        return False
+    return True
+
+
+def instrument_digest(inst: Instrument) -> str:
+    """The id run manifests record for INST: the format-1 digest where the old view exists and
+    the axes are exactly country, scenario (so runs made before format 2 still resume), else
+    the format 2 ``spec_digest``."""
+    if [a.id for a in inst.axes] != ["country", "scenario"]:
+        return inst.spec_digest
+    try:
+        return legacy_view(inst).digest
+    except NoLegacyView:
+        return inst.spec_digest
+
+
 def _form(inst: Instrument) -> FormV1:
     return FormV1(
         name=inst.title,
@@ -64,8 +89,21 @@ def _form(inst: Instrument) -> FormV1:
         countries=tuple(
             Country(id=c.id, name=c.name, aliases=c.aliases) for c in inst.axis("country").levels
         ),
-        scales=Scales(**{sid: inst.scale(sid).legacy() for sid in V1_SCALES}),
+        scales=Scales(**{sid: _v1_scale(inst.scale(sid)) for sid in V1_SCALES}),
     )
+
+
+def _v1_scale(scale: RatingScale) -> Scale:
+    """A format-1 scale: the points with their positions, then the missing codes."""
+    rated = [
+        ScaleOption(code=p.code, label=p.label, position=x, aliases=p.aliases)
+        for p, x in zip(scale.points, scale.positions, strict=True)
+    ]
+    missing = [
+        ScaleOption(code=m.code, label=m.label, position=None, aliases=m.aliases)
+        for m in scale.missing
+    ]
+    return Scale(id=scale.id, description=scale.description, options=(*rated, *missing))
 
 
 def _value(inst: Instrument, item_id: str) -> Value:
@@ -85,7 +123,7 @@ def _value(inst: Instrument, item_id: str) -> Value:
     )
 
 
-def _scenario(level: Any) -> Scenario:
+def _scenario(level: AxisLevel) -> Scenario:
     fields = {k: level.fields[k] for k in _SCENARIO_FIELDS if k in level.fields}
     return Scenario(
         id=level.id,

@@ -1,8 +1,8 @@
 """The instrument (format 2): one description that carries its own shape.
 
-``Instrument`` holds items, groupings, scales, roles and context axes. The Value Form's old
-fixed shape (``values``, ``scenarios``, ``countries``, ``scales``, lookups, ``digest``) is
-still offered as derived, deprecated views for the consumers that have not moved yet.
+``Instrument`` holds items, groupings, scales, roles and context axes. It knows nothing of the
+Value Form's old fixed shape (format 1): that view, and the run digest that depends on it, are
+functions of the converter (``legacy_view`` and ``instrument_digest`` in ``_convert.py``).
 """
 
 from __future__ import annotations
@@ -16,15 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
-from valuecompass.instrument._legacy import (
-    Country,
-    FormV1,
-    Scales,
-    Scenario,
-    UnknownNameError,
-    Value,
-    _norm,
-)
+from valuecompass.instrument._names import UnknownNameError, find, spellings
 from valuecompass.instrument._parts import (
     ID,
     Axis,
@@ -71,27 +63,17 @@ class Instrument(Strict):
             raise ValueError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in found))
         return self
 
-    # -- the format 2 API ---------------------------------------------------------------
-
     @property
     def item_ids(self) -> list[str]:
         return [i.id for i in self.items]
 
     @cached_property
     def _item_keys(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for index, item in enumerate(self.items):
-            for name in (item.id, item.name, *item.aliases):
-                out.setdefault(_norm(name), index)
-        return out
+        return spellings(self.items)
 
     def item(self, key: str) -> Item:
         """The item whose id, name or alias matches KEY (case and punctuation ignored)."""
-        found = self._item_keys.get(_norm(key))
-        if found is None:
-            valid = ", ".join(self.item_ids)
-            raise UnknownNameError(f"unknown {self.item_noun} {key!r}; valid: {valid}")
-        return self.items[found]
+        return self.items[find(self._item_keys, self.items, key, self.item_noun)]
 
     def grouping(self, grouping_id: str) -> Grouping:
         found: Grouping = _by_id(self.groupings, grouping_id, "grouping")
@@ -162,76 +144,6 @@ class Instrument(Strict):
         """SHA-256 of the format 2 canonical JSON."""
         payload = json.dumps(self.to_data(), sort_keys=True).encode()
         return hashlib.sha256(payload).hexdigest()
-
-    # -- deprecated views of the Value Form's old shape ----------------------------------
-
-    @cached_property
-    def legacy(self) -> FormV1:
-        """Deprecated: the format-1 view (needs wordings svs/pvq, grouping ``type``, axes
-        ``country`` and ``scenario``, scales ``human``/``agreement``/``portrait``)."""
-        from valuecompass.instrument._convert import to_v1
-
-        return to_v1(self)
-
-    @property
-    def has_legacy_view(self) -> bool:
-        from valuecompass.instrument._convert import NoLegacyView
-
-        try:
-            return self.legacy is not None
-        except NoLegacyView:
-            return False
-
-    @cached_property
-    def digest(self) -> str:
-        """The id recorded in run manifests: the format-1 digest where the old view exists and
-        the axes are exactly country, scenario (so runs made before format 2 still resume),
-        else ``spec_digest``."""
-        plain = [a.id for a in self.axes] == ["country", "scenario"]
-        return self.legacy.digest if plain and self.has_legacy_view else self.spec_digest
-
-    @property
-    def name(self) -> str:
-        """Deprecated: ``title``."""
-        return self.title
-
-    @property
-    def values(self) -> tuple[Value, ...]:
-        """Deprecated: the items as format-1 values."""
-        return self.legacy.values
-
-    @property
-    def scenarios(self) -> tuple[Scenario, ...]:
-        """Deprecated: the ``scenario`` axis as format-1 scenarios."""
-        return self.legacy.scenarios
-
-    @property
-    def countries(self) -> tuple[Country, ...]:
-        """Deprecated: the ``country`` axis as format-1 countries."""
-        return self.legacy.countries
-
-    @property
-    def scales(self) -> Scales:
-        """Deprecated: the three format-1 scales ``human``/``agreement``/``portrait``; the
-        format 2 scales are ``rating_scales`` / ``scale(id)``."""
-        return self.legacy.scales
-
-    @property
-    def value_ids(self) -> list[str]:
-        """Deprecated: ``item_ids``."""
-        return self.item_ids
-
-    def value(self, key: str) -> Value:
-        """Deprecated: ``item``, as a format-1 value."""
-        return self.legacy.value(key)
-
-    def scenario(self, key: str) -> Scenario:
-        """Deprecated: ``level("scenario", key)``, as a format-1 scenario."""
-        return self.legacy.scenario(key)
-
-    def country(self, key: str) -> Country:
-        """Deprecated: ``level("country", key)``, as a format-1 country."""
-        return self.legacy.country(key)
 
 
 def _by_id(entries: tuple[Any, ...], key: str, what: str) -> Any:

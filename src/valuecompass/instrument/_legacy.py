@@ -1,8 +1,8 @@
 """Format 1 (deprecated): the Value Form's own shape, values, scenarios, countries and 3 scales.
 
-These classes are the derived, deprecated views that ``Instrument.values``, ``.scenarios``,
-``.countries`` and ``.scales`` return, and the model of a format-1 file (``FormV1``), which the
-loader converts to format 2.
+These classes are the model of a format-1 file (``FormV1``), which the loader converts to
+format 2, and of the deprecated view of a format 2 instrument of that shape that
+``legacy_view`` (``_convert.py``) derives; the format 2 ``Instrument`` knows neither.
 
 Every model forbids unknown fields, so a typo in a user's YAML file is an error that names the
 field instead of a silently ignored key.
@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from enum import StrEnum
-from functools import cached_property, lru_cache
-from typing import Protocol
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from valuecompass.errors import ValueCompassError
+from valuecompass.instrument._names import Named, UnknownNameError, find, spellings
 
 _ID = r"^[a-z][a-z0-9_]*$"
 
@@ -165,19 +163,13 @@ class Scales(_Strict):
         return scale
 
 
-def _unique(items: Sequence[_Named], what: str) -> None:
+def _unique(items: Sequence[Named], what: str) -> None:
     seen: set[str] = set()
     for item in items:
         key = item.id
         if key in seen:
             raise ValueError(f"{what} id {key!r} appears twice")
         seen.add(key)
-
-
-@lru_cache(maxsize=8192)
-def _norm(text: str) -> str:
-    """Key for matching spellings: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 class FormV1(_Strict):
@@ -211,51 +203,17 @@ class FormV1(_Strict):
     def _index(self) -> dict[str, dict[str, int]]:
         """Spelling key → position, per kind (built once; the instrument is frozen)."""
         return {
-            "value": _keys(self.values),
-            "scenario": _keys(self.scenarios),
-            "country": _keys(self.countries),
+            "value": spellings(self.values),
+            "scenario": spellings(self.scenarios),
+            "country": spellings(self.countries),
         }
 
     def value(self, key: str) -> Value:
         """Find a value by id, name or alias (case and punctuation ignored)."""
-        return self.values[_lookup(self._index["value"], self.values, key, "value")]
+        return self.values[find(self._index["value"], self.values, key, "value")]
 
     def scenario(self, key: str) -> Scenario:
-        return self.scenarios[_lookup(self._index["scenario"], self.scenarios, key, "scenario")]
+        return self.scenarios[find(self._index["scenario"], self.scenarios, key, "scenario")]
 
     def country(self, key: str) -> Country:
-        return self.countries[_lookup(self._index["country"], self.countries, key, "country")]
-
-
-class _Named(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def aliases(self) -> tuple[str, ...]: ...
-
-
-def _keys(items: Sequence[_Named]) -> dict[str, int]:
-    """Every spelling key (id, name, aliases) → the item's position; the first item wins."""
-    out: dict[str, int] = {}
-    for index, item in enumerate(items):
-        for name in (item.id, item.name, *item.aliases):
-            out.setdefault(_norm(name), index)
-    return out
-
-
-def _lookup(index: dict[str, int], items: Sequence[_Named], key: str, what: str) -> int:
-    """Position of the item whose id, name or alias matches ``key``."""
-    found = index.get(_norm(key))
-    if found is not None:
-        return found
-    valid = ", ".join(i.id for i in items)
-    raise UnknownNameError(f"unknown {what} {key!r}; valid: {valid}")
-
-
-class UnknownNameError(ValueCompassError, KeyError):
-    """A value, scenario or country name the instrument does not know."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        return self.countries[find(self._index["country"], self.countries, key, "country")]

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from valuecompass.common import describe, line_of, read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument._convert import from_v1
+from valuecompass.instrument._convert import from_v1, legacy_view
 from valuecompass.instrument._instrument import Instrument
 from valuecompass.instrument._legacy import FormV1
 from valuecompass.instrument._refs import problems
@@ -114,7 +114,7 @@ def _from_v1(
     """A format-1 file (whole, or over a bundled base) converted to format 2."""
     replaces_values = "values" in data
     if base is not None:
-        data = {**base.legacy.model_dump(mode="json"), **data}
+        data = {**legacy_view(base).model_dump(mode="json"), **data}
     form = validate(FormV1, data, node, origin, InstrumentError)
     converted = from_v1(form, base.id if base is not None else "custom")
     if base is not None and not replaces_values:

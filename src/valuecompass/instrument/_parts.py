@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from valuecompass.instrument._legacy import Scale, ScaleOption, UnknownNameError, _norm
+from valuecompass.instrument._names import UnknownNameError, find, norm, spellings
 
 ID = r"^[a-z][a-z0-9_]*$"
 
@@ -165,23 +165,11 @@ class RatingScale(Strict):
         for entry in entries:
             if text.strip() == entry.code:
                 return entry.code
-        key = _norm(text)
+        key = norm(text)
         for entry in entries:
-            if key and key in {_norm(s) for s in (entry.label, *entry.aliases)}:
+            if key and key in {norm(s) for s in (entry.label, *entry.aliases)}:
                 return entry.code
         raise UnknownNameError(f"unknown answer {text!r} on scale {self.id!r}; valid: {self.codes}")
-
-    def legacy(self) -> Scale:
-        """The deprecated format-1 scale: points with positions, then missing codes."""
-        rated = [
-            ScaleOption(code=p.code, label=p.label, position=x, aliases=p.aliases)
-            for p, x in zip(self.points, self.positions, strict=True)
-        ]
-        missing = [
-            ScaleOption(code=m.code, label=m.label, position=None, aliases=m.aliases)
-            for m in self.missing
-        ]
-        return Scale(id=self.id, description=self.description, options=(*rated, *missing))
 
 
 class Roles(Strict):
@@ -220,11 +208,10 @@ class Axis(Strict):
     def level_ids(self) -> list[str]:
         return [level.id for level in self.levels]
 
+    @cached_property
+    def _spellings(self) -> dict[str, int]:
+        return spellings(self.levels)
+
     def level(self, key: str) -> AxisLevel:
         """The level whose id, name or alias matches KEY (case and punctuation ignored)."""
-        wanted = _norm(key)
-        for level in self.levels:
-            if wanted in {_norm(s) for s in (level.id, level.name, *level.aliases)}:
-                return level
-        valid = ", ".join(self.level_ids)
-        raise UnknownNameError(f"unknown {self.id} {key!r}; valid: {valid}")
+        return self.levels[find(self._spellings, self.levels, key, self.id)]

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from valuecompass.instrument._instrument import Instrument
+from valuecompass.instrument._parts import Axis, Grouping, Item, RatingScale, Roles
 
 Problem = tuple[tuple[str | int, ...], str]
 
 
-def problems(inst: Instrument) -> list[Problem]:
+class Shape(Protocol):
+    """What the checks read of an instrument (the format 2 ``Instrument`` has it all)."""
+
+    @property
+    def language(self) -> str: ...
+    @property
+    def items(self) -> tuple[Item, ...]: ...
+    @property
+    def groupings(self) -> tuple[Grouping, ...]: ...
+    @property
+    def rating_scales(self) -> tuple[RatingScale, ...]: ...
+    @property
+    def roles(self) -> Roles: ...
+    @property
+    def axes(self) -> tuple[Axis, ...]: ...
+
+
+def problems(inst: Shape) -> list[Problem]:
     """Every broken reference or repeated id, as (path in the file, message)."""
     out: list[Problem] = []
     for section, entries in (
@@ -52,7 +68,7 @@ def _circle(circle: Sequence[str], levels: list[str], loc: tuple[str | int, ...]
     return out
 
 
-def _items(inst: Instrument) -> list[Problem]:
+def _items(inst: Shape) -> list[Problem]:
     levels = {g.id: g.level_ids for g in inst.groupings}
     wordings = set(inst.roles.wordings)
     out: list[Problem] = []
@@ -77,7 +93,7 @@ def _items(inst: Instrument) -> list[Problem]:
     return out
 
 
-def _roles(inst: Instrument) -> list[Problem]:
+def _roles(inst: Shape) -> list[Problem]:
     scales = [s.id for s in inst.rating_scales]
     valid = ", ".join(scales)
     out: list[Problem] = []
@@ -89,7 +105,7 @@ def _roles(inst: Instrument) -> list[Problem]:
     return out
 
 
-def _language(inst: Instrument) -> list[Problem]:
+def _language(inst: Shape) -> list[Problem]:
     language = [a for a, axis in enumerate(inst.axes) if axis.role == "language"]
     if len(language) > 1:
         return [(("axes", language[1], "role"), "only one axis may have role 'language'")]

@@ -22,15 +22,7 @@ import numpy as np
 
 from valuecompass.models._base import BackendError
 from valuecompass.models._llama_model import GGUFModel
-
-
-def common_prefix(sequences: Sequence[Sequence[int]]) -> int:
-    """Length of the longest prefix all SEQUENCES share (0 for none)."""
-    first, n = sequences[0], min(len(s) for s in sequences)
-    for i in range(n):
-        if any(s[i] != first[i] for s in sequences[1:]):
-            return i
-    return n
+from valuecompass.models._tokens import common_prefix
 
 
 def chunks(

@@ -40,12 +40,12 @@ from valuecompass.models._base import (
     ConfigError,
     Request,
     option_token_ids,
-    renormalise,
 )
 from valuecompass.models._bundled import bundled_model_path
 from valuecompass.models._llama_batch import BatchContext, chunks
 from valuecompass.models._llama_model import GGUFModel
 from valuecompass.models._sampling import generator, next_token
+from valuecompass.models._tokens import completions
 from valuecompass.settings import model_cache_dir
 
 
@@ -196,9 +196,7 @@ class LocalBackend:
         options = self._option_logprobs(requests, logits)
         generated = self._generate(prompts, requests, logits)
         self._ctx.release()
-        return [
-            self._completion(p, g, o) for p, g, o in zip(prompts, generated, options, strict=True)
-        ]
+        return completions(self._text, prompts, generated, options)
 
     def _option_logprobs(
         self, requests: Sequence[Request], logits: np.ndarray
@@ -254,21 +252,6 @@ class LocalBackend:
 
     def _text(self, tokens: list[int]) -> str:
         return self._model.text(tokens)
-
-    def _completion(
-        self, prompt: list[int], generated: list[int], options: dict[str, float]
-    ) -> Completion:
-        probs: dict[str, float] | None = None
-        mass: float | None = None
-        if options:
-            probs, mass = renormalise(options)
-        return Completion(
-            text=self._text(generated),
-            option_probs=probs or None,
-            option_mass=mass,
-            prompt_tokens=len(prompt),
-            completion_tokens=len(generated),
-        )
 
     def close(self) -> None:
         self._ctx.close()

@@ -33,12 +33,10 @@ from valuecompass.models._base import (
     ConfigError,
     Request,
     option_token_ids,
-    renormalise,
 )
 from valuecompass.models._bundled import bundled_model_path
-
-#: Sampling cut-offs at temperature > 0, as llama-cpp-python's defaults.
-TOP_K, TOP_P, MIN_P = 40, 0.95, 0.05
+from valuecompass.models._sampling import MIN_P, TOP_K, TOP_P
+from valuecompass.models._tokens import common_prefix, completions
 
 
 def _locate(arg: str) -> tuple[Path, str | None]:
@@ -72,15 +70,6 @@ def _dtype_keyword() -> str:
     """``from_pretrained``'s name for the dtype: ``dtype`` from transformers 4.56 on."""
     major, minor = (int(p) for p in metadata.version("transformers").split(".")[:2])
     return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
-
-
-def common_prefix(sequences: Sequence[Sequence[int]]) -> int:
-    """Length of the longest prefix all SEQUENCES share (0 for none)."""
-    first, n = sequences[0], min(len(s) for s in sequences)
-    for i in range(n):
-        if any(s[i] != first[i] for s in sequences[1:]):
-            return i
-    return n
 
 
 @dataclass
@@ -186,7 +175,7 @@ class TransformersBackend:
             options = self._option_logprobs(requests, logits)
             generated = self._decode(requests, logits, cache, mask)
         self._last = prompts[-1]
-        return [self._completion(*args) for args in zip(prompts, generated, options, strict=True)]
+        return completions(self._text, prompts, generated, options)
 
     def _option_logprobs(
         self, requests: Sequence[Request], logits: torch.Tensor
@@ -204,20 +193,8 @@ class TransformersBackend:
             for row, ids in enumerate(wanted)
         ]
 
-    def _completion(
-        self, prompt: list[int], generated: list[int], options: dict[str, float]
-    ) -> Completion:
-        probs: dict[str, float] | None = None
-        mass: float | None = None
-        if options:
-            probs, mass = renormalise(options)
-        return Completion(
-            text=str(self._tokenizer.decode(generated, skip_special_tokens=True)),
-            option_probs=probs or None,
-            option_mass=mass,
-            prompt_tokens=len(prompt),
-            completion_tokens=len(generated),
-        )
+    def _text(self, tokens: list[int]) -> str:
+        return str(self._tokenizer.decode(tokens, skip_special_tokens=True))
 
     def _shared_prefix(self, prompts: list[list[int]]) -> tuple[int, Any]:
         """(length, cache) of the prefix the batch evaluates once; (0, None) for none.

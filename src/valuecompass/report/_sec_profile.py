@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from valuecompass import __version__
-from valuecompass.instrument import context_columns
+from valuecompass.instrument import context_columns, instrument_digest
 from valuecompass.report import _tables as tb
 from valuecompass.report._figures import HeatmapSpec, HeatPanel
 from valuecompass.report._inputs import ModelData, ReportData
@@ -93,9 +93,9 @@ def provenance(data: ReportData) -> dict[str, Any]:
         "generated_at": data.generated_at,
         "versions": _versions(),
         "instrument": {
-            "name": data.instrument.name,
+            "name": data.instrument.title,
             "version": data.instrument.version,
-            "digest": data.instrument.digest,
+            "digest": instrument_digest(data.instrument),
         },
         "sources": [
             {"role": role, "name": s.name, "source": s.src, "manifest": s.manifest}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from valuecompass.instrument import has_legacy_view
 from valuecompass.metrics import align
 from valuecompass.report import _tables as tb
 from valuecompass.report._inputs import ModelData, ReportData
@@ -59,7 +60,7 @@ class ReproductionSection:
         """The paper's tables need people, a model and the paper's shape (the Value Form's
         countries, scenarios and types)."""
         ready = data.people is not None and data.everyone is not None and bool(data.aligned)
-        return ready and data.instrument.has_legacy_view
+        return ready and has_legacy_view(data.instrument)
 
     def build(self, data: ReportData, assets: Assets) -> dict[str, Any]:
         exclusions = data.exclusions or _released_exclusions(data)

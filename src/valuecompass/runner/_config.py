@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from valuecompass.instrument import Instrument, UnknownNameError
+from valuecompass.instrument import Instrument, UnknownNameError, instrument_digest
 from valuecompass.prompts import Mode, PromptSet
 
 #: Tokens to generate when the user gives no --max-tokens.
@@ -146,7 +146,7 @@ def chosen_items(instrument: Instrument, config: RunConfig) -> list[str]:
 def legacy_grid(instrument: Instrument) -> bool:
     """Whether runs of INSTRUMENT record the format-1 grid (``countries``, ``topics``): those
     whose manifest records the format-1 digest, so runs made before format 2 still resume."""
-    return instrument.digest != instrument.spec_digest and len(instrument.axes) == 2
+    return instrument_digest(instrument) != instrument.spec_digest and len(instrument.axes) == 2
 
 
 def resolve_names(instrument: Instrument, config: RunConfig) -> dict[str, Any]:

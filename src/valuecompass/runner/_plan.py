@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from valuecompass import __version__
-from valuecompass.instrument import Instrument
+from valuecompass.instrument import Instrument, instrument_digest
 from valuecompass.models import Backend, Request
 from valuecompass.prompts import Prompt, PromptSet, iter_grid
 from valuecompass.runner._config import (
@@ -114,7 +114,7 @@ def run_manifest(
         "mode": stored_mode(config.mode),
         "params": {**_params(config), "samples": config.samples},
         "grid": grid,
-        "instrument": instrument.digest,
+        "instrument": instrument_digest(instrument),
         "prompts_digest": prompts_digest(prompts),
         "version": __version__,
         "instrument_spec": instrument.to_data(),

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument, bundled_ids, load_instrument
+from valuecompass.instrument import Instrument, bundled_ids, instrument_digest, load_instrument
 
 _SHAPE = {"format", "id", "items", "scales"}
 
@@ -54,7 +54,7 @@ def run_instrument(manifest: Mapping[str, Any] | None) -> Instrument | None:
     if isinstance(digest, str) and digest:
         for inst_id in bundled_ids():
             inst = load_instrument(inst_id)
-            if digest in (inst.digest, inst.spec_digest):
+            if digest in (instrument_digest(inst), inst.spec_digest):
                 return inst
     return None
 

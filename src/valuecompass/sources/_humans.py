@@ -9,8 +9,6 @@ raises :class:`HumanDataError` naming the file, row and column.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pandas as pd
 
 from valuecompass import answers as ans
 from valuecompass.answers import Missing, parse_option
-from valuecompass.common import check_header, read_text
+from valuecompass.common import read_frame
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, UnknownNameError, context_columns
 
@@ -37,10 +35,10 @@ def topic_from_filename(path: Path, instrument: Instrument) -> str:
     candidates = [re.sub(r"^S\d+_", "", stem), stem, *stem.split("_")]
     for candidate in candidates:
         try:
-            return instrument.scenario(candidate).id
+            return instrument.level("scenario", candidate).id
         except UnknownNameError:
             continue
-    names = ", ".join(s.name for s in instrument.scenarios)
+    names = ", ".join(s.name for s in instrument.axis("scenario").levels)
     raise HumanDataError(f"{path}: cannot tell the scenario from the file name (known: {names})")
 
 
@@ -56,7 +54,7 @@ def read_human_csv(
     for i, record in enumerate(df.to_dict("records")):
         line = i + 2  # the header is line 1
         try:
-            country = instrument.country(record["location"]).id
+            country = instrument.level("country", record["location"]).id
         except UnknownNameError:
             report.skipped[f"country {record['location']!r}"] += 1
             continue
@@ -77,14 +75,7 @@ def read_human_csv(
 
 
 def _read(path: Path) -> pd.DataFrame:
-    text = read_text(path, HumanDataError)
-    try:
-        check_header(path, next(csv.reader(io.StringIO(text)), []), HumanDataError)
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise HumanDataError(f"{path}: the file is empty") from exc
-    except (csv.Error, pd.errors.ParserError) as exc:
-        raise HumanDataError(f"{path}: cannot read as CSV ({exc})") from exc
+    df = read_frame(path, HumanDataError)
     absent = [c for c in REQUIRED if c not in df.columns]
     if absent:
         raise HumanDataError(f"{path}: missing column(s) {', '.join(absent)}")
@@ -100,7 +91,7 @@ def _value_columns(path: Path, df: pd.DataFrame, instrument: Instrument) -> dict
         if column in META_COLUMNS:
             continue
         try:
-            mapping[column] = instrument.value(column).id
+            mapping[column] = instrument.item(column).id
         except UnknownNameError:
             unknown.append(column)
     if unknown:
@@ -120,9 +111,10 @@ def _answer(
     value_id: str,
     instrument: Instrument,
 ) -> dict[str, object]:
-    parsed = parse_option(raw, instrument.scales.human)
+    scale = instrument.people_scale
+    parsed = parse_option(raw, scale)
     if parsed.missing not in (None, Missing.EMPTY, Missing.IRRELEVANT):
-        valid = ", ".join(o.code for o in instrument.scales.human.options)
+        valid = ", ".join([*scale.codes, *scale.missing_codes])
         raise HumanDataError(
             f"{path} line {line}, column {column!r}: rating {raw!r} is not on the scale ({valid})"
         )

@@ -18,7 +18,7 @@ import pandas as pd
 from valuecompass import answers as ans
 from valuecompass.answers import parse_form
 from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import Instrument, Scale, UnknownNameError, context_columns
+from valuecompass.instrument import Instrument, RatingScale, UnknownNameError, context_columns
 
 PORTRAIT_VARIANTS = frozenset({2, 3, 6, 7})
 
@@ -61,11 +61,11 @@ def topic_from_vignette(text: str, instrument: Instrument) -> str | None:
     match = _SCENARIO_NAME.search(text[:300])
     if match:
         try:
-            return instrument.scenario(match.group(1)).id
+            return instrument.level("scenario", match.group(1)).id
         except UnknownNameError:
             pass
     opening = text[:300].lower()
-    for scenario in instrument.scenarios:
+    for scenario in instrument.axis("scenario").levels:
         if any(
             name.lower() in opening for name in (scenario.name, *scenario.aliases) if len(name) > 3
         ):
@@ -73,9 +73,10 @@ def topic_from_vignette(text: str, instrument: Instrument) -> str | None:
     return None
 
 
-def _scales(instrument: Instrument, variant: int) -> tuple[Scale, Scale]:
-    s = instrument.scales
-    return (s.portrait, s.agreement) if variant in PORTRAIT_VARIANTS else (s.agreement, s.portrait)
+def _scales(instrument: Instrument, variant: int) -> tuple[RatingScale, RatingScale]:
+    """The scale VARIANT asked for (its style's wording, ``pvq`` or ``svs``), and the other."""
+    pvq, svs = instrument.scale_for("pvq"), instrument.scale_for("svs")
+    return (pvq, svs) if variant in PORTRAIT_VARIANTS else (svs, pvq)
 
 
 def read_model_folder(
@@ -130,7 +131,7 @@ def _context(
     path: Path, line: int, record: dict[str, str], instrument: Instrument, report: ans.ImportReport
 ) -> tuple[str, str] | None:
     try:
-        country = instrument.country(record["country"]).id
+        country = instrument.level("country", record["country"]).id
     except UnknownNameError:
         report.skipped[f"country {record['country']!r}"] += 1
         return None

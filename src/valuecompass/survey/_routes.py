@@ -78,7 +78,7 @@ def path_routes(survey: Survey) -> APIRouter:
             session_id=ids["SESSION_ID"],
             link_scenario=ids["scenario"],
             seed=seed,
-            item_order=draw_order(settings.instrument.value_ids, checks, seed),
+            item_order=draw_order(settings.instrument.item_ids, checks, seed),
             items_per_page=settings.items_per_page,
             language=lang,
         )

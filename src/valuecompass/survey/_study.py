@@ -12,6 +12,7 @@ import logging
 
 from sqlalchemy import Engine, update
 
+from valuecompass.instrument import instrument_digest
 from valuecompass.store import survey as store
 from valuecompass.store.survey import participants
 from valuecompass.survey._settings import SurveyConfigError, SurveySettings
@@ -30,7 +31,7 @@ def open_study(settings: SurveySettings, engine: Engine) -> list[str]:
     part_way = store.in_progress(engine, settings.study_id)
     _refuse_missing(settings, name, part_way)
     before = store.stored_study(engine, settings.study_id)
-    digest = settings.instrument.digest
+    digest = instrument_digest(settings.instrument)
     notes = []
     if before is not None and part_way.count:
         if before.items_per_page != settings.items_per_page:
