@@ -28,6 +28,9 @@ from valuecompass.store._survey_tables import admin_sessions, participants, slot
 from valuecompass.survey import SurveyConfigError, create_app, make_settings
 from valuecompass.survey._limits import HoldLimits
 from valuecompass.survey._security import ADMIN_COOKIE, CSRF_COOKIE, SESSION_COOKIE
+from valuecompass.testing import prolific_id
+
+REAL = prolific_id("real")
 
 FORM = load_instrument()
 pg_database, store_url, engine = support.pg_database, support.store_url, support.engine
@@ -44,7 +47,7 @@ def flood(app: FastAPI, count: int, address: str | None = None) -> list[int]:
     statuses = []
     for i in range(count):
         who = browser(app, address or f"10.1.{i // 250}.{i % 250 + 1}")
-        link = {"PROLIFIC_PID": f"fake{i:03d}"}
+        link = {"PROLIFIC_PID": prolific_id("fake", i)}
         assert who.consent(**link).status_code == 303
         reply = who.demographics("india")
         statuses.append(reply.status_code)
@@ -62,11 +65,11 @@ def test_a_flood_from_one_address_holds_only_its_share(engine: Engine) -> None:
     assert statuses.count(303) == 10 and statuses.count(429) == 190
     assert count_rows(engine, slots) == 10  # 10 / 16 = 62.5 % of one country's cells
     real = browser(app, "127.0.0.2")
-    real.consent(PROLIFIC_PID="realperson")
+    real.consent(PROLIFIC_PID=REAL)
     assert real.demographics("india").headers["location"] == "/vignette"
     with engine.connect() as conn:
         scenario = conn.execute(
-            select(participants.c.scenario).where(participants.c.prolific_pid == "realperson")
+            select(participants.c.scenario).where(participants.c.prolific_pid == REAL)
         ).scalar_one()
     assert scenario is not None
 
