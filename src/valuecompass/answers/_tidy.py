@@ -118,8 +118,9 @@ def _checked(
             record[axis_id] = _known(find, row[column], where, column)
         record["value"] = _known(instrument.item, row["value"], where, "value")
         scale = _row_scale(row, instrument, scales, where)
-        record["position"] = _position(row["position"], where, scale)
-        _consistent(row, record["position"], where, scale)
+        position = _position(row["position"], where, scale)
+        _consistent(row, position, where, scale)
+        record["position"] = position
         for column in ("variant", "sample"):
             if column in row:
                 text = row[column].strip()
