@@ -3,6 +3,7 @@ that is never hard-wrapped, and a ``--help`` that loads nothing heavy."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from _store_support import cli
 from valuecompass.cli import main
+from valuecompass.instrument import load_instrument
 
 MODEL = "gemma2-9b-it"
 REPO = Path(__file__).resolve().parents[1]
@@ -93,6 +95,56 @@ def test_a_duplicated_answer_is_refused(export: Path, released: Path, tmp_path: 
     twice.write_text("\n".join(lines + lines[1:]) + "\n")  # every answer twice
     out = _one_line(*_align(released, twice))
     assert f"{twice} line {len(lines) + 1}: the same answer as line 2" in out
+
+
+def test_a_header_without_rows_is_refused(export: Path, released: Path, tmp_path: Path) -> None:
+    """Issue 23, item 7: a tidy CSV with its header and no row is one line, exit 2 (it used to
+    align as ``0/0 ... (nan%)`` with exit 0)."""
+    empty = tmp_path / "empty.csv"
+    empty.write_text(export.read_text().splitlines()[0] + "\n")
+    code, out = _align(released, empty)
+    assert code == 2
+    assert (
+        _one_line(code, out).strip()
+        == f"error: {empty}: no answers: the file has a header and no rows"
+    )
+
+
+def test_a_code_that_contradicts_its_position_is_refused(
+    export: Path, released: Path, tmp_path: Path
+) -> None:
+    """Item 7: line 5's code is one point of the scale; a position of another point is refused,
+    naming line and column, and so is a missing code beside a position."""
+    with export.open(newline="") as f:
+        line5 = list(csv.DictReader(f))[3]
+    scale = load_instrument().scale_for("svs")
+    codes = {p.code: pos for p, pos in zip(scale.points, scale.positions, strict=True)}
+    assert codes[line5["code"]] == float(line5["position"])  # the export agrees with itself
+    other = next(c for c in codes if c != line5["code"])
+    bad = _edit(export, tmp_path, 5, "position", f"{codes[other]:g}")
+    out = _one_line(*_align(released, bad))
+    assert f"{bad} line 5, column 'code': '{line5['code']}' is position " in out
+    assert f"but column 'position' says {codes[other]:g}" in out
+    people = load_instrument().people_scale
+    person = {**line5, "source": "humans", "respondent": "r1", "variant": "", "sample": ""}
+    person.update(code=people.missing[0].code, position="1")
+    bad = tmp_path / "person.csv"
+    with bad.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(line5))
+        writer.writeheader()
+        writer.writerow(person)
+    out = _one_line(*_align(released, bad))
+    said = f"line 2, column 'code': '{people.missing[0].code}' is a missing code of scale"
+    assert f"{bad} {said} '{people.id}', but column 'position' says 1" in out
+
+
+def test_a_position_with_a_missing_reason_is_refused(
+    export: Path, released: Path, tmp_path: Path
+) -> None:
+    bad = _edit(export, tmp_path, 5, "missing", "irrelevant")
+    out = _one_line(*_align(released, bad))
+    assert f"{bad} line 5, column 'missing': 'irrelevant' beside position " in out
+    assert "a position or a missing reason, not both" in out
 
 
 def test_the_summary_counts_only_rows_with_a_position(
@@ -202,6 +254,7 @@ HEAVY = ("pandas", "numpy", "sqlalchemy", "llama_cpp", "torch")
 HELP_CHECK = """
 import sys
 from valuecompass.cli import main
+from valuecompass.instrument import load_instrument
 for args in {commands!r}:
     try:
         main(args, standalone_mode=False)

@@ -159,7 +159,7 @@ def _participants(study: Study, store: str, answer: load.Pattern) -> None:
 
     async def one(salt: int) -> str:
         lang = languages[salt % len(languages)]
-        pid = f"sim{salt:02d}"
+        pid = load.prolific_id("sim", salt)
         return await load.take_part(
             port, pid, study.asked[1], instrument=inst, lang=lang, salt=salt, pattern=answer
         )
@@ -230,7 +230,9 @@ def _check_people(
     """The export holds what each participant gave, in their language, at the asked level, the
     people spread evenly over the contexts the survey assigned. Returns those contexts."""
     assert len(who) == PEOPLE and set(who["exclusion"]) == {""}
-    salt = {r: int(pid[3:]) for r, pid in zip(who["respondent"], who["prolific_pid"], strict=True)}
+    salt = {
+        r: int(pid[8:], 16) for r, pid in zip(who["respondent"], who["prolific_pid"], strict=True)
+    }
     given = [answer(v, salt[r]) for r, v in zip(people["respondent"], people["value"], strict=True)]
     assert list(people["raw"].astype(str)) == given
     axis, level = study.asked

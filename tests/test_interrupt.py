@@ -4,18 +4,23 @@ looks ``running`` for ever. Real processes, the mock backend, SQLite and Postgre
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from _store_support import GRID, cli, counts, pg_database, run_store, spawn, status, wait_for
+from valuecompass.models import Completion, Request
+from valuecompass.runner._execute import MAX_WAITING, ThreadProducer
 from valuecompass.store import open_store
 from valuecompass.store._leases import STALE_AFTER, Lease, run_leases
 
@@ -114,3 +119,69 @@ def test_a_lease_is_live_while_its_owner_is() -> None:
     # another machine's process cannot be looked up: only its heartbeat tells
     assert Lease(1, "elsewhere", 1, "t", now - timedelta(seconds=STALE_AFTER - 5)).live()
     assert not Lease(1, "elsewhere", 1, "t", now - timedelta(seconds=STALE_AFTER + 5)).live()
+
+
+class _Gate:
+    """A synchronous backend whose calls wait for a gate (or answer at once when it is open)."""
+
+    max_concurrency = 4
+
+    def __init__(self, open_: bool) -> None:
+        self.gate = threading.Event()
+        if open_:
+            self.gate.set()
+        self.started = 0
+        self.lock = threading.Lock()
+
+    def complete(self, request: Request) -> Completion:
+        with self.lock:
+            self.started += 1
+        self.gate.wait()
+        return Completion(text="1")
+
+    def close(self) -> None:
+        pass
+
+
+def _jobs(n: int) -> list[SimpleNamespace]:
+    return [SimpleNamespace(request=Request([{"role": "user", "content": str(i)}], 0.0, 1, 0))
+            for i in range(n)]  # fmt: skip
+
+
+def _until(check: Callable[[], bool], limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while not check():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.01)
+
+
+def test_a_stop_waits_for_no_call_in_flight_and_starts_none() -> None:
+    """Issue 23, item 3: a slow synchronous backend (5 s a call) held Ctrl-C for 1.8-3.8 s, as
+    the pool waited for its calls. Stopped while every worker is inside a call, the producer
+    returns without them, and no further job starts once they end."""
+    backend = _Gate(open_=False)
+    out: queue.Queue[object] = queue.Queue()
+    producer = ThreadProducer(backend, _jobs(1000), 4, 0, 0.0, out, lambda job, o: o)  # type: ignore[arg-type]
+    _until(lambda: backend.started == 4)
+    stopper = threading.Thread(target=producer.stop)
+    stopper.start()
+    stopper.join(timeout=30)
+    assert not stopper.is_alive()  # it did not wait for the four calls
+    backend.gate.set()
+    _until(lambda: out.qsize() == 4)
+    time.sleep(0.2)
+    assert backend.started == 4 and out.qsize() == 4
+
+
+def test_a_fast_backend_piles_up_no_more_than_the_writer_may_store() -> None:
+    """Item 3: the producer took every job at once, and a stop then stored 110,142 queued
+    answers (3 s). With nobody writing, a fast backend's answers wait at most MAX_WAITING (plus
+    one a worker) on the queue."""
+    backend = _Gate(open_=True)
+    out: queue.Queue[object] = queue.Queue()
+    jobs = _jobs(MAX_WAITING * 3)
+    producer = ThreadProducer(backend, jobs, 4, 0, 0.0, out, lambda job, o: o)  # type: ignore[arg-type]
+    _until(lambda: out.qsize() >= MAX_WAITING)
+    time.sleep(0.3)
+    assert MAX_WAITING <= out.qsize() <= MAX_WAITING + 4 and backend.started == out.qsize()
+    producer.stop()

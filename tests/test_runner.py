@@ -64,6 +64,33 @@ def test_cache_serves_another_run_with_the_same_requests(tmp_path: Path) -> None
     assert (third.cached, third.asked) == (2 * 8 * 56, 2 * 8 * 56)
 
 
+def test_the_cache_copies_in_bulk_exactly_what_was_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 23, item 9: prompts copied one at a time (8 ms each). Copied in chunks (7 here,
+    so chunks end mid-run), run b holds every prompt and answer of run a, row for row, and a
+    resumed copy skips what it holds."""
+    monkeypatch.setattr(store, "COPY_CHUNK", 7)
+    db = tmp_path / "s.db"
+    run_model(RunConfig(model="mock", db=str(db), run="a", mode="all", **SMALL))
+    second = run_model(RunConfig(model="mock", db=str(db), run="b", mode="all", **SMALL))
+    assert (second.cached, second.asked) == (16, 0)
+    engine = open_store(str(db))
+    runs = {r.name: r for r in store.list_runs(engine)}
+    key = ["country", "scenario", "value", "variant", "sample"]
+    a, b = (
+        store.run_answers(engine, runs[n]).drop(columns="source").sort_values(key) for n in "ab"
+    )
+    assert len(b) == 16 * 56 and a.reset_index(drop=True).equals(b.reset_index(drop=True))
+    with sqlite3.connect(db) as conn:
+        raw = "select cache_key, raw, latency from prompts where run_id = ? order by cache_key"
+        assert (
+            conn.execute(raw, (runs["a"].id,)).fetchall()
+            == conn.execute(raw, (runs["b"].id,)).fetchall()
+        )
+    assert store.copy_prompts(engine, [1, 2, 3], runs["b"].id) == 0  # b has them already
+
+
 def test_same_name_with_other_settings_is_refused(tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
     run_model(RunConfig(model="mock", db=db, run="r", **SMALL))

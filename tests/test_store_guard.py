@@ -23,7 +23,7 @@ from _store_support import (
     v1_copy,
     wait_for,
 )
-from _survey_support import postgres_url
+from _survey_support import TOKEN, postgres_url
 from valuecompass.cli import main
 from valuecompass.models import Request
 from valuecompass.models.mock import MockBackend
@@ -114,7 +114,7 @@ def test_a_file_that_is_not_sqlite_or_is_truncated_is_one_line(tmp_path: Path) -
             ["runs", "list", "--db", str(db)],
             ["profile", "--llm", str(db)],
             ["survey", "export", "--db", str(db), "--out", str(tmp_path / "x.csv")],
-            ["survey", "serve", "--db", str(db), "--admin-token", "t" * 32],
+            ["survey", "serve", "--db", str(db), "--admin-token", TOKEN],
         ):
             code, out = _invoke(*args)
             assert code == 2 and f"{db}:" in out and words in out, (args, out)
@@ -145,7 +145,7 @@ def test_passwords_never_appear_in_messages(tmp_path: Path, released: Path) -> N
         ["align", "--humans", url, "--llm", llm],
         ["code", "run", "--answers", url, "--codes", str(tmp_path / "c.csv")],
         ["survey", "export", "--db", url, "--out", str(tmp_path / "x.csv")],
-        ["survey", "serve", "--db", url, "--admin-token", "t" * 32],
+        ["survey", "serve", "--db", url, "--admin-token", TOKEN],
     ):
         code, out = _invoke(*args)
         assert code == 2 and "hunter2" not in out, (args, out)

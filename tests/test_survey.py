@@ -15,6 +15,9 @@ from valuecompass.store import survey
 from valuecompass.store._survey_tables import answers, participants
 from valuecompass.survey._form import draw_order
 
+#: A Prolific participant id (24 hexadecimal digits).
+PID = "60d1f000000000000000a0b1"
+
 FORM = load_instrument()
 pg_database, store_url, engine = support.pg_database, support.store_url, support.engine
 POSITION = {"2": 1.0, "1": 2.0, "0": 2.5, "-1": 3.0, "-2": 4.0}
@@ -210,7 +213,7 @@ def test_bodies_over_the_limit_get_413(engine: Engine) -> None:
 
 
 def test_a_prolific_id_takes_part_once(engine: Engine) -> None:
-    link = {"PROLIFIC_PID": "abc123", "STUDY_ID": "st1"}
+    link = {"PROLIFIC_PID": "abc123abc123abc123abc123", "STUDY_ID": "st1"}
     Walker(client(engine)).complete(**link)
     again = Walker(client(engine))  # another browser
     page = again.arrive(**link)
@@ -227,27 +230,57 @@ def test_the_study_is_a_setting_not_what_the_link_says(engine: Engine) -> None:
     """Issue 14, item 3: finished with STUDY_ID=S, the same Prolific id comes back with no
     STUDY_ID and with another one; neither starts a second response, and the export holds p
     once. Only a server configured for another study takes p again."""
-    Walker(client(engine, study_id="S")).complete(PROLIFIC_PID="p", STUDY_ID="S")
+    Walker(client(engine, study_id="S")).complete(PROLIFIC_PID=PID, STUDY_ID="S")
     bare = Walker(client(engine, study_id="S"))
-    assert bare.arrive(PROLIFIC_PID="p").status_code == 409
+    assert bare.arrive(PROLIFIC_PID=PID).status_code == 409
     bare.arrive()
-    forced = bare.post("/consent", {"consent": "yes", "PROLIFIC_PID": "p"})
+    forced = bare.post("/consent", {"consent": "yes", "PROLIFIC_PID": PID})
     assert forced.status_code == 409
     other = Walker(client(engine, study_id="S"))
-    refused = other.arrive(PROLIFIC_PID="p", STUDY_ID="other")
+    refused = other.arrive(PROLIFIC_PID=PID, STUDY_ID="other")
     assert refused.status_code == 400 and "another study" in refused.text
     other.arrive()
-    sent = other.post("/consent", {"consent": "yes", "PROLIFIC_PID": "p", "STUDY_ID": "other"})
+    sent = other.post("/consent", {"consent": "yes", "PROLIFIC_PID": PID, "STUDY_ID": "other"})
     assert sent.status_code == 400
     with engine.connect() as conn:
         rows = conn.execute(
             select(participants.c.prolific_pid, participants.c.study_id, participants.c.step)
         ).all()
-    assert [tuple(r) for r in rows] == [("p", "S", "done")]
+    assert [tuple(r) for r in rows] == [(PID, "S", "done")]
     exported = survey.human_answers(engine, FORM)
     assert exported["respondent"].nunique() == 1 and len(exported) == 56
-    elsewhere = Walker(client(engine, study_id="S2")).consent(PROLIFIC_PID="p", STUDY_ID="S2")
+    elsewhere = Walker(client(engine, study_id="S2")).consent(PROLIFIC_PID=PID, STUDY_ID="S2")
     assert elsewhere.headers["location"] == "/demographics"
+
+
+def test_a_prolific_id_is_one_participant_in_any_case(engine: Engine) -> None:
+    """Issue 23, item 8: an id in upper case after the same id finished in lower case is the
+    same participant (409, nothing new stored); an id that is not 24 hexadecimal digits is a
+    400 naming PROLIFIC_PID; an upper-case id is stored in lower case."""
+    Walker(client(engine)).complete(PROLIFIC_PID=PID)
+    upper = Walker(client(engine))
+    assert upper.arrive(PROLIFIC_PID=PID.upper()).status_code == 409
+    upper.arrive()
+    sent = upper.post("/consent", {"consent": "yes", "PROLIFIC_PID": PID.upper()})
+    assert sent.status_code == 409
+    for bad in ("aaaaaaaaaaaaaaaaaaaaaaa", "g" * 24, PID + "0", "p1"):
+        refused = Walker(client(engine)).arrive(PROLIFIC_PID=bad)
+        assert refused.status_code == 400 and "PROLIFIC_PID" in refused.text, bad
+    assert count_rows(engine, participants) == 1
+    other = "ABCDEF0123456789ABCDEF01"
+    assert Walker(client(engine)).consent(PROLIFIC_PID=other).status_code == 303
+    with engine.connect() as conn:
+        stored = conn.execute(select(participants.c.prolific_pid)).scalars().all()
+    assert sorted(stored) == sorted([PID, other.lower()])
+
+
+def test_an_id_stored_in_upper_case_before_still_counts(engine: Engine) -> None:
+    """A store written before ids were kept in lower case may hold one in upper case: the same
+    id in lower case is still the same participant."""
+    Walker(client(engine)).complete(PROLIFIC_PID=PID)
+    with engine.begin() as conn:
+        conn.execute(participants.update().values(prolific_pid=PID.upper()))
+    assert Walker(client(engine)).arrive(PROLIFIC_PID=PID).status_code == 409
 
 
 def test_consent_sent_twice_makes_one_participant(engine: Engine) -> None:
@@ -276,7 +309,7 @@ def test_redirect_to_prolific_on_completion(engine: Engine) -> None:
         redirect_on_complete=True,
     )
     who = Walker(web)
-    who.to_form(PROLIFIC_PID="p1")
+    who.to_form(PROLIFIC_PID="0000000000000000000000a1")
     who.form()
     reply = who.finish()
     assert reply.headers["location"] == "https://app.prolific.com/submissions/complete?cc=C1ABC2"

@@ -73,7 +73,7 @@ def test_the_survey_in_chromium(
     )
     try:
         p = context.new_page()
-        p.goto(f"http://127.0.0.1:{port}/?PROLIFIC_PID=60d1f0000000000000000{lang}&lang={lang}")
+        p.goto(f"http://127.0.0.1:{port}/?PROLIFIC_PID={load.prolific_id(lang)}&lang={lang}")
         assert p.locator("html").get_attribute("lang") == lang
         _shot(p, paths, prefix, "consent")
         p.check("#consent")

@@ -137,7 +137,9 @@ def test_the_odd_instrument_in_chromium_and_by_the_load_driver(
 
         async def others() -> list[str]:  # 7 more in the North, one at a time
             return [
-                await load.take_part(port, f"odd{i:04d}", "north", instrument=ODD, salt=i)
+                await load.take_part(
+                    port, load.prolific_id("odd", i), "north", instrument=ODD, salt=i
+                )
                 for i in range(7)
             ]
 

@@ -7,6 +7,7 @@ The locked store and the client that goes away need a real server: ``test_survey
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -26,8 +27,16 @@ from valuecompass.store import SCHEMA_VERSION, open_store, schema_version, surve
 from valuecompass.store._history import _v1
 from valuecompass.store._survey_tables import admin_sessions, participants, slots, studies
 from valuecompass.survey import SurveyConfigError, create_app, make_settings
-from valuecompass.survey._limits import HoldLimits
-from valuecompass.survey._security import ADMIN_COOKIE, CSRF_COOKIE, SESSION_COOKIE
+from valuecompass.survey._limits import (
+    FAILURES_OVERALL,
+    FAILURES_PER_ADDRESS,
+    Attempts,
+    HoldLimits,
+)
+from valuecompass.survey._security import ADMIN_COOKIE, CSRF_COOKIE, SESSION_COOKIE, token_bits
+from valuecompass.testing import prolific_id
+
+REAL = prolific_id("real")
 
 FORM = load_instrument()
 pg_database, store_url, engine = support.pg_database, support.store_url, support.engine
@@ -44,7 +53,7 @@ def flood(app: FastAPI, count: int, address: str | None = None) -> list[int]:
     statuses = []
     for i in range(count):
         who = browser(app, address or f"10.1.{i // 250}.{i % 250 + 1}")
-        link = {"PROLIFIC_PID": f"fake{i:03d}"}
+        link = {"PROLIFIC_PID": prolific_id("fake", i)}
         assert who.consent(**link).status_code == 303
         reply = who.demographics("india")
         statuses.append(reply.status_code)
@@ -62,11 +71,11 @@ def test_a_flood_from_one_address_holds_only_its_share(engine: Engine) -> None:
     assert statuses.count(303) == 10 and statuses.count(429) == 190
     assert count_rows(engine, slots) == 10  # 10 / 16 = 62.5 % of one country's cells
     real = browser(app, "127.0.0.2")
-    real.consent(PROLIFIC_PID="realperson")
+    real.consent(PROLIFIC_PID=REAL)
     assert real.demographics("india").headers["location"] == "/vignette"
     with engine.connect() as conn:
         scenario = conn.execute(
-            select(participants.c.scenario).where(participants.c.prolific_pid == "realperson")
+            select(participants.c.scenario).where(participants.c.prolific_pid == REAL)
         ).scalar_one()
     assert scenario is not None
 
@@ -215,6 +224,80 @@ def test_a_blank_admin_token_is_refused(blank: str) -> None:
         main, ["survey", "serve", "--admin-token", blank], env={"VALUECOMPASS_ADMIN_TOKEN": ""}
     )
     assert result.exit_code == 2 and "admin_token" in result.output
+
+
+@pytest.mark.parametrize(
+    "weak", ["a" * 16, "t" * 32, "Passw0rd!Passw0rd!", "abababababababababababababababab"]
+)
+def test_a_weak_admin_token_is_refused_with_how_to_make_one(weak: str) -> None:
+    """Issue 23, item 5: ``aaaaaaaaaaaaaaaa`` was accepted as a token."""
+    with pytest.raises(SurveyConfigError, match="admin_token is too weak") as caught:
+        make_settings(instrument=FORM, content=settings().content, admin_token=weak)
+    assert "secrets.token_urlsafe(32)" in str(caught.value)
+    result = CliRunner().invoke(main, ["survey", "serve", "--admin-token", weak])
+    assert result.exit_code == 2 and "admin_token is too weak" in result.output
+
+
+def test_random_tokens_are_strong_enough() -> None:
+    for token in (secrets.token_urlsafe(32), secrets.token_hex(16), TOKEN):
+        assert make_settings(instrument=FORM, content=settings().content, admin_token=token)
+    assert token_bits("a" * 40) == 0.0
+    assert token_bits("0123456789abcdef" * 2) == pytest.approx(32 * 4.0)  # 16 symbols, even
+
+
+def _login(web: TestClient, token: str) -> int:
+    page = web.get("/admin")
+    return web.post("/admin/login", data={"csrf": token_of(page), "token": token}).status_code
+
+
+def test_wrong_admin_tokens_are_throttled_per_address(engine: Engine) -> None:
+    """Item 5: about 1,000 guesses a second from one client met no 429. Ten wrong tokens from
+    one address; then even the right one is 429 with Retry-After, unchecked; Bearer tokens
+    count the same; another address still logs in."""
+    app = create_app(settings(), engine)
+    guesser = TestClient(app, follow_redirects=False, client=("10.9.0.1", 1))
+    assert [_login(guesser, f"wrong-{i}") for i in range(FAILURES_PER_ADDRESS)] == [403] * 10
+    assert _login(guesser, TOKEN) == 429
+    bearer = guesser.get("/admin", headers={"authorization": f"Bearer {TOKEN}"})
+    assert bearer.status_code == 429 and 0 < int(bearer.headers["retry-after"]) <= 900
+    assert "Too many wrong tokens" in bearer.text
+    csv = guesser.get("/admin/participants.csv", headers={"authorization": "Bearer x"})
+    assert csv.status_code == 429
+    scripted = TestClient(app, follow_redirects=False, client=("10.9.0.2", 1))
+    for _ in range(FAILURES_PER_ADDRESS):
+        assert scripted.get("/admin", headers={"authorization": "Bearer nope"}).status_code == 401
+    assert scripted.get("/admin", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 429
+    admin = TestClient(app, follow_redirects=False, client=("10.9.0.3", 1))
+    assert _login(admin, TOKEN) == 303
+    assert admin.get("/admin").status_code == 200  # a session is not a token: never throttled
+
+
+def test_wrong_admin_tokens_are_throttled_overall(engine: Engine) -> None:
+    """Item 5: guesses spread over many addresses are bounded too."""
+    app = create_app(settings(), engine)
+    per = FAILURES_PER_ADDRESS - 1
+    for i in range(-(-FAILURES_OVERALL // per)):
+        web = TestClient(app, follow_redirects=False, client=(f"10.8.0.{i + 1}", 1))
+        for _ in range(per):
+            web.get("/admin", headers={"authorization": "Bearer nope"})
+    fresh = TestClient(app, follow_redirects=False, client=("10.7.0.1", 1))
+    assert _login(fresh, TOKEN) == 429
+
+
+def test_attempts_open_again_after_the_window() -> None:
+    now = [0.0]
+    attempts = Attempts(per_address=2, overall=5, window=60.0, clock=lambda: now[0])
+    attempts.failed("a")
+    assert attempts.wait("a") is None
+    now[0] = 10.0
+    attempts.failed("a")
+    assert attempts.wait("a") == pytest.approx(50.0)  # the first failure leaves at 60 s
+    assert attempts.wait("b") is None
+    now[0] = 60.0
+    assert attempts.wait("a") is None  # one failure left in the window
+    for address in "cdef":
+        attempts.failed(address)
+    assert attempts.wait("g") == pytest.approx(10.0)  # 5 in the window: the one at 10 s leaves
 
 
 def test_export_to_a_missing_folder_names_the_file(engine: Engine, store_url: str) -> None:

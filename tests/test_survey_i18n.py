@@ -88,7 +88,8 @@ def test_the_language_comes_from_the_link_or_the_browser(engine: Engine) -> None
     plain = web.get("/", headers={"accept-language": "ja"}).text
     assert 'lang="en"' in plain and "Start the survey" in plain
     # the picker links to every language, keeping the study link's ids
-    assert 'href="/?PROLIFIC_PID=p1&amp;lang=fr"' in web.get("/?PROLIFIC_PID=p1").text
+    pid = "5f0a1b2c3d4e5f6a7b8c9d0e"
+    assert f'href="/?PROLIFIC_PID={pid}&amp;lang=fr"' in web.get(f"/?PROLIFIC_PID={pid}").text
 
 
 def test_a_german_participant_sees_german_and_stores_the_same_codes(engine: Engine) -> None:

@@ -52,8 +52,8 @@ def test_simulated_german_and_english_participants_export_the_same_codes(
 
     async def crowd() -> list[str]:
         return [
-            await load.take_part(port, f"pid{lang}", "germany", instrument=load_instrument(name),
-                                 lang=lang, salt=3)
+            await load.take_part(port, load.prolific_id(lang), "germany",
+                                 instrument=load_instrument(name), lang=lang, salt=3)
             for lang in ("de", "en", "fr")
         ]  # fmt: skip
 
@@ -78,7 +78,7 @@ def test_simulated_participants_take_another_instrument(
 
     async def crowd() -> list[str]:
         runs = [
-            load.take_part(port, f"p{i}", country, instrument=inst, salt=i)
+            load.take_part(port, load.prolific_id("p", i), country, instrument=inst, salt=i)
             for i, country in enumerate(("india", "france", "canada"))
         ]
         return list(await asyncio.gather(*runs))

@@ -139,10 +139,10 @@ async def _flood(base: str) -> tuple[list[str], str]:
 
     async def one(i: int) -> str:
         async with gate:
-            return await _walk_in(base, f"fake{i:03d}", "127.0.0.1")
+            return await _walk_in(base, load.prolific_id("fake", i), "127.0.0.1")
 
     fakes = list(await asyncio.gather(*(one(i) for i in range(200))))
-    return fakes, await _walk_in(base, "realperson", "127.0.0.2")
+    return fakes, await _walk_in(base, load.prolific_id("real"), "127.0.0.2")
 
 
 def test_a_flood_from_one_address_leaves_room_for_real_people(

@@ -5,8 +5,10 @@ a position that is not a number or lies off its scale (the row's ``scale`` colum
 instrument's people scale for ``source`` ``humans`` and its model scale otherwise), a country,
 scenario or value the instrument does not have, an answer given twice (the same source,
 context, language where the file has the instrument's language column, value, respondent or
-variant, and sample). The report counts as scored exactly the rows
-that have a position.
+variant, and sample), a row with both a position and a missing reason, a row whose ``code``
+is another point of its scale than its ``position`` (or a missing code beside a position), and
+a file with a header and no rows. The report counts as scored exactly the rows that have a
+position.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.Imp
             f"{path}: not a tidy answer file; missing column(s): {', '.join(absent)}"
         )
     language = _language_column(rows.header, instrument)
+    if not rows.rows:
+        raise AnswerFileError(f"{path}: no answers: the file has a header and no rows")
     records = _checked(rows, instrument, {a: str(c) for a, c in axes.items()}, language)
     table = ans.frame(records, [*context_columns(instrument), *language])
     if "expected" in rows.header:  # a model's option probabilities, from ``runs export``
@@ -114,7 +118,9 @@ def _checked(
             record[axis_id] = _known(find, row[column], where, column)
         record["value"] = _known(instrument.item, row["value"], where, "value")
         scale = _row_scale(row, instrument, scales, where)
-        record["position"] = _position(row["position"], where, scale)
+        position = _position(row["position"], where, scale)
+        _consistent(row, position, where, scale)
+        record["position"] = position
         for column in ("variant", "sample"):
             if column in row:
                 text = row[column].strip()
@@ -168,6 +174,33 @@ def _position(text: str, where: str, scale: RatingScale) -> float | None:
             f"({low:g} {ends[low]} .. {high:g} {ends[high]}; scale {scale.id!r})"
         )
     return value
+
+
+def _consistent(
+    row: dict[str, str], position: float | None, where: str, scale: RatingScale
+) -> None:
+    """A row says one thing: a position or a missing reason, and a code that is its position's
+    point (or a missing code, without a position)."""
+    missing = row.get("missing", "").strip()
+    if position is not None and missing:
+        raise AnswerFileError(
+            f"{where}, column 'missing': {missing!r} beside position {position:g}; an answer has "
+            "a position or a missing reason, not both"
+        )
+    code = row.get("code", "").strip()
+    if not code or position is None:
+        return
+    points = dict(zip((p.code for p in scale.points), scale.positions, strict=True))
+    if code in points and points[code] != position:
+        raise AnswerFileError(
+            f"{where}, column 'code': {code!r} is position {points[code]:g} of scale "
+            f"{scale.id!r}, but column 'position' says {position:g}"
+        )
+    if code in {m.code for m in scale.missing}:
+        raise AnswerFileError(
+            f"{where}, column 'code': {code!r} is a missing code of scale {scale.id!r}, but "
+            f"column 'position' says {position:g}"
+        )
 
 
 def _whole(text: str, where: str, column: str) -> int:

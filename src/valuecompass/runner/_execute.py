@@ -10,8 +10,8 @@ from __future__ import annotations
 import queue
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from valuecompass.models import AsyncBackend, Backend
@@ -47,8 +47,19 @@ class Distributed(Protocol):
     ) -> Producer: ...
 
 
+#: Answers a thread producer lets wait for the writer before it starts another job.
+MAX_WAITING = 2048
+
+
 class ThreadProducer:
-    """Jobs run on a bounded pool of threads, in submission order."""
+    """Jobs run on WORKERS threads, taken one at a time in order from one shared iterator, so
+    nothing is queued ahead of the workers and a stop takes effect before the next job. While
+    the writer has :data:`MAX_WAITING` answers still to store, no new job starts (a fast
+    backend would otherwise pile up answers that a stop then has to store).
+
+    :meth:`stop` does not wait for calls in flight (a synchronous call cannot be cancelled):
+    their threads are daemons, and what they finish after the stop is never stored.
+    """
 
     def __init__(
         self,
@@ -61,24 +72,34 @@ class ThreadProducer:
         finish: Finish,
     ) -> None:
         self._stopping = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vc-call")
+        pending = iter(jobs)
+        lock = threading.Lock()
         rng = random.Random()
 
-        def work(job: Any) -> None:
-            if self._stopping.is_set():
-                return
-            try:
-                outcome = call_with_retries(backend, job.request, retries, backoff, rng)
-                out.put(finish(job, outcome))
-            except BaseException as exc:
-                out.put(exc)
+        def work() -> None:
+            while not self._stopping.is_set():
+                if out.qsize() >= MAX_WAITING:
+                    time.sleep(0.002)
+                    continue
+                with lock:
+                    job = next(pending, None)
+                if job is None:
+                    return
+                try:
+                    outcome = call_with_retries(backend, job.request, retries, backoff, rng)
+                    out.put(finish(job, outcome))
+                except BaseException as exc:
+                    out.put(exc)
+                    return
 
-        for job in jobs:
-            self._pool.submit(work, job)
+        self._threads = [
+            threading.Thread(target=work, name=f"vc-call-{i}", daemon=True) for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def start_producer(

@@ -233,10 +233,11 @@ def _to_ask(engine: Engine, jobs: list[Job], summary: RunSummary, writer: Writer
     todo = [j for j in jobs if j.key not in done]
     summary.skipped = len(jobs) - len(todo)
     hits = store.cached(engine, [j.key for j in todo], exclude_run=run_id)
-    for job in todo:
+    sources = list(dict.fromkeys(hits[j.key] for j in todo if j.key in hits))
+    for start in range(0, len(sources), store.COPY_CHUNK):
         writer.step(engine, run_id)
-        if job.key in hits and store.copy_prompt(engine, hits[job.key], run_id):
-            summary.cached += 1
+        chunk = sources[start : start + store.COPY_CHUNK]
+        summary.cached += store.copy_prompts(engine, chunk, run_id)
     return [j for j in todo if j.key not in hits]
 
 

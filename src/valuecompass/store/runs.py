@@ -267,20 +267,47 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
 
 def copy_prompt(engine: Engine, source_id: int, run_id: int) -> bool:
     """Copy another run's stored prompt and answers into RUN_ID (a cache hit)."""
+    return copy_prompts(engine, [source_id], run_id) == 1
+
+
+#: Prompts copied from the cache per transaction.
+COPY_CHUNK = 500
+
+
+def copy_prompts(engine: Engine, source_ids: Sequence[int], run_id: int) -> int:
+    """Copy other runs' stored prompts (by row id) and their answers into RUN_ID, in bulk:
+    a few statements per :data:`COPY_CHUNK` prompts. Returns how many were new to RUN_ID (a
+    prompt RUN_ID already has is skipped, as :func:`save_prompts` does)."""
+    copied = 0
+    for start in range(0, len(source_ids), COPY_CHUNK):
+        chunk = list(source_ids[start : start + COPY_CHUNK])
+        copied += sum(save_prompts(engine, _copies(engine, chunk, run_id)))
+    return copied
+
+
+def _copies(
+    engine: Engine, source_ids: list[int], run_id: int
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The prompts SOURCE_IDS with their answers, as rows of RUN_ID."""
     with engine.connect() as conn:
-        p = conn.execute(select(prompts).where(prompts.c.id == source_id)).one()._mapping
-        rows = conn.execute(
-            select(answers).where(
-                answers.c.run_id == p["run_id"], answers.c.cache_key == p["cache_key"]
-            )
-        ).all()
-    prompt_row = {k: p[k] for k in p if k not in ("id", "run_id", "created_at")}
-    prompt_row["run_id"] = run_id
-    answer_rows = [
-        {k: r._mapping[k] for k in r._mapping if k not in ("id", "cache_key", "run_id")}
-        for r in rows
-    ]
-    return save_prompt(engine, prompt_row, answer_rows)
+        found = [
+            r._mapping for r in conn.execute(select(prompts).where(prompts.c.id.in_(source_ids)))
+        ]
+        pairs = {(p["run_id"], p["cache_key"]) for p in found}
+        rows: dict[tuple[int, str], list[dict[str, Any]]] = {pair: [] for pair in pairs}
+        for run in {r for r, _ in pairs}:
+            keys = sorted(k for r, k in pairs if r == run)
+            picked = select(answers).where(answers.c.run_id == run, answers.c.cache_key.in_(keys))
+            for a in conn.execute(picked.order_by(answers.c.id)):
+                m = a._mapping
+                rows[(m["run_id"], m["cache_key"])].append(
+                    {k: m[k] for k in m if k not in ("id", "cache_key", "run_id")}
+                )
+    out = []
+    for p in found:
+        prompt_row = {k: p[k] for k in p if k not in ("id", "run_id", "created_at")}
+        out.append(({**prompt_row, "run_id": run_id}, rows[(p["run_id"], p["cache_key"])]))
+    return out
 
 
 #: The axes of a run whose grid records no ``axes`` (the format-1 grid, ``countries`` and

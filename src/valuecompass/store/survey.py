@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Update, bindparam, case, or_, select, update
+from sqlalchemy import Connection, Engine, Update, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from valuecompass.store._survey_quota import assign
@@ -203,11 +203,13 @@ def find_participant(engine: Engine, key: str) -> Participant | None:
 
 
 def prolific_taken(engine: Engine, prolific_pid: str, study_id: str) -> bool:
-    """Whether this Prolific participant already started this study."""
+    """Whether this Prolific participant already started this study (ids compared in any
+    case: a store may hold ids a server took before it wrote them in lower case)."""
+    pid = func.lower(participants.c.prolific_pid)
     with engine.connect() as conn:
         found = conn.execute(
             select(participants.c.id).where(
-                participants.c.prolific_pid == prolific_pid, participants.c.study_id == study_id
+                pid == prolific_pid.lower(), participants.c.study_id == study_id
             )
         ).first()
     return found is not None

@@ -18,7 +18,7 @@ from valuecompass.instrument import AxisLevel
 from valuecompass.store import survey as store
 from valuecompass.store.survey import context_pairs as store_context
 from valuecompass.survey._form import split_pages
-from valuecompass.survey._limits import HoldLimits
+from valuecompass.survey._limits import Attempts, HoldLimits
 from valuecompass.survey._security import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -76,6 +76,7 @@ class Survey:
     def __post_init__(self) -> None:
         self.limiter = anyio.CapacityLimiter(DB_THREADS)
         self.limits = HoldLimits(self.settings.holds_per_address, self.settings.holds_per_minute)
+        self.attempts = Attempts()
         self.languages = languages(self.settings)
         self.texts = {lang: build_texts(self.settings, lang) for lang in self.languages}
         self.buttons = {lang: self.radios(t) for lang, t in self.texts.items()}

@@ -13,6 +13,8 @@ from valuecompass.survey._settings import OpenQuestion, SurveySettings
 
 OTHER_COUNTRY = "other"
 _LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: A Prolific participant id: 24 hexadecimal digits (Prolific writes them in lower case).
+_PROLIFIC_PID = re.compile(r"^[0-9a-fA-F]{24}$")
 GENDER_MAX = 60
 
 
@@ -121,14 +123,20 @@ def read_open(
 
 
 def link_ids(params: Mapping[str, str]) -> tuple[dict[str, str | None], list[str]]:
-    """Prolific's PROLIFIC_PID, STUDY_ID and SESSION_ID from a link, and what was malformed."""
+    """Prolific's PROLIFIC_PID, STUDY_ID and SESSION_ID from a link, and what was malformed.
+
+    A PROLIFIC_PID is 24 hexadecimal digits, kept in lower case, so ``AAAA…`` and ``aaaa…`` are
+    one participant."""
     found: dict[str, str | None] = {}
     bad = []
     for name in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID"):
         text = params.get(name, "").strip()
-        if text and not _LINK_ID.match(text):
+        pattern = _PROLIFIC_PID if name == "PROLIFIC_PID" else _LINK_ID
+        if text and not pattern.match(text):
             bad.append(name)
         found[name] = text or None
+    if found["PROLIFIC_PID"]:  # one participant however a link spells the id
+        found["PROLIFIC_PID"] = found["PROLIFIC_PID"].lower()
     return found, bad
 
 

@@ -3,13 +3,16 @@
 Open only with the admin token, given once on a login form or as ``Authorization: Bearer
 TOKEN`` for scripts. Logging in starts a server-side session: the cookie holds a random session
 id, the store its SHA-256, and logging out deletes it, so a copied cookie opens nothing after
-logout (nor after ``ADMIN_HOURS``). Token checks are constant-time. Without a configured token
-the pages do not exist (404).
+logout (nor after ``ADMIN_HOURS``). Token checks are constant-time, and wrong tokens are
+throttled per address and overall (``survey._limits.Attempts``): past the bound a token is
+answered 429 with ``Retry-After`` without being checked. Without a configured token the pages
+do not exist (404).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 
@@ -28,6 +31,14 @@ from valuecompass.survey._settings import SurveySettings
 ADMIN_HOURS = 12
 
 
+class TooManyTries(Exception):
+    """Too many wrong tokens from this address (or from all): WAIT seconds to go."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+
 @dataclass(frozen=True)
 class Row:
     country: str
@@ -38,11 +49,23 @@ def admin_routes(survey: Survey) -> APIRouter:
     router = APIRouter()
     token = survey.settings.admin_token
 
+    def presented(request: Request, given: str) -> bool:
+        """Whether GIVEN is the token; a wrong one counts against the request's address, and
+        past the bound nothing is checked (429)."""
+        address = request.client.host if request.client else ""
+        wait = survey.attempts.wait(address)
+        if wait is not None:
+            raise TooManyTries(wait)
+        if same_token(given, token):
+            return True
+        survey.attempts.failed(address)
+        return False
+
     async def allowed(request: Request) -> bool:
         if token is None:
             raise Refusal(404, "error_not_found")
         header = request.headers.get("authorization", "")
-        if header[:7].lower() == "bearer " and same_token(header[7:].strip(), token):
+        if header[:7].lower() == "bearer " and presented(request, header[7:].strip()):
             return True
         session = request.cookies.get(ADMIN_COOKIE)
         if not session or len(session) > 128:
@@ -57,10 +80,20 @@ def admin_routes(survey: Survey) -> APIRouter:
     async def admin_slash(request: Request) -> Response:
         return redirect("/admin")  # relative: never a URL built from the Host header
 
+    def slow_down(request: Request, refused: TooManyTries) -> Response:
+        minutes = math.ceil(refused.wait / 60)
+        said = f"Too many wrong tokens were tried; try again in {minutes} minute(s)."
+        response = login(request, 429, said)
+        response.headers["retry-after"] = str(math.ceil(refused.wait))
+        return response
+
     @router.api_route("/admin", methods=GET)
     async def admin(request: Request) -> Response:
-        if not await allowed(request):
-            return login(request, 401)
+        try:
+            if not await allowed(request):
+                return login(request, 401)
+        except TooManyTries as refused:
+            return slow_down(request, refused)
         return await _dashboard(survey, request)
 
     @router.post("/admin/login")
@@ -68,7 +101,11 @@ def admin_routes(survey: Survey) -> APIRouter:
         form = await survey.read_form(request)
         if token is None:
             raise Refusal(404, "error_not_found")
-        if not same_token(form.get("token", ""), token):
+        try:
+            right = presented(request, form.get("token", ""))
+        except TooManyTries as refused:
+            return slow_down(request, refused)
+        if not right:
             return login(request, 403, "That token is not right.")
         session = secrets.token_urlsafe(32)
         await survey.db(store.start_admin_session, _digest(session), ADMIN_HOURS * 3600)
@@ -86,10 +123,19 @@ def admin_routes(survey: Survey) -> APIRouter:
         response.delete_cookie(ADMIN_COOKIE, path="/")
         return response
 
+    async def download(request: Request) -> Response | None:
+        """``None`` where the request may download; else the page that says why not."""
+        try:
+            if await allowed(request):
+                return None
+        except TooManyTries as refused:
+            return slow_down(request, refused)
+        raise Refusal(401, "error_log_in_first")
+
     @router.api_route("/admin/answers.csv", methods=GET)
     async def answers_csv(request: Request, include_excluded: bool = False) -> Response:
-        if not await allowed(request):
-            raise Refusal(401, "error_log_in_first")
+        if (refused := await download(request)) is not None:
+            return refused
         table = await survey.db(
             store.human_answers,
             survey.settings.instrument,
@@ -100,8 +146,8 @@ def admin_routes(survey: Survey) -> APIRouter:
 
     @router.api_route("/admin/participants.csv", methods=GET)
     async def participants_csv(request: Request) -> Response:
-        if not await allowed(request):
-            raise Refusal(401, "error_log_in_first")
+        if (refused := await download(request)) is not None:
+            return refused
         axes = (survey.settings.asked_axis, *survey.settings.assigned_axes)
         table = await survey.db(store.participants_frame, spreadsheet_safe=True, axes=axes)
         return _csv(table, "survey-participants.csv")

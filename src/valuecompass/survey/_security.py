@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -64,6 +66,22 @@ def check_csrf(secret: bytes, nonce: str | None, token: str | None, sessions: li
     given = token.encode()
     if not any(hmac.compare_digest(csrf_token(secret, nonce, s).encode(), given) for s in sessions):
         raise CsrfError
+
+
+#: The least an admin token's characters must carry, in bits (see :func:`token_bits`).
+MIN_TOKEN_BITS = 96
+MAKE_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def token_bits(token: str) -> float:
+    """A guess at TOKEN's strength: its length times the Shannon entropy of its characters.
+
+    Edge cases: a token of one repeated character carries 0 bits; 32 random hexadecimal digits
+    about 114, ``secrets.token_urlsafe(32)`` about 200. It never overrates a random token's
+    alphabet, and it underrates short random ones, which is the safe side."""
+    counts = Counter(token)
+    n = len(token)
+    return -sum(c * math.log2(c / n) for c in counts.values()) if n else 0.0
 
 
 def same_token(given: str | None, expected: str | None) -> bool:

@@ -26,6 +26,7 @@ from valuecompass.common import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, RatingScale
 from valuecompass.store.survey import context_key, default_axes
+from valuecompass.survey._security import MAKE_TOKEN, MIN_TOKEN_BITS, token_bits
 
 _ID = r"^[a-z][a-z0-9_]*$"
 DEFAULT_CONTENT = "content.yaml"
@@ -240,6 +241,11 @@ class SurveySettings(_Strict):
             not self.admin_token.strip() or self.admin_token != self.admin_token.strip()
         ):
             raise ValueError("admin_token must not be blank or start or end with white space")
+        if self.admin_token is not None and token_bits(self.admin_token) < MIN_TOKEN_BITS:
+            raise ValueError(
+                f"admin_token is too weak (about {token_bits(self.admin_token):.0f} bits in its "
+                f"characters; at least {MIN_TOKEN_BITS}): make one with {MAKE_TOKEN}"
+            )
         if self.completion_url is not None:
             parts = urlsplit(self.completion_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:

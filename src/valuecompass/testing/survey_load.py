@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,12 @@ _ITEM = re.compile(r'name="r_([a-z0-9_]+)" value=')
 #: a load test enrols every participant from one address, at once.
 NO_HOLD_LIMITS = ("--holds-per-address", "1000000000", "--holds-per-minute", "1000000000")
 COUNTRIES = ("united_states", "united_kingdom", "india", "germany", "france", "canada", "australia")
+
+
+def prolific_id(label: str, number: int = 0) -> str:
+    """A well-formed Prolific participant id (24 hexadecimal digits) for simulated participant
+    NUMBER of a group LABEL: the label's CRC-32, then the number (``int(pid[8:], 16)``)."""
+    return f"{zlib.crc32(label.encode()):08x}{number:016x}"
 
 
 @dataclass
@@ -237,7 +244,7 @@ async def enrol_many(port: int, count: int, concurrency: int, prefix: str) -> li
 
     async def one(i: int) -> Seat:
         async with gate:
-            seat = await enrol(port, f"{prefix}{i:06d}", COUNTRIES[i % len(COUNTRIES)])
+            seat = await enrol(port, prolific_id(prefix, i), COUNTRIES[i % len(COUNTRIES)])
             seat.salt = i
             return seat
 
