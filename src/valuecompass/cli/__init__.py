@@ -11,6 +11,7 @@ from valuecompass.cli._common import Commands
 from valuecompass.cli.align import align, demo
 from valuecompass.cli.code import code_group
 from valuecompass.cli.form import form_group, instrument_group
+from valuecompass.cli.gap import gap_command
 from valuecompass.cli.plan import plan_command
 from valuecompass.cli.profile import profile_command
 from valuecompass.cli.report import report
@@ -30,6 +31,7 @@ for _command in (
     instrument_group,
     form_group,
     align,
+    gap_command,
     demo,
     run_command,
     runs_group,
