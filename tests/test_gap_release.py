@@ -390,3 +390,20 @@ def test_the_wrong_instrument_names_the_file_line_and_column() -> None:
     )  # fmt: skip
     assert code == 2 and err.count("\n") == 1
     assert "gpt-4o-mini_t1.csv line 2, column 'topic': unknown scenario 'Politics'" in err
+
+
+def test_a_run_store_is_a_stated_source(tmp_path: Path) -> None:
+    # the mock model's ratings of two values in one context, stored by `run`, against the
+    # released choices: one context, two cells; the store is refused as the acted side
+    db = str(tmp_path / "s.db")
+    grid = ["--where", "country=egypt", "--where", "topic=religion", "--values", "wealth,honest"]
+    code, _, err = _run("run", "--model", "mock", "--db", db, "--run", "m",
+                        "--instrument", "value_actions", "--variants", "0,1", *grid)  # fmt: skip
+    assert code == 0, err
+    code, out, err = _run("gap", "--stated", db, "--acted", str(LOG), "--actions", str(ACTIONS),
+                          "--by", "value", "--format", "json")  # fmt: skip
+    assert code == 0, err
+    rows = {r["value"]: r for r in json.loads(out)["rows"] if r["n_cells"]}
+    assert set(rows) == {"wealth", "honest"} and json.loads(out)["overall"]["n_contexts"] == 1
+    code, _, err = _run("gap", "--stated", db, "--acted", db)
+    assert code == 2 and "holds ratings, not choices; give it as --stated" in err
