@@ -73,6 +73,7 @@ def test_every_bundled_instrument_loads() -> None:
         "value_form_multilingual": 56,
         "schwartz_refined": 57,
         "moral_foundations": 24,
+        "value_actions": 56,
     }
     assert [a.id for a in shapes["value_form"].axes] == ["country", "scenario"]
     multi = shapes["value_form_multilingual"]

@@ -9,8 +9,25 @@ import pandas as pd
 
 from valuecompass.answers import ImportReport, on_reference_scale
 from valuecompass.instrument import Instrument, load_instrument
-from valuecompass.metrics import Alignment, GroupDistance, align
-from valuecompass.sources import Exclusions, Scoring, apply_exclusions, load_source, read_exclusions
+from valuecompass.metrics import (
+    Alignment,
+    Gap,
+    GroupDistance,
+    align,
+    choice_answers,
+    gap,
+    with_model_scales,
+)
+from valuecompass.sources import (
+    Exclusions,
+    Reading,
+    Scoring,
+    apply_exclusions,
+    load_choices,
+    load_source,
+    load_stated,
+    read_exclusions,
+)
 
 
 @dataclass(frozen=True)
@@ -80,3 +97,58 @@ def exclude_people(
     report.excluded = len(exclusions.entries)
     report.exclusions = exclusions.path
     return kept
+
+
+#: The instrument ``gap`` reads with when none is given: the value–action study's grid.
+GAP_INSTRUMENT = "value_actions"
+
+
+@dataclass(frozen=True)
+class GapResult:
+    """A :class:`~valuecompass.metrics.Gap` with both sides' import reports and tables."""
+
+    gap: Gap
+    stated: ImportReport
+    acted: ImportReport
+    stated_answers: pd.DataFrame
+    choices: pd.DataFrame
+
+    def as_alignment(self) -> AlignResult:
+        """The gap as an :class:`AlignResult` (stated as people, acted as the model), with
+        answer tables on the reference scales, for the bootstrap of ``--ci``."""
+        inst = self.gap.instrument
+        stated = with_model_scales(self.stated_answers, inst)
+        acted = choice_answers(self.choices, inst)
+        return AlignResult(
+            alignment=self.gap.alignment,
+            humans=self.stated,
+            llm=self.acted,
+            human_answers=on_reference_scale(stated, inst, "humans"),
+            model_answers=on_reference_scale(acted, inst, "llm"),
+        )
+
+
+def gap_sources(
+    stated: str | Path,
+    acted: str | Path,
+    instrument: Instrument | None = None,
+    actions: str | Path | None = None,
+    reading: Reading = "action",
+) -> GapResult:
+    """Read a model's stated values and its choices and take the gap between them.
+
+    STATED is a ratings source (the value–action study's task-1 file, or any model source of
+    :func:`align_sources`); ACTED a choice source (the study's task-2 log, which needs its
+    ACTIONS file, or a ``task2_results_<model>.csv``, its replies read as READING says).
+    INSTRUMENT defaults to the study's grid (``value_actions``).
+
+    >>> R = "shared/datasets/value-action-gap-2025/"
+    >>> result = gap_sources(  # doctest: +SKIP
+    ...     R + "outputs/evaluation/gpt-4o-mini_t1.csv",
+    ...     R + "src/outputs/task2_results_gpt_4o_mini.csv")
+    >>> result.gap.by("topic")  # doctest: +SKIP
+    """
+    form = instrument or load_instrument(GAP_INSTRUMENT)
+    answers, stated_report = load_stated(stated, form)
+    choices, acted_report = load_choices(acted, form, actions, reading)
+    return GapResult(gap(answers, choices, form), stated_report, acted_report, answers, choices)

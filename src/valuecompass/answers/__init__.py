@@ -1,7 +1,15 @@
 """Answers, below the store: the tidy answer table (one row per answer), parsing a raw
 answer into a position or a missing answer with its reason, positions onto [0, 1] on their own
-scale, and the checked reader of tidy CSVs."""
+scale, and the checked reader of tidy CSVs; the tidy choice table (one row per forced choice
+between an item's two actions)."""
 
+from valuecompass.answers._choices import (
+    INCLINATIONS,
+    Inclination,
+    choice_columns,
+    choice_frame,
+    is_choice_table,
+)
 from valuecompass.answers._parse import (
     AllParse,
     FormParse,
@@ -40,17 +48,22 @@ from valuecompass.answers._tidy import (
 
 __all__ = [
     "HUMANS",
+    "INCLINATIONS",
     "AllParse",
     "FormParse",
     "ImportReport",
+    "Inclination",
     "Missing",
     "Parsed",
     "ScaleError",
     "Side",
+    "choice_columns",
+    "choice_frame",
     "columns",
     "empty",
     "extract_json_object",
     "frame",
+    "is_choice_table",
     "model_scale",
     "normalise",
     "on_reference_scale",

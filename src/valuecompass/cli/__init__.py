@@ -11,6 +11,7 @@ from valuecompass.cli._common import Commands
 from valuecompass.cli._old_names import add_old_groups
 from valuecompass.cli.align import align, demo
 from valuecompass.cli.code import code_group
+from valuecompass.cli.gap import gap_command
 from valuecompass.cli.instrument import instrument_group
 from valuecompass.cli.plan import plan_command
 from valuecompass.cli.profile import profile_command
@@ -30,6 +31,7 @@ def main() -> None:
 for _command in (
     instrument_group,
     align,
+    gap_command,
     demo,
     run_command,
     runs_group,

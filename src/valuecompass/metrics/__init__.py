@@ -1,6 +1,8 @@
 """Pure metrics over tidy answer tables: alignment (rate, distance, ranking) at any grouping the
 instrument declares, and value profiles. ``align`` returns an :class:`Alignment`; the array
-functions (``rate_metrics``, ``mean_distance``, ...) work on any leading axes."""
+functions (``rate_metrics``, ``mean_distance``, ...) work on any leading axes. The value–action
+gap: ``gap`` (stated ratings against acted choices) returns a :class:`Gap`; variant agreement
+and position bias describe the choices themselves."""
 
 from valuecompass.metrics._alignment import (
     GROUPS,
@@ -9,6 +11,24 @@ from valuecompass.metrics._alignment import (
     GroupDistance,
     NoOverlapError,
     align,
+)
+from valuecompass.metrics._choices import (
+    UNPARSED,
+    PositionBias,
+    Unparsed,
+    pair_agreement,
+    position_bias,
+    variant_agreement,
+)
+from valuecompass.metrics._gap import (
+    GAP_COLUMNS,
+    Gap,
+    GapError,
+    acted_scores,
+    choice_answers,
+    gap,
+    misaligned_shares,
+    with_model_scales,
 )
 from valuecompass.metrics._profile import (
     Profile,
@@ -31,25 +51,39 @@ from valuecompass.metrics._rates import (
 )
 
 __all__ = [
+    "GAP_COLUMNS",
     "GROUPS",
     "METRICS",
     "THRESHOLD",
+    "UNPARSED",
     "Alignment",
     "Confusion",
+    "Gap",
+    "GapError",
     "GroupBy",
     "GroupDistance",
     "NoOverlapError",
+    "PositionBias",
     "Profile",
+    "Unparsed",
+    "acted_scores",
     "align",
     "binarise",
     "cell_distance",
+    "choice_answers",
     "confusion",
     "confusion_metrics",
+    "gap",
     "mean_distance",
     "means_distance",
+    "misaligned_shares",
     "normalise",
+    "pair_agreement",
+    "position_bias",
     "rank_descending",
     "rate_metrics",
     "scale_ends",
     "value_profile",
+    "variant_agreement",
+    "with_model_scales",
 ]

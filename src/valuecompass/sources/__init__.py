@@ -1,6 +1,7 @@
 """Sources of answers, above the store: a ``--humans`` or ``--llm`` SRC (the paper's released
 layout, people's CSVs, tidy CSVs, run and survey stores) read into the tidy answer table;
-exclusions; whether a run and an instrument can be compared; a stored run's scales."""
+exclusions; whether a run and an instrument can be compared; a stored run's scales; the
+value–action gap study's released files (stated values, actions and choices) for ``gap``."""
 
 from valuecompass.sources._comparable import (
     IncomparableError,
@@ -13,6 +14,23 @@ from valuecompass.sources._exclusions import (
     Exclusions,
     apply_exclusions,
     read_exclusions,
+)
+from valuecompass.sources._gap_choices import (
+    READINGS,
+    Reading,
+    read_choice_log,
+    read_choice_results,
+)
+from valuecompass.sources._gap_load import (
+    load_choices,
+    load_stated,
+)
+from valuecompass.sources._gap_release import (
+    POLARITIES,
+    Actions,
+    GapFileError,
+    read_actions_file,
+    read_stated_file,
 )
 from valuecompass.sources._humans import (
     read_human_folder,
@@ -31,20 +49,31 @@ from valuecompass.sources._released import (
 )
 
 __all__ = [
+    "POLARITIES",
+    "READINGS",
+    "Actions",
     "ExclusionError",
     "Exclusions",
+    "GapFileError",
     "IncomparableError",
+    "Reading",
     "Scoring",
     "SourceError",
     "apply_exclusions",
     "check_comparable",
     "check_run",
     "is_store",
+    "load_choices",
     "load_source",
+    "load_stated",
     "model_folders",
+    "read_actions_file",
+    "read_choice_log",
+    "read_choice_results",
     "read_exclusions",
     "read_human_folder",
     "read_model_folder",
+    "read_stated_file",
     "released_levels",
     "run_instrument",
     "score_by_probs",
