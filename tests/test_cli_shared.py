@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from valuecompass.cli import main
 from valuecompass.cli.run import BACKEND_OPTIONS, run_command, run_config
+from valuecompass.instrument import bundled_ids
 from valuecompass.runner import RunConfig
 
 CLI = Path(__file__).resolve().parents[1] / "src" / "valuecompass" / "cli"
@@ -39,6 +40,7 @@ INSTRUMENT_COMMANDS = [
     ["code", "import", __file__, "--coder", "x"],
     ["survey", "export", "--out", "o.csv"],
     ["instrument", "show"],
+    ["gap", "--stated", "s", "--acted", "a"],
 ]
 
 
@@ -47,8 +49,7 @@ def test_every_instrument_option_refuses_an_unknown_id_alike(command: list[str])
     code, out, err = _cli(*command, "--instrument", "no_such")
     assert code == 2, (out, err)
     assert err.strip().splitlines() == [
-        "error: no_such: no such instrument file; bundled ids: value_form, moral_foundations, "
-        "schwartz_refined, value_form_multilingual"
+        f"error: no_such: no such instrument file; bundled ids: {', '.join(bundled_ids())}"
     ]
 
 
