@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 from rich.console import Console
 
-from valuecompass.common import make_console
+from valuecompass.common import make_console, redact_text
 from valuecompass.errors import ValueCompassError
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except ValueCompassError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {redact_text(str(exc))}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -12,6 +12,7 @@ from rich.table import Table
 from valuecompass.cli._common import console
 from valuecompass.cli._old_names import AcceptsOldNames
 from valuecompass.cli._options import centre_option, format_option, instrument_option, score_option
+from valuecompass.common import redact_text
 from valuecompass.instrument import Instrument, group_rule, load_instrument
 
 if TYPE_CHECKING:
@@ -103,7 +104,8 @@ def profile_command(
         _emit(profile, group, fmt, centre)
         return
     out = console()
-    label = f"{src} (scored by option probabilities)" if score == "probs" else src
+    shown = redact_text(src)
+    label = f"{shown} (scored by option probabilities)" if score == "probs" else shown
     print_profile(profile, out, label)
     if centre:
         from valuecompass.stats import CENTRED_NOTE

@@ -15,6 +15,7 @@ from valuecompass.cli._options import (
     instrument_option,
     score_option,
 )
+from valuecompass.common import redact_text
 from valuecompass.instrument import load_instrument
 
 if TYPE_CHECKING:
@@ -35,9 +36,9 @@ def command_line(
     """The command as it could be typed again (recorded in the report's provenance)."""
     words = ["valuecompass", "report"]
     if humans is not None:
-        words += ["--humans", humans]
+        words += ["--humans", redact_text(humans)]
     for llm in llms:
-        words += ["--llm", llm]
+        words += ["--llm", redact_text(llm)]
     words += ["--out", str(out)]
     if instrument_path is not None:
         words += ["--instrument", str(instrument_path)]

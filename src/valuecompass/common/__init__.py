@@ -1,5 +1,6 @@
 """What every room reads files and writes to the terminal with: user CSVs and YAML content
-files with errors naming file, line and column; the one place that builds rich consoles."""
+files with errors naming file, line and column; the one place that builds rich consoles; the
+one that takes passwords out of text shown or written."""
 
 from valuecompass.common._console import (
     make_console,
@@ -11,6 +12,9 @@ from valuecompass.common._csv import (
     read_frame,
     read_rows,
     read_text,
+)
+from valuecompass.common._redact import (
+    redact_text,
 )
 from valuecompass.common._yaml import (
     describe,
@@ -32,5 +36,6 @@ __all__ = [
     "read_mapping",
     "read_rows",
     "read_text",
+    "redact_text",
     "validate",
 ]

@@ -7,6 +7,7 @@ there untouched).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -85,8 +86,10 @@ def check_target(out: Path) -> Target:
     if html.is_dir():
         raise ReportError(f"cannot write the report to {out}: it is a folder; name a file in it")
     parent = html.parent
+    while not parent.exists():  # folders still to make: the nearest existing one must take them
+        parent = parent.parent
     if not parent.is_dir():
-        raise ReportError(f"cannot write the report to {out}: {parent} is not an existing folder")
+        raise ReportError(f"cannot write the report to {out}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ReportError(f"cannot write the report to {out}: {parent} is not writable")
     files_dir = html.with_name(f"{html.stem}_files")
@@ -97,13 +100,22 @@ def check_target(out: Path) -> Target:
 
 @contextmanager
 def staging(target: Target) -> Iterator[Path]:
-    """A temporary folder beside the output, removed whatever happens."""
+    """A temporary folder beside the output (its folders made first where missing), removed
+    whatever happens; folders made for a report that then failed are removed too."""
+    made = [p for p in (target.html.parent, *target.html.parent.parents) if not p.exists()]
     try:
+        target.html.parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{target.html.name}.", dir=target.html.parent))
     except OSError as exc:
         raise ReportError(f"cannot write the report to {target.html}: {exc.strerror}") from exc
     try:
         yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in made:  # innermost first; only what is empty (nothing of the user's)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

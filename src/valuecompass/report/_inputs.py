@@ -14,6 +14,7 @@ import pandas as pd
 
 from valuecompass.answers import ImportReport
 from valuecompass.api import exclude_people
+from valuecompass.common import redact_text
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
 from valuecompass.metrics import (
@@ -255,7 +256,7 @@ def _read(
         raise
     except (ValueCompassError, ValueError, OSError) as exc:
         raise ReportError(f"{role}: {exc}") from exc
-    return SourceData(name=name, src=str(src), answers=answers, report=report)
+    return SourceData(name=name, src=redact_text(str(src)), answers=answers, report=report)
 
 
 def _model(

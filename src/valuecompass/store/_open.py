@@ -8,7 +8,6 @@ that is not SQLite, is damaged, or holds another application's tables is refused
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from urllib.parse import quote
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from valuecompass.common import redact_text
 from valuecompass.errors import ValueCompassError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -35,7 +35,7 @@ def redact(db: str | Path) -> str:
     try:
         return make_url(text).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):  # e.g. a port that is not a number
-        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", text)
+        return redact_text(text)
 
 
 def parse_url(db: str | Path) -> URL:
