@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +37,8 @@ from valuecompass.store import StoreError, database_url, open_store
 from valuecompass.store._base import SCHEMA_VERSION, metadata
 from valuecompass.store._history import tables_of
 from valuecompass.testing.survey_load import fresh_postgres
+
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 __all__ = ["pg_database", "run_store"]
 
@@ -278,3 +285,59 @@ def test_a_foreign_schema_meta_table_does_not_make_a_file_ours(tmp_path: Path) -
     code, out = _invoke("runs", "list", "--db", str(other))
     assert code == 2 and "not a ValueCompass store" in out, out
     assert other.read_bytes() == before
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A real socket on loopback that accepts connections and never says a word."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--model", "mock", "--countries", "India", "--scenarios", "healthcare"],
+        ["runs", "list"],
+        ["survey", "export", "--out", "people.csv"],
+        ["survey", "serve", "--port", "PORT"],
+        ["align", "--humans", "DB", "--llm", "DB#m"],
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_a_server_that_never_answers_is_one_line_not_a_hang(
+    silent_server: int, command: list[str], tmp_path: Path
+) -> None:
+    """Issue 23, item 2: a database that accepts the connection and never answers hung every
+    command for as long as one waited. With a 1 s connect timeout each is one line, exit 2,
+    naming the setting; nothing is written."""
+    url = f"postgresql://u:secret@127.0.0.1:{silent_server}/db"
+    names = {"DB": url, "DB#m": f"{url}#m", "PORT": str(silent_server)}  # that port is taken
+    args = [names.get(a, a) for a in command]
+    if "--humans" not in args:
+        args += ["--db", url]
+    env = {**os.environ, "VALUECOMPASS_DB_CONNECT_TIMEOUT": "1", "PYTHONPATH": str(SRC)}
+    done = subprocess.run(
+        [sys.executable, "-m", "valuecompass", *args],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot open the store (connection timeout expired" in lines[0]
+    assert "VALUECOMPASS_DB_CONNECT_TIMEOUT" in lines[0] and "secret" not in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_timeout_setting_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "VALUECOMPASS_DB_CONNECT_TIMEOUT": "soon", "PYTHONPATH": str(SRC)}
+    done = subprocess.run(
+        [sys.executable, "-m", "valuecompass", "runs", "list", "--db", "postgresql://h/db"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: VALUECOMPASS_DB_CONNECT_TIMEOUT='soon': give a whole number of seconds (0 or more)"
+    )

@@ -3,7 +3,9 @@
 ``VALUECOMPASS_DB`` (default store), ``VALUECOMPASS_SURVEY_DB`` (the survey's default store),
 ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` (the openai backend), ``VALUECOMPASS_ADMIN_TOKEN``
 (the survey's admin page), ``VALUECOMPASS_MODEL_CACHE`` (where the local backend keeps
-converted model files; default ``$XDG_CACHE_HOME/valuecompass`` or ``~/.cache/valuecompass``).
+converted model files; default ``$XDG_CACHE_HOME/valuecompass`` or ``~/.cache/valuecompass``),
+``VALUECOMPASS_DB_CONNECT_TIMEOUT`` and ``VALUECOMPASS_DB_STATEMENT_TIMEOUT`` (seconds a
+database server may take to connect, default 10, and to run one statement, default 300).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ KNOWN = (
     "OPENAI_API_KEY",
     "VALUECOMPASS_ADMIN_TOKEN",
     "VALUECOMPASS_MODEL_CACHE",
+    "VALUECOMPASS_DB_CONNECT_TIMEOUT",
+    "VALUECOMPASS_DB_STATEMENT_TIMEOUT",
     "XDG_CACHE_HOME",
 )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -26,8 +27,10 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from valuecompass.settings import env
 from valuecompass.store._open import StoreError as StoreError
 from valuecompass.store._open import (
     foreign,
@@ -137,7 +140,9 @@ def open_store(db: str | Path, *, create: bool = True) -> Engine:
             _check_ours(tables, marked, where, server=False, create=create)
     try:
         # A server may drop idle connections; a SQLite file never does, so only servers are pinged.
-        engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+        server = url.get_backend_name() != "sqlite"
+        args = server_timeouts(url) if server else {}
+        engine = create_engine(url, pool_pre_ping=server, connect_args=args)
     except (ArgumentError, ImportError) as exc:  # e.g. a driver that is not installed
         raise StoreError(f"{where}: cannot open the store ({exc})") from exc
     if engine.dialect.name == "sqlite":
@@ -153,11 +158,39 @@ def open_store(db: str | Path, *, create: bool = True) -> Engine:
             migrate(engine)
     except DBAPIError as exc:
         engine.dispose()
-        raise StoreError(f"{where}: cannot open the store ({_reason(exc)})") from exc
+        reason = _reason(exc)
+        if server and "timeout" in reason.lower():
+            reason += "; VALUECOMPASS_DB_CONNECT_TIMEOUT sets how many seconds to wait"
+        raise StoreError(f"{where}: cannot open the store ({reason})") from exc
     except BaseException:
         engine.dispose()
         raise
     return engine
+
+
+def server_timeouts(url: URL) -> dict[str, Any]:
+    """How long a server may take: to connect (``VALUECOMPASS_DB_CONNECT_TIMEOUT``, seconds,
+    default 10: a server that accepts the connection and never answers is given up on) and
+    to run one statement (``VALUECOMPASS_DB_STATEMENT_TIMEOUT``, seconds, default 300; 0 for
+    none). A ``connect_timeout`` or ``options`` in the URL's query is the user's and wins."""
+    out: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        out["connect_timeout"] = _seconds("VALUECOMPASS_DB_CONNECT_TIMEOUT", 10)
+    if "options" not in url.query:
+        statement = _seconds("VALUECOMPASS_DB_STATEMENT_TIMEOUT", 300)
+        out["options"] = f"-c statement_timeout={statement * 1000}"
+    return out
+
+
+def _seconds(name: str, default: int) -> int:
+    text = env(name, str(default)) or str(default)
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise StoreError(f"{name}={text!r}: give a whole number of seconds (0 or more)")
+    return value
 
 
 def _reason(exc: DBAPIError) -> str:
