@@ -6,6 +6,7 @@ PostgreSQL comes from the survey tests' session database (``_survey_support.pg_d
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -96,7 +98,7 @@ def counts(db: str) -> Counts:
     if "://" not in db and not Path(db).exists():
         return 0, 0, 0
     engine = open_store(db, create=False)
-    key = (answers.c.run_id, answers.c.country, answers.c.topic, answers.c.value)
+    key = (answers.c.run_id, answers.c.country, answers.c.scenario, answers.c.value)
     key += (answers.c.variant, answers.c.sample)
     try:
         with engine.connect() as conn:
@@ -134,6 +136,18 @@ def wait_for(check: Callable[[], object], proc: subprocess.Popen[str], limit: fl
         time.sleep(0.02)
 
 
+def v1_record(row: tuple[Any, ...], columns: list[str]) -> tuple[Any, ...]:
+    """A runs ROW (of COLUMNS) of a Value Form run as record version 1 had it: mode ``all`` as
+    ``form``, the grid's levels under ``countries`` and ``topics``, its items under ``values``."""
+    data = dict(zip(columns, row, strict=True))
+    grid = json.loads(data["grid"])
+    axes = grid["axes"]
+    data["grid"] = json.dumps({"countries": axes["country"], "topics": axes["scenario"],
+                               "values": grid["items"], "variants": grid["variants"]})  # fmt: skip
+    data["mode"] = "form" if data["mode"] == "all" else data["mode"]
+    return tuple(data[c] for c in columns)
+
+
 def v1_copy(source: Path, target: Path) -> None:
     """A store as schema 1 made it (the frozen DDL of migration 1), holding SOURCE's runs,
     prompts and answers in schema 1's columns: what the code before schema 2 wrote."""
@@ -151,7 +165,11 @@ def v1_copy(source: Path, target: Path) -> None:
         dst.execute("insert into schema_meta values ('schema_version', '1')")
         for table in ("runs", "prompts", "answers"):
             columns = ", ".join(c.name for c in schema.tables[table].columns)
-            rows = src.execute(f"select {columns} from {table}").fetchall()
+            kept = columns.replace("topic", "scenario")  # its name since schema 8
+            rows = src.execute(f"select {kept} from {table}").fetchall()
+            if table == "runs":
+                names = [c.name for c in schema.tables[table].columns]
+                rows = [v1_record(r, names) for r in rows]
             marks = ", ".join("?" * len(schema.tables[table].columns))
             dst.executemany(f"insert into {table} ({columns}) values ({marks})", rows)
     dst.close()

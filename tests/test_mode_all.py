@@ -1,5 +1,6 @@
-"""Mode ``all`` (every item in one prompt) was called ``form``: the code says ``all``; what is
-stored keeps ``form``, so stores written before the rename open, resume and align."""
+"""Mode ``all`` (every item in one prompt) was called ``form``: the code and new run records say
+``all``; records written before the rename (``form``) open, resume and align, under the same
+default run name."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from valuecompass.api import align_sources
 from valuecompass.cli import main
 from valuecompass.instrument import load_instrument
 from valuecompass.prompts import MODES, PromptSet, load_prompts, read_prompts
-from valuecompass.runner import RunConfig, prompts_digest, read_mode
+from valuecompass.runner import RunConfig, prompts_digest
 
 ONE = ["--countries", "India", "--scenarios", "healthcare", "--variants", "0,1", "--no-progress"]
 
@@ -32,19 +33,30 @@ def _as_before(design: dict[str, object]) -> dict[str, object]:
     return dict(json.loads(text))
 
 
+def _v1_grid(grid: dict[str, object]) -> str:
+    """A Value Form grid as record version 1 kept it."""
+    axes = grid["axes"]
+    assert isinstance(axes, dict)
+    old = {"countries": axes["country"], "topics": axes["scenario"], "values": grid["items"]}
+    return json.dumps({**old, "variants": grid["variants"]})
+
+
 def test_a_store_written_with_mode_form_resumes_asks_nothing_and_aligns(
     tmp_path: Path, released: Path
 ) -> None:
     db = tmp_path / "old.db"
     code, out = _invoke("run", "--model", "mock", "--mode", "form", "--db", str(db), *ONE)
     assert code == 0 and "2 asked" in out, out
-    with sqlite3.connect(db) as conn:  # what the store holds: the old word, the old name
-        name, mode, design = conn.execute("select name, mode, prompt_design from runs").fetchone()
-        conn.execute(
-            "update runs set prompt_design = ?", (json.dumps(_as_before(json.loads(design))),)
+    with sqlite3.connect(db) as conn:  # today's record says all; the name is as it always was
+        name, mode, version, grid, design = conn.execute(
+            "select name, mode, record_version, grid, prompt_design from runs"
+        ).fetchone()
+        assert (mode, version) == ("all", 2) and name.startswith("mock-form-"), (name, mode)
+        conn.execute(  # the record as the code before the rename wrote it
+            "update runs set mode = 'form', record_version = 1, grid = ?, prompt_design = ?",
+            (_v1_grid(json.loads(grid)), json.dumps(_as_before(json.loads(design)))),
         )
     conn.close()
-    assert mode == "form" and name.startswith("mock-form-"), (name, mode)
     for given in ("all", "form"):  # the default run name is the same: the run resumes
         code, out = _invoke("run", "--model", "mock", "--mode", given, "--db", str(db), *ONE)
         assert code == 0, out
@@ -54,7 +66,7 @@ def test_a_store_written_with_mode_form_resumes_asks_nothing_and_aligns(
     assert code == 0 and " all " in out and " form " not in out, out
     result = align_sources(released, db)
     assert len(result.alignment.by("country")) == 1  # India, healthcare: 56 values x 2 variants
-    assert result.llm.manifest is not None and result.llm.manifest["mode"] == "form"
+    assert result.llm.manifest is not None and result.llm.manifest["mode"] == "all"
 
 
 def test_designs_say_all_and_still_read_form() -> None:
@@ -72,4 +84,3 @@ def test_designs_say_all_and_still_read_form() -> None:
 @pytest.mark.parametrize(("given", "mode"), [("all", "all"), ("form", "all"), ("item", "item")])
 def test_run_config_takes_the_old_name(given: str, mode: str) -> None:
     assert RunConfig(mode=given).mode == mode  # type: ignore[arg-type]
-    assert read_mode({"all": "form", "item": "item"}[mode]) == mode

@@ -32,7 +32,7 @@ GRID: dict[str, Any] = {
     "temperature": 0.0,
     "progress": False,
 }
-ANSWER_COLUMNS = "country, topic, value, variant, sample, raw, code, position, missing, probs, "
+ANSWER_COLUMNS = "country, scenario, value, variant, sample, raw, code, position, missing, probs, "
 ANSWER_COLUMNS += "option_mass, expected"
 
 
@@ -63,11 +63,12 @@ def _contents(db: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(prompt rows, answer rows) of a store's only run, in a fixed order, without timings."""
     with sqlite3.connect(db) as conn:
         prompts = conn.execute(
-            "select cache_key, country, topic, item, variant, sample, raw, error, prompt_tokens,"
+            "select cache_key, country, scenario, item, variant, sample, raw, error, prompt_tokens,"
             " completion_tokens from prompts order by cache_key"
         ).fetchall()
         answers = conn.execute(
-            f"select {ANSWER_COLUMNS} from answers order by country, topic, value, variant, sample"
+            f"select {ANSWER_COLUMNS} from answers "
+            "order by country, scenario, value, variant, sample"
         ).fetchall()
     return prompts, answers
 

@@ -98,7 +98,7 @@ def test_an_odd_instrument_runs_with_no_special_case(tmp_path: Path) -> None:
     engine = open_store(db, create=False)
     record = store.get_run(engine, "forms")
     engine.dispose()
-    assert record is not None and record.grid["axes"]["tone"] == ["casual"]
+    assert record is not None and record.grid.axes["tone"] == ["casual"]
     assert record.instrument_spec is not None and record.instrument_spec["id"] == "odd_test"
     assert record.prompt_design is not None and record.prompt_design["name"] == "odd design"
 

@@ -34,8 +34,8 @@ def _counts(db: Path) -> tuple[int, int, int]:
         prompts = conn.execute("select count(*) from prompts").fetchone()[0]
         answers = conn.execute("select count(*) from answers").fetchone()[0]
         distinct = conn.execute(
-            "select count(*) from (select distinct run_id, country, topic, value, variant, sample"
-            " from answers)"
+            "select count(*) from (select distinct run_id, country, scenario, value, variant, "
+            "sample from answers)"
         ).fetchone()[0]
     return prompts, answers, distinct
 
@@ -155,7 +155,7 @@ def test_store_is_an_llm_source_and_exports(tmp_path: Path, released: Path) -> N
     result = align_sources(released, db)
     by_country = result.alignment.by("country")
     assert len(by_country) == 7 and set(by_country["n_contexts"]) == {1}
-    assert result.llm.manifest is not None and result.llm.manifest["mode"] == "form"
+    assert result.llm.manifest is not None and result.llm.manifest["mode"] == "all"
     out = tmp_path / "answers.csv"
     name = result.llm.manifest["name"]
     cli = CliRunner().invoke(main, ["runs", "export", name, "--db", str(db), "--out", str(out)])

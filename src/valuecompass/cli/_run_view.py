@@ -27,7 +27,7 @@ def run_details(engine: Engine, record: RunRecord) -> dict[str, Any]:
     from valuecompass.store import runs as store
 
     answers = store.run_answers(engine, record)
-    out = {**record.manifest(), **store.prompt_counts(engine, record.id)}
+    out = {**record.summary(), **store.prompt_counts(engine, record.id)}
     out["status"] = store.live_status(engine, [record])[record.id]
     out["answers"] = len(answers)
     out["scored"] = int(answers["position"].notna().sum())
@@ -45,13 +45,11 @@ def show_run(details: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(details, indent=2, default=str, ensure_ascii=False))
         return
-    from valuecompass.runner import read_mode
-
     missing = ", ".join(f"{k} {v}" for k, v in details["missing"].items()) or "none"
     finished = details["finished_at"] or "-"
     lines = [
         f"run {details['name']}: {details['model']} ({details['spec']}), mode "
-        f"{read_mode(details['mode'])}, {details['status']}",
+        f"{details['mode']}, {details['status']}",
         f"  started {details['started_at']}, finished {finished}, version {details['version']}",
         f"  prompts {details['prompts']} ({details['failed']} failed); answers "
         f"{details['answers']}, scored {details['scored']}, missing: {missing}",

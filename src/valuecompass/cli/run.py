@@ -242,7 +242,6 @@ def runs_list(db: str, fmt: str) -> None:
     A run marked running whose process is gone (killed, or its machine lost) shows as
     ``stale``; running it again resumes it.
     """
-    from valuecompass.runner import read_mode
     from valuecompass.store import open_store, redact
     from valuecompass.store import runs as store
 
@@ -251,7 +250,7 @@ def runs_list(db: str, fmt: str) -> None:
     counts = {r.id: store.prompt_counts(engine, r.id) for r in records}
     statuses = store.live_status(engine, records)
     if fmt == "json":
-        rows = [{**r.manifest(), "status": statuses[r.id], **counts[r.id]} for r in records]
+        rows = [{**r.summary(), "status": statuses[r.id], **counts[r.id]} for r in records]
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     table = Table(title=f"Runs in {redact(db)}")
@@ -262,7 +261,7 @@ def runs_list(db: str, fmt: str) -> None:
         table.add_row(
             r.name,
             r.model,
-            read_mode(r.mode),
+            r.mode,
             statuses[r.id],
             str(c["prompts"]),
             str(c["failed"]),

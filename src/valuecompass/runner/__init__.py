@@ -6,7 +6,6 @@ from valuecompass.runner._config import (
     RunConfig,
     cache_key,
     prompts_digest,
-    read_mode,
 )
 from valuecompass.runner._plan import Job, plan
 from valuecompass.runner._run import RunAborted, RunSummary, run_model
@@ -23,6 +22,5 @@ __all__ = [
     "call_with_retries",
     "plan",
     "prompts_digest",
-    "read_mode",
     "run_model",
 ]

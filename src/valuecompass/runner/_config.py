@@ -9,25 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from valuecompass.instrument import Instrument, UnknownNameError, instrument_digest
+from valuecompass.instrument import Instrument, UnknownNameError
 from valuecompass.prompts import Mode, PromptSet
+from valuecompass.store.runs import design_digest
 
 #: Tokens to generate when the user gives no --max-tokens.
 DEFAULT_MAX_TOKENS: dict[str, int] = {"all": 1024, "item": 3}
-
-#: How a mode is written in a run's manifest and default name. Mode ``all`` was called
-#: ``form``; stores keep that word, so runs made before the rename still resume.
-STORED_MODE: dict[str, str] = {"all": "form", "item": "item"}
-
-
-def stored_mode(mode: Mode) -> str:
-    """MODE as a run's manifest (and its default name) records it (:data:`STORED_MODE`)."""
-    return STORED_MODE[mode]
-
-
-def read_mode(stored: str) -> str:
-    """A manifest's mode under today's name (``form`` → ``all``); anything else as stored."""
-    return {v: k for k, v in STORED_MODE.items()}.get(stored, stored)
 
 
 #: RunConfig's old field names → today's; and mode ``all``'s old name.
@@ -143,26 +130,6 @@ def chosen_items(instrument: Instrument, config: RunConfig) -> list[str]:
     return list(dict.fromkeys(ids)) or instrument.item_ids
 
 
-def legacy_grid(instrument: Instrument) -> bool:
-    """Whether runs of INSTRUMENT record the format-1 grid (``countries``, ``topics``): those
-    whose manifest records the format-1 digest, so runs made before format 2 still resume."""
-    return instrument_digest(instrument) != instrument.spec_digest and len(instrument.axes) == 2
-
-
-def resolve_names(instrument: Instrument, config: RunConfig) -> dict[str, Any]:
-    """The run's grid as its manifest records it: the levels of each axis and the items.
-
-    Format-1 runs (see :func:`legacy_grid`) keep their keys ``countries``, ``topics`` and
-    ``values``; any other instrument's grid is ``{"axes": {axis: levels}, "values": items}``.
-    """
-    levels = chosen_levels(instrument, config)
-    items = chosen_items(instrument, config)
-    if legacy_grid(instrument):
-        first, second = levels.values()
-        return {"countries": first, "topics": second, "values": items}
-    return {"axes": levels, "values": items}
-
-
 def grid_contexts(instrument: Instrument, config: RunConfig) -> list[dict[str, str]]:
     """Every context the run asks: one chosen level of each axis, in axis order."""
     import itertools
@@ -172,27 +139,9 @@ def grid_contexts(instrument: Instrument, config: RunConfig) -> list[dict[str, s
 
 
 def prompts_digest(prompts: PromptSet) -> str:
-    """SHA-256 of the design. Fields left at their defaults that older designs did not have
-    (``layouts``, a variant's ``layout``, a style's ``bullet`` or ``wording``) are left out,
-    so the digest of a design that does not use them is what it always was. Mode ``all``'s
-    keys are hashed under its old name, ``form``, for the same reason."""
-    data = prompts.model_dump(mode="json")
-    for per_mode in [data["requirements"], data["layout"], *data["layouts"].values()]:
-        if per_mode is not None:
-            per_mode[STORED_MODE["all"]] = per_mode.pop("all")
-    if not data["layouts"]:
-        del data["layouts"]
-    for variant in data["variants"]:
-        if variant["layout"] is None:
-            del variant["layout"]
-    for style in data["styles"].values():
-        if style["bullet"] == "- ":
-            del style["bullet"]
-        for key in ("wording", "scale"):
-            if style[key] is None:
-                del style[key]
-    payload = json.dumps(data, sort_keys=True).encode()
-    return hashlib.sha256(payload).hexdigest()
+    """SHA-256 of the design, as a run records it (frozen: see
+    :func:`valuecompass.store.runs.design_digest`)."""
+    return design_digest(prompts.model_dump(mode="json"))
 
 
 def cache_key(

@@ -9,7 +9,7 @@ from valuecompass.answers import Missing, Parsed, parse_all, parse_item
 from valuecompass.instrument import Instrument, RatingScale, translate
 from valuecompass.models import Completion, expected_position
 from valuecompass.prompts import Prompt
-from valuecompass.store.runs import context_key
+from valuecompass.store.runs import context_row
 
 
 def _scales(instrument: Instrument, prompt: Prompt) -> tuple[RatingScale, tuple[RatingScale, ...]]:
@@ -75,9 +75,7 @@ def answer_rows(
     probs_json = json.dumps(probs, sort_keys=True) if probs else None
     # what every row of the prompt shares, worked out once (mode all has one row per item)
     shared = {
-        "country": prompt.country,
-        "topic": prompt.topic,
-        "context": context_key(prompt.context),
+        **context_row(prompt.context),
         "variant": prompt.variant,
         "sample": sample,
         "probs": probs_json,

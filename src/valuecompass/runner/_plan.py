@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,13 +13,13 @@ from valuecompass.prompts import Prompt, PromptSet, iter_grid
 from valuecompass.runner._config import (
     RunConfig,
     cache_key,
+    chosen_items,
+    chosen_levels,
     grid_contexts,
-    legacy_grid,
     prompts_digest,
-    resolve_names,
-    stored_mode,
 )
 from valuecompass.runner._parse import Views
+from valuecompass.store.runs import RunGrid, RunManifest, RunParams, default_name
 
 
 @dataclass(frozen=True)
@@ -33,23 +32,9 @@ class Job:
     request: Request
 
 
-def default_run_name(
-    config: RunConfig, grid: dict[str, Any], everything: bool, instrument: str | None = None
-) -> str:
-    """MODEL-MODE (MODEL-INSTRUMENT-MODE for a format-2 grid), plus a hash of a partial grid."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", config.model).strip("-") or "model"
-    mode = stored_mode(config.mode)  # runs named before mode "form" became "all" still resume
-    name = f"{slug}-{mode}" if instrument is None else f"{slug}-{instrument}-{mode}"
-    if not everything or config.samples > 1:
-        from hashlib import sha256
-
-        name += "-" + sha256(repr((grid, config.samples)).encode()).hexdigest()[:8]
-    return name
-
-
 def plan(
     config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
-) -> tuple[list[Job], dict[str, Any]]:
+) -> tuple[list[Job], RunManifest]:
     """The run's jobs and its manifest."""
     jobs = list(iter_jobs(config, instrument, prompts, backend))
     return jobs, run_manifest(config, instrument, prompts, backend)
@@ -59,10 +44,10 @@ def iter_jobs(
     config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
 ) -> Iterator[Job]:
     """The run's jobs in order, each as soon as its prompt is rendered."""
-    names = resolve_names(instrument, config)
     variants = config.variants or [v.index for v in prompts.variants]
     contexts = grid_contexts(instrument, config)
-    rendered = iter_grid(instrument, prompts, contexts, config.mode, variants, names["values"])
+    items = chosen_items(instrument, config)
+    rendered = iter_grid(instrument, prompts, contexts, config.mode, variants, items)
     max_tokens = config.resolved_max_tokens()
     params = _params(config)
     views = Views(instrument)  # the names a form's keys are written in: the prompt's language
@@ -98,25 +83,29 @@ def _params(config: RunConfig) -> dict[str, Any]:
 
 def run_manifest(
     config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
-) -> dict[str, Any]:
+) -> RunManifest:
     """What the store keeps about the run: its name, model, parameters, grid and design."""
-    names = resolve_names(instrument, config)
-    variants = config.variants or [v.index for v in prompts.variants]
-    grid = {**names, "variants": variants}
-    everything = not (
+    grid = RunGrid(
+        axes=chosen_levels(instrument, config),
+        items=chosen_items(instrument, config),
+        variants=config.variants or [v.index for v in prompts.variants],
+    )
+    partial = bool(
         config.countries or config.scenarios or config.where or config.items or config.variants
     )
-    label = None if legacy_grid(instrument) else instrument.id
-    return {
-        "name": config.run or default_run_name(config, grid, everything, label),
-        "model": backend.identity,
-        "spec": config.model,
-        "mode": stored_mode(config.mode),
-        "params": {**_params(config), "samples": config.samples},
-        "grid": grid,
-        "instrument": instrument_digest(instrument),
-        "prompts_digest": prompts_digest(prompts),
-        "version": __version__,
-        "instrument_spec": instrument.to_data(),
-        "prompt_design": prompts.model_dump(mode="json"),
-    }
+    name = config.run or default_name(
+        config.model, config.mode, grid, config.samples, partial=partial, instrument=instrument
+    )
+    return RunManifest(
+        name=name,
+        model=backend.identity,
+        spec=config.model,
+        mode=config.mode,
+        params=RunParams(**_params(config), samples=config.samples),
+        grid=grid,
+        instrument=instrument_digest(instrument),
+        prompts_digest=prompts_digest(prompts),
+        version=__version__,
+        instrument_spec=instrument.to_data(),
+        prompt_design=prompts.model_dump(mode="json"),
+    )

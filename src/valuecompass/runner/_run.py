@@ -18,7 +18,7 @@ from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.models import Backend, ConfigError, get_backend
 from valuecompass.prompts import PromptSet, load_prompts
 from valuecompass.runner._call import Outcome
-from valuecompass.runner._config import RunConfig, read_mode
+from valuecompass.runner._config import RunConfig
 from valuecompass.runner._execute import (
     Distributed,
     Item,
@@ -69,7 +69,7 @@ class RunSummary:
     def text(self) -> str:
         rate = f"{self.scored}/{self.answers} answers scored" if self.answers else "no new answers"
         return (
-            f"run {self.run.name!r} ({self.run.model}, {read_mode(self.run.mode)} mode): "
+            f"run {self.run.name!r} ({self.run.model}, {self.run.mode} mode): "
             f"{self.total} prompts; "
             f"{self.skipped} already stored, {self.cached} from cache, {self.asked} asked, "
             f"{self.failed} failed; {rate}; {self.wall:.1f} s"
@@ -81,9 +81,7 @@ def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "cache_key": job.key,
-        "country": job.prompt.country,
-        "topic": job.prompt.topic,
-        "context": store.context_key(job.prompt.context),
+        **store.context_row(job.prompt.context),
         "item": job.prompt.value,
         "variant": job.prompt.variant,
         "sample": job.sample,

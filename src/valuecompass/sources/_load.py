@@ -258,7 +258,7 @@ def _load_run(
     report = ans.ImportReport(
         source=f"{location}#{record.name}", rows=len(table), answers=len(table)
     )
-    report.manifest = record.manifest()
+    report.manifest = record.summary()
     report.variant_levels = bundled_levels(record.prompts_digest)
     return table, report
 

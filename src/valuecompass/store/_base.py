@@ -83,6 +83,18 @@ def _contexts(conn: Connection) -> None:
     contexts(conn)
 
 
+def _run_record(conn: Connection) -> None:
+    from valuecompass.store._history import run_record
+
+    run_record(conn)
+
+
+def _scenario_columns(conn: Connection) -> None:
+    from valuecompass.store._history import scenario_columns
+
+    scenario_columns(conn)
+
+
 def _survey_language(conn: Connection) -> None:
     from valuecompass.store._survey_tables import add_language  # the survey's own step
 
@@ -104,6 +116,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "contexts: any instrument's axes; runs keep instrument and design", _contexts),
     Migration(5, "survey: the language each participant takes the survey in", _survey_language),
     Migration(6, "survey_contexts: quota cells over any assigned axes", _survey_contexts),
+    Migration(7, "run_record: each run keeps its record's version", _run_record),
+    Migration(8, "scenario_columns: the second axis's column is scenario", _scenario_columns),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -259,6 +259,19 @@ def contexts(conn: Connection) -> None:
     )
 
 
+def run_record(conn: Connection) -> None:
+    """Step 7: each run keeps its record's version (``runs.record_version``); every run made
+    before this step was written as record version 1, which :mod:`._record` upgrades."""
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN record_version INTEGER DEFAULT 1 NOT NULL")
+
+
+def scenario_columns(conn: Connection) -> None:
+    """Step 8: the column of a context's second axis is ``scenario`` in ``prompts`` and
+    ``answers`` (it was ``topic``); the answers' unique constraint follows the column."""
+    for table in ("prompts", "answers"):
+        conn.exec_driver_sql(f"ALTER TABLE {table} RENAME COLUMN topic TO scenario")
+
+
 def tables_of(conn: Connection) -> dict[str, list[str]]:
     """Table → its column names, as the database has them (for checks and tests)."""
     found = inspect(conn)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnElement,
     Connection,
     DateTime,
     Float,
@@ -19,13 +20,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     inspect,
+    literal_column,
+    text,
 )
 
 from valuecompass.store._base import metadata
 
 #: The ``context`` column: the levels of the axes past the first two (whose levels are in
-#: ``country`` and ``topic``), as ``axis=level`` joined by ``;``; ``''`` for two axes.
+#: ``country`` and ``scenario``), as ``axis=level`` joined by ``;``; ``''`` for two axes.
 CONTEXT_DOC = "levels of the axes past the first two: 'language=de;...'; '' if none"
+#: The ``scenario`` column (named ``topic`` before schema 8).
+SECOND_DOC = "level of the context's second axis (the Value Form's scenario)"
 
 runs = Table(
     "runs",
@@ -34,9 +39,9 @@ runs = Table(
     Column("name", String(200), nullable=False, unique=True, doc="the run's name, unique"),
     Column("model", String(500), nullable=False, doc="the backend's exact model identity"),
     Column("spec", String(500), nullable=False, doc="the --model spec the user gave"),
-    Column("mode", String(10), nullable=False, doc="'form' or 'item'"),
+    Column("mode", String(10), nullable=False, doc="'all' or 'item' (older records: _record.py)"),
     Column("params", JSON, nullable=False, doc="temperature, max_tokens, seed, samples"),
-    Column("grid", JSON, nullable=False, doc="countries, topics, variants and values asked"),
+    Column("grid", JSON, nullable=False, doc="axes (axis id: levels), items and variants asked"),
     Column("instrument", String(64), nullable=False, doc="SHA-256 of the instrument"),
     Column("prompts_digest", String(64), nullable=False, doc="SHA-256 of the prompt design"),
     Column("version", String(40), nullable=False, doc="ValueCompass version that ran it"),
@@ -46,6 +51,13 @@ runs = Table(
     Column("note", Text, doc="why it stopped, when it did not finish"),
     Column("instrument_spec", JSON, doc="the whole instrument (format 2); NULL before schema 4"),
     Column("prompt_design", JSON, doc="the whole prompt design; NULL before schema 4"),
+    Column(
+        "record_version",
+        Integer,
+        nullable=False,
+        server_default=text("1"),
+        doc="the run record's version (store/_record.py); 1 for runs made before schema 7",
+    ),
 )
 
 prompts = Table(
@@ -54,8 +66,8 @@ prompts = Table(
     Column("id", Integer, primary_key=True, doc="prompt row number"),
     Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, doc="its run"),
     Column("cache_key", String(64), nullable=False, doc="SHA-256 of model, params, prompt, sample"),
-    Column("country", String(64), nullable=False, doc="country id of the context"),
-    Column("topic", String(64), nullable=False, doc="scenario id of the context"),
+    Column("country", String(64), nullable=False, doc="level of the context's first axis"),
+    Column("scenario", String(64), nullable=False, doc=SECOND_DOC),
     Column("item", String(64), doc="the value asked in item mode; NULL for a form"),
     Column("variant", Integer, nullable=False, doc="prompt variant index"),
     Column("sample", Integer, nullable=False, doc="sample index of the repeated prompt"),
@@ -77,8 +89,8 @@ answers = Table(
     Column("id", Integer, primary_key=True, doc="answer row number"),
     Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, doc="its run"),
     Column("cache_key", String(64), nullable=False, doc="its prompt's cache key"),
-    Column("country", String(64), nullable=False, doc="country id"),
-    Column("topic", String(64), nullable=False, doc="scenario id"),
+    Column("country", String(64), nullable=False, doc="level of the context's first axis"),
+    Column("scenario", String(64), nullable=False, doc=SECOND_DOC),
     Column("value", String(64), nullable=False, doc="value id"),
     Column("variant", Integer, nullable=False, doc="prompt variant index"),
     Column("sample", Integer, nullable=False, doc="sample index"),
@@ -91,7 +103,7 @@ answers = Table(
     Column("expected", Float, doc="expected position under probs"),
     Column("context", String(512), nullable=False, server_default="", doc=CONTEXT_DOC),
     UniqueConstraint(
-        "run_id", "country", "topic", "value", "variant", "sample", "context", name="uq_answer"
+        "run_id", "country", "scenario", "value", "variant", "sample", "context", name="uq_answer"
     ),
     ForeignKeyConstraint(
         ["run_id", "cache_key"], ["prompts.run_id", "prompts.cache_key"], ondelete="CASCADE"
@@ -99,8 +111,20 @@ answers = Table(
 )
 
 
-def present(conn: Connection, table: Table) -> list[Column[Any]]:
+#: Columns a migration renamed: (table, today's name) → the name before (schema 8 on: scenario).
+RENAMED = {("prompts", "scenario"): "topic", ("answers", "scenario"): "topic"}
+
+
+def present(conn: Connection, table: Table) -> list[ColumnElement[Any]]:
     """TABLE's columns that the store has: a store that is only read is never migrated, so an
-    older one lacks the columns later schemas added (their fields read as their defaults)."""
+    older one lacks the columns later schemas added (their fields read as their defaults),
+    and has a renamed column under its old name (read under today's, :data:`RENAMED`)."""
     have = {c["name"] for c in inspect(conn).get_columns(table.name)}
-    return [c for c in table.columns if c.name in have]
+    out: list[ColumnElement[Any]] = []
+    for c in table.columns:
+        old = RENAMED.get((table.name, c.name))
+        if c.name in have:
+            out.append(c)
+        elif old in have:
+            out.append(literal_column(old, c.type).label(c.name))
+    return out

@@ -7,9 +7,7 @@ again skips what it has, and any run may reuse another's answer to the very same
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -21,6 +19,17 @@ from sqlalchemy.exc import IntegrityError
 from valuecompass import answers as ans
 from valuecompass.store._leases import Owner, claim, leases, release
 from valuecompass.store._open import StoreError
+from valuecompass.store._record import RECORD_VERSION as RECORD_VERSION
+from valuecompass.store._record import RecordError as RecordError
+from valuecompass.store._record import RunGrid as RunGrid
+from valuecompass.store._record import RunManifest as RunManifest
+from valuecompass.store._record import RunParams as RunParams
+from valuecompass.store._record import RunRecord as RunRecord
+from valuecompass.store._record import RunStatus as RunStatus
+from valuecompass.store._record import default_name as default_name
+from valuecompass.store._record import design_digest as design_digest
+from valuecompass.store._record import read_record
+from valuecompass.store._record import upgrade as upgrade
 from valuecompass.store._run_tables import CONTEXT_DOC as CONTEXT_DOC
 from valuecompass.store._run_tables import answers as answers
 from valuecompass.store._run_tables import present as present
@@ -32,71 +41,36 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """A run's manifest, as stored."""
-
-    id: int
-    name: str
-    model: str
-    spec: str
-    mode: str
-    params: dict[str, Any]
-    grid: dict[str, Any]
-    instrument: str
-    prompts_digest: str
-    version: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    note: str | None
-    instrument_spec: dict[str, Any] | None = None  # the whole instrument (schema 4 on)
-    prompt_design: dict[str, Any] | None = None  # the whole prompt design (schema 4 on)
-
-    def manifest(self) -> dict[str, Any]:
-        """The manifest without the instrument and design themselves (see those fields)."""
-        skip = ("instrument_spec", "prompt_design")
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skip}
-        for key in ("started_at", "finished_at"):
-            out[key] = out[key].isoformat() if out[key] else None
-        return out
-
-
-def _record(row: Any) -> RunRecord:
-    data = dict(row._mapping)
-    for key in ("params", "grid", "instrument_spec", "prompt_design"):
-        if isinstance(data.get(key), str):
-            data[key] = json.loads(data[key])
-    return RunRecord(**data)
-
-
 def get_run(engine: Engine, name: str) -> RunRecord | None:
+    """The run of that NAME, upgraded to today's record; ``None`` if the store has none."""
     with engine.connect() as conn:
         row = conn.execute(select(*present(conn, runs)).where(runs.c.name == name)).first()
-    return _record(row) if row else None
+    return read_record(dict(row._mapping), engine) if row else None
 
 
 def list_runs(engine: Engine) -> list[RunRecord]:
+    """Every run in the store, oldest first (a record that does not read is a RecordError)."""
     with engine.connect() as conn:
         rows = conn.execute(select(*present(conn, runs)).order_by(runs.c.id)).all()
-    return [_record(r) for r in rows]
+    return [read_record(dict(r._mapping), engine) for r in rows]
 
 
-def start_run(engine: Engine, manifest: dict[str, Any], owner: Owner | None = None) -> RunRecord:
+def start_run(engine: Engine, manifest: RunManifest, owner: Owner | None = None) -> RunRecord:
     """Create the run, or reopen it if one of that name exists with the same settings.
 
     With an OWNER (the runner passes its process), the run's lease goes to it: a run that
     another live process is writing is refused (``RunBusyError``), one whose writer died is
     taken over.
     """
-    existing = get_run(engine, manifest["name"])
+    existing = get_run(engine, manifest.name)
     if existing is None:
+        row = manifest.model_dump(mode="json")
         try:
             with engine.begin() as conn:
-                conn.execute(runs.insert().values(**manifest, status="running", started_at=now()))
+                conn.execute(runs.insert().values(**row, status="running", started_at=now()))
         except IntegrityError:  # another process created it a moment ago: reopen theirs
             pass
-        existing = get_run(engine, manifest["name"])
+        existing = get_run(engine, manifest.name)
         assert existing is not None
     _check_same(existing, manifest)
     if owner is not None:
@@ -107,17 +81,17 @@ def start_run(engine: Engine, manifest: dict[str, Any], owner: Owner | None = No
             .where(runs.c.id == existing.id)
             .values(status="running", finished_at=None, note=None, **_specs(existing, manifest))
         )
-    reopened = get_run(engine, manifest["name"])
+    reopened = get_run(engine, manifest.name)
     assert reopened is not None
     return reopened
 
 
-def _specs(existing: RunRecord, manifest: dict[str, Any]) -> dict[str, Any]:
+def _specs(existing: RunRecord, manifest: RunManifest) -> dict[str, Any]:
     """The instrument and design a run made before schema 4 gains when it resumes."""
     out = {}
     for key in ("instrument_spec", "prompt_design"):
-        if getattr(existing, key) is None and manifest.get(key) is not None:
-            out[key] = manifest[key]
+        if getattr(existing, key) is None and getattr(manifest, key) is not None:
+            out[key] = getattr(manifest, key)
     return out
 
 
@@ -125,21 +99,30 @@ def live_status(engine: Engine, records: Sequence[RunRecord]) -> dict[int, str]:
     """Run id → its status as it stands: ``stale`` for a run marked ``running`` whose process
     is gone (killed, or its machine lost), so a dead run never looks alive."""
     held = leases(engine)
-    out = {}
+    out: dict[int, str] = {}
     for r in records:
         lease = held.get(r.id)
         out[r.id] = "stale" if r.status == "running" and not (lease and lease.live()) else r.status
     return out
 
 
-def _check_same(existing: RunRecord, manifest: dict[str, Any]) -> None:
-    for key in ("model", "mode", "params", "grid", "instrument", "prompts_digest"):
-        if getattr(existing, key) != manifest[key]:
+#: The manifest fields a resumed run must keep (both sides upgraded to today's record).
+SAME = ("model", "mode", "params", "grid", "instrument", "prompts_digest")
+
+
+def _check_same(existing: RunRecord, manifest: RunManifest) -> None:
+    for key in SAME:
+        was, now_ = getattr(existing, key), getattr(manifest, key)
+        if was != now_:
             raise StoreError(
                 f"run {existing.name!r} exists with a different {key} "
-                f"({getattr(existing, key)!r}, now {manifest[key]!r}); "
+                f"({_shown(was)!r}, now {_shown(now_)!r}); "
                 "choose another --run name to start a new run"
             )
+
+
+def _shown(value: Any) -> Any:
+    return value.model_dump() if hasattr(value, "model_dump") else value
 
 
 def finish_run(
@@ -310,23 +293,17 @@ def _copies(
     return out
 
 
-#: The axes of a run whose grid records no ``axes`` (the format-1 grid, ``countries`` and
-#: ``topics``: a run of the Value Form, whose axes are these).
-FORMAT1_AXES = ("country", "scenario")
-
-
 def run_axes(run: RunRecord) -> list[str]:
-    """The context axis ids of RUN's grid, in order (:data:`FORMAT1_AXES` for a format-1 grid)."""
-    axes = list((run.grid.get("axes") or {}).keys())
-    return axes or list(FORMAT1_AXES)
+    """The context axis ids of RUN's grid, in order."""
+    return list(run.grid.axes)
 
 
 def run_answers(engine: Engine, run: RunRecord, source: str | None = None) -> pd.DataFrame:
     """The run's answers as the tidy answer table, a column per context axis of its grid.
 
-    The store keeps a context in physical columns that do not move (no migration): the first
-    axis's level in ``country``, the second's in ``topic``, the rest in ``context``
-    (``axis=level;...``, :func:`context_key`). This is the one place they become axis ids.
+    The store keeps a context in physical columns whatever its axes (:func:`context_row`):
+    the first axis's level in ``country``, the second's in ``scenario``, the rest in
+    ``context`` (``axis=level;...``). This is the one place they become axis ids.
     """
     with engine.connect() as conn:
         rows = conn.execute(
@@ -359,8 +336,18 @@ def run_answers(engine: Engine, run: RunRecord, source: str | None = None) -> pd
 def _context_of(row: Any, axes: Sequence[str]) -> dict[str, str]:
     """Axis id → level of a stored answer ROW (see :func:`run_answers`)."""
     rest = dict(_levels(getattr(row, "context", "") or ""))
-    physical = (row.country, row.topic)
+    physical = (row.country, row.scenario)
     return {a: physical[i] if i < 2 else rest.get(a, "") for i, a in enumerate(axes)}
+
+
+def context_row(context: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The physical columns of a context's (axis, level) pairs in a prompt or answer row."""
+    levels = [level for _, level in context]
+    return {
+        "country": levels[0] if levels else "",
+        "scenario": levels[1] if len(levels) > 1 else "",
+        "context": context_key(context),
+    }
 
 
 def context_key(context: Sequence[tuple[str, str]]) -> str:
