@@ -25,7 +25,7 @@ from valuecompass.store import holds_nothing, open_store
 from valuecompass.store._leases import RunBusyError
 from valuecompass.testing import StubServer, serve_stub
 
-GRID = {"countries": ["India"], "topics": ["healthcare"], "variants": [0, 1], "progress": False}
+GRID = {"countries": ["India"], "scenarios": ["healthcare"], "variants": [0, 1], "progress": False}
 
 
 @pytest.fixture

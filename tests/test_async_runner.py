@@ -22,7 +22,7 @@ from valuecompass.runner._execute import start_producer
 from valuecompass.runner._request_process import ProcessProducer, RequestProcessError
 from valuecompass.testing import serve_stub
 
-GRID = {"countries": ["India"], "topics": ["healthcare"], "variants": [0, 1], "progress": False}
+GRID = {"countries": ["India"], "scenarios": ["healthcare"], "variants": [0, 1], "progress": False}
 
 
 @pytest.fixture(params=["process", "thread"])

@@ -15,7 +15,7 @@ from valuecompass.models.mock import MockBackend
 from valuecompass.runner import RunConfig, run_model
 from valuecompass.runner._batch import batches
 
-GRID = {"countries": ["India"], "topics": ["healthcare"], "variants": [0, 3], "progress": False}
+GRID = {"countries": ["India"], "scenarios": ["healthcare"], "variants": [0, 3], "progress": False}
 
 
 class BatchingMock(MockBackend):

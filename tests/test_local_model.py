@@ -46,7 +46,7 @@ def backend() -> LocalBackend:
 
 def _requests(backend: LocalBackend, countries: list[str], values: int) -> list[Request]:
     """Item prompts of COUNTRIES (healthcare, variant 0), the first VALUES values each."""
-    config = RunConfig(model="local", countries=countries, topics=["healthcare"],
+    config = RunConfig(model="local", countries=countries, scenarios=["healthcare"],
                        variants=[0], mode="item", max_tokens=2)  # fmt: skip
     instrument = load_instrument()
     jobs, _ = plan(config, instrument, load_prompts(None, load_instrument()), backend)
@@ -88,7 +88,7 @@ def test_one_context_all_values_all_variants(
     backend: LocalBackend, tmp_path: Path, released: Path
 ) -> None:
     db = tmp_path / "local.db"
-    config = RunConfig(model="local", db=str(db), countries=["India"], topics=["healthcare"],
+    config = RunConfig(model="local", db=str(db), countries=["India"], scenarios=["healthcare"],
                        mode="item", progress=False)  # fmt: skip
     summary = run_model(config, backend=backend)
     assert summary.total == summary.asked == 8 * 56 and summary.failed == 0
@@ -155,7 +155,7 @@ def test_stopping_at_the_option_changes_only_the_raw_text(backend: LocalBackend)
     assert backend.stop_at_option
     two = LocalBackend(bundled_model_path(), stop_at_option="false")
     try:
-        config = RunConfig(model="local", countries=["India"], topics=["healthcare"],
+        config = RunConfig(model="local", countries=["India"], scenarios=["healthcare"],
                            variants=[0], mode="item", max_tokens=2)  # fmt: skip
         instrument = load_instrument()
         jobs, _ = plan(config, instrument, load_prompts(None, instrument), two)

@@ -257,7 +257,7 @@ def test_a_plugin_backend_is_found_through_its_entry_point(
 def test_the_async_runner_keeps_concurrency_requests_in_flight(tmp_path: Path) -> None:
     from valuecompass.runner import RunConfig, run_model
 
-    grid = {"countries": ["India"], "topics": ["education"], "variants": [0]}
+    grid = {"countries": ["India"], "scenarios": ["education"], "variants": [0]}
     config = RunConfig(
         model="openai:stub", db=str(tmp_path / "s.db"), concurrency=5, progress=False, **grid
     )

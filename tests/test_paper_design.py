@@ -180,7 +180,7 @@ def test_a_run_with_the_paper_design_carries_its_levels(tmp_path: Path, released
     db = tmp_path / "runs.db"
     config = RunConfig(
         model="mock", db=str(db), mode="all", countries=["India", "France"],
-        topics=["healthcare"], prompts_path=Path("paper"), progress=False,
+        scenarios=["healthcare"], prompts_path=Path("paper"), progress=False,
     )  # fmt: skip
     summary = run_model(config)
     assert summary.failed == 0

@@ -279,15 +279,11 @@ def test_source_without_shared_context_is_refused(
     _nothing_left(out_dir)
 
 
-@pytest.mark.parametrize("where", ["under-a-file", "missing-folder", "a-folder"])
+@pytest.mark.parametrize("where", ["under-a-file", "a-folder"])
 def test_unwritable_output_is_refused(released: Path, tmp_path: Path, where: str) -> None:
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a folder")
-    out = {
-        "under-a-file": blocker / "r.html",
-        "missing-folder": tmp_path / "no" / "such" / "r.html",
-        "a-folder": tmp_path,
-    }[where]
+    out = {"under-a-file": blocker / "r.html", "a-folder": tmp_path}[where]
     llm = released / "llm_outputs" / "gpt-4o-mini"
     code, _, stderr = _run("report", "--llm", str(llm), "--out", str(out))
     assert code == 2
@@ -332,6 +328,23 @@ def test_a_failed_build_leaves_the_previous_report(
     after = {p.name: p.read_bytes() for p in [out, *first.files_dir.iterdir()]}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r_files"]
+
+
+def test_missing_folders_are_made_and_taken_back_on_failure(released: Path, tmp_path: Path) -> None:
+    """Issue 22, item 14: ``--out DIR/report.html`` into a folder that did not exist failed.
+    Now the folders are made; a build that fails removes the ones it made (nothing else)."""
+    from valuecompass.report._sections import DEFAULT_SECTIONS
+
+    llm = [("gpt", released / "llm_outputs" / "gpt-4o-mini")]
+    with pytest.raises(RuntimeError, match="a figure failed"):
+        build_report(None, llm, tmp_path / "a" / "b" / "r.html", sections=[*DEFAULT_SECTIONS,
+                     _Broken()], jobs=1)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+    code, _, stderr = _run(
+        "report", "--llm", str(llm[0][1]), "--out", str(tmp_path / "a" / "b" / "r.html")
+    )
+    assert code == 0, stderr
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["r.html", "r_files"]
 
 
 def test_python_api_errors(released: Path, tmp_path: Path) -> None:

@@ -262,7 +262,7 @@ def test_report_with_exclusions_means_and_a_paper_run(released: Path, tmp_path: 
     db = tmp_path / "runs.db"
     run_model(
         RunConfig(model="mock", db=str(db), mode="all", countries=["India"],
-                  topics=["healthcare"], prompts_path=Path("paper"), run="mock-paper",
+                  scenarios=["healthcare"], prompts_path=Path("paper"), run="mock-paper",
                   progress=False)
     )  # fmt: skip
     out = tmp_path / "r.html"

@@ -20,7 +20,7 @@ from valuecompass.instrument import load_instrument
 from valuecompass.runner import RunConfig, run_model
 from valuecompass.sources import SourceError, load_source, score_by_probs
 
-GRID = {"countries": ["India", "France"], "topics": ["healthcare"], "progress": False}
+GRID = {"countries": ["India", "France"], "scenarios": ["healthcare"], "progress": False}
 
 
 def _table(rows: list[dict[str, object]]) -> pd.DataFrame:

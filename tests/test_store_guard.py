@@ -265,7 +265,7 @@ def test_a_store_that_fails_during_a_run_is_one_error_and_the_run_failed(run_sto
         return "2"
 
     config = RunConfig(model="mock", db=run_store, run="f", countries=["India"],
-                       topics=["healthcare"], progress=False, concurrency=1)  # fmt: skip
+                       scenarios=["healthcare"], progress=False, concurrency=1)  # fmt: skip
     try:
         with pytest.raises(StoreError, match="the store failed during the run") as caught:
             run_model(config, backend=MockBackend(script=script))

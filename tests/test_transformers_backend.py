@@ -126,7 +126,7 @@ def test_runner_sends_batches_and_stores_every_answer(
 ) -> None:
     db = tmp_path / "t.db"
     config = RunConfig(model="transformers:bundled", db=str(db), countries=["India"],
-                       topics=["healthcare"], variants=[0, 3], values=VALUES, temperature=0.0,
+                       scenarios=["healthcare"], variants=[0, 3], items=VALUES, temperature=0.0,
                        progress=False)  # fmt: skip
     summary = run_model(config, backend=backend)
     assert (summary.total, summary.asked, summary.failed) == (12, 12, 0)
