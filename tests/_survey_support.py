@@ -7,6 +7,7 @@ each test session gets a fresh database, dropped at the end, and each test empty
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -96,8 +97,15 @@ def settings(**overrides: Any) -> SurveySettings:
     return make_settings(**{**fields, **overrides})
 
 
-def client(engine: Engine, address: str = "testclient", **overrides: Any) -> TestClient:
-    """A browser at ADDRESS on a new app over ENGINE."""
+_ADDRESSES = itertools.count(1)
+
+
+def client(engine: Engine, address: str | None = None, **overrides: Any) -> TestClient:
+    """A browser at ADDRESS (by default one of its own: each simulated person comes from their
+    own network address, as one address may hold only a share of a cell) on a new app."""
+    if address is None:
+        n = next(_ADDRESSES)
+        address = f"10.{n // 62500 % 250}.{n // 250 % 250}.{n % 250 + 1}"
     app = create_app(settings(**overrides), engine)
     return TestClient(
         app, follow_redirects=False, raise_server_exceptions=False, client=(address, 50000)

@@ -341,3 +341,56 @@ def test_a_bad_timeout_setting_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip() == (
         "error: VALUECOMPASS_DB_CONNECT_TIMEOUT='soon': give a whole number of seconds (0 or more)"
     )
+
+
+def _as_a_user(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``valuecompass ARGS`` without the power to write what its permissions forbid (root
+    drops the capability that overrides them; anyone else has none)."""
+    lower = (
+        ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run(
+        [*lower, sys.executable, "-m", "valuecompass", *args],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=120,
+    )  # fmt: skip
+
+
+ONE = ["--model", "mock", "--countries", "India", "--scenarios", "healthcare", "--no-progress"]
+
+
+@pytest.mark.parametrize("command", [["run", *ONE, "--run", "second"], ["survey", "serve"]])
+def test_a_read_only_store_is_one_line_for_a_writer(command: list[str], tmp_path: Path) -> None:
+    """Issue 23, item 6: a store file made read-only (chmod 444) gave ``run`` and ``survey
+    serve`` a SQLAlchemy traceback (exit 1). Readers still read it."""
+    store = tmp_path / "s.db"
+    assert CliRunner().invoke(main, ["run", *ONE, "--db", str(store)]).exit_code == 0
+    store.chmod(0o444)
+    before = store.read_bytes()
+    done = _as_a_user([*command, "--db", str(store)], tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == (
+        f"error: {store}: the store is read-only, and this command writes to it; readers "
+        "(align, profile, report, runs list, ...) can still read it"
+    )
+    assert store.read_bytes() == before
+    assert _as_a_user(["runs", "list", "--db", str(store)], tmp_path).returncode == 0
+
+
+def test_a_store_in_a_read_only_folder_says_so(tmp_path: Path) -> None:
+    """Item 6: a WAL store in a read-only folder was reported as "damaged or unreadable"."""
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    store = folder / "s.db"
+    assert CliRunner().invoke(main, ["run", *ONE, "--db", str(store)]).exit_code == 0
+    folder.chmod(0o555)
+    try:
+        read = _as_a_user(["runs", "list", "--db", str(store)], tmp_path)
+        assert read.returncode == 2 and "Traceback" not in read.stderr, read.stderr
+        assert f"its folder {folder} is read-only, and a store in WAL mode" in read.stderr
+        write = _as_a_user(["run", *ONE, "--db", str(store)], tmp_path)
+        assert write.returncode == 2 and "Traceback" not in write.stderr, write.stderr
+        assert f"its folder {folder} is read-only, and a store writes its -wal" in write.stderr
+        assert sorted(p.name for p in folder.iterdir()) == ["s.db"]
+    finally:
+        folder.chmod(0o755)

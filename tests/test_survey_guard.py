@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,13 @@ def flood(app: FastAPI, count: int, address: str | None = None) -> list[int]:
 
 def test_a_flood_from_one_address_holds_only_its_share(engine: Engine) -> None:
     """Item 2: 200 made-up ids from one address hold at most ``holds_per_address`` (10) of
-    India's 16 places (4 scenarios x quota 4), none elsewhere; a real participant from
+    India's 16 places (4 scenarios x quota 4), and (issue 23, item 4) at most its share of
+    each cell: a quarter of 4, one place in each of the 4 cells; a real participant from
     another address still gets in."""
     app = create_app(settings(quota=4, require_prolific=True), engine)
     statuses = flood(app, 200, address="127.0.0.1")
-    assert statuses.count(303) == 10 and statuses.count(429) == 190
-    assert count_rows(engine, slots) == 10  # 10 / 16 = 62.5 % of one country's cells
+    assert statuses.count(303) == 4 and statuses.count(429) == 196
+    assert count_rows(engine, slots) == 4  # one place in each of India's 4 cells
     real = browser(app, "127.0.0.2")
     real.consent(PROLIFIC_PID=REAL)
     assert real.demographics("india").headers["location"] == "/vignette"
@@ -106,6 +108,67 @@ def test_a_place_is_short_until_the_first_page_is_saved(engine: Engine) -> None:
     with engine.connect() as conn:
         holders = conn.execute(select(slots.c.participant_id)).scalars().all()
     assert holders == [2]
+
+
+def _save_page_one(who: Walker) -> None:
+    assert who.post("/vignette", {}).headers["location"] == "/page/1"
+    page = support.items_of(who.get("/page/1"))
+    assert who.post("/page/1", {f"r_{i}": "1" for i in page}).status_code == 303
+
+
+def test_one_address_cannot_lock_a_cell(store_url: str) -> None:
+    """Issue 23, item 4 as reported: four made-up participants from one address, each saving
+    page 1 (which kept the place 120 minutes), filled germany/healthcare (quota 4) through the
+    link's ?scenario=, and a real participant from another address got /full. Now the first
+    takes one place (a quarter of 4); the next three are asked to come back later (429, no
+    place taken, left at demographics); the real participant gets in."""
+    engine = open_store(store_url)
+    try:
+        app = create_app(settings(quota=4), engine)
+        fakes = [browser(app, "10.6.0.1") for _ in range(4)]
+        for i, fake in enumerate(fakes):
+            fake.consent(PROLIFIC_PID=prolific_id("cell", i), scenario="healthcare")
+        assert fakes[0].demographics("germany").headers["location"] == "/vignette"
+        _save_page_one(fakes[0])
+        for fake in fakes[1:]:
+            refused = fake.demographics("germany")
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert count_rows(engine, slots) == 1
+        with engine.connect() as conn:
+            steps = conn.execute(select(participants.c.step).order_by(participants.c.id))
+            assert list(steps.scalars()) == ["form", "demographics", "demographics", "demographics"]
+        real = browser(app, "10.6.0.2")
+        real.consent(PROLIFIC_PID=REAL, scenario="healthcare")
+        assert real.demographics("germany").headers["location"] == "/vignette"
+    finally:
+        engine.dispose()
+
+
+def test_a_place_comes_back_when_its_holder_stops(store_url: str) -> None:
+    """Item 4: a holder who saved page 1 and then stopped kept the place for the whole hold
+    (120 minutes); now only while they save a page every ``idle_minutes``."""
+    engine = open_store(store_url)
+    try:
+        app = create_app(settings(quota=1, idle_minutes=30), engine)
+        stopped = browser(app, "10.5.0.1")
+        stopped.consent(scenario="education")
+        assert stopped.demographics("india").headers["location"] == "/vignette"
+        _save_page_one(stopped)
+        early = browser(app, "10.5.0.2")
+        early.consent(scenario="education")
+        assert early.demographics("india").headers["location"] == "/full"  # still held
+        with engine.begin() as conn:  # 31 minutes pass without another page
+            active = conn.execute(select(participants.c.active_at).where(participants.c.id == 1))
+            back = active.scalar_one() - timedelta(minutes=31)
+            conn.execute(participants.update().where(participants.c.id == 1).values(active_at=back))
+        later = browser(app, "10.5.0.3")
+        later.consent(scenario="education")
+        assert later.demographics("india").headers["location"] == "/vignette"  # came back
+        with engine.connect() as conn:
+            holders = conn.execute(select(slots.c.participant_id)).scalars().all()
+        assert holders == [3]
+    finally:
+        engine.dispose()
 
 
 def test_a_restart_with_other_items_per_page_keeps_participants_pages(engine: Engine) -> None:

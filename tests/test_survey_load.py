@@ -27,6 +27,7 @@ def serve(store_url: str, tmp_path: Path) -> Iterator[object]:
     def start(instrument: str) -> int:
         port = load.free_port()
         args = ["--instrument", instrument, "--min-form-seconds", "0", "--no-access-log"]
+        args += load.NO_HOLD_LIMITS  # every simulated participant comes from loopback
         procs.append(load.start_server(store_url, port, *args, log=tmp_path / "server.log"))
         return port
 

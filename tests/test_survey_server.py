@@ -149,8 +149,9 @@ def test_a_flood_from_one_address_leaves_room_for_real_people(
     store_url: str, tmp_path: Path
 ) -> None:
     """Item 2 as reported: ``--require-prolific --quota 4``, 200 made-up ids from 127.0.0.1
-    hold at most 10 (``--holds-per-address``) of India's 16 places; the rest get 429; a
-    participant from 127.0.0.2 is given a scenario."""
+    hold at most 10 (``--holds-per-address``) of India's 16 places, and at most a quarter
+    of each cell (``--address-share``): 4; the rest get 429; a participant from 127.0.0.2 is
+    given a scenario."""
     port = load.free_port()
     args = ("--require-prolific", "--quota", "4", "--no-access-log")
     proc = load.start_server(store_url, port, *args, log=tmp_path / "server.log")
@@ -159,7 +160,7 @@ def test_a_flood_from_one_address_leaves_room_for_real_people(
     finally:
         proc.terminate()
         proc.wait()
-    assert fakes.count("/vignette") == 10 and fakes.count("429") == 190
+    assert fakes.count("/vignette") == 4 and fakes.count("429") == 196
     assert real == "/vignette"
     engine = open_store(store_url, create=False)
     try:
@@ -167,7 +168,7 @@ def test_a_flood_from_one_address_leaves_room_for_real_people(
             held = conn.execute(select(slots.c.participant_id)).scalars().all()
     finally:
         engine.dispose()
-    assert len(held) == 11  # 10 of the flood's, 1 real: 11 of 16
+    assert len(held) == 5  # 4 of the flood's, 1 real: 5 of 16
 
 
 def test_a_client_that_goes_away_is_one_line_in_the_log(server: tuple[str, Path]) -> None:

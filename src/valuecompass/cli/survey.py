@@ -85,6 +85,21 @@ def survey_group() -> None:
     "(afterwards 120 minutes).",
 )
 @click.option(
+    "--idle-minutes",
+    type=click.FloatRange(0, min_open=True),
+    default=30,
+    show_default=True,
+    help="After a Value Form page, a place stays held only while its participant saves "
+    "another at least this often.",
+)
+@click.option(
+    "--address-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.25,
+    show_default=True,
+    help="The share of a cell's quota one network address may hold at once (at least one place).",
+)
+@click.option(
     "--scenario",
     "scenarios",
     multiple=True,

@@ -101,6 +101,12 @@ def _survey_language(conn: Connection) -> None:
     add_language(conn)
 
 
+def _survey_holds(conn: Connection) -> None:
+    from valuecompass.store._survey_tables import add_holds  # the survey's own step
+
+    add_holds(conn)
+
+
 def _survey_contexts(conn: Connection) -> None:
     from valuecompass.store._survey_tables import add_contexts  # the survey's own step
 
@@ -118,6 +124,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "survey_contexts: quota cells over any assigned axes", _survey_contexts),
     Migration(7, "run_record: each run keeps its record's version", _run_record),
     Migration(8, "scenario_columns: the second axis's column is scenario", _scenario_columns),
+    Migration(
+        9, "survey_holds: who took each place, and each participant's last page", _survey_holds
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -109,6 +109,8 @@ def look_at_file(path: Path, create: bool) -> tuple[list[str], bool, bool]:
         return [], True, False  # 0 bytes: nothing to lose; `run` makes its store here
     if head != SQLITE_MAGIC:
         raise StoreError(f"{path}: not a SQLite file, so not a ValueCompass store; left untouched")
+    if create:
+        _check_writable(path)
     try:
         conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
         try:
@@ -119,8 +121,32 @@ def look_at_file(path: Path, create: bool) -> tuple[list[str], bool, bool]:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        if not _may_write(path.parent):
+            raise StoreError(
+                f"{path}: cannot read the store: its folder {path.parent} is read-only, and a "
+                "store in WAL mode writes its -wal and -shm files beside it; copy the store to "
+                f"a folder you may write ({exc})"
+            ) from exc
         raise StoreError(f"{path}: a damaged or unreadable SQLite file ({exc})") from exc
     return names, False, marked
+
+
+def _may_write(path: Path) -> bool:
+    return os.access(path, os.W_OK | (os.X_OK if path.is_dir() else 0))
+
+
+def _check_writable(path: Path) -> None:
+    """A writer's store: the file, and its folder (WAL keeps -wal and -shm files there)."""
+    if not _may_write(path):
+        raise StoreError(
+            f"{path}: the store is read-only, and this command writes to it; readers (align, "
+            "profile, report, runs list, ...) can still read it"
+        )
+    if not _may_write(path.parent):
+        raise StoreError(
+            f"{path}: its folder {path.parent} is read-only, and a store writes its -wal and "
+            "-shm files beside it; make the folder writable or copy the store elsewhere"
+        )
 
 
 def _has_version(conn: sqlite3.Connection) -> bool:

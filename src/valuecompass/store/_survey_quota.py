@@ -6,17 +6,23 @@ a cell is a ``survey_slots`` row keyed by its slot number, which runs from 0 to 
 Two arrivals that pick the same free number cannot both insert it, so the loser's transaction
 fails on the key and it tries again with fresh counts; no cell ever holds more places than its
 quota, on SQLite or PostgreSQL, whatever the isolation level.
+
+Two rules keep one network address from locking others out of a cell: it may hold at most
+``per_address`` live places of any one cell (:class:`AddressFull` past that), and a place
+whose holder has saved a Value Form page stays live only while they keep saving pages (one
+at least every ``idle`` seconds), never past the hold.
 """
 
 from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from valuecompass.store._base import StoreError
@@ -36,10 +42,27 @@ class _Lost(Exception):
     """Another arrival took the place first."""
 
 
+class AddressFull(Exception):
+    """Every candidate cell with room already holds the address's share of its places."""
+
+
+@dataclass(frozen=True)
+class Holds:
+    """How long an unfinished place stays live, in seconds: ``hold`` after it was given once
+    its holder has saved a page, ``first`` before that, and ``idle`` since their last saved
+    page; and the most live places of one cell that one address may hold (``None``: any)."""
+
+    hold: float
+    first: float
+    idle: float | None = None
+    per_address: int | None = None
+
+
 @dataclass
 class _Cell:
     live: set[int] = field(default_factory=set)
     stale: dict[int, int] = field(default_factory=dict)  # slot → holder's participant id
+    mine: int = 0  # live places held from the arriving participant's address
 
 
 def assign(
@@ -48,21 +71,24 @@ def assign(
     country: str,
     candidates: Sequence[Cell],
     quota: int,
-    holds: tuple[float, float],
+    holds: Holds,
+    address: str | None = None,
 ) -> Cell | None:
     """Give the participant a place in one candidate (scenario, context) cell of COUNTRY, one
-    of those with the fewest live places; ``None`` if all are full.
+    of those with the fewest live places; ``None`` if all are full; :class:`AddressFull`
+    where the rest hold ADDRESS's share (``holds.per_address``) already.
 
-    HOLDS are the seconds an unfinished place stays live: (after the holder saved a Value Form
-    page, before). Calling it again for a participant who holds a place returns that place's
-    cell.
+    HOLDS say how long an unfinished place stays live. Calling it again for a participant who
+    holds a place returns that place's cell.
     """
     rng = random.Random(participant_id)
     start = time.monotonic()
     for attempt in range(MAX_TRIES):
         try:
             with engine.begin() as conn:
-                return _try_assign(conn, participant_id, country, candidates, quota, holds, rng)
+                return _try_assign(
+                    conn, participant_id, country, candidates, quota, holds, rng, address
+                )
         except (IntegrityError, _Lost):
             continue
         except OperationalError:
@@ -79,18 +105,32 @@ def _try_assign(
     country: str,
     candidates: Sequence[Cell],
     quota: int,
-    holds: tuple[float, float],
+    holds: Holds,
     rng: random.Random,
+    address: str | None,
 ) -> Cell | None:
+    # Two arrivals from one address could each count places before the other's is taken: a
+    # write first takes SQLite's one write lock for the whole transaction, and on PostgreSQL
+    # (read committed) one country's assignments wait for each other on an advisory lock.
+    conn.execute(
+        update(participants).where(participants.c.id == participant_id).values(address=address)
+    )
+    if conn.dialect.name == "postgresql" and holds.per_address is not None:
+        lock = zlib.crc32(f"valuecompass-quota:{country}".encode())
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
     held = conn.execute(
         select(slots.c.scenario, slots.c.context).where(slots.c.participant_id == participant_id)
     ).first()
     if held is not None:
         return (str(held[0]), str(held[1]))
-    cells = _cells(conn, country, candidates, holds)
+    cells = _cells(conn, country, candidates, holds, address)
     open_cells = [s for s in candidates if len(cells[s].live) < quota]
     if not open_cells:
         return None
+    if holds.per_address is not None and address is not None:
+        open_cells = [s for s in open_cells if cells[s].mine < holds.per_address]
+        if not open_cells:
+            raise AddressFull
     fewest = min(len(cells[s].live) for s in open_cells)
     chosen = rng.choice([s for s in open_cells if len(cells[s].live) == fewest])
     scenario, context = chosen
@@ -132,12 +172,18 @@ def _try_assign(
 
 
 def _cells(
-    conn: Connection, country: str, candidates: Sequence[Cell], holds: tuple[float, float]
+    conn: Connection,
+    country: str,
+    candidates: Sequence[Cell],
+    holds: Holds,
+    address: str | None,
 ) -> dict[Cell, _Cell]:
-    """Each candidate cell's live places and its stale ones (unfinished past the hold: the
-    short one while the holder has saved no Value Form page)."""
+    """Each candidate cell's live places (and how many of them ADDRESS holds) and its stale
+    ones: unfinished past the hold (the short one while the holder has saved no Value Form
+    page), or with no page saved for ``holds.idle`` seconds."""
     stamp_now = now()
-    working, idle = (stamp_now - timedelta(seconds=h) for h in holds)
+    working, first = (stamp_now - timedelta(seconds=h) for h in (holds.hold, holds.first))
+    quiet = None if holds.idle is None else stamp_now - timedelta(seconds=holds.idle)
     rows = conn.execute(
         select(
             slots.c.scenario,
@@ -147,6 +193,8 @@ def _cells(
             slots.c.assigned_at,
             participants.c.step,
             participants.c.form_page,
+            participants.c.active_at,
+            participants.c.address,
         )
         .join(participants, participants.c.id == slots.c.participant_id)
         .where(
@@ -156,14 +204,18 @@ def _cells(
         )
     )
     cells = {s: _Cell() for s in candidates}
-    for scenario, context, slot, holder, assigned_at, step, form_page in rows:
+    for scenario, context, slot, holder, assigned_at, step, form_page, active, who in rows:
         cell = cells.get((scenario, context))
         if cell is None:  # a combination of levels that is not a candidate
             continue
-        stamp = aware(assigned_at)
-        cutoff = working if form_page > 0 else idle
-        if step == "done" or (stamp is not None and stamp > cutoff):
+        stamp, last = aware(assigned_at), aware(active)
+        cutoff = working if form_page > 0 else first
+        held = stamp is not None and stamp > cutoff
+        if stamp is not None and held and quiet is not None and form_page > 0:
+            held = (last or stamp) > quiet  # since their last saved page
+        if step == "done" or held:
             cell.live.add(slot)
+            cell.mine += address is not None and who == address
         else:
             cell.stale[slot] = holder
     return cells

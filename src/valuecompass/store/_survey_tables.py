@@ -85,6 +85,19 @@ participants = Table(
         doc="levels of the assigned axes past the scenario axis, 'axis=level;...'; '' when "
         "the instrument has none (the Value Form) or before schema 6",
     ),
+    Column(
+        "address",
+        String(64),
+        doc="keyed hash (HMAC-SHA256 with the study's secret) of the network address the "
+        "participant took their quota place from; NULL before schema 9 or when unknown. It "
+        "bounds one address's share of a cell and is never exported",
+    ),
+    Column(
+        "active_at",
+        DateTime(timezone=True),
+        doc="when the participant last saved a Value Form page (UTC); NULL before schema 9 "
+        "or before the first page",
+    ),
     UniqueConstraint("study_id", "prolific_pid", name="uq_survey_prolific_once"),
 )
 Index("ix_survey_participants_cell", participants.c.scenario, participants.c.country)
@@ -226,6 +239,18 @@ CREATE TABLE survey_slots_6 (
 )
 """
 _SLOT_COLUMNS = "scenario, country, slot, participant_id, assigned_at"
+
+
+def add_holds(conn: Connection) -> None:
+    """Schema 9: ``survey_participants`` gains ``address`` (who took the place, as a keyed
+    hash) and ``active_at`` (the last saved Value Form page), both NULL for rows written
+    before. Idempotent, as a store made from schema 1's step with today's tables has both."""
+    columns = {c["name"] for c in inspect(conn).get_columns("survey_participants")}
+    stamp = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    if "address" not in columns:
+        conn.exec_driver_sql("ALTER TABLE survey_participants ADD COLUMN address VARCHAR(64)")
+    if "active_at" not in columns:
+        conn.exec_driver_sql(f"ALTER TABLE survey_participants ADD COLUMN active_at {stamp}")
 
 
 def add_contexts(conn: Connection) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Update, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from valuecompass.store._survey_quota import assign
+from valuecompass.store._survey_quota import AddressFull, Holds, assign
 from valuecompass.store._survey_read import (
     cell_counts,
     human_answers,
@@ -50,6 +50,7 @@ from valuecompass.store._survey_tables import (
 )
 
 __all__ = [
+    "AddressFull",
     "InProgress",
     "Participant",
     "QualityFlags",
@@ -226,6 +227,9 @@ def save_demographics(
     quota: int,
     hold_seconds: float,
     first_hold_seconds: float | None = None,
+    idle_seconds: float | None = None,
+    address: str | None = None,
+    per_address: int | None = None,
 ) -> str | None:
     """Store the answers and assign a (scenario, context) cell with room; return its scenario,
     ``None`` when every cell is full. CANDIDATES are (scenario, context) pairs, or bare
@@ -234,7 +238,10 @@ def save_demographics(
     The cell is the candidate whose full cell (with the country) has the fewest live places
     taken, ties broken at random per participant. A place is live while its holder has finished
     or is within HOLD_SECONDS of being assigned (FIRST_HOLD_SECONDS until they have saved a
-    Value Form page); an older unfinished place may be taken over.
+    Value Form page, and within IDLE_SECONDS of their last saved page after); an older
+    unfinished place may be taken over. ADDRESS (a keyed hash of where the participant came
+    from) may hold at most PER_ADDRESS live places of a cell: :class:`AddressFull` past that,
+    the participant left at demographics to come back later.
     """
     with engine.begin() as conn:
         conn.execute(
@@ -242,9 +249,10 @@ def save_demographics(
             .where(participants.c.id == participant.id)
             .values(country=country, age_band=age_band, gender=gender)
         )
-    holds = (hold_seconds, hold_seconds if first_hold_seconds is None else first_hold_seconds)
+    first = hold_seconds if first_hold_seconds is None else first_hold_seconds
+    holds = Holds(hold_seconds, first, idle_seconds, per_address)
     cells = [(c, "") if isinstance(c, str) else c for c in candidates]
-    cell = assign(engine, participant.id, country, cells, quota, holds)
+    cell = assign(engine, participant.id, country, cells, quota, holds, address)
     step = "vignette" if cell is not None else "full"
     set_step(engine, participant.id, step, from_steps=("demographics", "full"))
     return None if cell is None else cell[0]
@@ -288,7 +296,8 @@ def _save_guard(last: bool) -> Update:
         "form_page": case(
             (participants.c.form_page < bindparam("b_page"), bindparam("b_page")),
             else_=participants.c.form_page,
-        )
+        ),
+        "active_at": bindparam("b_active"),
     }
     if last:
         values.update(step="open", form_finished_at=bindparam("b_finished"))
@@ -323,9 +332,15 @@ def save_page(
     the form and has saved the page before this one: the check and the write are one
     transaction, so a page sent after the participant finished cannot change their answers.
     """
-    params: dict[str, Any] = {"b_pid": participant_id, "b_page": page, "b_previous": page - 1}
+    stamp = now()
+    params: dict[str, Any] = {
+        "b_pid": participant_id,
+        "b_page": page,
+        "b_previous": page - 1,
+        "b_active": stamp,
+    }
     if last:
-        params["b_finished"] = now()
+        params["b_finished"] = stamp
     with engine.begin() as conn:
         if conn.execute(_SAVE_LAST if last else _SAVE, params).rowcount != 1:
             return False

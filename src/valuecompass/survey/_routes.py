@@ -14,7 +14,7 @@ from valuecompass.store import survey as store
 from valuecompass.store.survey import now
 from valuecompass.survey._context import GET, Survey, redirect, require
 from valuecompass.survey._form import OTHER_COUNTRY, draw_order, link_ids, read_demographics
-from valuecompass.survey._security import SESSION_COOKIE, Refusal
+from valuecompass.survey._security import SESSION_COOKIE, Refusal, sign
 from valuecompass.survey._settings import SurveySettings
 
 LINK_FIELDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "scenario")
@@ -101,17 +101,31 @@ def path_routes(survey: Survey) -> APIRouter:
         if answers is None:
             return _demographics_page(survey, request, participant, form, errors, 400)
         address = _count_place(survey, request)
-        scenario = await survey.db(
-            store.save_demographics,
-            participant,
-            country=answers.country,
-            age_band=answers.age_band,
-            gender=answers.gender,
-            candidates=_candidates(settings, participant.link_scenario),
-            quota=settings.quota,
-            hold_seconds=settings.hold_minutes * 60,
-            first_hold_seconds=min(settings.first_hold_minutes, settings.hold_minutes) * 60,
-        )
+        first_hold = min(settings.first_hold_minutes, settings.hold_minutes) * 60
+        try:
+            scenario = await survey.db(
+                store.save_demographics,
+                participant,
+                country=answers.country,
+                age_band=answers.age_band,
+                gender=answers.gender,
+                candidates=_candidates(settings, participant.link_scenario),
+                quota=settings.quota,
+                hold_seconds=settings.hold_minutes * 60,
+                first_hold_seconds=first_hold,
+                idle_seconds=settings.idle_minutes * 60,
+                address=sign(survey.secret, f"address:{address}"),
+                per_address=max(1, int(settings.quota * settings.address_share)),
+            )
+        except store.AddressFull:
+            survey.limits.give_back(address)
+            minutes = math.ceil(first_hold / 60)
+            raise Refusal(
+                429,
+                "error_busy_start_one" if minutes <= 1 else "error_busy_start_other",
+                headers={"retry-after": str(math.ceil(first_hold))},
+                minutes=minutes,
+            ) from None
         if scenario is None:
             survey.limits.give_back(address)  # turned away: no place was taken
         return redirect("/vignette" if scenario else "/full")

@@ -178,6 +178,20 @@ class SurveySettings(_Strict):
         description="Until they save the first Value Form page, a participant holds their "
         "place only this long (or hold_minutes, if shorter).",
     )
+    idle_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="A participant who has saved a Value Form page keeps their place only while "
+        "they save another at least this often (and never past hold_minutes).",
+    )
+    address_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="The share of any one cell's quota that participants from one network "
+        "address may hold at once (at least one place); past it they are asked to come back "
+        "later (429).",
+    )
     holds_per_address: int = Field(
         default=10,
         ge=1,

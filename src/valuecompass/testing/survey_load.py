@@ -35,9 +35,13 @@ from valuecompass.survey import load_content
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _ITEM = re.compile(r'name="r_([a-z0-9_]+)" value=')
-#: ``survey serve`` options that lift the limits on quota places per address and per minute:
+#: ``survey serve`` options that lift the limits on quota places per address, per minute and
+#: per cell:
 #: a load test enrols every participant from one address, at once.
-NO_HOLD_LIMITS = ("--holds-per-address", "1000000000", "--holds-per-minute", "1000000000")
+NO_HOLD_LIMITS = (
+    "--holds-per-address", "1000000000", "--holds-per-minute", "1000000000",
+    "--address-share", "1",
+)  # fmt: skip
 COUNTRIES = ("united_states", "united_kingdom", "india", "germany", "france", "canada", "australia")
 
 
