@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,6 +141,15 @@ def test_imports_run_down_the_floors_only() -> None:
 
 def test_no_two_rooms_use_each_other() -> None:
     assert _mutual(PACKAGE) == set()
+
+
+def test_the_architecture_page_shows_these_floors() -> None:
+    page = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawn: dict[str, int] = {}
+    for floor, rooms in re.findall(r"^\| (\d) \| ([^|]+) \|", page, flags=re.MULTILINE):
+        for room in re.findall(r"`([a-z_]+)/?`", rooms):
+            drawn[room] = int(floor)
+    assert drawn == {room: floor for room, floor in FLOORS.items() if room}
 
 
 def _house(tmp_path: Path, files: dict[str, str]) -> Path:

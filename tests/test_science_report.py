@@ -58,3 +58,26 @@ def test_report_centre_states_it_and_centres_every_section(released: Path, tmp_p
     centred = align_sources(released, released / "llm_outputs" / MODELS[0], centre=True)
     assert overall.loc[MODELS[0], "f1"] == pytest.approx(centred.alignment.overall()["f1"])
     assert "--centre" in (files / "provenance.json").read_text()
+
+
+def test_steerability_of_models_sharing_different_countries(
+    released: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model asked in two countries beside one asked in all seven: one row per country any
+    model has, in the instrument's order, the first model's other countries left empty (it
+    used to stop the report with a broadcasting error when drawing the figure)."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    ran = runner.invoke(main, ["run", "--model", "mock", "--countries", "India,Germany",
+                               "--run", "two", "--no-progress"])  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    gpt = released / "llm_outputs" / "gpt-4o-mini"
+    args = ["report", "--humans", str(released), "--out", "r.html", "--jobs", "1"]
+    result = runner.invoke(main, [*args, "--llm", "two=valuecompass.db#two", "--llm", str(gpt)])
+    assert result.exit_code == 0, result.output
+    steer = pd.read_csv(tmp_path / "r_files" / "science-steer.csv").set_index("model")
+    countries = ["united_states", "united_kingdom", "india", "germany", "france", "canada"]
+    assert list(steer.columns) == [*countries, "australia", "overall"]
+    assert steer.loc["two"].isna().tolist() == [True, True, False, False, True, True, True, False]
+    assert steer.loc["gpt-4o-mini"].notna().all()
+    assert (tmp_path / "r_files" / "science-steer.svg").exists()

@@ -236,7 +236,7 @@ class ScienceSection:
         self, data: ReportData, assets: Assets, names: dict[str, str]
     ) -> tuple[TableAsset, FigureAsset]:
         assert data.people is not None
-        wide, panels, levels = {}, [], ()
+        wide, bodies = {}, []
         axis = context_columns(data.instrument)[0]
         for m, a in data.aligned:
             t = steerability(
@@ -250,11 +250,20 @@ class ScienceSection:
                     strict=True,
                 )
             }  # fmt: skip
-            body = t[t[axis] != "overall"]
-            levels = tuple(names.get(c, c) for c in body[axis])
-            panels.append(SteerPanel(m.name, *(body[k].to_numpy(float) for k in
-                                              ("steer", "steer_low", "steer_high"))))  # fmt: skip
-        frame = pd.DataFrame(wide).T.rename_axis("model").reset_index()
+            bodies.append((m.name, t[t[axis] != "overall"].set_index(axis)))
+        # Models may share different levels with the people: one row per level any of them has,
+        # in the axis's order, a model's missing levels left empty in its panel.
+        present = {str(c) for _, body in bodies for c in body.index}
+        ids = [lv.id for lv in data.instrument.axis(axis).levels if lv.id in present]
+        levels = tuple(names.get(c, c) for c in ids)
+        panels = [
+            SteerPanel(name, *(body[k].reindex(ids).to_numpy(float)
+                               for k in ("steer", "steer_low", "steer_high")))
+            for name, body in bodies
+        ]  # fmt: skip
+        frame = pd.DataFrame(wide).T
+        frame = frame[[c for c in [*ids, "overall"] if c in frame.columns]]
+        frame = frame.rename_axis("model").reset_index()
         table = assets.table(
             "science-steer",
             "Steerability: how much closer the model gets to the people of the country it is told",
