@@ -261,6 +261,6 @@ def test_the_option_check_finds_what_is_wrong() -> None:
     ]
     assert check("valuecompass rigor", whole=False) == []
     assert check("valuecompass run --mode sideways") == [
-        "valuecompass run --mode: 'sideways' is not one of all, item, form"
+        "valuecompass run --mode: 'sideways' is not one of all, item"
     ]
     assert check("x=1; valuecompass instrument list --format $FORMAT && echo --nope") == []
