@@ -96,6 +96,16 @@ def test_reliability_table_per_group() -> None:
     # 1 / (1 + 0 + 2·1/2) = 1/2.
     assert mt.loc["g1", "icc3_k"] == pytest.approx(1.0)
     assert mt.loc["g1", "icc2_1"] == pytest.approx(0.5)
+    # Issue 24, item 7: all four are reported. ICC(3,1) = (1 - 0) / (1 + 0) = 1; ICC(2,k) =
+    # (1 - 0) / (1 + (1 - 0)/2) = 2/3.
+    assert mt.loc["g1", "icc3_1"] == pytest.approx(1.0)
+    assert mt.loc["g1", "icc2_k"] == pytest.approx(2 / 3)
+    assert [c for c in mt.columns if c.startswith("icc")] == [
+        "icc2_1",
+        "icc2_k",
+        "icc3_1",
+        "icc3_k",
+    ]
     assert mt.loc["g1", "n_cells"] == 2
 
 

@@ -11,21 +11,41 @@ from rich.console import Console
 from rich.table import Table
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: Any, column: str = "") -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "item"):
-        return _clean(value.item())
+        return _clean(value.item(), column)
+    if isinstance(value, float) and is_count(column) and value.is_integer():
+        return int(value)
     return value
 
 
+def is_count(column: str) -> bool:
+    """Whether COLUMN holds a count (``n``, ``n_cells``, ``n_contexts``, ...): shown whole."""
+    return column == "n" or column.startswith("n_") or column in COUNTS
+
+
+#: Counts whose names do not start with ``n_``.
+COUNTS = frozenset({"respondents", "answers", "scored", "cells", "people", "samples"})
+
+
+def is_p_value(column: str) -> bool:
+    """Whether COLUMN holds a p-value (``p``, ``p_value``, ``q_value``, ``p_adj...``, ``..._p``)."""
+    return (
+        column in ("p", "q_value")
+        or column.startswith(("p_value", "p_adj"))
+        or column.endswith("_p")
+    )
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts, NaN as None, numpy scalars as Python ones."""
-    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict("records")]
+    """Rows as plain dicts, NaN as None, numpy scalars as Python ones, counts as integers."""
+    return [{k: _clean(v, str(k)) for k, v in row.items()} for row in df.to_dict("records")]
 
 
 def to_json(rows: pd.DataFrame, overall: dict[str, Any]) -> str:
-    payload = {"rows": records(rows), "overall": {k: _clean(v) for k, v in overall.items()}}
+    payload = {"rows": records(rows), "overall": {k: _clean(v, k) for k, v in overall.items()}}
     return json.dumps(payload, indent=2)
 
 
@@ -38,18 +58,20 @@ def print_table(
         foot = (
             ""
             if footer is None
-            else _fmt(footer.get(col, "overall" if col == df.columns[0] else ""))
+            else _fmt(footer.get(col, "overall" if col == df.columns[0] else ""), str(col))
         )
         table.add_column(str(col), justify="right" if numeric else "left", footer=foot)
     for row in df.itertuples(index=False):
-        table.add_row(*(_fmt(v) for v in row))
+        table.add_row(*(_fmt(v, str(c)) for v, c in zip(row, df.columns, strict=True)))
     console.print(table)
 
 
-def _fmt(value: Any) -> str:
-    value = _clean(value)
+def _fmt(value: Any, column: str = "") -> str:
+    value = _clean(value, column)
     if value is None:
         return "–"
+    if isinstance(value, float) and is_p_value(column):
+        return "< 0.001" if value < 0.001 else f"{value:.3f}"
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)

@@ -81,6 +81,10 @@ def mcdonald_omega(x: FloatArray) -> float:
     return float(common / (common + unique))
 
 
+#: The intraclass correlations :func:`icc` gives, in the order tables show them.
+ICCS = ("icc2_1", "icc2_k", "icc3_1", "icc3_k")
+
+
 def icc(ratings: FloatArray) -> dict[str, float]:
     """Intraclass correlations of an ``(n targets, k raters)`` array (Shrout and Fleiss 1979).
 
@@ -98,7 +102,7 @@ def icc(ratings: FloatArray) -> dict[str, float]:
     x = np.asarray(ratings, dtype=float)
     x = x[~np.isnan(x).any(axis=1)] if x.size else x.reshape(0, max(x.shape[-1], 0))
     n, k = x.shape if x.ndim == 2 else (0, 0)
-    nan = {name: float("nan") for name in ("icc2_1", "icc2_k", "icc3_1", "icc3_k")}
+    nan = {name: float("nan") for name in ICCS}
     if n < 2 or k < 2:
         return {**nan, "n": float(n)}
     grand = x.mean()
@@ -157,9 +161,10 @@ def reliability(
     ``groups`` maps each value id to its group (e.g. its motivational type); ``order`` lists
     the groups to report, in display order. Rows: each group, then ``all`` (every value in a
     listed group). Columns: ``group``, ``n_items``, ``n_units``, ``alpha``, ``omega`` and,
-    when the answers carry prompt variants, ``icc2_1``, ``icc3_k`` and ``n_cells`` (cells with
-    every variant answered). Units are respondents, or prompt sets, within a context; CONTEXTS
-    are the answer table's context columns (every context axis of the instrument).
+    when the answers carry prompt variants, the four ICCs of :func:`icc` (``icc2_1``,
+    ``icc2_k``, ``icc3_1``, ``icc3_k``) and ``n_cells`` (cells with every variant answered).
+    Units are respondents, or prompt sets, within a context; CONTEXTS are the answer table's
+    context columns (every context axis of the instrument).
     """
     values = [v for v in groups if groups[v] in set(order)]
     table = wide(answers, values, contexts)
@@ -174,9 +179,7 @@ def reliability(
         if not ratings.empty:
             part = ratings[ratings.index.get_level_values("value").isin(items)].to_numpy()
             agreement = icc(part)
-            row.update(
-                icc2_1=agreement["icc2_1"], icc3_k=agreement["icc3_k"], n_cells=int(agreement["n"])
-            )
+            row.update({k: agreement[k] for k in ICCS}, n_cells=int(agreement["n"]))
         rows.append(row)
     return pd.DataFrame(rows)
 
