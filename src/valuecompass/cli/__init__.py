@@ -9,6 +9,7 @@ import click
 
 from valuecompass.cli._common import Commands
 from valuecompass.cli._old_names import add_old_groups
+from valuecompass.cli.actions import actions_group
 from valuecompass.cli.align import align, demo
 from valuecompass.cli.code import code_group
 from valuecompass.cli.gap import gap_command
@@ -32,6 +33,7 @@ for _command in (
     instrument_group,
     align,
     gap_command,
+    actions_group,
     demo,
     run_command,
     runs_group,

@@ -1,8 +1,17 @@
 """Sources of answers, above the store: a ``--humans`` or ``--llm`` SRC (the paper's released
 layout, people's CSVs, tidy CSVs, run and survey stores) read into the tidy answer table;
 exclusions; whether a run and an instrument can be compared; a stored run's scales; the
-value–action gap study's released files (stated values, actions and choices) for ``gap``."""
+value–action gap study's released files (stated values, actions and choices) for ``gap``;
+action sets from tidy CSV or JSONL files and from the study's release."""
 
+from valuecompass.sources._actions import (
+    ActionFile,
+    ActionFileError,
+    import_actions,
+    read_action_file,
+    write_action_csv,
+)
+from valuecompass.sources._actions_release import is_release_header
 from valuecompass.sources._comparable import (
     IncomparableError,
     check_comparable,
@@ -51,6 +60,8 @@ from valuecompass.sources._released import (
 __all__ = [
     "POLARITIES",
     "READINGS",
+    "ActionFile",
+    "ActionFileError",
     "Actions",
     "ExclusionError",
     "Exclusions",
@@ -62,11 +73,14 @@ __all__ = [
     "apply_exclusions",
     "check_comparable",
     "check_run",
+    "import_actions",
+    "is_release_header",
     "is_store",
     "load_choices",
     "load_source",
     "load_stated",
     "model_folders",
+    "read_action_file",
     "read_actions_file",
     "read_choice_log",
     "read_choice_results",
@@ -77,4 +91,5 @@ __all__ = [
     "released_levels",
     "run_instrument",
     "score_by_probs",
+    "write_action_csv",
 ]

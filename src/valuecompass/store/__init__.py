@@ -1,5 +1,7 @@
-"""The store: one versioned schema for model runs and survey answers (SQLite or PostgreSQL)."""
+"""The store: one versioned schema for model runs, action sets and survey answers (SQLite or
+PostgreSQL)."""
 
+from valuecompass.store import actions as actions
 from valuecompass.store import runs as runs
 from valuecompass.store import survey as survey
 from valuecompass.store._base import (
@@ -23,6 +25,7 @@ __all__ = [
     "Migration",
     "Owner",
     "StoreError",
+    "actions",
     "beat",
     "database_url",
     "holds_nothing",

@@ -1,11 +1,12 @@
 """The store's engine, metadata and schema versioning.
 
 One SQLAlchemy :class:`~sqlalchemy.MetaData` holds every table (runs and model answers in
-:mod:`.runs`, survey participants and answers in :mod:`.survey`). A store is a SQLite file by
-default, or any PostgreSQL URL. The ``schema_meta`` table records the schema version; opening a
-store applies the named migrations it lacks, in order, in one transaction that holds the store's
-write lock (so two processes opening a new store at once make it once), and refuses a store
-written by a newer ValueCompass. Reading never creates or migrates (``create=False``).
+:mod:`.runs`, survey participants and answers in :mod:`.survey`, action sets in
+:mod:`.actions`). A store is a SQLite file by default, or any PostgreSQL URL. The
+``schema_meta`` table records the schema version; opening a store applies the named migrations
+it lacks, in order, in one transaction that holds the store's write lock (so two processes
+opening a new store at once make it once), and refuses a store written by a newer ValueCompass.
+Reading never creates or migrates (``create=False``).
 """
 
 from __future__ import annotations
@@ -113,6 +114,12 @@ def _survey_contexts(conn: Connection) -> None:
     add_contexts(conn)
 
 
+def _action_sets(conn: Connection) -> None:
+    from valuecompass.store._history import action_sets
+
+    action_sets(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -127,6 +134,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         9, "survey_holds: who took each place, and each participant's last page", _survey_holds
     ),
+    Migration(10, "action_sets: actions per item, context and inclination", _action_sets),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -276,3 +276,43 @@ def tables_of(conn: Connection) -> dict[str, list[str]]:
     """Table → its column names, as the database has them (for checks and tests)."""
     found = inspect(conn)
     return {t: sorted(c["name"] for c in found.get_columns(t)) for t in found.get_table_names()}
+
+
+def _v10() -> MetaData:
+    """Schema 10's new tables: action sets and their actions."""
+    m = MetaData()
+    Table(
+        "action_sets", m,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(200), nullable=False, unique=True),
+        Column("instrument", String(64), nullable=False),
+        Column("instrument_digest", String(64), nullable=False),
+        Column("axes", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("note", Text),
+    )  # fmt: skip
+    Table(
+        "actions", m,
+        Column("id", Integer, primary_key=True),
+        Column("set_id", ForeignKey("action_sets.id", ondelete="CASCADE"), nullable=False),
+        Column("country", String(64), nullable=False),
+        Column("scenario", String(64), nullable=False),
+        Column("context", String(512), nullable=False, server_default=""),
+        Column("item", String(64), nullable=False),
+        Column("inclination", String(16), nullable=False),
+        Column("text", Text, nullable=False),
+        Column("spans", JSON, nullable=False),
+        Column("explanation", Text, nullable=False),
+        Column("source", String(16), nullable=False),
+        Column("source_detail", JSON, nullable=False),
+        Column("missing", String(32)),
+        UniqueConstraint("set_id", "country", "scenario", "context", "item", "inclination",
+                         name="uq_action"),
+    )  # fmt: skip
+    return m
+
+
+def action_sets(conn: Connection) -> None:
+    """Step 10: action sets (``action_sets``) and their actions (``actions``): per item ×
+    context × inclination one first-person action, its spans, explanation and source."""
+    _v10().create_all(conn)
