@@ -253,3 +253,16 @@ def test_a_different_action_for_a_stored_place_is_refused(db: str, tmp_path: Pat
     pd.testing.assert_frame_equal(_table(db, "kept"), before)
     code, _, err = _run("actions", "show", "nope", "--db", db)
     assert code == 2 and "no action set 'nope' (sets: kept)" in err
+
+
+def test_a_refused_file_makes_no_store(tmp_path: Path) -> None:
+    """A file that is refused leaves no new store file behind (the store is opened only once
+    the file has been read)."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("country,scenario\nindia\n", encoding="utf-8")
+    where = tmp_path / "new.db"
+    result = CliRunner().invoke(
+        main, ["actions", "import", str(bad), "--set", "s", "--db", str(where)]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert str(bad) in result.stderr and not where.exists()

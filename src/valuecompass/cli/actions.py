@@ -50,11 +50,17 @@ def actions_import(path: Path, name: str, instrument_path: Path | None, db: str,
         instrument = load_instrument(GAP_INSTRUMENT if release else None)
     else:
         instrument = load_instrument(instrument_path)
-    engine = open_store(db)
+    opened: list[Engine] = []
+
+    def store() -> Engine:  # opened (made, where new) only once the file has been read
+        opened.append(open_store(db))
+        return opened[0]
+
     try:
-        found, added = import_actions(engine, path, name, instrument, note)
+        found, added = import_actions(store, path, name, instrument, note)
     finally:
-        engine.dispose()
+        for engine in opened:
+            engine.dispose()
     click.echo(f"action set {found.name!r}: {added} actions added ({found.instrument})", err=True)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,11 +92,18 @@ def read_action_file(path: Path, instrument: Instrument) -> ActionFile:
 
 
 def import_actions(
-    engine: Engine, path: Path, name: str, instrument: Instrument, note: str = ""
+    engine: Engine | Callable[[], Engine],
+    path: Path,
+    name: str,
+    instrument: Instrument,
+    note: str = "",
 ) -> tuple[store.ActionSet, int]:
     """Read PATH and store its actions as the set NAME, all or nothing; the set and how many
-    actions were new (importing the same file again adds none)."""
+    actions were new (importing the same file again adds none). ENGINE may be a function that
+    opens the store: it is called only once the file has been read, so a refused file leaves
+    no new store behind."""
     found = read_action_file(path, instrument)
+    engine = engine() if callable(engine) else engine
     digest = instrument_digest(instrument)
     return store.save_set(engine, name, instrument.id, digest, found.axes, found.rows, note)
 
