@@ -116,24 +116,11 @@ def gap_command(
 
 
 def choice_figures(choices: pd.DataFrame) -> dict[str, Any]:
-    """Variant agreement (where some pair was asked more than once) and position bias (where
-    the place of a chosen action is known), as flat ``overall`` entries."""
-    from valuecompass.metrics import pair_agreement, position_bias, variant_agreement
+    """Variant agreement and position bias as flat ``overall`` entries
+    (:func:`valuecompass.metrics.choice_summary`)."""
+    from valuecompass.metrics import choice_summary
 
-    out: dict[str, Any] = {}
-    pairs = pair_agreement(choices, unparsed="disagree")
-    if len(pairs):
-        out["variant_agreement"] = variant_agreement(choices)
-        out["variant_agreement_authors"] = variant_agreement(choices, "expresses", "disagree")
-        out["n_pairs"] = len(pairs)
-    bias = position_bias(choices)
-    if bias.n:
-        out["first_option_share"] = bias.share
-        out["position_p_value"] = bias.p_value
-        out["position_biased"] = bias.biased()
-        out["position_confounded"] = bias.confounded
-        out["n_positions"] = bias.n
-    return out
+    return choice_summary(choices)
 
 
 def _intervals(

@@ -20,7 +20,7 @@ from valuecompass.instrument import load_instrument
 
 if TYPE_CHECKING:
     from valuecompass.metrics import GroupDistance
-    from valuecompass.sources import Scoring
+    from valuecompass.sources import Reading, Scoring
 
 
 def command_line(
@@ -32,8 +32,10 @@ def command_line(
     exclude_path: Path | None = None,
     group_distance: str = "cells",
     centre: bool = False,
+    gap: tuple[str | None, str | None, Path | None, str] = (None, None, None, "action"),
 ) -> str:
-    """The command as it could be typed again (recorded in the report's provenance)."""
+    """The command as it could be typed again (recorded in the report's provenance); GAP is
+    (--acted, --stated, --actions, --reading)."""
     words = ["valuecompass", "report"]
     if humans is not None:
         words += ["--humans", redact_text(humans)]
@@ -50,6 +52,12 @@ def command_line(
         words += ["--group-distance", group_distance]
     if centre:
         words += ["--centre"]
+    acted, stated, actions, reading = gap
+    for flag, value in (("--acted", acted), ("--stated", stated), ("--actions", actions)):
+        if value is not None:
+            words += [flag, redact_text(str(value))]
+    if reading != "action":
+        words += ["--reading", reading]
     return shlex.join(words)
 
 
@@ -64,10 +72,10 @@ def command_line(
     "--llm",
     "llms",
     multiple=True,
-    required=True,
     metavar="[NAME=]SRC",
     help="A model's answers (released model folder, tidy CSV or STORE#RUN), optionally named; "
-    "repeat for more models. Unnamed, a model is called after its folder, file or run.",
+    "repeat for more models. Unnamed, a model is called after its folder, file or run. "
+    "May be left out with --acted and --stated.",
 )
 @click.option(
     "--out",
@@ -80,6 +88,34 @@ def command_line(
     type=click.IntRange(min=1),
     default=None,
     help="Processes drawing the figures (default: the CPUs available, at most 4).",
+)
+@click.option(
+    "--acted",
+    default=None,
+    help="A model's choices between actions (as gap --acted reads them: the value–action "
+    "study's task-2 log with --actions, or a task2_results_<model>.csv): adds the section "
+    "'Stated and enacted values'. Without --instrument the study's grid (value_actions) is used.",
+)
+@click.option(
+    "--stated",
+    default=None,
+    metavar="[NAME=]SRC|NAME",
+    help="With --acted: the same model's stated values (as gap --stated reads them, e.g. its "
+    "<model>_t1.csv), or the name of one of the --llm models.  [default: the only --llm model]",
+)
+@click.option(
+    "--actions",
+    default=None,
+    metavar="FILE|STORE#SET",
+    help="With --acted: the actions file or stored action set; a task-2 log's index file, and "
+    "the actions' texts shown beside the most misaligned cells.",
+)
+@click.option(
+    "--reading",
+    type=click.Choice(["action", "authors"]),
+    default="action",
+    show_default=True,
+    help="With --acted: how a task2_results reply is read (as gap --reading).",
 )
 @instrument_option
 @score_option
@@ -96,24 +132,42 @@ def report(
     exclude_path: Path | None,
     group_distance: GroupDistance,
     centre: bool = False,
+    acted: str | None = None,
+    stated: str | None = None,
+    actions: str | None = None,
+    reading: Reading = "action",
 ) -> None:
-    """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance."""
+    """Write the report: overview, alignment rates, heatmaps, rankings, types, provenance;
+    with --acted, stated against enacted values."""
     from valuecompass.report import build_report, parse_llm_option
 
     sources = [parse_llm_option(text) for text in llms]
+    keep = instrument_path is not None or acted is None  # --acted alone: the study's grid
     result = build_report(
         humans,
         sources,
         out,
-        instrument=load_instrument(instrument_path),
+        instrument=load_instrument(instrument_path) if keep else None,
         command=command_line(
-            humans, llms, out, instrument_path, score, exclude_path, group_distance, centre
+            humans,
+            llms,
+            out,
+            instrument_path,
+            score,
+            exclude_path,
+            group_distance,
+            centre,
+            (acted, stated, Path(actions) if actions else None, reading),
         ),
         jobs=jobs,
         score=score,
         exclude=exclude_path,
         group_distance=group_distance,
         centre=centre,
+        acted=acted,
+        stated=stated,
+        actions=actions,
+        reading=reading,
     )
     click.echo(
         f"wrote {result.html} and {result.files_dir}/ ({len(result.figures) // 2} figures, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -127,3 +127,25 @@ def position_bias(choices: pd.DataFrame) -> PositionBias:
     shown_first = np.where(first_pick, chosen, other)
     p_value = float(binomtest(first, n, 0.5, alternative="two-sided").pvalue)
     return PositionBias(n, first, first / n, p_value, len(set(shown_first)) == 1)
+
+
+def choice_summary(choices: pd.DataFrame) -> dict[str, Any]:
+    """Variant agreement (where some pair was asked more than once) and position bias (where
+    the place of a chosen action is known), as the flat ``overall`` entries ``gap`` prints:
+    ``variant_agreement`` (ours), ``variant_agreement_authors``, ``n_pairs``,
+    ``first_option_share``, ``position_p_value``, ``position_biased``,
+    ``position_confounded``, ``n_positions``; entries that cannot be measured are left out."""
+    out: dict[str, Any] = {}
+    pairs = pair_agreement(choices, unparsed="disagree")
+    if len(pairs):
+        out["variant_agreement"] = variant_agreement(choices)
+        out["variant_agreement_authors"] = variant_agreement(choices, "expresses", "disagree")
+        out["n_pairs"] = len(pairs)
+    bias = position_bias(choices)
+    if bias.n:
+        out["first_option_share"] = bias.share
+        out["position_p_value"] = bias.p_value
+        out["position_biased"] = bias.biased()
+        out["position_confounded"] = bias.confounded
+        out["n_positions"] = bias.n
+    return out

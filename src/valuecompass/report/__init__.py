@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from valuecompass.report._section import Assets, Section
     from valuecompass.report._sections import DEFAULT_SECTIONS
     from valuecompass.report._text import Label
-    from valuecompass.sources import Scoring
+    from valuecompass.sources import Reading, Scoring
 
 __all__ = [
     "DEFAULT_SECTIONS",
@@ -76,6 +76,10 @@ def build_report(
     exclude: str | Path | None = None,
     group_distance: GroupDistance = "cells",
     centre: bool = False,
+    acted: str | Path | None = None,
+    stated: str | Path | None = None,
+    actions: str | Path | None = None,
+    reading: Reading = "action",
 ) -> ReportResult:
     """Build the report for people's answers (or none) against one or more models.
 
@@ -90,6 +94,15 @@ def build_report(
     authors' notebook).
     ``centre=True`` builds every section on person-centred scores (the page says so).
 
+    ``acted`` (a choice source, as ``gap --acted`` reads) adds the section "Stated and enacted
+    values": the gap between a model's stated values and its choices. ``stated`` is that
+    model's ratings source (anything ``gap --stated`` reads, ``NAME=SRC`` to name it) or the
+    name of one of ``llms``; left out, the report's only model. With ``stated`` given, ``llms``
+    may be empty: the stated side is then the report's model. ``actions`` is the actions file
+    or ``STORE#SET`` (a task-2 log's index file, and the actions' texts); ``reading`` as
+    ``gap --reading``. With ``acted`` and no ``instrument``, the study's grid
+    (``value_actions``) is used, as ``gap`` does.
+
     >>> build_report("shared/datasets/valuecompass-2025",
     ...              [("gpt-4o-mini", "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")],
     ...              "report.html")  # doctest: +SKIP
@@ -102,8 +115,23 @@ def build_report(
             f"the report needs matplotlib and Jinja2 ({exc.name} is missing); "
             "install them with: pip install 'valuecompass[report]'"
         ) from exc
+    gap = None
+    if acted is not None:
+        from valuecompass.api import GAP_INSTRUMENT
+        from valuecompass.instrument import load_instrument
+        from valuecompass.report._gap_inputs import GapSources
+
+        gap = GapSources(
+            str(acted),
+            None if stated is None else str(stated),
+            None if actions is None else str(actions),
+            reading,
+        )
+        instrument = instrument or load_instrument(GAP_INSTRUMENT)
+    elif stated is not None or actions is not None:
+        raise ReportError("--stated and --actions go with --acted (the model's choices)")
     options = InputOptions(
-        score=score, exclude=exclude, group_distance=group_distance, centre=centre
+        score=score, exclude=exclude, group_distance=group_distance, centre=centre, gap=gap
     )
     return build(humans, llms, Path(out), instrument, command, sections, jobs, options)
 

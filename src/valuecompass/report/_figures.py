@@ -63,6 +63,8 @@ class HeatmapSpec:
     panels: tuple[HeatPanel, ...]
     breaks: tuple[int, ...] = ()
     scale_note: str = SCALE_NOTE
+    #: the colour scale's ticks as (value, text); empty: :data:`SCALE_TICKS`
+    ticks: tuple[tuple[float, str], ...] = ()
 
     def build(self) -> Chart:
         row_h = 0.19 if len(self.rows) > 20 else 0.28
@@ -88,7 +90,8 @@ class HeatmapSpec:
             *(Label(left - 0.06, y1 - (i + 0.5) * row_h, r, ha="right")
               for i, r in enumerate(self.rows))
         )  # fmt: skip
-        _colour_scale(chart, ax, (x + 0.2, y0, min(3.0, grid_h)), self.scale_note)
+        ticks = dict(self.ticks) or SCALE_TICKS
+        _colour_scale(chart, ax, (x + 0.2, y0, min(3.0, grid_h)), self.scale_note, ticks)
         chart.add(Label(0.1, height - 0.12, self.title, 10.0, va="top"))
         return chart
 
@@ -118,9 +121,15 @@ def _heat_panel(
 
 
 def _colour_scale(
-    chart: Chart, ax: Axes, where: tuple[float, float, float], note: str, width: float = 0.14
+    chart: Chart,
+    ax: Axes,
+    where: tuple[float, float, float],
+    note: str,
+    ticks: dict[float, str] = SCALE_TICKS,
+    width: float = 0.14,
 ) -> None:
-    """The shared scale: a gradient bar with the agree, threshold and disagree ticks."""
+    """The shared scale: a gradient bar with its TICKS (the agree, threshold and disagree
+    ticks unless told otherwise)."""
     x, y, height = where
     gradient = np.linspace(VMIN, VMAX, 256)[:, None]
     ax.imshow(
@@ -128,12 +137,10 @@ def _colour_scale(
         origin="lower", aspect="auto", interpolation="bilinear",
     )  # fmt: skip
     ax.add_patch(Rectangle((x, y), width, height, fill=False, linewidth=0.6, color=TEXT_COLOUR))
-    ticks = [
-        [(x + width, y + t * height), (x + width + 3 * PT, y + t * height)] for t in SCALE_TICKS
-    ]
-    ax.add_collection(LineCollection(ticks, colors=TEXT_COLOUR, linewidths=0.6), autolim=False)
+    marks = [[(x + width, y + t * height), (x + width + 3 * PT, y + t * height)] for t in ticks]
+    ax.add_collection(LineCollection(marks, colors=TEXT_COLOUR, linewidths=0.6), autolim=False)
     chart.add(
-        *(Label(x + width + 5 * PT, y + t * height, text, 7.0) for t, text in SCALE_TICKS.items()),
+        *(Label(x + width + 5 * PT, y + t * height, text, 7.0) for t, text in ticks.items()),
         *(Label(x, y + height + (14 - 9 * i) * PT, line, 7.0, va="bottom")
           for i, line in enumerate(note.splitlines())),
     )  # fmt: skip

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -28,6 +28,9 @@ from valuecompass.metrics import (
 )
 from valuecompass.report._result import ReportError
 from valuecompass.sources import Exclusions, Scoring, load_source, read_exclusions
+
+if TYPE_CHECKING:
+    from valuecompass.report._gap_inputs import GapData, GapSources
 
 _NOT_IN_NAME = re.compile(r"[/\\:#?]")
 
@@ -126,6 +129,7 @@ class InputOptions:
     exclude: str | Path | None = None
     group_distance: GroupDistance = "cells"
     centre: bool = False  # every source's scores person-centred (report --centre)
+    gap: GapSources | None = None  # stated against enacted values (report --acted)
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,8 @@ class ReportData:
     #: everyone's answers before the exclusions (``people`` is after them), and the exclusions
     everyone: pd.DataFrame | None = None
     exclusions: Exclusions | None = None
+    #: the gap between a model's stated values and its choices (``report --acted``)
+    gap: GapData | None = None
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -155,10 +161,11 @@ class ReportData:
         return tuple((m, m.alignment) for m in self.models if m.alignment is not None)
 
 
-def check_names(llms: Sequence[tuple[str, str | Path]]) -> None:
-    """At least one model, each name given once."""
-    if not llms:
-        raise ReportError("a report needs at least one --llm source")
+def check_names(llms: Sequence[tuple[str, str | Path]], stated: bool = False) -> None:
+    """At least one model (or, with STATED, a stated side that stands for it), each name
+    given once."""
+    if not llms and not stated:
+        raise ReportError("a report needs at least one --llm source (or --acted with --stated)")
     counts = Counter(name for name, _ in llms)
     twice = [name for name, n in counts.items() if n > 1]
     if twice:
@@ -193,7 +200,8 @@ def load_inputs(
     """Read every source, then align each model with the people (when given); with
     ``options.centre``, on person-centred scores (see :func:`valuecompass.stats.centre_answers`)."""
     opts = options or InputOptions()
-    check_names(llms)
+    check_names(llms, stated=opts.gap is not None and opts.gap.stated is not None)
+    gap = _gap(opts, llms, instrument)
     people = _read("people", humans, instrument, "humans") if humans is not None else None
     everyone, exclusions = None, None
     if people is not None:
@@ -202,8 +210,11 @@ def load_inputs(
             people, exclusions = _excluded(people, opts.exclude, instrument)
     people = _centred(people, instrument) if opts.centre else people
     models = []
-    for (name, src), slug in zip(llms, slugs([n for n, _ in llms]), strict=True):
-        source = _read(name, src, instrument, "llm", opts.score)
+    sources = [_read(name, src, instrument, "llm", opts.score) for name, src in llms]
+    if gap is not None and not llms:  # the stated side is the report's model
+        stated = gap.result
+        sources.append(SourceData(gap.name, gap.stated_src, stated.stated_answers, stated.stated))
+    for source, slug in zip(sources, slugs([s.name for s in sources]), strict=True):
         if opts.centre:
             source = replace(
                 source, answers=_centre(source.answers, instrument), uncentred=source.answers
@@ -217,7 +228,19 @@ def load_inputs(
         options=opts,
         everyone=everyone,
         exclusions=exclusions,
+        gap=gap,
     )
+
+
+def _gap(
+    opts: InputOptions, llms: Sequence[tuple[str, str | Path]], instrument: Instrument
+) -> GapData | None:
+    """The stated and enacted sides, read first: a bad one fails before any model is read."""
+    if opts.gap is None:
+        return None
+    from valuecompass.report._gap_inputs import load_gap
+
+    return load_gap(opts.gap, llms, instrument)
 
 
 def _excluded(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from valuecompass.report._gap_section import GapSection
 from valuecompass.report._sec_alignment import (
     HeatmapsSection,
     RankingsSection,
@@ -24,6 +25,7 @@ DEFAULT_SECTIONS: tuple[Section, ...] = (
     ReproductionSection(),
     RigorSection(),
     ScienceSection(),
+    GapSection(),
     ProfileSection(),
     ProvenanceSection(),
 )

@@ -4,6 +4,7 @@ exclusions; whether a run and an instrument can be compared; a stored run's scal
 value–action gap study's released files (stated values, actions and choices) for ``gap``;
 action sets from tidy CSV or JSONL files and from the study's release."""
 
+from valuecompass.sources._action_texts import load_action_texts
 from valuecompass.sources._actions import (
     ActionFile,
     ActionFileError,
@@ -76,6 +77,7 @@ __all__ = [
     "import_actions",
     "is_release_header",
     "is_store",
+    "load_action_texts",
     "load_choices",
     "load_source",
     "load_stated",
