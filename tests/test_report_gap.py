@@ -22,9 +22,11 @@ import pytest
 from click.testing import CliRunner
 
 from valuecompass.cli import main
+from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import load_instrument
 from valuecompass.report._gap_inputs import GapSources, load_gap
 from valuecompass.report._gap_section import gap_summary
+from valuecompass.sources import load_action_texts
 
 REPO = Path(__file__).resolve().parents[1]
 GAP = REPO.parent / "shared" / "datasets" / "value-action-gap-2025"
@@ -365,6 +367,22 @@ def test_one_axis_gives_bars_not_a_heatmap(tmp_path: Path) -> None:
     assert "stated: stated against acted by region" in _section(out.read_text(encoding="utf-8"))
 
 
+def test_action_texts_from_a_stored_set_are_the_files(tmp_path: Path) -> None:
+    files = _planted(tmp_path)
+    db = tmp_path / "a.db"
+    code, _, err = _run("actions", "import", str(files["actions"]), "--set", "planted",
+                        "--db", str(db), "--instrument", str(ODD_PATH))  # fmt: skip
+    assert code == 0, err
+    stored = load_action_texts(f"{db}#planted", ODD)
+    from_file = load_action_texts(files["actions"], ODD)
+    pd.testing.assert_frame_equal(stored, from_file)
+    assert len(stored) == 12 and set(stored["inclination"]) == {"expresses", "opposes"}
+    with pytest.raises(ValueCompassError, match="no action set 'other' \\(sets: planted\\)"):
+        load_action_texts(f"{db}#other", ODD)
+    with pytest.raises(ValueCompassError, match="an action set of instrument 'odd_test'"):
+        load_action_texts(f"{db}#planted", INST)
+
+
 # -- bad input ----------------------------------------------------------------------------
 
 
@@ -372,6 +390,7 @@ def test_one_axis_gives_bars_not_a_heatmap(tmp_path: Path) -> None:
     ("case", "expected"),
     [
         ("ratings-as-acted", "ratings (stated values), not choices; give it as --stated"),
+        ("task-1-as-acted", "ratings (stated values), not choices; give it as --stated"),
         ("stated-alone", "--stated and --actions go with --acted"),
         ("no-stated", "at least one --llm source (or --acted with --stated)"),
         ("bad-actions", "--actions"),
@@ -380,9 +399,11 @@ def test_one_axis_gives_bars_not_a_heatmap(tmp_path: Path) -> None:
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, case: str, expected: str) -> None:
     files = _planted(tmp_path)
-    common = ["--instrument", str(ODD_PATH), "--out", str(tmp_path / "r.html")]
+    inst = "value_actions" if case == "task-1-as-acted" else str(ODD_PATH)
+    common = ["--instrument", inst, "--out", str(tmp_path / "r.html")]
     args = {
         "ratings-as-acted": ["--stated", str(files["stated"]), "--acted", str(files["stated"])],
+        "task-1-as-acted": ["--stated", str(T1), "--acted", str(T1)],
         "stated-alone": ["--llm", str(files["stated"]), "--stated", str(files["stated"])],
         "no-stated": ["--acted", str(files["acted"])],
         "bad-actions": [
