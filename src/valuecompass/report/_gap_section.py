@@ -356,8 +356,9 @@ def _ranking(
     table = assets.table(
         "gap-ranking",
         f"The {len(top)} {w.nouns} whose stated and acted sides lie furthest apart",
-        f"{w.heading} by mean distance over all cells, largest first "
-        "(the CSV has the top of the ranking valuecompass gap --ranking prints).",
+        f"{w.heading} by mean distance over all cells, largest first; the figures below "
+        "rank them within each level of each axis, as valuecompass gap --ranking --by AXIS "
+        "prints them.",
         top[["rank", "value", "distance"]],
         keys=0,
         labels=w.names,
