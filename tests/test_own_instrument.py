@@ -15,18 +15,26 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import Engine
 
+import _survey_support as support
+from _survey_support import Walker, client
 from valuecompass import answers as ans
 from valuecompass.cli import main
 from valuecompass.instrument import context_columns, load_instrument
 from valuecompass.metrics import align
 from valuecompass.stats import permutation_test
+from valuecompass.survey import load_content
 
 DATA = Path(__file__).parent / "data"
 WARD_FILE = DATA / "ward_instrument.yaml"
 WARD_PROMPTS = DATA / "ward_prompts.yaml"
 WARD = load_instrument(WARD_FILE)
 ITEMS = WARD.item_ids
+ODD_FILE = DATA / "odd_instrument.yaml"
+ODD = load_instrument(ODD_FILE)
+
+pg_database, store_url, engine = support.pg_database, support.store_url, support.engine
 
 
 def _invoke(*args: str) -> Result:
@@ -122,3 +130,153 @@ def test_significance_and_the_report_take_scales_running_opposite_ways(
     out = ward["root"] / "report.html"
     _ok("report", *src, "--jobs", "1", "--out", out)
     assert "Fairness" in out.read_text()
+
+
+# --- defect 3: a run read with an instrument whose items or scales differ ---------------------
+
+
+def _ward_copy(root: Path, name: str, edit: dict[str, str]) -> Path:
+    """The ward instrument's file with each OLD text of EDIT replaced by its new one."""
+    text = WARD_FILE.read_text()
+    for old, new in edit.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = root / name
+    path.write_text(text)
+    return path
+
+
+def test_a_run_read_with_a_changed_scale_is_refused_and_a_reworded_copy_is_not(
+    ward: dict[str, Path],
+) -> None:
+    from valuecompass.sources import IncomparableError, load_source
+
+    run = f"{ward['db']}#w"
+    flipped = _ward_copy(ward["root"], "flipped.yaml", {"agree: first": "agree: last"})
+    refused = _invoke("align", "--humans", ward["people"], "--llm", run,
+                      "--instrument", flipped)  # fmt: skip
+    assert refused.exit_code == 2, refused.output
+    line = refused.stderr.strip()
+    assert "\n" not in line and line.startswith(f"error: {run}: the run used another version")
+    assert "'plain'" in line and "'letters'" in line and "agree first" in line, line
+    assert "agree last" in line, line
+    with pytest.raises(IncomparableError, match="agree first"):
+        load_source(run, load_instrument(flipped), "llm")
+    # other items (one renamed id) are refused too
+    other = _ward_copy(ward["root"], "other.yaml", {"id: thrift": "id: frugality"})
+    refused = _invoke("profile", "--llm", run, "--instrument", other)
+    assert refused.exit_code == 2 and "their items differ" in refused.stderr, refused.output
+    assert "thrift" in refused.stderr
+    # names, definitions, wording texts, labels and the title are words, not scoring: a
+    # translated or reworded copy reads the run alike
+    reworded = _ward_copy(
+        ward["root"],
+        "reworded.yaml",
+        {
+            "title: A ward study (test-only)": "title: Eine Bezirksstudie",
+            "name: Fairness": "name: Gerechtigkeit",
+            "Everyone in the ward is treated alike.": "Alle im Bezirk werden gleich behandelt.",
+            "strongly agree}": "stimme voll zu}",
+        },
+    )
+    same = ["align", "--humans", ward["people"], "--llm", run, "--format", "json"]
+    assert json.loads(_ok(*same, "--instrument", reworded)) == json.loads(
+        _ok(*same, "--instrument", WARD_FILE)
+    )
+
+
+# --- defect 4: with no --instrument, a run is read on its own ---------------------------------
+
+
+def test_with_no_instrument_given_every_command_reads_the_runs_own(ward: dict[str, Path]) -> None:
+    run = f"{ward['db']}#w"
+    model = pd.read_csv(io.StringIO(_ok("runs", "export", "w", "--db", ward["db"])))
+    keys = ["persona", "domain", "value"]
+    cells = model.assign(s=(model["position"] - 1) / 4).groupby(keys)["s"].mean()
+    by_persona = cells.groupby(level="persona").mean()
+    got = json.loads(_ok("profile", "--llm", run, "--by", "persona", "--format", "json"))
+    assert {r["persona"]: r["score"] for r in got["rows"]} == pytest.approx(
+        by_persona.to_dict(), abs=1e-12
+    )
+    assert "Most endorsed" in _ok("profile", "--llm", run)  # the table view too
+    plain = ["align", "--humans", ward["people"], "--llm", run, "--format", "json"]
+    aligned = json.loads(_ok(*plain))
+    assert aligned == json.loads(_ok(*plain, "--instrument", WARD_FILE))
+    assert aligned["overall"]["distance"] == pytest.approx(
+        _by_hand_distances(ward).mean(), abs=1e-12
+    )
+    ranks = json.loads(_ok("rigor", "ranks", *plain[1:5], "--resamples", "20", "--format",
+                           "json"))  # fmt: skip
+    assert {r["value"] for r in ranks["rows"]} == set(ITEMS)
+    out = ward["root"] / "own.html"
+    _ok("report", "--humans", ward["people"], "--llm", run, "--jobs", "1", "--out", out)
+    assert "Fairness" in out.read_text()  # the run's own item names
+
+
+def test_a_real_conflict_of_instruments_is_one_line_naming_the_run_and_both(
+    ward: dict[str, Path], tmp_path: Path
+) -> None:
+    run = f"{ward['db']}#w"
+    refused = _invoke("profile", "--llm", run, "--instrument", "value_form")
+    assert refused.exit_code == 2, refused.output
+    line = refused.stderr.strip()
+    assert "\n" not in line and run in line
+    assert "'ward_study'" in line and "'value_form'" in line, line
+    # two runs of different instruments in one report, with no --instrument to settle it
+    db = tmp_path / "vf.db"
+    _ok("run", "--model", "mock", "--db", db, "--run", "vf", "--countries", "India",
+        "--scenarios", "healthcare", "--variants", "0", "--no-progress")  # fmt: skip
+    refused = _invoke("report", "--llm", run, "--llm", f"{db}#vf", "--out", tmp_path / "r.html")
+    assert refused.exit_code == 2, refused.output
+    line = refused.stderr.strip()
+    assert "\n" not in line and f"{db}#vf" in line and run in line, line
+    assert "'ward_study'" in line and "'value_form'" in line, line
+    assert not (tmp_path / "r.html").exists()
+
+
+# --- defect 9: a run's own prompt design gives the factors ------------------------------------
+
+
+def test_sensitivity_factors_of_a_run_read_its_stored_design(ward: dict[str, Path]) -> None:
+    src = ["--humans", ward["people"], "--llm", f"{ward['db']}#w", "--instrument", WARD_FILE]
+    own = json.loads(_ok("rigor", "sensitivity", *src, "--view", "factors", "--format", "json"))
+    named = json.loads(_ok("rigor", "sensitivity", *src, "--view", "factors", "--format", "json",
+                           "--prompts", WARD_PROMPTS))  # fmt: skip
+    assert own == named
+    assert [r["factor"] for r in own["rows"]] == ["framing", "requirement", "other"]
+    assert sum(r["share"] for r in own["rows"]) == pytest.approx(1.0)
+
+
+# --- defect 8: a survey store knows the instrument its study was served with ------------------
+
+
+def _odd_rate(item: str, index: int) -> str:
+    """Attention checks as asked; the odd instrument's items over its 7 letters and 'skip'."""
+    checks = {c.id: c.expected(ODD.people_scale) for c in load_content().attention_checks}
+    return checks.get(item, ("a", "b", "c", "d", "e", "f", "g", "skip")[index % 8])
+
+
+def test_survey_export_with_no_instrument_reads_the_studys_own(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    walker = Walker(client(engine, instrument=ODD))
+    walker.complete("south", rate=_odd_rate)
+    out = tmp_path / "people.csv"
+    said = _ok("survey", "export", "--db", store_url, "--out", out)
+    assert said.startswith("9 answers from 1 participants")
+    table = pd.read_csv(out, dtype={"raw": str})
+    assert len(table) == 9 and set(table["value"]) == set(ODD.item_ids)
+    assert {"region", "setting", "tone"} <= set(table.columns) and "country" not in table.columns
+    assert set(table["region"]) == {"south"}
+    # each answer as given: letters a..g at positions 1..7, 'skip' missing
+    given = {k: v for k, v in walker.given.items() if k in set(ODD.item_ids)}
+    assert dict(zip(table["value"], table["raw"], strict=True)) == given
+    for raw, position in zip(table["raw"], table["position"], strict=True):
+        assert (pd.isna(position) and raw == "skip") or position == "abcdefg".index(raw) + 1
+    # an instrument that conflicts with the study's is refused in one line naming both
+    refused = _invoke("survey", "export", "--db", store_url, "--out", tmp_path / "vf.csv",
+                      "--instrument", "value_form")  # fmt: skip
+    assert refused.exit_code == 2, refused.output
+    line = refused.stderr.strip()
+    assert "\n" not in line and "'odd_test'" in line and "'value_form'" in line, line
+    assert not (tmp_path / "vf.csv").exists()
