@@ -280,3 +280,62 @@ def test_survey_export_with_no_instrument_reads_the_studys_own(
     line = refused.stderr.strip()
     assert "\n" not in line and "'odd_test'" in line and "'value_form'" in line, line
     assert not (tmp_path / "vf.csv").exists()
+
+
+def test_the_bundled_model_s_run_is_read_on_its_own_instrument(ward: dict[str, Path]) -> None:
+    """The real bundled model asked the ward instrument (one context, one variant, item mode):
+    profile and align with no --instrument read its answers on the run's own scales."""
+    db = ward["root"] / "local.db"
+    _ok("run", "--instrument", WARD_FILE, "--prompts", WARD_PROMPTS, "--model", "local",
+        "--mode", "item", "--variants", "0", "--where", "persona=student", "--where",
+        "domain=housing", "--db", db, "--run", "smol", "--no-progress")  # fmt: skip
+    model = pd.read_csv(io.StringIO(_ok("runs", "export", "smol", "--db", db)))
+    assert len(model) == len(ITEMS) and (model["raw"].astype(str) != "").all()
+    scored = model.dropna(subset=["position"])
+    assert len(scored) > 0 and scored["position"].isin([1, 2, 3, 4, 5]).all()
+    own = (scored.set_index("value")["position"] - 1) / 4  # A (1) agrees: score 0
+    got = json.loads(_ok("profile", "--llm", f"{db}#smol", "--by", "value", "--format", "json"))
+    rows = {r["value"]: r["score"] for r in got["rows"] if r["score"] is not None}
+    assert rows == pytest.approx(own.to_dict(), abs=1e-12)
+    people = pd.read_csv(ward["people"])
+    here = people[(people["persona"] == "student") & (people["domain"] == "housing")]
+    h = ((5 - here["position"]) / 4).groupby(here["value"]).mean()
+    aligned = json.loads(_ok("align", "--humans", ward["people"], "--llm", f"{db}#smol",
+                             "--by", "value", "--format", "json"))  # fmt: skip
+    expect = (own - h.reindex(own.index)).abs()
+    assert {r["value"]: r["distance"] for r in aligned["rows"] if r["value"] in own.index} == (
+        pytest.approx(expect.to_dict(), abs=1e-12)
+    )
+
+
+def test_a_run_of_a_bundled_instrument_is_read_with_todays_copy_where_alike(
+    ward: dict[str, Path], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from valuecompass.sources import choose_instrument
+
+    assert choose_instrument(None, [(f"{ward['db']}#w", "llm")]) == WARD
+    assert choose_instrument(None, [(ward["people"], "humans")]) == load_instrument()
+    db = tmp_path / "old.db"
+    _ok("run", "--model", "mock", "--db", db, "--run", "vf", "--countries", "India",
+        "--scenarios", "healthcare", "--variants", "0", "--no-progress")  # fmt: skip
+    form = load_instrument()
+    older = form.to_data()  # as an older version kept it: one grouping fewer
+    older["groupings"] = [g for g in older["groupings"] if g["id"] != "higher_order"]
+    for item in older["items"]:
+        item["groups"].pop("higher_order", None)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runs SET instrument_spec = ?", (json.dumps(older),))
+    assert choose_instrument(None, [(f"{db}#vf", "llm")]) == form
+    # a kept copy whose model scale scores otherwise is its own instrument
+    older["scales"] = [
+        {**s, "agree": "last" if s["agree"] == "first" else "first"}
+        if s["id"] == "agreement"
+        else s
+        for s in older["scales"]
+    ]
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runs SET instrument_spec = ?", (json.dumps(older),))
+    kept = choose_instrument(None, [(f"{db}#vf", "llm")])
+    assert kept != form and kept.scale("agreement").agree != form.scale("agreement").agree

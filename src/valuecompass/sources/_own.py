@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.instrument import Instrument, bundled_ids, load_instrument
 from valuecompass.sources._comparable import (
     IncomparableError,
     Side,
@@ -100,8 +100,9 @@ def choose_instrument(
 
     GIVEN (``--instrument``), when the instruments the sources' stores kept are comparable with
     it; with none given, the first kept instrument (a run's first, where SOURCES lists the
-    model's sources first), when every other kept one is comparable with it; else the Value
-    Form. A real conflict is an :class:`IncomparableError` naming the source and both
+    model's sources first), when every other kept one is comparable with it (today's bundled
+    copy where it is one of the bundled instruments and reads the answers alike); else the
+    Value Form. A real conflict is an :class:`IncomparableError` naming the source and both
     instruments.
     """
     kept = [s for s in (stored_instrument(src, side) for src, side in sources) if s is not None]
@@ -120,4 +121,14 @@ def choose_instrument(
                 f"{first.source} with {first.instrument.id!r}: {found}, so they cannot be "
                 "read together; analyse each with its own instrument"
             )
-    return first.instrument
+    return _today(first)
+
+
+def _today(stored: Stored) -> Instrument:
+    """STORED's instrument, or today's bundled one of its id where that reads its answers
+    alike (so what was added since, a grouping say, applies to older runs)."""
+    inst = stored.instrument
+    if inst.id not in bundled_ids():
+        return inst
+    bundled = load_instrument(inst.id)
+    return bundled if difference(inst, bundled, stored.side) is None else inst
