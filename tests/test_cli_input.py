@@ -308,5 +308,6 @@ def test_instrument_option_is_the_same_everywhere(command: list[str]) -> None:
     assert code == 0, out
     flat = " ".join(out.split())  # click wraps help text to the terminal
     assert "--instrument ID|PATH A bundled instrument's id (see 'valuecompass instrument " in flat
-    assert "list') or an instrument YAML file; the Value Form if omitted." in flat
+    assert "list') or an instrument YAML file; if omitted, the one kept by the store the " in flat
+    assert "command reads answers from (a run's, a survey study's), else the Value Form." in flat
     assert "Value Form YAML" not in flat

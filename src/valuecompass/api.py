@@ -23,6 +23,7 @@ from valuecompass.sources import (
     Reading,
     Scoring,
     apply_exclusions,
+    choose_instrument,
     load_choices,
     load_source,
     load_stated,
@@ -63,8 +64,12 @@ def align_sources(
     >>> result = align_sources("shared/datasets/valuecompass-2025",
     ...                        "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")
     >>> result.alignment.by("country")  # doctest: +SKIP
+
+    INSTRUMENT, when given, must be comparable with the instruments the sources' stores kept;
+    with none, the run's (or the survey's) own is read (see
+    :func:`valuecompass.sources.choose_instrument`), else the Value Form.
     """
-    form = instrument or load_instrument()
+    form = choose_instrument(instrument, [(llm, "llm"), (humans, "humans")])
     h, h_report = load_source(humans, form, "humans")
     if exclude is not None:
         h = exclude_people(h, h_report, exclude, form)

@@ -28,7 +28,8 @@ DEFAULT_SURVEY_DB = "survey.db"
 #: The help of ``--instrument``, the same on every command that reads or writes answers.
 INSTRUMENT_HELP = (
     "A bundled instrument's id (see 'valuecompass instrument list') or an instrument YAML "
-    "file; the Value Form if omitted."
+    "file; if omitted, the one kept by the store the command reads answers from (a run's, "
+    "a survey study's), else the Value Form."
 )
 
 #: ``--instrument ID|PATH``: any bundled instrument or a user's file.

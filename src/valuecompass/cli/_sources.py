@@ -3,7 +3,7 @@ once from their options; and the ``--ci``/``--ceiling`` columns ``align`` adds."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,12 +20,13 @@ from valuecompass.cli._options import (
     kept,
     kept_option,
 )
-from valuecompass.instrument import context_columns, group_rule, load_instrument
+from valuecompass.instrument import Instrument, context_columns, group_rule, load_instrument
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from valuecompass.api import AlignResult
+    from valuecompass.sources import Side
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,14 +54,31 @@ def kept_exclude() -> Path | None:
     return kept("exclude", None)  # type: ignore[no-any-return]
 
 
+def command_instrument(
+    instrument_path: Path | None, llms: Iterable[str] = (), humans: str | None = None
+) -> Instrument:
+    """The instrument a command reads its sources with: ``--instrument`` (INSTRUMENT_PATH),
+    refused where a source's store kept one it conflicts with; with none, the one the LLMS'
+    runs (or the HUMANS' survey) kept, else the Value Form
+    (:func:`valuecompass.sources.choose_instrument`)."""
+    from valuecompass.sources import choose_instrument
+
+    given = load_instrument(instrument_path) if instrument_path is not None else None
+    sides: list[tuple[str | Path, Side]] = [(llm, "llm") for llm in llms]
+    if humans is not None:
+        sides.append((humans, "humans"))
+    return choose_instrument(given, sides)
+
+
 def load_sources(humans: str, llm: str, instrument_path: Path | None) -> AlignResult:
-    """HUMANS against LLM under the command's kept options; each source's summary on stderr."""
+    """HUMANS against LLM under the command's kept options, on :func:`command_instrument`;
+    each source's summary on stderr."""
     from valuecompass.api import align_sources
 
     result = align_sources(
         humans,
         llm,
-        load_instrument(instrument_path),
+        command_instrument(instrument_path, [llm], humans),
         kept_score(),
         exclude=kept_exclude(),
         group_distance=kept("group_distance", "cells"),

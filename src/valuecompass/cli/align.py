@@ -21,7 +21,8 @@ from valuecompass.cli._options import (
     score_option,
     seed_option,
 )
-from valuecompass.instrument import group_rule, load_instrument
+from valuecompass.cli._sources import command_instrument
+from valuecompass.instrument import group_rule
 
 if TYPE_CHECKING:
     from valuecompass.metrics import GroupDistance
@@ -71,7 +72,7 @@ def align(
     from valuecompass.api import align_sources
     from valuecompass.cli import _render
 
-    instrument = load_instrument(instrument_path)
+    instrument = command_instrument(instrument_path, [llm], humans)
     group = group_rule(instrument, group).id  # an unknown grouping fails before any work
     result = align_sources(humans, llm, instrument, score, exclude_path, group_distance, centre)
     note_centred(centre)

@@ -142,7 +142,7 @@ def plan_command(**options: Any) -> None:
     time and (given prices) money."""
     from valuecompass.api import align_sources
     from valuecompass.cli import _render
-    from valuecompass.instrument import load_instrument
+    from valuecompass.cli._sources import command_instrument
 
     if (options["half_width"] is None) == (options["difference"] is None):
         fail("give one target: --half-width W, or --difference D (with --power)")
@@ -151,7 +151,7 @@ def plan_command(**options: Any) -> None:
     llms = options["llms"] or _default_llms(humans, two)
     if two and len(llms) != 2:
         fail(f"--difference compares two models; {len(llms)} --llm given")
-    instrument = load_instrument(options["instrument_path"])
+    instrument = command_instrument(options["instrument_path"], llms, humans)
     results = [
         align_sources(
             humans, llm, instrument, "answer", options["exclude_path"], options["group_distance"]

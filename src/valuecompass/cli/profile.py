@@ -12,8 +12,9 @@ from rich.table import Table
 from valuecompass.cli._common import console
 from valuecompass.cli._old_names import AcceptsOldNames
 from valuecompass.cli._options import centre_option, format_option, instrument_option, score_option
+from valuecompass.cli._sources import command_instrument
 from valuecompass.common import redact_text
-from valuecompass.instrument import Instrument, group_rule, load_instrument
+from valuecompass.instrument import Instrument, group_rule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +93,7 @@ def profile_command(
     from valuecompass.metrics import value_profile
     from valuecompass.sources import load_source
 
-    instrument = load_instrument(instrument_path)
+    instrument = command_instrument(instrument_path, [src])
     group = group_rule(instrument, group).id  # an unknown grouping fails before any work
     answers, _ = load_source(src, instrument, "llm", score)
     if centre:

@@ -15,8 +15,8 @@ from valuecompass.cli._options import (
     instrument_option,
     score_option,
 )
+from valuecompass.cli._sources import command_instrument
 from valuecompass.common import redact_text
-from valuecompass.instrument import load_instrument
 
 if TYPE_CHECKING:
     from valuecompass.metrics import GroupDistance
@@ -147,7 +147,11 @@ def report(
         humans,
         sources,
         out,
-        instrument=load_instrument(instrument_path) if keep else None,
+        instrument=(
+            command_instrument(instrument_path, [src for _, src in sources], humans)
+            if keep
+            else None
+        ),
         command=command_line(
             humans,
             llms,

@@ -19,6 +19,7 @@ from valuecompass.cli._options import (
 )
 from valuecompass.cli._sources import (
     answer_tables,
+    command_instrument,
     kept_exclude,
     kept_score,
     load_sources,
@@ -261,7 +262,7 @@ def irrelevant_command(
     from valuecompass.stats import compare_irrelevant
 
     # No alignment needed: a model may skip every value.
-    instrument = load_instrument(instrument_path)
+    instrument = command_instrument(instrument_path, [llm], humans)
     h, h_report = load_source(humans, instrument, "humans")
     exclude = kept_exclude()
     if exclude is not None:

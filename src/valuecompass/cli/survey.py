@@ -237,12 +237,13 @@ def export(
     """Finished participants' answers as tidy CSV: one row per participant and item, with
     their level of every context axis."""
     from valuecompass.answers import write_csv
-    from valuecompass.instrument import context_columns, load_instrument
+    from valuecompass.cli._sources import command_instrument
+    from valuecompass.instrument import context_columns
     from valuecompass.store import open_store
     from valuecompass.store import survey as store
     from valuecompass.store.survey import survey_axes
 
-    instrument = load_instrument(instrument_path)
+    instrument = command_instrument(instrument_path, humans=db)  # with none, the study's own
     axes = survey_axes(instrument, asked_axis)
     engine = open_store(db, create=False)
     try:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.instrument import Instrument
 from valuecompass.report._draw import draw
 from valuecompass.report._html import RenderedSection, environment, render_page, render_section
 from valuecompass.report._inputs import InputOptions, load_inputs
@@ -26,6 +26,7 @@ from valuecompass.report._result import ReportError, ReportResult
 from valuecompass.report._sec_profile import provenance
 from valuecompass.report._section import Assets, Section, TableAsset
 from valuecompass.report._sections import DEFAULT_SECTIONS
+from valuecompass.sources import Side, choose_instrument
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,10 @@ def build(
     """See :func:`valuecompass.report.build_report`."""
     started = time.perf_counter()
     target = check_target(out)
-    data = load_inputs(humans, llms, instrument or load_instrument(), command, options)
+    sides: list[tuple[str | Path, Side]] = [(src, "llm") for _, src in llms]
+    if humans is not None:
+        sides.append((humans, "humans"))
+    data = load_inputs(humans, llms, choose_instrument(instrument, sides), command, options)
     assets = Assets()
     built = [(s, s.build(data, assets)) for s in (sections or DEFAULT_SECTIONS) if s.applies(data)]
     with staging(target) as stage:

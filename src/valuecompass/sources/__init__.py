@@ -1,6 +1,7 @@
 """Sources of answers, above the store: a ``--humans`` or ``--llm`` SRC (the paper's released
 layout, people's CSVs, tidy CSVs, run and survey stores) read into the tidy answer table;
-exclusions; whether a run and an instrument can be compared; a stored run's scales; the
+exclusions; whether a run and an instrument can be compared, and which instrument a command
+reads its sources with (the one given, or the one their stores kept); a stored run's scales; the
 value–action gap study's released files (stated values, actions and choices) for ``gap``;
 action sets from tidy CSV or JSONL files and from the study's release."""
 
@@ -15,8 +16,11 @@ from valuecompass.sources._actions import (
 from valuecompass.sources._actions_release import is_release_header
 from valuecompass.sources._comparable import (
     IncomparableError,
+    Side,
     check_comparable,
     check_run,
+    difference,
+    record_instrument,
     run_instrument,
 )
 from valuecompass.sources._exclusions import (
@@ -52,6 +56,7 @@ from valuecompass.sources._load import (
     load_source,
     score_by_probs,
 )
+from valuecompass.sources._own import Stored, choose_instrument, stored_instrument
 from valuecompass.sources._released import (
     model_folders,
     read_model_folder,
@@ -70,10 +75,14 @@ __all__ = [
     "IncomparableError",
     "Reading",
     "Scoring",
+    "Side",
     "SourceError",
+    "Stored",
     "apply_exclusions",
     "check_comparable",
     "check_run",
+    "choose_instrument",
+    "difference",
     "import_actions",
     "is_release_header",
     "is_store",
@@ -90,8 +99,10 @@ __all__ = [
     "read_human_folder",
     "read_model_folder",
     "read_stated_file",
+    "record_instrument",
     "released_levels",
     "run_instrument",
     "score_by_probs",
+    "stored_instrument",
     "write_action_csv",
 ]

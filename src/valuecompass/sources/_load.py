@@ -30,11 +30,13 @@ from valuecompass.answers import read_tidy
 from valuecompass.common import header_of
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
-from valuecompass.sources._comparable import check_run
+from valuecompass.sources._comparable import Side, check_comparable, check_run, record_instrument
 from valuecompass.sources._humans import read_human_csv, read_human_folder
 from valuecompass.sources._released import FILE_GLOB, model_folders, read_model_folder
+from valuecompass.sources._run_scales import with_scales
+from valuecompass.store import runs
+from valuecompass.store.runs import RunRecord
 
-Side = Literal["humans", "llm"]
 Scoring = Literal["answer", "probs"]
 SCORINGS: tuple[Scoring, ...] = ("answer", "probs")
 
@@ -229,7 +231,7 @@ def _load_store(
             report = ans.ImportReport(source=shown, rows=len(table), answers=len(table))
             report.respondents = int(table["respondent"].nunique())
         else:
-            table, report = _load_run(engine, shown, run_name)
+            table, report = _load_run(engine, shown, run_name, instrument)
     finally:
         engine.dispose()
     report.missing.update(m for m in table["missing"] if m)
@@ -237,11 +239,26 @@ def _load_store(
 
 
 def _load_run(
-    engine: Engine, location: str, run_name: str
+    engine: Engine, location: str, run_name: str, instrument: Instrument
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
-    from valuecompass.sources._run_scales import with_scales
-    from valuecompass.store import runs
+    """A stored run's answers, refused when the instrument it stored differs from INSTRUMENT
+    in its items, axes or scales (:func:`check_comparable`)."""
+    record = find_run(engine, location, run_name)
+    used = record_instrument(record)
+    if used is not None:
+        check_comparable(used, instrument, f"{location}#{record.name}")
+    table = with_scales(runs.run_answers(engine, record), record)
+    report = ans.ImportReport(
+        source=f"{location}#{record.name}", rows=len(table), answers=len(table)
+    )
+    report.manifest = record.summary()
+    report.variant_levels = run_levels(record)
+    return table, report
 
+
+def find_run(engine: Engine, location: str, run_name: str) -> RunRecord:
+    """The run RUN_NAME of the store at LOCATION, or its one run when RUN_NAME is empty; a
+    :class:`SourceError` naming the runs there when it is not one of them."""
     records = runs.list_runs(engine)
     if not records:
         raise SourceError(f"{location}: the store holds no model runs")
@@ -254,13 +271,17 @@ def _load_run(
     if record is None:
         names = ", ".join(r.name for r in records)
         raise SourceError(f"{location}: no run {run_name!r}; runs there: {names}")
-    table = with_scales(runs.run_answers(engine, record), record)
-    report = ans.ImportReport(
-        source=f"{location}#{record.name}", rows=len(table), answers=len(table)
-    )
-    report.manifest = record.summary()
-    report.variant_levels = bundled_levels(record.prompts_digest)
-    return table, report
+    return record
+
+
+def run_levels(record: RunRecord) -> dict[int, dict[str, str]] | None:
+    """The factor levels of each variant of the prompt design RECORD's run used: its stored
+    design (runs from store schema 4 on), else the bundled design with its digest."""
+    if record.prompt_design is not None:
+        from valuecompass.prompts import PromptSet
+
+        return PromptSet.model_validate(record.prompt_design).levels()
+    return bundled_levels(record.prompts_digest)
 
 
 def bundled_levels(digest: str) -> dict[int, dict[str, str]] | None:

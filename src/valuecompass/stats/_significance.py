@@ -5,7 +5,9 @@ For each value the statistic is its alignment distance, the mean over contexts o
 distance between its mean scores over contexts). Under the null hypothesis people's and the
 model's answers to the value are exchangeable within each context, so the test shuffles the
 labels "person" and "model" among each context's answering units (people and prompt
-variant × sample answers, keeping the group sizes) and recomputes the distance. The p-value is
+variant × sample answers, keeping the group sizes) and recomputes the distance; each answer
+is pooled as its position normalised on its own side's scale (0 agree), so people and a model
+answering on scales that run opposite ways are compared alike. The p-value is
 ``(1 + #{permuted >= observed}) / (1 + permutations)``; q-values control the false discovery
 rate across values (Benjamini and Hochberg, 1995).
 """
@@ -15,9 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from valuecompass.answers import same_mapping
-from valuecompass.errors import ValueCompassError
-from valuecompass.instrument import load_instrument
+from valuecompass.answers import normalise
+from valuecompass.instrument import Point, RatingScale
 from valuecompass.metrics import Alignment
 from valuecompass.stats._groups import Layout
 from valuecompass.stats._resample import random_ranks
@@ -45,24 +46,33 @@ def benjamini_hochberg(p_values: FloatArray) -> FloatArray:
     return out
 
 
+#: The scale pooled units are on: positions already normalised (0 agree .. 1 the other end).
+NORMALISED = RatingScale(
+    id="normalised",
+    agree="first",
+    points=(
+        Point(code="0", label="agree end", position=0.0),
+        Point(code="1", label="other end", position=1.0),
+    ),
+)
+
+
 def _pool(people: Units, model: Units) -> tuple[Units, IntArray]:
     """Both sides' units in one array per context: people first, then the model's.
 
-    Their raw positions share one array, so both must be on scales that score alike.
+    Each side's positions are normalised on its own scale first (0 its agree end, 1 the
+    other), so scales that run opposite ways, or have other lengths, pool alike; the pooled
+    units are on :data:`NORMALISED`.
     """
-    if not same_mapping(*(u.scale or load_instrument().people_scale for u in (people, model))):
-        raise ValueCompassError(
-            "a permutation test pools people's and the model's answers, which are on scales "
-            "that score positions differently"
-        )
     n_h, n_m = people.counts, model.counts
     width = int((n_h + n_m).max(initial=1))
     c_dim, k = people.positions.shape[0], people.positions.shape[2]
     pooled = np.full((c_dim, max(width, 1), k), np.nan)
+    ph, pm = normalise(people.positions, people.scale), normalise(model.positions, model.scale)
     for c in range(c_dim):
-        pooled[c, : n_h[c]] = people.positions[c, : n_h[c]]
-        pooled[c, n_h[c] : n_h[c] + n_m[c]] = model.positions[c, : n_m[c]]
-    return Units(pooled, n_h + n_m, people.contexts, people.values, people.scale), n_h
+        pooled[c, : n_h[c]] = ph[c, : n_h[c]]
+        pooled[c, n_h[c] : n_h[c] + n_m[c]] = pm[c, : n_m[c]]
+    return Units(pooled, n_h + n_m, people.contexts, people.values, NORMALISED), n_h
 
 
 def value_distance(human: FloatArray, model: FloatArray, how: str = "cells") -> FloatArray:

@@ -48,6 +48,13 @@ def stored_study(engine: Engine, study_id: str) -> Study | None:
     return Study(row.study_id, row.instrument, row.items_per_page, json.loads(row.settings))
 
 
+def stored_studies(engine: Engine) -> list[Study]:
+    """Every study the store has served, first served first."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(studies).order_by(studies.c.first_served_at)).all()
+    return [Study(r.study_id, r.instrument, r.items_per_page, json.loads(r.settings)) for r in rows]
+
+
 def record_study(engine: Engine, study: Study) -> None:
     """Remember STUDY as the settings its study is now served with."""
     values = {

@@ -34,6 +34,7 @@ from valuecompass.store._survey_study import (
     in_progress,
     record_study,
     start_admin_session,
+    stored_studies,
     stored_study,
 )
 from valuecompass.store._survey_tables import (
@@ -79,6 +80,7 @@ __all__ = [
     "secret",
     "set_step",
     "start_admin_session",
+    "stored_studies",
     "stored_study",
     "survey_axes",
 ]

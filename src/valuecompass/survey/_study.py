@@ -18,8 +18,8 @@ from valuecompass.store.survey import participants
 from valuecompass.survey._settings import SurveyConfigError, SurveySettings
 
 log = logging.getLogger("valuecompass.survey")
-#: Settings not recorded with the study: the instrument and words are recorded by digest,
-#: the admin token never.
+#: Settings not recorded as they are: the instrument is recorded by digest and whole (as
+#: ``instrument_spec``), the words whole, the admin token never.
 UNRECORDED = {"instrument", "content", "admin_token"}
 
 
@@ -45,6 +45,7 @@ def open_study(settings: SurveySettings, engine: Engine) -> list[str]:
     _fix_pages(engine, before.items_per_page if before else settings.items_per_page)
     recorded = settings.model_dump(mode="json", exclude=UNRECORDED)
     recorded["content"] = settings.content.model_dump(mode="json")
+    recorded["instrument_spec"] = settings.instrument.to_data()  # what 'survey export' reads
     store.record_study(
         engine, store.Study(settings.study_id, digest, settings.items_per_page, recorded)
     )
