@@ -345,7 +345,9 @@ def _profile_rigor_report(
     # where a cell holds a model answer per language too (a unit is a language's answer)
     assert {r["value"]: r["distance"] for r in known} == pytest.approx(distance.to_dict())
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
-    assert all(r["rank_low"] <= r["rank"] <= r["rank_high"] for r in known)
+    # a percentile interval of resampled ranks: ordered and on the ranks' range, but it need
+    # not hold the point rank (a distance near 0 is pushed up by resampling, so its ranks are)
+    assert all(1 <= r["rank_low"] <= r["rank_high"] <= len(ranked) for r in known)
     assert all(0 <= r["p_top_3"] <= 1 for r in known)
 
     report = ["report", "--humans", store, "--llm", f"smol={store}#smol", "--jobs", "1"]

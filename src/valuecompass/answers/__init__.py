@@ -9,6 +9,7 @@ from valuecompass.answers._choices import (
     choice_columns,
     choice_frame,
     is_choice_table,
+    parse_choice,
 )
 from valuecompass.answers._parse import (
     AllParse,
@@ -68,6 +69,7 @@ __all__ = [
     "normalise",
     "on_reference_scale",
     "parse_all",
+    "parse_choice",
     "parse_form",
     "parse_item",
     "parse_option",

@@ -10,10 +10,14 @@ so that no later analysis needs the order the options were shown in again.
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import pandas as pd
+
+from valuecompass.answers._parse import Missing, extract_json_object
 
 Inclination = Literal["expresses", "opposes"]
 #: The two inclinations of an action toward its item, in this order everywhere.
@@ -56,3 +60,47 @@ def choice_frame(rows: Iterable[Mapping[str, Any]], axes: Sequence[str]) -> pd.D
 def is_choice_table(table: pd.DataFrame) -> bool:
     """Whether TABLE is a choice table (it has the ``inclination`` column)."""
     return "inclination" in table.columns
+
+
+#: A reply that is only an option: ``1``, ``2``, ``Option 2``, ``option 1.``
+_OPTION = re.compile(r"^\s*(?:option\s*)?([12])\s*[.):]?\s*$", re.IGNORECASE)
+#: An option named inside a longer reply.
+_NAMED = re.compile(r"\boption\s*([12])\b", re.IGNORECASE)
+#: Longest reply read; anything past it is left unread (a choice needs a few words).
+_LONGEST = 20_000
+
+
+def parse_choice(text: str) -> tuple[int | None, str]:
+    """The option (1 or 2) a reply picks, or ``None`` and why not (a :class:`Missing` value).
+
+    Read in this order: a JSON (or Python-literal) object's ``action`` field, possibly fenced
+    or followed by more text; else the whole reply. That text is an option when it is just
+    ``1``, ``2`` or ``Option 1``/``Option 2``; otherwise the options it names (``Option 2``)
+    decide when there is one. A reply naming both is ``ambiguous``, one naming neither
+    ``unrecognised``, an empty one ``empty``.
+    """
+    text = text[:_LONGEST]
+    if not text.strip():
+        return None, Missing.EMPTY.value
+    action = _action_field(text)
+    match = _OPTION.match(action)
+    if match:
+        return int(match.group(1)), ""
+    named = set(_NAMED.findall(action))
+    if len(named) == 1:
+        return int(named.pop()), ""
+    return None, (Missing.AMBIGUOUS if named else Missing.UNRECOGNISED).value
+
+
+def _action_field(text: str) -> str:
+    """The reply's ``action`` (a Python or JSON mapping, possibly fenced); else the text."""
+    data: object = None
+    try:
+        data = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        data = extract_json_object(text)
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if str(key).strip().lower() == "action":
+                return str(value)
+    return text

@@ -19,7 +19,6 @@ their published variant agreement (see :func:`valuecompass.metrics.variant_agree
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections import Counter, defaultdict
@@ -29,7 +28,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from valuecompass import answers as ans
-from valuecompass.answers import Inclination, Missing, extract_json_object
+from valuecompass.answers import Inclination, Missing
 from valuecompass.common import read_rows, read_text
 from valuecompass.instrument import Instrument
 from valuecompass.sources._gap_release import (
@@ -51,8 +50,6 @@ REVERSED = frozenset({2, 3, 6, 7})
 #: Order 0's option 1 and option 2: the release sorted each pair by polarity, negative first.
 ORDER0: tuple[Inclination, Inclination] = ("opposes", "expresses")
 _EVALUATION = re.compile(r"evaluation_(\d+)")
-_OPTION = re.compile(r"^\s*(?:option\s*)?([12])\s*[.)]?\s*$", re.IGNORECASE)
-_NAMED = re.compile(r"\boption\s*([12])\b", re.IGNORECASE)
 _AUTHORS = (("Option 1", 1), ("Option 2", 2), ("'1'", 1), ("'2'", 2))
 
 
@@ -202,39 +199,11 @@ def _variant_columns(path: Path, header: list[str]) -> dict[int, str]:
 
 
 def _result_choice(text: str, variant: int, reading: Reading) -> dict[str, object]:
-    shown, missing = _authors_option(text) if reading == "authors" else _reply_option(text)
+    shown, missing = _authors_option(text) if reading == "authors" else ans.parse_choice(text)
     if shown is None:
         return {"raw": text, "missing": missing}
     order0 = 3 - shown if variant in REVERSED else shown
     return {"raw": text, "option": shown, "inclination": ORDER0[order0 - 1]}
-
-
-def _reply_option(text: str) -> tuple[int | None, str]:
-    """The option (1 or 2) a reply's ``action`` names, or ``None`` and why not."""
-    if not text.strip():
-        return None, Missing.EMPTY.value
-    action = _action_field(text)
-    match = _OPTION.match(action)
-    if match:
-        return int(match.group(1)), ""
-    named = set(_NAMED.findall(action))
-    if len(named) == 1:
-        return int(named.pop()), ""
-    return None, (Missing.AMBIGUOUS if named else Missing.UNRECOGNISED).value
-
-
-def _action_field(text: str) -> str:
-    """The reply's ``action`` (a Python or JSON mapping, possibly fenced); else the text."""
-    data: object = None
-    try:
-        data = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        data = extract_json_object(text)
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if str(key).strip().lower() == "action":
-                return str(value)
-    return text
 
 
 def _authors_option(text: str) -> tuple[int | None, str]:
