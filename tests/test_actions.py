@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import _survey_support as support
+from _gap_support import ACTIONS, REPO
 from _survey_support import BACKENDS
 from valuecompass.cli import main
 from valuecompass.store import actions as store
@@ -24,11 +25,7 @@ from valuecompass.store import open_store
 
 pg_database = support.pg_database
 
-REPO = Path(__file__).resolve().parents[1]
-GAP = REPO.parent / "shared" / "datasets" / "value-action-gap-2025"
-if not GAP.is_dir():  # a clone made elsewhere: where the workplace keeps the data
-    GAP = Path("/work/shared/datasets/value-action-gap-2025")
-RELEASE = GAP / "outputs" / "data_release" / "value_action_gap_full_data_generation.csv"
+RELEASE = ACTIONS
 ODD = REPO / "tests" / "data" / "odd_instrument.yaml"
 
 HAND = """country,scenario,value,inclination,action,spans,explanation

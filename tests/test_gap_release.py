@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from _gap_support import ACTIONS, EVAL, GAP, LOG, T1
 from valuecompass import answers as ans
 from valuecompass.cli import main
 from valuecompass.instrument import group_rule, load_instrument
@@ -26,14 +27,6 @@ from valuecompass.metrics import variant_agreement
 from valuecompass.sources import read_choice_results
 from valuecompass.stats import Layout
 
-REPO = Path(__file__).resolve().parents[1]
-GAP = REPO.parent / "shared" / "datasets" / "value-action-gap-2025"
-if not GAP.is_dir():  # a clone made elsewhere: where the workplace keeps the data
-    GAP = Path("/work/shared/datasets/value-action-gap-2025")
-EVAL = GAP / "outputs" / "evaluation"
-T1 = EVAL / "anthropic-claude-sonnet-4-20250514_t1.csv"
-LOG = EVAL / "eval_log_20250628_154645.jsonl"
-ACTIONS = GAP / "outputs" / "data_release" / "value_action_gap_full_data_generation.csv"
 RESULTS = GAP / "src" / "outputs"
 #: The authors' published variant agreement per model (the dataset's README).
 PUBLISHED = {

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from _gap_support import ACTIONS, LOG, T1
 from valuecompass.cli import main
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import load_instrument
@@ -28,14 +29,6 @@ from valuecompass.report._gap_inputs import GapSources, load_gap
 from valuecompass.report._gap_section import gap_summary
 from valuecompass.sources import load_action_texts
 
-REPO = Path(__file__).resolve().parents[1]
-GAP = REPO.parent / "shared" / "datasets" / "value-action-gap-2025"
-if not GAP.is_dir():  # a clone made elsewhere: where the workplace keeps the data
-    GAP = Path("/work/shared/datasets/value-action-gap-2025")
-EVAL = GAP / "outputs" / "evaluation"
-T1 = EVAL / "anthropic-claude-sonnet-4-20250514_t1.csv"
-LOG = EVAL / "eval_log_20250628_154645.jsonl"
-ACTIONS = GAP / "outputs" / "data_release" / "value_action_gap_full_data_generation.csv"
 INST = load_instrument("value_actions")
 ODD_PATH = Path(__file__).parent / "data" / "odd_instrument.yaml"
 ODD = load_instrument(ODD_PATH)

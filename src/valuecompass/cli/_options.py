@@ -141,6 +141,17 @@ def seed_option(help: str | None = "Random seed.") -> Callable[[F], F]:
     return click.option("--seed", type=int, default=0, show_default=True, help=help)
 
 
+def reading_option(help: str) -> Callable[[F], F]:
+    """``--reading action|authors``: how a ``task2_results`` reply is read (``gap``, ``report``)."""
+    return click.option(
+        "--reading",
+        type=click.Choice(["action", "authors"]),
+        default="action",
+        show_default=True,
+        help=help,
+    )
+
+
 FORMATS = ("table", "json", "csv")
 
 

@@ -13,6 +13,7 @@ from valuecompass.cli._options import (
     ci_option,
     format_option,
     instrument_option,
+    reading_option,
     resamples_option,
     seed_option,
 )
@@ -61,13 +62,9 @@ CONFOUNDED = (
 @click.option(
     "--ranking", is_flag=True, help="Print the items ranked by distance within each --by level."
 )
-@click.option(
-    "--reading",
-    type=click.Choice(["action", "authors"]),
-    default="action",
-    show_default=True,
-    help="How a task2_results reply is read: its action field, or the authors' way (option "
-    "names anywhere in the reply, as their published variant agreement did).",
+@reading_option(
+    "How a task2_results reply is read: its action field, or the authors' way (option "
+    "names anywhere in the reply, as their published variant agreement did)."
 )
 @ci_option(
     None, help="Add bootstrap intervals at this level (e.g. 0.95) for the rates and distance."

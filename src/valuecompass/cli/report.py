@@ -13,6 +13,7 @@ from valuecompass.cli._options import (
     exclude_option,
     group_distance_option,
     instrument_option,
+    reading_option,
     score_option,
 )
 from valuecompass.cli._sources import command_instrument
@@ -110,13 +111,7 @@ def command_line(
     help="With --acted: the actions file or stored action set; a task-2 log's index file, and "
     "the actions' texts shown beside the most misaligned cells.",
 )
-@click.option(
-    "--reading",
-    type=click.Choice(["action", "authors"]),
-    default="action",
-    show_default=True,
-    help="With --acted: how a task2_results reply is read (as gap --reading).",
-)
+@reading_option("With --acted: how a task2_results reply is read (as gap --reading).")
 @instrument_option
 @score_option
 @exclude_option
