@@ -291,6 +291,32 @@ def test_unwritable_output_is_refused(released: Path, tmp_path: Path, where: str
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
 
 
+@pytest.mark.parametrize("theirs", ["page", "folder"])
+def test_a_file_or_folder_not_ours_is_never_written(
+    released: Path, tmp_path: Path, theirs: str
+) -> None:
+    """A report replaces an earlier report; a page or a files folder of the user's at the
+    output path is refused in one line and left as it was."""
+    page, folder = tmp_path / "r.html", tmp_path / "r_files"
+    if theirs == "page":
+        page.write_text("<html>my own notes</html>")
+    else:
+        folder.mkdir()
+        (folder / "mine.txt").write_text("keep me")
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    llm = released / "llm_outputs" / "gpt-4o-mini"
+    code, _, stderr = _run("report", "--llm", str(llm), "--out", str(page))
+    assert code == 2
+    assert "not a ValueCompass report" in stderr or "not a report's" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+    # a report of ours at the same place is replaced
+    (page.unlink() if theirs == "page" else shutil.rmtree(folder))
+    assert _run("report", "--llm", str(llm), "--out", str(page))[0] == 0
+    assert _run("report", "--llm", str(llm), "--out", str(page))[0] == 0
+
+
 class _FailingSpec:
     """A figure that fails while being drawn, after other files are written."""
 

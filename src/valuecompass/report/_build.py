@@ -62,7 +62,7 @@ def build(
         figures = draw(assets.figures, files, jobs)
         tables = write_tables(assets.tables, files)
         record = provenance(data)
-        (files / "provenance.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+        (files / PROVENANCE).write_text(json.dumps(record, indent=2, default=str) + "\n")
         env = environment()
         rendered = [
             RenderedSection(
@@ -99,7 +99,32 @@ def check_target(out: Path) -> Target:
     files_dir = html.with_name(f"{html.stem}_files")
     if files_dir.exists() and not files_dir.is_dir():
         raise ReportError(f"cannot write the report's files to {files_dir}: a file is there")
+    # a report replaces an earlier report, never a file or folder of the user's
+    if html.exists() and not _is_report(html):
+        raise ReportError(
+            f"cannot write the report to {out}: a file that is not a ValueCompass report is "
+            "there; move it or name another file"
+        )
+    if files_dir.is_dir() and not (files_dir / PROVENANCE).is_file():
+        raise ReportError(
+            f"cannot write the report's files to {files_dir}: a folder that is not a "
+            "report's is there; move it or name another file"
+        )
     return Target(html=html, files_dir=files_dir)
+
+
+#: The file every report's folder holds, and the mark in every report page's head.
+PROVENANCE = "provenance.json"
+_MARK = b'<meta name="generator" content="valuecompass '
+
+
+def _is_report(path: Path) -> bool:
+    """Whether PATH is a page this program wrote (its head carries the generator mark)."""
+    try:
+        with path.open("rb") as fh:
+            return _MARK in fh.read(4096)
+    except OSError:
+        return False
 
 
 @contextmanager
