@@ -25,8 +25,8 @@ from valuecompass.models import Request
 from valuecompass.models.mock import MockBackend
 from valuecompass.models.openai import OpenAIBackend, response_format
 from valuecompass.prompts import PromptError, load_design, read_design, render_action
-from valuecompass.store import open_store
 from valuecompass.store import actions as store
+from valuecompass.store import open_store
 
 ODD = Path(__file__).parent / "data" / "odd_instrument.yaml"
 ONE = ["--instrument", "value_actions", "--countries", "India", "--where", "topic=Politics"]
@@ -261,7 +261,8 @@ def test_a_stored_action_is_never_overwritten(tmp_path: Path) -> None:
     engine = open_store(str(tmp_path / "s.db"))
     found = store.create_set(engine, "x", "i", "d", ["country", "scenario"])
     place = {"context": [("country", "a"), ("scenario", "b")], "item": "v",
-             "inclination": "expresses", "spans": [], "explanation": "", "source": "generated"}  # fmt: skip
+             "inclination": "expresses", "spans": [], "explanation": "",
+             "source": "generated"}  # fmt: skip
     first = {**place, "text": "I do.", "source_detail": {"n": 1}, "missing": None}
     second = {**place, "text": "I do not.", "source_detail": {"n": 2}, "missing": None}
     assert store.put_generated(engine, found.id, [first]) == [True]
@@ -334,7 +335,7 @@ def test_sigkill_mid_run_loses_nothing_and_asks_nothing_twice(tmp_path: Path) ->
     assert 100 <= len(before) < 1232
     keys = [d["key"] for _, _, d in before.values()]
     assert len(set(keys)) == len(keys)  # each request stored once
-    again = CliRunner().invoke(main, args[:-1] + ["--no-progress"])
+    again = CliRunner().invoke(main, args)
     assert again.exit_code == 0, again.output
     n = len(before)
     assert f"1232 places; {n} already stored, 0 from cache, {1232 - n} asked" in again.output
