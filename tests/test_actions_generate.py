@@ -53,6 +53,11 @@ def test_single_quotes_and_trailing_text_are_read() -> None:
     assert got.ok and got.text == "We plant trees" and got.spans == ["plant trees"]
 
 
+def test_raw_line_breaks_inside_strings_are_read() -> None:
+    got = parse_action('{"action": "I help.", "explanation": "Because\n\nit helps."}')
+    assert got.ok and got.explanation == "Because it helps."
+
+
 def test_keys_match_without_case_spaces_or_underscores() -> None:
     reply = '{"Human Action": "I call my mother.", "feature_attributions": ["call"]}'
     got = parse_action(reply, ("human_action", "Feature Attributions", "why"))
@@ -179,14 +184,17 @@ def test_openai_sends_the_schema_as_asked() -> None:
     assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
     # string lengths are left out of OpenAI's strict schema; the rest is kept
     spans = sent["json_schema"]["schema"]["properties"]["spans"]
-    assert spans == {"type": "array", "items": {"type": "string"}, "maxItems": 3}
+    plain = r'[^"\\\x00-\x1f]'  # no quote, backslash or control character
+    assert spans == {"type": "array", "items": {"type": "string", "pattern": f"^{plain}{{0,60}}$"},
+                     "maxItems": 3}  # fmt: skip
     assert "pattern" in sent["json_schema"]["schema"]["properties"]["action"]
     as_object = OpenAIBackend("m", base_url="http://127.0.0.1:1/v1", schema_format="json_object")
     assert json.loads(as_object._body(_request(schema)))["response_format"] == {
         "type": "json_object", "schema": schema}  # fmt: skip
     assert response_format(schema, "json_object")["schema"] == schema
-    plain = json.loads(strict._body(_request(None)))
-    assert "response_format" not in plain
+    assert "response_format" not in json.loads(strict._body(_request(None)))
+    cut = response_format({"type": "string", "minLength": 1, "maxLength": 5}, "json_schema")
+    assert cut["json_schema"]["schema"] == {"type": "string"}
 
 
 # --- the CLI with the mock ----------------------------------------------------------------

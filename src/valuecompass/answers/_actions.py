@@ -1,10 +1,11 @@
 """Reading a generated action: the reply's JSON object, its action, spans and explanation.
 
 A reply is read by the first way that finds the action's key in it: the JSON object in the
-text (a ```json fence unwrapped, text before and after it ignored, a truncated object's
-finished ``"key": "value"`` pairs salvaged: :func:`extract_json_object`), then the object as
-a Python literal (single quotes). Keys are matched without regard to case, spaces,
-underscores or hyphens (``Human Action`` is ``human_action``).
+text, raw line breaks in its strings allowed (a ```json fence unwrapped, text before and after
+it ignored, a truncated object's finished ``"key": "value"`` pairs salvaged:
+:func:`extract_json_object`), then the object as a Python literal (single quotes). Keys are
+matched without regard to case, spaces, underscores or hyphens (``Human Action`` is
+``human_action``).
 
 What is kept, and why an action may be missing (the store's reasons):
 
@@ -18,6 +19,7 @@ What is kept, and why an action may be missing (the store's reasons):
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,11 +66,18 @@ def first_person(text: str, words: Sequence[str] = FIRST_PERSON_EN) -> bool:
 def _object(reply: str, action_key: str) -> Mapping[str, object] | None:
     """The reply's object that has the action's key, else any object it has."""
     wanted = _norm(action_key)
+    body = strip_wrappers(reply)
+    start, end = body.find("{"), body.rfind("}")
+    if 0 <= start < end:  # raw line breaks inside strings, as some grammars let through
+        try:
+            loose = json.loads(body[start : end + 1], strict=False)
+        except ValueError:
+            loose = None
+        if isinstance(loose, dict) and any(_norm(k) == wanted for k in loose):
+            return loose
     found = extract_json_object(reply)
     if found is not None and any(_norm(k) == wanted for k in found):
         return found
-    body = strip_wrappers(reply)
-    start, end = body.find("{"), body.rfind("}")
     if 0 <= start < end:
         try:
             data = ast.literal_eval(body[start : end + 1])

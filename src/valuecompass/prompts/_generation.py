@@ -5,9 +5,9 @@ A design's variants each pick one level of three factors: the request's wording 
 the extra asks after it (``extras``: the explanation and the spans, in an order) and the JSON
 requirement (``formats``); the user message is the design's ``layout`` filled with them. The
 JSON schema the reply must follow is the design's keys, with the spans and the explanation in
-the order the variant's extras ask for them, and its ``limits``; with an ``action_start``, the
-action must begin with that text and is written without double quotes, backslashes or
-control characters.
+the order the variant's extras ask for them, and its ``limits``; its strings are written without
+double quotes, backslashes or control characters (so the JSON needs no escapes), and with an
+``action_start`` the action begins with that text.
 
 Placeholders every text may use:
 
@@ -156,13 +156,12 @@ class GenerationDesign(_Strict):
         explanation in the order its extras ask for them."""
         k, lim = self.keys, self.limits
         parts: dict[str, dict[str, Any]] = {
-            k.spans: {"type": "array", "items": {"type": "string", "maxLength": lim.span},
-                      "maxItems": lim.spans},
-            k.explanation: {"type": "string", "maxLength": lim.explanation},
-        }  # fmt: skip
+            k.spans: {"type": "array", "items": _text(0, lim.span), "maxItems": lim.spans},
+            k.explanation: _text(0, lim.explanation),
+        }
         first = k.spans if self.extras[variant.extras].first == "spans" else k.explanation
         second = k.explanation if first == k.spans else k.spans
-        action: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": lim.action}
+        action = _text(1, lim.action)
         if self.action_start:
             rest = max(1, lim.action - len(self.action_start))
             pattern = f"^{_literal(self.action_start)}{_PLAIN}{{1,{rest}}}$"
@@ -183,6 +182,13 @@ class GenerationDesign(_Strict):
 #: A character of the action after its start: no double quote, backslash or control character
 #: (so the JSON string needs no escapes).
 _PLAIN = r'[^"\\\x00-\x1f]'
+
+
+def _text(least: int, most: int) -> dict[str, Any]:
+    """A string of LEAST to MOST plain characters (:data:`_PLAIN`), as a schema pattern: a
+    grammar made from it writes JSON that needs no escapes (llama.cpp's own string rule lets
+    raw line breaks through, which strict JSON refuses)."""
+    return {"type": "string", "pattern": f"^{_PLAIN}{{{least},{most}}}$"}
 
 
 def _literal(text: str) -> str:
