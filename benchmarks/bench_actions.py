@@ -31,6 +31,7 @@ from llama_cpp import Llama, LlamaGrammar
 from valuecompass.instrument import load_instrument
 from valuecompass.models import Completion, Request
 from valuecompass.models._grammar import schema_grammar
+from valuecompass.models._llama_batch import chunks
 from valuecompass.models.local import LocalBackend, bundled_model_path
 from valuecompass.prompts import GENERATE_INCLINATIONS, load_design, render_action
 
@@ -61,57 +62,67 @@ def ours(backend: LocalBackend, reqs: Sequence[Request]) -> Callable[[], list[Co
 def raw_decode(
     backend: LocalBackend, reqs: Sequence[Request], answers: Sequence[Completion]
 ) -> Callable[[], object]:
-    """Bare ``llama_decode``: the prompts (shared prefix once), then the generated tokens of
-    the sequences still going, one batch a step, the batches filled beforehand."""
+    """Bare ``llama_decode``: in the chunks ours cuts the requests into (what fits the context),
+    the prompts (shared prefix once), then the generated tokens of the sequences still going,
+    one batch a step, the batches filled beforehand."""
     prompts = [backend.tokens(r) for r in reqs]
     generated = []
     for a in answers:  # the text retokenised, cut or padded to the count ours generated
         count = a.completion_tokens or 0
         g = backend.model.tokenize(a.text, special=False)[:count]
         generated.append(g + [g[-1] if g else 0] * (count - len(g)))
+    ctx = backend.context
+    spans = chunks(prompts, max(r.max_tokens for r in reqs), ctx.n_ctx, backend.max_batch)
+    plans = [_chunk(prompts[a:b], generated[a:b]) for a, b in spans]
+    memory = llama_cpp.llama_get_memory(ctx.ctx)
+
+    def go() -> object:
+        for block, steps in plans:
+            llama_cpp.llama_memory_clear(memory, True)
+            assert llama_cpp.llama_decode(ctx.ctx, block) == 0
+            for step in steps:
+                assert llama_cpp.llama_decode(ctx.ctx, step) == 0
+        ctx.clear_sequences(0)
+        return None
+
+    return go
+
+
+def _put(b: Any, i: int, token: int, pos: int, seqs: Sequence[int], logits: bool) -> None:
+    b.token[i], b.pos[i], b.n_seq_id[i] = token, pos, len(seqs)
+    for j, s in enumerate(seqs):
+        b.seq_id[i][j] = s
+    b.logits[i] = logits
+
+
+def _chunk(prompts: Sequence[list[int]], generated: Sequence[list[int]]) -> tuple[Any, list[Any]]:
+    """One chunk's prefill batch and its step batches."""
     n = len(prompts)
     shared = min(len(p) for p in prompts) - 1
     while any(p[:shared] != prompts[0][:shared] for p in prompts):
         shared -= 1
-
-    def put(b: Any, i: int, token: int, pos: int, seqs: Sequence[int], logits: bool) -> None:
-        b.token[i], b.pos[i], b.n_seq_id[i] = token, pos, len(seqs)
-        for j, s in enumerate(seqs):
-            b.seq_id[i][j] = s
-        b.logits[i] = logits
-
     block = llama_cpp.llama_batch_init(shared + sum(len(p) - shared for p in prompts), 0, n)
     k = 0
     for pos in range(shared):
-        put(block, k, prompts[0][pos], pos, range(n), False)
+        _put(block, k, prompts[0][pos], pos, range(n), False)
         k += 1
     for s, p in enumerate(prompts):
         for pos in range(shared, len(p)):
-            put(block, k, p[pos], pos, [s], pos == len(p) - 1)
+            _put(block, k, p[pos], pos, [s], pos == len(p) - 1)
             k += 1
     block.n_tokens = k
     steps = []
     for t in range(max((len(g) for g in generated), default=0)):
         # ours decodes each generated token but the last (the first comes from the prefill)
         going = [s for s, g in enumerate(generated) if t < len(g) - 1]
-        step = llama_cpp.llama_batch_init(max(1, len(going)), 0, n)
+        if not going:
+            continue
+        step = llama_cpp.llama_batch_init(len(going), 0, n)
         for j, s in enumerate(going):
-            put(step, j, generated[s][t], len(prompts[s]) + t, [s], True)
+            _put(step, j, generated[s][t], len(prompts[s]) + t, [s], True)
         step.n_tokens = len(going)
-        if going:
-            steps.append(step)
-    ctx = backend.context.ctx
-    memory = llama_cpp.llama_get_memory(ctx)
-
-    def go() -> object:
-        llama_cpp.llama_memory_clear(memory, True)
-        assert llama_cpp.llama_decode(ctx, block) == 0
-        for step in steps:
-            assert llama_cpp.llama_decode(ctx, step) == 0
-        backend.context.clear_sequences(0)
-        return None
-
-    return go
+        steps.append(step)
+    return block, steps
 
 
 def chat_completions(llm: Llama, reqs: Sequence[Request]) -> Callable[[], int]:

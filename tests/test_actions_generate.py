@@ -114,7 +114,7 @@ def test_the_schema_follows_the_order_of_the_extras() -> None:
 def test_the_default_design_holds_the_first_word() -> None:
     design = read_design(None)
     action = design.reply_schema(design.variant())["properties"]["action"]
-    assert action["pattern"].startswith("^I ") and action["pattern"].endswith("{1,238}$")
+    assert action["pattern"].startswith("^I ") and action["pattern"].endswith("{1,158}$")
 
 
 def test_placeholders_come_from_the_instrument() -> None:
@@ -185,8 +185,8 @@ def test_openai_sends_the_schema_as_asked() -> None:
     # string lengths are left out of OpenAI's strict schema; the rest is kept
     spans = sent["json_schema"]["schema"]["properties"]["spans"]
     plain = r'[^"\\\x00-\x1f]'  # no quote, backslash or control character
-    assert spans == {"type": "array", "items": {"type": "string", "pattern": f"^{plain}{{0,60}}$"},
-                     "maxItems": 3}  # fmt: skip
+    assert spans == {"type": "array", "items": {"type": "string", "pattern": f"^{plain}{{0,40}}$"},
+                     "maxItems": 2}  # fmt: skip
     assert "pattern" in sent["json_schema"]["schema"]["properties"]["action"]
     as_object = OpenAIBackend("m", base_url="http://127.0.0.1:1/v1", schema_format="json_object")
     assert json.loads(as_object._body(_request(schema)))["response_format"] == {

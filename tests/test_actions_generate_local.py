@@ -21,8 +21,9 @@ from valuecompass.store import open_store
 
 pytestmark = pytest.mark.slow
 
-#: Tokens per action: enough for the default design's bounded object (measured: the longest
-#: of the 112 replies took 125 tokens at 160; 2 cores, about 110 s for all 112).
+#: Tokens per action: room for the default design's bounded object (its limits are set so a
+#: whole reply fits). Measured: all 112 closed before it; 96 s on 2 quiet cores (BF16), about
+#: 350 s while another test suite ran beside it.
 MAX_TOKENS = 160
 
 

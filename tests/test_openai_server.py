@@ -203,6 +203,6 @@ def test_actions_generate_through_the_server_with_a_json_schema(
     for text, missing, detail in rows:
         reply = json.loads(json.loads(detail)["reply"])  # the server kept to the schema
         assert missing is None and list(reply) == ["action", "spans", "explanation"]
-        assert reply["action"] == text and text.startswith("I ")
+        assert " ".join(reply["action"].split()) == text and text.startswith("I ")
     again = CliRunner().invoke(main, args)
     assert "4 already stored, 0 from cache, 0 asked" in again.output
