@@ -182,3 +182,27 @@ def test_server_killed_mid_run_and_restarted_loses_and_doubles_nothing(
     assert run.returncode == 0, err.decode()
     assert "12 prompts; 0 already stored, 0 from cache, 12 asked, 0 failed" in out.decode()
     assert _counts(db) == (12, 12, 12)
+
+
+def test_actions_generate_through_the_server_with_a_json_schema(
+    server: LlamaServer, tmp_path: Path
+) -> None:
+    # llama-cpp-python's server takes a schema as response_format json_object (+ schema)
+    db = tmp_path / "gen.db"
+    args = ["actions", "generate", "--instrument", "value_actions", "--model", "openai:smol",
+            "-M", f"base_url={server.base_url}", "-M", "schema_format=json_object",
+            "--countries", "India", "--where", "topic=Politics", "--items", "Equality,Wealth",
+            "--temperature", "0", "--max-tokens", "160", "--set", "remote", "--db", str(db),
+            "--concurrency", "2", "--no-progress"]  # fmt: skip
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert "4 places; 0 already stored, 0 from cache, 4 asked, 0 failed; 4/4 new" in done.output
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select text, missing, source_detail from actions").fetchall()
+    assert len(rows) == 4
+    for text, missing, detail in rows:
+        reply = json.loads(json.loads(detail)["reply"])  # the server kept to the schema
+        assert missing is None and list(reply) == ["action", "spans", "explanation"]
+        assert " ".join(reply["action"].split()) == text and text.startswith("I ")
+    again = CliRunner().invoke(main, args)
+    assert "4 already stored, 0 from cache, 0 asked" in again.output

@@ -1,8 +1,14 @@
 """Answers, below the store: the tidy answer table (one row per answer), parsing a raw
 answer into a position or a missing answer with its reason, positions onto [0, 1] on their own
 scale, and the checked reader of tidy CSVs; the tidy choice table (one row per forced choice
-between an item's two actions)."""
+between an item's two actions); reading a generated action."""
 
+from valuecompass.answers._actions import (
+    FIRST_PERSON_EN,
+    ParsedAction,
+    first_person,
+    parse_action,
+)
 from valuecompass.answers._choices import (
     INCLINATIONS,
     Inclination,
@@ -48,6 +54,7 @@ from valuecompass.answers._tidy import (
 )
 
 __all__ = [
+    "FIRST_PERSON_EN",
     "HUMANS",
     "INCLINATIONS",
     "AllParse",
@@ -56,6 +63,7 @@ __all__ = [
     "Inclination",
     "Missing",
     "Parsed",
+    "ParsedAction",
     "ScaleError",
     "Side",
     "choice_columns",
@@ -63,11 +71,13 @@ __all__ = [
     "columns",
     "empty",
     "extract_json_object",
+    "first_person",
     "frame",
     "is_choice_table",
     "model_scale",
     "normalise",
     "on_reference_scale",
+    "parse_action",
     "parse_all",
     "parse_choice",
     "parse_form",

@@ -1,4 +1,4 @@
-"""``valuecompass actions``: action sets in a store (import, list, show, export)."""
+"""``valuecompass actions``: action sets in a store (generate, import, list, show, export)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from valuecompass.cli._common import console, fail
-from valuecompass.cli._options import db_option, format_option, instrument_option
+from valuecompass.cli._options import (
+    db_option,
+    format_option,
+    instrument_option,
+    model_option,
+    seed_option,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,8 +29,8 @@ EXAMPLES = 3
 
 @click.group("actions")
 def actions_group() -> None:
-    """Action sets: per item, context and inclination, one action (import, list, show,
-    export)."""
+    """Action sets: per item, context and inclination, one action (generate, import, list,
+    show, export)."""
 
 
 @actions_group.command("import")
@@ -176,3 +182,127 @@ def actions_export(name: str, out_path: Path, db: str) -> None:
     found, table = _table(db, name)
     write_action_csv(table, out_path)
     click.echo(f"{len(table)} actions of {found.name!r} written to {out_path}", err=True)
+
+
+def _split(given: tuple[str, ...]) -> list[str]:
+    """``--items a,b --items c`` → three names."""
+    return [part.strip() for v in given for part in v.split(",") if part.strip()]
+
+
+@actions_group.command("generate")
+@instrument_option
+@model_option("model", "local", "local, local:PATH.gguf, openai:NAME, transformers:DIR, mock")
+@click.option("--set", "name", required=True, help="The action set to fill (made if new).")
+@db_option
+@click.option(
+    "--design",
+    default=None,
+    metavar="NAME|PATH",
+    help="A generation design: a bundled one by name (default; paper: the value-action "
+    "study's 2x2x2, in our words) or a YAML file.",
+)
+@click.option(
+    "--variant",
+    type=click.IntRange(min=0),
+    default=None,
+    help="The design's variant to ask (its default variant if omitted).",
+)
+@click.option(
+    "--countries",
+    multiple=True,
+    help="Levels of the country axis (comma-separated); all if omitted.",
+)
+@click.option("--scenarios", multiple=True, help="Levels of the scenario axis; all if omitted.")
+@click.option(
+    "--where",
+    multiple=True,
+    metavar="AXIS=LEVEL,...",
+    help="Levels of any axis of the instrument (repeatable): --where topic=Politics; every "
+    "level of the other axes.",
+)
+@click.option("--items", multiple=True, help="Items to generate for; all if omitted.")
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.2, show_default=True)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Tokens to generate per action (default 200).",
+)
+@seed_option("Random seed; a regenerated place is asked with the next one.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Requests in flight at once.",
+)
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "-M",
+    "--model-option",
+    "model_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option for the backend (repeatable), as for run: -M base_url=URL.",
+)
+@click.option(
+    "--regenerate",
+    is_flag=True,
+    help="Ask again the places kept missing (reply not JSON, no action, not first person, "
+    "call failed); actions already stored are never replaced.",
+)
+@click.option(
+    "--constrain/--no-constrain",
+    default=True,
+    show_default=True,
+    help="Send the reply's JSON schema to the backend (local: a grammar; openai: response_format).",
+)
+@click.option("--note", default="", help="A note kept with a new set.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
+)
+def actions_generate(**params: Any) -> None:
+    """Ask a model for one action per item, context and inclination (expresses, opposes) and
+    store each in the set NAME as it arrives.
+
+    Running the same command again resumes: places already stored are skipped, and a request
+    an identical one already answered (in any set of the store) is not asked again.
+    """
+    import sys
+
+    from valuecompass.cli.run import parse_model_options, parse_where
+    from valuecompass.runner import DEFAULT_ACTION_TOKENS, GenerateConfig, generate_actions
+    from valuecompass.store import redact
+
+    progress = params.pop("progress")
+    config = GenerateConfig(
+        model=params["model"],
+        backend_options=parse_model_options(params["model_options"]),
+        db=params["db"],
+        name=params["name"],
+        instrument_path=params["instrument_path"],
+        design=params["design"],
+        variant=params["variant"],
+        countries=_split(params["countries"]),
+        scenarios=_split(params["scenarios"]),
+        where=parse_where(params["where"]),
+        items=_split(params["items"]),
+        temperature=params["temperature"],
+        max_tokens=params["max_tokens"] or DEFAULT_ACTION_TOKENS,
+        seed=params["seed"],
+        concurrency=params["concurrency"],
+        retries=params["retries"],
+        regenerate=params["regenerate"],
+        constrain=params["constrain"],
+        note=params["note"],
+        progress=sys.stderr.isatty() if progress is None else progress,
+    )
+    try:
+        summary = generate_actions(config)
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: what was generated is stored; run the same command to resume", err=True
+        )
+        sys.exit(130)
+    click.echo(summary.text())
+    click.echo(f"store: {redact(config.db)}  set: {summary.name}")

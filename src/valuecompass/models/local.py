@@ -11,6 +11,8 @@ context and variant); each block is one batched decode with the shared prefix st
 (``_llama_batch.py``), and the one or two generated tokens are batched too. Option
 probabilities are read from the logits of the first answer token, renormalised over the
 single-token option codes. Every request samples from its own generator seeded with its seed.
+A request with a JSON schema is generated under a llama.cpp grammar made from it, one per
+sequence of the batch (``_grammar.py``), and stops once its reply is one whole JSON object.
 
 The identity names the source file, its digest and the weight format evaluated, so answers of
 different formats never share the cache. ``stop_at_option`` (on by default) stops generating
@@ -42,6 +44,7 @@ from valuecompass.models._base import (
     option_token_ids,
 )
 from valuecompass.models._bundled import bundled_model_path
+from valuecompass.models._grammar import Constraint, complete_json, constraints
 from valuecompass.models._llama_batch import BatchContext, chunks
 from valuecompass.models._llama_model import GGUFModel
 from valuecompass.models._sampling import generator, next_token
@@ -224,21 +227,51 @@ class LocalBackend:
         out: list[list[int]] = [[] for _ in requests]
         going = list(range(len(requests)))
         rows = logits
-        while going:
-            chosen = [next_token(rows[k], requests[i].temperature, rngs[i]) for k, i in
-                      enumerate(going)]  # fmt: skip
-            still = []
-            for i, token in zip(going, chosen, strict=True):
-                if self._model.is_eog(token):
-                    continue
-                out[i].append(token)
-                if len(out[i]) < requests[i].max_tokens and not self._decided(out[i], requests[i]):
-                    still.append(i)
-            going = still
-            if going:
-                positions = [len(prompts[i]) + len(out[i]) - 1 for i in going]
-                rows = self._ctx.step([out[i][-1] for i in going], going, positions)
+        held = constraints(self._model.vocab, self._model.n_vocab,
+                           [r.json_schema for r in requests])  # fmt: skip
+        try:
+            while going:
+                chosen = [self._choose(rows[k], requests[i], rngs[i], held[i])
+                          for k, i in enumerate(going)]  # fmt: skip
+                still = []
+                for i, token in zip(going, chosen, strict=True):
+                    if self._model.is_eog(token):
+                        continue
+                    out[i].append(token)
+                    if self._going(out[i], requests[i], i, held):
+                        still.append(i)
+                going = still
+                if going:
+                    positions = [len(prompts[i]) + len(out[i]) - 1 for i in going]
+                    rows = self._ctx.step([out[i][-1] for i in going], going, positions)
+        finally:
+            for constraint in held:
+                if constraint is not None:
+                    constraint.close()
         return out
+
+    @staticmethod
+    def _choose(
+        row: np.ndarray, request: Request, rng: np.random.Generator, held: Constraint | None
+    ) -> int:
+        """The next token: under the request's JSON schema when it has one."""
+        if held is None:
+            return next_token(row, request.temperature, rng)
+        return held.choose(row, request.temperature, rng)
+
+    def _going(
+        self, tokens: list[int], request: Request, i: int, held: Sequence[Constraint | None]
+    ) -> bool:
+        """Whether request I generates another token after TOKENS."""
+        if len(tokens) >= request.max_tokens or self._done(tokens, i, held):
+            return False
+        return not self._decided(tokens, request)
+
+    def _done(self, tokens: list[int], i: int, held: Sequence[Constraint | None]) -> bool:
+        """A reply held to a schema is done once it is one whole JSON object."""
+        if held[i] is None or b"}" not in self._model.piece(tokens[-1], False):
+            return False
+        return complete_json(self._text(tokens))
 
     def _decided(self, tokens: list[int], request: Request) -> bool:
         """With ``stop_at_option``: the answer so far is exactly an option code that no longer

@@ -23,7 +23,8 @@ class MockBackend:
 
     * ``answer``: always this option code (``"2"``), or ``None`` for a hashed choice among
       the request's ``codes`` (the scale the prompt offers; its ``options`` when it has none;
-      with neither, a free-text request, a deterministic line of text);
+      with neither, a free-text request, a deterministic line of text; with a JSON schema, an
+      object that follows it, see :func:`_fill_schema`; given, the reply is ANSWER as it is);
     * ``script``: a function from request to text, overriding everything else;
     * ``delay``: seconds to wait per request (to imitate a remote model);
     * ``probs``: also return an option distribution peaked on the chosen option.
@@ -80,6 +81,8 @@ class MockBackend:
             time.sleep(self.delay)
         if self.script is not None:
             return Completion(text=self.script(request))
+        if request.json_schema is not None and self.answer is None:
+            return Completion(text=json.dumps(_fill_schema(request)), completion_tokens=30)
         options = request.codes or request.options  # the scale's rating codes, whatever they are
         if not options and self.answer is None:  # a free-text request (coding): a line of text
             return Completion(text=f"mock reply {_digest(list(request.messages), request.seed)}")
@@ -96,3 +99,21 @@ class MockBackend:
 
     def close(self) -> None:
         return None
+
+
+def _fill_schema(request: Request) -> dict[str, object]:
+    """An object following the request's JSON schema: its first string property a
+    first-person sentence with a number hashed from the prompt, the other strings a short
+    first-person sentence, arrays of strings one span of the first."""
+    schema = request.json_schema or {}
+    number = _digest(list(request.messages), request.seed) % 10_000
+    first = f"I act on it in my own way ({number})."
+    out: dict[str, object] = {}
+    for key, spec in dict(schema.get("properties") or {}).items():
+        kind = dict(spec).get("type")
+        if kind == "array":
+            out[key] = ["my own way"]
+        elif kind == "string":
+            out[key] = first if not any(isinstance(v, str) for v in out.values()) else (
+                "It is what I would do.")  # fmt: skip
+    return out

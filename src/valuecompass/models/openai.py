@@ -3,9 +3,10 @@
 Settings come from options (``-M key=value``), else from the environment (read in
 :mod:`valuecompass.settings`): ``base_url`` / ``OPENAI_BASE_URL`` (default
 ``https://api.openai.com/v1``) and ``api_key`` / ``OPENAI_API_KEY``. A loopback endpoint needs
-no key. Rate limits (429), server errors (5xx), timeouts and dropped connections are retried by
-the runner; 401 and 403 stop the run; other 4xx answers are kept as missing with the server's
-message.
+no key. A request with a JSON schema asks for a reply that follows it (``response_format``;
+option ``schema_format``). Rate limits (429), server errors (5xx), timeouts and dropped
+connections are retried by the runner; 401 and 403 stop the run; other 4xx answers are kept
+as missing with the server's message.
 
 The client is asyncio on aiohttp: one session and connection pool per event loop, bodies
 serialised with orjson. The runner drives :meth:`OpenAIBackend.acomplete` from one event loop
@@ -38,6 +39,41 @@ from valuecompass.settings import env
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 _JSON = {"Content-Type": "application/json"}
+
+
+#: How a request's JSON schema is sent (option ``schema_format``).
+SCHEMA_FORMATS = ("json_schema", "json_object", "none")
+
+
+def response_format(schema: Mapping[str, Any], how: str) -> dict[str, Any]:
+    """The ``response_format`` that holds a reply to SCHEMA: OpenAI's structured outputs
+    (``json_schema``, strict), or ``json_object`` with the schema beside it (llama-cpp-python's
+    server and others that follow it)."""
+    if how == "json_object":
+        return {"type": "json_object", "schema": dict(schema)}
+    strict = _without(schema, STRICT_UNSUPPORTED)
+    return {"type": "json_schema",
+            "json_schema": {"name": "reply", "schema": strict, "strict": True}}  # fmt: skip
+
+
+#: Schema keywords OpenAI's strict structured outputs refuse: string lengths (the reply's
+#: length is still bounded by max_tokens).
+STRICT_UNSUPPORTED = ("minLength", "maxLength")
+
+
+def _without(node: Any, keys: tuple[str, ...]) -> Any:
+    """NODE (a schema, or part of one) without KEYS at any depth (property names are kept)."""
+    if isinstance(node, Mapping):
+        out = {}
+        for k, v in node.items():
+            if k == "properties" and isinstance(v, Mapping):
+                out[k] = {name: _without(sub, keys) for name, sub in v.items()}
+            elif k not in keys:
+                out[k] = _without(v, keys)
+        return out
+    if isinstance(node, list):
+        return [_without(v, keys) for v in node]
+    return node
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -90,6 +126,9 @@ class OpenAIBackend:
         "timeout": "seconds before a request is given up and retried (default 120)",
         "logprobs": "true: also ask for the first answer token's top log-probabilities",
         "max_concurrency": "most requests in flight, whatever --concurrency says (default 1024)",
+        "schema_format": "how a JSON schema is sent: json_schema (OpenAI's response_format, "
+        "the default), json_object (response_format json_object with a schema, as "
+        "llama-cpp-python's server takes it) or none",
     }
 
     def __init__(
@@ -100,10 +139,17 @@ class OpenAIBackend:
         timeout: float = 120.0,
         logprobs: bool = False,
         max_concurrency: int = 1024,
+        schema_format: str = "json_schema",
     ) -> None:
         if not model:
             raise ConfigError("openai: name the model, e.g. --model openai:gpt-4o-mini")
         _check_types(timeout, logprobs, max_concurrency)
+        if schema_format not in SCHEMA_FORMATS:
+            raise ConfigError(
+                f"openai: option schema_format must be one of {', '.join(SCHEMA_FORMATS)}, "
+                f"got {schema_format!r}"
+            )
+        self.schema_format = schema_format
         self.model = model
         self.base_url = str(base_url or env("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         host = _check_url(self.base_url)
@@ -139,6 +185,8 @@ class OpenAIBackend:
         if self.logprobs and request.options:
             body["logprobs"] = True
             body["top_logprobs"] = 20
+        if request.json_schema is not None and self.schema_format != "none":
+            body["response_format"] = response_format(request.json_schema, self.schema_format)
         return orjson.dumps(body, default=_plain)
 
     def _session(self) -> aiohttp.ClientSession:

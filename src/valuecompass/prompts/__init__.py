@@ -1,18 +1,38 @@
 """Prompt variants as data, rendered from the instrument: all items at once, or one per prompt.
 
 A style names one of the instrument's wordings (its scale comes from the instrument's
-``roles``); placeholders come from the context's axis levels (see ``_context``).
+``roles``); placeholders come from the context's axis levels (see ``_context``). Generation
+designs (``_generation``): how a model is asked for one action per item, context and
+inclination.
 """
 
 from valuecompass.prompts._context import context_fields, item_fields, style_wording
+from valuecompass.prompts._generation import (
+    BUNDLED_DESIGNS,
+    GENERATE_INCLINATIONS,
+    ActionPrompt,
+    GenerationDesign,
+    GenerationVariant,
+    context_phrase,
+    design_origin,
+    generation_digest,
+    load_design,
+    read_design,
+    render_action,
+)
 from valuecompass.prompts._load import BUNDLED, PromptError, load_prompts, read_prompts
 from valuecompass.prompts._models import FACTORS, MODES, Mode, PromptSet, Style, Variant
 from valuecompass.prompts._render import Prompt, iter_grid, render, render_context, render_grid
 
 __all__ = [
     "BUNDLED",
+    "BUNDLED_DESIGNS",
     "FACTORS",
+    "GENERATE_INCLINATIONS",
     "MODES",
+    "ActionPrompt",
+    "GenerationDesign",
+    "GenerationVariant",
     "Mode",
     "Prompt",
     "PromptError",
@@ -20,11 +40,17 @@ __all__ = [
     "Style",
     "Variant",
     "context_fields",
+    "context_phrase",
+    "design_origin",
+    "generation_digest",
     "item_fields",
     "iter_grid",
+    "load_design",
     "load_prompts",
+    "read_design",
     "read_prompts",
     "render",
+    "render_action",
     "render_context",
     "render_grid",
     "style_wording",

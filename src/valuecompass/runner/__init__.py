@@ -7,11 +7,20 @@ from valuecompass.runner._config import (
     cache_key,
     prompts_digest,
 )
+from valuecompass.runner._generate import (
+    DEFAULT_ACTION_TOKENS,
+    GenerateConfig,
+    GenerateSummary,
+    generate_actions,
+)
 from valuecompass.runner._plan import Job, plan
 from valuecompass.runner._run import RunAborted, RunSummary, run_model
 
 __all__ = [
+    "DEFAULT_ACTION_TOKENS",
     "DEFAULT_MAX_TOKENS",
+    "GenerateConfig",
+    "GenerateSummary",
     "Job",
     "Outcome",
     "RunAborted",
@@ -20,6 +29,7 @@ __all__ = [
     "backoff_delay",
     "cache_key",
     "call_with_retries",
+    "generate_actions",
     "plan",
     "prompts_digest",
     "run_model",

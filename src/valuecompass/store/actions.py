@@ -11,6 +11,11 @@ Adding actions is one transaction (a group commit) and idempotent: an action alr
 with the same words (text, spans, explanation, missing reason; from any source) is skipped;
 one stored differently is refused, and then nothing is added. Nothing
 here deletes.
+
+Generated actions are stored as they arrive (:func:`put_generated`): a place already stored is
+never overwritten, except a place kept *missing* (no action, only its reason) when the caller
+regenerates it; the replaced row's source and reason are kept in the new row's
+``source_detail`` (``earlier``), so no reply the store was given is lost.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     func,
     select,
 )
@@ -269,3 +275,89 @@ def set_actions(engine: Engine, found: ActionSet) -> pd.DataFrame:
                         "source": r.source, "source_detail": dict(r.source_detail),
                         "missing": r.missing or ""})  # fmt: skip
     return pd.DataFrame.from_records(records, columns=[*found.axes, *COLUMNS])
+
+
+#: One action's place in its set: (country, scenario, context, item, inclination) columns.
+Place = tuple[str, str, str, str, str]
+
+
+def place_of(context: Sequence[tuple[str, str]], item: str, inclination: str) -> Place:
+    """The place of ITEM's action with INCLINATION in CONTEXT (its (axis, level) pairs)."""
+    where = context_row(context)
+    return (where["country"], where["scenario"], where["context"], item, inclination)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a set holds at one place: its missing reason (``None``: an action) and where it
+    came from."""
+
+    missing: str | None
+    source_detail: dict[str, Any]
+
+
+def stored_places(engine: Engine, set_id: int) -> dict[Place, Stored]:
+    """Every place the set holds, with its missing reason and source detail."""
+    cols = (actions.c.country, actions.c.scenario, actions.c.context, actions.c.item,
+            actions.c.inclination, actions.c.missing, actions.c.source_detail)  # fmt: skip
+    with engine.connect() as conn:
+        rows = conn.execute(select(*cols).where(actions.c.set_id == set_id)).all()
+    return {(r[0], r[1], r[2], r[3], r[4]): Stored(r[5], dict(r[6] or {})) for r in rows}
+
+
+def generated_replies(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Cache key → source detail of every generated action of any set whose call succeeded
+    (its detail has a ``key`` and a ``reply``): what an identical request was answered."""
+    query = select(actions.c.source_detail).where(actions.c.source == "generated")
+    out: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, "actions"):
+            return out
+        for (detail,) in conn.execute(query):
+            d = dict(detail or {})
+            if d.get("key") and isinstance(d.get("reply"), str) and not d.get("error"):
+                out.setdefault(str(d["key"]), d)
+    return out
+
+
+def put_generated(
+    engine: Engine, set_id: int, rows: Sequence[dict[str, Any]], replace_missing: bool = False
+) -> list[bool]:
+    """Store generated ROWS (as for :func:`add_actions`) in one transaction; for each, whether
+    it was stored. A place the set already holds is left as it is (the row is not stored),
+    unless it is kept missing and REPLACE_MISSING is given: then the new row takes its place,
+    the old one's reason and detail kept in the new detail's ``earlier`` list."""
+    out: list[bool] = []
+    with engine.begin() as conn:
+        fresh: list[dict[str, Any]] = []
+        for row in rows:
+            place = _place(row)
+            where = and_(actions.c.set_id == set_id, *(
+                actions.c[n] == v for n, v in zip(_PLACE_COLUMNS, place, strict=True)))  # fmt: skip
+            old = conn.execute(select(actions.c.id, actions.c.missing, actions.c.source,
+                                      actions.c.source_detail).where(where)).first()  # fmt: skip
+            fields = {f: (row.get(f) or None) if f == "missing" else row[f] for f in FIELDS}
+            if old is None:
+                values = dict(zip(_PLACE_COLUMNS, place, strict=True))
+                fresh.append({"set_id": set_id, **values, **fields})
+                out.append(True)
+                continue
+            if old.missing is None or not replace_missing:
+                out.append(False)
+                continue
+            earlier = [*dict(old.source_detail or {}).pop("earlier", [])]
+            previous = {k: v for k, v in dict(old.source_detail or {}).items() if k != "earlier"}
+            earlier.append({"source": old.source, "missing": old.missing, **previous})
+            fields["source_detail"] = {**dict(fields["source_detail"] or {}), "earlier": earlier}
+            done = conn.execute(
+                actions.update()
+                .where(actions.c.id == old.id, actions.c.missing.is_not(None))
+                .values(**fields)
+            )
+            out.append(done.rowcount == 1)
+        if fresh:
+            conn.execute(actions.insert(), fresh)
+    return out
+
+
+_PLACE_COLUMNS = ("country", "scenario", "context", "item", "inclination")
