@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from valuecompass.answers import ImportReport, on_reference_scale
+from valuecompass.answers import ImportReport, is_choice_table, on_reference_scale
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.metrics import (
     Alignment,
     Gap,
+    GapError,
     GroupDistance,
     align,
     choice_answers,
@@ -70,10 +71,19 @@ def align_sources(
     :func:`valuecompass.sources.choose_instrument`), else the Value Form.
     """
     form = choose_instrument(instrument, [(llm, "llm"), (humans, "humans")])
-    h, h_report = load_source(humans, form, "humans")
+    h, h_report = load_source(humans, form, "humans", choices=True)
     if exclude is not None:
         h = exclude_people(h, h_report, exclude, form)
-    m, m_report = load_source(llm, form, "llm", score)
+    m, m_report = load_source(llm, form, "llm", score, choices=True)
+    if is_choice_table(h) != is_choice_table(m):
+        said = "choices" if is_choice_table(m) else "ratings"
+        raise GapError(
+            f"{m_report.source} holds {said} and {h_report.source} does not: align sets "
+            "ratings against ratings and choices against choices (stated against acted: "
+            "valuecompass gap)"
+        )
+    if is_choice_table(m):  # actions set against actions: each choice at a scale's end
+        h, m = choice_answers(h, form), choice_answers(m, form, by_probs=score == "probs")
     if centre:
         from valuecompass.stats import centre_answers
 

@@ -26,7 +26,11 @@ def run_details(engine: Engine, record: RunRecord) -> dict[str, Any]:
     (``instrument_spec``, ``prompt_design``: ``None`` for a run made before schema 4)."""
     from valuecompass.store import runs as store
 
-    answers = store.run_answers(engine, record)
+    if record.task == "choice":
+        answers = store.run_choices(engine, record).rename(columns={"inclination": "position"})
+        answers["position"] = answers["position"].where(answers["position"] != "")
+    else:
+        answers = store.run_answers(engine, record)
     out = {**record.summary(), **store.prompt_counts(engine, record.id)}
     out["status"] = store.live_status(engine, [record])[record.id]
     out["answers"] = len(answers)
@@ -48,8 +52,13 @@ def show_run(details: dict[str, Any], fmt: str) -> None:
     missing = ", ".join(f"{k} {v}" for k, v in details["missing"].items()) or "none"
     finished = details["finished_at"] or "-"
     lines = [
-        f"run {details['name']}: {details['model']} ({details['spec']}), mode "
-        f"{details['mode']}, {details['status']}",
+        f"run {details['name']}: {details['model']} ({details['spec']}), "
+        + (
+            f"choices between the actions of set {details['action_set']}"
+            if details.get("task") == "choice"
+            else f"mode {details['mode']}"
+        )
+        + f", {details['status']}",
         f"  started {details['started_at']}, finished {finished}, version {details['version']}",
         f"  prompts {details['prompts']} ({details['failed']} failed); answers "
         f"{details['answers']}, scored {details['scored']}, missing: {missing}",
@@ -81,8 +90,19 @@ def _design_lines(details: dict[str, Any]) -> list[str]:
     design = details["prompt_design"]
     if design is None:
         return ["prompt design: " + NOT_STORED.format(digest=details["prompts_digest"])]
-    from valuecompass.prompts import FACTORS, PromptSet
+    from valuecompass.prompts import FACTORS, ChoiceDesign, PromptSet
 
+    if details.get("task") == "choice":
+        choice = ChoiceDesign.model_validate(design)
+        asked = details["grid"].get("variants") or [v.index for v in choice.variants]
+        shown = "; ".join(f"{v.index}: {v.wording}, {v.order}, {v.format}"
+                          for v in choice.variants)  # fmt: skip
+        return [
+            f"choice design: {choice.name}, version {choice.version}",
+            f"  digest {details['prompts_digest']}",
+            f"  variants (wording, order, format): {shown}",
+            f"  this run asked {', '.join(str(v) for v in asked)}",
+        ]
     prompts = PromptSet.model_validate(design)
     levels = prompts.levels()
     factors = [f"{f} ({', '.join(dict.fromkeys(v[f] for v in levels.values()))})" for f in FACTORS]

@@ -146,7 +146,8 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     "--max-tokens",
     type=click.IntRange(min=1),
     default=None,
-    help="Tokens to generate (all 1024, item 3).",
+    help="Tokens to generate (all 1024, item 3; choice: 3 for a number, 24 for JSON, 160 "
+    "with an explanation).",
 )
 @seed_option(None)
 @click.option(
@@ -178,12 +179,28 @@ def run_config(params: dict[str, Any]) -> RunConfig:
 )
 @click.option("--run", default=None, help="Run name; the same name resumes the run.")
 @click.option(
+    "--task",
+    type=click.Choice(["rating", "choice"]),
+    default="rating",
+    show_default=True,
+    help="rating: the items on the instrument's scale; choice: for each item and context, one "
+    "of its two actions (expressing it, opposing it) from --actions.",
+)
+@click.option(
+    "--actions",
+    default=None,
+    metavar="SET",
+    help="choice: the action set in the store whose pairs are asked (actions generate or "
+    "actions import makes one).",
+)
+@click.option(
     "--prompts",
     "prompts_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="A prompt design: a bundled one by name (default; paper: the authors' released "
-    "structure, one user message and a full 2x2x2 design) or a YAML file.",
+    "structure, one user message and a full 2x2x2 design) or a YAML file. With --task choice, "
+    "a choice design (default; paper: the authors' wording x order x format).",
 )
 @instrument_option
 @click.option(
@@ -312,11 +329,23 @@ def runs_show(name: str, db: str, fmt: str) -> None:
     help="CSV file; standard output if omitted.",
 )
 def runs_export(name: str, db: str, out: Path | None) -> None:
-    """A run's answers as tidy CSV: one row per answer."""
+    """A run's answers as tidy CSV: one row per answer (a choice run: one row per choice,
+    with the inclination chosen, the place it was shown in, and p_opposes)."""
     from valuecompass.answers import write_csv
     from valuecompass.store import runs as store
 
     engine, record = _find(db, name)
+    if record.task == "choice":  # one row per choice: the inclination chosen and its place
+        choices = store.run_choices(engine, record)
+        if out is None:
+            click.echo(choices.to_csv(index=False), nl=False)
+            return
+        try:
+            choices.to_csv(out, index=False)
+        except OSError as exc:
+            fail(f"{out}: cannot write ({exc.strerror})")
+        click.echo(f"{len(choices)} choices written to {out}")
+        return
     answers = store.run_answers(engine, record)
     if out is None:
         click.echo(answers.to_csv(index=False), nl=False)

@@ -69,15 +69,30 @@ def acted_scores(choices: pd.DataFrame) -> FloatArray:
     return out
 
 
-def choice_answers(choices: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+def choice_answers(
+    choices: pd.DataFrame, instrument: Instrument, by_probs: bool = False
+) -> pd.DataFrame:
     """CHOICES as a tidy answer table on the model's reference scale: an expressing choice at
     its agree end, an opposing one at its other end, one without inclination unscored (its
-    missing reason kept). A ``scale`` column names the scale."""
+    missing reason kept). A ``scale`` column names the scale.
+
+    BY_PROBS: each choice is placed by the probability the backend gave the opposing action
+    (``p_opposes``, kept by choice runs of backends with option probabilities) instead, one
+    without it unscored (``no_probs``)."""
     axes = context_columns(instrument)
     _check_axes(choices, axes)
     scale = reference_scale(instrument, "llm")
     agree, other = scale_ends(scale)
     score = acted_scores(choices)
+    if by_probs:
+        if "p_opposes" not in choices.columns or choices["p_opposes"].isna().all():
+            raise GapError(
+                "the choices carry no probabilities to score by (a choice run whose design "
+                "asks for the option's number, with the local or transformers backend, keeps "
+                "them)"
+            )
+        score = choices["p_opposes"].to_numpy(dtype=float)
+        choices = choices.assign(missing=np.where(np.isnan(score), "no_probs", ""))
     out = pd.DataFrame({c: choices[c].to_numpy() for c in ("source", *axes, "value")})
     out["respondent"] = choices["respondent"].to_numpy()
     out["variant"] = choices["variant"].array

@@ -49,10 +49,11 @@ class Request:
     ``options`` are the answer codes to score with token probabilities (item mode),
     ``value_names`` the names of the items asked (the mock uses them to write a form), and
     ``codes`` the rating codes of the scale the prompt offers (in mode all too), so a backend
-    never assumes a scale. ``json_schema``, when given, is the JSON schema the reply must
-    follow: a backend that can constrain its output to it does (``local`` with a grammar,
-    ``openai`` with ``response_format``); the others answer as they would and the reply is
-    parsed as usual.
+    never assumes a scale. ``choices`` are the texts of the options a choice prompt shows,
+    in the order shown (the mock may pick by them). ``json_schema``, when given, is the JSON
+    schema the reply must follow: a backend that can constrain its output to it does
+    (``local`` with a grammar, ``openai`` with ``response_format``); the others answer as they
+    would and the reply is parsed as usual.
     """
 
     messages: Sequence[Mapping[str, str]]
@@ -63,6 +64,7 @@ class Request:
     value_names: tuple[str, ...] = ()
     codes: tuple[str, ...] = ()
     json_schema: Mapping[str, Any] | None = None
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ class RunConfig(BaseModel):
     db: str = Field("valuecompass.db", description="SQLite path or database URL")
     run: str | None = Field(None, description="run name; derived from model and grid if omitted")
     mode: Mode = Field("item", description="all: every item in one prompt; item: one each")
+    task: Literal["rating", "choice"] = Field(
+        "rating", description="rating: items on a scale; choice: one of an item's two actions"
+    )
+    actions: str | None = Field(None, description="the choice task's action set in the store")
     countries: list[str] = Field(
         default_factory=list, description="levels of the country axis; all when empty"
     )

@@ -9,7 +9,7 @@ from typing import Any
 from valuecompass import __version__
 from valuecompass.instrument import Instrument, instrument_digest
 from valuecompass.models import Backend, Request
-from valuecompass.prompts import Prompt, PromptSet, iter_grid
+from valuecompass.prompts import ChoicePrompt, Prompt, PromptSet, iter_grid
 from valuecompass.runner._config import (
     RunConfig,
     cache_key,
@@ -26,10 +26,26 @@ from valuecompass.store.runs import RunGrid, RunManifest, RunParams, default_nam
 class Job:
     """One call to make: a prompt, its sample index and its cache key."""
 
-    prompt: Prompt
+    prompt: Prompt | ChoicePrompt
     sample: int
     key: str
     request: Request
+
+
+@dataclass(frozen=True)
+class RatingTask:
+    """What a rating run asks: its prompt design over the grid (the choice task's counterpart
+    is :class:`valuecompass.runner._choice.ChoiceTask`)."""
+
+    config: RunConfig
+    instrument: Instrument
+    prompts: PromptSet
+
+    def manifest(self, backend: Backend) -> RunManifest:
+        return run_manifest(self.config, self.instrument, self.prompts, backend)
+
+    def jobs(self, backend: Backend) -> Iterator[Job]:
+        return iter_jobs(self.config, self.instrument, self.prompts, backend)
 
 
 def plan(

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.models import Backend, ConfigError, get_backend
-from valuecompass.prompts import PromptSet, load_prompts
+from valuecompass.prompts import ChoicePrompt, load_prompts
 from valuecompass.runner._call import Outcome
 from valuecompass.runner._config import RunConfig
 from valuecompass.runner._execute import (
@@ -30,7 +30,7 @@ from valuecompass.runner._execute import (
 )
 from valuecompass.runner._interrupt import check, deferred_interrupt
 from valuecompass.runner._parse import Views, answer_rows
-from valuecompass.runner._plan import Job, iter_jobs, run_manifest
+from valuecompass.runner._plan import Job, RatingTask
 from valuecompass.runner._plan import plan as plan
 from valuecompass.runner._progress import make_progress
 from valuecompass.store import (
@@ -45,7 +45,10 @@ from valuecompass.store import (
 from valuecompass.store import runs as store
 
 if TYPE_CHECKING:
+    from valuecompass.runner._choice import ChoiceTask
     from valuecompass.runner._request_process import ProcessProducer
+
+    Task = RatingTask | ChoiceTask
 
 
 class RunAborted(ValueCompassError, RuntimeError):
@@ -97,16 +100,28 @@ def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
 def run_model(config: RunConfig, backend: Backend | None = None) -> RunSummary:
     """Run CONFIG's model over its grid, storing every answer as it arrives; resumable."""
     instrument = load_instrument(config.instrument_path)
-    prompts = load_prompts(config.prompts_path, instrument)
+    task = load_task(config, instrument)
     if config.executor == "ray" and not (backend is None or isinstance(backend, Distributed)):
         raise ConfigError("the ray executor builds its backends on the workers: pass no backend")
     owned = backend is None
     model = backend or open_backend(config)
     try:
-        return _run(config, instrument, prompts, model)
+        return _run(config, instrument, task, model)
     finally:
         if owned:
             model.close()
+
+
+def load_task(config: RunConfig, instrument: Instrument) -> Task:
+    """What CONFIG's run asks: ratings under its prompt design, or choices between the
+    actions of its action set."""
+    if config.task == "choice":
+        from valuecompass.runner._choice import ChoiceTask
+
+        return ChoiceTask.load(config, instrument)
+    if config.actions:
+        raise ConfigError("--actions names the choice task's action set: add --task choice")
+    return RatingTask(config, instrument, load_prompts(config.prompts_path, instrument))
 
 
 def open_backend(config: RunConfig) -> Backend:
@@ -118,15 +133,13 @@ def open_backend(config: RunConfig) -> Backend:
     return get_backend(config.model, **config.backend_options)
 
 
-def _run(
-    config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
-) -> RunSummary:
+def _run(config: RunConfig, instrument: Instrument, task: Task, backend: Backend) -> RunSummary:
     start = time.perf_counter()
-    manifest = run_manifest(config, instrument, prompts, backend)
+    manifest = task.manifest(backend)
     workers = max(1, min(config.concurrency, backend.max_concurrency))
     early = prestart_producer(backend, workers, config.retries, config.backoff)
     try:
-        planned = iter_jobs(config, instrument, prompts, backend)
+        planned = task.jobs(backend)
         # A store yet to be made holds nothing to skip or reuse: every request goes to the
         # request process as soon as it is planned, and the store is made while they fly.
         fed = early is not None and holds_nothing(config.db)
@@ -327,6 +340,11 @@ class Answered:
 
 def answered(instrument: Instrument | Views, run_id: int, job: Job, outcome: Outcome) -> Answered:
     """Parse OUTCOME into the store's rows (called in the worker that made the call)."""
+    if isinstance(job.prompt, ChoicePrompt):
+        from valuecompass.runner._choice import choice_rows
+
+        rows = choice_rows(job.prompt, job.sample, outcome.completion, outcome.error)
+        return Answered(job, outcome, _prompt_row(run_id, job, outcome), rows)
     rows = answer_rows(instrument, job.prompt, job.sample, outcome.completion, outcome.error)
     return Answered(job, outcome, _prompt_row(run_id, job, outcome), rows)
 

@@ -48,7 +48,10 @@ def load_stated(src: str | Path, instrument: Instrument) -> tuple[pd.DataFrame, 
                 raise GapFileError(f"{path}: {said}; {AS_ACTED}")
             if is_stated_header(header):
                 return read_stated_file(path, instrument)
-    return load_source(src, instrument, "llm")
+    table, report = load_source(src, instrument, "llm", choices=True)
+    if ans.is_choice_table(table):
+        raise GapFileError(f"{report.source}: a choice run, not stated values; {AS_ACTED}")
+    return table, report
 
 
 def load_choices(
@@ -66,11 +69,17 @@ def load_choices(
     """
     text = str(src)
     path = Path(src)
-    if is_store(text) or path.is_dir():
-        raise GapFileError(
-            f"{src}: holds ratings, not choices; give it as --stated (choices: a task-2 log "
-            "with --actions, or a task2_results_<model>.csv)"
-        )
+    ratings = (
+        f"{src}: holds ratings, not choices; give it as --stated (choices: a choice run "
+        "STORE#RUN, a task-2 log with --actions, or a task2_results_<model>.csv)"
+    )
+    if is_store(text):
+        table, report = load_source(src, instrument, "llm", choices=True)
+        if not ans.is_choice_table(table):
+            raise GapFileError(ratings.replace(f"{src}:", f"{report.source}: a rating run;", 1))
+        return table, report
+    if path.is_dir():
+        raise GapFileError(ratings)
     if not path.is_file():
         raise GapFileError(f"{path}: no such file")
     if path.suffix.lower() == LOG_SUFFIX:

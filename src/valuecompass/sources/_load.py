@@ -7,7 +7,9 @@ A SRC is one of:
 * a people's CSV with ``PID``, ``location`` and one column per value;
 * a tidy answer CSV written by ``valuecompass runs export`` or ``survey export``;
 * a store (a SQLite file or a database URL): a model run with ``--llm STORE#RUN`` (the run
-  name may be left out when the store holds one run), the survey's people with ``--humans``.
+  name may be left out when the store holds one run), the survey's people with ``--humans``
+  (``--humans STORE#RUN`` sets a run in the people's place: one model, or one model's
+  choices, against another).
 
 A model is scored by its answers (``score="answer"``, the paper's way: the option it wrote) or
 by its option probabilities (``score="probs"``: the expected scale position under the
@@ -46,15 +48,30 @@ class SourceError(ValueCompassError, ValueError):
 
 
 def load_source(
-    src: str | Path, instrument: Instrument, side: Side, score: Scoring = "answer"
+    src: str | Path,
+    instrument: Instrument,
+    side: Side,
+    score: Scoring = "answer",
+    choices: bool = False,
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
     """Read SRC as people's answers (``side="humans"``) or a model's (``side="llm"``).
 
-    ``score="probs"`` scores a model by its option probabilities instead of its answers.
+    ``score="probs"`` scores a model by its option probabilities instead of its answers. A
+    choice run (``run --task choice``) reads as the tidy choice table when CHOICES is true
+    (with probabilities kept in ``p_opposes``); otherwise it is refused, naming the commands
+    that read choices.
     """
     if score not in SCORINGS:
         raise SourceError(f"{src}: unknown scoring {score!r}; choose one of {', '.join(SCORINGS)}")
     table, report = _read_source(src, instrument, side)
+    if ans.is_choice_table(table):
+        if not choices:
+            raise SourceError(
+                f"{report.source}: a choice run (run --task choice): its answers are choices "
+                "between two actions, not ratings; read them with gap --acted, report --acted "
+                "or align"
+            )
+        return table, report
     if side == "llm":  # a run that says it used other items or scales is refused
         check_run(report.manifest, instrument, report.source)
     if side == "llm" and score == "probs":
@@ -225,7 +242,7 @@ def _load_store(
     engine = open_store(location, create=False)
     shown = redact(location)  # no password in messages or the report
     try:
-        if side == "humans":
+        if side == "humans" and not run_name:
             survey = importlib.import_module("valuecompass.store.survey")
             table = survey.human_answers(engine, instrument)
             report = ans.ImportReport(source=shown, rows=len(table), answers=len(table))
@@ -247,6 +264,13 @@ def _load_run(
     used = record_instrument(record)
     if used is not None:
         check_comparable(used, instrument, f"{location}#{record.name}")
+    if record.task == "choice":
+        table = runs.run_choices(engine, record)
+        report = ans.ImportReport(source=f"{location}#{record.name}", rows=len(table),
+                                  answers=len(table))  # fmt: skip
+        report.manifest = record.summary()
+        report.notes.append(f"choices between the actions of set {record.action_set!r}")
+        return table, report
     table = with_scales(runs.run_answers(engine, record), record)
     report = ans.ImportReport(
         source=f"{location}#{record.name}", rows=len(table), answers=len(table)

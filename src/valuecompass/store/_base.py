@@ -120,6 +120,12 @@ def _action_sets(conn: Connection) -> None:
     action_sets(conn)
 
 
+def _choice_task(conn: Connection) -> None:
+    from valuecompass.store._history import choice_task
+
+    choice_task(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -135,6 +141,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         9, "survey_holds: who took each place, and each participant's last page", _survey_holds
     ),
     Migration(10, "action_sets: actions per item, context and inclination", _action_sets),
+    Migration(11, "choice_task: choice runs, their action set, the place chosen", _choice_task),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -316,3 +316,13 @@ def action_sets(conn: Connection) -> None:
     """Step 10: action sets (``action_sets``) and their actions (``actions``): per item ×
     context × inclination one first-person action, its spans, explanation and source."""
     _v10().create_all(conn)
+
+
+def choice_task(conn: Connection) -> None:
+    """Step 11: a run asks ratings or choices (``runs.task``: ``rating`` for every run made
+    before this step, or ``choice``) and a choice run names its action set
+    (``runs.action_set``); a choice answer keeps the place its chosen action was shown in
+    (``answers.place``: 1 or 2; NULL for ratings)."""
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN task VARCHAR(10) DEFAULT 'rating' NOT NULL")
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN action_set VARCHAR(200)")
+    conn.exec_driver_sql("ALTER TABLE answers ADD COLUMN place INTEGER")

@@ -118,7 +118,15 @@ class RunManifest(_Strict):
 
     prompt_design: dict[str, Any] | None = None
     """The whole prompt design; ``None`` for a run made before store schema 4. Read with
-    ``PromptSet.model_validate``."""
+    ``PromptSet.model_validate`` (a rating run) or ``ChoiceDesign.model_validate`` (a choice
+    run)."""
+
+    task: Literal["rating", "choice"] = "rating"
+    """``rating``: items rated on a scale; ``choice``: one of an item's two actions chosen
+    (every run made before store schema 11 is a rating run)."""
+
+    action_set: str | None = None
+    """A choice run's action set (its name in the same store); ``None`` for a rating run."""
 
 
 class RunRecord(RunManifest):

@@ -58,6 +58,14 @@ runs = Table(
         server_default=text("1"),
         doc="the run record's version (store/_record.py); 1 for runs made before schema 7",
     ),
+    Column(
+        "task",
+        String(10),
+        nullable=False,
+        server_default=text("'rating'"),
+        doc="'rating' (items rated on a scale) or 'choice' (one of two actions chosen)",
+    ),
+    Column("action_set", String(200), doc="a choice run's action set; NULL for ratings"),
 )
 
 prompts = Table(
@@ -102,6 +110,7 @@ answers = Table(
     Column("option_mass", Float, doc="probability the model put on the option tokens at all"),
     Column("expected", Float, doc="expected position under probs"),
     Column("context", String(512), nullable=False, server_default="", doc=CONTEXT_DOC),
+    Column("place", Integer, doc="a choice's chosen option as shown (1 = first); NULL: ratings"),
     UniqueConstraint(
         "run_id", "country", "scenario", "value", "variant", "sample", "context", name="uq_answer"
     ),

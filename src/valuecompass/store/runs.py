@@ -107,7 +107,7 @@ def live_status(engine: Engine, records: Sequence[RunRecord]) -> dict[int, str]:
 
 
 #: The manifest fields a resumed run must keep (both sides upgraded to today's record).
-SAME = ("model", "mode", "params", "grid", "instrument", "prompts_digest")
+SAME = ("model", "mode", "params", "grid", "instrument", "prompts_digest", "task", "action_set")
 
 
 def _check_same(existing: RunRecord, manifest: RunManifest) -> None:
@@ -330,6 +330,38 @@ def run_answers(engine: Engine, run: RunRecord, source: str | None = None) -> pd
     )
     table["expected"] = [r.expected for r in rows]
     table["probs"] = [r.probs for r in rows]  # JSON: option code -> probability
+    return table
+
+
+def run_choices(engine: Engine, run: RunRecord, source: str | None = None) -> pd.DataFrame:
+    """A choice run's answers as the tidy choice table (see :mod:`valuecompass.answers`): the
+    chosen inclination is stored as the answer's ``code``, the place it was shown in as its
+    ``place``. Beside the table's columns: ``p_opposes``, the probability the backend gave the
+    opposing action (NaN where it gave none)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*present(conn, answers)).where(answers.c.run_id == run.id).order_by(answers.c.id)
+        ).all()
+    name = source or run.name
+    axes = run_axes(run)
+    table = ans.choice_frame(
+        (
+            {
+                "source": name,
+                **_context_of(r, axes),
+                "value": r.value,
+                "variant": r.variant,
+                "sample": r.sample,
+                "inclination": r.code or "",
+                "option": getattr(r, "place", None),
+                "raw": r.raw,
+                "missing": r.missing or "",
+            }
+            for r in rows
+        ),
+        axes,
+    )
+    table["p_opposes"] = [float("nan") if r.expected is None else r.expected for r in rows]
     return table
 
 
