@@ -118,7 +118,7 @@ def test_a_pair_is_shown_both_ways_and_the_texts_follow_the_order() -> None:
     context = {"country": "india", "topic": "politics"}
     shown = {}
     for v in design.variants:
-        prompt = render_choice(VALUES, design, context, "wealth", texts, v)  # type: ignore[arg-type]
+        prompt = render_choice(VALUES, design, context, "wealth", texts, v)
         assert prompt.texts == (texts[prompt.order[0]], texts[prompt.order[1]])
         assert f"Option 1: {prompt.texts[0]}\nOption 2: {prompt.texts[1]}" in prompt.user
         assert "India" in prompt.user and "Politics" in prompt.user and '"Wealth"' in prompt.user
@@ -161,7 +161,7 @@ def test_each_stored_choice_names_its_inclination_and_place(tmp_path: Path) -> N
         context = {"country": r["country"], "topic": r["scenario"]}
         item = VALUES.item(r["value"])
         texts = {"expresses": f"I keep {item.name}.", "opposes": f"I drop {item.name}."}
-        prompt = render_choice(VALUES, design, context, item.id, texts,  # type: ignore[arg-type]
+        prompt = render_choice(VALUES, design, context, item.id, texts,
                                design.variant(r["variant"]))  # fmt: skip
         place = int(r["raw"])  # the mock's reply is the option's number
         assert r["place"] == place and r["code"] == prompt.order[place - 1]
@@ -203,6 +203,30 @@ def test_an_always_option_one_mock_is_flagged_and_agrees_half(tmp_path: Path) ->
     assert overall["first_option_share"] == 1.0 and overall["position_biased"] is True
     assert overall["position_p_value"] < 1e-3
     assert overall["position_p_value"] == pytest.approx(binomtest(112, 112, 0.5).pvalue)
+
+
+def test_gap_by_probabilities_on_both_sides(tmp_path: Path) -> None:
+    db = str(tmp_path / "p.db")
+    _hand_set(tmp_path / "hand.csv", db)
+    assert (
+        _choice(db, "--actions", "hand", "--model", "mock:answer=1", "--run", "one").exit_code == 0
+    )
+    assert _cli("run", *ONE, "--model", "mock", "--db", db, "--run", "said",
+                "--no-progress").exit_code == 0  # fmt: skip
+    done = _cli("gap", "--stated", f"{db}#said", "--acted", f"{db}#one", "--score", "probs",
+                "--format", "json")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    overall = json.loads(done.stdout)["overall"]
+    # acted: option 1 always, at 0.8; each pair is shown once with each inclination first, so
+    # the opposing action's probability is 0.8 once and 0.2 once: every cell sits at 0.5
+    # stated: each answer's expected position (1 .. 4) on [0, 1], averaged per item
+    with sqlite3.connect(db) as conn:
+        said = conn.execute(
+            "select a.value, avg((a.expected - 1) / 3.0) from answers a join runs r on "
+            "r.id = a.run_id where r.name = 'said' group by a.value"
+        ).fetchall()
+    assert overall["distance"] == pytest.approx(np.mean([abs(s - 0.5) for _, s in said]))
+    assert overall["n_cells"] == 56
 
 
 def test_an_always_expressing_mock_has_no_position_bias(tmp_path: Path) -> None:
@@ -282,6 +306,25 @@ def test_pairs_lacking_an_action_are_left_out(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "4 prompts" in done.output  # two items in both orders; honest has no action
     assert {r["value"] for r in _stored(db, "t")} == {"equality", "wealth"}
+
+
+def test_a_pair_whose_actions_read_the_same_keeps_both_orders(tmp_path: Path) -> None:
+    db = str(tmp_path / "same.db")
+    path = tmp_path / "same.csv"
+    path.write_text(
+        "country,topic,value,inclination,action\n"
+        "India,Politics,wealth,expresses,I save.\nIndia,Politics,wealth,opposes,I save.\n",
+        encoding="utf-8",
+    )
+    assert _cli("actions", "import", str(path), "--set", "same", "--db", db,
+                "--instrument", "value_actions").exit_code == 0  # fmt: skip
+    done = _choice(db, "--actions", "same", "--model", "mock:answer=1", "--run", "same")
+    assert "2 prompts; 0 already stored, 0 from cache, 2 asked" in done.output, done.output
+    rows = _stored(db, "same")
+    # the same text in both orders, yet each order keeps its own answer: option 1 is each
+    # order's first inclination
+    assert sorted(r["variant"] for r in rows) == [0, 1] and all(r["place"] == 1 for r in rows)
+    assert {r["code"] for r in rows} == {"expresses", "opposes"}
 
 
 @pytest.mark.parametrize(

@@ -206,3 +206,52 @@ def test_actions_generate_through_the_server_with_a_json_schema(
         assert " ".join(reply["action"].split()) == text and text.startswith("I ")
     again = CliRunner().invoke(main, args)
     assert "4 already stored, 0 from cache, 0 asked" in again.output
+
+
+def test_the_choice_task_through_the_server_with_a_json_schema(
+    server: LlamaServer, tmp_path: Path
+) -> None:
+    # a hand-written pair per item, then the choice task in every variant of both designs
+    db = tmp_path / "choice.db"
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "country,topic,value,inclination,action\n"
+        "India,Politics,equality,expresses,I vote for equal pay.\n"
+        "India,Politics,equality,opposes,I vote to keep pay unequal.\n"
+        "India,Politics,wealth,expresses,I save part of every wage.\n"
+        "India,Politics,wealth,opposes,I give away all my savings.\n",
+        encoding="utf-8",
+    )
+    made = CliRunner().invoke(main, ["actions", "import", str(path), "--set", "pairs", "--db",
+                                     str(db), "--instrument", "value_actions"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    base = ["run", "--task", "choice", "--actions", "pairs", "--instrument", "value_actions",
+            "--model", "openai:smol", "-M", f"base_url={server.base_url}", "--countries",
+            "India", "--where", "topic=Politics", "--temperature", "0", "--db", str(db),
+            "--concurrency", "2", "--no-progress"]  # fmt: skip
+    paper = CliRunner().invoke(main, [*base, "-M", "schema_format=json_object", "--prompts",
+                                      "paper", "--run", "paper"])  # fmt: skip
+    assert paper.exit_code == 0, paper.output
+    assert "16 prompts; 0 already stored, 0 from cache, 16 asked, 0 failed" in paper.output
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "select a.variant, a.code, a.place, p.raw from answers a join prompts p on "
+            "p.run_id = a.run_id and p.cache_key = a.cache_key join runs r on r.id = a.run_id "
+            "where r.name = 'paper'"
+        ).fetchall()
+    assert sorted(r[0] for r in rows) == sorted(list(range(8)) * 2)
+    for variant, code, place, raw in rows:
+        reply = json.loads(raw)  # the server kept to the schema: one whole object
+        assert reply["action"] in ("Option 1", "Option 2")
+        assert place == int(reply["action"][-1]) and code in ("expresses", "opposes")
+        assert ("explanation" in reply) == (variant >= 4)
+    # the default design asks for the number: with logprobs, each choice has its probabilities
+    number = CliRunner().invoke(main, [*base, "-M", "logprobs=true", "--run", "number"])
+    assert number.exit_code == 0, number.output
+    with sqlite3.connect(db) as conn:
+        probs = conn.execute(
+            "select a.probs from answers a join runs r on r.id = a.run_id where r.name = 'number'"
+        ).fetchall()
+    assert len(probs) == 4
+    for (p,) in probs:
+        assert p is not None and sum(json.loads(p).values()) == pytest.approx(1.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from valuecompass.answers import ImportReport, is_choice_table, on_reference_scale
-from valuecompass.instrument import Instrument, load_instrument
+from valuecompass.instrument import Instrument
 from valuecompass.metrics import (
     Alignment,
     Gap,
@@ -127,13 +127,14 @@ class GapResult:
     acted: ImportReport
     stated_answers: pd.DataFrame
     choices: pd.DataFrame
+    by_probs: bool = False  # choices placed by their probabilities (``score="probs"``)
 
     def as_alignment(self) -> AlignResult:
         """The gap as an :class:`AlignResult` (stated as people, acted as the model), with
         answer tables on the reference scales, for the bootstrap of ``--ci``."""
         inst = self.gap.instrument
         stated = with_model_scales(self.stated_answers, inst)
-        acted = choice_answers(self.choices, inst)
+        acted = choice_answers(self.choices, inst, self.by_probs)
         return AlignResult(
             alignment=self.gap.alignment,
             humans=self.stated,
@@ -143,19 +144,29 @@ class GapResult:
         )
 
 
+def gap_instrument(given: Instrument | None, stated: str | Path, acted: str | Path) -> Instrument:
+    """The instrument ``gap`` reads with: GIVEN (checked against what the sources' stores
+    kept), else the one a choice or rating run kept, else the study's grid
+    (:data:`GAP_INSTRUMENT`)."""
+    return choose_instrument(given, [(acted, "llm"), (stated, "llm")], fallback=GAP_INSTRUMENT)
+
+
 def gap_sources(
     stated: str | Path,
     acted: str | Path,
     instrument: Instrument | None = None,
     actions: str | Path | None = None,
     reading: Reading = "action",
+    score: Scoring = "answer",
 ) -> GapResult:
     """Read a model's stated values and its choices and take the gap between them.
 
     STATED is a ratings source (the value–action study's task-1 file, or any model source of
     :func:`align_sources`); ACTED a choice source (the study's task-2 log, which needs its
     ACTIONS file, or a ``task2_results_<model>.csv``, its replies read as READING says).
-    INSTRUMENT defaults to the study's grid (``value_actions``).
+    ``score="probs"`` scores both sides by the backend's option probabilities: the ratings as
+    ``align`` does, each choice by the probability of the opposing action.
+    INSTRUMENT defaults to the one a run kept, else the study's grid (``value_actions``).
 
     >>> R = "shared/datasets/value-action-gap-2025/"
     >>> result = gap_sources(  # doctest: +SKIP
@@ -163,7 +174,9 @@ def gap_sources(
     ...     R + "src/outputs/task2_results_gpt_4o_mini.csv")
     >>> result.gap.by("topic")  # doctest: +SKIP
     """
-    form = instrument or load_instrument(GAP_INSTRUMENT)
-    answers, stated_report = load_stated(stated, form)
+    form = gap_instrument(instrument, stated, acted)
+    answers, stated_report = load_stated(stated, form, score)
     choices, acted_report = load_choices(acted, form, actions, reading)
-    return GapResult(gap(answers, choices, form), stated_report, acted_report, answers, choices)
+    probs = score == "probs"
+    found = gap(answers, choices, form, probs)
+    return GapResult(found, stated_report, acted_report, answers, choices, probs)

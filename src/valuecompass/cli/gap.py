@@ -15,6 +15,7 @@ from valuecompass.cli._options import (
     instrument_option,
     reading_option,
     resamples_option,
+    score_option,
     seed_option,
 )
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from valuecompass.api import GapResult
-    from valuecompass.sources import Reading
+    from valuecompass.sources import Reading, Scoring
 
 CONFOUNDED = (
     "note: every choice showed an action of the same inclination first, so the first-option "
@@ -66,6 +67,7 @@ CONFOUNDED = (
     "How a task2_results reply is read: its action field, or the authors' way (option "
     "names anywhere in the reply, as their published variant agreement did)."
 )
+@score_option
 @ci_option(
     None, help="Add bootstrap intervals at this level (e.g. 0.95) for the rates and distance."
 )
@@ -81,6 +83,7 @@ def gap_command(
     fmt: str,
     ranking: bool,
     reading: Reading,
+    score: Scoring,
     ci: float | None,
     resamples: int,
     seed: int,
@@ -88,15 +91,16 @@ def gap_command(
 ) -> None:
     """Stated against acted: F1, distance and misaligned cells, variant agreement, position bias.
 
-    When --instrument is omitted the study's grid is used (value_actions: the Value Form's
-    56 values over 12 countries x 11 topics).
+    When --instrument is omitted, the instrument a run kept is used, else the study's grid
+    (value_actions: the Value Form's 56 values over 12 countries x 11 topics).
     """
-    from valuecompass.api import GAP_INSTRUMENT, gap_sources
+    from valuecompass.api import gap_instrument, gap_sources
     from valuecompass.instrument import group_rule, load_instrument
 
-    instrument = load_instrument(instrument_path or GAP_INSTRUMENT)
+    given = load_instrument(instrument_path) if instrument_path is not None else None
+    instrument = gap_instrument(given, stated, acted)
     group = group_rule(instrument, group).id  # an unknown grouping fails before any work
-    result = gap_sources(stated, acted, instrument, actions, reading)
+    result = gap_sources(stated, acted, instrument, actions, reading, score)
     err = console(stderr=True)
     err.print(f"[dim]stated: {result.stated.summary()}[/dim]")
     err.print(f"[dim]acted: {result.acted.summary()}[/dim]")

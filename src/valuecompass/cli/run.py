@@ -146,7 +146,7 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     "--max-tokens",
     type=click.IntRange(min=1),
     default=None,
-    help="Tokens to generate (all 1024, item 3; choice: 3 for a number, 24 for JSON, 160 "
+    help="Tokens to generate (all 1024, item 3; choice: 6 for a number, 24 for JSON, 160 "
     "with an explanation).",
 )
 @seed_option(None)

@@ -190,7 +190,9 @@ class Gap:
         return out.reset_index(drop=not keys)
 
 
-def gap(stated: pd.DataFrame, choices: pd.DataFrame, instrument: Instrument) -> Gap:
+def gap(
+    stated: pd.DataFrame, choices: pd.DataFrame, instrument: Instrument, by_probs: bool = False
+) -> Gap:
     """The gap between STATED (a tidy answer table of a model's ratings) and CHOICES (a tidy
     choice table) over the contexts both score.
 
@@ -198,10 +200,12 @@ def gap(stated: pd.DataFrame, choices: pd.DataFrame, instrument: Instrument) -> 
     people's); a choice with no inclination is left out of its cell; a cell with no choice, or
     no rating, is missing on that side (left out of rates, distances and shares); contexts
     either side lacks altogether are left out; none shared raises ``NoOverlapError``.
+    BY_PROBS places each choice by the backend's probability of the opposing action (see
+    :func:`choice_answers`).
     """
     if ans.is_choice_table(stated):
         raise GapError("the stated side is a choice table; stated values are ratings")
-    acted = choice_answers(choices, instrument)
+    acted = choice_answers(choices, instrument, by_probs)
     try:
         return Gap(align(with_model_scales(stated, instrument), acted, instrument))
     except NoOverlapError as exc:

@@ -100,8 +100,9 @@ def build_report(
     name of one of ``llms``; left out, the report's only model. With ``stated`` given, ``llms``
     may be empty: the stated side is then the report's model. ``actions`` is the actions file
     or ``STORE#SET`` (a task-2 log's index file, and the actions' texts); ``reading`` as
-    ``gap --reading``. With ``acted`` and no ``instrument``, the study's grid
-    (``value_actions``) is used, as ``gap`` does.
+    ``gap --reading``. With ``acted`` and no ``instrument``, the instrument a run kept is
+    used, else the study's grid (``value_actions``), as ``gap`` does. With a choice run as
+    ``acted`` and no ``actions``, its own action set gives the texts.
 
     >>> build_report("shared/datasets/valuecompass-2025",
     ...              [("gpt-4o-mini", "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")],
@@ -117,8 +118,7 @@ def build_report(
         ) from exc
     gap = None
     if acted is not None:
-        from valuecompass.api import GAP_INSTRUMENT
-        from valuecompass.instrument import load_instrument
+        from valuecompass.api import gap_instrument
         from valuecompass.report._gap_inputs import GapSources
 
         gap = GapSources(
@@ -127,7 +127,7 @@ def build_report(
             None if actions is None else str(actions),
             reading,
         )
-        instrument = instrument or load_instrument(GAP_INSTRUMENT)
+        instrument = gap_instrument(instrument, llms[0][1] if llms else acted, acted)
     elif stated is not None or actions is not None:
         raise ReportError("--stated and --actions go with --acted (the model's choices)")
     options = InputOptions(

@@ -69,6 +69,13 @@ def stated_source(
     return name.removesuffix("_t1"), src, False
 
 
+def own_set(acted: str, manifest: dict[str, object] | None) -> str | None:
+    """A choice run's own action set as ``STORE#SET`` (``None`` for other choice sources)."""
+    if not manifest or manifest.get("task") != "choice" or not manifest.get("action_set"):
+        return None
+    return f"{acted.partition('#')[0]}#{manifest['action_set']}"
+
+
 def load_gap(
     sources: GapSources, llms: Sequence[tuple[str, str | Path]], instrument: Instrument
 ) -> GapData:
@@ -85,9 +92,10 @@ def load_gap(
     except (ValueCompassError, ValueError, OSError) as exc:
         raise ReportError(f"stated and enacted values (--stated/--acted): {exc}") from exc
     texts = None
-    if sources.actions is not None:
+    actions = sources.actions or own_set(sources.acted, result.acted.manifest)
+    if actions is not None:
         try:
-            texts = load_action_texts(sources.actions, instrument)
+            texts = load_action_texts(actions, instrument)
         except (ValueCompassError, ValueError, OSError) as exc:
             raise ReportError(f"--actions: {exc}") from exc
     data = GapData(

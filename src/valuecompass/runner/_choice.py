@@ -44,7 +44,7 @@ from valuecompass.store.runs import RunGrid, RunManifest, RunParams, context_row
 
 #: Tokens to generate per format when the user gives no --max-tokens: a number, a JSON object
 #: with the action alone, one with an explanation too.
-CHOICE_TOKENS = {"number": 3, "json": 24, "explained": 160}
+CHOICE_TOKENS = {"number": 6, "json": 24, "explained": 160}
 
 Pair = tuple[tuple[tuple[str, str], ...], str]  # (context's (axis, level) pairs, item id)
 
@@ -147,8 +147,11 @@ class ChoiceTask:
         schema = self.design.reply_schema(self.design.variant(prompt.variant))
         numbered = schema is None
         max_tokens = self.max_tokens(fmt)
+        # the place and order belong to the key: two places (or both orders of a pair whose
+        # two actions read the same) may show the very same text, and each keeps its answer
+        place = [[list(c) for c in prompt.context], prompt.value, list(prompt.order)]
         params = {"task": "choice", "temperature": config.temperature, "max_tokens": max_tokens,
-                  "seed": config.seed, "json_schema": schema}  # fmt: skip
+                  "seed": config.seed, "json_schema": schema, "place": place}  # fmt: skip
         messages = prompt.messages()
         for sample in range(config.samples):
             request = Request(

@@ -29,14 +29,17 @@ from valuecompass.sources._gap_release import (
     read_actions_file,
     read_stated_file,
 )
-from valuecompass.sources._load import is_store, load_source
+from valuecompass.sources._load import Scoring, is_store, load_source
 
 LOG_SUFFIX = ".jsonl"
 AS_ACTED = "give it as --acted"
 
 
-def load_stated(src: str | Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.ImportReport]:
-    """A model's stated values from SRC (a task-1 file, or any model source of ``align``)."""
+def load_stated(
+    src: str | Path, instrument: Instrument, score: Scoring = "answer"
+) -> tuple[pd.DataFrame, ans.ImportReport]:
+    """A model's stated values from SRC (a task-1 file, or any model source of ``align``),
+    scored as SCORE says (a task-1 file has answers only)."""
     path = Path(src)
     if not is_store(str(src)) and path.is_file():
         if path.suffix.lower() == LOG_SUFFIX:
@@ -47,8 +50,10 @@ def load_stated(src: str | Path, instrument: Instrument) -> tuple[pd.DataFrame, 
                 said = "a task2_results file of choices, not stated values"
                 raise GapFileError(f"{path}: {said}; {AS_ACTED}")
             if is_stated_header(header):
+                if score == "probs":
+                    raise GapFileError(f"{path}: a task-1 file holds answers, no probabilities")
                 return read_stated_file(path, instrument)
-    table, report = load_source(src, instrument, "llm", choices=True)
+    table, report = load_source(src, instrument, "llm", score, choices=True)
     if ans.is_choice_table(table):
         raise GapFileError(f"{report.source}: a choice run, not stated values; {AS_ACTED}")
     return table, report

@@ -94,7 +94,9 @@ def _survey_instrument(engine: Engine, shown: str) -> Stored | None:
 
 
 def choose_instrument(
-    given: Instrument | None, sources: Iterable[tuple[str | Path, Side]]
+    given: Instrument | None,
+    sources: Iterable[tuple[str | Path, Side]],
+    fallback: str | None = None,
 ) -> Instrument:
     """The instrument to read SOURCES (each a SRC and whose answers it holds) with.
 
@@ -102,8 +104,8 @@ def choose_instrument(
     it; with none given, the first kept instrument (a run's first, where SOURCES lists the
     model's sources first), when every other kept one is comparable with it (today's bundled
     copy where it is one of the bundled instruments and reads the answers alike); else the
-    Value Form. A real conflict is an :class:`IncomparableError` naming the source and both
-    instruments.
+    bundled instrument FALLBACK names (``None``: the Value Form). A real conflict is an
+    :class:`IncomparableError` naming the source and both instruments.
     """
     kept = [s for s in (stored_instrument(src, side) for src, side in sources) if s is not None]
     if given is not None:
@@ -111,7 +113,7 @@ def choose_instrument(
             check_comparable(stored.instrument, given, stored.source, stored.side)
         return given
     if not kept:
-        return load_instrument()
+        return load_instrument(fallback)
     first = kept[0]
     for other in kept[1:]:
         found = difference(other.instrument, first.instrument, other.side)
