@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuecompass.common import p_text
 from valuecompass.instrument import context_columns
 from valuecompass.metrics import Alignment, align
 from valuecompass.report import _tables as tb
@@ -21,6 +22,7 @@ from valuecompass.report._htmltable import Shade
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import Assets, FigureAsset, TableAsset
 from valuecompass.stats import (
+    ICCS,
     centre_answers,
     circle_structure,
     reliability,
@@ -183,7 +185,7 @@ class ScienceSection:
             row = {"source": name, "alpha": table.loc["all", "alpha"],
                    "omega": table.loc["all", "omega"], "median_group_alpha": median}  # fmt: skip
             if "icc2_1" in table:
-                row |= {"icc2_1": table.loc["all", "icc2_1"], "icc3_k": table.loc["all", "icc3_k"]}
+                row |= {k: table.loc["all", k] for k in ICCS}
             rows.append(row)
         return assets.table(
             "science-reliability",
@@ -191,11 +193,13 @@ class ScienceSection:
             "alpha, omega: Cronbach's alpha and McDonald's omega (one factor, least squares) "
             f"over all {nouns} with a {kind}; median group alpha: the median of each "
             f"{kind}'s alpha (units: respondents, or prompt sets, within a context). "
-            "icc2_1: absolute agreement of one prompt variant with another; icc3_k: consistency "
-            "of the mean of the variants (cells as targets, variants as raters). `valuecompass "
+            "icc2_1, icc2_k: absolute agreement of one prompt variant, and of the mean of the "
+            "variants, with the cells' true scores; icc3_1, icc3_k: consistency of one variant, "
+            "and of the mean of the variants (cells as targets, variants as raters; "
+            "Shrout and Fleiss). `valuecompass "
             f"rigor reliability` gives every {kind}.",
             pd.DataFrame(rows),
-            shade=Shade("high", ("alpha", "omega", "icc2_1", "icc3_k")),
+            shade=Shade("high", ("alpha", "omega", *ICCS)),
         )
 
     def _structure(self, data: ReportData, assets: Assets) -> tuple[TableAsset, FigureAsset]:
@@ -210,7 +214,7 @@ class ScienceSection:
             index = {g: i for i, g in enumerate(order)}
             coords = found.coords
             panels.append(PlanePanel(
-                f"{name}: R = {found.fit:.2f}, p = {found.p_value:.3f}",
+                f"{name}: R = {found.fit:.2f}, p {_p_clause(found.p_value, found.permutations)}",
                 coords["x"].to_numpy(float), coords["y"].to_numpy(float),
                 np.array([index.get(str(g), -1) for g in coords["group"]]),
             ))  # fmt: skip
@@ -282,3 +286,9 @@ class ScienceSection:
             SteerSpec("Steerability", levels, tuple(panels)),
         )
         return table, figure
+
+
+def _p_clause(p: float, permutations: int) -> str:
+    """``= 0.022``, ``< 0.001`` or ``≤ 0.005``: a panel title's p-value, never ``0.000``."""
+    text = p_text(p, permutations)
+    return text if text.startswith(("<", "≤")) else f"= {text}"

@@ -25,6 +25,7 @@ from valuecompass.stats._irrelevant import (
 from valuecompass.stats._plan import Pilot, Target, make_pilot, plan_people, simulate
 from valuecompass.stats._plan_costs import Costs, estimate_tokens, with_costs
 from valuecompass.stats._reliability import (
+    ICCS,
     cronbach_alpha,
     icc,
     mcdonald_omega,
@@ -58,6 +59,7 @@ __all__ = [
     "CENTRED_NOTE",
     "FACTORS",
     "GROUPINGS",
+    "ICCS",
     "METHODS",
     "STATISTICS",
     "SUPPORT",
