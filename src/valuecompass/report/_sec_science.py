@@ -210,7 +210,16 @@ class ScienceSection:
             found = circle_structure(answers, groups, order,
                                      contexts=context_columns(data.instrument),
                                      permutations=self.permutations, seed=self.seed)  # fmt: skip
-            rows.append({"source": name, **found.summary()})
+            weaker = circle_structure(answers, groups, order,
+                                      contexts=context_columns(data.instrument),
+                                      permutations=self.permutations, seed=self.seed,
+                                      null="items")  # fmt: skip
+            summary = found.summary()
+            del summary["null"]
+            at = list(summary).index("p_value") + 1
+            items = list(summary.items())
+            items.insert(at, ("p_value_items", weaker.p_value))
+            rows.append({"source": name, **dict(items)})
             index = {g: i for i, g in enumerate(order)}
             coords = found.coords
             panels.append(PlanePanel(
@@ -223,9 +232,13 @@ class ScienceSection:
             f"Structure: how closely the answers follow the circle of {kinds}",
             f"Classical MDS of the {nouns}' correlations (d = sqrt(2(1 - r))). fit: the mean "
             f"resultant length of each {noun}'s angle minus its {kind}'s place on the theory's "
-            "circle (1: exact, up to rotation and reflection); p value: share of random "
-            f"relabellings of the {nouns} fitting as well; adjacent pairs: of the theory's "
-            f"neighbouring {kinds}, how many are neighbours in the data.",
+            "circle (1: exact, up to rotation and reflection); p value: the share of random "
+            f"arrangements of the {kinds} on the circle (each {noun} kept in its {kind}) "
+            f"fitting as well, which asks whether the {kinds} sit in the theory's order; "
+            f"p value items: the older, weaker test, the share of random relabellings of the "
+            f"{nouns} fitting as well, which any clustering of {nouns} within their {kinds} "
+            f"passes whatever their order; adjacent pairs: of the theory's neighbouring "
+            f"{kinds}, how many are neighbours in the data.",
             pd.DataFrame(rows),
         )
         figure = assets.figure(

@@ -47,6 +47,8 @@ from valuecompass.stats._sensitivity import (
 from valuecompass.stats._significance import benjamini_hochberg, permutation_test
 from valuecompass.stats._steer import steerability
 from valuecompass.stats._structure import (
+    NULLS,
+    Null,
     Structure,
     circle_fit,
     circle_structure,
@@ -61,6 +63,7 @@ __all__ = [
     "GROUPINGS",
     "ICCS",
     "METHODS",
+    "NULLS",
     "STATISTICS",
     "SUPPORT",
     "Bootstrap",
@@ -69,6 +72,7 @@ __all__ = [
     "Distributions",
     "Layout",
     "Method",
+    "Null",
     "Pilot",
     "Plan",
     "Rigor",
