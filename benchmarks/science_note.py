@@ -7,7 +7,8 @@ DATA is the released data folder (default ../shared/datasets/valuecompass-2025, 
 agreement across the 8 prompt variants (ICC(2,1), ICC(3,k) over all typed values); its
 internal consistency (alpha); the circle test of its answers (fit R, permutation p under the
 types null and under the weaker items null, adjacent pairs of the 10 types); and its
-steerability by country (swap contrast, 95% interval, p). Seeds are fixed (0), so the figures repeat exactly.
+steerability by country (swap contrast, 95% interval, p). Seeds are fixed (0), so the
+figures repeat exactly.
 """
 
 from __future__ import annotations
