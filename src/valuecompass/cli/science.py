@@ -127,6 +127,13 @@ def structure_command(
 @resamples_option(1000)
 @ci_option()
 @seed_option()
+@click.option(
+    "--splits",
+    type=click.IntRange(1),
+    default=200,
+    show_default=True,
+    help="Random halvings of each context's people for the people-against-people ceiling.",
+)
 def steer_command(
     humans: str,
     llm: str,
@@ -137,9 +144,12 @@ def steer_command(
     resamples: int,
     ci: float,
     seed: int,
+    splits: int = 200,
 ) -> None:
     """Steerability: how much closer the model asked as a country is to that country's people
-    than to the others' (swap contrast; 0 for a model that ignores the country)."""
+    than to the others' (swap contrast; 0 for a model that ignores the country), beside the
+    people-against-people ceiling; bootstrap interval and p-value (Benjamini-Hochberg p_adj
+    across levels), and the permutation p."""
     from valuecompass.stats import steerability
 
     result = load_sources(humans, llm, instrument_path)
@@ -147,7 +157,7 @@ def steer_command(
     axis = axis or context_columns(result.alignment.instrument)[0]
     table = steerability(
         result.alignment, h, m, axis=axis, permutations=permutations, resamples=resamples,
-        level=ci, seed=seed,
+        level=ci, seed=seed, splits=splits,
     )  # fmt: skip
     emit(table, fmt, f"Steerability by {axis}")
 

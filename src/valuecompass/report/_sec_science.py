@@ -254,6 +254,7 @@ class ScienceSection:
     ) -> tuple[TableAsset, FigureAsset]:
         assert data.people is not None
         wide, bodies = {}, []
+        ceiling: dict[str, str] = {}
         axis = context_columns(data.instrument)[0]
         for m, a in data.aligned:
             t = steerability(
@@ -263,9 +264,14 @@ class ScienceSection:
             wide[m.name] = {
                 str(c): f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" *" if p < 0.05 else "")
                 for c, s, lo, hi, p in zip(
-                    t[axis], t["steer"], t["steer_low"], t["steer_high"], t["p_value"],
+                    t[axis], t["steer"], t["steer_low"], t["steer_high"], t["p_adj"],
                     strict=True,
                 )
+            }  # fmt: skip
+            ceiling = ceiling or {
+                str(c): f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                for c, s, lo, hi in zip(t[axis], t["ceiling"], t["ceiling_low"],
+                                        t["ceiling_high"], strict=True)
             }  # fmt: skip
             bodies.append((m.name, t[t[axis] != "overall"].set_index(axis)))
         # Models may share different levels with the people: one row per level any of them has,
@@ -278,6 +284,7 @@ class ScienceSection:
                                for k in ("steer", "steer_low", "steer_high")))
             for name, body in bodies
         ]  # fmt: skip
+        wide["people against people (ceiling)"] = ceiling
         frame = pd.DataFrame(wide).T
         frame = frame[[c for c in [*ids, "overall"] if c in frame.columns]]
         frame = frame.rename_axis("model").reset_index()
@@ -286,8 +293,12 @@ class ScienceSection:
             "Steerability: how much closer the model gets to the people of the country it is told",
             "Swap contrast per country (distance units): how much farther the model is from "
             "the people when prompt and people's countries are swapped than when they match; "
-            "0 for a model that ignores the country. 95% bootstrap interval; * one-sided "
-            "permutation p < 0.05 (prompt countries re-matched to peoples within each scenario).",
+            "0 for a model that ignores the country. 95% bootstrap interval (people and prompt "
+            "sets resampled within each context); * one-sided bootstrap p from the same "
+            "resamples below 0.05 after Benjamini-Hochberg across the countries (the overall "
+            "column unadjusted). The ceiling row: one random half of each context's people "
+            "against the other half, as if a model copied each country's people (mean over "
+            "random halvings; the middle 95% of them): what this many people can show.",
             frame,
             labels=names | {"overall": "Overall"},
         )

@@ -94,12 +94,12 @@ class Structure:
         return {
             "fit": self.fit,
             "p_value": self.p_value,
-            "null": self.null,
             "adjacent_pairs": self.adjacent,
             "groups": self.groups,
             "items": len(self.coords),
             "dropped": len(self.dropped),
             "permutations": self.permutations,
+            "null": self.null,
         }
 
 
