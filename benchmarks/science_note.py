@@ -5,9 +5,10 @@
 DATA is the released data folder (default ../shared/datasets/valuecompass-2025, else
 /work/shared/...). For each model: F1 and distance on raw and on person-centred scores; its
 agreement across the 8 prompt variants (ICC(2,1), ICC(3,k) over all typed values); its
-internal consistency (alpha); the circle test of its answers (fit R, permutation p, adjacent
-pairs of the 10 types); and its steerability by country (swap contrast, 95% interval, p).
-Seeds are fixed (0), so the figures repeat exactly.
+internal consistency (alpha); the circle test of its answers (fit R, permutation p under the
+types null and under the weaker items null, adjacent pairs of the 10 types); and its
+steerability by country (swap contrast, 95% interval, p). Seeds are fixed (0), so the
+figures repeat exactly.
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ def model_rows(data: Path, model: str) -> tuple[dict[str, object], pd.DataFrame]
     found = circle_structure(
         raw.model_answers, groups, order, contexts=AXES, permutations=2000, seed=0
     )
+    weaker = circle_structure(
+        raw.model_answers, groups, order, contexts=AXES, permutations=2000, seed=0, null="items"
+    )
     a, c = raw.alignment.overall(), centred.alignment.overall()
     row = {
         "model": model, "f1": a["f1"], "f1_centred": c["f1"], "distance": a["distance"],
         "distance_centred": c["distance"], "alpha": rel["alpha"], "icc2_1": rel["icc2_1"],
         "icc3_k": rel["icc3_k"], "circle_R": found.fit, "circle_p": found.p_value,
-        "adjacent": f"{found.adjacent}/{found.groups}",
+        "circle_p_items": weaker.p_value, "adjacent": f"{found.adjacent}/{found.groups}",
     }  # fmt: skip
     steer = steerability(raw.alignment, raw.human_answers, raw.model_answers,
                          permutations=2000, resamples=1000, seed=0)  # fmt: skip
@@ -73,6 +77,9 @@ def main() -> None:
     found = circle_structure(
         people.human_answers, groups, order, contexts=AXES, permutations=2000, seed=0
     )
+    weaker = circle_structure(
+        people.human_answers, groups, order, contexts=AXES, permutations=2000, seed=0, null="items"
+    )
     rel = (
         reliability(people.human_answers, groups, order, contexts=AXES)
         .set_index("group")
@@ -82,7 +89,8 @@ def main() -> None:
     pd.set_option("display.max_columns", 20)
     print(pd.DataFrame(rows).round(3).to_string(index=False))
     print(f"\npeople: alpha {rel['alpha']:.3f}, circle R {found.fit:.3f} "
-          f"(p {found.p_value:.4f}), adjacent {found.adjacent}/{found.groups}")  # fmt: skip
+          f"(p {found.p_value:.4f}; items null {weaker.p_value:.4f}), "
+          f"adjacent {found.adjacent}/{found.groups}")  # fmt: skip
     table = pd.concat(steers, ignore_index=True)
     table["steer"] = [f"{s:+.4f} [{lo:+.4f}, {hi:+.4f}] p={p:.3f}" for s, lo, hi, p in
                       zip(table["steer"], table["steer_low"], table["steer_high"],

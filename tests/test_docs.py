@@ -207,8 +207,11 @@ def test_the_worked_example_gives_the_numbers_it_shows(tmp_path: Path) -> None:
     cells = align_sources(tmp_path / "people.csv", tmp_path / "model.csv").alignment
     assert cells.overall() == pytest.approx(
         {"f1": 2 / 3, "accuracy": 2 / 3, "precision": 1.0, "recall": 0.5, "kappa": 0.4,
-         "distance": (1 / 6 + 1 / 3 + 1 / 6) / 3, "n_contexts": 1}
+         "distance": (1 / 6 + 1 / 3 + 1 / 6) / 3, "ties_share": 1 / 3, "n_contexts": 1}
     )  # fmt: skip
+    for ties, f1 in (("agree", 0.0), ("split", 0.4)):
+        again = align_sources(tmp_path / "people.csv", tmp_path / "model.csv", ties=ties)
+        assert again.alignment.overall()["f1"] == pytest.approx(f1)
     means = align_sources(tmp_path / "people.csv", tmp_path / "model.csv", group_distance="means")
     assert means.alignment.overall()["distance"] == pytest.approx(abs(-1 / 6 - 1 / 3 + 1 / 6) / 3)
 

@@ -38,3 +38,25 @@ def test_json_counts_are_integers() -> None:
     assert isinstance(payload["overall"]["n_cells"], int)
     half = json.loads(_render.to_json(rows.assign(n_contexts=[2.5]), {}))
     assert half["rows"][0]["n_contexts"] == 2.5  # a mean of counts stays as it is
+
+
+def test_p_text_never_prints_zero_and_says_a_permutation_floor() -> None:
+    from valuecompass.common import p_text
+
+    assert p_text(1 / 2001) == "< 0.001" and p_text(1 / 2001, 2000) == "< 0.001"
+    assert p_text(1 / 201, 200) == "≤ 0.005"  # no permutation did as well: only that far
+    assert p_text(2 / 201, 200) == "0.010" and p_text(0.25) == "0.250"
+    assert p_text(float("nan")) == "–"
+
+
+def test_report_tables_print_counts_whole_and_p_values_to_their_resolution() -> None:
+    from valuecompass.report._htmltable import html_table
+
+    frame = pd.DataFrame(
+        {"source": ["people", "model"], "n_cells": [112.0, np.nan], "p_value": [1 / 2001, 0.02],
+         "fit": [0.5, 0.25]}
+    )  # fmt: skip
+    html = html_table(frame, id="t", keys=1, labels={}, shade=None)
+    assert ">112<" in html and "112.000" not in html
+    assert ">&lt; 0.001<" in html
+    assert "0.000" not in html and ">0.020<" in html and ">0.500<" in html

@@ -111,7 +111,7 @@ def test_report_has_every_section_figure_and_table(five: Built) -> None:
     assert all(page.figure_svgs[f] == 1 for f in figures), "every figure holds one inline SVG"
     tables = {t.removeprefix("tab-") for t in page.ids["table"]}
     assert tables == {
-        "sources", "respondents", "exclusions", "parsing", "missing", "overall",
+        "sources", "respondents", "exclusions", "parsing", "missing", "overall", "ties",
         "f1-country", "distance-country", "f1-scenario", "distance-scenario", "top-misaligned",
         "f1-type", "distance-type", "provenance", "rigor-overall", "rigor-country",
         "rigor-sensitivity", "rigor-significance", "rigor-irrelevant",

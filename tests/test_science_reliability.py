@@ -123,15 +123,19 @@ def test_circle_fit_is_rotation_and_reflection_free() -> None:
     assert circle_fit(np.array([0.0, np.pi]), np.array([0.0, 0.0])) == pytest.approx(0.0)
 
 
-def _circumplex(rng: np.random.Generator, signal: float) -> tuple[pd.DataFrame, dict[str, str]]:
+def _circumplex(
+    rng: np.random.Generator, signal: float, slots: list[int] | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """300 people, 10 groups of 4 items; item i at its group's angle (+ noise) on a circle of
-    two latent factors with weight SIGNAL, plus independent noise."""
+    two latent factors with weight SIGNAL, plus independent noise. Group g sits at slot g of
+    the circle, or at SLOTS[g]: the items cluster by group in another circular order."""
     groups, rows = {}, []
     angles = []
     for g in range(10):
         for j in range(4):
             groups[f"v{g}_{j}"] = f"g{g}"
-            angles.append(2 * np.pi * g / 10 + rng.normal(0, 0.15))
+            slot = g if slots is None else slots[g]
+            angles.append(2 * np.pi * slot / 10 + rng.normal(0, 0.15))
     latent = rng.normal(size=(300, 2))
     x = signal * (latent[:, :1] * np.cos(angles) + latent[:, 1:] * np.sin(angles))
     x = x + rng.normal(size=x.shape)
@@ -149,7 +153,9 @@ def test_structure_recovers_a_circumplex_and_not_noise() -> None:
     assert found.p_value == pytest.approx(1 / 301)
     assert found.adjacent >= 8  # of 10 neighbouring pairs
     noise, _ = _circumplex(rng, signal=0.0)
-    none = circle_structure(noise, groups, order, contexts=AXES, permutations=300, seed=0)
+    none = circle_structure(
+        noise, groups, order, contexts=AXES, permutations=300, seed=0, null="items"
+    )
     assert none.fit < 0.5
     assert none.p_value > 0.05
     # Shuffling the theory's order loses the circle: a wrong theory is not confirmed.
@@ -157,3 +163,53 @@ def test_structure_recovers_a_circumplex_and_not_noise() -> None:
         circle, groups, order[::2] + order[1::2], contexts=AXES, permutations=300, seed=0
     )
     assert wrong.fit < found.fit - 0.3
+
+
+def test_the_types_null_wants_the_theorys_order_not_just_clusters() -> None:
+    # The default null keeps items in their groups and permutes the groups' places. A planted
+    # circumplex in the theory's order passes it; items that cluster tightly by group, but with
+    # the groups in a random circular order, pass only the weaker null that shuffles labels
+    # over items (it rewards any clustering).
+    order = [f"g{g}" for g in range(10)]
+    circle, groups = _circumplex(np.random.default_rng(7), signal=1.5)
+    planted = circle_structure(circle, groups, order, contexts=AXES, permutations=300, seed=0)
+    assert planted.null == "types" and planted.summary()["null"] == "types"
+    assert planted.p_value < 0.01
+    slots = [int(x) for x in np.random.default_rng(3).permutation(10)]
+    clustered, _ = _circumplex(np.random.default_rng(8), signal=1.5, slots=slots)
+    strong = circle_structure(clustered, groups, order, contexts=AXES, permutations=300, seed=0)
+    weak = circle_structure(
+        clustered, groups, order, contexts=AXES, permutations=300, seed=0, null="items"
+    )
+    assert strong.p_value > 0.1
+    assert weak.p_value < 0.01 and weak.null == "items"
+    # On noise the types null rejects at its nominal rate: of 20 noise tables, p < 0.05 for
+    # about one (four or more has chance 1.6%).
+    rng = np.random.default_rng(11)
+    noise = [_circumplex(rng, signal=0.0)[0] for _ in range(20)]
+    ps = [
+        circle_structure(n, groups, order, contexts=AXES, permutations=200).p_value for n in noise
+    ]
+    assert sum(p < 0.05 for p in ps) <= 3 and np.mean(ps) == pytest.approx(0.5, abs=0.15)
+    with pytest.raises(ValueError, match="unknown null 'labels'"):
+        circle_structure(circle, groups, order, contexts=AXES, null="labels")  # type: ignore[arg-type]
+
+
+def test_the_types_null_by_hand_with_four_groups() -> None:
+    # Four groups have (4 - 1)! / 2 = 3 arrangements up to rotation and reflection: the theory's
+    # and two others. Items exactly at the theory's places fit with R = 1; a permutation of the
+    # places fits as well only when it is a rotation or reflection of the theory's (8 of the 24
+    # permutations), so the p-value tends to (1 + B/3) / (1 + B).
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(400, 2))
+    angles = np.repeat(2 * np.pi * np.arange(4) / 4, 3)
+    x = latent[:, :1] * np.cos(angles) + latent[:, 1:] * np.sin(angles)
+    x = x + 0.01 * rng.normal(size=x.shape)
+    names = [f"v{i}" for i in range(12)]
+    groups = {v: f"g{i // 3}" for i, v in enumerate(names)}
+    rows = [("c", "t", v, f"p{p}", float(x[p, i])) for p in range(400) for i, v in enumerate(names)]
+    found = circle_structure(
+        people(rows), groups, [f"g{g}" for g in range(4)], contexts=AXES, permutations=3000
+    )
+    assert found.fit > 0.99
+    assert found.p_value == pytest.approx(1 / 3, abs=0.03)

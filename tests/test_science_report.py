@@ -41,9 +41,15 @@ def test_science_section_shows_the_findings_both_ways(released: Path, tmp_path: 
     gaps = pd.read_csv(files / "science-gaps.csv")
     assert len(gaps) == 10 and gaps["distance"].is_monotonic_decreasing
     steer = pd.read_csv(files / "science-steer.csv").set_index("model")
-    assert "overall" in steer.columns and len(steer) == 2
+    assert "overall" in steer.columns and len(steer) == 3  # two models, then the ceiling
+    assert steer.index[-1] == "people against people (ceiling)"
     structure = pd.read_csv(files / "science-structure.csv").set_index("source")
     assert structure.loc["people", "p_value"] < 0.05  # people's answers show the circle
+    # Both nulls: the weaker (labels shuffled over items) never gives a larger p here.
+    assert (structure["p_value_items"] <= structure["p_value"]).all()
+    ties = pd.read_csv(files / "ties.csv").set_index("model")
+    assert ties.loc["deepseek-r1-distill-llama-70b", "f1_agree"] == pytest.approx(0.478, abs=5e-4)
+    assert (ties["change_agree"] < 0).all() and (ties["ties_share"] > 0).all()
     assert (files / "science-mds.svg").exists() and (files / "science-steer.svg").exists()
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "The rest of\nthis report is on raw scores" in html

@@ -110,3 +110,55 @@ def test_science_commands_on_released_data(released: Path) -> None:
     )
     code, _, err = _run("rigor", "steer", *src, "--by", "value")
     assert code == 2 and "value" in err
+
+
+def test_ceiling_of_people_against_people_by_hand(form: Instrument) -> None:
+    # Two people a country answering alike: each half (one person) is the country's people, so
+    # half against half is the model-copies-people case of test_steerability_by_hand: 2/3,
+    # 1/2, 5/6, overall 2/3, in every split. A model ignoring the country scores 0 beside it.
+    h, m = _tables((2.0, 2.0, 2.0))
+    table = steerability(align(h, m, form), h, m, permutations=20, resamples=20, splits=30)
+    got = table.set_index("country")
+    assert got.loc[[*COUNTRIES, "overall"], "ceiling"].tolist() == pytest.approx(
+        [2 / 3, 1 / 2, 5 / 6, 2 / 3]
+    )
+    assert got.loc["overall", ["ceiling_low", "ceiling_high"]].tolist() == pytest.approx(
+        [2 / 3] * 2
+    )
+    assert (got["steer"] == 0.0).all()
+
+
+def test_bootstrap_p_by_hand() -> None:
+    from valuecompass.stats._steer import _bootstrap_p
+
+    # Replicates -1, 0, 1, 2, 3 (median 1) around an estimate of 1: centred they are the same;
+    # two sit at or below 0, so p = (1 + 2) / (1 + 5) = 1/2. An estimate of 3 moves them to
+    # 1..5: none at or below 0, p = 1/6.
+    reps = np.array([[-1.0], [0.0], [1.0], [2.0], [3.0]])
+    assert _bootstrap_p(reps, np.array([1.0]))[0] == pytest.approx(0.5)
+    assert _bootstrap_p(reps, np.array([3.0]))[0] == pytest.approx(1 / 6)
+
+
+def test_interval_p_and_bh_agree_on_released_data(released: Path) -> None:
+    from scipy.stats import false_discovery_control
+
+    from valuecompass import align_sources
+
+    result = align_sources(released, released / "llm_outputs" / "gpt-4o-mini")
+    assert result.human_answers is not None and result.model_answers is not None
+    table = steerability(result.alignment, result.human_answers, result.model_answers,
+                         permutations=200, resamples=1000, splits=100, seed=0)  # fmt: skip
+    levels = table[table["country"] != "overall"]
+    expected = false_discovery_control(levels["p_value"].to_numpy(), method="bh")
+    np.testing.assert_allclose(levels["p_adj"], expected)
+    overall = table.set_index("country").loc["overall"]
+    assert overall["p_adj"] == overall["p_value"]
+    # One scheme: the 95% interval's lower end is above 0 exactly when the one-sided p is
+    # below 0.025 (both from the same centred replicates).
+    assert ((table["steer_low"] > 0) == (table["p_value"] < 0.025)).all()
+    # The review's figures: copying a country's people halves scores about 0.011 overall,
+    # gpt-4o-mini 0.003 with an interval across 0 (so its p is no longer small).
+    assert overall["ceiling"] == pytest.approx(0.011, abs=0.003)
+    assert overall["steer"] == pytest.approx(0.003, abs=0.0005)
+    assert overall["steer_low"] < 0 < overall["steer_high"] and overall["p_value"] > 0.025
+    assert overall["permutation_p"] < 0.05  # people fixed: another question

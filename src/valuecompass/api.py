@@ -14,6 +14,7 @@ from valuecompass.metrics import (
     Gap,
     GapError,
     GroupDistance,
+    TieRule,
     align,
     choice_answers,
     gap,
@@ -53,6 +54,7 @@ def align_sources(
     exclude: str | Path | Exclusions | None = None,
     group_distance: GroupDistance = "cells",
     centre: bool = False,
+    ties: TieRule = "disagree",
 ) -> AlignResult:
     """Read both sources and align them; ``score="probs"`` scores the model by its option
     probabilities (see :func:`valuecompass.sources.load_source`); ``centre=True`` aligns
@@ -60,7 +62,9 @@ def align_sources(
 
     EXCLUDE (an exclusion CSV, see :mod:`valuecompass.sources`) leaves its respondents out
     of the people's answers; GROUP_DISTANCE says how grouped distances are taken
-    (``cells``: Eq. 2, the default; ``means``: the authors' notebook).
+    (``cells``: Eq. 2, the default; ``means``: the authors' notebook); TIES how a cell mean
+    exactly on the threshold is labelled (``disagree``: the paper's, the default; ``agree``;
+    ``split``: half each; see :data:`valuecompass.metrics.TieRule`).
 
     >>> result = align_sources("shared/datasets/valuecompass-2025",
     ...                        "shared/datasets/valuecompass-2025/llm_outputs/gpt-4o-mini")
@@ -89,7 +93,7 @@ def align_sources(
 
         h, m = centre_answers(h, form), centre_answers(m, form)
     return AlignResult(
-        alignment=align(h, m, form, group_distance),
+        alignment=align(h, m, form, group_distance, ties),
         humans=h_report,
         llm=m_report,
         human_answers=on_reference_scale(h, form, "humans"),

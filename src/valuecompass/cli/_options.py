@@ -74,6 +74,16 @@ GROUP_DISTANCE_OPTION: dict[str, Any] = {
 }
 group_distance_option = click.option("--group-distance", **GROUP_DISTANCE_OPTION)
 
+TIES_OPTION: dict[str, Any] = {
+    "type": click.Choice(["disagree", "agree", "split"]),
+    "default": "disagree",
+    "show_default": True,
+    "help": "How a cell mean exactly on the agree/disagree threshold (a neutral mean, 0.5) is "
+    "labelled: disagree (the paper's rule), agree, or split (the cell counts half agree, half "
+    "disagree). ties_share says how many cells it decides.",
+}
+ties_option = click.option("--ties", **TIES_OPTION)
+
 CENTRE_HELP = (
     "Person-centred scores: subtract each respondent's (and each prompt set's) mean over the "
     "values, then call agree/disagree against that own average (Schwartz's scale-use "

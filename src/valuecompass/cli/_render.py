@@ -10,6 +10,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from valuecompass.common import is_count, is_p_value, p_text
+
 
 def _clean(value: Any, column: str = "") -> Any:
     if isinstance(value, float) and math.isnan(value):
@@ -19,24 +21,6 @@ def _clean(value: Any, column: str = "") -> Any:
     if isinstance(value, float) and is_count(column) and value.is_integer():
         return int(value)
     return value
-
-
-def is_count(column: str) -> bool:
-    """Whether COLUMN holds a count (``n``, ``n_cells``, ``n_contexts``, ...): shown whole."""
-    return column == "n" or column.startswith("n_") or column in COUNTS
-
-
-#: Counts whose names do not start with ``n_``.
-COUNTS = frozenset({"respondents", "answers", "scored", "cells", "people", "samples"})
-
-
-def is_p_value(column: str) -> bool:
-    """Whether COLUMN holds a p-value (``p``, ``p_value``, ``q_value``, ``p_adj...``, ``..._p``)."""
-    return (
-        column in ("p", "q_value")
-        or column.startswith(("p_value", "p_adj"))
-        or column.endswith("_p")
-    )
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -71,7 +55,7 @@ def _fmt(value: Any, column: str = "") -> str:
     if value is None:
         return "–"
     if isinstance(value, float) and is_p_value(column):
-        return "< 0.001" if value < 0.001 else f"{value:.3f}"
+        return p_text(value)
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)

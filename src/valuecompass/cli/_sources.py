@@ -14,6 +14,7 @@ from valuecompass.cli._options import (
     EXCLUDE_OPTION,
     GROUP_DISTANCE_OPTION,
     SCORE_OPTION,
+    TIES_OPTION,
     centred,
     format_option,
     instrument_option,
@@ -32,9 +33,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def source_options(func: F) -> F:
-    """--humans, --llm, --instrument and --format, passed to the command; --score, --exclude
-    and --group-distance, kept for :func:`load_sources`."""
+    """--humans, --llm, --instrument and --format, passed to the command; --score, --exclude,
+    --group-distance and --ties, kept for :func:`load_sources`."""
     func = format_option(show_default=True)(func)
+    func = kept_option("--ties", key="ties", **TIES_OPTION)(func)
     func = kept_option("--group-distance", key="group_distance", **GROUP_DISTANCE_OPTION)(func)
     func = kept_option("--exclude", key="exclude", **EXCLUDE_OPTION)(func)
     func = kept_option("--score", key="score", **SCORE_OPTION)(func)
@@ -83,6 +85,7 @@ def load_sources(humans: str, llm: str, instrument_path: Path | None) -> AlignRe
         exclude=kept_exclude(),
         group_distance=kept("group_distance", "cells"),
         centre=centred(),
+        ties=kept("ties", "disagree"),
     )
     note_centred(result.centred)
     err = console(stderr=True)

@@ -20,12 +20,13 @@ from valuecompass.cli._options import (
     resamples_option,
     score_option,
     seed_option,
+    ties_option,
 )
 from valuecompass.cli._sources import command_instrument
 from valuecompass.instrument import group_rule
 
 if TYPE_CHECKING:
-    from valuecompass.metrics import GroupDistance
+    from valuecompass.metrics import GroupDistance, TieRule
     from valuecompass.sources import Scoring
 
 
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 @group_distance_option
 @centre_option
 @ci_method_option
+@ties_option
 def align(
     humans: str,
     llm: str,
@@ -67,6 +69,7 @@ def align(
     ceiling: bool,
     centre: bool = False,
     ci_method: str = "shifted",
+    ties: TieRule = "disagree",
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
     from valuecompass.api import align_sources
@@ -74,7 +77,9 @@ def align(
 
     instrument = command_instrument(instrument_path, [llm], humans)
     group = group_rule(instrument, group).id  # an unknown grouping fails before any work
-    result = align_sources(humans, llm, instrument, score, exclude_path, group_distance, centre)
+    result = align_sources(
+        humans, llm, instrument, score, exclude_path, group_distance, centre, ties
+    )
     note_centred(centre)
     err = console(stderr=True)
     err.print(f"[dim]{result.humans.summary()}[/dim]")
@@ -89,6 +94,7 @@ def align(
         )
     if centre:
         overall["scores"] = "person-centred"
+    overall["ties"] = ties
     if fmt == "json":
         click.echo(_render.to_json(rows, overall))
     elif fmt == "csv":
@@ -98,7 +104,10 @@ def align(
         _render.print_table(
             console(),
             _render.with_intervals(rows),
-            f"Alignment by {group}" + (" (person-centred scores)" if centre else ""),
+            f"Alignment by {group}"
+            + (" (person-centred scores)" if centre else "")
+            + f"; a cell on the threshold counts as {ties}"
+            + (" (half each)" if ties == "split" else ""),
             footer,
         )
 

@@ -4,6 +4,7 @@ measurement reliable, does it show the theory's structure, and does naming the c
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from valuecompass.cli._common import emit
 from valuecompass.cli._options import centre_meta_option, ci_option, resamples_option, seed_option
 from valuecompass.cli._sources import answer_tables, load_sources, source_options
 from valuecompass.instrument import context_columns
+
+if TYPE_CHECKING:
+    from valuecompass.stats import Null
 
 GROUPING = click.option(
     "--by",
@@ -62,6 +66,15 @@ def reliability_command(
     show_default=True,
     help="The circle test per source, or every item's place on the MDS plane.",
 )
+@click.option(
+    "--null",
+    type=click.Choice(["types", "items"]),
+    default="types",
+    show_default=True,
+    help="What the p-value permutes: types (the groups' places on the circle, items kept in "
+    "their groups: is the groups' order the theory's?) or items (the group labels shuffled "
+    "over the items: weaker, as any clustering within groups passes it).",
+)
 def structure_command(
     humans: str,
     llm: str,
@@ -71,9 +84,10 @@ def structure_command(
     permutations: int,
     seed: int,
     view: str,
+    null: Null = "types",
 ) -> None:
     """Classical MDS of the item correlations, and how well the groups follow the theory's
-    circle (fit R in [0, 1], permutation p-value, adjacent pairs kept)."""
+    circle (fit R in [0, 1], permutation p-value under --null, adjacent pairs kept)."""
     import pandas as pd
 
     from valuecompass.stats import circle_structure, value_grouping
@@ -86,7 +100,7 @@ def structure_command(
     for source, answers in (("people", h), ("model", m)):
         found = circle_structure(
             answers, groups, order, contexts=context_columns(inst), permutations=permutations,
-            seed=seed,
+            seed=seed, null=null,
         )  # fmt: skip
         rows.append({"source": source, **found.summary()})
         items.append(found.coords.assign(source=source))
@@ -94,7 +108,9 @@ def structure_command(
         table = pd.concat(items, ignore_index=True)
         emit(table[["source", "value", "group", "x", "y", "angle"]], fmt, "Items on the MDS plane")
     else:
-        emit(pd.DataFrame(rows), fmt, f"Circular structure of the {grouping or 'group'}s")
+        what = "groups' places permuted" if null == "types" else "labels shuffled over items"
+        title = f"Circular structure of the {grouping or 'group'}s (null: {null}, {what})"
+        emit(pd.DataFrame(rows), fmt, title)
 
 
 @click.command("steer")
@@ -111,6 +127,13 @@ def structure_command(
 @resamples_option(1000)
 @ci_option()
 @seed_option()
+@click.option(
+    "--splits",
+    type=click.IntRange(1),
+    default=200,
+    show_default=True,
+    help="Random halvings of each context's people for the people-against-people ceiling.",
+)
 def steer_command(
     humans: str,
     llm: str,
@@ -121,9 +144,12 @@ def steer_command(
     resamples: int,
     ci: float,
     seed: int,
+    splits: int = 200,
 ) -> None:
     """Steerability: how much closer the model asked as a country is to that country's people
-    than to the others' (swap contrast; 0 for a model that ignores the country)."""
+    than to the others' (swap contrast; 0 for a model that ignores the country), beside the
+    people-against-people ceiling; bootstrap interval and p-value (Benjamini-Hochberg p_adj
+    across levels), and the permutation p."""
     from valuecompass.stats import steerability
 
     result = load_sources(humans, llm, instrument_path)
@@ -131,7 +157,7 @@ def steer_command(
     axis = axis or context_columns(result.alignment.instrument)[0]
     table = steerability(
         result.alignment, h, m, axis=axis, permutations=permutations, resamples=resamples,
-        level=ci, seed=seed,
+        level=ci, seed=seed, splits=splits,
     )  # fmt: skip
     emit(table, fmt, f"Steerability by {axis}")
 

@@ -1,6 +1,7 @@
 """What every room reads files and writes to the terminal with: user CSVs and YAML content
 files with errors naming file, line and column; the one place that builds rich consoles; the
-one that takes passwords out of text shown or written."""
+one that takes passwords out of text shown or written; how numbers are shown (counts whole,
+p-values never ``0.000``)."""
 
 from valuecompass.common._console import (
     make_console,
@@ -12,6 +13,11 @@ from valuecompass.common._csv import (
     read_frame,
     read_rows,
     read_text,
+)
+from valuecompass.common._numbers import (
+    is_count,
+    is_p_value,
+    p_text,
 )
 from valuecompass.common._redact import (
     redact_text,
@@ -29,8 +35,11 @@ __all__ = [
     "check_header",
     "describe",
     "header_of",
+    "is_count",
+    "is_p_value",
     "line_of",
     "make_console",
+    "p_text",
     "read_file",
     "read_frame",
     "read_mapping",

@@ -91,6 +91,7 @@ class Alignment:
     human: pd.DataFrame
     model: pd.DataFrame
     group_distance: GroupDistance = "cells"
+    ties: al.TieRule = "disagree"  # how a score exactly on the threshold is labelled
 
     @property
     def contexts(self) -> pd.MultiIndex:
@@ -114,20 +115,22 @@ class Alignment:
                 members = self.instrument.group_of(rule.id)
                 df.insert(at, rule.column, df["value"].map(members))
                 at += 1
-        df["human_label"] = al.binarise(df["human"].to_numpy())
-        df["model_label"] = al.binarise(df["model"].to_numpy())
+        df["human_label"] = al.binarise(df["human"].to_numpy(), self.ties)
+        df["model_label"] = al.binarise(df["model"].to_numpy(), self.ties)
         df["distance"] = al.cell_distance(df["human"].to_numpy(), df["model"].to_numpy())
         return df
 
     def by_context(self) -> pd.DataFrame:
-        """Rate metrics and mean distance per context."""
+        """Rate metrics and mean distance per context; ``ties_share``: the share of its cells
+        on the threshold (on either side), which the tie rule labels."""
         h, m = self.human.to_numpy(), self.model.to_numpy()
-        metrics = al.rate_metrics(h, m)
+        metrics = al.rate_metrics(h, m, self.ties)
         out = self.human.index.to_frame(index=False)
         for name in al.METRICS:
             out[name] = metrics[name]
         group_distance = al.means_distance if self.group_distance == "means" else al.mean_distance
         out["distance"] = group_distance(h, m)
+        out["ties_share"] = al.ties_share(h, m)
         out["n_values"] = metrics["n"].astype(int)
         out["n_contexts"] = 1
         return out
@@ -141,7 +144,8 @@ class Alignment:
         ``value`` and an item grouping: a value has one cell per context, so its rates are
         computed over the pooled cells of the group; distance is again the mean of the group's
         cells. With ``group_distance="means"`` every group's distance is ``|mean(l) - mean(h)|``
-        over its cells present on both sides instead.
+        over its cells present on both sides instead. ``ties_share`` is over the group's cells
+        present on both sides: the share on the threshold on either side.
         """
         rule = group_rule(self.instrument, group)
         if rule.kind == "context":
@@ -156,8 +160,9 @@ class Alignment:
         rates = per_context.groupby(group, sort=False)[list(al.METRICS)].mean()
         cells = self.cells()
         distance = self.distance_by([group], cells)
+        ties = _ties_by(cells, [group])
         n = per_context.groupby(group, sort=False).size().rename("n_contexts")
-        out = rates.join(distance).join(n).reset_index()
+        out = rates.join(distance).join(ties).join(n).reset_index()
         return _order(out, rule)
 
     def _by_pooled_cells(self, rule: GroupRule) -> pd.DataFrame:
@@ -165,11 +170,13 @@ class Alignment:
         cells = self.cells()
         rows = []
         for key, part in cells.groupby(group, sort=False):
-            metrics = al.rate_metrics(part["human"].to_numpy(), part["model"].to_numpy())
+            h, m = part["human"].to_numpy(), part["model"].to_numpy()
+            metrics = al.rate_metrics(h, m, self.ties)
             row: dict[str, object] = {group: key}
             row.update({name: float(metrics[name]) for name in al.METRICS})
             both = part[["human", "model"]].notna().all(axis=1)
             row["distance"] = float(self.distance_by([group], part).iloc[0])
+            row["ties_share"] = float(al.ties_share(h, m))
             contexts = part.loc[both, self.context_columns].drop_duplicates()
             row["n_contexts"] = int(contexts.shape[0])
             rows.append(row)
@@ -186,7 +193,8 @@ class Alignment:
 
     def overall(self) -> dict[str, float | int]:
         """Rates averaged over all shared contexts; distance over all cells (the mean of their
-        distances, or with ``group_distance="means"`` ``|mean(l) - mean(h)|`` over them)."""
+        distances, or with ``group_distance="means"`` ``|mean(l) - mean(h)|`` over them);
+        ``ties_share`` the share of all shared cells on the threshold (either side)."""
         per_context = self.by_context()
         out: dict[str, float | int] = {
             name: float(np.nanmean(per_context[name]))
@@ -196,6 +204,9 @@ class Alignment:
         }
         cells = self.cells()
         out["distance"] = float(self.distance_by(["all"], cells.assign(all=0)).iloc[0])
+        out["ties_share"] = float(
+            al.ties_share(cells["human"].to_numpy(), cells["model"].to_numpy())
+        )
         out["n_contexts"] = len(per_context)
         return out
 
@@ -231,6 +242,16 @@ class Alignment:
         return pd.DataFrame(long).sort_values([*keys, "rank"], kind="stable").reset_index(drop=True)
 
 
+def _ties_by(cells: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per group of CELLS by KEYS, the share of cells present on both sides with either side
+    exactly on the threshold."""
+    both = cells[["human", "model"]].notna().all(axis=1)
+    tied = both & (al.on_threshold(cells["human"]) | al.on_threshold(cells["model"]))
+    frame = cells[keys].assign(tied=tied.astype(float), both=both.astype(float))
+    sums = frame.groupby(keys, sort=False)[["tied", "both"]].sum()
+    return (sums["tied"] / sums["both"].where(sums["both"] > 0)).rename("ties_share")
+
+
 def _order(df: pd.DataFrame, rule: GroupRule) -> pd.DataFrame:
     """Sort rows in the instrument's order of the rule's levels."""
     rank = {k: i for i, k in enumerate(rule.order)}
@@ -243,19 +264,25 @@ def align(
     model: pd.DataFrame,
     instrument: Instrument,
     group_distance: GroupDistance = "cells",
+    ties: al.TieRule = "disagree",
 ) -> Alignment:
     """Build H and L (normalised) over the contexts both answer tables score.
 
     Each answer is normalised on the scale it was given on (:mod:`valuecompass.answers`):
     people's on the people scale, the model's on its wording's scale, then averaged per cell.
 
-    GROUP_DISTANCE says how grouped distances are taken (:data:`GroupDistance`).
+    GROUP_DISTANCE says how grouped distances are taken (:data:`GroupDistance`); TIES how a
+    score exactly on the threshold is labelled (:data:`valuecompass.metrics.TieRule`).
     Raises :class:`NoOverlapError` when they share none.
     """
     if group_distance not in GROUP_DISTANCES:
         raise ValueCompassError(
             f"unknown group distance {group_distance!r}; choose one of {', '.join(GROUP_DISTANCES)}"
         )
+    try:
+        al.check_ties(ties)
+    except ValueError as exc:
+        raise ValueCompassError(str(exc)) from None
     columns = context_columns(instrument)
     shared = _contexts_with_scores(humans, columns) & _contexts_with_scores(model, columns)
     axes = instrument.context_axes
@@ -276,6 +303,7 @@ def align(
         human=h,
         model=m,
         group_distance=group_distance,
+        ties=ties,
     )
 
 

@@ -9,12 +9,18 @@ Conventions shared by every function here:
   uncertainty code can pass ``(B, C, K)`` arrays and get ``(B, C)`` answers in one call.
 * Labels: agree = 0, disagree = 1; disagree is the positive class. People's labels are the
   truth, the model's the prediction.
+* Ties: a score exactly on the threshold (0.5: a neutral mean) is labelled by a *tie rule*
+  (:data:`TieRule`): ``disagree`` (the paper's, the default), ``agree``, or ``split``: the cell
+  counts half as agree and half as disagree (label 0.5), so a tied cell adds 0.5 to each of
+  the two classes it could fall in; a cell tied on both sides adds 0.25 to each of the four
+  confusion counts. Confusion counts are sums of products of the labels (``tp = Σ t·p``,
+  ``fp = Σ (1 - t)·p``, ...), which for 0/1 labels are the usual counts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,14 +36,51 @@ FloatArray = NDArray[np.float64]
 
 METRICS = ("f1", "accuracy", "precision", "recall", "kappa")
 
+#: How a score exactly on the threshold is labelled: ``disagree`` (the paper's rule, the
+#: default), ``agree``, or ``split`` (half each: label 0.5).
+TieRule = Literal["disagree", "agree", "split"]
+TIE_RULES: tuple[TieRule, ...] = ("disagree", "agree", "split")
+#: The disagree weight a tied score gets under each rule.
+TIE_WEIGHT: dict[str, float] = {"disagree": 1.0, "agree": 0.0, "split": 0.5}
 
-def binarise(scores: FloatArray) -> FloatArray:
-    """Normalised scores → labels: ``< 0.5`` → 0 (agree), ``>= 0.5`` → 1 (disagree).
 
-    A score exactly at 0.5 (a neutral average) counts as disagree. ``NaN`` stays ``NaN``.
+def check_ties(ties: str) -> TieRule:
+    """TIES if it is a tie rule; a ``ValueError`` naming the valid ones otherwise."""
+    if ties not in TIE_WEIGHT:
+        raise ValueError(f"unknown tie rule {ties!r}; choose one of {', '.join(TIE_RULES)}")
+    return ties  # type: ignore[return-value]
+
+
+def binarise(scores: FloatArray, ties: TieRule = "disagree") -> FloatArray:
+    """Normalised scores → labels: ``< 0.5`` → 0 (agree), ``> 0.5`` → 1 (disagree).
+
+    A score exactly at 0.5 (a neutral average) is labelled by TIES: 1 (``disagree``, the
+    paper's rule and the default), 0 (``agree``) or 0.5 (``split``). ``NaN`` stays ``NaN``.
     """
     s = np.asarray(scores, dtype=float)
-    return np.where(np.isnan(s), np.nan, (s >= THRESHOLD).astype(float))
+    tie = TIE_WEIGHT[check_ties(ties)]
+    with np.errstate(invalid="ignore"):
+        labels = np.where(s == THRESHOLD, tie, (s > THRESHOLD).astype(float))
+    return np.where(np.isnan(s), np.nan, labels)
+
+
+def on_threshold(scores: FloatArray) -> NDArray[np.bool_]:
+    """Whether each score sits exactly on the threshold (a tie the rule decides)."""
+    with np.errstate(invalid="ignore"):
+        out: NDArray[np.bool_] = np.asarray(scores, dtype=float) == THRESHOLD
+    return out
+
+
+def ties_share(human: FloatArray, model: FloatArray) -> FloatArray:
+    """Over the last axis, the share of cells present on both sides where either side sits
+    exactly on the threshold: the cells whose labels the tie rule decides (``NaN`` if none)."""
+    h, m = np.asarray(human, dtype=float), np.asarray(model, dtype=float)
+    both = ~(np.isnan(h) | np.isnan(m))
+    tied = both & (on_threshold(h) | on_threshold(m))
+    count = both.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: FloatArray = np.where(count > 0, tied.sum(axis=-1) / np.where(count, count, 1), np.nan)
+    return out
 
 
 @dataclass(frozen=True)
@@ -55,19 +98,22 @@ class Confusion:
 
 
 def confusion(truth: FloatArray, predicted: FloatArray) -> Confusion:
-    """Confusion counts of 0/1 label arrays (``NaN`` = missing) over the last axis."""
+    """Confusion counts of label arrays (``NaN`` = missing) over the last axis.
+
+    Labels are 0, 1, or 0.5 for a tie split half and half: each cell present on both sides
+    adds ``t·p`` to tp, ``(1 - t)·p`` to fp, ``t·(1 - p)`` to fn and ``(1 - t)(1 - p)`` to tn.
+    """
     t = np.asarray(truth, dtype=float)
     p = np.asarray(predicted, dtype=float)
     both = ~(np.isnan(t) | np.isnan(p))
-    t1 = both & (t == 1)
-    t0 = both & (t == 0)
-    p1 = p == 1
-    p0 = p == 0
+    t = np.where(both, t, 0.0)
+    p = np.where(both, p, 0.0)
+    on = both.astype(float)
     return Confusion(
-        tp=(t1 & p1).sum(axis=-1).astype(float),
-        fp=(t0 & p1).sum(axis=-1).astype(float),
-        fn=(t1 & p0).sum(axis=-1).astype(float),
-        tn=(t0 & p0).sum(axis=-1).astype(float),
+        tp=(t * p).sum(axis=-1),
+        fp=((on - t) * p).sum(axis=-1),
+        fn=(t * (on - p)).sum(axis=-1),
+        tn=((on - t) * (on - p)).sum(axis=-1),
     )
 
 
@@ -78,8 +124,11 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     return np.where(num == 0, 0.0, out)
 
 
-def rate_metrics(human: FloatArray, model: FloatArray) -> dict[str, FloatArray]:
-    """Alignment rate (F1) and companions from normalised scores, over the last axis.
+def rate_metrics(
+    human: FloatArray, model: FloatArray, ties: TieRule = "disagree"
+) -> dict[str, FloatArray]:
+    """Alignment rate (F1) and companions from normalised scores, over the last axis; a
+    score exactly on the threshold is labelled by TIES (:data:`TieRule`).
 
     Edge cases:
 
@@ -90,7 +139,7 @@ def rate_metrics(human: FloatArray, model: FloatArray) -> dict[str, FloatArray]:
     * ``kappa`` is Cohen's kappa; ``NaN`` when chance agreement is 1 (both sides give one and
       the same label throughout) or ``n == 0``, as in scikit-learn.
     """
-    return confusion_metrics(confusion(binarise(human), binarise(model)))
+    return confusion_metrics(confusion(binarise(human, ties), binarise(model, ties)))
 
 
 def confusion_metrics(c: Confusion) -> dict[str, FloatArray]:

@@ -16,6 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from valuecompass.common import is_count, is_p_value, p_text
+
 WORST_RGB = (0xF7, 0xFB, 0xFF)
 BEST_RGB = (0x6B, 0xAE, 0xD6)
 
@@ -59,7 +61,7 @@ def html_table(
                 continue
             style = _background(value, scale, shade) if column in shaded else ""
             shown = labels.get(value, value) if isinstance(value, str) else value
-            text = _format(shown, column in percents)
+            text = _format(shown, column in percents, column)
             numeric = _is_number(value)
             cells.append(f'<td class="{"num" if numeric else "txt"}"{style}>{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -110,11 +112,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
-def _format(value: Any, percent: bool) -> str:
+def _format(value: Any, percent: bool, column: str = "") -> str:
+    """A cell as text: counts whole (by column name too: ``n_cells`` of 112.0 is ``112``),
+    p-values never ``0.000`` (:func:`valuecompass.common.p_text`), other numbers to 3 places."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, Integral) and not isinstance(value, bool):
         return f"{int(value):,}"
+    if _is_number(value) and is_count(column) and float(value).is_integer():
+        return f"{int(value):,}"
+    if _is_number(value) and is_p_value(column) and not percent:
+        return escape(p_text(float(value)))
     if _is_number(value):
         return f"{float(value):.1%}" if percent else f"{float(value):.3f}"
     return escape(str(value))

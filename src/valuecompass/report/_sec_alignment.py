@@ -91,7 +91,18 @@ class RatesSection:
             labels={"f1": "F1 (rate)", "n_contexts": "contexts"},
             shade=Shade("high", ("f1",)),
         )
-        tables = [overall]
+        ties = assets.table(
+            "ties",
+            "The overall F1 under each rule for a cell mean exactly on the threshold",
+            "A cell whose mean sits exactly on the agree/disagree threshold (a neutral mean) is "
+            "a disagreement under the paper's rule (disagree, used everywhere else in this "
+            "report); agree counts it as agreement; split counts it half each. ties share: the "
+            "share of cells with either side on the threshold; change: F1 under that rule "
+            "minus the paper's; rank: the models' order by F1 under each rule.",
+            tb.ties_table(data),
+            labels={"f1_disagree": "F1 (paper: disagree)"},
+        )
+        tables = [overall, ties]
         for group in tb.context_groups(data.instrument):
             for metric, better, what in METRIC_ROWS:
                 tables.append(

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from valuecompass.common import p_text
 from valuecompass.instrument import context_columns
 from valuecompass.metrics import Alignment, align
 from valuecompass.report import _tables as tb
@@ -21,6 +22,7 @@ from valuecompass.report._htmltable import Shade
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import Assets, FigureAsset, TableAsset
 from valuecompass.stats import (
+    ICCS,
     centre_answers,
     circle_structure,
     reliability,
@@ -183,7 +185,7 @@ class ScienceSection:
             row = {"source": name, "alpha": table.loc["all", "alpha"],
                    "omega": table.loc["all", "omega"], "median_group_alpha": median}  # fmt: skip
             if "icc2_1" in table:
-                row |= {"icc2_1": table.loc["all", "icc2_1"], "icc3_k": table.loc["all", "icc3_k"]}
+                row |= {k: table.loc["all", k] for k in ICCS}
             rows.append(row)
         return assets.table(
             "science-reliability",
@@ -191,11 +193,13 @@ class ScienceSection:
             "alpha, omega: Cronbach's alpha and McDonald's omega (one factor, least squares) "
             f"over all {nouns} with a {kind}; median group alpha: the median of each "
             f"{kind}'s alpha (units: respondents, or prompt sets, within a context). "
-            "icc2_1: absolute agreement of one prompt variant with another; icc3_k: consistency "
-            "of the mean of the variants (cells as targets, variants as raters). `valuecompass "
+            "icc2_1, icc2_k: absolute agreement of one prompt variant, and of the mean of the "
+            "variants, with the cells' true scores; icc3_1, icc3_k: consistency of one variant, "
+            "and of the mean of the variants (cells as targets, variants as raters; "
+            "Shrout and Fleiss). `valuecompass "
             f"rigor reliability` gives every {kind}.",
             pd.DataFrame(rows),
-            shade=Shade("high", ("alpha", "omega", "icc2_1", "icc3_k")),
+            shade=Shade("high", ("alpha", "omega", *ICCS)),
         )
 
     def _structure(self, data: ReportData, assets: Assets) -> tuple[TableAsset, FigureAsset]:
@@ -206,11 +210,20 @@ class ScienceSection:
             found = circle_structure(answers, groups, order,
                                      contexts=context_columns(data.instrument),
                                      permutations=self.permutations, seed=self.seed)  # fmt: skip
-            rows.append({"source": name, **found.summary()})
+            weaker = circle_structure(answers, groups, order,
+                                      contexts=context_columns(data.instrument),
+                                      permutations=self.permutations, seed=self.seed,
+                                      null="items")  # fmt: skip
+            summary = found.summary()
+            del summary["null"]
+            at = list(summary).index("p_value") + 1
+            items = list(summary.items())
+            items.insert(at, ("p_value_items", weaker.p_value))
+            rows.append({"source": name, **dict(items)})
             index = {g: i for i, g in enumerate(order)}
             coords = found.coords
             panels.append(PlanePanel(
-                f"{name}: R = {found.fit:.2f}, p = {found.p_value:.3f}",
+                f"{name}: R = {found.fit:.2f}, p {_p_clause(found.p_value, found.permutations)}",
                 coords["x"].to_numpy(float), coords["y"].to_numpy(float),
                 np.array([index.get(str(g), -1) for g in coords["group"]]),
             ))  # fmt: skip
@@ -219,9 +232,13 @@ class ScienceSection:
             f"Structure: how closely the answers follow the circle of {kinds}",
             f"Classical MDS of the {nouns}' correlations (d = sqrt(2(1 - r))). fit: the mean "
             f"resultant length of each {noun}'s angle minus its {kind}'s place on the theory's "
-            "circle (1: exact, up to rotation and reflection); p value: share of random "
-            f"relabellings of the {nouns} fitting as well; adjacent pairs: of the theory's "
-            f"neighbouring {kinds}, how many are neighbours in the data.",
+            "circle (1: exact, up to rotation and reflection); p value: the share of random "
+            f"arrangements of the {kinds} on the circle (each {noun} kept in its {kind}) "
+            f"fitting as well, which asks whether the {kinds} sit in the theory's order; "
+            f"p value items: the older, weaker test, the share of random relabellings of the "
+            f"{nouns} fitting as well, which any clustering of {nouns} within their {kinds} "
+            f"passes whatever their order; adjacent pairs: of the theory's neighbouring "
+            f"{kinds}, how many are neighbours in the data.",
             pd.DataFrame(rows),
         )
         figure = assets.figure(
@@ -237,6 +254,7 @@ class ScienceSection:
     ) -> tuple[TableAsset, FigureAsset]:
         assert data.people is not None
         wide, bodies = {}, []
+        ceiling: dict[str, str] = {}
         axis = context_columns(data.instrument)[0]
         for m, a in data.aligned:
             t = steerability(
@@ -246,9 +264,14 @@ class ScienceSection:
             wide[m.name] = {
                 str(c): f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]" + (" *" if p < 0.05 else "")
                 for c, s, lo, hi, p in zip(
-                    t[axis], t["steer"], t["steer_low"], t["steer_high"], t["p_value"],
+                    t[axis], t["steer"], t["steer_low"], t["steer_high"], t["p_adj"],
                     strict=True,
                 )
+            }  # fmt: skip
+            ceiling = ceiling or {
+                str(c): f"{s:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                for c, s, lo, hi in zip(t[axis], t["ceiling"], t["ceiling_low"],
+                                        t["ceiling_high"], strict=True)
             }  # fmt: skip
             bodies.append((m.name, t[t[axis] != "overall"].set_index(axis)))
         # Models may share different levels with the people: one row per level any of them has,
@@ -261,6 +284,7 @@ class ScienceSection:
                                for k in ("steer", "steer_low", "steer_high")))
             for name, body in bodies
         ]  # fmt: skip
+        wide["people against people (ceiling)"] = ceiling
         frame = pd.DataFrame(wide).T
         frame = frame[[c for c in [*ids, "overall"] if c in frame.columns]]
         frame = frame.rename_axis("model").reset_index()
@@ -269,8 +293,12 @@ class ScienceSection:
             "Steerability: how much closer the model gets to the people of the country it is told",
             "Swap contrast per country (distance units): how much farther the model is from "
             "the people when prompt and people's countries are swapped than when they match; "
-            "0 for a model that ignores the country. 95% bootstrap interval; * one-sided "
-            "permutation p < 0.05 (prompt countries re-matched to peoples within each scenario).",
+            "0 for a model that ignores the country. 95% bootstrap interval (people and prompt "
+            "sets resampled within each context); * one-sided bootstrap p from the same "
+            "resamples below 0.05 after Benjamini-Hochberg across the countries (the overall "
+            "column unadjusted). The ceiling row: one random half of each context's people "
+            "against the other half, as if a model copied each country's people (mean over "
+            "random halvings; the middle 95% of them): what this many people can show.",
             frame,
             labels=names | {"overall": "Overall"},
         )
@@ -282,3 +310,9 @@ class ScienceSection:
             SteerSpec("Steerability", levels, tuple(panels)),
         )
         return table, figure
+
+
+def _p_clause(p: float, permutations: int) -> str:
+    """``= 0.022``, ``< 0.001`` or ``≤ 0.005``: a panel title's p-value, never ``0.000``."""
+    text = p_text(p, permutations)
+    return text if text.startswith(("<", "≤")) else f"= {text}"

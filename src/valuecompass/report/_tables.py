@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from valuecompass.instrument import GroupRule, Instrument, context_columns, group_rule
-from valuecompass.metrics import METRICS, Alignment, GroupBy
+from valuecompass.metrics import METRICS, TIE_RULES, Alignment, GroupBy
 from valuecompass.report._inputs import ModelData, ReportData, SourceData
 
 
@@ -76,8 +76,30 @@ def overall_table(data: ReportData) -> pd.DataFrame:
     rows = []
     for model, alignment in data.aligned:
         rows.append({"model": model.name, **alignment.overall()})
-    columns = ["model", *METRICS, "distance", "n_contexts"]
+    columns = ["model", *METRICS, "distance", "ties_share", "n_contexts"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def ties_table(data: ReportData) -> pd.DataFrame:
+    """One row per model: the overall F1 under each tie rule (the paper's ``disagree`` first),
+    its change from the paper's, the models' rank under each, and the share of cells on the
+    threshold (:data:`valuecompass.metrics.TieRule`)."""
+    rows = []
+    for model, a in data.aligned:
+        row: dict[str, object] = {"model": model.name}
+        for rule in TIE_RULES:
+            again = Alignment(a.instrument, a.human, a.model, a.group_distance, rule)
+            row[f"f1_{rule}"] = again.overall()["f1"]
+        row["ties_share"] = a.overall()["ties_share"]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for rule in TIE_RULES[1:]:
+        at = table.columns.get_loc(f"f1_{rule}") + 1
+        table.insert(at, f"change_{rule}", table[f"f1_{rule}"] - table["f1_disagree"])
+    for rule in TIE_RULES:
+        table[f"rank_{rule}"] = table[f"f1_{rule}"].rank(ascending=False, method="min")
+        table[f"rank_{rule}"] = table[f"rank_{rule}"].astype(int)
+    return table
 
 
 def wide_metric(

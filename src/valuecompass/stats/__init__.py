@@ -25,6 +25,7 @@ from valuecompass.stats._irrelevant import (
 from valuecompass.stats._plan import Pilot, Target, make_pilot, plan_people, simulate
 from valuecompass.stats._plan_costs import Costs, estimate_tokens, with_costs
 from valuecompass.stats._reliability import (
+    ICCS,
     cronbach_alpha,
     icc,
     mcdonald_omega,
@@ -46,6 +47,8 @@ from valuecompass.stats._sensitivity import (
 from valuecompass.stats._significance import benjamini_hochberg, permutation_test
 from valuecompass.stats._steer import steerability
 from valuecompass.stats._structure import (
+    NULLS,
+    Null,
     Structure,
     circle_fit,
     circle_structure,
@@ -58,7 +61,9 @@ __all__ = [
     "CENTRED_NOTE",
     "FACTORS",
     "GROUPINGS",
+    "ICCS",
     "METHODS",
+    "NULLS",
     "STATISTICS",
     "SUPPORT",
     "Bootstrap",
@@ -67,6 +72,7 @@ __all__ = [
     "Distributions",
     "Layout",
     "Method",
+    "Null",
     "Pilot",
     "Plan",
     "Rigor",

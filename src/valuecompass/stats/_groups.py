@@ -7,7 +7,9 @@ an item grouping (a motivational type, a higher-order value) pool its cells; dis
 the mean of the group's cells (or, with the layout's ``group_distance="means"``, the distance
 between the group's mean scores, as the authors' notebook takes it). Here each cell is
 binarised once and the confusion counts are pooled every way, so B resamples of all groups
-cost a few array passes.
+cost a few array passes. A cell's code keeps each side's label as agree, disagree or *on the
+threshold*, so the layout's tie rule (:data:`valuecompass.metrics.TieRule`) turns pooled codes
+into confusion counts with one small matrix product.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Layout:
     instrument: Instrument | None = None  # whose scales the answers are on (None: Value Form)
     rules: tuple[GroupRule, ...] = ()
     item_levels: tuple[tuple[str, tuple[str, ...]], ...] = ()  # grouping id → level per value
+    ties: al.TieRule = "disagree"  # how a cell mean exactly on the threshold is labelled
 
     @classmethod
     def of(cls, alignment: Alignment) -> Layout:
@@ -90,6 +93,7 @@ class Layout:
             instrument=inst,
             rules=tuple(rules),
             item_levels=tuple(levels),
+            ties=alignment.ties,
         )
 
     def scale(self, side: Side) -> RatingScale:
@@ -202,15 +206,33 @@ def offers(layout: Layout, group: str) -> bool:
     return True
 
 
-#: Cell codes: 2·(people disagree) + (model disagrees), or MISSING.
-TN, FP, FN, TP, MISSING = 0, 1, 2, 3, 4
+#: A side's label in a cell code: agree, disagree, or exactly on the threshold.
+AGREE, DISAGREE, TIED = 0, 1, 2
+#: Cell codes: 3·(people's label) + (the model's label), or MISSING.
+CODES, MISSING = 9, 9
+#: Confusion count columns, in :class:`Sums` order.
+TN, FP, FN, TP = 0, 1, 2, 3
+
+
+def tie_matrix(ties: al.TieRule) -> FloatArray:
+    """(9, 4) weights turning counts of cell codes into tn, fp, fn, tp under rule TIES: each
+    side's disagree weight is 0, 1 or the rule's for a tie; the cell's weight on (people d,
+    model e) is the product of the two sides' weights."""
+    tie = al.TIE_WEIGHT[al.check_ties(ties)]
+    weight = {AGREE: 0.0, DISAGREE: 1.0, TIED: tie}
+    out = np.zeros((CODES, 4))
+    for h in (AGREE, DISAGREE, TIED):
+        for m in (AGREE, DISAGREE, TIED):
+            dh, dm = weight[h], weight[m]
+            out[3 * h + m] = ((1 - dh) * (1 - dm), (1 - dh) * dm, dh * (1 - dm), dh * dm)
+    return out
 
 
 @dataclass(frozen=True)
 class Sums:
-    """Confusion counts and distance totals of cells pooled into N groups, ``(..., N)``."""
+    """Cell-code counts and distance totals of cells pooled into N groups, ``(..., N)``."""
 
-    counts: FloatArray  # (..., N, 4): tn, fp, fn, tp
+    counts: FloatArray  # (..., N, 9): cells of each code (see CODES)
     distance: FloatArray  # (..., N): summed cell distances
     signed: FloatArray  # (..., N): summed signed differences l - h
 
@@ -219,9 +241,17 @@ class Sums:
         counts = np.moveaxis(np.moveaxis(self.counts, -1, -2) @ members, -2, -1)
         return Sums(counts, self.distance @ members, self.signed @ members)
 
-    def metrics(self, group_distance: str = "cells") -> dict[str, FloatArray]:
-        """Rates, and the distance taken as GROUP_DISTANCE says (``cells`` or ``means``)."""
-        c = self.counts
+    def confusion(self, ties: al.TieRule = "disagree") -> FloatArray:
+        """``(..., N, 4)`` confusion counts (tn, fp, fn, tp) under tie rule TIES."""
+        out: FloatArray = self.counts @ tie_matrix(ties)
+        return out
+
+    def metrics(
+        self, group_distance: str = "cells", ties: al.TieRule = "disagree"
+    ) -> dict[str, FloatArray]:
+        """Rates under tie rule TIES, and the distance taken as GROUP_DISTANCE says
+        (``cells`` or ``means``)."""
+        c = self.confusion(ties)
         out = al.confusion_metrics(al.Confusion(c[..., TP], c[..., FP], c[..., FN], c[..., TN]))
         n = out.pop("n")
         total = np.abs(self.signed) if group_distance == "means" else self.distance
@@ -234,17 +264,17 @@ class Sums:
 class Cells:
     """Stacked matrices reduced to what every statistic needs: a code and a distance per cell."""
 
-    code: NDArray[np.uint8]  # (..., C, K)
+    code: NDArray[np.uint8]  # (..., C, K): 3·people's label + model's label, or MISSING
     distance: FloatArray  # (..., C, K), 0 where missing
     signed: FloatArray  # (..., C, K): l - h, 0 where missing
 
     @classmethod
     def of(cls, human: FloatArray, model: FloatArray) -> Cells:
-        """Binarise once: disagree is ``>= 0.5`` (see :func:`valuecompass.metrics.binarise`)."""
+        """Label once: agree (``< 0.5``), disagree (``> 0.5``) or on the threshold, per side;
+        the tie rule applies when codes are pooled (see :func:`valuecompass.metrics.binarise`)."""
         diff = np.asarray(model, dtype=float) - np.asarray(human, dtype=float)
         missing = np.isnan(diff)
-        with np.errstate(invalid="ignore"):
-            code = 2 * (human >= al.THRESHOLD).astype(np.uint8) + (model >= al.THRESHOLD)
+        code = 3 * _side_label(human) + _side_label(model)
         code[missing] = MISSING
         signed = np.where(missing, 0.0, diff)
         return cls(code, np.abs(signed), signed)
@@ -253,10 +283,12 @@ class Cells:
         """Pool over values (``axis=-1``: per context) or contexts (``axis=-2``: per value)."""
         code = np.moveaxis(self.code, axis, -1)
         rows = int(np.prod(code.shape[:-1]))
-        index = np.arange(rows, dtype=np.int64)[:, None] * 5 + code.reshape(rows, -1)
-        counts = np.bincount(index.ravel(), minlength=rows * 5).reshape(*code.shape[:-1], 5)
+        width = CODES + 1
+        index = np.arange(rows, dtype=np.int64)[:, None] * width + code.reshape(rows, -1)
+        counts = np.bincount(index.ravel(), minlength=rows * width)
+        counts = counts.reshape(*code.shape[:-1], width)
         sums = (self.distance.sum(axis=axis), self.signed.sum(axis=axis))
-        return Sums(counts[..., :4].astype(float), *sums)
+        return Sums(counts[..., :CODES].astype(float), *sums)
 
     def value_distances(self, members: FloatArray, group_distance: str = "cells") -> FloatArray:
         """Distance per (group, value), ``(..., G, K)``, pooling contexts by MEMBERS: the mean
@@ -269,6 +301,14 @@ class Cells:
         with np.errstate(divide="ignore", invalid="ignore"):
             out: FloatArray = np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan)
         return out
+
+
+def _side_label(scores: FloatArray) -> NDArray[np.uint8]:
+    """AGREE, DISAGREE or TIED per score (``NaN``: AGREE; such cells are MISSING anyway)."""
+    s = np.asarray(scores, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = np.where(s == al.THRESHOLD, TIED, np.where(s > al.THRESHOLD, DISAGREE, AGREE))
+    return out.astype(np.uint8)
 
 
 def group_statistics(
@@ -285,9 +325,9 @@ def statistics_of(
     cells: Cells, layout: Layout, groups: tuple[str, ...]
 ) -> dict[str, dict[str, FloatArray]]:
     """:func:`group_statistics` from cells already coded."""
-    how = layout.group_distance
+    how, ties = layout.group_distance, layout.ties
     per_context = cells.pool(-1)  # (..., C)
-    context_metrics = per_context.metrics(how)
+    context_metrics = per_context.metrics(how, ties)
     kinds = {g: "overall" if g == "overall" else layout.rule(g).kind for g in groups}
     per_value = cells.pool(-2) if {"item", "items"} & set(kinds.values()) else None
     out: dict[str, dict[str, FloatArray]] = {}
@@ -297,9 +337,9 @@ def statistics_of(
         elif kind in ("axis", "overall"):
             out[group] = _mean_of_contexts(context_metrics, per_context, layout, group)
         elif per_value is not None and kind == "item":
-            out[group] = per_value.metrics(how)
+            out[group] = per_value.metrics(how, ties)
         elif per_value is not None:
-            out[group] = per_value.project(layout.item_members(group)).metrics(how)
+            out[group] = per_value.project(layout.item_members(group)).metrics(how, ties)
     return out
 
 

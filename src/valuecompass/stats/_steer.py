@@ -19,12 +19,32 @@ only a difference between the peoples. Hence:
   ``S < 0``: away from them. Units: the alignment distance (normalised scale, ``[-1, 1]``).
 
 Edge cases: a block where ``a`` or every other level is missing is skipped for ``a``; ``NaN``
-when no block is left. The p-value permutes which prompt level is matched with which people
-(independently per block, one-sided for ``S > 0``); the interval resamples people and prompt
-sets within each context, as :func:`valuecompass.stats.bootstrap` does (centred interval).
+when no block is left.
+
+What to read it against, and how sure it is:
+
+* ``ceiling``: people against people. Each context's people are split into random halves; one
+  half stands in for the model (a "model" that answers exactly as that level's people do) and
+  the steerability of one half against the other is taken, averaged over many splits
+  (``ceiling_low``/``ceiling_high``: the middle ``level`` of the splits' values). With 4 people
+  a context it is what two people score against two others, the most a model can be expected
+  to show at this design's size.
+* ``steer_low``/``steer_high`` and ``p_value`` come from one resampling scheme: people and
+  prompt sets resampled within each context, as :func:`valuecompass.stats.bootstrap` does.
+  The interval is the centred one (the replicates' quantiles moved by the estimate minus
+  their median); the one-sided p-value for ``S > 0`` is ``(1 + #{S*_b - median(S*) + S <= 0})
+  / (1 + B)``: the share of the centred replicates at or below 0, so the lower end of the
+  ``1 - 2p`` interval sits at 0, and a two-sided 95% interval excludes 0 when ``p < 0.025``.
+* ``p_adj``: Benjamini-Hochberg across the levels' p-values (the overall row is its own test).
+* ``permutation_p``: the permutation test kept beside them (people fixed; which prompt level is
+  matched with which people permuted within each block, one-sided). It asks another question
+  (is the matching better than a random one, these people given), so it can disagree with
+  the interval.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -33,8 +53,9 @@ from valuecompass.answers import reference_scale
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import GroupingError, GroupRule, group_rule
 from valuecompass.metrics import Alignment
-from valuecompass.stats._intervals import centred_interval
-from valuecompass.stats._resample import resample_weights
+from valuecompass.stats._intervals import centred_interval, column_quantiles
+from valuecompass.stats._resample import resample_weights, split_weights
+from valuecompass.stats._significance import benjamini_hochberg
 from valuecompass.stats._units import FloatArray, Units, arrange, cell_means
 
 #: Where the steered axis sits: its position among the context columns, its levels, the blocks.
@@ -128,6 +149,7 @@ def steerability(
     resamples: int = 1000,
     level: float = 0.95,
     seed: int | np.random.Generator = 0,
+    splits: int = 200,
 ) -> pd.DataFrame:
     """Steerability per level of AXIS, any of the instrument's context axes (the Value Form:
     ``country`` or ``scenario``); every other axis is held fixed: a block is one combination of
@@ -135,9 +157,12 @@ def steerability(
     contexts alike in both others.
 
     AXIS defaults to the instrument's first context axis. Columns: the axis (by id), ``steer``
-    with ``steer_low``/``steer_high``, ``p_value``, ``own_distance`` (mean ``D[a, a]``),
-    ``other_distance`` (mean ``D[a, b]``, b ≠ a), and a last row ``overall`` (the mean over
-    levels; its p-value from the same permutations).
+    with ``steer_low``/``steer_high``, ``p_value`` (bootstrap, one-sided), ``p_adj``
+    (Benjamini-Hochberg over the levels), ``ceiling`` with ``ceiling_low``/``ceiling_high``
+    (people against people, over SPLITS random halvings), ``permutation_p``, ``own_distance``
+    (mean ``D[a, a]``), ``other_distance`` (mean ``D[a, b]``, b ≠ a), and a last row
+    ``overall`` (the mean over levels; its p-values from the same draws). See the module
+    docstring for each.
     """
     inst = alignment.instrument
     rule = _axis_rule(alignment, axis or alignment.context_columns[0])
@@ -159,19 +184,28 @@ def steerability(
     grid = distance_grid(m, h)
     observed = swap_contrast(grid)
     rng = np.random.default_rng(seed)
-    p = _permutation_p(grid, observed, permutations, rng)
-    low, high = _interval(h_units, m_units, where, observed, resamples, level, rng)
+    perm = _permutation_p(grid, observed, permutations, rng)
+    reps = _replicates(h_units, m_units, where, resamples, rng)
+    estimate = _with_mean(observed[None])[0]
+    low, high = centred_interval(reps, estimate, level)
+    p = _bootstrap_p(reps, estimate)
+    ceiling = _ceiling(h_units, where, splits, rng)
+    c_low, c_high = _spread(ceiling, level)
     a = len(levels)
     off = ~np.eye(a, dtype=bool)
     own = np.nanmean(np.diagonal(grid, axis1=-2, axis2=-1), axis=0)
     other = np.nanmean(np.where(off, grid, np.nan), axis=(0, 2))
-    out = pd.DataFrame({axis: levels, "steer": observed, "steer_low": low[:a],
-                        "steer_high": high[:a], "p_value": p[:a], "own_distance": own,
-                        "other_distance": other})  # fmt: skip
-    overall = {axis: "overall", "steer": float(np.nanmean(observed)), "steer_low": low[a],
-               "steer_high": high[a], "p_value": p[a], "own_distance": float(np.nanmean(own)),
-               "other_distance": float(np.nanmean(other))}  # fmt: skip
-    return pd.concat([out, pd.DataFrame([overall])], ignore_index=True)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a level no split can show
+        ceiling_mean = np.nanmean(ceiling, axis=0)
+    adjusted = np.append(benjamini_hochberg(p[:a]), p[a])
+    table = pd.DataFrame({axis: [*levels, "overall"], "steer": estimate, "steer_low": low,
+                          "steer_high": high, "p_value": p, "p_adj": adjusted,
+                          "ceiling": ceiling_mean, "ceiling_low": c_low, "ceiling_high": c_high,
+                          "permutation_p": perm,
+                          "own_distance": np.append(own, np.nanmean(own)),
+                          "other_distance": np.append(other, np.nanmean(other))})  # fmt: skip
+    return table
 
 
 def _with_mean(s: FloatArray) -> FloatArray:
@@ -193,16 +227,50 @@ def _permutation_p(
     return np.where(np.isnan(target), np.nan, (1.0 + hits) / (1.0 + permutations))
 
 
-def _interval(
+def _bootstrap_p(reps: FloatArray, estimate: FloatArray) -> FloatArray:
+    """One-sided p for S > 0 from the centred replicates ``S*_b - median(S*) + S``: the share
+    at or below 0, as ``(1 + hits) / (1 + B)``; ``NaN`` where the estimate is."""
+    median = column_quantiles(reps, np.full(reps.shape[1], 0.5))
+    with np.errstate(invalid="ignore"):
+        hits = (reps - median + estimate <= 1e-12).sum(axis=0)
+    drawn = (~np.isnan(reps)).sum(axis=0)
+    p: FloatArray = np.where(np.isnan(estimate), np.nan, (1.0 + hits) / (1.0 + drawn))
+    return p
+
+
+def _ceiling(h_units: Units, where: Where, splits: int, rng: np.random.Generator) -> FloatArray:
+    """``(splits, A + 1)`` steerability of one random half of each context's people (as the
+    model) against the other half: levels, then their mean."""
+    first, second = split_weights(rng, h_units.counts, h_units.width, splits)
+    half_a = _to_grid(cell_means(first, h_units), h_units, where)
+    half_b = _to_grid(cell_means(second, h_units), h_units, where)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out: FloatArray = _with_mean(swap_contrast(distance_grid(half_a, half_b)))
+    return out
+
+
+def _spread(values: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
+    """The middle LEVEL of each column's defined values (``NaN`` for a column with none)."""
+    tail = (1.0 - level) / 2.0
+    low, high = np.full(values.shape[1], np.nan), np.full(values.shape[1], np.nan)
+    for j in range(values.shape[1]):
+        col = values[:, j][~np.isnan(values[:, j])]
+        if col.size:
+            low[j], high[j] = np.quantile(col, [tail, 1.0 - tail])
+    return low, high
+
+
+def _replicates(
     h_units: Units,
     m_units: Units,
     where: Where,
-    observed: FloatArray,
     resamples: int,
-    level: float,
     rng: np.random.Generator,
     chunk: int = 200,
-) -> tuple[FloatArray, FloatArray]:
+) -> FloatArray:
+    """``(resamples, A + 1)`` steerability with people and prompt sets resampled within each
+    context: levels, then their mean."""
     reps = []
     done = 0
     while done < resamples:
@@ -213,4 +281,4 @@ def _interval(
         with np.errstate(invalid="ignore"):
             reps.append(_with_mean(swap_contrast(grid)))
         done += b
-    return centred_interval(np.concatenate(reps), _with_mean(observed[None])[0], level)
+    return np.concatenate(reps)

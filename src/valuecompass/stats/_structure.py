@@ -4,18 +4,36 @@ Classical (Torgerson) multidimensional scaling of the items' correlations puts e
 plane; the theory (for the bundled form, Schwartz's circle of motivational types) gives each
 group a place on a circle. :func:`circle_structure` measures how well the items' angles follow
 their groups' places, up to a rotation and a reflection, with a permutation p-value.
+
+Two nulls for that p-value (:data:`Null`):
+
+* ``types`` (the default): the items stay in their groups and the groups' places on the circle
+  are permuted. It asks whether the groups sit in the theory's *order*; any clustering of items
+  within their groups is kept in every permutation, so it earns nothing by itself.
+* ``items``: the group labels are shuffled over the items (group sizes kept). It rewards any
+  clustering within groups, whatever the groups' order, so it is the weaker test.
+
+With few groups the ``types`` null has few distinct arrangements (rotations and reflections
+fit alike: ``(G - 1)! / 2`` of them), so its p-value cannot be small: with 3 groups it is 1.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from valuecompass.stats._reliability import wide
 from valuecompass.stats._units import FloatArray
+
+#: Which permutations the circle test's p-value is against: ``types`` (groups' places on the
+#: circle permuted, items kept in their groups; the default) or ``items`` (group labels
+#: shuffled over the items).
+Null = Literal["types", "items"]
+NULLS: tuple[Null, ...] = ("types", "items")
 
 
 def classical_mds(distances: FloatArray, dims: int = 2) -> FloatArray:
@@ -65,11 +83,12 @@ class Structure:
 
     coords: pd.DataFrame  # per item: value, group, x, y, angle
     fit: float  # circle_fit R of the items in the theory's groups
-    p_value: float  # share of label permutations fitting as well (with the observed)
+    p_value: float  # share of permutations (under ``null``) fitting as well, with the observed
     adjacent: int  # theory-adjacent group pairs that are adjacent in the data
     groups: int  # groups placed
     permutations: int
     dropped: tuple[str, ...]  # items left out: never varied, or no pair of answers
+    null: Null = "types"
 
     def summary(self) -> dict[str, object]:
         return {
@@ -80,6 +99,7 @@ class Structure:
             "items": len(self.coords),
             "dropped": len(self.dropped),
             "permutations": self.permutations,
+            "null": self.null,
         }
 
 
@@ -110,6 +130,7 @@ def circle_structure(
     contexts: Sequence[str],
     permutations: int = 2000,
     seed: int | np.random.Generator = 0,
+    null: Null = "types",
 ) -> Structure:
     """Scale the items of ANSWERS and test the groups' circular ORDER against them.
 
@@ -119,8 +140,10 @@ def circle_structure(
     context, the context keyed by the CONTEXTS columns (see
     :func:`valuecompass.stats._reliability.wide`).
 
-    The statistic is :func:`circle_fit`; its p-value permutes the group labels over the scored
-    items (group sizes kept): ``(1 + #{R_perm >= R}) / (1 + permutations)``. Also reported:
+    The statistic is :func:`circle_fit`; its p-value is ``(1 + #{R_perm >= R}) / (1 +
+    permutations)`` under NULL (see :data:`Null`): ``types`` permutes the groups' places on
+    the circle (the items keep their groups), ``items`` permutes the group labels over the
+    scored items (group sizes kept). Also reported:
     the number of theory-adjacent pairs of groups adjacent in the observed order of the groups'
     mean directions.
     """
@@ -131,11 +154,17 @@ def circle_structure(
     angles = scored["angle"].to_numpy(float)
     labels = scored["group"].to_numpy()
     fit = circle_fit(angles, np.array([place[g] for g in labels]))
+    if null not in NULLS:
+        raise ValueError(f"unknown null {null!r}; choose one of {', '.join(NULLS)}")
     rng = np.random.default_rng(seed)
+    present = [g for g in order if g in set(labels)]
+    index = np.array([present.index(g) for g in labels], dtype=int)
+    slots = np.array([place[g] for g in present])
     at_least = 0
     for _ in range(permutations):
-        shuffled = rng.permutation(labels)
-        at_least += circle_fit(angles, np.array([place[g] for g in shuffled])) >= fit - 1e-12
+        # types: each group to another group's place; items: the labels shuffled over items
+        moved = slots[rng.permutation(index)] if null == "items" else rng.permutation(slots)[index]
+        at_least += circle_fit(angles, moved) >= fit - 1e-12
     centres = scored.groupby("group")[["x", "y"]].mean()
     directions = {str(g): float(np.arctan2(r.y, r.x)) for g, r in centres.iterrows()}
     return Structure(
@@ -146,4 +175,5 @@ def circle_structure(
         groups=len(directions),
         permutations=permutations,
         dropped=dropped,
+        null=null,
     )
