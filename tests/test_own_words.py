@@ -1,0 +1,108 @@
+"""The ward instrument in its own words (issue 22, defects 5, 6 and 7): its missing codes each
+keep their own id from the survey store to the report (tests/data/ward_instrument.yaml: axes
+persona and domain, no country; people agree at 5 of 1..5, with missing codes ``dk`` "Don't
+know" and ``na`` "Prefer not to say"; items are "principles")."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine
+
+import _survey_support as support
+from _survey_support import Walker, client
+from valuecompass.cli import main
+from valuecompass.instrument import load_instrument
+from valuecompass.survey import load_content
+
+DATA = Path(__file__).parent / "data"
+WARD_FILE = DATA / "ward_instrument.yaml"
+WARD_PROMPTS = DATA / "ward_prompts.yaml"
+WARD = load_instrument(WARD_FILE)
+ITEMS = WARD.item_ids
+CHECKS = {c.id: c.expected(WARD.people_scale) for c in load_content().attention_checks}
+
+pg_database, store_url, engine = support.pg_database, support.store_url, support.engine
+
+
+def _invoke(*args: object) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _ok(*args: object) -> str:
+    result = _invoke(*args)
+    assert result.exit_code == 0, (args, result.output, result.exception)
+    return result.stdout
+
+
+# Person n answers item i (in the order shown) with PLAN[(n + i) % 7]: both missing codes and
+# every point of 1..5.
+PLAN = ("dk", "1", "na", "2", "3", "dk", "5")
+
+
+def _rater(n: int) -> support.Rater:
+    def rate(item: str, index: int) -> str:
+        return CHECKS.get(item, PLAN[(n + index) % len(PLAN)])
+
+    return rate
+
+
+def _plant(engine: Engine, people: int = 3) -> list[dict[str, str]]:
+    """PEOPLE participants of the ward survey, each a student; what each gave, by item."""
+    given = []
+    for n in range(people):
+        walker = Walker(client(engine, instrument=WARD))
+        walker.complete("student", rate=_rater(n))
+        given.append({k: v for k, v in walker.given.items() if k in set(ITEMS)})
+    return given
+
+
+# --- defect 7: each missing code keeps its own id ---------------------------------------------
+
+
+def test_each_missing_code_keeps_its_id_through_export_align_and_rigor(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    given = _plant(engine)
+    codes = [c for person in given for c in person.values()]
+    assert {"dk", "na"} <= set(codes)  # the plan used both
+    out = tmp_path / "people.csv"
+    said = _ok("survey", "export", "--db", store_url, "--out", out)
+    assert said.startswith(f"{3 * len(ITEMS)} answers from 3 participants")
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    # each answer's code as given; a missing code's own id as its missing reason
+    for row in table.itertuples():
+        person = int(row.respondent.removeprefix("survey-")) - 1
+        assert row.raw == given[person][row.value]
+        if row.raw in ("dk", "na"):
+            assert (row.code, row.missing, row.position) == (row.raw, row.raw, "")
+        else:
+            assert row.missing == "" and float(row.position) == int(row.raw)
+    assert "irrelevant" not in set(table["missing"])
+    counts = {c: codes.count(c) for c in ("dk", "na")}
+    assert table["missing"].value_counts().to_dict() == {"": len(codes) - sum(counts.values()),
+                                                         **counts}  # fmt: skip
+    # align's import summary names each code with its count, read from the file and the store
+    run = tmp_path / "m.db"
+    _ok("run", "--instrument", WARD_FILE, "--prompts", WARD_PROMPTS, "--model", "mock",
+        "--mode", "item", "--db", run, "--run", "w", "--no-progress")  # fmt: skip
+    scored = len(codes) - sum(counts.values())
+    first, second = ("dk", "na") if counts["dk"] >= counts["na"] else ("na", "dk")
+    missing = f"missing: {first} {counts[first]}, {second} {counts[second]}"
+    for humans in (out, store_url):
+        result = _invoke("align", "--humans", humans, "--llm", f"{run}#w")
+        assert result.exit_code == 0, result.output
+        assert f"{len(codes)} answers, {scored} scored; {missing}" in result.stderr, result.stderr
+    # an older export (reason 'irrelevant' beside the code) reads each code's id too
+    old = table.assign(missing=table["missing"].where(table["missing"] == "", "irrelevant"))
+    old.to_csv(tmp_path / "old.csv", index=False)
+    result = _invoke("align", "--humans", tmp_path / "old.csv", "--llm", f"{run}#w")
+    assert result.exit_code == 0 and missing in result.stderr, result.stderr
+    # rigor irrelevant still counts both codes as people's answers with no position
+    got = pd.read_csv(io.StringIO(_ok("rigor", "irrelevant", "--humans", out, "--llm",
+                                      f"{run}#w", "--format", "csv")))  # fmt: skip
+    per_item = table.assign(m=table["missing"] != "").groupby("value")["m"].mean()
+    assert dict(zip(got["value"], got["people_rate"], strict=True)) == per_item.to_dict()
