@@ -5,10 +5,13 @@ know" and ``na`` "Prefer not to say"; items are "principles")."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
@@ -51,11 +54,12 @@ def _rater(n: int) -> support.Rater:
 
 
 def _plant(engine: Engine, people: int = 3) -> list[dict[str, str]]:
-    """PEOPLE participants of the ward survey, each a student; what each gave, by item."""
+    """PEOPLE participants of the ward survey, students and retirees in turn; what each gave,
+    by item."""
     given = []
     for n in range(people):
         walker = Walker(client(engine, instrument=WARD))
-        walker.complete("student", rate=_rater(n))
+        walker.complete(("student", "retiree")[n % 2], rate=_rater(n))
         given.append({k: v for k, v in walker.given.items() if k in set(ITEMS)})
     return given
 
@@ -106,3 +110,71 @@ def test_each_missing_code_keeps_its_id_through_export_align_and_rigor(
                                       f"{run}#w", "--format", "csv")))  # fmt: skip
     per_item = table.assign(m=table["missing"] != "").groupby("value")["m"].mean()
     assert dict(zip(got["value"], got["people_rate"], strict=True)) == per_item.to_dict()
+
+
+# --- defect 5: the report in the instrument's words -------------------------------------------
+
+FOREIGN = re.compile(r"\b(countr(y|ies)|values?|schwartz|irrelevant)\b", re.IGNORECASE)
+
+
+def _visible(page: str) -> str:
+    """The text a reader sees: no scripts, styles, tags or attributes, entities read."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_the_report_of_the_ward_study_speaks_its_words_and_counts_each_code(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    given = _plant(engine, 6)
+    people = tmp_path / "people.csv"
+    _ok("survey", "export", "--db", store_url, "--out", people)
+    run = tmp_path / "m.db"
+    _ok("run", "--instrument", WARD_FILE, "--prompts", WARD_PROMPTS, "--model", "mock",
+        "--mode", "item", "--db", run, "--run", "w", "--no-progress")  # fmt: skip
+    out = tmp_path / "r.html"
+    _ok("report", "--humans", people, "--llm", f"m={run}#w", "--jobs", "1", "--out", out)
+    text = _visible(out.read_text())
+    # the words: no Value Form's, the instrument's own
+    found = sorted({m.group(0).lower() for m in FOREIGN.finditer(text.replace(
+        "rigor irrelevant-prompts", ""))})  # fmt: skip
+    assert not found, [text[max(m.start() - 60, 0) : m.end() + 60] for m in FOREIGN.finditer(text)]
+    for words in ("on 4 principles in contexts made of 2 personas (a student, a retiree) × "
+                  "2 domains (Housing, Transit)", "context axis (persona × domain)",
+                  "Heatmaps of principles", "Ten most misaligned principles",
+                  "principles ranked by alignment distance, per persona",
+                  "Alignment rate (F1) per persona with its interval",
+                  "changes across the 4 variants", "Does naming the persona help?",
+                  "Steerability by persona", "closer to the persona named",
+                  "people of the persona it is told", "principles differing",
+                  "Civic life Private life", "such as 'Don't know' or 'Prefer not to say'",
+                  "dk (Don't know)", "na (Prefer not to say)"):  # fmt: skip
+        assert words in text, words
+    assert "civic private" not in text  # the legend names the grouping's levels
+    assert "national_security" not in text and "National security" not in text
+    # the Sources table: 6 respondents, 24 answers, each code counted in the exclusions
+    files = out.parent / "r_files"
+    sources = pd.read_csv(files / "sources.csv").set_index("role")
+    assert sources.loc["people", "respondents"] == 6
+    assert sources.loc["people", "answers"] == 6 * len(ITEMS)
+    codes = [c for person in given for c in person.values()]
+    exclusions = pd.read_csv(files / "exclusions.csv")
+    said = dict(zip(exclusions["reason"], exclusions["count"], strict=True))
+    assert said == {
+        "dk (Don't know)": codes.count("dk"),
+        "na (Prefer not to say)": codes.count("na"),
+    }
+    # each code's share per principle, by hand: of each principle's 6 answers
+    shares = pd.read_csv(files / "rigor-irrelevant.csv").set_index("value")
+    for item in ITEMS:
+        mine = [person[item] for person in given]
+        assert shares.loc[item, "dk"] == pytest.approx(mine.count("dk") / 6, abs=1e-12), item
+        assert shares.loc[item, "na"] == pytest.approx(mine.count("na") / 6, abs=1e-12), item
+        assert shares.loc[item, "people_n"] == 6 and shares.loc[item, "m"] == 0.0
+    assert (shares[["dk", "na"]].to_numpy() > 0).any()
+    total = shares["dk"] + shares["na"]
+    assert total.is_monotonic_decreasing  # the most missing first
+    row = shares.index[0]
+    name = WARD.item(row).name
+    pct = f"{shares.loc[row, 'dk']:.1%} {shares.loc[row, 'na']:.1%} 6 0.0%"
+    assert f"principle Don't know Prefer not to say people n m {name} {pct}" in text
