@@ -178,3 +178,66 @@ def test_the_report_of_the_ward_study_speaks_its_words_and_counts_each_code(
     name = WARD.item(row).name
     pct = f"{shares.loc[row, 'dk']:.1%} {shares.loc[row, 'na']:.1%} 6 0.0%"
     assert f"principle Don't know Prefer not to say people n m {name} {pct}" in text
+
+
+# --- defect 6: the survey's pages in the instrument's words -----------------------------------
+
+SURVEY_FOREIGN = re.compile(r"\b(countr(y|ies)|values?|schwartz|irrelevant)\b", re.IGNORECASE)
+
+
+def test_every_page_of_the_ward_survey_speaks_its_words(engine: Engine) -> None:
+    """Each page a participant (and the admin) sees, through the server's test client."""
+    pages: dict[str, str] = {}
+    walker = Walker(client(engine, instrument=WARD, quota=1))
+    pages["consent"] = walker.arrive().text
+    walker.post("/consent", {"consent": "yes"})
+    pages["about"] = walker.get("/demographics").text
+    wrong = {"country": "nowhere", "age_band": "25-34", "gender": ""}
+    pages["about, refused"] = walker.post("/demographics", wrong).text
+    assert walker.demographics("student").headers["location"] == "/vignette"
+    pages["scenario"] = walker.get("/vignette").text
+    walker.post("/vignette", {})
+    pages["statements"] = walker.get("/page/1").text
+    walker.form(_rater(0))
+    pages["views"] = walker.get("/open").text
+    pages["views, refused"] = walker.post("/open", {}).text
+    assert walker.finish().headers["location"] == "/done"
+    pages["done"] = walker.get("/done").text
+    # quota 1 per persona x domain: a second student takes the other domain, a third is
+    # turned away
+    Walker(client(engine, instrument=WARD, quota=1)).complete("student", rate=_rater(1))
+    late = Walker(client(engine, instrument=WARD, quota=1))
+    late.consent()
+    assert late.demographics("student").headers["location"] == "/full"
+    pages["full"] = late.get("/full").text
+    admin = client(engine, instrument=WARD, quota=1)
+    pages["admin"] = admin.get("/admin", headers={"authorization": f"Bearer {support.TOKEN}"}).text
+    shown = {name: _visible(page) for name, page in pages.items()}
+    for name, text in shown.items():
+        found = [text[max(m.start() - 50, 0) : m.end() + 50] for m in SURVEY_FOREIGN.finditer(text)]
+        assert not found, (name, found)
+        assert "Principles for AI systems" in text, name
+    said = '"Don\'t know" or "Prefer not to say"'
+    expect = {
+        "consent": ["which principles people want", "each of 4 principles", "your persona,"],
+        "about": ["Persona Choose one… a student a retiree Other"],
+        "about, refused": ["Choose your persona from the list (or 'Other')."],
+        "scenario": ["The ward plans new housing." if "housing" in shown["scenario"].lower()
+                     else "The ward plans a bus line.",
+                     f"uphold each principle. If you cannot or would rather not answer, choose "
+                     f"{said}.", "Continue to the principles"],
+        "statements": ["Which principles should the AI system uphold?",
+                       f"should uphold the principle. If you cannot or would rather not answer, "
+                       f"choose {said}.", "Strongly disagree Disagree Neither Agree Strongly agree "
+                       "Don't know Prefer not to say"],
+        "views": [f"Why did you answer some of the principles with {said}?",
+                  f"Required if you answered any principle with {said}; otherwise optional.",
+                  "conflicts with your own views?"],
+        # the plan gave 'dk' and 'na': the question about them is required
+        "views, refused": ["Please answer this question."],
+        "full": ["all the participants it needs from your group for now"],
+        "admin": ["Quota: 1 per cell of Persona × Domain.", "Housing", "Transit"],
+    }  # fmt: skip
+    for name, words in expect.items():
+        for w in words:
+            assert w in shown[name], (name, w, shown[name])
