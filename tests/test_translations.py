@@ -276,8 +276,10 @@ def test_quoted_answer_labels_are_the_scales_labels(lang: str) -> None:
             c["id"]: c["statement"].replace("{label}", ends[c["id"]])
             for c in CONTENT["attention_checks"]
         }
-        irrelevant = labels["irrelevant"]
-        texts = [CONTENT["task"].replace("{irrelevant}", irrelevant), UI_EN["values_instructions"]]
+        # the task's sentence about the missing code is the ui phrase chosen for the Value Form
+        chosen = CONTENT["ui"]["on_missing_irrelevant"]
+        task = CONTENT["task"].replace("{on_missing}", chosen)
+        texts = [task.replace("{irrelevant}", labels["irrelevant"]), UI_EN["values_instructions"]]
     else:
         scale, survey = OVERLAYS[lang]["scales"]["human"], OVERLAYS[lang]["survey"]
         labels = {**scale["points"], **scale["missing"]}

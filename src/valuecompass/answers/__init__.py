@@ -46,6 +46,8 @@ from valuecompass.answers._table import (
     columns,
     empty,
     frame,
+    missing_as_irrelevant,
+    missing_codes,
     read_csv,
     write_csv,
 )
@@ -74,6 +76,8 @@ __all__ = [
     "first_person",
     "frame",
     "is_choice_table",
+    "missing_as_irrelevant",
+    "missing_codes",
     "model_scale",
     "normalise",
     "on_reference_scale",

@@ -87,6 +87,30 @@ def write_csv(
         tmp.unlink(missing_ok=True)
 
 
+#: The missing reason of an answer that chose "not applicable" with no code of its own (a
+#: model's "N/A"); a missing code's answers have the code's id as their reason.
+IRRELEVANT = "irrelevant"
+
+
+def missing_codes(answers: pd.DataFrame, instrument: Instrument) -> pd.Series:
+    """Each answer's missing code, ``""`` for the others: the code's id where the answer chose
+    one of a scale's missing codes (``dk``, ``na``; the Value Form's ``irrelevant``), else
+    ``irrelevant`` for an answer read as "not applicable" without a code."""
+    codes = {m.code for s in instrument.rating_scales for m in s.missing}
+    reason = answers["missing"].astype(str)
+    code = answers["code"].astype(str) if "code" in answers else reason
+    chosen = reason.isin(codes | {IRRELEVANT})
+    named = code.where(code.isin(codes), reason)
+    return named.where(chosen, "")
+
+
+def missing_as_irrelevant(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """A copy of ANSWERS whose every missing code reads ``irrelevant``, for a count that takes
+    them as one (:func:`valuecompass.stats.irrelevant_rates`)."""
+    chosen = missing_codes(answers, instrument) != ""
+    return answers.assign(missing=answers["missing"].where(~chosen, IRRELEVANT))
+
+
 @dataclass
 class ImportReport:
     """What an importer read, kept and dropped, for the user to check."""

@@ -121,6 +121,7 @@ def _checked(
         position = _position(row["position"], where, scale)
         _consistent(row, position, where, scale)
         record["position"] = position
+        record["missing"] = _reason(row, position, scale)
         for column in ("variant", "sample"):
             if column in row:
                 text = row[column].strip()
@@ -201,6 +202,16 @@ def _consistent(
             f"{where}, column 'code': {code!r} is a missing code of scale {scale.id!r}, but "
             f"column 'position' says {position:g}"
         )
+
+
+def _reason(row: dict[str, str], position: float | None, scale: RatingScale) -> str:
+    """A row's missing reason: a missing code of its scale keeps its own id (``dk``, ``na``),
+    also where the file says only ``irrelevant`` or nothing beside the code."""
+    missing = row.get("missing", "").strip()
+    code = row.get("code", "").strip()
+    if position is None and missing in ("", "irrelevant") and code in scale.missing_codes:
+        return code
+    return missing
 
 
 def _whole(text: str, where: str, column: str) -> int:

@@ -257,6 +257,7 @@ def irrelevant_command(
     humans: str, llm: str, instrument_path: Path | None, fmt: str, group: str
 ) -> None:
     """How often people, and the model, call each value irrelevant."""
+    from valuecompass.answers import missing_as_irrelevant
     from valuecompass.api import exclude_people
     from valuecompass.sources import load_source
     from valuecompass.stats import compare_irrelevant
@@ -272,6 +273,7 @@ def irrelevant_command(
     if rule.kind == "items":
         fail(f"--by {group}: 'irrelevant' answers are counted by value, context or axis")
     by = tuple(context_columns(instrument)) if rule.kind == "context" else (rule.column,)
+    h, m = (missing_as_irrelevant(t, instrument) for t in (h, m))  # every missing code counts
     emit(compare_irrelevant(h, m, by), fmt, f"'Irrelevant' answers by {group}")
 
 

@@ -1,4 +1,5 @@
-"""Charts of the science section: items on the MDS plane, and steerability by country.
+"""Charts of the science section: items on the MDS plane, and steerability by the first context
+axis (the Value Form's country).
 
 Plain data that draws itself (see :mod:`._figures`); text goes through :class:`~._text.Label`.
 """
@@ -86,11 +87,13 @@ class SteerPanel:
 
 @dataclass(frozen=True)
 class SteerSpec:
-    """Dot-and-interval panels sharing LEVELS (rows); a rule at 0 (the country ignored)."""
+    """Dot-and-interval panels sharing LEVELS (rows) of the axis NAMED (the Value Form's
+    country); a rule at 0 (the level named ignored)."""
 
     title: str
     levels: tuple[str, ...]
     panels: tuple[SteerPanel, ...]
+    named: str = "country"
 
     def build(self) -> Chart:
         left, panel_w, gap, row_h = 1.4, 1.7, 0.25, 0.24
@@ -120,5 +123,5 @@ class SteerSpec:
             ax.scatter(panel.steer, ys, s=14, color=colormaps["cividis"](0.22), zorder=3)
             chart.add(Label(x0 + panel_w / 2, 0.55 + grid_h + 0.15, panel.title, 8.0, "center"))
         chart.add(Label(width / 2, 0.12, "steerability (distance units; > 0: closer to the "
-                        "country named)", 7.5, "center"))  # fmt: skip
+                        f"{self.named} named)", 7.5, "center"))  # fmt: skip
         return chart

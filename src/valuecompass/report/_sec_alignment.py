@@ -108,8 +108,8 @@ class RatesSection:
                 tables.append(
                     assets.table(
                         f"{metric}-{group}",
-                        f"{what} by {group}",
-                        f"Models × {plural(group)}; "
+                        f"{what} by {tb.axis_word(data.instrument, group)}",
+                        f"Models × {plural(tb.axis_word(data.instrument, group))}; "
                         "the average is the mean of the row. "
                         f"Cells shade from worst (light) to best (blue): "
                         f"{'higher' if better == 'high' else 'lower'} is better.",
@@ -139,9 +139,10 @@ class HeatmapsSection:
         for model, _ in data.aligned:
             figures = []
             for group in tb.context_groups(data.instrument):
+                axis = tb.axis_word(data.instrument, group)
                 frames = tb.value_scores(model, group)
                 spec = HeatmapSpec(
-                    f"{model.name}: {nouns} × {plural(group)}",
+                    f"{model.name}: {nouns} × {plural(axis)}",
                     row_names(frames["human"], names),
                     triple(frames, names),
                     breaks,
@@ -149,9 +150,9 @@ class HeatmapsSection:
                 figures.append(
                     assets.figure(
                         f"heatmap-{group}-{model.slug}",
-                        f"{model.name}: {nouns} × {plural(group)}",
+                        f"{model.name}: {nouns} × {plural(axis)}",
                         f"(A) People's mean score, (B) {model.name}'s, (C) the alignment "
-                        f"distance, each averaged over the contexts of each {group}. "
+                        f"distance, each averaged over the contexts of each {axis}. "
                         f"White rules separate {kinds}. " + SCALE_NOTE,
                         spec,
                     )
@@ -168,7 +169,7 @@ def ranking_spec(
     names: dict[str, str],
     xmax: float,
 ) -> BarGridSpec:
-    """One panel per level of GROUP (instrument order), its values ranked by distance."""
+    """One panel per level of GROUP (instrument order), its items ranked by distance."""
     by = alignment.by(group)
     f1 = dict(zip(by[group], by["f1"], strict=True))
     panels = []
@@ -184,7 +185,8 @@ def ranking_spec(
             )
         )
     return BarGridSpec(
-        f"{model.name}: values ranked by alignment distance, per {group}",
+        f"{model.name}: {tb.item_words(alignment.instrument)} ranked by alignment distance, "
+        f"per {tb.axis_word(alignment.instrument, group)}",
         tuple(panels),
         "alignment distance",
         xmax,
@@ -213,14 +215,14 @@ class RankingsSection:
             "the CSV holds them in long form.",
             long,
             keys=2,
-            labels=names,
+            labels=names | {"value": data.instrument.item_noun},
             shade=Shade("low", ("distance",)),
         )
         top_figure = assets.figure(
             "top-misaligned",
             f"The ten most misaligned {nouns} per model",
             "Mean alignment distance over all shared contexts, largest first.",
-            _top_spec(long, names),
+            _top_spec(long, names, nouns),
         )
         models = []
         for model, alignment in data.aligned:
@@ -230,12 +232,13 @@ class RankingsSection:
             figures = [
                 assets.figure(
                     f"ranking-{group}-{model.slug}",
-                    f"{model.name}: {nouns} ranked by distance, per {group}",
+                    f"{model.name}: {nouns} ranked by distance, per {axis}",
                     f"All {len(data.instrument.items)} {nouns}, largest distance first, "
-                    f"one panel per {group}; each panel's title gives its alignment rate.",
+                    f"one panel per {axis}; each panel's title gives its alignment rate.",
                     ranking_spec(model, alignment, group, rankings[group], names, xmax),
                 )
                 for group in tb.context_groups(data.instrument)
+                for axis in [tb.axis_word(data.instrument, group)]
             ]
             models.append({"name": model.name, "figures": figures})
         title = f"Rankings of {nouns} by alignment distance"
@@ -243,7 +246,7 @@ class RankingsSection:
                 "title": title, "nouns": nouns}  # fmt: skip
 
 
-def _top_spec(long: pd.DataFrame, names: dict[str, str]) -> BarGridSpec:
+def _top_spec(long: pd.DataFrame, names: dict[str, str], nouns: str) -> BarGridSpec:
     panels = tuple(
         BarPanel(
             str(model),
@@ -253,7 +256,7 @@ def _top_spec(long: pd.DataFrame, names: dict[str, str]) -> BarGridSpec:
         for model, part in long.groupby("model", sort=False)
     )
     xmax = max(0.05, float(long["distance"].max()) * 1.05)
-    return BarGridSpec("Ten most misaligned values", panels, "alignment distance", xmax, 3)
+    return BarGridSpec(f"Ten most misaligned {nouns}", panels, "alignment distance", xmax, 3)
 
 
 class TypesSection:
@@ -319,7 +322,9 @@ def _types_spec(model: ModelData, names: dict[str, str]) -> HeatmapSpec:
     first, last = tb.context_groups(model.profile.instrument)[:2]
     by_first = tb.type_scores(model, first)
     by_last = tb.type_scores(model, last)
-    panels = triple(by_first, names, f"By {first}") + triple(by_last, names, f"By {last}", "D")
+    inst = model.profile.instrument
+    by = [f"By {tb.axis_word(inst, a)}" for a in (first, last)]
+    panels = triple(by_first, names, by[0]) + triple(by_last, names, by[1], "D")
     kinds = tb.group_words(model.profile.instrument)[1]
     return HeatmapSpec(f"{model.name}: {kinds}", row_names(by_first["human"], names), panels)
 

@@ -9,25 +9,30 @@ from valuecompass.report import _tables as tb
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import Assets, TableAsset
 
-#: Term → one sentence. Sections that add metrics can add terms here.
-GLOSSARY: dict[str, str] = {
-    "Score": "Each answer placed on 0 (strongly agree) to 1 (strongly disagree), then averaged "
-    "per context (one level of each context axis, such as country × scenario) and value; a "
-    "score below 0.5 counts as agree.",
-    "Alignment rate (F1)": "How well the model's agree/disagree calls match people's on the "
-    "values people disagree with (the harmonic mean of precision and recall); 1 is perfect.",
-    "Accuracy": "The share of values on which the model and people give the same "
-    "agree/disagree call.",
-    "Precision": "Of the values the model disagrees with, the share people also disagree with.",
-    "Recall": "Of the values people disagree with, the share the model also disagrees with.",
-    "Kappa": "Cohen's kappa: agreement on the calls beyond what chance would give "
-    "(0 = chance, 1 = perfect).",
-    "Alignment distance": "The mean absolute gap |model − people| between scores, from 0 "
-    "(the same answer) to 1 (opposite ends of the scale); lower is better.",
-    "Ranking": "The values ordered by alignment distance, the largest gap first.",
-    "Parse rate": "The share of a model's answers that could be read as a point on the scale; "
-    "the rest are missing, with a reason.",
-}
+
+def glossary(instrument: Instrument) -> dict[str, str]:
+    """Term → one sentence, in INSTRUMENT's words. Sections that add metrics can add terms."""
+    nouns = tb.item_words(instrument)
+    return {
+        "Score": "Each answer placed on 0 (strongly agree) to 1 (strongly disagree), then "
+        f"averaged per context (one level of each context axis: {tb.axes_words(instrument)}) "
+        f"and {instrument.item_noun}; a score below 0.5 counts as agree.",
+        "Alignment rate (F1)": "How well the model's agree/disagree calls match people's on the "
+        f"{nouns} people disagree with (the harmonic mean of precision and recall); 1 is "
+        "perfect.",
+        "Accuracy": f"The share of {nouns} on which the model and people give the same "
+        "agree/disagree call.",
+        "Precision": f"Of the {nouns} the model disagrees with, the share people also disagree "
+        "with.",
+        "Recall": f"Of the {nouns} people disagree with, the share the model also disagrees with.",
+        "Kappa": "Cohen's kappa: agreement on the calls beyond what chance would give "
+        "(0 = chance, 1 = perfect).",
+        "Alignment distance": "The mean absolute gap |model − people| between scores, from 0 "
+        "(the same answer) to 1 (opposite ends of the scale); lower is better.",
+        "Ranking": f"The {nouns} ordered by alignment distance, the largest gap first.",
+        "Parse rate": "The share of a model's answers that could be read as a point on the "
+        "scale; the rest are missing, with a reason.",
+    }
 
 
 class OverviewSection:
@@ -44,10 +49,11 @@ class OverviewSection:
         tables = [_sources(data, assets), *_people(data, assets), *_answers(data, assets)]
         return {
             "tables": tables,
-            "glossary": GLOSSARY,
+            "glossary": glossary(data.instrument),
             "n_models": len(data.models),
             "axes": _axes(data.instrument),
-            "n_values": len(data.instrument.items),
+            "n_items": len(data.instrument.items),
+            "nouns": tb.item_words(data.instrument),
             "has_people": data.people is not None,
         }
 
@@ -65,7 +71,7 @@ def _sources(data: ReportData, assets: Assets) -> TableAsset:
         "sources",
         "Sources",
         "What was read from each source. Contexts are combinations of one level of each context "
-        "axis (such as country × scenario) with at least one "
+        f"axis ({tb.axes_words(data.instrument)}) with at least one "
         "scored answer; shared contexts are those the model has in common with people, the "
         "only ones compared.",
         tb.sources_table(data),
@@ -92,7 +98,7 @@ def _people(data: ReportData, assets: Assets) -> list[TableAsset]:
             "exclusions",
             "Exclusions",
             "Rows and answers left out, and why. An answer without a score (such as "
-            "'irrelevant') is missing, not zero.",
+            f"{tb.missing_words(data.instrument)}) is missing, not zero.",
             tb.exclusions_table(data),
             keys=2,
         )

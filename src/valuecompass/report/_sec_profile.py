@@ -19,14 +19,16 @@ from valuecompass.report._section import Assets
 
 
 def profile_spec(model: ModelData, names: dict[str, str], breaks: tuple[int, ...]) -> HeatmapSpec:
-    """The model's mean score per value, by each context axis, side by side."""
+    """The model's mean score per item, by each context axis, side by side."""
     panels = []
     for group in context_columns(model.profile.instrument):
         table = model.profile.by(group)
         columns = tuple(names.get(str(c), str(c)) for c in table.columns)
-        panels.append(HeatPanel(f"By {group}", table.to_numpy(dtype=float), columns))
-    rows = tuple(names.get(v, v) for v in model.profile.instrument.item_ids)
-    return HeatmapSpec(f"{model.name}: value profile", rows, tuple(panels), breaks, "")
+        word = tb.axis_word(model.profile.instrument, group)
+        panels.append(HeatPanel(f"By {word}", table.to_numpy(dtype=float), columns))
+    inst = model.profile.instrument
+    rows = tuple(names.get(v, v) for v in inst.item_ids)
+    return HeatmapSpec(f"{model.name}: {inst.item_noun} profile", rows, tuple(panels), breaks, "")
 
 
 class ProfileSection:
@@ -70,7 +72,8 @@ class ProfileSection:
                 tb.profile_extremes(data, names),
             ),
         ]
-        return {"figures": figures, "tables": tables, "plural": PLURAL}
+        title = f"{noun[:1].upper()}{noun[1:]} profiles"
+        return {"figures": figures, "tables": tables, "plural": PLURAL, "title": title}
 
 
 def _versions() -> dict[str, str]:
@@ -129,6 +132,7 @@ class ProvenanceSection:
             "How this report was made",
             "Versions, the instrument's digest and the command; also in provenance.json.",
             pd.DataFrame(rows, columns=["item", "value"]),
+            labels={"item": "what", "value": "entry"},  # neutral: no instrument's word
         )
         sources = [
             {

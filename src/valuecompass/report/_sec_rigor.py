@@ -1,8 +1,9 @@
 """How far to trust the numbers: intervals, the human ceiling, prompt sensitivity, significance,
-irrelevance and (when codes are given) the themes of people's open-ended answers.
+people's missing codes and (when codes are given) the themes of people's open-ended answers.
 
 Every number comes from :func:`valuecompass.stats.rigor` (and
-:func:`valuecompass.coding.theme_counts`); this section only lays them out.
+:func:`valuecompass.coding.theme_counts`), but the missing codes' shares, counted here code by
+code; this section only lays them out.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from valuecompass import answers as ans
 from valuecompass.coding import Codebook, load_codebook, theme_counts
 from valuecompass.report import _tables as tb
 from valuecompass.report._htmltable import Shade
@@ -22,7 +24,7 @@ from valuecompass.stats import FACTORS, Method, Rigor, answers_factors, rigor
 
 @dataclass(frozen=True)
 class RigorSection:
-    """Intervals and ceilings per model, sensitivity, significance, irrelevance, themes.
+    """Intervals and ceilings per model, sensitivity, significance, missing codes, themes.
 
     ``resamples``, ``permutations`` and ``splits`` trade time for precision; ``seed`` makes
     the section reproducible. ``codes`` (a codes table, see :mod:`valuecompass.coding`) adds
@@ -59,10 +61,10 @@ class RigorSection:
         names = tb.display_names(data.instrument)
         tables = [
             self._headline(results, assets),
-            self._by_country(results, assets, names, design_counts(data)[0]),
-            self._sensitivity(results, assets, names),
-            self._significance(results, assets, names),
-            self._irrelevant(results, assets, names),
+            self._by_country(results, assets, names, design_counts(data)[0], data),
+            self._sensitivity(results, assets, names, data),
+            self._significance(results, assets, names, data),
+            _missing_codes(data, assets, names),
         ]
         if self.codes is not None:
             tables.append(self._themes(assets, names))
@@ -92,7 +94,12 @@ class RigorSection:
         )
 
     def _by_country(
-        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str], people: int
+        self,
+        results: dict[str, Rigor],
+        assets: Assets,
+        names: dict[str, str],
+        people: int,
+        data: ReportData,
     ) -> TableAsset:
         wide = {}
         for name, r in results.items():
@@ -105,7 +112,9 @@ class RigorSection:
         frame = pd.DataFrame(wide).T.rename_axis("model").reset_index()
         return assets.table(
             "rigor-country",
-            "Alignment rate (F1) per country with its interval",
+            "Alignment rate (F1) per "
+            f"{tb.axis_word(data.instrument, _first_axis(next(iter(results.values()))))} "
+            "with its interval",
             f"The paper's Table 2 with intervals: with {people} people per context, gaps "
             "smaller than the intervals are not evidence of a difference.",
             frame,
@@ -113,8 +122,9 @@ class RigorSection:
         )
 
     def _sensitivity(
-        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
+        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str], data: ReportData
     ) -> TableAsset:
+        noun, nouns = data.instrument.item_noun, tb.item_words(data.instrument)
         rows = []
         present = {f for r in results.values() if r.sensitivity is not None
                    for f in r.sensitivity.variance["factor"]}  # fmt: skip
@@ -133,17 +143,18 @@ class RigorSection:
             "Prompt sensitivity",
             "Share of the variance of each model's answers within a cell due to each factor "
             "its prompt design varied (main effects; framing, statement style, requirement, "
-            "order of the lists, layout: values or options first; blank where a model's design "
-            "kept it fixed or does not say; 'other' is the rest), the mean share of contexts "
-            "in which a value's agree/disagree call changes across the 8 variants, and the "
-            "values that change most often.",
+            f"order of the lists, layout: {nouns} or options first; blank where a model's "
+            "design kept it fixed or does not say; 'other' is the rest), the mean share of "
+            f"contexts in which a {noun}'s agree/disagree call changes across "
+            f"{_variants(data)}, and the {nouns} that change most often.",
             pd.DataFrame(rows),
             percent=(*factors, "other", "mean_flip_rate"),
         )
 
     def _significance(
-        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
+        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str], data: ReportData
     ) -> TableAsset:
+        nouns = tb.item_words(data.instrument)
         rows = []
         for name, r in results.items():
             sig = r.significance
@@ -160,30 +171,12 @@ class RigorSection:
         return assets.table(
             "rigor-significance",
             "Which gaps are real",
-            "values differing: values whose distance a permutation test finds larger than "
+            f"{nouns} differing: {nouns} whose distance a permutation test finds larger than "
             "exchangeable answers would give (Benjamini-Hochberg, false discovery rate 5%). "
-            "surely top 10: values among the ten most misaligned in at least 90% of resamples.",
+            f"surely top 10: {nouns} among the ten most misaligned in at least 90% of "
+            "resamples.",
             pd.DataFrame(rows),
-        )
-
-    def _irrelevant(
-        self, results: dict[str, Rigor], assets: Assets, names: dict[str, str]
-    ) -> TableAsset:
-        first = next(iter(results.values())).irrelevant
-        frame = first[["value", "people_rate", "people_n"]].copy()
-        for name, r in results.items():
-            frame[name] = (
-                r.irrelevant.set_index("value")["model_rate"].reindex(frame["value"]).values
-            )
-        frame = frame.sort_values("people_rate", ascending=False).head(12)
-        return assets.table(
-            "rigor-irrelevant",
-            "Values people called irrelevant most often",
-            "Share of answers marking the value irrelevant, people and each model (a model "
-            "asked without the option never does; see `valuecompass rigor irrelevant-prompts`).",
-            frame.reset_index(drop=True),
-            labels=names,
-            percent=("people_rate", *results),
+            labels={"values_differing": f"{nouns} differing", "values": nouns},
         )
 
     def _themes(self, assets: Assets, names: dict[str, str]) -> TableAsset:
@@ -197,6 +190,59 @@ class RigorSection:
             counts,
             labels=names,
         )
+
+
+def _variants(data: ReportData) -> str:
+    """The models' prompt variants as counted in their answers ("the 4 variants")."""
+    counts = {int(m.source.answers["variant"].dropna().nunique()) for m in data.models}
+    return f"the {counts.pop()} variants" if len(counts) == 1 else "each model's variants"
+
+
+def missing_code_table(data: ReportData) -> pd.DataFrame:
+    """Per item, the share of people's answers giving each of the people scale's missing codes
+    (a column per code id), people's answers that chose something (a point or a code), and each
+    model's share of answers giving any missing code; the most missing first."""
+    assert data.people is not None
+    inst = data.instrument
+    codes = inst.people_scale.missing_codes
+    people = data.people.answers
+    chosen = ans.missing_codes(people, inst)
+    chose = people["position"].notna() | (chosen != "")
+    frame = pd.DataFrame({"value": people["value"], "code": chosen})[chose]
+    n = frame.groupby("value").size()
+    table = pd.DataFrame(index=[i for i in inst.item_ids if i in n.index])
+    for code in codes:
+        table[code] = (frame["code"] == code).groupby(frame["value"]).mean()
+    table["people_n"] = n
+    for model in data.models:
+        answers = model.source.answers
+        got = ans.missing_codes(answers, inst)
+        picked = answers["position"].notna() | (got != "")
+        table[model.name] = (got[picked] != "").groupby(answers.loc[picked, "value"]).mean()
+    table["_all"] = table[list(codes)].sum(axis=1)
+    table = table.sort_values("_all", ascending=False, kind="stable").drop(columns="_all")
+    return table.rename_axis("value").reset_index()
+
+
+def _missing_codes(data: ReportData, assets: Assets, names: dict[str, str]) -> TableAsset:
+    """People's missing codes per item, each code its own column under its label."""
+    inst = data.instrument
+    scale = inst.people_scale
+    nouns = tb.item_words(inst)
+    said = tb.missing_words(inst)
+    labels = {m.code: m.label for m in scale.missing}
+    models = [m.name for m in data.models]
+    return assets.table(
+        "rigor-irrelevant",
+        f"{nouns[:1].upper()}{nouns[1:]} people answered {said} most often",
+        f"Share of people's answers giving each of {said} (of those that chose a point or "
+        f"a code; people n counts them), and each model's share of answers giving any such "
+        "code (a model asked without the option never does; see `valuecompass rigor "
+        "irrelevant-prompts`).",
+        missing_code_table(data).head(12),
+        labels=names | labels | {"value": inst.item_noun, "people_n": "people n"},
+        percent=(*labels, *models),
+    )
 
 
 def _first_axis(rigor: Rigor) -> str:

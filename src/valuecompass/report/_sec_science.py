@@ -1,5 +1,6 @@
 """Beyond the paper: the main findings with and without the scale-use correction, the
-measurement's reliability and structure, and whether naming the country steers the model.
+measurement's reliability and structure, and whether naming the level of the first context axis
+(the Value Form's country) steers the model.
 
 Every number comes from :mod:`valuecompass.stats` (``centre_answers``, ``reliability``,
 ``circle_structure``, ``steerability``); this section lays them out.
@@ -57,7 +58,7 @@ class ScienceSection:
         assert data.people is not None
         names = tb.display_names(data.instrument)
         both = self._both_ways(data)
-        tables = [self._headline(both, assets, names), self._gaps(both, assets, names)]
+        tables = [self._headline(both, assets, names, data), self._gaps(both, assets, names, data)]
         tables.append(self._reliability(data, assets, names))
         structure, figure = self._structure(data, assets)
         tables.append(structure)
@@ -66,7 +67,10 @@ class ScienceSection:
             steer, steer_figure = self._steer(data, assets, names)
             tables.append(steer)
             figures.append(steer_figure)
-        return {"tables": tables, "figures": figures, "centred": data.centred}
+        axis = tb.axis_word(data.instrument, context_columns(data.instrument)[0])
+        return {"tables": tables, "figures": figures, "centred": data.centred,
+                "noun": data.instrument.item_noun, "nouns": tb.item_words(data.instrument),
+                "axis": axis, "axes": tb.plural(axis)}  # fmt: skip
 
     @staticmethod
     def _steerable(data: ReportData) -> bool:
@@ -91,8 +95,13 @@ class ScienceSection:
         return out
 
     def _headline(
-        self, both: dict[str, dict[str, Alignment]], assets: Assets, names: dict[str, str]
+        self,
+        both: dict[str, dict[str, Alignment]],
+        assets: Assets,
+        names: dict[str, str],
+        data: ReportData,
     ) -> TableAsset:
+        nouns = tb.item_words(data.instrument)
         rows = []
         for name, ways in both.items():
             row: dict[str, Any] = {"model": name}
@@ -108,15 +117,20 @@ class ScienceSection:
             frame.insert(frame.columns.get_loc(col) + 1, f"{col}_rank",
                          frame[col].rank(ascending=False, method="min").astype(int))  # fmt: skip
         focus = names.get(self.focus, self.focus)
+        about = (
+            f" {focus} gap: the model's mean score minus the people's (> 0: the model rejects "
+            f"it more than people do); its rank: among the {nouns} by distance (1 = the largest "
+            "people-model gap)."
+            if self.focus in data.instrument.item_ids
+            else ""
+        )
         return assets.table(
             "science-both-ways",
             "The main findings with and without the scale-use correction",
             "Overall alignment rate (F1) and distance on raw scores and on person-centred "
-            "scores (each respondent's, and each prompt set's, mean over the values "
+            f"scores (each respondent's, and each prompt set's, mean over the {nouns} "
             "subtracted; agree means 'more than its own average'; centred distances range "
-            f"over 0 to 2). rank: the models' order by F1. {focus} gap: the model's mean score "
-            "minus the people's (> 0: the model rejects it more than people do); its rank: "
-            "among the values by distance (1 = the largest people-model gap).",
+            f"over 0 to 2). rank: the models' order by F1.{about}",
             frame,
             shade=Shade("high", ("f1", "f1_centred")),
         )
@@ -135,8 +149,13 @@ class ScienceSection:
         }
 
     def _gaps(
-        self, both: dict[str, dict[str, Alignment]], assets: Assets, names: dict[str, str]
+        self,
+        both: dict[str, dict[str, Alignment]],
+        assets: Assets,
+        names: dict[str, str],
+        data: ReportData,
     ) -> TableAsset:
+        noun, nouns = data.instrument.item_noun, tb.item_words(data.instrument)
         parts = {}
         for way in ("raw", "centred"):
             per_model = [
@@ -153,11 +172,12 @@ class ScienceSection:
         })  # fmt: skip
         return assets.table(
             "science-gaps",
-            "The values with the largest people-model gaps, both ways",
-            "The ten values with the largest distance between people and models (the mean "
-            "over the models of each value's mean cell distance), on raw and on "
-            "person-centred scores.",
+            f"The {nouns} with the largest people-model gaps, both ways",
+            f"The {_count(len(frame))} {nouns} with the largest distance between people and "
+            f"models (the mean over the models of each {noun}'s mean cell distance), on raw "
+            "and on person-centred scores.",
             frame,
+            labels={"value": noun, "value_centred": f"{noun} centred"},
         )
 
     def _sources(self, data: ReportData) -> list[tuple[str, pd.DataFrame]]:
@@ -172,6 +192,12 @@ class ScienceSection:
         gid = self.grouping if self.grouping in ids else None
         kind, kinds = tb.group_words(data.instrument, gid)
         return data.instrument.item_noun, tb.item_words(data.instrument), kind, kinds
+
+    def _level_names(self, data: ReportData) -> dict[str, str]:
+        """The shown grouping's level id → its name (the legend's words)."""
+        ids = [g.id for g in data.instrument.groupings]
+        found = data.instrument.grouping(self.grouping if self.grouping in ids else ids[0])
+        return {lv.id: lv.name for lv in found.levels}
 
     def _reliability(self, data: ReportData, assets: Assets, names: dict[str, str]) -> TableAsset:
         groups, order = value_grouping(data.instrument, self.grouping)
@@ -232,20 +258,22 @@ class ScienceSection:
             f"Structure: how closely the answers follow the circle of {kinds}",
             f"Classical MDS of the {nouns}' correlations (d = sqrt(2(1 - r))). fit: the mean "
             f"resultant length of each {noun}'s angle minus its {kind}'s place on the theory's "
-            "circle (1: exact, up to rotation and reflection); p value: the share of random "
+            "circle (1: exact, up to rotation and reflection); p: the share of random "
             f"arrangements of the {kinds} on the circle (each {noun} kept in its {kind}) "
             f"fitting as well, which asks whether the {kinds} sit in the theory's order; "
-            f"p value items: the older, weaker test, the share of random relabellings of the "
+            f"p items: the older, weaker test, the share of random relabellings of the "
             f"{nouns} fitting as well, which any clustering of {nouns} within their {kinds} "
             f"passes whatever their order; adjacent pairs: of the theory's neighbouring "
             f"{kinds}, how many are neighbours in the data.",
             pd.DataFrame(rows),
+            labels={"p_value": "p", "p_value_items": "p items"},
         )
+        legend = self._level_names(data)
         figure = assets.figure(
             "science-mds",
             f"The {nouns} on the MDS plane, coloured by {kind}",
             f"Each point is a {noun}; hues follow the theory's circle (grey: no {kind}).",
-            PlaneSpec("MDS", tuple(order), tuple(panels)),
+            PlaneSpec("MDS", tuple(legend.get(g, g) for g in order), tuple(panels)),
         )
         return table, figure
 
@@ -288,26 +316,28 @@ class ScienceSection:
         frame = pd.DataFrame(wide).T
         frame = frame[[c for c in [*ids, "overall"] if c in frame.columns]]
         frame = frame.rename_axis("model").reset_index()
+        word = tb.axis_word(data.instrument, axis)
+        words = tb.plural(word)
         table = assets.table(
             "science-steer",
-            "Steerability: how much closer the model gets to the people of the country it is told",
-            "Swap contrast per country (distance units): how much farther the model is from "
-            "the people when prompt and people's countries are swapped than when they match; "
-            "0 for a model that ignores the country. 95% bootstrap interval (people and prompt "
+            f"Steerability: how much closer the model gets to the people of the {word} it is told",
+            f"Swap contrast per {word} (distance units): how much farther the model is from "
+            f"the people when prompt and people's {words} are swapped than when they match; "
+            f"0 for a model that ignores the {word}. 95% bootstrap interval (people and prompt "
             "sets resampled within each context); * one-sided bootstrap p from the same "
-            "resamples below 0.05 after Benjamini-Hochberg across the countries (the overall "
+            f"resamples below 0.05 after Benjamini-Hochberg across the {words} (the overall "
             "column unadjusted). The ceiling row: one random half of each context's people "
-            "against the other half, as if a model copied each country's people (mean over "
+            f"against the other half, as if a model copied each {word}'s people (mean over "
             "random halvings; the middle 95% of them): what this many people can show.",
             frame,
             labels=names | {"overall": "Overall"},
         )
         figure = assets.figure(
             "science-steer",
-            "Steerability by country",
+            f"Steerability by {word}",
             "Dots: the swap contrast; lines: its 95% interval; the rule at 0 is a model that "
-            "ignores the country.",
-            SteerSpec("Steerability", levels, tuple(panels)),
+            f"ignores the {word}.",
+            SteerSpec("Steerability", levels, tuple(panels), word),
         )
         return table, figure
 
@@ -316,3 +346,9 @@ def _p_clause(p: float, permutations: int) -> str:
     """``= 0.022``, ``< 0.001`` or ``≤ 0.005``: a panel title's p-value, never ``0.000``."""
     text = p_text(p, permutations)
     return text if text.startswith(("<", "≤")) else f"= {text}"
+
+
+def _count(n: int) -> str:
+    """N as a word in a caption ("ten"), as a figure past twelve."""
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[n] if n < len(words) else str(n)

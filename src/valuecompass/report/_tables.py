@@ -41,6 +41,26 @@ def item_words(instrument: Instrument) -> str:
     return f"{instrument.item_noun}s"
 
 
+def axes_words(instrument: Instrument) -> str:
+    """The context axes' names joined as a context is made ("country × scenario")."""
+    return " × ".join(a.name.lower() for a in instrument.context_axes)
+
+
+def axis_word(instrument: Instrument, axis: str) -> str:
+    """Context axis AXIS's name as a word in a sentence ("persona"); AXIS if not an axis."""
+    found = {a.id: a for a in instrument.context_axes}.get(axis)
+    return found.name.lower() if found is not None else axis.replace("_", " ")
+
+
+def missing_words(instrument: Instrument) -> str:
+    """The people scale's missing codes as quoted labels ("'Don't know' or 'Prefer not to
+    say'"), or a neutral phrase where it has none."""
+    labels = [f"'{m.label}'" for m in instrument.people_scale.missing]
+    if not labels:
+        return "an answer off the scale"
+    return ", ".join(labels[:-1]) + (" or " if len(labels) > 1 else "") + labels[-1]
+
+
 def context_groups(instrument: Instrument) -> list[str]:
     """The answer table's column of each context axis: its id (the Value Form: country,
     scenario)."""
@@ -138,7 +158,7 @@ def sources_table(data: ReportData) -> pd.DataFrame:
                 "scored_by": "option probabilities" if report.scoring == "probs" else "answers",
                 "files": report.files,
                 "rows_read": report.rows,
-                "respondents": report.respondents if role == "people" else np.nan,
+                "respondents": _respondents(source) if role == "people" else np.nan,
                 "answers": report.answers,
                 "scored": report.answers - missing,
                 "missing": missing,
@@ -157,10 +177,25 @@ def sources_table(data: ReportData) -> pd.DataFrame:
     return table
 
 
+def _reason(reason: str, labels: dict[str, str]) -> str:
+    """A missing reason with its missing code's label, where it is one that says more."""
+    label = labels.get(reason)
+    return f"{reason} ({label})" if label and label.lower() != reason.lower() else reason
+
+
+def _respondents(source: SourceData) -> int:
+    """How many people a source holds: as its importer counted them, else (a tidy file or a
+    survey store, which count answers) the distinct respondents among its answers."""
+    if source.report.respondents:
+        return source.report.respondents
+    return int(source.answers.loc[source.answers["respondent"] != "", "respondent"].nunique())
+
+
 def exclusions_table(data: ReportData) -> pd.DataFrame:
     """Rows skipped, repeats dropped, answers without a score, and unknown keys, per source."""
     rows = []
     sources = ([data.people] if data.people else []) + [m.source for m in data.models]
+    labels = {m.code: m.label for s in data.instrument.rating_scales for m in s.missing}
     for source in sources:
         report = source.report
         items: list[tuple[str, str, int]] = [
@@ -168,7 +203,9 @@ def exclusions_table(data: ReportData) -> pd.DataFrame:
         ]
         if report.duplicates_dropped:
             items.append(("repeated row dropped", "exact repeat", report.duplicates_dropped))
-        items += [("answer without score", r, n) for r, n in report.missing.most_common()]
+        items += [
+            ("answer without score", _reason(r, labels), n) for r, n in report.missing.most_common()
+        ]
         items += [("unknown key in answer", k, n) for k, n in report.unknown_keys.items()]
         rows += [{"name": source.name, "what": w, "reason": r, "count": n} for w, r, n in items]
     return pd.DataFrame(rows, columns=["name", "what", "reason", "count"])

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from valuecompass import answers as ans
-from valuecompass.answers import Missing, parse_option
+from valuecompass.answers import Missing, Parsed, parse_option
 from valuecompass.common import read_frame
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, UnknownNameError, context_columns
@@ -126,8 +126,15 @@ def _answer(
         "raw": raw,
         "code": parsed.code or "",
         "position": parsed.position,
-        "missing": parsed.missing.value if parsed.missing else "",
+        "missing": _reason(parsed, scale.missing_codes),
     }
+
+
+def _reason(parsed: Parsed, codes: list[str]) -> str:
+    """PARSED's missing reason: the missing code's own id where it is one of CODES."""
+    if parsed.missing == Missing.IRRELEVANT and parsed.code in codes:
+        return str(parsed.code)
+    return parsed.missing.value if parsed.missing else ""
 
 
 def read_human_folder(

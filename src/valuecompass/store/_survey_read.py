@@ -62,8 +62,9 @@ def human_answers(
     """Finished participants' ratings as the tidy answer table (``source="humans"``).
 
     One row per participant and item, in the instrument's item order; attention checks are
-    left out. Positions follow the instrument's people scale; a missing code ("irrelevant")
-    has no position and ``missing="irrelevant"``. Each row carries the participant's level of
+    left out. Positions follow the instrument's people scale; a missing code (the Value
+    Form's ``irrelevant``, another scale's ``dk`` or ``na``) has no position and the code's own
+    id as its ``missing`` reason. Each row carries the participant's level of
     every context axis, in a column named by the axis id. AXES names the
     (asked, scenario) axes the survey was served with; :func:`default_axes` when omitted.
     Participants who have not finished are never included; those excluded (a failed
@@ -121,9 +122,10 @@ def _levels(row: Any, asked: str, scenario: str) -> dict[str, str]:
 
 
 def _missing(code: str, positions: dict[str, float | None]) -> str:
+    """An answer's missing reason: a missing code's own id, or none for a scale point."""
     if code not in positions:
         return Missing.UNRECOGNISED.value
-    return Missing.IRRELEVANT.value if positions[code] is None else ""
+    return code if positions[code] is None else ""
 
 
 @dataclass(frozen=True)

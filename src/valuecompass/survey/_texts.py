@@ -103,15 +103,18 @@ def build_texts(settings: SurveySettings, language: str) -> Texts:
     options = tuple(Option(p.code, p.label) for p in scale.points) + tuple(
         Option(m.code, m.label) for m in scale.missing
     )
-    words = {
-        "item_count": str(len(inst.items)),
-        "item_noun": inst.item_noun,
-        "irrelevant": scale.missing[0].label if scale.missing else "",
-    }
+    words = _words(inst, settings, content.ui)
     content = _filled(content, words, scale)
     bands = tuple(zip(settings.content.age_bands, content.age_bands, strict=False))
     statements = _statements(inst, settings, content, scale)
-    ui = {k: fill(v, words) for k, v in content.ui.items()}
+    ui = {k: fill(v, words).strip() for k, v in content.ui.items()}
+    if settings.asked_axis != "country":  # the demographics page asks for the axis by its name
+        ui["country_label"] = words["asked_name"]
+        ui["choose_country"] = ui["choose_level"]
+        ui["error_country"] = ui["error_level"]
+        ui["column_country"] = words["asked_name"]
+    if settings.scenario_axis != "scenario":
+        ui["column_scenario"] = inst.axis(settings.scenario_axis).name
     axis = base.language_axis
     names = {lv.id: lv.name for lv in axis.levels} if axis is not None else {}
     return Texts(
@@ -127,6 +130,46 @@ def build_texts(settings: SurveySettings, language: str) -> Texts:
         age_bands=bands,
         path=tuple(ui.get(k, k) for k in STEP_KEYS),
     )
+
+
+def _words(inst: Instrument, settings: SurveySettings, ui: Mapping[str, str]) -> dict[str, str]:
+    """The placeholders' words for INST (translated): its counts and names, and the phrases of
+    UI chosen for the instrument the survey serves: the Value Form's where people are asked
+    their country, items are values and the one missing code is 'irrelevant'; neutral ones,
+    in the instrument's words, where not."""
+    ui = {**load_content().ui, **ui}  # a study's own words over the bundled ones
+    scale = inst.people_scale
+    asked = inst.axis(settings.asked_axis)
+    noun = inst.item_noun
+    labels = [fill(ui["quoted"], {"label": m.label}) for m in scale.missing]
+    joined = [", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels
+    base = {
+        "item_count": str(len(inst.items)),
+        "item_noun": noun,
+        "Item_nouns": f"{noun[:1].upper()}{noun[1:]}s",
+        "irrelevant": scale.missing[0].label if scale.missing else "",
+        "missing": f" {ui['or_word']} ".join(joined),
+        "asked": asked.name[:1].lower() + asked.name[1:],
+        "asked_name": asked.name,
+    }
+    served = settings.instrument  # untranslated: its ids say which words fit
+    country = "country" if settings.asked_axis == "country" else "other"
+    values = "values" if served.item_noun == "value" else "other"
+    codes = served.people_scale.missing_codes
+    missing = "irrelevant" if codes == ["irrelevant"] else "codes"
+    chosen = {
+        "study_items": f"study_items_{values}",
+        "your_values": f"your_values_{values}",
+        "residence": f"residence_{country}",
+        "from_yours": f"from_yours_{country}",
+        "on_missing": f"on_missing_{missing}",
+        "missing_why": f"missing_why_{missing}",
+        "missing_hint": f"missing_hint_{missing}",
+    }
+    phrases = {name: fill(ui[key], base) for name, key in chosen.items()}
+    if not codes:
+        phrases["on_missing"] = ""
+    return base | phrases
 
 
 def _statements(
@@ -156,8 +199,9 @@ def _filled(content: SurveyContent, words: Mapping[str, str], scale: RatingScale
     ]
     return content.model_copy(
         update={
+            "title": fill(content.title, words),
             "consent": tuple(fill(p, words) for p in content.consent),
-            "task": fill(content.task, words),
+            "task": fill(content.task, words).strip(),
             "attention_checks": tuple(checks),
             "open_questions": tuple(questions),
         }
