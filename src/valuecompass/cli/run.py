@@ -218,7 +218,7 @@ def run_command(**params: Any) -> None:
 
     config = run_config(params)
     try:
-        summary = run_model(config)
+        summary = run_model(config, warn=lambda line: click.echo(f"warning: {line}", err=True))
     except KeyboardInterrupt:
         click.echo(
             "interrupted: what was answered is stored; run the same command to resume", err=True

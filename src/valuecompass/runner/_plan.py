@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from valuecompass import __version__
@@ -24,12 +26,77 @@ from valuecompass.store.runs import RunGrid, RunManifest, RunParams, default_nam
 
 @dataclass(frozen=True)
 class Job:
-    """One call to make: a prompt, its sample index and its cache key."""
+    """One prompt of the grid to store: its prompt, sample index, the key it is stored under in
+    its run (KEY), and the key of the model call that answers it (CALL).
+
+    Two contexts may render the same text (a design that never shows an axis): they share one
+    call, but each is stored under its own key. The first job of a text is stored under the
+    call's key itself (so runs made before stay as they were); a later one, a *follower*, under
+    a key of the call and its own labels.
+    """
 
     prompt: Prompt
     sample: int
     key: str
     request: Request
+    call: str = ""
+
+    @property
+    def leads(self) -> bool:
+        """Whether the job is the first of its text in the run (its call is its own key)."""
+        return not self.call or self.call == self.key
+
+
+@dataclass
+class Sharing:
+    """What the planned jobs share: call key → the job that leads it, and, for each axis whose
+    levels rendered the same text, those levels (what the design cannot tell apart)."""
+
+    leaders: dict[str, Job] = field(default_factory=dict)
+    axes: dict[str, list[str]] = field(default_factory=dict)
+    others: set[str] = field(default_factory=set)  # "items", "variants" that read the same
+    followers: int = 0
+
+    def place(self, prompt: Prompt, sample: int, call: str, request: Request) -> Job:
+        """The job of PROMPT, stored under the call's key if it is the first of its text."""
+        leader = self.leaders.get(call)
+        if leader is None:
+            job = Job(prompt, sample, call, request, call)
+            self.leaders[call] = job
+            return job
+        self.followers += 1
+        first, this = leader.prompt.levels, prompt.levels
+        for axis, level in this.items():
+            if first.get(axis) != level:
+                seen = self.axes.setdefault(axis, [first[axis]])
+                if level not in seen:
+                    seen.append(level)
+        if leader.prompt.values != prompt.values:
+            self.others.add("items")
+        if leader.prompt.variant != prompt.variant:
+            self.others.add("variants")
+        return Job(prompt, sample, follower_key(call, prompt, sample), request, call)
+
+    def warnings(self) -> list[str]:
+        """One line per axis (then items, variants) whose levels the design renders alike."""
+        out = [
+            f"the prompt design renders the levels of axis {axis!r} ({', '.join(levels)}) as "
+            "the same prompt: each text is asked once and its answer stored for every context"
+            for axis, levels in self.axes.items()
+        ]
+        out += [
+            f"some {what} render the same prompt: each text is asked once and its answer "
+            "stored for each of them"
+            for what in sorted(self.others)
+        ]
+        return out
+
+
+def follower_key(call: str, prompt: Prompt, sample: int) -> str:
+    """The stored key of a job whose text an earlier job of its run has: the call's key with
+    the job's own context, items, variant and sample."""
+    labels = [call, list(prompt.context), list(prompt.values), prompt.variant, sample]
+    return hashlib.sha256(json.dumps(labels).encode()).hexdigest()
 
 
 def plan(
@@ -41,9 +108,15 @@ def plan(
 
 
 def iter_jobs(
-    config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
+    config: RunConfig,
+    instrument: Instrument,
+    prompts: PromptSet,
+    backend: Backend,
+    sharing: Sharing | None = None,
 ) -> Iterator[Job]:
-    """The run's jobs in order, each as soon as its prompt is rendered."""
+    """The run's jobs in order, each as soon as its prompt is rendered; SHARING (a new one if
+    not given) learns which jobs share a text."""
+    sharing = Sharing() if sharing is None else sharing
     variants = config.variants or [v.index for v in prompts.variants]
     contexts = grid_contexts(instrument, config)
     items = chosen_items(instrument, config)
@@ -69,8 +142,8 @@ def iter_jobs(
                 value_names=value_names,
                 codes=tuple(scale.codes),
             )
-            key = cache_key(backend.identity, params, messages, sample)
-            yield Job(prompt, sample, key, request)
+            call = cache_key(backend.identity, params, messages, sample)
+            yield sharing.place(prompt, sample, call, request)
 
 
 def _params(config: RunConfig) -> dict[str, Any]:
