@@ -9,6 +9,10 @@ from valuecompass.instrument._parts import Axis, Grouping, Item, RatingScale, Ro
 
 Problem = tuple[tuple[str | int, ...], str]
 
+#: The longest ``axis=level;...`` key of a context's further axes the stores keep (a column of
+#: 512 characters, on PostgreSQL as on SQLite).
+CONTEXT_MAX = 512
+
 
 class Shape(Protocol):
     """What the checks read of an instrument (the format 2 ``Instrument`` has it all)."""
@@ -45,7 +49,26 @@ def problems(inst: Shape) -> list[Problem]:
     out += _items(inst)
     out += _roles(inst)
     out += _language(inst)
+    out += _context_length(inst)
     return out
+
+
+def _context_length(inst: Shape) -> list[Problem]:
+    """A problem if a context's key of every axis but one (what a run or a survey stores past
+    its first axes) could pass :data:`CONTEXT_MAX` characters."""
+    if len(inst.axes) < 2:
+        return []
+    parts = [len(a.id) + 1 + max(len(level.id) for level in a.levels) for a in inst.axes]
+    longest = sum(parts) - min(parts) + len(parts) - 2
+    if longest <= CONTEXT_MAX:
+        return []
+    return [
+        (
+            ("axes",),
+            f"a context's levels as stored ('axis=level;...' of all axes but one) reach "
+            f"{longest} characters; at most {CONTEXT_MAX}: shorten the axis and level ids",
+        )
+    ]
 
 
 def _repeats(entries: Sequence[Any], loc: tuple[str | int, ...]) -> list[Problem]:
