@@ -80,10 +80,16 @@ def fill(template: str, fields: Mapping[str, str], where: str) -> str:
     try:
         return template.format_map(_Fields(fields))
     except _Unknown as exc:
+        name = exc.args[0]
+        axes = getattr(fields, "shared", {}).get(name)
+        if axes:
+            spelled = " or ".join(f"{{{axis}_{name}}}" for axis in axes)
+            raise PromptError(
+                f"{where}: placeholder {{{name}}} is a field of more than one axis "
+                f"({', '.join(axes)}): write it with its axis, {spelled}"
+            ) from exc
         known = ", ".join(sorted(fields))
-        raise PromptError(
-            f"{where}: unknown placeholder {{{exc.args[0]}}}; known: {known}"
-        ) from exc
+        raise PromptError(f"{where}: unknown placeholder {{{name}}}; known: {known}") from exc
     except (ValueError, IndexError) as exc:
         raise PromptError(f"{where}: malformed template ({exc})") from exc
 
