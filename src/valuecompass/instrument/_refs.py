@@ -94,7 +94,17 @@ def _circle(circle: Sequence[str], levels: list[str], loc: tuple[str | int, ...]
 def _items(inst: Shape) -> list[Problem]:
     levels = {g.id: g.level_ids for g in inst.groupings}
     wordings = set(inst.roles.wordings)
-    out: list[Problem] = []
+    given = {w for item in inst.items for w in item.wordings}
+    unused = wordings - given  # said once, at roles.wordings, not once per item
+    out: list[Problem] = [
+        (
+            ("roles", "wordings", wording),
+            f"wording {wording!r} has a scale here but no item has it; "
+            f"the items' wordings: {', '.join(sorted(given)) or 'none'}",
+        )
+        for wording in inst.roles.wordings
+        if wording in unused
+    ]
     for i, item in enumerate(inst.items):
         loc: tuple[str | int, ...] = ("items", i)
         for gid, level in item.groups.items():
@@ -107,7 +117,7 @@ def _items(inst: Shape) -> list[Problem]:
         for gid in levels:
             if gid not in item.groups:
                 out.append(((*loc, "groups"), f"item {item.id!r} has no level in {gid!r}"))
-        for wording in sorted(wordings - set(item.wordings)):
+        for wording in sorted(wordings - set(item.wordings) - unused):
             out.append(((*loc, "wordings"), f"item {item.id!r} lacks wording {wording!r}"))
         for wording in sorted(set(item.wordings) - wordings):
             out.append(

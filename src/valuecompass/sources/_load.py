@@ -160,7 +160,7 @@ def _load_file(
             )
         return read_human_csv(path, instrument)
     if {"source", "value", "position"} <= set(header):
-        return read_tidy(path, instrument)
+        return read_tidy(path, instrument, side)
     raise SourceError(
         f"{path}: neither a people's CSV (PID, location, value columns) "
         "nor a tidy answer CSV (source, a column per context axis, value, position, ...)"
