@@ -176,6 +176,14 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     "first answer token's top log-probabilities, so the run can be scored by option "
     "probabilities (local and transformers always keep them).",
 )
+@click.option(
+    "--max-prompts",
+    type=click.IntRange(min=1),
+    default=1_000_000,
+    show_default=True,
+    help="The most prompts (x samples) a run may plan; a larger grid is refused before it is "
+    "built. Raise it to run more.",
+)
 @click.option("--run", default=None, help="Run name; the same name resumes the run.")
 @click.option(
     "--prompts",

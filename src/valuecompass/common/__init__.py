@@ -17,6 +17,7 @@ from valuecompass.common._redact import (
     redact_text,
 )
 from valuecompass.common._yaml import (
+    MAX_FILE_BYTES,
     describe,
     line_of,
     read_file,
@@ -25,6 +26,7 @@ from valuecompass.common._yaml import (
 )
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "Rows",
     "check_header",
     "describe",

@@ -19,7 +19,7 @@ from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.models import Backend, ConfigError, get_backend
 from valuecompass.prompts import PromptSet, load_prompts
 from valuecompass.runner._call import Outcome
-from valuecompass.runner._config import RunConfig
+from valuecompass.runner._config import RunConfig, check_grid_size
 from valuecompass.runner._execute import (
     Distributed,
     Item,
@@ -111,6 +111,7 @@ def run_model(
     renders alike); the summary keeps them too."""
     instrument = load_instrument(config.instrument_path)
     prompts = load_prompts(config.prompts_path, instrument)
+    check_grid_size(instrument, config, prompts)  # counted, before anything is built
     if config.executor == "ray" and not (backend is None or isinstance(backend, Distributed)):
         raise ConfigError("the ray executor builds its backends on the workers: pass no backend")
     owned = backend is None
