@@ -111,12 +111,13 @@ def iter_jobs(
     config: RunConfig,
     instrument: Instrument,
     prompts: PromptSet,
-    backend: Backend,
+    backend: Backend | str,
     sharing: Sharing | None = None,
 ) -> Iterator[Job]:
     """The run's jobs in order, each as soon as its prompt is rendered; SHARING (a new one if
-    not given) learns which jobs share a text."""
+    not given) learns which jobs share a text. BACKEND may be only its identity (a dry run)."""
     sharing = Sharing() if sharing is None else sharing
+    identity = backend if isinstance(backend, str) else backend.identity
     variants = config.variants or [v.index for v in prompts.variants]
     contexts = grid_contexts(instrument, config)
     items = chosen_items(instrument, config)
@@ -142,7 +143,7 @@ def iter_jobs(
                 value_names=value_names,
                 codes=tuple(scale.codes),
             )
-            call = cache_key(backend.identity, params, messages, sample)
+            call = cache_key(identity, params, messages, sample)
             yield sharing.place(prompt, sample, call, request)
 
 
@@ -182,3 +183,31 @@ def run_manifest(
         instrument_spec=instrument.to_data(),
         prompt_design=prompts.model_dump(mode="json"),
     )
+
+
+@dataclass
+class DryRun:
+    """What a run would ask, planned and rendered but never sent or stored."""
+
+    total: int  # prompts x samples
+    calls: int  # distinct model calls (contexts that read alike share one)
+    shown: list[Prompt]  # the first prompts, as rendered
+    warnings: list[str]
+
+
+def dry_run(config: RunConfig, show: int = 0) -> DryRun:
+    """Plan CONFIG's run without a model or a store: its size (refused past ``max_prompts``),
+    its distinct calls, what the design cannot tell apart, and its first SHOW prompts."""
+    from valuecompass.instrument import load_instrument
+    from valuecompass.prompts import load_prompts
+    from valuecompass.runner._config import check_grid_size
+
+    instrument = load_instrument(config.instrument_path)
+    prompts = load_prompts(config.prompts_path, instrument)
+    total = check_grid_size(instrument, config, prompts)
+    sharing = Sharing()
+    shown: list[Prompt] = []
+    for job in iter_jobs(config, instrument, prompts, f"dry-run:{config.model}", sharing):
+        if job.sample == 0 and len(shown) < show:
+            shown.append(job.prompt)
+    return DryRun(total, len(sharing.leaders), shown, sharing.warnings())

@@ -234,6 +234,7 @@ def _load_store(
             table, report = _load_run(engine, shown, run_name, instrument)
     finally:
         engine.dispose()
+    report.store = True
     report.missing.update(m for m in table["missing"] if m)
     return table, report
 
