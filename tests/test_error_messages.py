@@ -97,3 +97,14 @@ def test_a_people_position_off_the_people_scale_is_told_on_that_scale(tmp_path: 
         f"error: {people} line 3, column 'position': '7' is off the scale "
         "(1 strongly disagree .. 5 strongly agree; scale 'agree5')"
     ), result.stderr
+
+
+def test_an_import_summary_of_a_store_says_a_store(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    run = _invoke("run", "--instrument", WARD, "--prompts", WARD_PROMPTS, "--model", "mock",
+                  "--db", db, "--run", "w", "--variants", "0", "--no-progress")  # fmt: skip
+    assert run.exit_code == 0, run.output
+    result = _invoke("profile", "--llm", f"{db}#w")
+    assert result.exit_code == 0, result.output
+    assert f"{db}#w: a store, 16 answers, 16 scored" in result.output, result.output
+    assert "0 file(s)" not in result.output
