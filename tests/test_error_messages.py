@@ -104,7 +104,13 @@ def test_an_import_summary_of_a_store_says_a_store(tmp_path: Path) -> None:
     run = _invoke("run", "--instrument", WARD, "--prompts", WARD_PROMPTS, "--model", "mock",
                   "--db", db, "--run", "w", "--variants", "0", "--no-progress")  # fmt: skip
     assert run.exit_code == 0, run.output
-    result = _invoke("profile", "--llm", f"{db}#w")
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "source,persona,domain,value,respondent,position\n"
+        + "".join(f"humans,student,housing,{v},r1,4\n" for v in ("fairness", "candour"))
+    )
+    result = _invoke("align", "--humans", people, "--llm", f"{db}#w", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert f"{db}#w: a store, 16 answers, 16 scored" in result.output, result.output
-    assert "0 file(s)" not in result.output
+    said = result.stderr.strip().splitlines()
+    assert said == [f"{people}: 1 file(s), 2 answers, 2 scored",
+                    f"{db}#w: a store, 16 answers, 16 scored"], said  # fmt: skip
