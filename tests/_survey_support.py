@@ -37,7 +37,7 @@ from valuecompass.testing.survey_load import fresh_postgres
 PG_ENV = "VALUECOMPASS_TEST_PG_URL"
 BACKENDS = ["sqlite", "postgresql"]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-ITEM = re.compile(r'name="r_([a-z0-9_]+)" value=')
+ITEM = re.compile(r'name="r_([a-z0-9_-]+)" value=')
 TOKEN = "admin-token-for-tests-0123456789"
 EXPECT = {c.id: c.expected(load_instrument().people_scale) for c in load_content().attention_checks}
 

@@ -296,6 +296,17 @@ def test_a_choice_run_is_read_where_choices_are_and_refused_elsewhere(tmp_path: 
     assert len(exported.output.splitlines()) == 113
 
 
+def test_a_dry_run_shows_the_choice_prompts_and_stores_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.db")
+    _hand_set(tmp_path / "hand.csv", db)
+    done = _choice(db, "--actions", "hand", "--model", "mock", "--dry-run", "--show-prompts", "1")
+    assert done.exit_code == 0, done.output
+    assert "dry run: 112 prompts, 112 distinct model calls" in done.output
+    assert "Option 1: I " in done.output and "Option 2: I " in done.output
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from runs").fetchone()[0] == 0
+
+
 def test_pairs_lacking_an_action_are_left_out(tmp_path: Path) -> None:
     db = str(tmp_path / "l.db")
     gen = ["actions", "generate", *ONE, "--set", "g", "--db", db, "--no-progress"]

@@ -151,3 +151,54 @@ def test_load_prompts_needs_the_instrument_and_read_prompts_checks_none(tmp_path
     assert read_prompts(path).levels() == load_prompts(None, load_instrument()).levels()
     with pytest.raises(PromptError, match=r"\{nation\}"):
         load_prompts(path, load_instrument("moral_foundations"))
+
+
+WARD_DIR = Path(__file__).parent / "data"
+
+
+def _ward_design(tmp_path: Path, framing: str, instrument_edit: tuple[str, str] = ("", "")) -> Path:
+    """The ward design with its first framing replaced, in TMP_PATH beside a ward instrument
+    (edited by INSTRUMENT_EDIT); returns the design's path."""
+    design = (WARD_DIR / "ward_prompts.yaml").read_text()
+    old = '  near: "You are {persona_who}. {domain_text}"'
+    assert old in design
+    (tmp_path / "p.yaml").write_text(design.replace(old, f'  near: "{framing}"'))
+    text = (WARD_DIR / "ward_instrument.yaml").read_text()
+    if instrument_edit[0]:
+        assert instrument_edit[0] in text
+        text = text.replace(*instrument_edit)
+    (tmp_path / "i.yaml").write_text(text)
+    return tmp_path / "p.yaml"
+
+
+def test_a_field_only_one_axis_gives_is_found_bare(tmp_path: Path) -> None:
+    """The ward persona levels give ``who`` and no other axis does: ``{who}`` works bare, as
+    ``{persona_who}`` does, though persona has no text (so is not the vignette's axis)."""
+    design = _ward_design(tmp_path, "You are {who}. {vignette}")
+    ward = load_instrument(tmp_path / "i.yaml")
+    prompts = load_prompts(design, ward)
+    near = next(v for v in prompts.variants if v.framing == "near")
+    (first,) = render_context(ward, prompts, {"persona": "retiree", "domain": "transit"},
+                              near, "all")  # fmt: skip
+    assert first.user.startswith("You are a retiree. The ward plans a bus line.")
+    fields = context_fields(ward, {"persona": "student", "domain": "housing"})
+    assert fields["who"] == fields["persona_who"] == "a student"
+
+
+def test_a_field_two_axes_give_needs_its_axis_and_says_so(tmp_path: Path) -> None:
+    edit = ('text: "The ward plans new housing."}',
+            'text: "The ward plans new housing.", fields: {who: tenants}}')  # fmt: skip
+    design = _ward_design(tmp_path, "You are {who}. {domain_text}", edit)
+    ward = load_instrument(tmp_path / "i.yaml")
+    with pytest.raises(PromptError) as caught:
+        load_prompts(design, ward)
+    message = str(caught.value)
+    assert "framings.near" in message and "{who} is a field of more than one axis" in message
+    assert "(persona, domain)" in message and "{persona_who} or {domain_who}" in message
+    # with the prefix, each axis's own field
+    design = _ward_design(tmp_path, "You are {persona_who} among {domain_who}.", edit)
+    prompts = load_prompts(design, ward)
+    near = next(v for v in prompts.variants if v.framing == "near")
+    (first,) = render_context(ward, prompts, {"persona": "student", "domain": "housing"},
+                              near, "all")  # fmt: skip
+    assert first.user.startswith("You are a student among tenants.")

@@ -132,10 +132,12 @@ class ImportReport:
     excluded: int = 0  # respondents left out by an exclusion file
     exclusions: str = ""  # that file
     notes: list[str] = field(default_factory=list)  # e.g. a deprecated column name read
+    store: bool = False  # read from a store (a run, a survey), not from files
 
     def summary(self) -> str:
         parsed = self.answers - sum(self.missing.values())
-        parts = [f"{self.source}: {self.files} file(s), {self.answers} answers, {parsed} scored"]
+        read = "a store" if self.store else f"{self.files} file(s)"
+        parts = [f"{self.source}: {read}, {self.answers} answers, {parsed} scored"]
         if self.scoring == "probs":
             parts[0] += " by option probabilities"
         if self.missing:

@@ -2,7 +2,8 @@
 
 A row that would change a result without a word is refused, naming the file, line and column:
 a position that is not a number or lies off its scale (the row's ``scale`` column, else the
-instrument's people scale for ``source`` ``humans`` and its model scale otherwise), a country,
+people scale for ``source`` ``humans``, else the scale of the side the file is given as: the
+people scale for ``--humans``, the model scale for ``--llm`` or no side), a country,
 scenario or value the instrument does not have, an answer given twice (the same source,
 context, language where the file has the instrument's language column, value, respondent or
 variant, and sample), a row with both a position and a missing reason, a row whose ``code``
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from valuecompass.answers import _table as ans
-from valuecompass.answers._scales import HUMANS, model_scale
+from valuecompass.answers._scales import HUMANS, Side, model_scale, side_scale
 from valuecompass.common import Rows, read_rows
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import (
@@ -44,8 +45,11 @@ class AnswerFileError(ValueCompassError, ValueError):
     """A tidy answer file that cannot be used as it stands."""
 
 
-def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.ImportReport]:
-    """The checked answers of the tidy CSV at PATH, and what was read."""
+def read_tidy(
+    path: Path, instrument: Instrument, side: Side | None = None
+) -> tuple[pd.DataFrame, ans.ImportReport]:
+    """The checked answers of the tidy CSV at PATH, and what was read; SIDE, the side the
+    file is given as, names the scale of rows that say neither theirs nor ``humans``."""
     rows = read_rows(path, AnswerFileError)
     axes = _axis_columns(rows.header, instrument)
     absent = [c for c in REQUIRED if c not in rows.header]
@@ -57,7 +61,7 @@ def read_tidy(path: Path, instrument: Instrument) -> tuple[pd.DataFrame, ans.Imp
     language = _language_column(rows.header, instrument)
     if not rows.rows:
         raise AnswerFileError(f"{path}: no answers: the file has a header and no rows")
-    records = _checked(rows, instrument, {a: str(c) for a, c in axes.items()}, language)
+    records = _checked(rows, instrument, {a: str(c) for a, c in axes.items()}, language, side)
     table = ans.frame(records, [*context_columns(instrument), *language])
     if "expected" in rows.header:  # a model's option probabilities, from ``runs export``
         expected = pd.Series([r["expected"] for _, r in rows], dtype=object)
@@ -98,7 +102,11 @@ def _old_note(old: dict[str, str]) -> str:
 
 
 def _checked(
-    rows: Rows, instrument: Instrument, axes: dict[str, str], language: list[str]
+    rows: Rows,
+    instrument: Instrument,
+    axes: dict[str, str],
+    language: list[str],
+    side: Side | None = None,
 ) -> list[dict[str, object]]:
     """Each row with its ids made canonical and its position read; errors name the line.
 
@@ -117,7 +125,7 @@ def _checked(
             record.pop(column, None)
             record[axis_id] = _known(find, row[column], where, column)
         record["value"] = _known(instrument.item, row["value"], where, "value")
-        scale = _row_scale(row, instrument, scales, where)
+        scale = _row_scale(row, instrument, scales, where, side)
         position = _position(row["position"], where, scale)
         _consistent(row, position, where, scale)
         record["position"] = position
@@ -146,11 +154,17 @@ def _known(find: object, text: str, where: str, column: str) -> str:
 
 
 def _row_scale(
-    row: dict[str, str], instrument: Instrument, scales: dict[str, RatingScale], where: str
+    row: dict[str, str],
+    instrument: Instrument,
+    scales: dict[str, RatingScale],
+    where: str,
+    side: Side | None = None,
 ) -> RatingScale:
     named = row.get("scale", "").strip()
+    if not named and row["source"] == HUMANS:
+        return instrument.people_scale
     if not named:
-        return instrument.people_scale if row["source"] == HUMANS else model_scale(instrument)
+        return side_scale(instrument, side) if side is not None else model_scale(instrument)
     if named not in scales:
         raise AnswerFileError(
             f"{where}, column 'scale': unknown scale {named!r}; valid: {', '.join(scales)}"

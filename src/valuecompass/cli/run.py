@@ -75,6 +75,8 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
 #: Options that are not RunConfig fields: the backend's options, with the old flags that set
 #: some of them. Every other option of ``run`` is the RunConfig field of its name.
 BACKEND_OPTIONS = ("model_options", "base_url", "api_key", "logprobs")
+#: Options of a dry run, which no RunConfig field holds.
+DRY_OPTIONS = ("dry_run", "show_prompts")
 
 
 def _variant_ids(given: tuple[str, ...]) -> list[int]:
@@ -107,7 +109,7 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     fields = {
         name: TO_FIELD.get(name, lambda v: v)(value)
         for name, value in params.items()
-        if name not in BACKEND_OPTIONS
+        if name not in BACKEND_OPTIONS and name not in DRY_OPTIONS
     }
     fields["backend_options"] = parse_model_options(
         params["model_options"],
@@ -177,6 +179,14 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     "first answer token's top log-probabilities, so the run can be scored by option "
     "probabilities (local and transformers always keep them).",
 )
+@click.option(
+    "--max-prompts",
+    type=click.IntRange(min=1),
+    default=1_000_000,
+    show_default=True,
+    help="The most prompts (x samples) a run may plan; a larger grid is refused before it is "
+    "built. Raise it to run more.",
+)
 @click.option("--run", default=None, help="Run name; the same name resumes the run.")
 @click.option(
     "--task",
@@ -222,6 +232,18 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     default=None,
     help="ray: actors to start (default: one per CPU, or per GPU for transformers).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Plan the run and say its size and distinct calls; ask nothing, store nothing.",
+)
+@click.option(
+    "--show-prompts",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="With --dry-run: print the first N prompts as the model would get them.",
+)
 @db_option
 def run_command(**params: Any) -> None:
     """Ask a model an instrument (the Value Form by default) over a grid of contexts (a level
@@ -234,8 +256,13 @@ def run_command(**params: Any) -> None:
     from valuecompass.store import redact
 
     config = run_config(params)
+    if params["show_prompts"] and not params["dry_run"]:
+        fail("--show-prompts goes with --dry-run")
+    if params["dry_run"]:
+        _dry_run(config, params["show_prompts"])
+        return
     try:
-        summary = run_model(config)
+        summary = run_model(config, warn=lambda line: click.echo(f"warning: {line}", err=True))
     except KeyboardInterrupt:
         click.echo(
             "interrupted: what was answered is stored; run the same command to resume", err=True
@@ -243,6 +270,25 @@ def run_command(**params: Any) -> None:
         sys.exit(130)
     click.echo(summary.text())
     click.echo(f"store: {redact(config.db)}  run: {summary.run.name}")
+
+
+def _dry_run(config: RunConfig, show: int) -> None:
+    """Say what the run would ask (``run --dry-run``), and print its first SHOW prompts."""
+    from valuecompass.runner import dry_run
+
+    planned = dry_run(config, show)
+    for line in planned.warnings:
+        click.echo(f"warning: {line}", err=True)
+    click.echo(
+        f"dry run: {planned.total} prompts, {planned.calls} distinct model calls "
+        f"({config.mode} mode, {config.samples} sample(s)); nothing asked, nothing stored"
+    )
+    for n, prompt in enumerate(planned.shown, 1):
+        where = ", ".join(f"{axis}={level}" for axis, level in prompt.context)
+        item = f"; item {prompt.value}" if prompt.value is not None else ""
+        click.echo(f"\n--- prompt {n} of {planned.total}: {where}; variant {prompt.variant}{item}")
+        for message in prompt.messages():
+            click.echo(f"[{message['role']}]\n{message['content']}")
 
 
 @click.group("runs", cls=Commands)

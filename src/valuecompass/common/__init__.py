@@ -23,6 +23,7 @@ from valuecompass.common._redact import (
     redact_text,
 )
 from valuecompass.common._yaml import (
+    MAX_FILE_BYTES,
     describe,
     line_of,
     read_file,
@@ -31,6 +32,7 @@ from valuecompass.common._yaml import (
 )
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "Rows",
     "check_header",
     "describe",

@@ -16,14 +16,29 @@ M = TypeVar("M", bound=BaseModel)
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+#: The largest content file (an instrument, a prompt design, survey content, a codebook) read:
+#: 10 MB, far above any real one (the Value Form's is 60 kB); a larger one is refused unread.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
 def read_file(path: str | Path, what: str, error: type[ValueCompassError]) -> str:
-    """The text of a user's YAML file; ERROR naming it (and WHAT it is) if it cannot be read
-    or is not UTF-8 text."""
+    """The text of a user's YAML file; ERROR naming it (and WHAT it is) if it cannot be read,
+    is larger than :data:`MAX_FILE_BYTES` (its size checked first, then read with that bound,
+    so a device or a pipe that never ends is refused too) or is not UTF-8 text."""
     p = Path(path)
+    too_big = error(
+        f"{p}: the {what} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB, the most read; "
+        "is it the file you meant?"
+    )
     try:
-        raw = p.read_bytes()
+        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
+            raise too_big
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise error(f"{p}: cannot read {what} ({exc.strerror})") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise too_big
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -39,16 +39,20 @@ from valuecompass.instrument._legacy import (
 from valuecompass.instrument._load import InstrumentError, bundled_ids, load_instrument
 from valuecompass.instrument._names import UnknownNameError
 from valuecompass.instrument._parts import (
+    ID_MAX,
+    ID_RULE,
     THRESHOLD,
     Axis,
     AxisLevel,
     Grouping,
+    Id,
     Item,
     Level,
     MissingCode,
     Point,
     RatingScale,
     Roles,
+    check_id,
 )
 from valuecompass.instrument._translate import (
     missing_translations,
@@ -60,6 +64,8 @@ from valuecompass.instrument._translate import (
 __all__ = [
     "AXIS_ALIASES",
     "GROUPS",
+    "ID_MAX",
+    "ID_RULE",
     "THRESHOLD",
     "Axis",
     "AxisLevel",
@@ -69,6 +75,7 @@ __all__ = [
     "GroupRule",
     "Grouping",
     "GroupingError",
+    "Id",
     "Instrument",
     "InstrumentError",
     "Item",
@@ -86,6 +93,7 @@ __all__ = [
     "UnknownNameError",
     "Value",
     "bundled_ids",
+    "check_id",
     "context_columns",
     "group_rule",
     "group_rules",

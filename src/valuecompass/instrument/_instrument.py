@@ -18,10 +18,10 @@ from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
 from valuecompass.instrument._names import UnknownNameError, find, spellings
 from valuecompass.instrument._parts import (
-    ID,
     Axis,
     AxisLevel,
     Grouping,
+    Id,
     Item,
     RatingScale,
     Roles,
@@ -38,7 +38,7 @@ class Instrument(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     format: Literal[2] = 2
-    id: str = Field(pattern=ID, description="Registry id, e.g. ``value_form``.")
+    id: Id = Field(description="Registry id, e.g. ``value_form``.")
     title: str = Field(min_length=1)
     version: str = "1"
     item_noun: str = Field(default="item", description="What an item is called (``value``).")

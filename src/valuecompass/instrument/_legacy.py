@@ -19,8 +19,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from valuecompass.instrument._names import Named, UnknownNameError, find, spellings
-
-_ID = r"^[a-z][a-z0-9_]*$"
+from valuecompass.instrument._parts import Id
 
 
 class MotivationalType(StrEnum):
@@ -47,7 +46,7 @@ class _Strict(BaseModel):
 class Value(_Strict):
     """One value of the form."""
 
-    id: str = Field(pattern=_ID, description="Stable identifier, e.g. ``national_security``.")
+    id: Id = Field(description="Stable identifier, e.g. ``national_security``.")
     name: str = Field(min_length=1, description="Display name, e.g. ``National Security``.")
     definition: str = Field(min_length=1, description="Schwartz's short gloss of the value.")
     type: MotivationalType = Field(description="Schwartz motivational type, or ``unassigned``.")
@@ -81,7 +80,7 @@ class Value(_Strict):
 class Scenario(_Strict):
     """A vignette: a situation in which an AI system assists people."""
 
-    id: str = Field(pattern=_ID)
+    id: Id
     name: str = Field(min_length=1, description="Short display name, e.g. ``Healthcare``.")
     user: str = Field(min_length=1, description="Who uses the AI system.")
     purpose: str = Field(min_length=1, description="What the AI system is used for.")
@@ -101,7 +100,7 @@ class Scenario(_Strict):
 
 
 class Country(_Strict):
-    id: str = Field(pattern=_ID)
+    id: Id
     name: str = Field(min_length=1)
     aliases: tuple[str, ...] = ()
 
@@ -122,7 +121,7 @@ class ScaleOption(_Strict):
 
 
 class Scale(_Strict):
-    id: str = Field(pattern=_ID)
+    id: Id
     description: str = ""
     options: tuple[ScaleOption, ...] = Field(min_length=2)
 

@@ -7,14 +7,39 @@ group level, a role's scale, a circle's levels) are checked by ``Instrument``.
 from __future__ import annotations
 
 import itertools
+import re
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from valuecompass.instrument._names import UnknownNameError, find, norm, spellings
 
-ID = r"^[a-z][a-z0-9_]*$"
+#: The one rule for every id an instrument gives (its own, items, wordings, groupings and
+#: their levels, scales, axes and their levels): a slug of lowercase letters, digits, ``_``
+#: and ``-``, starting with a letter or digit, at most :data:`ID_MAX` characters (the stores'
+#: columns hold 64 on PostgreSQL as on SQLite). Ids go into CSV columns, JSON keys, URLs and
+#: stored rows, so nothing else is allowed (no ``;``, ``=``, ``/``, ``.``, spaces, controls).
+ID = r"^[a-z0-9][a-z0-9_-]*$"
+ID_MAX = 64
+_ID = re.compile(ID)
+ID_RULE = (
+    f"an id is 1 to {ID_MAX} characters: lowercase letters, digits, '_' and '-', "
+    "starting with a letter or digit"
+)
+
+
+def check_id(value: str) -> str:
+    """VALUE if it is an id by the one rule (:data:`ID_RULE`); else a ValueError naming it."""
+    if len(value) > ID_MAX:
+        raise ValueError(f"id {value[:ID_MAX]!r}... is {len(value)} characters; {ID_RULE}")
+    if not _ID.fullmatch(value):
+        raise ValueError(f"{value!r} is not an id; {ID_RULE}")
+    return value
+
+
+#: A field that holds an id: checked by :func:`check_id` when an instrument loads.
+Id = Annotated[str, AfterValidator(check_id)]
 
 #: The agree/disagree threshold on the normalised [0, 1] axis: a rating agrees when its
 #: normalised position is below it; a point at exactly 0.5 (a neutral middle) counts as disagree.
@@ -28,13 +53,13 @@ class Strict(BaseModel):
 class Item(Strict):
     """One thing rated: a value, a foundation, ..."""
 
-    id: str = Field(pattern=ID, description="Stable identifier, e.g. ``national_security``.")
+    id: Id = Field(description="Stable identifier, e.g. ``national_security``.")
     name: str = Field(min_length=1, description="Display name.")
     definition: str = Field(default="", description="Short gloss (a theory's definition).")
-    wordings: dict[str, str] = Field(
+    wordings: dict[Id, str] = Field(
         min_length=1, description="Wording id (``svs``, ``pvq``, ...) → the text asked."
     )
-    groups: dict[str, str] = Field(
+    groups: dict[Id, Id] = Field(
         default_factory=dict, description="Grouping id → the level this item belongs to."
     )
     aliases: tuple[str, ...] = Field(default=(), description="Other spellings in data files.")
@@ -43,14 +68,14 @@ class Item(Strict):
 class Level(Strict):
     """One level of a grouping (a motivational type, a foundation, ...)."""
 
-    id: str = Field(pattern=ID)
+    id: Id
     name: str = Field(min_length=1)
 
 
 class Grouping(Strict):
     """A scheme that puts every item in exactly one level (members come from ``Item.groups``)."""
 
-    id: str = Field(pattern=ID)
+    id: Id
     name: str = Field(min_length=1)
     description: str = ""
     levels: tuple[Level, ...] = Field(min_length=1)
@@ -91,7 +116,7 @@ class RatingScale(Strict):
     a point at exactly 0.5 counts as disagree (so a neutral middle point is a disagreement).
     """
 
-    id: str = Field(pattern=ID)
+    id: Id
     description: str = ""
     agree: Literal["first", "last"] = Field(description="Which listed end means agree / like me.")
     points: tuple[Point, ...] = Field(min_length=2)
@@ -176,7 +201,7 @@ class Roles(Strict):
     """Which scale each side uses."""
 
     people: str = Field(description="The scale people answer on (the survey's scale).")
-    wordings: dict[str, str] = Field(
+    wordings: dict[Id, Id] = Field(
         min_length=1, description="Wording id → the scale a model answers that wording on."
     )
 
@@ -184,7 +209,7 @@ class Roles(Strict):
 class AxisLevel(Strict):
     """One level of a context axis (a country, a scenario, a language)."""
 
-    id: str = Field(min_length=1, description="Identifier (a language axis uses language codes).")
+    id: Id = Field(description="Identifier (a language axis uses language codes).")
     name: str = Field(min_length=1)
     text: str | None = Field(default=None, description="What prompts and survey pages show.")
     fields: dict[str, str] = Field(
@@ -197,7 +222,7 @@ class AxisLevel(Strict):
 class Axis(Strict):
     """A context axis; a context is one level of each axis."""
 
-    id: str = Field(pattern=ID)
+    id: Id
     name: str = Field(min_length=1)
     role: Literal["context", "language"] = Field(
         default="context", description="``language``: levels are language codes (overlays)."

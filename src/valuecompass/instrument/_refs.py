@@ -9,6 +9,10 @@ from valuecompass.instrument._parts import Axis, Grouping, Item, RatingScale, Ro
 
 Problem = tuple[tuple[str | int, ...], str]
 
+#: The longest ``axis=level;...`` key of a context's further axes the stores keep (a column of
+#: 512 characters, on PostgreSQL as on SQLite).
+CONTEXT_MAX = 512
+
 
 class Shape(Protocol):
     """What the checks read of an instrument (the format 2 ``Instrument`` has it all)."""
@@ -45,7 +49,26 @@ def problems(inst: Shape) -> list[Problem]:
     out += _items(inst)
     out += _roles(inst)
     out += _language(inst)
+    out += _context_length(inst)
     return out
+
+
+def _context_length(inst: Shape) -> list[Problem]:
+    """A problem if a context's key of every axis but one (what a run or a survey stores past
+    its first axes) could pass :data:`CONTEXT_MAX` characters."""
+    if len(inst.axes) < 2:
+        return []
+    parts = [len(a.id) + 1 + max(len(level.id) for level in a.levels) for a in inst.axes]
+    longest = sum(parts) - min(parts) + len(parts) - 2
+    if longest <= CONTEXT_MAX:
+        return []
+    return [
+        (
+            ("axes",),
+            f"a context's levels as stored ('axis=level;...' of all axes but one) reach "
+            f"{longest} characters; at most {CONTEXT_MAX}: shorten the axis and level ids",
+        )
+    ]
 
 
 def _repeats(entries: Sequence[Any], loc: tuple[str | int, ...]) -> list[Problem]:
@@ -71,7 +94,17 @@ def _circle(circle: Sequence[str], levels: list[str], loc: tuple[str | int, ...]
 def _items(inst: Shape) -> list[Problem]:
     levels = {g.id: g.level_ids for g in inst.groupings}
     wordings = set(inst.roles.wordings)
-    out: list[Problem] = []
+    given = {w for item in inst.items for w in item.wordings}
+    unused = wordings - given  # said once, at roles.wordings, not once per item
+    out: list[Problem] = [
+        (
+            ("roles", "wordings", wording),
+            f"wording {wording!r} has a scale here but no item has it; "
+            f"the items' wordings: {', '.join(sorted(given)) or 'none'}",
+        )
+        for wording in inst.roles.wordings
+        if wording in unused
+    ]
     for i, item in enumerate(inst.items):
         loc: tuple[str | int, ...] = ("items", i)
         for gid, level in item.groups.items():
@@ -84,7 +117,7 @@ def _items(inst: Shape) -> list[Problem]:
         for gid in levels:
             if gid not in item.groups:
                 out.append(((*loc, "groups"), f"item {item.id!r} has no level in {gid!r}"))
-        for wording in sorted(wordings - set(item.wordings)):
+        for wording in sorted(wordings - set(item.wordings) - unused):
             out.append(((*loc, "wordings"), f"item {item.id!r} lacks wording {wording!r}"))
         for wording in sorted(set(item.wordings) - wordings):
             out.append(

@@ -6,8 +6,9 @@ Context placeholders, for every axis of the instrument (``AXIS`` is its id):
 * ``{AXIS}``: the level's name (``{country}`` → "India", ``{scenario}`` → "Healthcare");
 * ``{AXIS_text}``: the level's text (its name when it has none);
 * ``{AXIS_FIELD}``: each of the level's ``fields`` (``{scenario_user}``);
-* ``{vignette}`` and ``{FIELD}``: shorthands for the text and fields of the last axis whose
-  level has a text (the Value Form's scenario: ``{vignette}``, ``{user}``, ``{purpose}``).
+* ``{FIELD}``: a field only one axis gives, bare (the Value Form's scenario: ``{user}``,
+  ``{purpose}``; a persona axis's ``{who}``); a field two axes give needs the prefix;
+* ``{vignette}``: the text of the last axis whose level has a text (the Value Form's scenario).
 
 Item placeholders: ``{name}``, ``{definition}``, ``{wording}`` (the text of the wording the
 style asks), ``{WORDING}`` for each of the item's wordings (``{svs}``, ``{pvq}``), and the
@@ -50,22 +51,43 @@ def resolve_context(instrument: Instrument, context: Mapping[str, str]) -> dict[
     return out
 
 
-def context_fields(instrument: Instrument, context: Mapping[str, str]) -> dict[str, str]:
+class ContextFields(dict[str, str]):
+    """A context's placeholders; ``shared`` names the fields two or more axes give (field →
+    those axes), which a template must write with the axis prefix."""
+
+    shared: dict[str, list[str]]
+
+
+def field_axes(instrument: Instrument) -> dict[str, list[str]]:
+    """Field name → the axes some level of which gives it, in axis order."""
+    out: dict[str, list[str]] = {}
+    for axis in instrument.axes:
+        for key in dict.fromkeys(k for level in axis.levels for k in level.fields):
+            out.setdefault(key, []).append(axis.id)
+    return out
+
+
+def context_fields(instrument: Instrument, context: Mapping[str, str]) -> ContextFields:
     """The context placeholders (see the module's docstring) of a resolved CONTEXT."""
-    fields: dict[str, str] = {}
+    fields = ContextFields()
     story: Any = None
+    bare: dict[str, str] = {}
     for axis in instrument.axes:
         level = axis.level(context[axis.id])
         fields[axis.id] = level.name
         fields[f"{axis.id}_text"] = level.text or level.name
         for key, text in level.fields.items():
             fields[f"{axis.id}_{key}"] = text
+            bare[key] = text
         if level.text:
             story = level
     if story is not None:
         fields.setdefault("vignette", story.text)
-        for key, text in story.fields.items():
+    given = field_axes(instrument)
+    for key, text in bare.items():
+        if len(given[key]) == 1:
             fields.setdefault(key, text)
+    fields.shared = {k: axes for k, axes in given.items() if len(axes) > 1 and k not in fields}
     return fields
 
 

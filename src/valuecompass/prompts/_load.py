@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import yaml
+
 from valuecompass.common import read_file, read_mapping, validate
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument
@@ -27,6 +29,11 @@ def read_prompts(path: str | Path | None = None) -> PromptSet:
     templates are not checked against any instrument: this is for a design's levels and
     digest; a design to run or render comes from :func:`load_prompts`.
     """
+    return _read(path)[0]
+
+
+def _read(path: str | Path | None) -> tuple[PromptSet, yaml.Node | None]:
+    """The design PATH names, with its YAML node tree (for the lines of later messages)."""
     name = "default" if path is None else str(path)
     origin = _origin(path)
     if _bundled(path):
@@ -37,17 +44,17 @@ def read_prompts(path: str | Path | None = None) -> PromptSet:
             raise PromptError(f"{path}: no such prompt file; bundled designs: {', '.join(BUNDLED)}")
         content = read_file(name, "prompt file", PromptError)
     data, node = read_mapping(content, origin, PromptError)
-    return validate(PromptSet, data, node, origin, PromptError)
+    return validate(PromptSet, data, node, origin, PromptError), node
 
 
 def load_prompts(path: str | Path | None, instrument: Instrument) -> PromptSet:
     """The prompt design PATH names (see :func:`read_prompts`), its templates checked against
     INSTRUMENT's placeholders and wordings: a missing placeholder or wording is a
     :class:`PromptError` naming it and the file."""
-    prompts = read_prompts(path)
+    prompts, node = _read(path)
     from valuecompass.prompts._render import check_templates
 
-    check_templates(prompts, _origin(path), instrument)
+    check_templates(prompts, _origin(path), instrument, node)
     return prompts
 
 

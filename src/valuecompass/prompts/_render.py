@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import yaml
+
+from valuecompass.common import line_of
 from valuecompass.instrument import Instrument, RatingScale
 from valuecompass.prompts._context import (
     context_fields,
@@ -80,34 +83,52 @@ def fill(template: str, fields: Mapping[str, str], where: str) -> str:
     try:
         return template.format_map(_Fields(fields))
     except _Unknown as exc:
+        name = exc.args[0]
+        axes = getattr(fields, "shared", {}).get(name)
+        if axes:
+            spelled = " or ".join(f"{{{axis}_{name}}}" for axis in axes)
+            raise PromptError(
+                f"{where}: placeholder {{{name}}} is a field of more than one axis "
+                f"({', '.join(axes)}): write it with its axis, {spelled}"
+            ) from exc
         known = ", ".join(sorted(fields))
-        raise PromptError(
-            f"{where}: unknown placeholder {{{exc.args[0]}}}; known: {known}"
-        ) from exc
+        raise PromptError(f"{where}: unknown placeholder {{{name}}}; known: {known}") from exc
     except (ValueError, IndexError) as exc:
         raise PromptError(f"{where}: malformed template ({exc})") from exc
 
 
-def check_templates(prompts: PromptSet, origin: str, instrument: Instrument) -> None:
+def check_templates(
+    prompts: PromptSet, origin: str, instrument: Instrument, node: yaml.Node | None = None
+) -> None:
     """Fill every template with INSTRUMENT's first context and item, so a bad placeholder
-    fails at load time; every style must name one of its wordings."""
+    fails at load time; every style must name one of its wordings. Messages name ORIGIN, the
+    field and, given the file's NODE tree, its line."""
+
+    def at(*loc: str) -> str:
+        line = line_of(node, loc)
+        return f"{origin}: {'.'.join(loc)}" + (f" (line {line})" if line is not None else "")
+
     ctx = context_fields(instrument, next(instrument.contexts(), {}))
     for level, text in prompts.framings.items():
-        fill(text, ctx, f"{origin}: framings.{level}")
+        fill(text, ctx, at("framings", level))
     for sid, style in prompts.styles.items():
-        wording = style_wording(instrument, sid, style)
-        fill(style.intro, ctx, f"{origin}: styles.{sid}.intro")
+        try:
+            wording = style_wording(instrument, sid, style)
+        except PromptError as exc:
+            field = "wording" if style.wording is not None else ""
+            raise PromptError(f"{at('styles', sid, *filter(None, [field]))}: {exc}") from exc
+        fill(style.intro, ctx, at("styles", sid, "intro"))
         item = item_fields(instrument.items[0], wording)
-        fill(style.item, item, f"{origin}: styles.{sid}.item")
+        fill(style.item, item, at("styles", sid, "item"))
     for mode in MODES:
         for level, text in getattr(prompts.requirements, mode).items():
-            fill(text, {}, f"{origin}: requirements.{mode}.{level}")
+            fill(text, {}, at("requirements", mode, level))
         skip = "items" if mode == "item" else "item"
         layout_fields = {k: k for k in LAYOUT_FIELDS if k != skip}
         if prompts.layout is not None:
-            fill(getattr(prompts.layout, mode), layout_fields, f"{origin}: layout.{mode}")
+            fill(getattr(prompts.layout, mode), layout_fields, at("layout", mode))
         for name, layout in prompts.layouts.items():
-            fill(getattr(layout, mode), layout_fields, f"{origin}: layouts.{name}.{mode}")
+            fill(getattr(layout, mode), layout_fields, at("layouts", name, mode))
 
 
 def _options(scale: RatingScale, reverse: bool) -> str:

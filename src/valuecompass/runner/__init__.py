@@ -13,12 +13,13 @@ from valuecompass.runner._generate import (
     GenerateSummary,
     generate_actions,
 )
-from valuecompass.runner._plan import Job, plan
+from valuecompass.runner._plan import DryRun, Job, dry_run, plan
 from valuecompass.runner._run import RunAborted, RunSummary, run_model
 
 __all__ = [
     "DEFAULT_ACTION_TOKENS",
     "DEFAULT_MAX_TOKENS",
+    "DryRun",
     "GenerateConfig",
     "GenerateSummary",
     "Job",
@@ -29,6 +30,7 @@ __all__ = [
     "backoff_delay",
     "cache_key",
     "call_with_retries",
+    "dry_run",
     "generate_actions",
     "plan",
     "prompts_digest",

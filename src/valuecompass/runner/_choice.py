@@ -37,7 +37,7 @@ from valuecompass.runner._config import (
     chosen_levels,
     grid_contexts,
 )
-from valuecompass.runner._plan import Job
+from valuecompass.runner._plan import Job, Sharing
 from valuecompass.store import actions as action_store
 from valuecompass.store import open_store, redact
 from valuecompass.store.runs import RunGrid, RunManifest, RunParams, context_row, default_name
@@ -124,9 +124,10 @@ class ChoiceTask:
             action_set=config.actions,
         )
 
-    def jobs(self, backend: Backend) -> Iterator[Job]:
+    def jobs(self, backend: Backend | str, sharing: Sharing | None = None) -> Iterator[Job]:
         """The run's jobs in order: context, variant, item, sample; pairs lacking an action
-        are left out."""
+        are left out. BACKEND may be only its identity (a dry run). SHARING is not needed: a
+        choice's key holds its place and order, so no two jobs share one."""
         config, instrument, design = self.config, self.instrument, self.design
         origin = choice_origin(config.prompts_path)
         variants = [design.variant(v) for v in self.variants()]
@@ -142,7 +143,7 @@ class ChoiceTask:
                                            origin)  # fmt: skip
                     yield from self._samples(prompt, variant.format, backend)
 
-    def _samples(self, prompt: ChoicePrompt, fmt: str, backend: Backend) -> Iterator[Job]:
+    def _samples(self, prompt: ChoicePrompt, fmt: str, backend: Backend | str) -> Iterator[Job]:
         config = self.config
         schema = self.design.reply_schema(self.design.variant(prompt.variant))
         numbered = schema is None
@@ -164,7 +165,8 @@ class ChoiceTask:
                 json_schema=schema,
                 choices=prompt.texts,
             )
-            yield Job(prompt, sample, cache_key(backend.identity, params, messages, sample),
+            identity = backend if isinstance(backend, str) else backend.identity
+            yield Job(prompt, sample, cache_key(identity, params, messages, sample),
                       request)  # fmt: skip
 
     def count(self) -> int:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, UnknownNameError
 from valuecompass.prompts import Mode, PromptSet
 from valuecompass.store.runs import design_digest
@@ -66,6 +70,12 @@ class RunConfig(BaseModel):
     )
     ray_workers: int | None = Field(
         None, ge=1, description="Ray actors, each with its own backend; default: as resources allow"
+    )
+    max_prompts: int = Field(
+        1_000_000,
+        ge=1,
+        description="the most prompts (x samples) a run may plan; a larger grid is refused, "
+        "counted before anything is built",
     )
 
     @model_validator(mode="before")
@@ -134,12 +144,42 @@ def chosen_items(instrument: Instrument, config: RunConfig) -> list[str]:
     return list(dict.fromkeys(ids)) or instrument.item_ids
 
 
-def grid_contexts(instrument: Instrument, config: RunConfig) -> list[dict[str, str]]:
-    """Every context the run asks: one chosen level of each axis, in axis order."""
-    import itertools
-
+def grid_contexts(instrument: Instrument, config: RunConfig) -> Iterator[dict[str, str]]:
+    """Every context the run asks, one at a time: one chosen level of each axis, in axis
+    order."""
     levels = chosen_levels(instrument, config)
-    return [dict(zip(levels, combo, strict=True)) for combo in itertools.product(*levels.values())]
+    for combo in itertools.product(*levels.values()):
+        yield dict(zip(levels, combo, strict=True))
+
+
+class GridTooLarge(ValueCompassError, ValueError):
+    """A grid of more prompts than the run allows (``--max-prompts``)."""
+
+
+def grid_size(instrument: Instrument, config: RunConfig, prompts: PromptSet) -> int:
+    """How many prompts (x samples) the run's grid holds, counted from its levels: contexts x
+    variants x (items, in item mode) x samples."""
+    contexts = math.prod(len(levels) for levels in chosen_levels(instrument, config).values())
+    variants = len(config.variants or prompts.variants)
+    per = len(chosen_items(instrument, config)) if config.mode == "item" else 1
+    return contexts * variants * per * config.samples
+
+
+def check_grid_size(instrument: Instrument, config: RunConfig, prompts: PromptSet) -> int:
+    """The grid's size (:func:`grid_size`); :class:`GridTooLarge` past ``max_prompts``."""
+    size = grid_size(instrument, config, prompts)
+    if size > config.max_prompts:
+        levels = chosen_levels(instrument, config)
+        shape = " x ".join(f"{len(v)} {axis}" for axis, v in levels.items())
+        raise GridTooLarge(
+            f"the run's grid holds {size:,} prompts ({shape} contexts, "
+            f"{len(config.variants or prompts.variants)} variants"
+            f"{f', {len(chosen_items(instrument, config))} items' if config.mode == 'item' else ''}"
+            f", {config.samples} sample(s)), more than --max-prompts {config.max_prompts:,}: "
+            "choose levels with --where (or --countries, --scenarios, --items, --variants), "
+            "or raise --max-prompts"
+        )
+    return size
 
 
 def prompts_digest(prompts: PromptSet) -> str:

@@ -144,22 +144,29 @@ def prestart_producer(
     return ProcessProducer.prestart(backend, workers, retries, backoff)
 
 
-def feed_all(producer: ProcessProducer, jobs: Iterable[Any], most: int = 8) -> list[Any]:
-    """Every job of JOBS, sent to PRODUCER as it is planned: the first alone (it goes out at
-    once), then in chunks doubling up to MOST (small, so no request waits long for the next
-    ones to be rendered); then the end of the jobs."""
+def feed_all(
+    producer: ProcessProducer,
+    jobs: Iterable[Any],
+    most: int = 8,
+    send: Callable[[Any], bool] | None = None,
+) -> list[Any]:
+    """Every job of JOBS, sent to PRODUCER as it is planned (those SEND accepts, if given): the
+    first alone (it goes out at once), then in chunks doubling up to MOST (small, so no request
+    waits long for the next ones to be rendered); then the end of the jobs. Returns them all."""
     out: list[Any] = []
     batch: list[Any] = []
     size = 1
     for job in jobs:
+        out.append(job)
+        if send is not None and not send(job):
+            continue
         batch.append(job)
         if len(batch) == size:
             producer.feed(batch)
-            out += batch
             batch, size = [], min(2 * size, most)
     producer.feed(batch)
     producer.end()
-    return out + batch
+    return out
 
 
 def drain(out: queue.Queue[Item], first: Item, limit: int) -> list[Item]:

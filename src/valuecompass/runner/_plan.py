@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from valuecompass import __version__
@@ -24,12 +26,77 @@ from valuecompass.store.runs import RunGrid, RunManifest, RunParams, default_nam
 
 @dataclass(frozen=True)
 class Job:
-    """One call to make: a prompt, its sample index and its cache key."""
+    """One prompt of the grid to store: its prompt, sample index, the key it is stored under in
+    its run (KEY), and the key of the model call that answers it (CALL).
+
+    Two contexts may render the same text (a design that never shows an axis): they share one
+    call, but each is stored under its own key. The first job of a text is stored under the
+    call's key itself (so runs made before stay as they were); a later one, a *follower*, under
+    a key of the call and its own labels.
+    """
 
     prompt: Prompt | ChoicePrompt
     sample: int
     key: str
     request: Request
+    call: str = ""
+
+    @property
+    def leads(self) -> bool:
+        """Whether the job is the first of its text in the run (its call is its own key)."""
+        return not self.call or self.call == self.key
+
+
+@dataclass
+class Sharing:
+    """What the planned jobs share: call key → the job that leads it, and, for each axis whose
+    levels rendered the same text, those levels (what the design cannot tell apart)."""
+
+    leaders: dict[str, Job] = field(default_factory=dict)
+    axes: dict[str, list[str]] = field(default_factory=dict)
+    others: set[str] = field(default_factory=set)  # "items", "variants" that read the same
+    followers: int = 0
+
+    def place(self, prompt: Prompt, sample: int, call: str, request: Request) -> Job:
+        """The job of PROMPT, stored under the call's key if it is the first of its text."""
+        leader = self.leaders.get(call)
+        if leader is None:
+            job = Job(prompt, sample, call, request, call)
+            self.leaders[call] = job
+            return job
+        self.followers += 1
+        first, this = leader.prompt.levels, prompt.levels
+        for axis, level in this.items():
+            if first.get(axis) != level:
+                seen = self.axes.setdefault(axis, [first[axis]])
+                if level not in seen:
+                    seen.append(level)
+        if leader.prompt.values != prompt.values:
+            self.others.add("items")
+        if leader.prompt.variant != prompt.variant:
+            self.others.add("variants")
+        return Job(prompt, sample, follower_key(call, prompt, sample), request, call)
+
+    def warnings(self) -> list[str]:
+        """One line per axis (then items, variants) whose levels the design renders alike."""
+        out = [
+            f"the prompt design renders the levels of axis {axis!r} ({', '.join(levels)}) as "
+            "the same prompt: each text is asked once and its answer stored for every context"
+            for axis, levels in self.axes.items()
+        ]
+        out += [
+            f"some {what} render the same prompt: each text is asked once and its answer "
+            "stored for each of them"
+            for what in sorted(self.others)
+        ]
+        return out
+
+
+def follower_key(call: str, prompt: Prompt, sample: int) -> str:
+    """The stored key of a job whose text an earlier job of its run has: the call's key with
+    the job's own context, items, variant and sample."""
+    labels = [call, list(prompt.context), list(prompt.values), prompt.variant, sample]
+    return hashlib.sha256(json.dumps(labels).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -44,8 +111,8 @@ class RatingTask:
     def manifest(self, backend: Backend) -> RunManifest:
         return run_manifest(self.config, self.instrument, self.prompts, backend)
 
-    def jobs(self, backend: Backend) -> Iterator[Job]:
-        return iter_jobs(self.config, self.instrument, self.prompts, backend)
+    def jobs(self, backend: Backend, sharing: Sharing | None = None) -> Iterator[Job]:
+        return iter_jobs(self.config, self.instrument, self.prompts, backend, sharing)
 
 
 def plan(
@@ -57,9 +124,16 @@ def plan(
 
 
 def iter_jobs(
-    config: RunConfig, instrument: Instrument, prompts: PromptSet, backend: Backend
+    config: RunConfig,
+    instrument: Instrument,
+    prompts: PromptSet,
+    backend: Backend | str,
+    sharing: Sharing | None = None,
 ) -> Iterator[Job]:
-    """The run's jobs in order, each as soon as its prompt is rendered."""
+    """The run's jobs in order, each as soon as its prompt is rendered; SHARING (a new one if
+    not given) learns which jobs share a text. BACKEND may be only its identity (a dry run)."""
+    sharing = Sharing() if sharing is None else sharing
+    identity = backend if isinstance(backend, str) else backend.identity
     variants = config.variants or [v.index for v in prompts.variants]
     contexts = grid_contexts(instrument, config)
     items = chosen_items(instrument, config)
@@ -85,8 +159,8 @@ def iter_jobs(
                 value_names=value_names,
                 codes=tuple(scale.codes),
             )
-            key = cache_key(backend.identity, params, messages, sample)
-            yield Job(prompt, sample, key, request)
+            call = cache_key(identity, params, messages, sample)
+            yield sharing.place(prompt, sample, call, request)
 
 
 def _params(config: RunConfig) -> dict[str, Any]:
@@ -125,3 +199,41 @@ def run_manifest(
         instrument_spec=instrument.to_data(),
         prompt_design=prompts.model_dump(mode="json"),
     )
+
+
+@dataclass
+class DryRun:
+    """What a run would ask, planned and rendered but never sent or stored."""
+
+    total: int  # prompts x samples
+    calls: int  # distinct model calls (contexts that read alike share one)
+    shown: list[Prompt | ChoicePrompt]  # the first prompts, as rendered
+    warnings: list[str]
+
+
+def dry_run(config: RunConfig, show: int = 0) -> DryRun:
+    """Plan CONFIG's run without a model or a store: its size (refused past ``max_prompts``),
+    its distinct calls, what the design cannot tell apart, and its first SHOW prompts."""
+    from valuecompass.instrument import load_instrument
+    from valuecompass.prompts import load_prompts
+    from valuecompass.runner._config import check_grid_size
+
+    instrument = load_instrument(config.instrument_path)
+    identity = f"dry-run:{config.model}"
+    shown: list[Prompt | ChoicePrompt] = []
+    if config.task == "choice":  # the pairs of its action set; each a call of its own
+        from valuecompass.runner._choice import ChoiceTask
+
+        n = 0
+        for job in ChoiceTask.load(config, instrument).jobs(identity):
+            n += 1
+            if job.sample == 0 and len(shown) < show:
+                shown.append(job.prompt)
+        return DryRun(n, n, shown, [])
+    prompts = load_prompts(config.prompts_path, instrument)
+    total = check_grid_size(instrument, config, prompts)
+    sharing = Sharing()
+    for job in iter_jobs(config, instrument, prompts, identity, sharing):
+        if job.sample == 0 and len(shown) < show:
+            shown.append(job.prompt)
+    return DryRun(total, len(sharing.leaders), shown, sharing.warnings())

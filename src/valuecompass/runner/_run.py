@@ -6,7 +6,8 @@ import contextlib
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.models import Backend, ConfigError, get_backend
 from valuecompass.prompts import ChoicePrompt, load_prompts
 from valuecompass.runner._call import Outcome
-from valuecompass.runner._config import RunConfig
+from valuecompass.runner._config import RunConfig, check_grid_size
 from valuecompass.runner._execute import (
     Distributed,
     Item,
@@ -30,7 +31,7 @@ from valuecompass.runner._execute import (
 )
 from valuecompass.runner._interrupt import check, deferred_interrupt
 from valuecompass.runner._parse import Views, answer_rows
-from valuecompass.runner._plan import Job, RatingTask
+from valuecompass.runner._plan import Job, RatingTask, Sharing
 from valuecompass.runner._plan import plan as plan
 from valuecompass.runner._progress import make_progress
 from valuecompass.store import (
@@ -64,18 +65,21 @@ class RunSummary:
     skipped: int = 0  # already stored in this run
     cached: int = 0  # copied from another run's identical request
     asked: int = 0  # sent to the model now
-    failed: int = 0  # of those, failed after retries
+    shared: int = 0  # stored now with the answer of a call asked now for an identical prompt
+    failed: int = 0  # of those asked (and sharing), failed after retries
     answers: int = 0
     scored: int = 0
     wall: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # said once each (see Sharing.warnings)
 
     def text(self) -> str:
         rate = f"{self.scored}/{self.answers} answers scored" if self.answers else "no new answers"
+        shared = f", {self.shared} shared an identical prompt's call" if self.shared else ""
         return (
             f"run {self.run.name!r} ({self.run.model}, {self.run.mode} mode): "
             f"{self.total} prompts; "
-            f"{self.skipped} already stored, {self.cached} from cache, {self.asked} asked, "
-            f"{self.failed} failed; {rate}; {self.wall:.1f} s"
+            f"{self.skipped} already stored, {self.cached} from cache, {self.asked} asked"
+            f"{shared}, {self.failed} failed; {rate}; {self.wall:.1f} s"
         )
 
 
@@ -97,8 +101,17 @@ def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def run_model(config: RunConfig, backend: Backend | None = None) -> RunSummary:
-    """Run CONFIG's model over its grid, storing every answer as it arrives; resumable."""
+#: Told each warning of a run as soon as planning finds it (the CLI prints it on stderr).
+Warn = Callable[[str], None]
+
+
+def run_model(
+    config: RunConfig, backend: Backend | None = None, warn: Warn | None = None
+) -> RunSummary:
+    """Run CONFIG's model over its grid, storing every answer as it arrives; resumable.
+
+    WARN is told, once each, what planning found the user should know (an axis the design
+    renders alike); the summary keeps them too."""
     instrument = load_instrument(config.instrument_path)
     task = load_task(config, instrument)
     if config.executor == "ray" and not (backend is None or isinstance(backend, Distributed)):
@@ -106,7 +119,7 @@ def run_model(config: RunConfig, backend: Backend | None = None) -> RunSummary:
     owned = backend is None
     model = backend or open_backend(config)
     try:
-        return _run(config, instrument, task, model)
+        return _run(config, instrument, task, model, warn)
     finally:
         if owned:
             model.close()
@@ -121,7 +134,9 @@ def load_task(config: RunConfig, instrument: Instrument) -> Task:
         return ChoiceTask.load(config, instrument)
     if config.actions:
         raise ConfigError("--actions names the choice task's action set: add --task choice")
-    return RatingTask(config, instrument, load_prompts(config.prompts_path, instrument))
+    prompts = load_prompts(config.prompts_path, instrument)
+    check_grid_size(instrument, config, prompts)  # counted, before anything is built
+    return RatingTask(config, instrument, prompts)
 
 
 def open_backend(config: RunConfig) -> Backend:
@@ -133,23 +148,37 @@ def open_backend(config: RunConfig) -> Backend:
     return get_backend(config.model, **config.backend_options)
 
 
-def _run(config: RunConfig, instrument: Instrument, task: Task, backend: Backend) -> RunSummary:
+def _run(
+    config: RunConfig,
+    instrument: Instrument,
+    task: Task,
+    backend: Backend,
+    warn: Warn | None = None,
+) -> RunSummary:
     start = time.perf_counter()
     manifest = task.manifest(backend)
     workers = max(1, min(config.concurrency, backend.max_concurrency))
     early = prestart_producer(backend, workers, config.retries, config.backoff)
     try:
-        planned = task.jobs(backend)
+        sharing = Sharing()
+        planned = task.jobs(backend, sharing)
         # A store yet to be made holds nothing to skip or reuse: every request goes to the
         # request process as soon as it is planned, and the store is made while they fly.
         fed = early is not None and holds_nothing(config.db)
-        jobs = feed_all(early, planned) if early is not None and fed else list(planned)
+        if early is not None and fed:
+            jobs = feed_all(early, planned, send=lambda job: job.leads)
+        else:
+            jobs = list(planned)
+        warnings = sharing.warnings()
+        for line in warnings:
+            if warn is not None:
+                warn(line)
         engine = open_store(config.db)
         owner = Owner()
         try:
             with deferred_interrupt() as stop:
                 record = store.start_run(engine, manifest, owner)
-                summary = RunSummary(run=record, total=len(jobs))
+                summary = RunSummary(run=record, total=len(jobs), warnings=warnings)
                 try:
                     writer = Writer(owner, stop)
                     _resume(config, engine, instrument, backend, jobs, summary, writer, early, fed)
@@ -210,7 +239,7 @@ def _resume(
             store.clear_failures(engine, record.id)
         todo = jobs if fed else _to_ask(engine, jobs, summary, writer)
         if early is not None and not fed:
-            feed_all(early, todo)
+            feed_all(early, _split_shared(todo)[0])
         _ask(config, engine, instrument, backend, record.id, todo, summary, writer, early)
         status, note = "finished", None
     except RunAborted as exc:
@@ -236,20 +265,54 @@ def _resume(
                 ) from exc
 
 
+def _labels(job: Job) -> tuple[Any, ...]:
+    """JOB's prompt row's :data:`store.LABELS`."""
+    row: dict[str, Any] = {**store.context_row(job.prompt.context), "item": job.prompt.value}
+    row |= {"variant": job.prompt.variant, "sample": job.sample}
+    return tuple(row[name] for name in store.LABELS)
+
+
 def _to_ask(engine: Engine, jobs: list[Job], summary: RunSummary, writer: Writer) -> list[Job]:
-    """JOBS less those the run has stored, and those copied from another run's answers."""
+    """JOBS less those the run has stored, and those copied from stored answers to the same
+    request (another run's, or, for a context that reads like another, this run's own).
+
+    A prompt stored under a job's key with another job's labels (a run made before contexts
+    that read alike were each kept) is dropped and stored again under its own."""
     run_id = summary.run.id
     store.clear_failures(engine, run_id)
-    done = store.done_keys(engine, run_id)
+    done = store.done_labels(engine, run_id)
+    wrong = [j.key for j in jobs if j.key in done and done[j.key] != _labels(j)]
+    if wrong:
+        store.drop_prompts(engine, run_id, wrong)
+        done = {k: v for k, v in done.items() if k not in set(wrong)}
     todo = [j for j in jobs if j.key not in done]
     summary.skipped = len(jobs) - len(todo)
-    hits = store.cached(engine, [j.key for j in todo], exclude_run=run_id)
-    sources = list(dict.fromkeys(hits[j.key] for j in todo if j.key in hits))
-    for start in range(0, len(sources), store.COPY_CHUNK):
+    hits = store.cached(engine, [j.call for j in todo], exclude_run=None)
+    targets = [(hits[j.call], _target(j)) for j in todo if j.call in hits]
+    for start in range(0, len(targets), store.COPY_CHUNK):
         writer.step(engine, run_id)
-        chunk = sources[start : start + store.COPY_CHUNK]
-        summary.cached += store.copy_prompts(engine, chunk, run_id)
-    return [j for j in todo if j.key not in hits]
+        chunk = targets[start : start + store.COPY_CHUNK]
+        summary.cached += store.copy_as(engine, chunk, run_id)
+    return [j for j in todo if j.call not in hits]
+
+
+def _target(job: Job) -> dict[str, Any]:
+    """The key and labels a copy for JOB is stored under."""
+    return {"cache_key": job.key, **dict(zip(store.LABELS, _labels(job), strict=True))}
+
+
+def _split_shared(todo: list[Job]) -> tuple[list[Job], dict[str, list[Job]]]:
+    """TODO's jobs to ask (the first of each call: the one that leads it, as planned), and
+    call key → the later jobs that take that call's answer too."""
+    asked: list[Job] = []
+    followers: dict[str, list[Job]] = {}
+    for job in todo:
+        if job.call in followers:
+            followers[job.call].append(job)
+        else:
+            asked.append(job)
+            followers[job.call] = []
+    return asked, followers
 
 
 def _ask(
@@ -272,12 +335,15 @@ def _ask(
     """
     if not todo:
         return
+    todo, followers = _split_shared(todo)
     workers = max(1, min(config.concurrency, backend.max_concurrency, len(todo)))
     results: queue.Queue[Item] = queue.Queue()
     progress = make_progress(config.progress)
     task = progress.add_task("asking", total=len(todo), failed=0)
     streak, remaining = 0, len(todo)
-    finish = partial(answered, Views(instrument), run_id)
+    views = Views(instrument)
+    finish = partial(answered, views, run_id)
+    shared = partial(_with_followers, views, run_id, followers)
     producer: Producer
     if early is not None:
         early.attach(results, finish)
@@ -297,7 +363,7 @@ def _ask(
                 batch = drain(results, first, 512)
                 errors = [item for item in batch if isinstance(item, BaseException)]
                 done = [item for item in batch if not isinstance(item, BaseException)]
-                _store(engine, done, summary)
+                _store(engine, shared(done), summary)
                 if errors:
                     raise errors[0]
                 for item in done:
@@ -312,7 +378,7 @@ def _ask(
     finally:
         producer.stop()
     if remaining:  # asked to stop: keep what arrived before the producer stopped
-        _store(engine, _arrived(results), summary)
+        _store(engine, shared(_arrived(results)), summary)
         check(writer.stop)
 
 
@@ -336,6 +402,7 @@ class Answered:
     outcome: Outcome
     prompt_row: dict[str, Any]
     answer_rows: list[dict[str, Any]]
+    shared: bool = False  # the outcome of another job's call, to the same prompt
 
 
 def answered(instrument: Instrument | Views, run_id: int, job: Job, outcome: Outcome) -> Answered:
@@ -349,11 +416,26 @@ def answered(instrument: Instrument | Views, run_id: int, job: Job, outcome: Out
     return Answered(job, outcome, _prompt_row(run_id, job, outcome), rows)
 
 
+def _with_followers(
+    views: Views, run_id: int, followers: dict[str, list[Job]], batch: list[Answered]
+) -> list[Answered]:
+    """BATCH with, after each answer, the same outcome for each job that shares its call."""
+    out: list[Answered] = []
+    for a in batch:
+        out.append(a)
+        for job in followers.get(a.job.call, ()):
+            out.append(replace(answered(views, run_id, job, a.outcome), shared=True))
+    return out
+
+
 def _store(engine: Engine, batch: list[Answered], summary: RunSummary) -> None:
     saved = store.save_prompts(engine, [(a.prompt_row, a.answer_rows) for a in batch])
     for a, new in zip(batch, saved, strict=True):
         if new:
-            summary.asked += 1
-            summary.failed += a.outcome.error is not None
+            if a.shared:
+                summary.shared += 1
+            else:
+                summary.asked += 1
+                summary.failed += a.outcome.error is not None
             summary.answers += len(a.answer_rows)
             summary.scored += sum(r["position"] is not None for r in a.answer_rows)

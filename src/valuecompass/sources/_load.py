@@ -177,7 +177,7 @@ def _load_file(
             )
         return read_human_csv(path, instrument)
     if {"source", "value", "position"} <= set(header):
-        return read_tidy(path, instrument)
+        return read_tidy(path, instrument, side)
     raise SourceError(
         f"{path}: neither a people's CSV (PID, location, value columns) "
         "nor a tidy answer CSV (source, a column per context axis, value, position, ...)"
@@ -251,6 +251,7 @@ def _load_store(
             table, report = _load_run(engine, shown, run_name, instrument)
     finally:
         engine.dispose()
+    report.store = True
     report.missing.update(m for m in table["missing"] if m)
     return table, report
 

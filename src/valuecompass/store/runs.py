@@ -2,7 +2,10 @@
 
 A prompt and all of its answers are written in one transaction, so a crash or Ctrl-C leaves
 either the whole prompt or none of it. ``(run_id, cache_key)`` is unique: the same run asked
-again skips what it has, and any run may reuse another's answer to the very same request.
+again skips what it has, and any run may reuse another's answer to the very same request. A
+prompt's key is its request's, unless an earlier prompt of its run has the same request (two
+contexts the design renders alike): then a key of the request and its own labels
+(``runner._plan.follower_key``), so every context is stored.
 """
 
 from __future__ import annotations
@@ -152,6 +155,39 @@ def done_keys(engine: Engine, run_id: int) -> set[str]:
         return {r[0] for r in rows}
 
 
+#: The columns that say which prompt of its run a row is: its context, item, variant, sample.
+LABELS = ("country", "scenario", "context", "item", "variant", "sample")
+
+
+def done_labels(engine: Engine, run_id: int) -> dict[str, tuple[Any, ...]]:
+    """Cache key → the :data:`LABELS` of the run's prompt stored under it, for those that
+    succeeded (failed ones are asked again)."""
+    columns = [prompts.c[name] for name in LABELS]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(prompts.c.cache_key, *columns).where(
+                prompts.c.run_id == run_id, prompts.c.error.is_(None)
+            )
+        )
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def drop_prompts(engine: Engine, run_id: int, keys: Sequence[str]) -> int:
+    """Drop the run's prompts under KEYS, with their answers (to be asked again)."""
+    dropped = 0
+    with engine.begin() as conn:
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            conn.execute(
+                delete(answers).where(answers.c.run_id == run_id, answers.c.cache_key.in_(chunk))
+            )
+            result = conn.execute(
+                delete(prompts).where(prompts.c.run_id == run_id, prompts.c.cache_key.in_(chunk))
+            )
+            dropped += int(result.rowcount or 0)
+    return dropped
+
+
 def clear_failures(engine: Engine, run_id: int) -> int:
     """Drop the run's failed prompts (and their missing answers) so they are asked again."""
     with engine.begin() as conn:
@@ -167,8 +203,9 @@ def clear_failures(engine: Engine, run_id: int) -> int:
         return int(result.rowcount or 0)
 
 
-def cached(engine: Engine, keys: Sequence[str], exclude_run: int) -> dict[str, int]:
-    """Cache key → a successful prompt row of another run with that key."""
+def cached(engine: Engine, keys: Sequence[str], exclude_run: int | None) -> dict[str, int]:
+    """Cache key → a successful prompt row with that key, of another run than EXCLUDE_RUN
+    (of any run, itself included, when ``None``)."""
     found: dict[str, int] = {}
     with engine.connect() as conn:
         for start in range(0, len(keys), 500):
@@ -178,7 +215,7 @@ def cached(engine: Engine, keys: Sequence[str], exclude_run: int) -> dict[str, i
                 .where(
                     prompts.c.cache_key.in_(chunk),
                     prompts.c.error.is_(None),
-                    prompts.c.run_id != exclude_run,
+                    prompts.c.run_id != (-1 if exclude_run is None else exclude_run),
                 )
                 .group_by(prompts.c.cache_key)
             )
@@ -268,10 +305,43 @@ def copy_prompts(engine: Engine, source_ids: Sequence[int], run_id: int) -> int:
     return copied
 
 
+def copy_as(engine: Engine, targets: Sequence[tuple[int, dict[str, Any]]], run_id: int) -> int:
+    """Copy stored prompts (by row id) and their answers into RUN_ID, each under the key and
+    :data:`LABELS` given beside it (a cache hit for a prompt of RUN_ID's own context, which may
+    differ from the source's where two contexts read alike). Returns how many were new to
+    RUN_ID. In item mode an answer's item is the target's; in mode all the form's items stay."""
+    copied = 0
+    for start in range(0, len(targets), COPY_CHUNK):
+        chunk = list(targets[start : start + COPY_CHUNK])
+        sources = {
+            p["id"]: (p, rows)
+            for p, rows in _copies(engine, sorted({i for i, _ in chunk}), run_id, keep_id=True)
+        }
+        batch = []
+        for source_id, labels in chunk:
+            prompt_row, rows = sources[source_id]
+            row = {k: v for k, v in prompt_row.items() if k != "id"}
+            batch.append(({**row, **labels}, [_relabel(a, labels) for a in rows]))
+        copied += sum(save_prompts(engine, batch))
+    return copied
+
+
+def _relabel(answer: dict[str, Any], labels: dict[str, Any]) -> dict[str, Any]:
+    """An answer row under a prompt's LABELS: its context, variant, sample, and its item when
+    the prompt asked one."""
+    out: dict[str, Any] = {**answer}
+    out.update({k: labels[k] for k in ("country", "scenario", "context") if k in labels})
+    out.update({k: labels[k] for k in ("variant", "sample") if k in labels})
+    if labels.get("item") is not None:
+        out["value"] = labels["item"]
+    return out
+
+
 def _copies(
-    engine: Engine, source_ids: list[int], run_id: int
+    engine: Engine, source_ids: list[int], run_id: int, keep_id: bool = False
 ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """The prompts SOURCE_IDS with their answers, as rows of RUN_ID."""
+    """The prompts SOURCE_IDS with their answers, as rows of RUN_ID (with their row ``id``
+    if KEEP_ID)."""
     with engine.connect() as conn:
         found = [
             r._mapping for r in conn.execute(select(prompts).where(prompts.c.id.in_(source_ids)))
@@ -288,7 +358,8 @@ def _copies(
                 )
     out = []
     for p in found:
-        prompt_row = {k: p[k] for k in p if k not in ("id", "run_id", "created_at")}
+        dropped = ("run_id", "created_at") if keep_id else ("id", "run_id", "created_at")
+        prompt_row = {k: p[k] for k in p if k not in dropped}
         out.append(({**prompt_row, "run_id": run_id}, rows[(p["run_id"], p["cache_key"])]))
     return out
 

@@ -34,7 +34,7 @@ from valuecompass.store import database_url
 from valuecompass.survey import load_content
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-_ITEM = re.compile(r'name="r_([a-z0-9_]+)" value=')
+_ITEM = re.compile(r'name="r_([a-z0-9_-]+)" value=')
 #: ``survey serve`` options that lift the limits on quota places per address, per minute and
 #: per cell:
 #: a load test enrols every participant from one address, at once.
