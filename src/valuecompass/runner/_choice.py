@@ -166,8 +166,8 @@ class ChoiceTask:
                 choices=prompt.texts,
             )
             identity = backend if isinstance(backend, str) else backend.identity
-            yield Job(prompt, sample, cache_key(identity, params, messages, sample),
-                      request)  # fmt: skip
+            key = cache_key(identity, params, messages, sample)
+            yield Job(prompt, sample, key, request, call=key)
 
     def count(self) -> int:
         """Places of the grid asked (pairs with both actions)."""
