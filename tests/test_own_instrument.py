@@ -339,3 +339,31 @@ def test_a_run_of_a_bundled_instrument_is_read_with_todays_copy_where_alike(
         conn.execute("UPDATE runs SET instrument_spec = ?", (json.dumps(older),))
     kept = choose_instrument(None, [(f"{db}#vf", "llm")])
     assert kept != form and kept.scale("agreement").agree != form.scale("agreement").agree
+
+
+def test_instrument_show_lists_groupings_roles_and_normalised_points() -> None:
+    text = _ok("instrument", "show", WARD_FILE)
+    assert "Grouping theme (Theme): civic (Civic life), private (Private life)" in text
+    assert "Roles: people answer on agree5; a model answers plain on letters" in text
+    data = json.loads(_ok("instrument", "show", WARD_FILE, "--format", "json"))
+    points = {s["id"]: {p["code"]: p["normalised"] for p in s["points"]} for s in data["scales"]}
+    # the people's scale agrees at 5, the model's at A: each point on [0, 1], 0 the agree end
+    assert points["agree5"] == {"1": 1.0, "2": 0.75, "3": 0.5, "4": 0.25, "5": 0.0}
+    assert points["letters"] == {"A": 0.0, "B": 0.25, "C": 0.5, "D": 0.75, "E": 1.0}
+
+
+def test_rigor_ranks_speaks_of_the_item_noun_and_fits_top_k_to_the_items(
+    ward: dict[str, Path],
+) -> None:
+    args = ["rigor", "ranks", "--humans", str(ward["people"]), "--llm", f"{ward['db']}#w",
+            "--resamples", "50"]  # fmt: skip
+    shown = _invoke(*args)
+    assert shown.exit_code == 0, shown.output
+    header = next(line for line in shown.stdout.splitlines() if "p_top_2" in line)
+    assert "principle" in header and "value" not in header
+    # four principles: the default top k is half of them, so the chance is not always 1
+    table = json.loads(_ok(*args, "--format", "json"))
+    rows = table["rows"] if isinstance(table, dict) else table
+    assert all("p_top_2" in r for r in rows) and sum(r["p_top_2"] for r in rows) == pytest.approx(2)
+    everything = _invoke(*args, "--top-k", "4")
+    assert "takes in all 4 principles, so every p_top_4 is 1" in everything.stderr

@@ -42,7 +42,11 @@ def list_forms(fmt: str, console: Console) -> None:
 
 def show_form(instrument: Instrument, fmt: str, console: Console) -> None:
     data = instrument.to_data()
-    if fmt == "json":
+    if fmt == "json":  # each point also with its position on [0, 1] (0: the agree end)
+        normalised = {s.id: s.normalised for s in instrument.rating_scales}
+        for shown in data.get("scales", []):
+            for raw in shown.get("points", []):
+                raw["normalised"] = normalised.get(shown["id"], {}).get(raw["code"])
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
     if fmt == "yaml":
@@ -69,3 +73,9 @@ def show_form(instrument: Instrument, fmt: str, console: Console) -> None:
         )
         missing = "".join(f", {m.code} {m.label} (no score)" for m in scale.missing)
         console.print(f"Scale [bold]{scale.id}[/bold] (agree {scale.agree}): {points}{missing}")
+    for grouping in instrument.groupings:
+        levels = ", ".join(f"{lv.id} ({lv.name})" for lv in grouping.levels)
+        console.print(f"Grouping [bold]{grouping.id}[/bold] ({grouping.name}): {levels}")
+    roles = instrument.roles
+    asked = ", ".join(f"{w} on {s}" for w, s in roles.wordings.items())
+    console.print(f"Roles: people answer on {roles.people}; a model answers {asked}")

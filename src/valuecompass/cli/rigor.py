@@ -80,9 +80,9 @@ def ceiling_command(
 @click.option(
     "--top-k",
     type=click.IntRange(1),
-    default=10,
-    show_default=True,
-    help="p_top_k is the chance a value is among this many most misaligned.",
+    default=None,
+    help="p_top_k is the chance an item is among this many most misaligned.  [default: 10, "
+    "or half the items when there are fewer than 20]",
 )
 @ci_option()
 @resamples_option()
@@ -93,12 +93,12 @@ def ranks_command(
     instrument_path: Path | None,
     fmt: str,
     group: str,
-    top_k: int,
+    top_k: int | None,
     ci: float,
     resamples: int,
     seed: int,
 ) -> None:
-    """Values by distance with rank intervals and the chance of being in the top k."""
+    """Items by distance with rank intervals and the chance of being in the top k."""
     from valuecompass.instrument import group_rule
     from valuecompass.stats import bootstrap
 
@@ -115,7 +115,19 @@ def ranks_command(
         groups=(items,),
         rank_groups=(group,),
     )
+    instrument = result.alignment.instrument
+    n = len(instrument.items)
+    if top_k is None:
+        top_k = min(10, max(1, n // 2))
+    elif top_k >= n:
+        click.echo(
+            f"note: --top-k {top_k} takes in all {n} {instrument.item_noun}s, so every p_top_"
+            f"{top_k} is 1",
+            err=True,
+        )
     table = boot.ranking(group, top_k).rename(columns={"p_top_k": f"p_top_{top_k}"})
+    if fmt == "table":  # the header in the instrument's word (the data's column is "value")
+        table = table.rename(columns={"value": instrument.item_noun})
     emit(table, fmt, f"Misalignment ranking ({group})")
 
 
