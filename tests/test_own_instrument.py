@@ -367,3 +367,38 @@ def test_rigor_ranks_speaks_of_the_item_noun_and_fits_top_k_to_the_items(
     assert all("p_top_2" in r for r in rows) and sum(r["p_top_2"] for r in rows) == pytest.approx(2)
     everything = _invoke(*args, "--top-k", "4")
     assert "takes in all 4 principles, so every p_top_4 is 1" in everything.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["rigor", "ceiling"],
+        ["rigor", "distributions"],
+        ["rigor", "irrelevant"],
+        ["rigor", "reliability"],
+        ["rigor", "structure", "--permutations", "200"],
+        ["rigor", "steer", "--permutations", "200", "--resamples", "50"],
+        ["plan", "--half-width", "0.2", "--resamples", "50"],
+    ],
+)
+def test_every_science_command_takes_the_ward_instrument(
+    ward: dict[str, Path], command: list[str]
+) -> None:
+    done = _invoke(*command, "--humans", str(ward["people"]), "--llm", f"{ward['db']}#w")
+    assert done.exit_code == 0, done.output
+    words = done.output.lower()
+    assert "country" not in words and "schwartz" not in words and "Traceback" not in done.output
+    # the rows name the instrument's own items, levels or groups (plan: its statistics)
+    assert any(word in words for word in ("kinship", "student", "civic", "people", "distance"))
+
+
+def test_a_run_of_the_whole_form_at_once_on_the_ward_instrument(ward: dict[str, Path]) -> None:
+    db = ward["root"] / "all.db"
+    _ok("run", "--instrument", WARD_FILE, "--prompts", WARD_PROMPTS, "--model", "mock",
+        "--mode", "all", "--db", db, "--run", "a", "--no-progress")  # fmt: skip
+    table = pd.read_csv(io.StringIO(_ok("runs", "export", "a", "--db", db)))
+    # every principle of every context and variant, each read on the letters scale (A..E)
+    assert len(table) == 4 * len(ITEMS) * 4 and set(table["value"]) == set(ITEMS)
+    assert set(table["code"].dropna()) <= set("ABCDE")
+    profile = _ok("profile", "--llm", f"{db}#a", "--format", "json")
+    assert "country" not in profile

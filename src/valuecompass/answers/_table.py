@@ -125,6 +125,7 @@ class ImportReport:
     unknown_keys: Counter[str] = field(default_factory=Counter)
     answers: int = 0
     manifest: dict[str, Any] | None = None  # a model run's manifest, when read from a store
+    design: dict[str, Any] | None = None  # the prompt design a stored rating run kept
     scoring: str = "answer"  # a model scored by its answers or by its option probabilities
     #: variant index → its level of each prompt factor, when the source says (a released
     #: import; a run whose prompt design is bundled); ``None`` when unknown

@@ -110,7 +110,8 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
     "--prompts",
     "prompts_name",
     default=None,
-    help="The study's prompt design (bundled name or YAML; for the token estimate).",
+    help="The study's prompt design (bundled name or YAML; for the token estimate). Default: "
+    "the one a pilot run kept, else the bundled default.",
 )
 @click.option(
     "--tokens-per-prompt",
@@ -176,7 +177,7 @@ def plan_command(**options: Any) -> None:
 def _plan(results: list[Any], names: list[str], instrument: Any, options: dict[str, Any]) -> Any:
     import pandas as pd
 
-    from valuecompass.prompts import load_prompts
+    from valuecompass.prompts import PromptSet, load_prompts
     from valuecompass.stats import (
         Costs,
         Target,
@@ -194,7 +195,11 @@ def _plan(results: list[Any], names: list[str], instrument: Any, options: dict[s
         power=options["power"],
     )
     contexts = list(pilots[0].layout.contexts)
-    design = load_prompts(options["prompts_name"], instrument)
+    kept = next((r.llm.design for r in results if r.llm.design is not None), None)
+    if options["prompts_name"] is None and kept is not None:  # the pilot run's own design
+        design = PromptSet.model_validate(kept)
+    else:
+        design = load_prompts(options["prompts_name"], instrument)
     tokens, per_sample = estimate_tokens(instrument, design, contexts, options["mode"])
     costs = Costs(
         tokens_per_prompt=options["tokens_per_prompt"] or tokens,

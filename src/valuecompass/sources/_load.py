@@ -277,6 +277,7 @@ def _load_run(
         source=f"{location}#{record.name}", rows=len(table), answers=len(table)
     )
     report.manifest = record.summary()
+    report.design = record.prompt_design
     report.variant_levels = run_levels(record)
     return table, report
 
