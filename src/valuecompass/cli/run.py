@@ -119,7 +119,9 @@ def run_config(params: dict[str, Any]) -> RunConfig:
 
 
 @click.command("run", cls=AcceptsOldNames)
-@model_option("model", "local", "local, local:PATH.gguf, openai:NAME, transformers:DIR, mock")
+@model_option(
+    "model", "local", "local, local:PATH.gguf, openai:NAME, anthropic:NAME, transformers:DIR, mock"
+)
 @click.option(
     "--countries", multiple=True, help="Countries to ask about (comma-separated); all if omitted."
 )
@@ -218,7 +220,7 @@ def run_command(**params: Any) -> None:
 
     config = run_config(params)
     try:
-        summary = run_model(config)
+        summary = run_model(config, say=lambda note: click.echo(note, err=True))
     except KeyboardInterrupt:
         click.echo(
             "interrupted: what was answered is stored; run the same command to resume", err=True

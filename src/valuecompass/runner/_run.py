@@ -6,6 +6,7 @@ import contextlib
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,7 @@ class RunSummary:
     answers: int = 0
     scored: int = 0
     wall: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the run said about its backend
 
     def text(self) -> str:
         rate = f"{self.scored}/{self.answers} answers scored" if self.answers else "no new answers"
@@ -94,19 +96,39 @@ def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def run_model(config: RunConfig, backend: Backend | None = None) -> RunSummary:
-    """Run CONFIG's model over its grid, storing every answer as it arrives; resumable."""
+def run_model(
+    config: RunConfig, backend: Backend | None = None, say: Callable[[str], None] | None = None
+) -> RunSummary:
+    """Run CONFIG's model over its grid, storing every answer as it arrives; resumable.
+
+    SAY, if given, is told once, before anything is asked, what the run notes about its
+    backend (one that gives no option probabilities, so its answers are scored by their text);
+    the notes are also kept in the summary."""
     instrument = load_instrument(config.instrument_path)
     prompts = load_prompts(config.prompts_path, instrument)
     if config.executor == "ray" and not (backend is None or isinstance(backend, Distributed)):
         raise ConfigError("the ray executor builds its backends on the workers: pass no backend")
     owned = backend is None
     model = backend or open_backend(config)
+    notes = backend_notes(model, config)
+    if say is not None:
+        for note in notes:
+            say(note)
     try:
-        return _run(config, instrument, prompts, model)
+        summary = _run(config, instrument, prompts, model)
+        summary.notes = notes
+        return summary
     finally:
         if owned:
             model.close()
+
+
+def backend_notes(backend: Backend, config: RunConfig) -> list[str]:
+    """What a run of CONFIG says once about BACKEND: its ``notes`` (such as "no
+    log-probabilities"), in item mode, where other backends give option probabilities."""
+    if config.mode != "item":
+        return []
+    return [str(note) for note in getattr(backend, "notes", ())]
 
 
 def open_backend(config: RunConfig) -> Backend:
