@@ -54,7 +54,9 @@ def test_renormalise_hand_computed() -> None:
 
 
 def test_registry_names_known_backends() -> None:
-    with pytest.raises(ConfigError, match="known backends: local, openai, transformers, mock"):
+    with pytest.raises(
+        ConfigError, match="known backends: local, openai, anthropic, transformers, mock"
+    ):
         get_backend("gpt5")
     assert isinstance(get_backend("mock:answer=3"), MockBackend)
     with pytest.raises(ConfigError, match="unknown setting"):

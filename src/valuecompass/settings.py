@@ -1,7 +1,8 @@
 """The one place environment variables are read.
 
 ``VALUECOMPASS_DB`` (default store), ``VALUECOMPASS_SURVEY_DB`` (the survey's default store),
-``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` (the openai backend), ``VALUECOMPASS_ADMIN_TOKEN``
+``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` (the openai backend), ``ANTHROPIC_API_KEY`` (the
+anthropic backend), ``VALUECOMPASS_ADMIN_TOKEN``
 (the survey's admin page), ``VALUECOMPASS_MODEL_CACHE`` (where the local backend keeps
 converted model files; default ``$XDG_CACHE_HOME/valuecompass`` or ``~/.cache/valuecompass``),
 ``VALUECOMPASS_DB_CONNECT_TIMEOUT`` and ``VALUECOMPASS_DB_STATEMENT_TIMEOUT`` (seconds a
@@ -18,6 +19,7 @@ KNOWN = (
     "VALUECOMPASS_SURVEY_DB",
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
     "VALUECOMPASS_ADMIN_TOKEN",
     "VALUECOMPASS_MODEL_CACHE",
     "VALUECOMPASS_DB_CONNECT_TIMEOUT",

@@ -121,7 +121,9 @@ def run_config(params: dict[str, Any]) -> RunConfig:
 
 
 @click.command("run", cls=AcceptsOldNames)
-@model_option("model", "local", "local, local:PATH.gguf, openai:NAME, transformers:DIR, mock")
+@model_option(
+    "model", "local", "local, local:PATH.gguf, openai:NAME, anthropic:NAME, transformers:DIR, mock"
+)
 @click.option(
     "--countries", multiple=True, help="Countries to ask about (comma-separated); all if omitted."
 )
@@ -262,7 +264,11 @@ def run_command(**params: Any) -> None:
         _dry_run(config, params["show_prompts"])
         return
     try:
-        summary = run_model(config, warn=lambda line: click.echo(f"warning: {line}", err=True))
+        summary = run_model(
+            config,
+            warn=lambda line: click.echo(f"warning: {line}", err=True),
+            say=lambda note: click.echo(note, err=True),
+        )
     except KeyboardInterrupt:
         click.echo(
             "interrupted: what was answered is stored; run the same command to resume", err=True

@@ -48,6 +48,13 @@ BACKENDS: dict[str, Entry] = {
         "any OpenAI-compatible endpoint: openai:MODEL with -M base_url=URL (OPENAI_BASE_URL) "
         "and -M api_key=KEY (OPENAI_API_KEY)",
     ),
+    "anthropic": Entry(
+        "valuecompass.models.anthropic",
+        "AnthropicBackend",
+        "anthropic",
+        "Anthropic's Messages API: anthropic:MODEL with -M api_key=KEY (ANTHROPIC_API_KEY); "
+        "scored by answers (no log-probabilities)",
+    ),
     "transformers": Entry(
         "valuecompass.models.transformers",
         "TransformersBackend",

@@ -71,6 +71,7 @@ class RunSummary:
     scored: int = 0
     wall: float = 0.0
     warnings: list[str] = field(default_factory=list)  # said once each (see Sharing.warnings)
+    notes: list[str] = field(default_factory=list)  # what the run said about its backend
 
     def text(self) -> str:
         rate = f"{self.scored}/{self.answers} answers scored" if self.answers else "no new answers"
@@ -106,20 +107,31 @@ Warn = Callable[[str], None]
 
 
 def run_model(
-    config: RunConfig, backend: Backend | None = None, warn: Warn | None = None
+    config: RunConfig,
+    backend: Backend | None = None,
+    warn: Warn | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Run CONFIG's model over its grid, storing every answer as it arrives; resumable.
 
     WARN is told, once each, what planning found the user should know (an axis the design
-    renders alike); the summary keeps them too."""
+    renders alike); the summary keeps them too. SAY, if given, is told once, before anything
+    is asked, what the run notes about its backend (one that gives no option probabilities,
+    so its answers are scored by their text); the notes are also kept in the summary."""
     instrument = load_instrument(config.instrument_path)
     task = load_task(config, instrument)
     if config.executor == "ray" and not (backend is None or isinstance(backend, Distributed)):
         raise ConfigError("the ray executor builds its backends on the workers: pass no backend")
     owned = backend is None
     model = backend or open_backend(config)
+    notes = backend_notes(model, config)
+    if say is not None:
+        for note in notes:
+            say(note)
     try:
-        return _run(config, instrument, task, model, warn)
+        summary = _run(config, instrument, task, model, warn)
+        summary.notes = notes
+        return summary
     finally:
         if owned:
             model.close()
@@ -137,6 +149,14 @@ def load_task(config: RunConfig, instrument: Instrument) -> Task:
     prompts = load_prompts(config.prompts_path, instrument)
     check_grid_size(instrument, config, prompts)  # counted, before anything is built
     return RatingTask(config, instrument, prompts)
+
+
+def backend_notes(backend: Backend, config: RunConfig) -> list[str]:
+    """What a run of CONFIG says once about BACKEND: its ``notes`` (such as "no
+    log-probabilities"), in item mode, where other backends give option probabilities."""
+    if config.mode != "item":
+        return []
+    return [str(note) for note in getattr(backend, "notes", ())]
 
 
 def open_backend(config: RunConfig) -> Backend:

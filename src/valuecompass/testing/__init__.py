@@ -1,6 +1,8 @@
-"""Helpers for testing code that uses ValueCompass: a loopback OpenAI-compatible server."""
+"""Helpers for testing code that uses ValueCompass: loopback stubs of an OpenAI-compatible
+server and of Anthropic's Messages API."""
 
+from valuecompass.testing.anthropic_stub import AnthropicStub, serve_anthropic_stub
 from valuecompass.testing.openai_stub import StubServer, serve_stub
 from valuecompass.testing.survey_load import prolific_id
 
-__all__ = ["StubServer", "prolific_id", "serve_stub"]
+__all__ = ["AnthropicStub", "StubServer", "prolific_id", "serve_anthropic_stub", "serve_stub"]

@@ -19,9 +19,10 @@ import math
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from aiohttp import web
@@ -42,17 +43,20 @@ def _logprobs(code: str) -> dict[str, Any]:
     return {"content": [{"token": code, "logprob": top[0]["logprob"], "top_logprobs": top}]}
 
 
-def _answer(body: dict[str, Any]) -> str:
-    user = body["messages"][-1]["content"]
+def answer(messages: list[dict[str, Any]]) -> str:
+    """The stub's answer to MESSAGES: a JSON object naming every value of a form prompt (its
+    lines ``- Name:``), else one option code, each drawn from a hash of the messages."""
+    user = messages[-1]["content"]
     names = _ITEM_LINE.findall(user)
-    digest = hashlib.sha256(json.dumps(body["messages"]).encode()).digest()
+    digest = hashlib.sha256(json.dumps(messages).encode()).digest()
     if names:
         return json.dumps({n: str(1 + (digest[i % 32] + i) % 4) for i, n in enumerate(names)})
     return str(1 + digest[0] % 4)
 
 
 class StubServer:
-    """The stub's state: its address, the plan, and what it did (``count``, ``outcomes``).
+    """The stub's state: its address, the plan, and what it did (``count``, ``outcomes``,
+    ``times``, ``last_body``).
 
     It serves on an aiohttp event loop (in a thread of :func:`serve_stub`, or in the process of
     :func:`main`), so that many requests waiting out their delay cost next to nothing.
@@ -64,6 +68,8 @@ class StubServer:
         self.hang = hang
         self.count = 0
         self.outcomes: list[str] = []
+        self.times: list[float] = []  # each request's arrival, on time.monotonic
+        self.last_body: dict[str, Any] | None = None
         self.in_flight = 0
         self.peak = 0  # the most requests it held at once
         self._lock = threading.Lock()
@@ -77,12 +83,14 @@ class StubServer:
     def next_action(self) -> str:
         with self._lock:
             self.count += 1
+            self.times.append(time.monotonic())
             action = self.plan(self.count)
             self.outcomes.append(action)
             return action
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read() or b"{}")
+        self.last_body = body
         action = self.next_action()
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
@@ -132,7 +140,7 @@ def _json(status: int, payload: bytes, headers: dict[str, str] | None = None) ->
 
 
 def _reply(body: dict[str, Any], count: int) -> bytes:
-    text = _answer(body)
+    text = answer(body["messages"])
     choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}}
     if body.get("logprobs") and len(text) == 1:
         choice["logprobs"] = _logprobs(text)
@@ -151,7 +159,22 @@ def serve_stub(
     delay: float = 0.0, plan: Plan | None = None, hang: float = 5.0, port: int = 0
 ) -> Iterator[StubServer]:
     """Run a :class:`StubServer` on an event loop in a background thread for the block."""
-    server = StubServer(delay, plan, hang, port)
+    with serving(StubServer(delay, plan, hang, port)) as server:
+        yield server
+
+
+class Serves(Protocol):
+    """A stub: anything that serves on the running loop until cancelled."""
+
+    async def serve(self, started: threading.Event | None = None) -> None: ...
+
+
+S = TypeVar("S", bound=Serves)
+
+
+@contextmanager
+def serving(server: S) -> Iterator[S]:
+    """SERVER, serving on an event loop in a background thread for the block."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
     task = loop.create_task(server.serve(started))
