@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := local,openai,anthropic,report,survey,postgres,transformers,ray,dev
+EXTRAS := local,openai,anthropic,report,survey,postgres,transformers,ray,export,dev
 
 .PHONY: run test lint types pytest bench clean
 
