@@ -430,3 +430,11 @@ def test_the_ward_instrument_goes_through_generation_choice_and_gap(tmp_path: Pa
     axis = instrument.axes[0].id
     assert "country" not in out["rows"][0] and axis in out["rows"][0]
     assert out["overall"]["n_cells"] == len(list(instrument.contexts())) * len(instrument.items)
+
+
+def test_a_variant_named_twice_is_asked_once(tmp_path: Path) -> None:
+    db = str(tmp_path / "v.db")
+    done = _cli("run", *ONE, "--model", "mock", "--db", db, "--run", "v", "--variants", "0",
+                "--variants", "0,1", "--no-progress")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "112 prompts; 0 already stored, 0 from cache, 112 asked" in done.output

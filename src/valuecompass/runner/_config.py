@@ -95,6 +95,12 @@ class RunConfig(BaseModel):
             data["mode"] = OLD_MODES[data["mode"]]
         return data
 
+    @model_validator(mode="after")
+    def _once_each(self) -> RunConfig:
+        """A variant named twice (``--variants 0 --variants 0,1``) is asked once."""
+        self.variants = list(dict.fromkeys(self.variants))
+        return self
+
     def resolved_max_tokens(self) -> int:
         return self.max_tokens or DEFAULT_MAX_TOKENS[self.mode]
 
