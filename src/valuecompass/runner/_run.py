@@ -119,8 +119,9 @@ def load_task(config: RunConfig, instrument: Instrument) -> Task:
         from valuecompass.runner._choice import ChoiceTask
 
         return ChoiceTask.load(config, instrument)
-    if config.actions:
-        raise ConfigError("--actions names the choice task's action set: add --task choice")
+    if config.actions or config.only_reviewed:
+        flag = "--actions names" if config.actions else "--only-reviewed limits"
+        raise ConfigError(f"{flag} the choice task's action set: add --task choice")
     return RatingTask(config, instrument, load_prompts(config.prompts_path, instrument))
 
 
