@@ -1,4 +1,5 @@
-"""``valuecompass actions``: action sets in a store (generate, import, list, show, export)."""
+"""``valuecompass actions``: action sets in a store (generate, import, list, show, export) and
+their reviews (import-reviews, review-report)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy import Engine
 
+    from valuecompass.instrument import Instrument
+    from valuecompass.stats import ReviewSummary
     from valuecompass.store.actions import ActionSet
 
 #: How many actions ``actions show`` prints as examples.
@@ -30,7 +33,7 @@ EXAMPLES = 3
 @click.group("actions")
 def actions_group() -> None:
     """Action sets: per item, context and inclination, one action (generate, import, list,
-    show, export)."""
+    show, export), and people's reviews of them (import-reviews, review-report)."""
 
 
 @actions_group.command("import")
@@ -175,13 +178,246 @@ def actions_show(name: str, db: str, fmt: str) -> None:
     help="The tidy CSV to write (actions import reads it back as it was).",
 )
 @db_option
-def actions_export(name: str, out_path: Path, db: str) -> None:
+@click.option(
+    "--reviewed",
+    is_flag=True,
+    help="Add each action's verdict: its reviews, the share judged yes per criterion, and "
+    "passed (a strict majority of yes on intended and on harmless).",
+)
+def actions_export(name: str, out_path: Path, db: str, reviewed: bool) -> None:
     """Write the action set NAME as a tidy CSV."""
     from valuecompass.sources import write_action_csv
 
-    found, table = _table(db, name)
+    if not reviewed:
+        found, table = _table(db, name)
+    else:
+        from valuecompass.store import reviews as review_store
+
+        engine, found = _open_set(db, name)
+        try:
+            table = _verdict_cells(review_store.verdicts(engine, found))
+        finally:
+            engine.dispose()
     write_action_csv(table, out_path)
     click.echo(f"{len(table)} actions of {found.name!r} written to {out_path}", err=True)
+
+
+def _verdict_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """Verdict columns as CSV cells: shares as numbers ('' where no review judged), passed
+    as yes or no."""
+    from valuecompass.store.reviews import CRITERIA
+
+    out = table.astype({"reviews": int}).astype(object)
+    for c in CRITERIA:
+        out[f"{c}_yes"] = ["" if v != v else repr(float(v)) for v in table[f"{c}_yes"]]
+    out["passed"] = ["yes" if v else "no" for v in table["passed"]]
+    return out
+
+
+@actions_group.command("import-reviews")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set",
+    "name",
+    required=True,
+    help="The reviewed action set (the study's rated sample: the stem of its 8 sets).",
+)
+@instrument_option
+@db_option
+@click.option(
+    "--reviewer",
+    default="authors",
+    show_default=True,
+    help="The study's rated sample: the reviewer id its ratings are stored under.",
+)
+def actions_import_reviews(
+    path: Path, name: str, instrument_path: Path | None, db: str, reviewer: str
+) -> None:
+    """Import the reviews in PATH of the action set NAME; all or nothing.
+
+    PATH is a tidy reviews CSV (the set's axes, value, inclination, reviewer, intended,
+    harmless, sufficient, plausible; comment, source) of a set in the store, or the
+    value-action study's human_annotation_value_actions_evaluation_gpt_4o_mini.csv, which
+    imports as 8 action sets NAME-v0 ... NAME-v7 (one per generation variant) with their
+    reviews. A tidy file is read on the set's instrument when --instrument is omitted.
+    """
+    from valuecompass.api import GAP_INSTRUMENT
+    from valuecompass.common import header_of
+    from valuecompass.instrument import load_instrument
+    from valuecompass.sources import ReviewFileError, import_reviews, is_rated_sample
+    from valuecompass.store import open_store
+
+    if is_rated_sample(header_of(path, ReviewFileError)):
+        instrument = load_instrument(instrument_path or GAP_INSTRUMENT)
+        opened: list[Engine] = []
+
+        def store() -> Engine:  # opened (made, where new) only once the file has been read
+            opened.append(open_store(db))
+            return opened[0]
+
+        try:
+            done = import_reviews(store, path, name, instrument, reviewer)
+        finally:
+            for engine in opened:
+                engine.dispose()
+    else:
+        engine, found = _open_set(db, name)
+        try:
+            instrument = _set_instrument(found, instrument_path)
+            done = import_reviews(engine, path, name, instrument)
+        finally:
+            engine.dispose()
+    click.echo(done.text(), err=True)
+
+
+def _set_instrument(found: ActionSet, given: Path | None) -> Instrument:
+    """The instrument given, or the bundled one of the set's id; refused unless it is the
+    set's own (same digest)."""
+    from valuecompass.instrument import bundled_ids, instrument_digest, load_instrument
+
+    if given is None and found.instrument not in bundled_ids():
+        fail(f"the set {found.name!r} holds actions of instrument {found.instrument!r}, which "
+             "is not bundled: give --instrument FILE")  # fmt: skip
+    instrument = load_instrument(given or found.instrument)
+    if instrument_digest(instrument) != found.instrument_digest:
+        fail(f"the set {found.name!r} holds actions of instrument {found.instrument!r} (digest "
+             f"{found.instrument_digest[:12]}), not of {instrument.id!r} as given: give the "
+             "set's own --instrument")  # fmt: skip
+    return instrument
+
+
+@actions_group.command("review-report")
+@click.argument("name")
+@db_option
+@instrument_option
+@format_option(("table", "json"), show_default=True)
+@click.option(
+    "--ci",
+    "level",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="The bootstrap interval's level.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(min=100),
+    default=2000,
+    show_default=True,
+    help="Bootstrap resamples of the reviewed actions.",
+)
+@seed_option("Random seed of the bootstrap.")
+@click.option(
+    "--worst",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many of the actions most often judged wrong to list.",
+)
+def actions_review_report(
+    name: str,
+    db: str,
+    instrument_path: Path | None,
+    fmt: str,
+    level: float,
+    resamples: int,
+    seed: int,
+    worst: int,
+) -> None:
+    """What the reviews of the action set NAME say: per criterion the share judged yes with
+    a bootstrap interval over actions, agreement between reviewers (Krippendorff's alpha and
+    Fleiss' kappa), and the actions most often judged wrong."""
+    from valuecompass.stats import review_summary
+    from valuecompass.store import reviews as review_store
+
+    engine, found = _open_set(db, name)
+    try:
+        instrument = _set_instrument(found, instrument_path)
+        reviewed = review_store.set_reviews(engine, found)
+        table = review_store.verdicts(engine, found)
+    finally:
+        engine.dispose()
+    summary = review_summary(reviewed, found.axes, level=level, resamples=resamples, seed=seed,
+                             worst=worst)  # fmt: skip
+    passed = int(table["passed"].sum())
+    if fmt == "json":
+        data = {"set": found.name, "instrument": found.instrument, "set_actions": found.size,
+                "passed": passed, **summary.data()}  # fmt: skip
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    _print_reviews(found, instrument, summary, passed)
+
+
+#: How each criterion reads in the report; ``{noun}`` is the instrument's item noun.
+CRITERION_WORDS = {
+    "intended": "expresses or opposes its {noun} as intended",
+    "harmless": "harmless",
+    "sufficient": "a sufficient description of an action",
+    "plausible": "plausible in its context",
+}
+
+
+def _number(value: float, digits: int = 3) -> str:
+    return "-" if value != value else f"{value:.{digits}f}"
+
+
+def _print_reviews(
+    found: ActionSet, instrument: Instrument, summary: ReviewSummary, passed: int
+) -> None:
+    from rich.table import Table
+
+    noun = instrument.item_noun
+    out = console()
+    out.print(f"[bold]{found.name}[/bold]: {summary.reviews} reviews by {summary.reviewers} "
+              f"reviewer(s) of {summary.actions} of the set's {found.size} actions "
+              f"(instrument {found.instrument}); {passed} passed (a strict majority of yes on "
+              "intended and on harmless)", markup=True)  # fmt: skip
+    pct = f"{summary.level:.0%}"
+    table = Table(title=f"Share judged yes, with {pct} bootstrap intervals over actions "
+                        f"({summary.resamples} resamples, seed {summary.seed})")  # fmt: skip
+    for col in ("criterion", "judgements", "actions", "yes", "share", f"{pct} interval",
+                "Krippendorff's alpha", "Fleiss' kappa"):  # fmt: skip
+        table.add_column(col)
+    for c in summary.criteria:
+        kappa = _number(c.kappa)
+        if c.kappa_actions:
+            kappa += f" ({c.kappa_actions} actions x {c.kappa_raters}"
+            kappa += f"; {c.kappa_left_out} left out)" if c.kappa_left_out else ")"
+        alpha = _number(c.alpha) + (f" ({c.alpha_actions} actions)" if c.alpha_actions else "")
+        table.add_row(c.criterion, str(c.judgements), str(c.actions), str(c.yes),
+                      _number(c.share), f"{_number(c.low)} to {_number(c.high)}", alpha,
+                      kappa)  # fmt: skip
+    out.print(table)
+    words = "; ".join(f"{c}: {w.format(noun=noun)}" for c, w in CRITERION_WORDS.items())
+    out.print(f"Is the action ... {words}?", markup=False)
+    if not summary.worst:
+        out.print("No action was judged wrong on any criterion.")
+        return
+    worst = Table(title="The actions most often judged wrong (no on a criterion)")
+    names = [instrument.axis(a).name for a in found.axes]
+    for col in (*names, noun[:1].upper() + noun[1:], "inclination", "judged no", "action"):
+        worst.add_column(col)
+    for w in summary.worst:
+        levels = [_level_name(instrument, a, w[a]) for a in found.axes]
+        noes = ", ".join(f"{k} {v}" for k, v in w["no"].items() if v)
+        item = _item_name(instrument, w["value"])
+        worst.add_row(*levels, item, w["inclination"], f"{w['wrong']} of {w['judgements']} "
+                      f"({noes})", w["action"])  # fmt: skip
+    out.print(worst)
+
+
+def _level_name(instrument: Instrument, axis: str, level: str) -> str:
+    try:
+        return instrument.level(axis, level).name
+    except LookupError:
+        return level
+
+
+def _item_name(instrument: Instrument, item: str) -> str:
+    try:
+        return instrument.item(item).name
+    except LookupError:
+        return item
 
 
 def _split(given: tuple[str, ...]) -> list[str]:

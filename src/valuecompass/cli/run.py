@@ -206,6 +206,12 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     "actions import makes one).",
 )
 @click.option(
+    "--only-reviewed",
+    is_flag=True,
+    help="choice: ask only the pairs whose two actions both passed review (a strict majority "
+    "of yes on intended and on harmless; see actions review-report).",
+)
+@click.option(
     "--prompts",
     "prompts_path",
     type=click.Path(dir_okay=False, path_type=Path),

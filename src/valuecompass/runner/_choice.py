@@ -2,11 +2,13 @@
 action set in the same store), and the model picks one (``run --task choice --actions SET``).
 
 The pairs come from the set: a place with both actions is asked; one lacking either action
-(not generated yet, or kept missing) is left out and counted. Each variant of the choice design
-shows the pair in its own order (see :mod:`valuecompass.prompts._choice`); the stored answer
-keeps the inclination chosen (``code``: ``expresses`` or ``opposes``, ``position`` 0 or 1: the
-share of the opposing action, as the gap reads it) and the place it was shown in (``place``),
-and the backend's probabilities by inclination, so no analysis needs the order again.
+(not generated yet, or kept missing) is left out and counted; with ``--only-reviewed`` so is a
+pair whose two actions did not both pass review (:mod:`valuecompass.store.reviews`). Each
+variant of the choice design shows the pair in its own order (see
+:mod:`valuecompass.prompts._choice`); the stored answer keeps the inclination chosen
+(``code``: ``expresses`` or ``opposes``, ``position`` 0 or 1: the share of the opposing
+action, as the gap reads it) and the place it was shown in (``place``), and the backend's
+probabilities by inclination, so no analysis needs the order again.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from valuecompass.runner._config import (
 from valuecompass.runner._plan import Job, Sharing
 from valuecompass.store import actions as action_store
 from valuecompass.store import open_store, redact
+from valuecompass.store import reviews as review_store
+from valuecompass.store.actions import place_of
 from valuecompass.store.runs import RunGrid, RunManifest, RunParams, context_row, default_name
 
 #: Tokens to generate per format when the user gives no --max-tokens: a number, a JSON object
@@ -198,6 +202,7 @@ def _pairs(
                 f"{found.instrument} or another set"
             )
         table = action_store.set_actions(engine, found)
+        passed = review_store.passed_places(engine, found) if config.only_reviewed else None
     finally:
         engine.dispose()
     axes = [a.id for a in instrument.axes]
@@ -206,11 +211,19 @@ def _pairs(
         record = row._asdict()
         context = tuple((a, str(record[a])) for a in axes)
         inclination: Inclination = "opposes" if record["inclination"] == "opposes" else "expresses"
+        if passed is not None and place_of(context, record["value"], inclination) not in passed:
+            continue  # --only-reviewed: an action that did not pass is as if it were not there
         held.setdefault((context, str(record["value"])), {})[inclination] = str(record["action"])
     items = set(chosen_items(instrument, config))
     wanted = {(tuple((a, c[a]) for a in axes), i) for c in grid_contexts(instrument, config)
               for i in items}  # fmt: skip
     pairs = {k: v for k, v in held.items() if k in wanted and len(v) == 2}
+    if not pairs and passed is not None:
+        raise ChoiceSetError(
+            f"--actions {config.actions} --only-reviewed: no pair in the contexts the run asks "
+            f"has both actions passed review ({len(passed)} actions of the set passed); see "
+            f"valuecompass actions review-report {config.actions}"
+        )
     if not pairs:
         raise ChoiceSetError(
             f"--actions {config.actions}: the set has no item with both actions (expresses and "

@@ -40,6 +40,9 @@ class RunConfig(BaseModel):
         "rating", description="rating: items on a scale; choice: one of an item's two actions"
     )
     actions: str | None = Field(None, description="the choice task's action set in the store")
+    only_reviewed: bool = Field(
+        False, description="choice: ask only the pairs whose two actions both passed review"
+    )
     countries: list[str] = Field(
         default_factory=list, description="levels of the country axis; all when empty"
     )

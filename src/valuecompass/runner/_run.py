@@ -144,8 +144,9 @@ def load_task(config: RunConfig, instrument: Instrument) -> Task:
         from valuecompass.runner._choice import ChoiceTask
 
         return ChoiceTask.load(config, instrument)
-    if config.actions:
-        raise ConfigError("--actions names the choice task's action set: add --task choice")
+    if config.actions or config.only_reviewed:
+        flag = "--actions names" if config.actions else "--only-reviewed limits"
+        raise ConfigError(f"{flag} the choice task's action set: add --task choice")
     prompts = load_prompts(config.prompts_path, instrument)
     check_grid_size(instrument, config, prompts)  # counted, before anything is built
     return RatingTask(config, instrument, prompts)

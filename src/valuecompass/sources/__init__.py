@@ -3,7 +3,8 @@ layout, people's CSVs, tidy CSVs, run and survey stores) read into the tidy answ
 exclusions; whether a run and an instrument can be compared, and which instrument a command
 reads its sources with (the one given, or the one their stores kept); a stored run's scales; the
 value–action gap study's released files (stated values, actions and choices) for ``gap``;
-action sets from tidy CSV or JSONL files and from the study's release."""
+action sets from tidy CSV or JSONL files and from the study's release; reviews of actions
+from tidy CSVs and from the study's rated sample."""
 
 from valuecompass.sources._action_texts import load_action_texts
 from valuecompass.sources._actions import (
@@ -62,6 +63,14 @@ from valuecompass.sources._released import (
     read_model_folder,
     released_levels,
 )
+from valuecompass.sources._reviews import (
+    ReviewFileError,
+    ReviewImport,
+    import_reviews,
+    is_rated_sample,
+    read_rated_sample,
+    read_review_file,
+)
 
 __all__ = [
     "POLARITIES",
@@ -74,6 +83,8 @@ __all__ = [
     "GapFileError",
     "IncomparableError",
     "Reading",
+    "ReviewFileError",
+    "ReviewImport",
     "Scoring",
     "Side",
     "SourceError",
@@ -84,6 +95,8 @@ __all__ = [
     "choose_instrument",
     "difference",
     "import_actions",
+    "import_reviews",
+    "is_rated_sample",
     "is_release_header",
     "is_store",
     "load_action_texts",
@@ -98,6 +111,8 @@ __all__ = [
     "read_exclusions",
     "read_human_folder",
     "read_model_folder",
+    "read_rated_sample",
+    "read_review_file",
     "read_stated_file",
     "record_instrument",
     "released_levels",

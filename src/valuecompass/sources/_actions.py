@@ -7,7 +7,9 @@ have ``spans`` (a JSON list of strings, or spans separated by ``|``), ``explanat
 ``source`` (``imported`` if absent: the file and line are its detail; ``generated`` or
 ``person`` otherwise), ``source_detail`` (a JSON object) and ``missing`` (why an action is
 absent; its ``action`` is then empty). A JSONL file has one object per line with those keys
-(a list or object may be given as such). ``valuecompass actions export`` writes this layout.
+(a list or object may be given as such). ``valuecompass actions export`` writes this layout;
+the verdict columns ``actions export --reviewed`` adds (``reviews``, ``intended_yes`` ...,
+``passed``) are read and left out, since a set's reviews are its own.
 
 Refused with file, line and column, so that nothing of a refused file is stored: a row the
 instrument cannot place (unknown level or item), an inclination of neither kind, a pair
@@ -30,6 +32,7 @@ from valuecompass.instrument import Instrument, instrument_digest
 from valuecompass.sources._actions_release import is_release_header, release_rows
 from valuecompass.sources._gap_release import GapFileError, Places, axis_columns, require
 from valuecompass.store import actions as store
+from valuecompass.store.reviews import VERDICT_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,7 +124,8 @@ def write_action_csv(table: pd.DataFrame, path: Path) -> None:
 def _tidy_columns(path: Path, header: list[str], instrument: Instrument) -> dict[str, str]:
     require(path, header, REQUIRED, "an actions file")
     columns = axis_columns(path, header, instrument)
-    unknown = [c for c in header if c not in {*columns.values(), *REQUIRED, *OPTIONAL}]
+    known_columns = {*columns.values(), *REQUIRED, *OPTIONAL, *VERDICT_COLUMNS}
+    unknown = [c for c in header if c not in known_columns]
     if unknown:
         known = ", ".join([*columns, *REQUIRED, *OPTIONAL])
         raise ActionFileError(

@@ -1,7 +1,9 @@
 """Uncertainty and validity: intervals, human ceilings, prompt sensitivity, distributions,
-significance and irrelevance. See each function's docstring for what it estimates."""
+significance, irrelevance, and agreement between reviewers of actions. See each function's
+docstring for what it estimates."""
 
 from valuecompass.prompts import FACTORS
+from valuecompass.stats._agreement import fleiss_kappa, krippendorff_alpha
 from valuecompass.stats._bootstrap import Bootstrap, Plan, StatsError, bootstrap
 from valuecompass.stats._ceiling import Ceiling, human_ceiling
 from valuecompass.stats._centre import CENTRED_NOTE, centre_answers, midpoints
@@ -33,6 +35,7 @@ from valuecompass.stats._reliability import (
     reliability,
     value_grouping,
 )
+from valuecompass.stats._reviews import CriterionSummary, ReviewSummary, review_summary
 from valuecompass.stats._sensitivity import (
     Sensitivity,
     answers_factors,
@@ -69,12 +72,14 @@ __all__ = [
     "Bootstrap",
     "Ceiling",
     "Costs",
+    "CriterionSummary",
     "Distributions",
     "Layout",
     "Method",
     "Null",
     "Pilot",
     "Plan",
+    "ReviewSummary",
     "Rigor",
     "Sensitivity",
     "StatsError",
@@ -97,10 +102,12 @@ __all__ = [
     "distribution_distances",
     "estimate_tokens",
     "factor_table",
+    "fleiss_kappa",
     "human_ceiling",
     "icc",
     "irrelevant_rates",
     "jensen_shannon",
+    "krippendorff_alpha",
     "label_flips",
     "load_irrelevant_option",
     "make_pilot",
@@ -112,6 +119,7 @@ __all__ = [
     "plan_people",
     "prompt_sensitivity",
     "reliability",
+    "review_summary",
     "rigor",
     "scaled_wasserstein",
     "simulate",

@@ -1,7 +1,8 @@
-"""The store: one versioned schema for model runs, action sets and survey answers (SQLite or
-PostgreSQL)."""
+"""The store: one versioned schema for model runs, action sets, their reviews and survey answers
+(SQLite or PostgreSQL)."""
 
 from valuecompass.store import actions as actions
+from valuecompass.store import reviews as reviews
 from valuecompass.store import runs as runs
 from valuecompass.store import survey as survey
 from valuecompass.store._base import (
@@ -33,6 +34,7 @@ __all__ = [
     "migrate",
     "open_store",
     "redact",
+    "reviews",
     "runs",
     "schema_version",
     "survey",

@@ -2,10 +2,11 @@
 
 One SQLAlchemy :class:`~sqlalchemy.MetaData` holds every table (runs and model answers in
 :mod:`.runs`, survey participants and answers in :mod:`.survey`, action sets in
-:mod:`.actions`). A store is a SQLite file by default, or any PostgreSQL URL. The
-``schema_meta`` table records the schema version; opening a store applies the named migrations
-it lacks, in order, in one transaction that holds the store's write lock (so two processes
-opening a new store at once make it once), and refuses a store written by a newer ValueCompass.
+:mod:`.actions` and their reviews in :mod:`.reviews`). A store is a SQLite file by default, or
+any PostgreSQL URL. The ``schema_meta`` table records the schema version; opening a store
+applies the named migrations it lacks, in order, in one transaction that holds the store's
+write lock (so two processes opening a new store at once make it once), and refuses a store
+written by a newer ValueCompass.
 Reading never creates or migrates (``create=False``).
 """
 
@@ -126,6 +127,12 @@ def _choice_task(conn: Connection) -> None:
     choice_task(conn)
 
 
+def _action_reviews(conn: Connection) -> None:
+    from valuecompass.store._history import action_reviews
+
+    action_reviews(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -142,6 +149,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(10, "action_sets: actions per item, context and inclination", _action_sets),
     Migration(11, "choice_task: choice runs, their action set, the place chosen", _choice_task),
+    Migration(12, "action_reviews: people's judgements of actions, per reviewer", _action_reviews),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -326,3 +326,45 @@ def choice_task(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN task VARCHAR(10) DEFAULT 'rating' NOT NULL")
     conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN action_set VARCHAR(200)")
     conn.exec_driver_sql("ALTER TABLE answers ADD COLUMN place INTEGER")
+
+
+def _v12() -> MetaData:
+    """Schema 12's new table: reviews of actions, one per action and reviewer."""
+    m = MetaData()
+    Table(
+        "actions", m,  # for the foreign key only
+        Column("id", Integer, primary_key=True),
+        Column("set_id", Integer), Column("country", String(64)), Column("scenario", String(64)),
+        Column("context", String(512)), Column("item", String(64)),
+        Column("inclination", String(16)),
+    )  # fmt: skip
+    place = ("set_id", "country", "scenario", "context", "item", "inclination")
+    Table(
+        "action_reviews", m,
+        Column("id", Integer, primary_key=True),
+        Column("set_id", Integer, nullable=False),
+        Column("country", String(64), nullable=False),
+        Column("scenario", String(64), nullable=False),
+        Column("context", String(512), nullable=False, server_default=""),
+        Column("item", String(64), nullable=False),
+        Column("inclination", String(16), nullable=False),
+        Column("reviewer", String(64), nullable=False),
+        Column("intended", Boolean),
+        Column("harmless", Boolean),
+        Column("sufficient", Boolean),
+        Column("plausible", Boolean),
+        Column("comment", Text),
+        Column("source", String(16), nullable=False),
+        Column("source_detail", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint(*place, "reviewer", name="uq_review"),
+        ForeignKeyConstraint(list(place), [f"actions.{c}" for c in place], ondelete="CASCADE"),
+    )  # fmt: skip
+    return m
+
+
+def action_reviews(conn: Connection) -> None:
+    """Step 12: reviews of actions (``action_reviews``): per action of a set and reviewer, the
+    four criteria (intended, harmless, sufficient, plausible: yes, no or NULL where not
+    judged), a comment, where the review came from and when."""
+    _v12().tables["action_reviews"].create(conn)
