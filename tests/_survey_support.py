@@ -180,7 +180,7 @@ class Walker:
             shown += items
             reply = self.post(f"/page/{page}", data)
             assert reply.status_code == 303, reply.text
-            if reply.headers["location"] == "/open":
+            if reply.headers["location"] in ("/open", "/choices"):
                 return shown
             page += 1
 

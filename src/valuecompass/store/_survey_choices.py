@@ -21,7 +21,7 @@ from valuecompass import answers as ans
 from valuecompass.answers import INCLINATIONS
 from valuecompass.instrument import Instrument, context_columns
 from valuecompass.store._survey_read import levels_of, respondent
-from valuecompass.store._survey_tables import choices, default_axes, now, participants
+from valuecompass.store._survey_tables import choices, default_axes, now, participants, slots
 
 #: The column the choices export adds to the tidy choice table: the action shown first.
 SHOWN_FIRST = "shown_first"
@@ -212,3 +212,12 @@ def has_people(engine: Engine) -> bool:
             select(participants.c.id).where(participants.c.step == "done").limit(1)
         ).first()
     return found is not None
+
+
+def slot_of(engine: Engine, participant_id: int) -> int | None:
+    """The number of the quota place the participant holds in their cell (0, 1, ...)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(slots.c.slot).where(slots.c.participant_id == participant_id)
+        ).scalar()
+    return None if found is None else int(found)

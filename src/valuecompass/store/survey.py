@@ -26,6 +26,7 @@ from valuecompass.store._survey_choices import (
     has_people,
     human_choices,
     save_choices,
+    slot_of,
 )
 from valuecompass.store._survey_quota import AddressFull, Holds, assign
 from valuecompass.store._survey_read import (
@@ -97,6 +98,7 @@ __all__ = [
     "save_page",
     "secret",
     "set_step",
+    "slot_of",
     "start_admin_session",
     "stored_studies",
     "stored_study",
