@@ -24,6 +24,7 @@ from valuecompass.store import open_store
 from valuecompass.store._survey_tables import (
     admin_sessions,
     answers,
+    choices,
     participants,
     secrets_table,
     slots,
@@ -67,7 +68,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url: str = request.getfixturevalue("pg_database")
     engine = open_store(url)
-    tables = (answers, texts, slots, participants, secrets_table, studies, admin_sessions)
+    tables = (answers, choices, texts, slots, participants, secrets_table, studies, admin_sessions)
     names = ", ".join(t.name for t in tables)
     with engine.begin() as conn:  # numbering restarts too, as in a new SQLite file
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
@@ -179,7 +180,7 @@ class Walker:
             shown += items
             reply = self.post(f"/page/{page}", data)
             assert reply.status_code == 303, reply.text
-            if reply.headers["location"] == "/open":
+            if reply.headers["location"] in ("/open", "/choices"):
                 return shown
             page += 1
 

@@ -102,7 +102,7 @@ def _migrated_to(url: str, version: int) -> Engine:
     engine = create_engine(url)
     with engine.begin() as conn:
         schema_meta.create(conn)
-    for step in MIGRATIONS[:version]:
+    for step in [m for m in MIGRATIONS if m.version <= version]:
         with engine.begin() as conn:
             step.apply(conn)
             _set_version(conn, step.version)
@@ -129,7 +129,7 @@ def _a_run(conn: Connection) -> None:
     ))  # fmt: skip
 
 
-@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+@pytest.mark.parametrize("version", [m.version for m in MIGRATIONS[:-1]])
 def test_a_store_at_each_earlier_migration_opens_and_migrates(fresh: Fresh, version: int) -> None:
     with fresh() as head_url, fresh() as url:
         head = _head(head_url)

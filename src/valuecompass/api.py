@@ -24,11 +24,14 @@ from valuecompass.sources import (
     Exclusions,
     Reading,
     Scoring,
+    Side,
     apply_exclusions,
     choose_instrument,
+    is_people_store,
     load_choices,
     load_source,
     load_stated,
+    people_choices,
     read_exclusions,
 )
 
@@ -79,6 +82,10 @@ def align_sources(
     if exclude is not None:
         h = exclude_people(h, h_report, exclude, form)
     m, m_report = load_source(llm, form, "llm", score, choices=True)
+    if is_choice_table(m) and not is_choice_table(h) and is_people_store(humans):
+        h, h_report = people_choices(humans, form)  # a choice study's people, as choices
+        if exclude is not None:
+            h = exclude_people(h, h_report, exclude, form)
     if is_choice_table(h) != is_choice_table(m):
         said = "choices" if is_choice_table(m) else "ratings"
         raise GapError(
@@ -152,7 +159,10 @@ def gap_instrument(given: Instrument | None, stated: str | Path, acted: str | Pa
     """The instrument ``gap`` reads with: GIVEN (checked against what the sources' stores
     kept), else the one a choice or rating run kept, else the study's grid
     (:data:`GAP_INSTRUMENT`)."""
-    return choose_instrument(given, [(acted, "llm"), (stated, "llm")], fallback=GAP_INSTRUMENT)
+    sides: list[tuple[str | Path, Side]] = [
+        (src, "humans" if is_people_store(src) else "llm") for src in (acted, stated)
+    ]
+    return choose_instrument(given, sides, fallback=GAP_INSTRUMENT)
 
 
 def gap_sources(
@@ -163,11 +173,13 @@ def gap_sources(
     reading: Reading = "action",
     score: Scoring = "answer",
 ) -> GapResult:
-    """Read a model's stated values and its choices and take the gap between them.
+    """Read stated values and choices (a model's or people's) and take the gap between them.
 
-    STATED is a ratings source (the value–action study's task-1 file, or any model source of
-    :func:`align_sources`); ACTED a choice source (the study's task-2 log, which needs its
-    ACTIONS file, or a ``task2_results_<model>.csv``, its replies read as READING says).
+    STATED is a ratings source (the value–action study's task-1 file, any model source of
+    :func:`align_sources`, or a survey store: people's ratings); ACTED a choice source (a
+    choice study's survey store or its ``survey export --choices`` CSV: people's choices; a
+    choice run; the study's task-2 log, which needs its ACTIONS file; or a
+    ``task2_results_<model>.csv``, its replies read as READING says).
     ``score="probs"`` scores both sides by the backend's option probabilities: the ratings as
     ``align`` does, each choice by the probability of the opposing action.
     INSTRUMENT defaults to the one a run kept, else the study's grid (``value_actions``).

@@ -35,14 +35,16 @@ CONFOUNDED = (
 @click.option(
     "--stated",
     required=True,
-    help="A model's stated values: the value–action study's task-1 file (<model>_t1.csv), "
-    "or any model source align reads (store, tidy CSV, released folder).",
+    help="Stated values: a model's (the value–action study's task-1 file <model>_t1.csv, "
+    "or any model source align reads: store, tidy CSV, released folder), or people's (a "
+    "survey store, without #RUN).",
 )
 @click.option(
     "--acted",
     required=True,
-    help="Its choices: the study's task-2 log (eval_log_*.jsonl, with --actions) or a "
-    "task2_results_<model>.csv.",
+    help="Choices: a choice run (STORE#RUN), the study's task-2 log (eval_log_*.jsonl, with "
+    "--actions) or a task2_results_<model>.csv; or people's (a choice study's survey store, "
+    "or its 'survey export --choices' CSV).",
 )
 @click.option(
     "--actions",

@@ -121,6 +121,22 @@ def survey_group() -> None:
 )
 @click.option("--items-per-page", type=click.IntRange(1), default=15, show_default=True)
 @click.option(
+    "--actions",
+    "action_set",
+    default=None,
+    metavar="SET",
+    help="A choice study: after the statements, participants choose between the two actions "
+    "of each item of their context, from this action set in the same store.",
+)
+@click.option(
+    "--choice-items",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Pairs of actions per participant (the first of the items they rated); 0 for all.",
+)
+@click.option("--choices-per-page", type=click.IntRange(1), default=8, show_default=True)
+@click.option(
     "--completion-url",
     default=None,
     help="Prolific's completion URL; '{code}' in it is replaced by the code.",
@@ -218,6 +234,15 @@ def serve(
     help="Also write the participants (Prolific ids, flags, open answers) here.",
 )
 @click.option(
+    "--choices",
+    "choices_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a choice study's choices here as a tidy choice CSV: one row per "
+    "participant and pair, every axis column, the inclination chosen, the place it was shown "
+    "in (option) and the inclination shown first (shown_first); gap --acted reads it.",
+)
+@click.option(
     "--open-answers",
     "open_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -232,6 +257,7 @@ def export(
     include_excluded: bool,
     participants: Path | None,
     open_path: Path | None,
+    choices_path: Path | None,
     asked_axis: str,
 ) -> None:
     """Finished participants' answers as tidy CSV: one row per participant and item, with
@@ -258,6 +284,13 @@ def export(
             if open_path
             else None
         )
+        chosen = (
+            store.human_choices(
+                engine, instrument, include_excluded, axes=(axes[0], axes[1]), shown_first=True
+            )
+            if choices_path
+            else None
+        )
     finally:
         engine.dispose()
     _write(out, lambda: write_csv(table, out, context_columns(instrument)))
@@ -265,11 +298,15 @@ def export(
         _write(participants, lambda: people.to_csv(participants, index=False))
     if texts is not None and open_path is not None:
         _write(open_path, lambda: texts.to_csv(open_path, index=False))
+    if chosen is not None and choices_path is not None:
+        _write(choices_path, lambda: chosen.to_csv(choices_path, index=False))
     click.echo(
         f"{len(table)} answers from {table['respondent'].nunique()} participants written to {out}"
     )
     if texts is not None:
         click.echo(f"{len(texts)} open answers written to {open_path}")
+    if chosen is not None:
+        click.echo(f"{len(chosen)} choices written to {choices_path}")
 
 
 def _levels(pairs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

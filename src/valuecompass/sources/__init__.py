@@ -58,6 +58,7 @@ from valuecompass.sources._load import (
     score_by_probs,
 )
 from valuecompass.sources._own import Stored, choose_instrument, stored_instrument
+from valuecompass.sources._people import is_people_store, people_choices
 from valuecompass.sources._released import (
     model_folders,
     read_model_folder,
@@ -96,6 +97,7 @@ __all__ = [
     "difference",
     "import_actions",
     "import_reviews",
+    "is_people_store",
     "is_rated_sample",
     "is_release_header",
     "is_store",
@@ -104,6 +106,7 @@ __all__ = [
     "load_source",
     "load_stated",
     "model_folders",
+    "people_choices",
     "read_action_file",
     "read_actions_file",
     "read_choice_log",

@@ -30,6 +30,13 @@ from valuecompass.sources._gap_release import (
     read_stated_file,
 )
 from valuecompass.sources._load import Scoring, is_store, load_source
+from valuecompass.sources._people import (
+    is_choice_csv,
+    is_people_store,
+    people_choices,
+    people_stated,
+    read_choice_csv,
+)
 
 LOG_SUFFIX = ".jsonl"
 AS_ACTED = "give it as --acted"
@@ -38,9 +45,14 @@ AS_ACTED = "give it as --acted"
 def load_stated(
     src: str | Path, instrument: Instrument, score: Scoring = "answer"
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
-    """A model's stated values from SRC (a task-1 file, or any model source of ``align``),
-    scored as SCORE says (a task-1 file has answers only)."""
+    """Stated values from SRC (a task-1 file, or any model source of ``align``), scored as
+    SCORE says (a task-1 file has answers only); or people's ratings, from a survey store
+    given without ``#RUN`` (see :func:`is_people_store`)."""
     path = Path(src)
+    if is_people_store(src):
+        if score == "probs":
+            raise GapFileError(f"{src}: people's ratings have no probabilities to score by")
+        return people_stated(src, instrument)
     if not is_store(str(src)) and path.is_file():
         if path.suffix.lower() == LOG_SUFFIX:
             raise GapFileError(f"{path}: a task-2 log of choices, not stated values; {AS_ACTED}")
@@ -65,7 +77,8 @@ def load_choices(
     actions: str | Path | None = None,
     reading: Reading = "action",
 ) -> tuple[pd.DataFrame, ans.ImportReport]:
-    """A model's choices from SRC as the tidy choice table.
+    """Choices from SRC as the tidy choice table: a model's, or people's (a survey store of a
+    choice study given without ``#RUN``, or a tidy choice CSV of ``survey export --choices``).
 
     A task-2 log needs ACTIONS, the actions file its indices point into. READING says how a
     ``task2_results`` reply is read (see :mod:`valuecompass.sources`). Edge cases: a ratings
@@ -78,6 +91,8 @@ def load_choices(
         f"{src}: holds ratings, not choices; give it as --stated (choices: a choice run "
         "STORE#RUN, a task-2 log with --actions, or a task2_results_<model>.csv)"
     )
+    if is_people_store(src):
+        return people_choices(src, instrument)
     if is_store(text):
         table, report = load_source(src, instrument, "llm", choices=True)
         if not ans.is_choice_table(table):
@@ -97,6 +112,8 @@ def load_choices(
     header = header_of(path, GapFileError) if path.suffix.lower() == ".csv" else []
     if is_results_header(header):
         return read_choice_results(path, instrument, reading)
+    if is_choice_csv(header):
+        return read_choice_csv(path, instrument)
     if is_stated_header(header) or {"source", "value", "position"} <= set(header):
         raise GapFileError(f"{path}: ratings (stated values), not choices; give it as --stated")
     raise GapFileError(

@@ -133,6 +133,12 @@ def _action_reviews(conn: Connection) -> None:
     action_reviews(conn)
 
 
+def _survey_choices(conn: Connection) -> None:
+    from valuecompass.store._survey_tables import add_choices  # the survey's own step
+
+    add_choices(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -150,6 +156,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "action_sets: actions per item, context and inclination", _action_sets),
     Migration(11, "choice_task: choice runs, their action set, the place chosen", _choice_task),
     Migration(12, "action_reviews: people's judgements of actions, per reviewer", _action_reviews),
+    Migration(13, "survey_choices: the pairs of actions people choose between", _survey_choices),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

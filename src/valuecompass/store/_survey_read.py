@@ -121,6 +121,9 @@ def _levels(row: Any, asked: str, scenario: str) -> dict[str, str]:
     return found
 
 
+levels_of = _levels
+
+
 def _missing(code: str, positions: dict[str, float | None]) -> str:
     """An answer's missing reason: a missing code's own id, or none for a scale point."""
     if code not in positions:

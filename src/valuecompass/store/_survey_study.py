@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from valuecompass.store._survey_tables import admin_sessions, now, participants, studies
 
 #: Steps of a participant who has started and not finished (nor been turned away).
-IN_PROGRESS = ("demographics", "vignette", "form", "open")
+IN_PROGRESS = ("demographics", "vignette", "form", "choice", "open")
 
 
 @dataclass(frozen=True)

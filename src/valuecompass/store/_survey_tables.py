@@ -28,7 +28,7 @@ from valuecompass.store._base import metadata
 if TYPE_CHECKING:
     from valuecompass.instrument import Instrument
 
-STEPS = ("demographics", "vignette", "form", "open", "done", "full")
+STEPS = ("demographics", "vignette", "form", "choice", "open", "done", "full")
 
 participants = Table(
     "survey_participants",
@@ -171,6 +171,29 @@ studies = Table(
     Column("last_served_at", DateTime(timezone=True), nullable=False, doc="latest start (UTC)"),
 )
 
+choices = Table(
+    "survey_choices",
+    metadata,
+    Column(
+        "participant_id",
+        ForeignKey("survey_participants.id", ondelete="CASCADE"),
+        primary_key=True,
+        doc="who was shown the pair",
+    ),
+    Column("item", String(64), primary_key=True, doc="the item whose two actions were shown"),
+    Column("seq", Integer, nullable=False, doc="place of the pair in the participant's order"),
+    Column("page", Integer, nullable=False, doc="choice page it is on (1-based)"),
+    Column(
+        "first",
+        String(16),
+        nullable=False,
+        doc="inclination of the action shown first: 'expresses' or 'opposes'",
+    ),
+    Column("inclination", String(16), doc="inclination of the action chosen; NULL until chosen"),
+    Column("place", Integer, doc="place the chosen action was shown in (1 or 2); NULL until"),
+    Column("chosen_at", DateTime(timezone=True), doc="when the choice was saved (UTC)"),
+)
+
 admin_sessions = Table(
     "survey_admin_sessions",
     metadata,
@@ -283,6 +306,30 @@ def add_contexts(conn: Connection) -> None:
                 f"ALTER TABLE survey_slots RENAME CONSTRAINT survey_slots_6_{suffix} "
                 f"TO survey_slots_{suffix}"
             )
+
+
+#: Schema 13's pairs of actions shown to participants, written out (frozen).
+_CHOICES_13 = """
+CREATE TABLE IF NOT EXISTS survey_choices (
+    participant_id INTEGER NOT NULL,
+    item VARCHAR(64) NOT NULL,
+    seq INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    first VARCHAR(16) NOT NULL,
+    inclination VARCHAR(16),
+    place INTEGER,
+    chosen_at {stamp},
+    PRIMARY KEY (participant_id, item),
+    FOREIGN KEY (participant_id) REFERENCES survey_participants (id) ON DELETE CASCADE
+)
+"""
+
+
+def add_choices(conn: Connection) -> None:
+    """Schema 13: the pairs of actions each participant of a choice study is shown
+    (``survey_choices``): the order shown, and the inclination and place chosen."""
+    stamp = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    conn.exec_driver_sql(_CHOICES_13.format(stamp=stamp))
 
 
 def now() -> datetime:

@@ -14,9 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Update, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, Engine, Update, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from valuecompass.store._survey_choices import (
+    SHOWN_FIRST,
+    Dealt,
+    choices_of,
+    deal_choices,
+    has_choices,
+    has_people,
+    human_choices,
+    save_choices,
+    slot_of,
+)
 from valuecompass.store._survey_quota import AddressFull, Holds, assign
 from valuecompass.store._survey_read import (
     cell_counts,
@@ -51,7 +62,9 @@ from valuecompass.store._survey_tables import (
 )
 
 __all__ = [
+    "SHOWN_FIRST",
     "AddressFull",
+    "Dealt",
     "InProgress",
     "Participant",
     "QualityFlags",
@@ -59,14 +72,19 @@ __all__ = [
     "admin_session_valid",
     "answers_of",
     "cell_counts",
+    "choices_of",
     "complete",
     "context_key",
     "context_pairs",
     "create_participant",
+    "deal_choices",
     "default_axes",
     "end_admin_session",
     "find_participant",
+    "has_choices",
+    "has_people",
     "human_answers",
+    "human_choices",
     "in_progress",
     "latest_texts",
     "now",
@@ -75,10 +93,12 @@ __all__ = [
     "participants_frame",
     "prolific_taken",
     "record_study",
+    "save_choices",
     "save_demographics",
     "save_page",
     "secret",
     "set_step",
+    "slot_of",
     "start_admin_session",
     "stored_studies",
     "stored_study",
@@ -291,9 +311,10 @@ _UPSERT_PG = _UPSERT.format(
 _CHUNK = 500
 
 
-def _save_guard(last: bool) -> Update:
+def _save_guard(last: bool, next_step: str = "open") -> Update:
     """The participant's row, updated only if they may save page ``b_page`` now: they are on
-    the form (or past it, at the open questions) and have saved the page before it."""
+    the form (or past it, at the choices or the open questions) and have saved the page before
+    it. The last page moves a participant on the form on to NEXT_STEP."""
     values: dict[str, Any] = {
         "form_page": case(
             (participants.c.form_page < bindparam("b_page"), bindparam("b_page")),
@@ -302,12 +323,13 @@ def _save_guard(last: bool) -> Update:
         "active_at": bindparam("b_active"),
     }
     if last:
-        values.update(step="open", form_finished_at=bindparam("b_finished"))
+        step = case((participants.c.step == "form", next_step), else_=participants.c.step)
+        values.update(step=step, form_finished_at=bindparam("b_finished"))
     return (
         update(participants)
         .where(
             participants.c.id == bindparam("b_pid"),
-            or_(participants.c.step == "form", participants.c.step == "open"),
+            participants.c.step.in_(("form", "choice", "open")),
             participants.c.form_page >= bindparam("b_previous"),
         )
         .values(**values)
@@ -316,6 +338,7 @@ def _save_guard(last: bool) -> Update:
 
 _SAVE = _save_guard(last=False)
 _SAVE_LAST = _save_guard(last=True)
+_SAVE_LAST_CHOICE = _save_guard(last=True, next_step="choice")
 
 
 def save_page(
@@ -325,14 +348,16 @@ def save_page(
     codes: Sequence[tuple[str, str]],
     *,
     last: bool,
+    choices_next: bool = False,
 ) -> bool:
     """Store one Value Form page's (item, code) answers in one transaction, idempotently.
 
     The page's answers replace any it had; the participant's saved-page count only grows. The
     last page also stamps the form's finishing time and moves the participant on to the open
-    questions. Nothing is written, and the answer is ``False``, unless the participant is on
-    the form and has saved the page before this one: the check and the write are one
-    transaction, so a page sent after the participant finished cannot change their answers.
+    questions (to the choices, with CHOICES_NEXT). Nothing is written, and the answer is
+    ``False``, unless the participant is on the form and has saved the page before this one:
+    the check and the write are one transaction, so a page sent after the participant
+    finished cannot change their answers.
     """
     stamp = now()
     params: dict[str, Any] = {
@@ -344,7 +369,8 @@ def save_page(
     if last:
         params["b_finished"] = stamp
     with engine.begin() as conn:
-        if conn.execute(_SAVE_LAST if last else _SAVE, params).rowcount != 1:
+        guard = (_SAVE_LAST_CHOICE if choices_next else _SAVE_LAST) if last else _SAVE
+        if conn.execute(guard, params).rowcount != 1:
             return False
         _upsert_answers(conn, participant_id, page, codes)
     return True

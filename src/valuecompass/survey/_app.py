@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 
 from valuecompass.store import survey as store
+from valuecompass.survey._choices import load_pairs
 from valuecompass.survey._context import Survey
 from valuecompass.survey._errors import (
     Crashes,
@@ -32,6 +33,7 @@ from valuecompass.survey._errors import (
 )
 from valuecompass.survey._routes import path_routes
 from valuecompass.survey._routes_admin import admin_routes
+from valuecompass.survey._routes_choice import choice_routes
 from valuecompass.survey._routes_form import form_routes
 from valuecompass.survey._security import Guard, Refusal, Scope, security_headers
 from valuecompass.survey._settings import SurveySettings
@@ -49,7 +51,9 @@ def create_app(settings: SurveySettings, engine: Engine) -> FastAPI:
     open_study(settings, engine)
     short_waits(engine, settings.db_wait_seconds)
     secret = store.secret(engine, "csrf", secrets.token_hex(32)).encode()
-    survey = Survey(settings, engine, env, secret, radios=_radios)
+    survey = Survey(
+        settings, engine, env, secret, radios=_radios, pairs=load_pairs(settings, engine)
+    )
     first = survey.texts[survey.languages[0]]  # what pages without a language show
     env.globals.update(
         content=first.content, ui=first.ui, t=first.t, path=first.path, lang=first.language
@@ -64,6 +68,7 @@ def create_app(settings: SurveySettings, engine: Engine) -> FastAPI:
     )
     app.include_router(path_routes(survey))
     app.include_router(form_routes(survey))
+    app.include_router(choice_routes(survey))
     app.include_router(admin_routes(survey))
     static = resources.files("valuecompass.survey").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from valuecompass.instrument import AxisLevel
 from valuecompass.store import survey as store
 from valuecompass.store.survey import context_pairs as store_context
+from valuecompass.survey._choices import Pairs
 from valuecompass.survey._form import split_pages
 from valuecompass.survey._limits import Attempts, HoldLimits
 from valuecompass.survey._security import (
@@ -72,6 +73,7 @@ class Survey:
     secret: bytes
     radios: Callable[[Texts], Any]
     identities: dict[str, Identity] = field(default_factory=dict)
+    pairs: Pairs | None = None  # a choice study's pairs of actions
 
     def __post_init__(self) -> None:
         self.limiter = anyio.CapacityLimiter(DB_THREADS)
@@ -225,6 +227,7 @@ class Survey:
         return {
             "demographics": "/demographics",
             "vignette": "/vignette",
+            "choice": "/choices",
             "open": "/open",
             "done": "/done",
             "full": "/full",

@@ -14,7 +14,7 @@ from valuecompass.survey._form import BadRequest, quality, read_open, read_ratin
 from valuecompass.survey._security import Refusal
 from valuecompass.survey._settings import SurveySettings
 
-FORM_STEPS = ("form", "open")
+FORM_STEPS = ("form", "choice", "open")
 
 
 def form_routes(survey: Survey) -> APIRouter:
@@ -83,17 +83,36 @@ def form_routes(survey: Survey) -> APIRouter:
             participant = await on_page(request, page)
             return form_page(request, participant, page, chosen, errors, 400)
         last = page == len(who.pages)
-        saved: bool = await survey.db(store.save_page, who.id, page, answers, last=last)
+        choices = last and await _has_pairs(request)
+        saved: bool = await survey.db(
+            store.save_page, who.id, page, answers, last=last, choices_next=choices
+        )
         if not saved:  # not on this page (finished already, or skipping ahead)
             now_at = await survey.participant(request)
             raise Moved(survey.where(now_at) if now_at else "/")
-        return redirect("/open" if last else f"/page/{page + 1}")
+        return redirect(("/choices" if choices else "/open") if last else f"/page/{page + 1}")
+
+    async def _has_pairs(request: Request) -> bool:
+        """Whether the study has pairs of actions for the request's participant's context."""
+        if survey.pairs is None:
+            return False
+        participant = await survey.participant(request)
+        return participant is not None and bool(survey.pairs.of(participant))
 
     @router.api_route("/open", methods=GET)
     async def questions(request: Request) -> Response:
         participant = await require(survey, request, ("open",))
         saved = await survey.db(store.answers_of, participant.id)
-        return open_page(request, participant, _no_position(settings, saved), {}, {})
+        back = await back_of(participant)
+        return open_page(request, participant, _no_position(settings, saved), {}, {}, back)
+
+    async def back_of(participant: store.Participant) -> str:
+        """Where the open questions' Back goes: the last choice page, else the last page."""
+        if survey.pairs is not None:
+            dealt = await survey.db(store.choices_of, participant.id)
+            if dealt:
+                return f"/choice/{max(d.page for d in dealt)}"
+        return f"/page/{len(survey.pages(participant))}"
 
     def open_page(
         request: Request,
@@ -101,6 +120,7 @@ def form_routes(survey: Survey) -> APIRouter:
         any_irrelevant: bool,
         texts: dict[str, str],
         errors: dict[str, str],
+        back: str,
         status: int = 200,
     ) -> Response:
         return survey.render(
@@ -115,7 +135,7 @@ def form_routes(survey: Survey) -> APIRouter:
             errors=errors,
             scenario=survey.scenario(participant),
             context=survey.context(participant),
-            back=f"/page/{len(survey.pages(participant))}",
+            back=back,
         )
 
     @router.post("/open")
@@ -128,7 +148,8 @@ def form_routes(survey: Survey) -> APIRouter:
         questions = words.content.open_questions
         texts, errors = read_open(form, questions, any_irrelevant, words.t)
         if errors:
-            return open_page(request, participant, any_irrelevant, texts, errors, 400)
+            back = await back_of(participant)
+            return open_page(request, participant, any_irrelevant, texts, errors, back, 400)
         seconds = participant.form_seconds
         flags = quality(saved, settings, participant.country, seconds)
         code = settings.completion_code or "VC" + secrets.token_hex(5).upper()

@@ -210,6 +210,19 @@ class SurveySettings(_Strict):
         description="How long a request waits for a locked store before a 503 page.",
     )
     items_per_page: int = Field(default=15, ge=1, description="Value Form statements per page.")
+    action_set: str | None = Field(
+        default=None,
+        min_length=1,
+        description="An action set in the study's store: after the statements, participants "
+        "choose between the two actions of each item of their context (a choice study).",
+    )
+    choice_items: int = Field(
+        default=0,
+        ge=0,
+        description="Pairs of actions per participant: the first this many of the items they "
+        "rated (in the order shown) whose pair the set holds; 0 for every one.",
+    )
+    choices_per_page: int = Field(default=8, ge=1, description="Pairs of actions per page.")
     require_prolific: bool = Field(default=False, description="Refuse links without ids.")
     completion_url: str | None = Field(
         default=None,

@@ -12,6 +12,7 @@ which on a two-core machine would measure the client rather than the server.
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import secrets
 import socket
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,11 +210,19 @@ def _head(head: bytes, jar: dict[str, str]) -> tuple[int, dict[str, str]]:
 
 
 async def enrol(
-    port: int, pid: str, country: str, study: str = "bench", lang: str | None = None
+    port: int,
+    pid: str,
+    country: str,
+    study: str = "bench",
+    lang: str | None = None,
+    scenario: str | None = None,
 ) -> Seat:
-    """Walk PID from the study link (in language LANG, if given) to the first statement page."""
+    """Walk PID from the study link (in language LANG, naming SCENARIO, if given) to the first
+    statement page."""
     async with Connection(port) as conn:
         link = {"PROLIFIC_PID": pid, "STUDY_ID": study}
+        if scenario:
+            link["scenario"] = scenario
         _, _, page = await conn.get("/?" + urlencode({**link, **({"lang": lang} if lang else {})}))
         if lang:
             link["lang"] = lang
@@ -265,13 +274,16 @@ async def take_part(
     lang: str | None = None,
     salt: int = 0,
     pattern: Pattern | None = None,
+    scenario: str | None = None,
+    chooser: Chooser | None = None,
 ) -> str:
     """One simulated participant through the whole survey of INSTRUMENT, in LANG: every
     statement page, then the open questions. Returns where the server sent them at the end
     ("/done"). The answers depend on the item and SALT only (PATTERN if given, see
     :func:`item_answers`), so two participants with one SALT give the same answers whatever
-    order or language."""
-    seat = await enrol(port, pid, country, study, lang)
+    order or language. In a choice study the choice pages follow the statements: CHOOSER
+    picks each pair's place (the first when none is given)."""
+    seat = await enrol(port, pid, country, study, lang, scenario)
     async with Connection(port) as conn:
         conn.cookies = dict(seat.cookies)
         where, page, items = "", 1, seat.items
@@ -281,16 +293,51 @@ async def take_part(
             where = head.get("location", "")
             if status != 303:
                 raise RuntimeError(f"/page/{page}: {status} for {pid}: {body[:300]!r}")
-            if where == "/open":
+            if where in ("/open", "/choices"):
                 break
             page += 1
             _, _, html = await conn.get(where)
             items = list(dict.fromkeys(_ITEM.findall(html.decode())))
+        if where == "/choices":
+            await _choose(conn, seat, salt, chooser or (lambda item, salt, texts: "1"))
         words = {f"q_{q.id}": "A simulated answer." for q in load_content().open_questions}
         status, head, _ = await conn.post("/open", {"csrf": seat.csrf, **words})
         if status != 303:
             raise RuntimeError(f"/open: {status} for {pid}")
         return head.get("location", "")
+
+
+#: A simulated participant's choice: the place ("1" or "2") to pick, given the item, the
+#: participant's salt and the pair's action texts by place.
+Chooser = Callable[[str, int, Mapping[str, str]], str]
+_PAIR = re.compile(
+    r'name="c_([a-z0-9_-]+)" value="([12])"[^>]*><span>'
+    r'<span class="which">[^<]*</span> ([^<]*)</span>'
+)
+
+
+def pairs_shown(page: str) -> dict[str, dict[str, str]]:
+    """Item → place → action text, as a choice page shows them."""
+    found: dict[str, dict[str, str]] = {}
+    for item, place, text in _PAIR.findall(page):
+        found.setdefault(item, {})[place] = html.unescape(text)
+    return found
+
+
+async def _choose(conn: Connection, seat: Seat, salt: int, chooser: Chooser) -> None:
+    """Every choice page, each pair's place picked by CHOOSER; ends at the open questions."""
+    _, head, _ = await conn.get("/choices")
+    where = head.get("location", "")
+    while where.startswith("/choice/"):
+        _, _, page = await conn.get(where)
+        pairs = pairs_shown(page.decode())
+        form = {f"c_{item}": chooser(item, salt, texts) for item, texts in pairs.items()}
+        status, head, body = await conn.post(where, {"csrf": seat.csrf, **form})
+        if status != 303:
+            raise RuntimeError(f"{where}: {status} for {seat.pid}: {body[:300]!r}")
+        where = head.get("location", "")
+    if where != "/open":
+        raise RuntimeError(f"the choices ended at {where!r} for {seat.pid}")
 
 
 def submission(port: int, seat: Seat) -> bytes:
