@@ -247,8 +247,14 @@ def test_an_old_csv_with_topic_still_reads_with_a_note(tmp_path: Path) -> None:
     assert table["scenario"].tolist() == ["healthcare", "healthcare"]
     assert any("'topic' as the 'scenario' axis" in n for n in report.notes)
     assert "deprecated" in report.summary()
-    # and through the command line, the note on standard error
-    args = ["align", "--humans", str(old), "--llm", str(old), "--format", "csv"]
+    # and through the command line, the note on standard error (people's file on their scale)
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "source,country,topic,value,respondent,variant,sample,raw,code,position,missing\n"
+        "humans,india,healthcare,equality,p1,,0,,,2,\n"
+        "humans,india,healthcare,wealth,p1,,0,,,4,\n"
+    )
+    args = ["align", "--humans", str(people), "--llm", str(old), "--format", "csv"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "deprecated" in result.stderr

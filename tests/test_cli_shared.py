@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from valuecompass.cli import main
-from valuecompass.cli.run import BACKEND_OPTIONS, run_command, run_config
+from valuecompass.cli.run import BACKEND_OPTIONS, DRY_OPTIONS, run_command, run_config
 from valuecompass.instrument import bundled_ids
 from valuecompass.runner import RunConfig
 
@@ -108,7 +108,7 @@ def test_every_run_option_is_a_run_config_field_or_a_backend_option() -> None:
     names = {str(p.name) for p in run_command.params}
     hidden = {str(p.name) for p in run_command.params if getattr(p, "hidden", False)}
     assert hidden == {"old_scenarios", "old_items"}
-    assert names - hidden - set(RunConfig.model_fields) == set(BACKEND_OPTIONS)
+    assert names - hidden - set(RunConfig.model_fields) == {*BACKEND_OPTIONS, *DRY_OPTIONS}
 
 
 def test_run_options_become_the_run_config(tmp_path: Path) -> None:

@@ -506,7 +506,7 @@ def actions_generate(**params: Any) -> None:
     """
     import sys
 
-    from valuecompass.cli.run import parse_model_options, parse_where
+    from valuecompass.cli._model_options import parse_model_options, parse_where
     from valuecompass.runner import DEFAULT_ACTION_TOKENS, GenerateConfig, generate_actions
     from valuecompass.store import redact
 
