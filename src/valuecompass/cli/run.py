@@ -76,7 +76,7 @@ def parse_where(pairs: tuple[str, ...]) -> dict[str, list[str]]:
 #: some of them. Every other option of ``run`` is the RunConfig field of its name.
 BACKEND_OPTIONS = ("model_options", "base_url", "api_key", "logprobs")
 #: Options of a dry run, which no RunConfig field holds.
-DRY_OPTIONS = ("dry_run", "show_prompts")
+DRY_OPTIONS = ("dry_run", "show_prompts", "prices")
 
 
 def _variant_ids(given: tuple[str, ...]) -> list[int]:
@@ -246,6 +246,14 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     metavar="N",
     help="With --dry-run: print the first N prompts as the model would get them.",
 )
+@click.option(
+    "--prices",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="With --dry-run: a price table (YAML: each model's price per million input and "
+    "output tokens, and its batch discount) to say what the run would cost.",
+)
 @db_option
 def run_command(**params: Any) -> None:
     """Ask a model an instrument (the Value Form by default) over a grid of contexts (a level
@@ -258,10 +266,11 @@ def run_command(**params: Any) -> None:
     from valuecompass.store import redact
 
     config = run_config(params)
-    if params["show_prompts"] and not params["dry_run"]:
-        fail("--show-prompts goes with --dry-run")
+    for dry in ("show_prompts", "prices"):
+        if params[dry] and not params["dry_run"]:
+            fail(f"--{dry.replace('_', '-')} goes with --dry-run")
     if params["dry_run"]:
-        _dry_run(config, params["show_prompts"])
+        _dry_run(config, params["show_prompts"], params["prices"])
         return
     try:
         summary = run_model(
@@ -278,10 +287,14 @@ def run_command(**params: Any) -> None:
     click.echo(f"store: {redact(config.db)}  run: {summary.run.name}")
 
 
-def _dry_run(config: RunConfig, show: int) -> None:
-    """Say what the run would ask (``run --dry-run``), and print its first SHOW prompts."""
+def _dry_run(config: RunConfig, show: int, prices: Path | None) -> None:
+    """Say what the run would ask (``run --dry-run``), about how many tokens, what that costs
+    at the PRICES given, and print its first SHOW prompts."""
+    from valuecompass.models import load_prices
     from valuecompass.runner import dry_run
 
+    table = load_prices(prices) if prices is not None else None  # a bad table: before planning
+    price = table.price(config.model) if table is not None else None
     planned = dry_run(config, show)
     for line in planned.warnings:
         click.echo(f"warning: {line}", err=True)
@@ -289,6 +302,17 @@ def _dry_run(config: RunConfig, show: int) -> None:
         f"dry run: {planned.total} prompts, {planned.calls} distinct model calls "
         f"({config.mode} mode, {config.samples} sample(s)); nothing asked, nothing stored"
     )
+    click.echo(
+        f"tokens (estimated): about {round(planned.input_tokens)} in, "
+        f"{planned.output_tokens} out over {planned.calls} calls"
+    )
+    if table is not None and price is not None:
+        cost = price.cost(planned.input_tokens, planned.output_tokens)
+        line = f"cost ({table.path}, {config.model}): {cost:.4f} {table.currency}"
+        if price.batch_discount:
+            batch = price.cost(planned.input_tokens, planned.output_tokens, batch=True)
+            line += f"; as a batch run {batch:.4f} {table.currency}"
+        click.echo(line)
     for n, prompt in enumerate(planned.shown, 1):
         where = ", ".join(f"{axis}={level}" for axis, level in prompt.context)
         item = f"; item {prompt.value}" if prompt.value is not None else ""

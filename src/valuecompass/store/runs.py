@@ -474,3 +474,20 @@ def prompt_counts(engine: Engine, run_id: int) -> dict[str, int]:
             .where(prompts.c.run_id == run_id, prompts.c.error.isnot(None))
         ).scalar_one()
     return {"prompts": int(total), "failed": int(failed)}
+
+
+def token_totals(engine: Engine, run_id: int) -> dict[str, int]:
+    """The tokens of the run's stored prompts as their backends counted them: ``input`` and
+    ``output`` summed (a prompt without a count adds nothing), and ``counted``, how many
+    prompts have a count of either. A prompt copied from another run keeps its count."""
+    counted = prompts.c.prompt_tokens.isnot(None) | prompts.c.completion_tokens.isnot(None)
+    with engine.connect() as conn:
+        given, made = conn.execute(
+            select(func.sum(prompts.c.prompt_tokens), func.sum(prompts.c.completion_tokens)).where(
+                prompts.c.run_id == run_id
+            )
+        ).one()
+        n = conn.execute(
+            select(func.count()).select_from(prompts).where(prompts.c.run_id == run_id, counted)
+        ).scalar_one()
+    return {"input": int(given or 0), "output": int(made or 0), "counted": int(n)}
