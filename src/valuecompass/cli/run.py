@@ -363,7 +363,9 @@ def runs_list(db: str, fmt: str) -> None:
     console().print(table)
 
 
-def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
+def find_run(db: str, name: str) -> tuple[Engine, RunRecord]:
+    """The store DB and its run NAME; a run not there is the user's error naming those that
+    are."""
     from valuecompass.store import open_store, redact
     from valuecompass.store import runs as store
 
@@ -391,7 +393,7 @@ def runs_show(name: str, db: str, fmt: str) -> None:
     """A run's manifest, its parse outcomes, and the instrument and prompt design it used."""
     from valuecompass.cli._run_view import run_details, show_run
 
-    engine, record = _find(db, name)
+    engine, record = find_run(db, name)
     show_run(run_details(engine, record), fmt)
 
 
@@ -402,32 +404,41 @@ def runs_show(name: str, db: str, fmt: str) -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="CSV file; standard output if omitted.",
+    help="File to write; standard output if omitted (CSV only).",
 )
-def runs_export(name: str, db: str, out: Path | None) -> None:
-    """A run's answers as tidy CSV: one row per answer (a choice run: one row per choice,
-    with the inclination chosen, the place it was shown in, and p_opposes)."""
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="csv: tidy CSV; parquet: the same table as Parquet (needs --out).",
+)
+def runs_export(name: str, db: str, out: Path | None, fmt: str) -> None:
+    """A run's answers as tidy CSV or Parquet: one row per answer (a choice run: one row per
+    choice, with the inclination chosen, the place it was shown in, and p_opposes)."""
     from valuecompass.answers import write_csv
     from valuecompass.store import runs as store
 
-    engine, record = _find(db, name)
-    if record.task == "choice":  # one row per choice: the inclination chosen and its place
-        choices = store.run_choices(engine, record)
-        if out is None:
-            click.echo(choices.to_csv(index=False), nl=False)
-            return
+    if fmt == "parquet" and out is None:
+        fail("--format parquet writes a file: give --out FILE")
+    engine, record = find_run(db, name)
+    choice = record.task == "choice"  # one row per choice: the inclination chosen and its place
+    table = store.run_choices(engine, record) if choice else store.run_answers(engine, record)
+    what = "choices" if choice else "answers"
+    if out is None:
+        click.echo(table.to_csv(index=False), nl=False)
+        return
+    if fmt == "parquet":
+        from valuecompass.export import write_parquet
+
+        write_parquet(table, out)
+    else:
         try:
-            choices.to_csv(out, index=False)
+            if choice:
+                table.to_csv(out, index=False)
+            else:
+                write_csv(table, out, store.run_axes(record), extra=("expected", "probs"))
         except OSError as exc:
             fail(f"{out}: cannot write ({exc.strerror})")
-        click.echo(f"{len(choices)} choices written to {out}")
-        return
-    answers = store.run_answers(engine, record)
-    if out is None:
-        click.echo(answers.to_csv(index=False), nl=False)
-        return
-    try:
-        write_csv(answers, out, store.run_axes(record), extra=("expected", "probs"))
-    except OSError as exc:
-        fail(f"{out}: cannot write ({exc.strerror})")
-    click.echo(f"{len(answers)} answers written to {out}")
+    click.echo(f"{len(table)} {what} written to {out}")

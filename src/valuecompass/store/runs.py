@@ -491,3 +491,48 @@ def token_totals(engine: Engine, run_id: int) -> dict[str, int]:
             select(func.count()).select_from(prompts).where(prompts.c.run_id == run_id, counted)
         ).scalar_one()
     return {"input": int(given or 0), "output": int(made or 0), "counted": int(n)}
+
+
+def run_prompts(engine: Engine, run: RunRecord) -> pd.DataFrame:
+    """The run's prompts, one row each in the order stored: the context (a column per axis of
+    its grid), the item asked (empty for a prompt of all items), variant, sample, the model's
+    text, why it failed (empty if it did not), seconds, attempts and the tokens in and out as
+    the backend counted them (missing where it gave none)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*present(conn, prompts)).where(prompts.c.run_id == run.id).order_by(prompts.c.id)
+        ).all()
+    axes = run_axes(run)
+    table = pd.DataFrame(
+        [
+            {
+                **_context_of(r, axes),
+                "item": r.item or "",
+                "variant": r.variant,
+                "sample": r.sample,
+                "raw": r.raw,
+                "error": r.error or "",
+                "latency": r.latency,
+                "attempts": r.attempts,
+                "prompt_tokens": getattr(r, "prompt_tokens", None),
+                "completion_tokens": getattr(r, "completion_tokens", None),
+            }
+            for r in rows
+        ],
+        columns=[
+            *axes,
+            "item",
+            "variant",
+            "sample",
+            "raw",
+            "error",
+            "latency",
+            "attempts",
+            "prompt_tokens",
+            "completion_tokens",
+        ],
+    )
+    for column in ("prompt_tokens", "completion_tokens"):
+        table[column] = table[column].astype("Int64")
+    table["latency"] = table["latency"].astype(float)
+    return table
