@@ -308,3 +308,36 @@ def _rows_of(db: Path, column: str) -> list[Any]:
     record = store.get_run(engine, "m")
     assert record is not None
     return list(store.run_answers(engine, record)[column])
+
+
+def test_a_choice_run_exports_its_choices(tmp_path: Path) -> None:
+    db, out = tmp_path / "c.db", tmp_path / "hf"
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(
+        "country,topic,value,inclination,action\n"
+        "India,Politics,equality,expresses,I vote for equal pay.\n"
+        "India,Politics,equality,opposes,I vote to keep pay unequal.\n",
+        encoding="utf-8",
+    )
+    _ok("actions", "import", pairs, "--set", "pairs", "--db", db, "--instrument", "value_actions")
+    _ok("run", "--task", "choice", "--actions", "pairs", "--instrument", "value_actions",
+        "--model", "mock", "--countries", "India", "--where", "topic=Politics", "--db", db,
+        "--run", "ch", "--no-progress")  # fmt: skip
+    _ok("export", "hf", out, "--db", db, "--run", "ch")
+    engine = open_store(db, create=False)
+    record = store.get_run(engine, "ch")
+    assert record is not None
+    choices = store.run_choices(engine, record)
+    assert len(choices) >= 2
+    kinds = {"source": S, "country": S, "topic": S, "value": S, "respondent": S,
+             "variant": N, "sample": N, "inclination": S, "option": N, "raw": S, "missing": S,
+             "p_opposes": F}  # fmt: skip
+    _same_rows(out, "answers", choices, Features(kinds))
+    assert (
+        "One row per choice: the action (expressing or opposing a value)"
+        in (out / "README.md").read_text()
+    )
+    parquet = tmp_path / "c.parquet"
+    said = _ok("runs", "export", "ch", "--db", db, "--format", "parquet", "--out", parquet)
+    assert said.strip() == f"{len(choices)} choices written to {parquet}"
+    assert _rows(pd.read_parquet(parquet)) == _rows(choices)
