@@ -34,6 +34,7 @@ FLOORS: dict[str, int] = {
     "store": 2,
     "runner": 3,
     "sources": 3,
+    "export": 3,
     "metrics": 4,
     "stats": 4,
     "coding": 4,

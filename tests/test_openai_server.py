@@ -15,10 +15,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -255,3 +258,84 @@ def test_the_choice_task_through_the_server_with_a_json_schema(
     assert len(probs) == 4
     for (p,) in probs:
         assert p is not None and sum(json.loads(p).values()) == pytest.approx(1.0)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Passes each request on to the server (``upstream``) and keeps each chat answer's text
+    and the usage the server reported for it (``seen``)."""
+
+    upstream: ClassVar[str] = ""
+    seen: ClassVar[list[tuple[str, int, int]]] = []
+
+    def do_GET(self) -> None:
+        self._forward(None)
+
+    def do_POST(self) -> None:
+        self._forward(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def _forward(self, body: bytes | None) -> None:
+        request = urllib.request.Request(self.upstream + self.path, data=body, method=self.command)
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=120) as resp:
+            status, data = resp.status, resp.read()
+        if self.path.endswith("/chat/completions"):
+            reply = json.loads(data)
+            usage = reply["usage"]
+            text = reply["choices"][0]["message"]["content"]
+            self.seen.append((text, usage["prompt_tokens"], usage["completion_tokens"]))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_run_stores_the_servers_token_counts_and_runs_show_sums_them(
+    server: LlamaServer, tmp_path: Path
+) -> None:
+    # Every answer the server sent passes through a recorder: the run must store, prompt by
+    # prompt, the usage the server reported with it, and runs show must sum exactly those.
+    class Recorder(_Recorder):
+        upstream: ClassVar[str] = f"http://127.0.0.1:{server.port}"
+        seen: ClassVar[list[tuple[str, int, int]]] = []
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    db = tmp_path / "s.db"
+    try:
+        args = ["run", "--model", "openai:smol", "-M",
+                f"base_url=http://127.0.0.1:{proxy.server_address[1]}/v1", *GRID,
+                "--values", "Ambitious,Honest", "--db", str(db), "--run", "tok",
+                "--concurrency", "2", "--no-progress"]  # fmt: skip
+        done = CliRunner().invoke(main, args)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert done.exit_code == 0 and "4 asked, 0 failed" in done.output, done.output
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute(
+            "select raw, prompt_tokens, completion_tokens from prompts"
+        ).fetchall()
+    assert len(Recorder.seen) == 4 and sorted(stored) == sorted(Recorder.seen)
+    assert all(given > 20 and made >= 1 for _, given, made in stored)
+    given = sum(s[1] for s in Recorder.seen)
+    made = sum(s[2] for s in Recorder.seen)
+    shown = CliRunner().invoke(main, ["runs", "show", "tok", "--db", str(db)])
+    assert f"  tokens: {given} in, {made} out (4 of 4 prompts counted)" in shown.output
+    as_json = CliRunner().invoke(main, ["runs", "show", "tok", "--db", str(db), "--format", "json"])
+    assert json.loads(as_json.output)["tokens"] == {"input": given, "output": made, "counted": 4}
+    # The local backend counts the same prompts with the model's own tokenizer: the prompt
+    # tokens the server counted, as the same file's chat template renders them.
+    local = ["run", "--model", "local", "-M", "threads=1", *GRID, "--values", "Ambitious,Honest",
+             "--db", str(db), "--run", "here", "--no-progress"]  # fmt: skip
+    here = CliRunner().invoke(main, local)
+    assert here.exit_code == 0, here.output
+    with sqlite3.connect(db) as conn:
+        counted = conn.execute(
+            "select sum(p.prompt_tokens), count(p.completion_tokens) from prompts p "
+            "join runs r on r.id = p.run_id where r.name = 'here'"
+        ).fetchone()
+    assert counted == (given, 4)

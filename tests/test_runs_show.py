@@ -61,3 +61,19 @@ def test_a_run_made_before_schema_4_says_it_stored_neither(tmp_path: Path) -> No
     assert "prompt design: not stored with this run (made before schema 4); digest " in text
     shown = json.loads(_invoke("runs", "show", "mf", "--db", str(db), "--format", "json"))
     assert shown["instrument_spec"] is None and shown["prompt_design"] is None
+
+
+def test_runs_show_sums_the_tokens_its_prompts_stored(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _run(db)
+    with sqlite3.connect(db) as conn:  # 48 prompts: 10 in and 3 out each, two without counts
+        conn.execute("update prompts set prompt_tokens = 10, completion_tokens = 3")
+        conn.execute(
+            "update prompts set prompt_tokens = null, completion_tokens = null"
+            " where id in (select id from prompts order by id limit 2)"
+        )
+    conn.close()
+    text = _invoke("runs", "show", "mf", "--db", str(db))
+    assert "  tokens: 460 in, 138 out (46 of 48 prompts counted)" in text  # 46 x 10, 46 x 3
+    shown = json.loads(_invoke("runs", "show", "mf", "--db", str(db), "--format", "json"))
+    assert shown["tokens"] == {"input": 460, "output": 138, "counted": 46}

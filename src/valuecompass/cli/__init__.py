@@ -12,6 +12,7 @@ from valuecompass.cli._old_names import add_old_groups
 from valuecompass.cli.actions import actions_group
 from valuecompass.cli.align import align, demo
 from valuecompass.cli.code import code_group
+from valuecompass.cli.export import export_group
 from valuecompass.cli.gap import gap_command
 from valuecompass.cli.instrument import instrument_group
 from valuecompass.cli.plan import plan_command
@@ -43,6 +44,7 @@ for _command in (
     plan_command,
     code_group,
     survey_group,
+    export_group,
 ):
     main.add_command(_command)
 for _command in SCIENCE_COMMANDS:

@@ -22,7 +22,8 @@ NOT_STORED = "not stored with this run (made before schema 4); digest {digest}"
 
 
 def run_details(engine: Engine, record: RunRecord) -> dict[str, Any]:
-    """The manifest, status, prompt and answer counts, and the stored instrument and design
+    """The manifest, status, prompt and answer counts, the tokens the prompts used
+    (``tokens``: ``input``, ``output``, ``counted``), and the stored instrument and design
     (``instrument_spec``, ``prompt_design``: ``None`` for a run made before schema 4)."""
     from valuecompass.store import runs as store
 
@@ -33,6 +34,7 @@ def run_details(engine: Engine, record: RunRecord) -> dict[str, Any]:
         answers = store.run_answers(engine, record)
     out = {**record.summary(), **store.prompt_counts(engine, record.id)}
     out["status"] = store.live_status(engine, [record])[record.id]
+    out["tokens"] = store.token_totals(engine, record.id)
     out["answers"] = len(answers)
     out["scored"] = int(answers["position"].notna().sum())
     out["missing"] = {
@@ -62,10 +64,19 @@ def show_run(details: dict[str, Any], fmt: str) -> None:
         f"  started {details['started_at']}, finished {finished}, version {details['version']}",
         f"  prompts {details['prompts']} ({details['failed']} failed); answers "
         f"{details['answers']}, scored {details['scored']}, missing: {missing}",
+        _token_line(details),
         *_instrument_lines(details),
         *_design_lines(details),
     ]
     click.echo("\n".join(lines))
+
+
+def _token_line(details: dict[str, Any]) -> str:
+    tokens = details["tokens"]
+    return (
+        f"  tokens: {tokens['input']} in, {tokens['output']} out "
+        f"({tokens['counted']} of {details['prompts']} prompts counted)"
+    )
 
 
 def _instrument_lines(details: dict[str, Any]) -> list[str]:

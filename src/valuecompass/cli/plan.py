@@ -130,6 +130,22 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
     "--price-per-1k-tokens", type=click.FloatRange(0), default=None, help="Adds token_cost."
 )
 @click.option(
+    "--prices",
+    "prices_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="A price table (YAML: each model's price per million input and output tokens, and "
+    "its batch discount): adds input_tokens, output_tokens, token_cost (and batch_token_cost).",
+)
+@click.option(
+    "--price-model",
+    default=None,
+    metavar="MODEL",
+    help="The model of --prices the study would ask (a name there, or a spec such as "
+    "openai:gpt-4o-mini); may be left out when the table prices one model.",
+)
+@click.option(
     "--pay-per-hour", type=click.FloatRange(0), default=None, help="Adds participant_cost."
 )
 @format_option(("table", "json"))
@@ -147,6 +163,7 @@ def plan_command(**options: Any) -> None:
 
     if (options["half_width"] is None) == (options["difference"] is None):
         fail("give one target: --half-width W, or --difference D (with --power)")
+    price = _price(options)
     two = options["difference"] is not None
     humans = options["humans"] or str(DEFAULT_DATA)
     llms = options["llms"] or _default_llms(humans, two)
@@ -163,7 +180,8 @@ def plan_command(**options: Any) -> None:
     err.print(f"[dim]{results[0].humans.summary()}[/dim]")
     for result in results:
         err.print(f"[dim]{result.llm.summary()}[/dim]")
-    table = _plan(results, [Path(x).name.split("#")[-1] for x in llms], instrument, options)
+    names = [Path(x).name.split("#")[-1] for x in llms]
+    table = _plan(results, names, instrument, {**options, "price": price})
     if options["fmt"] == "json":
         plain = table.astype(object).where(table.notna(), None)  # <NA> → null, ints stay ints
         click.echo(json.dumps({"rows": _render.records(plain)}, indent=2))
@@ -174,6 +192,27 @@ def plan_command(**options: Any) -> None:
         _render.print_table(console(), table, f"Study plan ({what}, level {options['level']})")
 
 
+def _price(options: dict[str, Any]) -> Any:
+    """The price of ``--price-model`` in the ``--prices`` table (``None`` without one)."""
+    from valuecompass.models import load_prices
+
+    path, model = options["prices_path"], options["price_model"]
+    if path is None:
+        if model is not None:
+            fail("--price-model goes with --prices")
+        return None
+    for other in ("price_per_1k_tokens", "tokens_per_prompt"):
+        if options[other] is not None:
+            flag = "--" + other.replace("_", "-")
+            fail(f"--prices prices input and output tokens apart; leave out {flag}")
+    table = load_prices(path)
+    if model is None:
+        if len(table.models) != 1:
+            fail(f"--prices {path} prices {len(table.models)} models; say which with --price-model")
+        model = next(iter(table.models))
+    return table.price(model)
+
+
 def _plan(results: list[Any], names: list[str], instrument: Any, options: dict[str, Any]) -> Any:
     import pandas as pd
 
@@ -181,7 +220,7 @@ def _plan(results: list[Any], names: list[str], instrument: Any, options: dict[s
     from valuecompass.stats import (
         Costs,
         Target,
-        estimate_tokens,
+        estimate_io_tokens,
         make_pilot,
         plan_people,
         with_costs,
@@ -200,9 +239,11 @@ def _plan(results: list[Any], names: list[str], instrument: Any, options: dict[s
         design = PromptSet.model_validate(kept)
     else:
         design = load_prompts(options["prompts_name"], instrument)
-    tokens, per_sample = estimate_tokens(instrument, design, contexts, options["mode"])
+    sent, answer, per_sample = estimate_io_tokens(instrument, design, contexts, options["mode"])
     costs = Costs(
-        tokens_per_prompt=options["tokens_per_prompt"] or tokens,
+        tokens_per_prompt=options["tokens_per_prompt"] or sent + answer,
+        input_tokens_per_prompt=sent,
+        price=options["price"],
         prompts_per_sample=per_sample,
         contexts=len(contexts),
         minutes_per_participant=options["minutes_per_participant"],

@@ -38,7 +38,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 #: some of them. Every other option of ``run`` is the RunConfig field of its name.
 BACKEND_OPTIONS = ("model_options", "base_url", "api_key", "logprobs")
 #: Options of a dry run, which no RunConfig field holds.
-DRY_OPTIONS = ("dry_run", "show_prompts")
+DRY_OPTIONS = ("dry_run", "show_prompts", "prices")
 
 
 def _variant_ids(given: tuple[str, ...]) -> list[int]:
@@ -214,6 +214,14 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     metavar="N",
     help="With --dry-run: print the first N prompts as the model would get them.",
 )
+@click.option(
+    "--prices",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="With --dry-run: a price table (YAML: each model's price per million input and "
+    "output tokens, and its batch discount) to say what the run would cost.",
+)
 @db_option
 def run_command(**params: Any) -> None:
     """Ask a model an instrument (the Value Form by default) over a grid of contexts (a level
@@ -226,10 +234,11 @@ def run_command(**params: Any) -> None:
     from valuecompass.store import redact
 
     config = run_config(params)
-    if params["show_prompts"] and not params["dry_run"]:
-        fail("--show-prompts goes with --dry-run")
+    for dry in ("show_prompts", "prices"):
+        if params[dry] and not params["dry_run"]:
+            fail(f"--{dry.replace('_', '-')} goes with --dry-run")
     if params["dry_run"]:
-        _dry_run(config, params["show_prompts"])
+        _dry_run(config, params["show_prompts"], params["prices"])
         return
     try:
         summary = run_model(
@@ -246,10 +255,14 @@ def run_command(**params: Any) -> None:
     click.echo(f"store: {redact(config.db)}  run: {summary.run.name}")
 
 
-def _dry_run(config: RunConfig, show: int) -> None:
-    """Say what the run would ask (``run --dry-run``), and print its first SHOW prompts."""
+def _dry_run(config: RunConfig, show: int, prices: Path | None) -> None:
+    """Say what the run would ask (``run --dry-run``), about how many tokens, what that costs
+    at the PRICES given, and print its first SHOW prompts."""
+    from valuecompass.models import load_prices
     from valuecompass.runner import dry_run
 
+    table = load_prices(prices) if prices is not None else None  # a bad table: before planning
+    price = table.price(config.model) if table is not None else None
     planned = dry_run(config, show)
     for line in planned.warnings:
         click.echo(f"warning: {line}", err=True)
@@ -257,6 +270,17 @@ def _dry_run(config: RunConfig, show: int) -> None:
         f"dry run: {planned.total} prompts, {planned.calls} distinct model calls "
         f"({config.mode} mode, {config.samples} sample(s)); nothing asked, nothing stored"
     )
+    click.echo(
+        f"tokens (estimated): about {round(planned.input_tokens)} in, "
+        f"{planned.output_tokens} out over {planned.calls} calls"
+    )
+    if table is not None and price is not None:
+        cost = price.cost(planned.input_tokens, planned.output_tokens)
+        line = f"cost ({table.path}, {config.model}): {cost:.4f} {table.currency}"
+        if price.batch_discount:
+            batch = price.cost(planned.input_tokens, planned.output_tokens, batch=True)
+            line += f"; as a batch run {batch:.4f} {table.currency}"
+        click.echo(line)
     for n, prompt in enumerate(planned.shown, 1):
         where = ", ".join(f"{axis}={level}" for axis, level in prompt.context)
         item = f"; item {prompt.value}" if prompt.value is not None else ""
@@ -307,7 +331,9 @@ def runs_list(db: str, fmt: str) -> None:
     console().print(table)
 
 
-def _find(db: str, name: str) -> tuple[Engine, RunRecord]:
+def find_run(db: str, name: str) -> tuple[Engine, RunRecord]:
+    """The store DB and its run NAME; a run not there is the user's error naming those that
+    are."""
     from valuecompass.store import open_store, redact
     from valuecompass.store import runs as store
 
@@ -335,7 +361,7 @@ def runs_show(name: str, db: str, fmt: str) -> None:
     """A run's manifest, its parse outcomes, and the instrument and prompt design it used."""
     from valuecompass.cli._run_view import run_details, show_run
 
-    engine, record = _find(db, name)
+    engine, record = find_run(db, name)
     show_run(run_details(engine, record), fmt)
 
 
@@ -346,32 +372,41 @@ def runs_show(name: str, db: str, fmt: str) -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="CSV file; standard output if omitted.",
+    help="File to write; standard output if omitted (CSV only).",
 )
-def runs_export(name: str, db: str, out: Path | None) -> None:
-    """A run's answers as tidy CSV: one row per answer (a choice run: one row per choice,
-    with the inclination chosen, the place it was shown in, and p_opposes)."""
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="csv: tidy CSV; parquet: the same table as Parquet (needs --out).",
+)
+def runs_export(name: str, db: str, out: Path | None, fmt: str) -> None:
+    """A run's answers as tidy CSV or Parquet: one row per answer (a choice run: one row per
+    choice, with the inclination chosen, the place it was shown in, and p_opposes)."""
     from valuecompass.answers import write_csv
     from valuecompass.store import runs as store
 
-    engine, record = _find(db, name)
-    if record.task == "choice":  # one row per choice: the inclination chosen and its place
-        choices = store.run_choices(engine, record)
-        if out is None:
-            click.echo(choices.to_csv(index=False), nl=False)
-            return
+    if fmt == "parquet" and out is None:
+        fail("--format parquet writes a file: give --out FILE")
+    engine, record = find_run(db, name)
+    choice = record.task == "choice"  # one row per choice: the inclination chosen and its place
+    table = store.run_choices(engine, record) if choice else store.run_answers(engine, record)
+    what = "choices" if choice else "answers"
+    if out is None:
+        click.echo(table.to_csv(index=False), nl=False)
+        return
+    if fmt == "parquet":
+        from valuecompass.export import write_parquet
+
+        write_parquet(table, out)
+    else:
         try:
-            choices.to_csv(out, index=False)
+            if choice:
+                table.to_csv(out, index=False)
+            else:
+                write_csv(table, out, store.run_axes(record), extra=("expected", "probs"))
         except OSError as exc:
             fail(f"{out}: cannot write ({exc.strerror})")
-        click.echo(f"{len(choices)} choices written to {out}")
-        return
-    answers = store.run_answers(engine, record)
-    if out is None:
-        click.echo(answers.to_csv(index=False), nl=False)
-        return
-    try:
-        write_csv(answers, out, store.run_axes(record), extra=("expected", "probs"))
-    except OSError as exc:
-        fail(f"{out}: cannot write ({exc.strerror})")
-    click.echo(f"{len(answers)} answers written to {out}")
+    click.echo(f"{len(table)} {what} written to {out}")

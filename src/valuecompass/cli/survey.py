@@ -220,7 +220,15 @@ def serve(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Tidy answer CSV to write.",
+    help="Tidy answer file to write (CSV, or Parquet with --format parquet).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="What --out, --participants and --open-answers are written as.",
 )
 @click.option(
     "--include-excluded",
@@ -259,9 +267,10 @@ def export(
     open_path: Path | None,
     choices_path: Path | None,
     asked_axis: str,
+    fmt: str,
 ) -> None:
-    """Finished participants' answers as tidy CSV: one row per participant and item, with
-    their level of every context axis."""
+    """Finished participants' answers as tidy CSV or Parquet: one row per participant and
+    item, with their level of every context axis."""
     from valuecompass.answers import write_csv
     from valuecompass.cli._sources import command_instrument
     from valuecompass.instrument import context_columns
@@ -293,13 +302,21 @@ def export(
         )
     finally:
         engine.dispose()
-    _write(out, lambda: write_csv(table, out, context_columns(instrument)))
-    if people is not None and participants is not None:
-        _write(participants, lambda: people.to_csv(participants, index=False))
-    if texts is not None and open_path is not None:
-        _write(open_path, lambda: texts.to_csv(open_path, index=False))
-    if chosen is not None and choices_path is not None:
-        _write(choices_path, lambda: chosen.to_csv(choices_path, index=False))
+    if fmt == "parquet":  # the same tables, each as Parquet
+        from valuecompass.export import write_parquet
+
+        tables = ((table, out), (people, participants), (texts, open_path), (chosen, choices_path))
+        for frame, path in tables:
+            if frame is not None and path is not None:
+                write_parquet(frame, path)
+    else:
+        _write(out, lambda: write_csv(table, out, context_columns(instrument)))
+        if people is not None and participants is not None:
+            _write(participants, lambda: people.to_csv(participants, index=False))
+        if texts is not None and open_path is not None:
+            _write(open_path, lambda: texts.to_csv(open_path, index=False))
+        if chosen is not None and choices_path is not None:
+            _write(choices_path, lambda: chosen.to_csv(choices_path, index=False))
     click.echo(
         f"{len(table)} answers from {table['respondent'].nunique()} participants written to {out}"
     )

@@ -14,6 +14,14 @@ from valuecompass.models._base import (
     expected_position,
     renormalise,
 )
+from valuecompass.models._prices import (
+    Price,
+    PricesError,
+    PriceTable,
+    answer_tokens,
+    load_prices,
+    text_tokens,
+)
 from valuecompass.models._registry import (
     BACKENDS,
     ENTRY_POINT_GROUP,
@@ -35,13 +43,19 @@ __all__ = [
     "ConfigError",
     "FatalBackendError",
     "Params",
+    "Price",
+    "PriceTable",
+    "PricesError",
     "Request",
     "TransientError",
+    "answer_tokens",
     "backend_factory",
     "backend_options",
     "expected_position",
     "get_backend",
+    "load_prices",
     "plugins",
     "renormalise",
     "split_spec",
+    "text_tokens",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from valuecompass import __version__
 from valuecompass.instrument import Instrument, instrument_digest
-from valuecompass.models import Backend, Request
+from valuecompass.models import Backend, Request, answer_tokens, text_tokens
 from valuecompass.prompts import ChoicePrompt, Prompt, PromptSet, iter_grid
 from valuecompass.runner._config import (
     RunConfig,
@@ -209,31 +209,46 @@ class DryRun:
     calls: int  # distinct model calls (contexts that read alike share one)
     shown: list[Prompt | ChoicePrompt]  # the first prompts, as rendered
     warnings: list[str]
+    input_tokens: float = 0.0  # about how many tokens the calls send
+    output_tokens: int = 0  # about how many their answers take
+
+    def count(self, job: Job, choice: bool) -> None:
+        """Add JOB's tokens, a call of its own: what it sends, and its answer (a choice: up
+        to its max tokens; a rating: about 12 an item, at most its max tokens)."""
+        self.input_tokens += text_tokens([m["content"] for m in job.request.messages])
+        most = job.request.max_tokens
+        self.output_tokens += most if choice else answer_tokens(len(job.prompt.values), most)
 
 
 def dry_run(config: RunConfig, show: int = 0) -> DryRun:
     """Plan CONFIG's run without a model or a store: its size (refused past ``max_prompts``),
-    its distinct calls, what the design cannot tell apart, and its first SHOW prompts."""
+    its distinct calls and about how many tokens they send and get back, what the design
+    cannot tell apart, and its first SHOW prompts."""
     from valuecompass.instrument import load_instrument
     from valuecompass.prompts import load_prompts
     from valuecompass.runner._config import check_grid_size
 
     instrument = load_instrument(config.instrument_path)
     identity = f"dry-run:{config.model}"
-    shown: list[Prompt | ChoicePrompt] = []
+    planned = DryRun(0, 0, [], [])
     if config.task == "choice":  # the pairs of its action set; each a call of its own
         from valuecompass.runner._choice import ChoiceTask
 
-        n = 0
         for job in ChoiceTask.load(config, instrument).jobs(identity):
-            n += 1
-            if job.sample == 0 and len(shown) < show:
-                shown.append(job.prompt)
-        return DryRun(n, n, shown, [])
+            planned.total += 1
+            planned.count(job, choice=True)
+            if job.sample == 0 and len(planned.shown) < show:
+                planned.shown.append(job.prompt)
+        planned.calls = planned.total
+        return planned
     prompts = load_prompts(config.prompts_path, instrument)
-    total = check_grid_size(instrument, config, prompts)
+    planned.total = check_grid_size(instrument, config, prompts)
     sharing = Sharing()
     for job in iter_jobs(config, instrument, prompts, identity, sharing):
-        if job.sample == 0 and len(shown) < show:
-            shown.append(job.prompt)
-    return DryRun(total, len(sharing.leaders), shown, sharing.warnings())
+        if job.leads:
+            planned.count(job, choice=False)
+        if job.sample == 0 and len(planned.shown) < show:
+            planned.shown.append(job.prompt)
+    planned.calls = len(sharing.leaders)
+    planned.warnings = sharing.warnings()
+    return planned

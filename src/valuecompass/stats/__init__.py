@@ -25,7 +25,7 @@ from valuecompass.stats._irrelevant import (
     write_prompts,
 )
 from valuecompass.stats._plan import Pilot, Target, make_pilot, plan_people, simulate
-from valuecompass.stats._plan_costs import Costs, estimate_tokens, with_costs
+from valuecompass.stats._plan_costs import Costs, estimate_io_tokens, estimate_tokens, with_costs
 from valuecompass.stats._reliability import (
     ICCS,
     cronbach_alpha,
@@ -100,6 +100,7 @@ __all__ = [
     "cronbach_alpha",
     "default_variant_factors",
     "distribution_distances",
+    "estimate_io_tokens",
     "estimate_tokens",
     "factor_table",
     "fleiss_kappa",

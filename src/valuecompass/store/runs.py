@@ -474,3 +474,65 @@ def prompt_counts(engine: Engine, run_id: int) -> dict[str, int]:
             .where(prompts.c.run_id == run_id, prompts.c.error.isnot(None))
         ).scalar_one()
     return {"prompts": int(total), "failed": int(failed)}
+
+
+def token_totals(engine: Engine, run_id: int) -> dict[str, int]:
+    """The tokens of the run's stored prompts as their backends counted them: ``input`` and
+    ``output`` summed (a prompt without a count adds nothing), and ``counted``, how many
+    prompts have a count of either. A prompt copied from another run keeps its count."""
+    counted = prompts.c.prompt_tokens.isnot(None) | prompts.c.completion_tokens.isnot(None)
+    with engine.connect() as conn:
+        given, made = conn.execute(
+            select(func.sum(prompts.c.prompt_tokens), func.sum(prompts.c.completion_tokens)).where(
+                prompts.c.run_id == run_id
+            )
+        ).one()
+        n = conn.execute(
+            select(func.count()).select_from(prompts).where(prompts.c.run_id == run_id, counted)
+        ).scalar_one()
+    return {"input": int(given or 0), "output": int(made or 0), "counted": int(n)}
+
+
+def run_prompts(engine: Engine, run: RunRecord) -> pd.DataFrame:
+    """The run's prompts, one row each in the order stored: the context (a column per axis of
+    its grid), the item asked (empty for a prompt of all items), variant, sample, the model's
+    text, why it failed (empty if it did not), seconds, attempts and the tokens in and out as
+    the backend counted them (missing where it gave none)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*present(conn, prompts)).where(prompts.c.run_id == run.id).order_by(prompts.c.id)
+        ).all()
+    axes = run_axes(run)
+    table = pd.DataFrame(
+        [
+            {
+                **_context_of(r, axes),
+                "item": r.item or "",
+                "variant": r.variant,
+                "sample": r.sample,
+                "raw": r.raw,
+                "error": r.error or "",
+                "latency": r.latency,
+                "attempts": r.attempts,
+                "prompt_tokens": getattr(r, "prompt_tokens", None),
+                "completion_tokens": getattr(r, "completion_tokens", None),
+            }
+            for r in rows
+        ],
+        columns=[
+            *axes,
+            "item",
+            "variant",
+            "sample",
+            "raw",
+            "error",
+            "latency",
+            "attempts",
+            "prompt_tokens",
+            "completion_tokens",
+        ],
+    )
+    for column in ("prompt_tokens", "completion_tokens"):
+        table[column] = table[column].astype("Int64")
+    table["latency"] = table["latency"].astype(float)
+    return table
