@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from valuecompass.cli._common import fail
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -124,3 +126,17 @@ def _design_lines(details: dict[str, Any]) -> list[str]:
         f"  factors: {'; '.join(factors)}",
         f"  variants: {len(levels)}; this run asked {', '.join(str(v) for v in asked)}",
     ]
+
+
+def find_run(db: str, name: str) -> tuple[Engine, RunRecord]:
+    """The store DB and its run NAME; a run not there is the user's error naming those that
+    are."""
+    from valuecompass.store import open_store, redact
+    from valuecompass.store import runs as store
+
+    engine = open_store(db, create=False)
+    record = store.get_run(engine, name)
+    if record is None:
+        known = ", ".join(r.name for r in store.list_runs(engine)) or "none"
+        fail(f"no run {name!r} in {redact(db)}; runs there: {known}")
+    return engine, record

@@ -63,7 +63,7 @@ def export_hf(
     if run_name is not None:
         if instrument_path is not None or asked_axis or include_excluded:
             fail("--instrument, --asked-axis and --include-excluded go with --survey")
-        from valuecompass.cli.run import find_run
+        from valuecompass.cli._run_view import find_run
 
         engine, record = find_run(db or env("VALUECOMPASS_DB") or DEFAULT_DB, run_name)
         written = export_run(engine, record, out)

@@ -21,12 +21,10 @@ from valuecompass.cli._options import (
     model_option,
     seed_option,
 )
+from valuecompass.cli._run_view import find_run
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from valuecompass.runner import RunConfig
-    from valuecompass.store.runs import RunRecord
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -329,20 +327,6 @@ def runs_list(db: str, fmt: str) -> None:
             r.started_at.strftime("%Y-%m-%d %H:%M"),
         )
     console().print(table)
-
-
-def find_run(db: str, name: str) -> tuple[Engine, RunRecord]:
-    """The store DB and its run NAME; a run not there is the user's error naming those that
-    are."""
-    from valuecompass.store import open_store, redact
-    from valuecompass.store import runs as store
-
-    engine = open_store(db, create=False)
-    record = store.get_run(engine, name)
-    if record is None:
-        known = ", ".join(r.name for r in store.list_runs(engine)) or "none"
-        fail(f"no run {name!r} in {redact(db)}; runs there: {known}")
-    return engine, record
 
 
 @runs_group.command("show")
