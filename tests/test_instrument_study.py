@@ -43,7 +43,7 @@ DATA = Path(__file__).parent / "data"
 SCENARIO = "healthcare"
 HEALTH = f"scenario={SCENARIO}"
 PEOPLE = 12
-METRICS = ("f1", "accuracy", "precision", "recall", "kappa", "distance", "n_contexts")
+METRICS = ("f1", "accuracy", "precision", "recall", "kappa", "distance", "ties_share", "n_contexts")
 
 
 @dataclass(frozen=True)
