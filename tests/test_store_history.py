@@ -102,7 +102,9 @@ def _migrated_to(url: str, version: int) -> Engine:
     engine = create_engine(url)
     with engine.begin() as conn:
         schema_meta.create(conn)
-    for step in MIGRATIONS[:version]:
+    for step in MIGRATIONS:
+        if step.version > version:
+            break
         with engine.begin() as conn:
             step.apply(conn)
             _set_version(conn, step.version)
@@ -129,7 +131,11 @@ def _a_run(conn: Connection) -> None:
     ))  # fmt: skip
 
 
-@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+#: Every version a store can be left at (numbers reserved for steps on other branches are gaps).
+EARLIER = [step.version for step in MIGRATIONS[:-1]]
+
+
+@pytest.mark.parametrize("version", EARLIER)
 def test_a_store_at_each_earlier_migration_opens_and_migrates(fresh: Fresh, version: int) -> None:
     with fresh() as head_url, fresh() as url:
         head = _head(head_url)

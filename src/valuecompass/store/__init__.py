@@ -2,6 +2,7 @@
 PostgreSQL)."""
 
 from valuecompass.store import actions as actions
+from valuecompass.store import batches as batches
 from valuecompass.store import runs as runs
 from valuecompass.store import survey as survey
 from valuecompass.store._base import (
@@ -26,6 +27,7 @@ __all__ = [
     "Owner",
     "StoreError",
     "actions",
+    "batches",
     "beat",
     "database_url",
     "holds_nothing",

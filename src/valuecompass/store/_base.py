@@ -126,6 +126,12 @@ def _choice_task(conn: Connection) -> None:
     choice_task(conn)
 
 
+def _run_batches(conn: Connection) -> None:
+    from valuecompass.store._history import run_batches
+
+    run_batches(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -142,6 +148,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(10, "action_sets: actions per item, context and inclination", _action_sets),
     Migration(11, "choice_task: choice runs, their action set, the place chosen", _choice_task),
+    Migration(14, "run_batches: a run's provider batches and their requests", _run_batches),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
