@@ -39,10 +39,25 @@ class _View:
         return self.positions.get(code)
 
 
+#: Views already made: id of the scale -> the scale (kept, so its id stays its own) and view.
+_VIEWS: dict[int, tuple[AnyScale, _View]] = {}
+
+
 def _view(scale: AnyScale | _View) -> _View:
-    """Any scale's options, whatever its length and codes."""
+    """Any scale's options, whatever its length and codes (made once per scale object)."""
     if isinstance(scale, _View):
         return scale
+    made = _VIEWS.get(id(scale))
+    if made is not None and made[0] is scale:
+        return made[1]
+    view = _make_view(scale)
+    if len(_VIEWS) > 4096:  # scales made and dropped by the thousand: start again
+        _VIEWS.clear()
+    _VIEWS[id(scale)] = (scale, view)
+    return view
+
+
+def _make_view(scale: AnyScale) -> _View:
     if isinstance(scale, RatingScale):
         rated = [
             _Option(p.code, p.label, x, p.aliases)

@@ -27,6 +27,7 @@ def run_details(engine: Engine, record: RunRecord) -> dict[str, Any]:
     """The manifest, status, prompt and answer counts, the tokens the prompts used
     (``tokens``: ``input``, ``output``, ``counted``), and the stored instrument and design
     (``instrument_spec``, ``prompt_design``: ``None`` for a run made before schema 4)."""
+    from valuecompass.store import batches
     from valuecompass.store import runs as store
 
     if record.task == "choice":
@@ -43,9 +44,44 @@ def run_details(engine: Engine, record: RunRecord) -> dict[str, Any]:
         k: int(v)
         for k, v in answers.loc[answers["missing"] != "", "missing"].value_counts().items()
     }
+    out["batches"] = [_batch(b) for b in batches.list_batches(engine, record.id)]
     out["instrument_spec"] = record.instrument_spec
     out["prompt_design"] = record.prompt_design
     return out
+
+
+def _batch(b: Any) -> dict[str, Any]:
+    """A batch of the run (``run --batch``) as ``runs show`` gives it."""
+    return {
+        "number": b.number,
+        "provider": b.provider,
+        "id": b.provider_id,
+        "state": b.state,
+        "status": b.status,
+        "requests": b.requests,
+        "counts": b.counts,
+        "created_at": b.created_at,
+        "ended_at": b.ended_at,
+        "note": b.note,
+    }
+
+
+def _batch_lines(details: dict[str, Any]) -> list[str]:
+    found = details.get("batches") or []
+    if not found:
+        return []
+    lines = [f"batches: {len(found)}"]
+    for b in found:
+        counts = b["counts"] or {}
+        said = ", ".join(f"{counts[k]} {k}" for k in ("succeeded", "errored", "retried")
+                         if k in counts)  # fmt: skip
+        status = f" ({b['status']})" if b["status"] else ""
+        note = f"; {b['note']}" if b["note"] else ""
+        lines.append(
+            f"  batch {b['number']}: {b['provider']} {b['id'] or '(no id recorded)'}, "
+            f"{b['state']}{status}, {b['requests']} requests" + (f": {said}" if said else "") + note
+        )
+    return lines
 
 
 def show_run(details: dict[str, Any], fmt: str) -> None:
@@ -67,6 +103,7 @@ def show_run(details: dict[str, Any], fmt: str) -> None:
         f"  prompts {details['prompts']} ({details['failed']} failed); answers "
         f"{details['answers']}, scored {details['scored']}, missing: {missing}",
         _token_line(details),
+        *_batch_lines(details),
         *_instrument_lines(details),
         *_design_lines(details),
     ]

@@ -201,6 +201,27 @@ def run_config(params: dict[str, Any]) -> RunConfig:
     help="ray: actors to start (default: one per CPU, or per GPU for transformers).",
 )
 @click.option(
+    "--batch",
+    is_flag=True,
+    help="openai, anthropic: send the prompts as the provider's batches (about half the "
+    "price, answered within a day); the command waits for them, and run again, it resumes "
+    "them without sending anything twice.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --batch: the most requests per batch (default: the provider's limit, 50,000 "
+    "for openai, 100,000 for anthropic).",
+)
+@click.option(
+    "--batch-poll",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="With --batch: seconds before a batch is first polled; the wait doubles up to 5 minutes.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Plan the run and say its size and distinct calls; ask nothing, store nothing.",

@@ -14,6 +14,7 @@ from valuecompass.models._base import (
     expected_position,
     renormalise,
 )
+from valuecompass.models._batches import BatchAPI, BatchResult, BatchState
 from valuecompass.models._prices import (
     Price,
     PricesError,
@@ -39,6 +40,9 @@ __all__ = [
     "Backend",
     "BackendError",
     "BackendFactory",
+    "BatchAPI",
+    "BatchResult",
+    "BatchState",
     "Completion",
     "ConfigError",
     "FatalBackendError",

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
@@ -212,6 +213,71 @@ class HTTPBackend:
     def complete(self, request: Request) -> Completion:
         """One request from a caller without an event loop (blocks until answered)."""
         return asyncio.run_coroutine_threadsafe(self.acomplete(request), self._loop()).result()
+
+    # The batch endpoints: few calls, each from the runner's thread on the backend's own loop.
+
+    async def _acall(
+        self, method: str, url: str, data: Any = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, Any, bytes]:
+        session = self._session()
+        try:
+            async with session.request(method, url, data=data, headers=headers) as resp:
+                return resp.status, resp.headers, await resp.read()
+        except TimeoutError as exc:
+            raise TransientError(f"timed out after {self.timeout:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise TransientError(self.redact(f"cannot reach {self.base_url}: {exc}")) from exc
+
+    def call(
+        self, method: str, url: str, data: Any = None, headers: Mapping[str, str] | None = None
+    ) -> bytes:
+        """One request to URL (not a completion), its failures as :meth:`_check` says; the
+        reply's body. DATA is a body (bytes) or a form (``aiohttp.FormData``)."""
+        future = asyncio.run_coroutine_threadsafe(
+            self._acall(method, url, data, headers), self._loop()
+        )
+        status, got, payload = future.result()
+        self._check(status, got, payload)
+        return payload
+
+    def lines(self, url: str, headers: Mapping[str, str] | None = None) -> Iterator[bytes]:
+        """The lines of a JSONL file at URL, each as it arrives (a large file is never held
+        whole); a failure as :meth:`_check` says."""
+        chunks: queue.Queue[bytes | BaseException | None] = queue.Queue()
+
+        async def pump() -> None:
+            try:
+                timeout = aiohttp.ClientTimeout(total=None, sock_read=self.timeout)
+                session = self._session()
+                async with session.get(url, headers=headers, timeout=timeout) as resp:
+                    if resp.status >= 400:
+                        self._check(resp.status, resp.headers, await resp.read())
+                    async for chunk in resp.content.iter_any():
+                        chunks.put(chunk)
+                chunks.put(None)
+            except TimeoutError:
+                chunks.put(TransientError(f"timed out after {self.timeout:g} s"))
+            except aiohttp.ClientError as exc:
+                chunks.put(TransientError(self.redact(f"cannot reach {self.base_url}: {exc}")))
+            except BaseException as exc:
+                chunks.put(exc)
+
+        done = asyncio.run_coroutine_threadsafe(pump(), self._loop())
+        rest = b""
+        try:
+            while True:
+                chunk = chunks.get()
+                if chunk is None:
+                    break
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                parts = (rest + chunk).split(b"\n")
+                rest = parts.pop()
+                yield from (p for p in parts if p.strip())
+            if rest.strip():
+                yield rest
+        finally:
+            done.cancel()
 
     def close(self) -> None:
         with self._lock:

@@ -27,7 +27,8 @@ message. The token counts the API reports (``usage``) are kept with each answer.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -40,6 +41,7 @@ from valuecompass.models._base import (
     Request,
     TransientError,
 )
+from valuecompass.models._batches import BatchResult, BatchState, RequestOf
 from valuecompass.models._http import COMMON_OPTIONS, HTTPBackend, check_url, plain, retry_after
 from valuecompass.settings import env
 
@@ -160,13 +162,20 @@ class AnthropicBackend(HTTPBackend):
     def _read(self, payload: bytes, request: Request) -> Completion:
         try:
             data = orjson.loads(payload)
+        except ValueError as exc:
+            raise self.malformed(payload) from exc
+        return self._completion(data, payload)
+
+    def _completion(self, data: Any, payload: bytes = b"") -> Completion:
+        """A message (parsed JSON) as a completion; PAYLOAD, for the message if it is not one."""
+        try:
             if data.get("type") != "message":
                 raise ValueError("not a message")
             text = "".join(
                 str(block["text"]) for block in data["content"] if block.get("type") == "text"
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise self.malformed(payload) from exc
+            raise self.malformed(payload or orjson.dumps(data)) from exc
         usage = data.get("usage") or {}
         given = usage.get("input_tokens")
         # What the prompt cost in all: read from and written to the prompt cache included.
@@ -201,3 +210,98 @@ class AnthropicBackend(HTTPBackend):
                 f"{self.base_url}: no such endpoint or model {self.model!r} ({message})"
             )
         raise BackendError(message)
+
+    # Message Batches: up to 100,000 requests (256 MB) answered within 24 hours.
+
+    provider: ClassVar[str] = "anthropic"
+    max_batch_requests: ClassVar[int] = 100_000
+    max_batch_bytes: ClassVar[int] = 256 * 1000 * 1000
+
+    def batch_line(self, custom_id: str, request: Request) -> bytes:
+        """One request of a Message Batch: its custom id and the Messages API body."""
+        return b'{"custom_id":"' + custom_id.encode() + b'","params":' + self._body(request) + b"}"
+
+    def submit_batch(self, lines: Sequence[bytes], tag: str) -> BatchState:
+        """Create a Message Batch of LINES (the API keeps no metadata: TAG is not sent)."""
+        body = b'{"requests":[' + b",".join(lines) + b"]}"
+        return self._state(self._json(self.call("POST", self._batches, body)))
+
+    def find_batch(self, tag: str, since: float, count: int, taken: set[str]) -> str | None:
+        """The batch of COUNT requests created since SINCE (Unix seconds, the run's record of
+        it, a minute's clock skew allowed) that the store has not recorded: the API keeps no
+        metadata, so this is how a batch whose id was lost is known. The oldest if several."""
+        found: str | None = None
+        after = ""
+        while True:
+            page = self._json(self.call("GET", f"{self._batches}?limit=100{after}"))
+            for batch in page.get("data") or ():
+                created = _seconds(batch.get("created_at"))
+                if created is not None and created < since - 60:
+                    return found  # newest first: the rest are older
+                total = sum(int(v) for v in (batch.get("request_counts") or {}).values())
+                if total == count and str(batch["id"]) not in taken:
+                    found = str(batch["id"])
+            if not page.get("has_more") or not page.get("last_id"):
+                return found
+            after = f"&after_id={page['last_id']}"
+
+    def poll_batch(self, batch_id: str) -> BatchState:
+        """The batch as the API describes it now."""
+        return self._state(self._json(self.call("GET", f"{self._batches}/{batch_id}")))
+
+    def batch_results(self, state: BatchState, request_of: RequestOf) -> Iterator[BatchResult]:
+        """Every result of an ended batch, in the order the API gives them."""
+        for url in state.results:
+            for line in self.lines(url):
+                yield self._result(line)
+
+    @property
+    def _batches(self) -> str:
+        return self.base_url + "/v1/messages/batches"
+
+    def _json(self, payload: bytes) -> dict[str, Any]:
+        try:
+            data = orjson.loads(payload)
+        except ValueError as exc:
+            raise self.malformed(payload) from exc
+        if not isinstance(data, dict):
+            raise self.malformed(payload)
+        return data
+
+    def _state(self, batch: dict[str, Any]) -> BatchState:
+        status = str(batch.get("processing_status", ""))
+        url = batch.get("results_url")
+        ended = status == "ended"
+        results = (str(url),) if ended and url else ()
+        return BatchState(str(batch["id"]), status, ended, None, results)
+
+    def _result(self, line: bytes) -> BatchResult:
+        try:
+            row = orjson.loads(line)
+            cid, result = str(row["custom_id"]), row["result"]
+            kind = str(result["type"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self.malformed(line) from exc
+        if kind == "succeeded":
+            try:
+                return BatchResult(cid, self._completion(result.get("message")))
+            except TransientError as exc:
+                return BatchResult(cid, None, str(exc), retry=True)
+        if kind == "errored":
+            error = (result.get("error") or {}).get("error") or {}
+            what = str(error.get("type") or "error")
+            said = self.redact(f"{what}: {error.get('message') or 'no answer'}"[:300])
+            return BatchResult(cid, None, said, retry=what in RETRIED)
+        return BatchResult(cid, None, f"{kind}: the batch ended before this request ran", True)
+
+
+#: The errors of a batch's request worth sending again.
+RETRIED = ("api_error", "overloaded_error", "rate_limit_error", "timeout_error")
+
+
+def _seconds(when: Any) -> float | None:
+    """An RFC 3339 time as Unix seconds (None if it is not one)."""
+    try:
+        return datetime.fromisoformat(str(when).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

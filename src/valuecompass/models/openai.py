@@ -15,9 +15,10 @@ one session and connection pool per event loop, bodies serialised with orjson.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
+import aiohttp
 import orjson
 
 from valuecompass.models._base import (
@@ -29,6 +30,7 @@ from valuecompass.models._base import (
     TransientError,
     renormalise,
 )
+from valuecompass.models._batches import BatchResult, BatchState, RequestOf
 from valuecompass.models._http import (
     COMMON_OPTIONS,
     LOOPBACK,
@@ -40,6 +42,11 @@ from valuecompass.models._http import (
 from valuecompass.settings import env
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+#: A batch's statuses after which nothing more runs (``failed``: refused whole, nothing ran).
+ENDED = ("completed", "expired", "cancelled", "failed")
+#: The metadata key a batch's tag is sent under (to find a batch whose id was lost).
+TAG_KEY = "valuecompass_tag"
 _JSON = {"Content-Type": "application/json"}
 
 
@@ -161,10 +168,18 @@ class OpenAIBackend(HTTPBackend):
     def _read(self, payload: bytes, request: Request) -> Completion:
         try:
             data = orjson.loads(payload)
+        except ValueError as exc:
+            raise self.malformed(payload) from exc
+        return self._completion(data, request, payload)
+
+    def _completion(self, data: Any, request: Request, payload: bytes = b"") -> Completion:
+        """A chat completion's reply DATA (parsed JSON) as a completion; PAYLOAD, for the
+        message if it is not one."""
+        try:
             choice = data["choices"][0]
             text = choice["message"]["content"] or ""
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise self.malformed(payload) from exc
+        except (KeyError, IndexError, TypeError) as exc:
+            raise self.malformed(payload or orjson.dumps(data)) from exc
         usage = data.get("usage") or {}
         probs, mass = self._option_probs(choice, request.options)
         return Completion(
@@ -213,3 +228,101 @@ class OpenAIBackend(HTTPBackend):
                 probs, mass = renormalise({c: top.get(c, float("-inf")) for c in options})
                 return (probs or None), mass
         return None, None
+
+    # The Batch API: a JSONL file of chat completion requests, answered within 24 hours.
+
+    provider: ClassVar[str] = "openai"
+    max_batch_requests: ClassVar[int] = 50_000
+    max_batch_bytes: ClassVar[int] = 100 * 1024 * 1024
+
+    def batch_line(self, custom_id: str, request: Request) -> bytes:
+        """One request of a batch file, as the Batch API takes it."""
+        head = b'{"custom_id":"' + custom_id.encode()
+        return (
+            head
+            + b'","method":"POST","url":"/v1/chat/completions","body":'
+            + (self._body(request) + b"}")
+        )
+
+    def submit_batch(self, lines: Sequence[bytes], tag: str) -> BatchState:
+        """Upload LINES as a batch file and start a batch of it, TAG in its metadata."""
+        form = aiohttp.MultipartWriter("form-data")
+        form.append("batch").set_content_disposition("form-data", name="purpose")
+        part = form.append(b"\n".join(lines) + b"\n", {"Content-Type": "application/jsonl"})
+        part.set_content_disposition("form-data", name="file", filename="batch.jsonl")
+        # the session's JSON content type is the completions'; a file goes as multipart
+        headers = {"Content-Type": form.content_type}
+        uploaded = self._json(self.call("POST", self.base_url + "/files", form, headers))
+        body = {"input_file_id": uploaded["id"], "endpoint": "/v1/chat/completions",
+                "completion_window": "24h", "metadata": {TAG_KEY: tag}}  # fmt: skip
+        return self._state(self._json(self.call("POST", self.base_url + "/batches",
+                                                orjson.dumps(body))))  # fmt: skip
+
+    def find_batch(self, tag: str, since: float, count: int, taken: set[str]) -> str | None:
+        """The id of the batch sent with TAG in its metadata, if the provider has one."""
+        after = ""
+        while True:
+            page = self._json(self.call("GET", f"{self.base_url}/batches?limit=100{after}"))
+            for batch in page.get("data") or ():
+                if (batch.get("metadata") or {}).get(TAG_KEY) == tag:
+                    return str(batch["id"])
+                if float(batch.get("created_at") or 0) < since:
+                    return None  # newest first: the rest are older than the tag
+            if not page.get("has_more") or not page.get("last_id"):
+                return None
+            after = f"&after={page['last_id']}"
+
+    def poll_batch(self, batch_id: str) -> BatchState:
+        """The batch as the provider describes it now."""
+        return self._state(self._json(self.call("GET", f"{self.base_url}/batches/{batch_id}")))
+
+    def batch_results(self, state: BatchState, request_of: RequestOf) -> Iterator[BatchResult]:
+        """Every result in the batch's output and error files, in the order they come."""
+        for file_id in state.results:
+            for line in self.lines(f"{self.base_url}/files/{file_id}/content"):
+                yield self._result(line, request_of)
+
+    def _json(self, payload: bytes) -> dict[str, Any]:
+        try:
+            data = orjson.loads(payload)
+        except ValueError as exc:
+            raise self.malformed(payload) from exc
+        if not isinstance(data, dict):
+            raise self.malformed(payload)
+        return data
+
+    def _state(self, batch: dict[str, Any]) -> BatchState:
+        status = str(batch.get("status", ""))
+        refused = None
+        if status == "failed":
+            errors = (batch.get("errors") or {}).get("data") or [{}]
+            refused = self.redact(str(errors[0].get("message") or "the batch failed")[:300])
+        files = tuple(str(batch[k]) for k in ("output_file_id", "error_file_id") if batch.get(k))
+        return BatchState(str(batch["id"]), status, status in ENDED, refused, files)
+
+    def _result(self, line: bytes, request_of: RequestOf) -> BatchResult:
+        try:
+            row = orjson.loads(line)
+            cid = str(row["custom_id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self.malformed(line) from exc
+        response, error = row.get("response"), row.get("error")
+        request = request_of(cid)
+        if request is None:
+            return BatchResult(cid, None, "not a request of this run")
+        if response and int(response.get("status_code", 0)) < 400:
+            try:
+                return BatchResult(cid, self._completion(response.get("body"), request))
+            except TransientError as exc:
+                return BatchResult(cid, None, str(exc), retry=True)
+        if response:
+            status = int(response.get("status_code", 0))
+            try:
+                self._check(status, {}, orjson.dumps(response.get("body")))
+            except TransientError as exc:
+                return BatchResult(cid, None, str(exc), retry=True)
+            except BackendError as exc:
+                return BatchResult(cid, None, str(exc))
+        code = str((error or {}).get("code") or "error")
+        said = self.redact(f"{code}: {(error or {}).get('message') or 'no answer'}"[:300])
+        return BatchResult(cid, None, said, retry=code in ("batch_expired", "batch_cancelled"))

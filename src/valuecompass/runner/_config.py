@@ -74,6 +74,16 @@ class RunConfig(BaseModel):
     ray_workers: int | None = Field(
         None, ge=1, description="Ray actors, each with its own backend; default: as resources allow"
     )
+    batch: bool = Field(
+        False,
+        description="send the prompts as provider batches (openai, anthropic)",
+    )
+    batch_size: int | None = Field(
+        None, ge=1, description="the most requests per batch; default: the provider's limit"
+    )
+    batch_poll: float = Field(
+        10.0, gt=0.0, description="seconds before a batch is first polled; doubles to 5 minutes"
+    )
     max_prompts: int = Field(
         1_000_000,
         ge=1,

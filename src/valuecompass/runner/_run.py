@@ -70,17 +70,23 @@ class RunSummary:
     answers: int = 0
     scored: int = 0
     wall: float = 0.0
+    batches: int = 0  # provider batches sent now (run --batch)
+    resumed: int = 0  # provider batches sent before, waited on now
     warnings: list[str] = field(default_factory=list)  # said once each (see Sharing.warnings)
     notes: list[str] = field(default_factory=list)  # what the run said about its backend
 
     def text(self) -> str:
         rate = f"{self.scored}/{self.answers} answers scored" if self.answers else "no new answers"
         shared = f", {self.shared} shared an identical prompt's call" if self.shared else ""
+        batches = ""
+        if self.batches or self.resumed:
+            batches = f" in {self.batches} new batch(es)"
+            batches += f" and {self.resumed} sent before" if self.resumed else ""
         return (
             f"run {self.run.name!r} ({self.run.model}, {self.run.mode} mode): "
             f"{self.total} prompts; "
             f"{self.skipped} already stored, {self.cached} from cache, {self.asked} asked"
-            f"{shared}, {self.failed} failed; {rate}; {self.wall:.1f} s"
+            f"{batches}{shared}, {self.failed} failed; {rate}; {self.wall:.1f} s"
         )
 
 
@@ -118,6 +124,9 @@ def run_model(
     renders alike); the summary keeps them too. SAY, if given, is told once, before anything
     is asked, what the run notes about its backend (one that gives no option probabilities,
     so its answers are scored by their text); the notes are also kept in the summary."""
+    from valuecompass.runner._batch_run import check_batch_backend
+
+    check_batch_backend(config, backend)  # before a model is loaded or a prompt planned
     instrument = load_instrument(config.instrument_path)
     task = load_task(config, instrument)
     if config.executor == "ray" and not (backend is None or isinstance(backend, Distributed)):
@@ -179,7 +188,11 @@ def _run(
     start = time.perf_counter()
     manifest = task.manifest(backend)
     workers = max(1, min(config.concurrency, backend.max_concurrency))
-    early = prestart_producer(backend, workers, config.retries, config.backoff)
+    early = (
+        None
+        if config.batch
+        else prestart_producer(backend, workers, config.retries, config.backoff)
+    )
     try:
         sharing = Sharing()
         planned = task.jobs(backend, sharing)
@@ -259,9 +272,14 @@ def _resume(
             # what that run stored is kept and never doubled (a prompt is stored once per run)
             store.clear_failures(engine, record.id)
         todo = jobs if fed else _to_ask(engine, jobs, summary, writer)
-        if early is not None and not fed:
-            feed_all(early, _split_shared(todo)[0])
-        _ask(config, engine, instrument, backend, record.id, todo, summary, writer, early)
+        if config.batch:
+            from valuecompass.runner._batch_run import run_batched
+
+            run_batched(config, engine, instrument, backend, todo, summary, writer)
+        else:
+            if early is not None and not fed:
+                feed_all(early, _split_shared(todo)[0])
+            _ask(config, engine, instrument, backend, record.id, todo, summary, writer, early)
         status, note = "finished", None
     except RunAborted as exc:
         status, note = "failed", str(exc)

@@ -2,6 +2,7 @@
 (SQLite or PostgreSQL)."""
 
 from valuecompass.store import actions as actions
+from valuecompass.store import batches as batches
 from valuecompass.store import reviews as reviews
 from valuecompass.store import runs as runs
 from valuecompass.store import survey as survey
@@ -27,6 +28,7 @@ __all__ = [
     "Owner",
     "StoreError",
     "actions",
+    "batches",
     "beat",
     "database_url",
     "holds_nothing",

@@ -139,6 +139,12 @@ def _survey_choices(conn: Connection) -> None:
     add_choices(conn)
 
 
+def _run_batches(conn: Connection) -> None:
+    from valuecompass.store._history import run_batches
+
+    run_batches(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -157,6 +163,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "choice_task: choice runs, their action set, the place chosen", _choice_task),
     Migration(12, "action_reviews: people's judgements of actions, per reviewer", _action_reviews),
     Migration(13, "survey_choices: the pairs of actions people choose between", _survey_choices),
+    Migration(14, "run_batches: a run's provider batches and their requests", _run_batches),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -363,8 +363,47 @@ def _v12() -> MetaData:
     return m
 
 
+def _v14() -> MetaData:
+    """Schema 14's new tables: a run's provider batches and the requests in each."""
+    m = MetaData()
+    Table("runs", m, Column("id", Integer, primary_key=True))  # for the foreign key only
+    Table(
+        "run_batches", m,
+        Column("id", Integer, primary_key=True),
+        Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+        Column("number", Integer, nullable=False),
+        Column("provider", String(20), nullable=False),
+        Column("tag", String(64), nullable=False),
+        Column("provider_id", String(200)),
+        Column("state", String(20), nullable=False),
+        Column("status", String(40)),
+        Column("requests", Integer, nullable=False),
+        Column("counts", JSON),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("submitted_at", DateTime(timezone=True)),
+        Column("ended_at", DateTime(timezone=True)),
+        Column("note", Text),
+        UniqueConstraint("run_id", "number", name="uq_run_batch"),
+    )  # fmt: skip
+    Table(
+        "run_batch_requests", m,
+        Column("batch_id", ForeignKey("run_batches.id", ondelete="CASCADE"), primary_key=True),
+        Column("cache_key", String(64), primary_key=True),
+    )  # fmt: skip
+    return m
+
+
 def action_reviews(conn: Connection) -> None:
     """Step 12: reviews of actions (``action_reviews``): per action of a set and reviewer, the
     four criteria (intended, harmless, sufficient, plausible: yes, no or NULL where not
     judged), a comment, where the review came from and when."""
     _v12().tables["action_reviews"].create(conn)
+
+
+def run_batches(conn: Connection) -> None:
+    """Step 14: a run's provider batches (``run_batches``: its number in the run, provider,
+    tag, provider id, state, request count and result counts) and the cache keys of the
+    requests in each (``run_batch_requests``), recorded before a batch is sent."""
+    m = _v14()
+    for name in ("run_batches", "run_batch_requests"):
+        m.tables[name].create(conn)

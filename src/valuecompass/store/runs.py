@@ -254,7 +254,8 @@ def save_prompts(
         fresh: list[bool] = []
         prompt_rows: list[dict[str, Any]] = []
         answer_rows: list[dict[str, Any]] = []
-        stamp = now()
+        convert = prompts.c.created_at.type.bind_processor(conn.dialect)
+        stamp = convert(now()) if convert is not None else now()  # as SQLAlchemy writes it
         for p, rows in batch:
             key = (p["run_id"], p["cache_key"])
             new = key not in stored
@@ -264,7 +265,7 @@ def save_prompts(
                 prompt_rows.append({**p, "created_at": stamp})
                 answer_rows.extend({**a, "run_id": key[0], "cache_key": key[1]} for a in rows)
         if prompt_rows:
-            conn.execute(prompts.insert(), prompt_rows)
+            _bulk_insert(conn, prompts, prompt_rows)
         if answer_rows:
             _bulk_insert(conn, answers, answer_rows)
     return fresh
@@ -277,6 +278,8 @@ def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     thousands of answer rows a run writes; the columns here need no conversion.
     """
     columns = [c.name for c in table.columns if c.name in rows[0]]
+    if len(columns) < len(rows[0]):
+        raise ValueError(f"{table.name}: no columns {sorted(set(rows[0]) - set(columns))}")
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "

@@ -20,6 +20,16 @@ failures by request number (1-based): ``"ok"``, ``"429"`` and ``"529"`` (with ``
 careless proxy might). ``limit=(N, SECONDS)`` makes it a rate-limited server: a request with N
 others in the last SECONDS gets a 429 whose ``retry-after`` says when there will be room. Every
 request is kept in ``received`` (its arrival time on :func:`time.monotonic`, headers and body).
+
+Given a :class:`~valuecompass.testing.BatchBook` (``batches=``), it also serves Message Batches
+as Anthropic documents them: ``POST /v1/messages/batches`` (``{requests: [{custom_id,
+params}]}``, at most 100,000), ``GET /v1/messages/batches`` (newest first; ``limit``,
+``after_id``), ``GET /v1/messages/batches/{id}`` (``{id, type: message_batch,
+processing_status: in_progress | ended, request_counts: {processing, succeeded, errored,
+canceled, expired}, created_at, ended_at, expires_at, results_url}``) and the ``results_url``:
+JSONL lines ``{custom_id, result: {type: succeeded, message} | {type: errored, error: {type:
+error, error: {type, message}}} | {type: expired}}``. A request whose params the Messages API
+would refuse comes back errored with ``invalid_request_error``.
 """
 
 from __future__ import annotations
@@ -33,11 +43,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from valuecompass.testing._batchbook import BatchBook, StubBatch
 from valuecompass.testing.openai_stub import answer, serving
 
 Plan = Callable[[int], str]
@@ -144,7 +156,9 @@ class AnthropicStub:
         retry_after: str = "0.05",
         limit: tuple[int, float] | None = None,
         answerer: Callable[[dict[str, Any]], str] | None = None,
+        batches: BatchBook | None = None,
     ) -> None:
+        self.book = batches
         self.delay, self.hang, self.key = delay, hang, key
         self.plan = plan or (lambda n: "ok")
         self.retry_after, self.limit = retry_after, limit
@@ -246,6 +260,11 @@ class AnthropicStub:
         """Serve on the running loop until cancelled."""
         app = web.Application()
         app.router.add_post("/v1/messages", self._handle)
+        if self.book is not None:
+            app.router.add_post("/v1/messages/batches", self._create)
+            app.router.add_get("/v1/messages/batches", self._list)
+            app.router.add_get("/v1/messages/batches/{id}", self._batch)
+            app.router.add_get("/v1/messages/batches/{id}/results", self._results)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
         await runner.setup()
@@ -256,6 +275,127 @@ class AnthropicStub:
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
+
+    # Message Batches (with a BatchBook).
+
+    def _denied(self, request: web.Request) -> web.Response | None:
+        if self.key is not None and request.headers.get("x-api-key") != self.key:
+            return _error(401, "authentication_error", "invalid x-api-key")
+        if not request.headers.get("anthropic-version"):
+            return _error(400, "invalid_request_error", "anthropic-version: header is required")
+        return None
+
+    async def _create(self, request: web.Request) -> web.Response:
+        assert self.book is not None
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        try:
+            body = orjson.loads(await request.read())
+            requests = [(str(r["custom_id"]), r["params"]) for r in body["requests"]]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "invalid_request_error", "requests: a list of {custom_id, params}")
+        ids = [cid for cid, _ in requests]
+        if not 1 <= len(ids) <= 100_000 or len(set(ids)) != len(ids):
+            return _error(400, "invalid_request_error",
+                          "requests: 1 to 100,000, each custom_id unique")  # fmt: skip
+        batch = self.book.make("msgbatch_stub", requests, {})
+        return _ok(self._batch_object(batch, request))
+
+    async def _list(self, request: web.Request) -> web.Response:
+        assert self.book is not None
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        limit = int(request.query.get("limit", "20"))
+        found = self.book.newest_first()
+        after = request.query.get("after_id")
+        if after is not None:
+            ids = [b.id for b in found]
+            found = found[ids.index(after) + 1 :] if after in ids else []
+        page = [self._batch_object(b, request) for b in found[:limit]]
+        return _ok({"data": page, "has_more": len(found) > limit,
+                    "first_id": page[0]["id"] if page else None,
+                    "last_id": page[-1]["id"] if page else None})  # fmt: skip
+
+    async def _batch(self, request: web.Request) -> web.Response:
+        assert self.book is not None
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        batch = self.book.batches.get(request.match_info["id"])
+        if batch is None:
+            return _error(404, "not_found_error", "no such message batch")
+        batch.polls += 1
+        self.book.tell("poll", batch.id)
+        return _ok(self._batch_object(batch, request))
+
+    async def _results(self, request: web.Request) -> web.StreamResponse:
+        assert self.book is not None
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        batch = self.book.batches.get(request.match_info["id"])
+        if batch is None or not batch.ended:
+            return _error(404, "not_found_error", "no results for this batch (yet)")
+        self.book.tell("results", batch.id)
+        lines = [_result_line(cid, kind, body) for cid, kind, body in self._outcomes(batch)]
+        return await self.book.send_lines(request, lines)
+
+    def _outcomes(self, batch: StubBatch) -> list[tuple[str, str, dict[str, Any]]]:
+        def run(params: dict[str, Any], n: int) -> dict[str, Any]:
+            problem = _invalid(params)
+            if problem is not None:
+                return {"invalid": problem}
+            text = self.answerer(params) if self.answerer is not None else None
+            return dict(orjson.loads(_reply(params, n, text)))
+
+        assert self.book is not None
+        return self.book.outcomes(batch, run)
+
+    def _batch_object(self, batch: StubBatch, request: web.Request) -> dict[str, Any]:
+        """The batch as ``GET /v1/messages/batches/{id}`` gives it."""
+        made = datetime.fromtimestamp(batch.created, UTC)
+        out: dict[str, Any] = {
+            "id": batch.id, "type": "message_batch", "processing_status": "in_progress",
+            "request_counts": {"processing": len(batch.requests), "succeeded": 0, "errored": 0,
+                               "canceled": 0, "expired": 0},
+            "created_at": made.isoformat().replace("+00:00", "Z"),
+            "expires_at": (made + timedelta(hours=24)).isoformat().replace("+00:00", "Z"),
+            "ended_at": None, "archived_at": None, "cancel_initiated_at": None,
+            "results_url": None,
+        }  # fmt: skip
+        if not batch.ended:
+            return out
+        counts = dict.fromkeys(("processing", "succeeded", "errored", "canceled", "expired"), 0)
+        for _, kind, body in self._outcomes(batch):
+            kind = "errored" if kind == "ok" and "invalid" in body else kind
+            counts["succeeded" if kind == "ok" else kind] += 1
+        ended = datetime.fromtimestamp(batch.ends, UTC).isoformat().replace("+00:00", "Z")
+        base = f"{request.scheme}://{request.host}"
+        out |= {"processing_status": "ended", "request_counts": counts, "ended_at": ended,
+                "results_url": f"{base}/v1/messages/batches/{batch.id}/results"}  # fmt: skip
+        return out
+
+
+def _ok(data: dict[str, Any]) -> web.Response:
+    return web.Response(status=200, body=orjson.dumps(data), content_type="application/json")
+
+
+def _result_line(cid: str, kind: str, body: dict[str, Any]) -> bytes:
+    """One line of a batch's results."""
+    result: dict[str, Any]
+    if kind == "ok" and "invalid" in body:
+        error = {"type": "invalid_request_error", "message": body["invalid"]}
+        result = {"type": "errored", "error": {"type": "error", "error": error}}
+    elif kind == "ok":
+        result = {"type": "succeeded", "message": body}
+    elif kind == "errored":
+        error = {"type": "api_error", "message": "Internal server error"}
+        result = {"type": "errored", "error": {"type": "error", "error": error}}
+    else:
+        result = {"type": kind}
+    return orjson.dumps({"custom_id": cid, "result": result})
 
 
 @contextmanager
