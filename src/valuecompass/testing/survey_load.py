@@ -27,8 +27,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.store import database_url
@@ -387,6 +388,22 @@ def fresh_postgres(url: str, prefix: str = "vc_test") -> Iterator[str]:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        try:
+            _drop(admin, name)
+        finally:
+            admin.dispose()
+
+
+def _drop(admin: Engine, name: str, tries: int = 40) -> None:
+    """Drop the database NAME, ending its connections. A connection of another role (the
+    server's autovacuum worker, which may visit a new database) cannot be ended by ours: it
+    is waited out, a quarter second at a time."""
+    for attempt in range(tries):
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except DBAPIError as exc:
+            if "must be a member of the role" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.25)
