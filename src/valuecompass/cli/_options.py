@@ -131,6 +131,30 @@ ci_method_option = click.option(
     "interval is clipped to its metric's range (rates and distance 0..1, kappa -1..1).",
 )
 
+#: What --ci intervals cover (valuecompass.stats.TARGETS, spelled here so --help imports no stats).
+CI_TARGETS = ("design", "population")
+
+
+def _check_target(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if value not in CI_TARGETS:
+        from valuecompass.cli._common import fail
+
+        fail(f"--ci-target {value!r}: give one of {', '.join(CI_TARGETS)}")
+    return value
+
+
+ci_target_option = click.option(
+    "--ci-target",
+    default="design",
+    show_default=True,
+    callback=_check_target,
+    help="What --ci intervals cover. 'design': this design again (where the figures would "
+    "land with other people and prompts, as many of each). 'population': the figures of the "
+    "true cell means (every person, every prompt), bias-corrected by an empirical-Bayes model "
+    "of the cell means; the corrected estimates come as <metric>_corrected and the intervals "
+    "are about them (--ci-method shapes the design's intervals only).",
+)
+
 #: An interval level strictly between 0 and 1.
 LEVEL = click.FloatRange(0, 1, min_open=True, max_open=True)
 

@@ -67,10 +67,19 @@ def with_intervals(df: pd.DataFrame) -> pd.DataFrame:
     for col in df.columns:
         low, high = f"{col}_low", f"{col}_high"
         if low in df.columns and high in df.columns:
-            triples = zip(df[col], df[low], df[high], strict=True)
-            out[col] = [_interval(v, lo, hi) for v, lo, hi in triples]
+            at = f"{col}_corrected" if f"{col}_corrected" in df.columns else col
+            triples = zip(df[at], df[low], df[high], strict=True)
+            out[at] = [_interval(v, lo, hi) for v, lo, hi in triples]
             out = out.drop(columns=[low, high])
     return out
+
+
+def interval_words(level: float, target: str) -> str:
+    """What a table's intervals cover, for its title: ``95% intervals: this design again``
+    or ``95% intervals: population, bias-corrected`` (see valuecompass.stats.TARGET_WORDS)."""
+    from valuecompass.stats import TARGET_WORDS
+
+    return f"{level:.0%} intervals: {TARGET_WORDS[target]}"
 
 
 def footer_with_intervals(overall: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +87,8 @@ def footer_with_intervals(overall: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in overall.items() if not k.endswith(("_low", "_high"))}
     for key in list(out):
         if f"{key}_low" in overall and f"{key}_high" in overall:
-            out[key] = _interval(overall[key], overall[f"{key}_low"], overall[f"{key}_high"])
+            at = f"{key}_corrected" if f"{key}_corrected" in overall else key
+            out[at] = _interval(overall[at], overall[f"{key}_low"], overall[f"{key}_high"])
     return out
 
 

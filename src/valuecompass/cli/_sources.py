@@ -111,9 +111,12 @@ def extend_alignment(
     seed: int,
     ceiling: bool,
     method: str = "centred",
+    target: str = "design",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """ROWS and OVERALL of ``align`` with ``<metric>_low``/``_high`` (``--ci``) and
-    ``ceiling_*``/``model_half_*`` (``--ceiling``) for f1 and distance."""
+    ``ceiling_*``/``model_half_*`` (``--ceiling``) for f1 and distance. With TARGET
+    ``population`` the intervals are about the bias-corrected estimates, added as
+    ``<metric>_corrected``; OVERALL's ``ci_target`` names what the intervals cover."""
     from valuecompass.stats import STATISTICS, bootstrap, human_ceiling
 
     h, m = answer_tables(result)
@@ -130,10 +133,18 @@ def extend_alignment(
             groups=groups,
             rank_groups=(),
             method=method,  # type: ignore[arg-type]
+            target=target,  # type: ignore[arg-type]
         )
         bounds = [f"{s}_{end}" for s in STATISTICS for end in ("low", "high")]
-        rows = _join(rows, boot.table(group)[keys + bounds], keys)
-        overall.update({k: v for k, v in boot.overall().items() if k in bounds})
+        table = boot.table(group)
+        first = boot.overall()
+        if target == "population":
+            table = table.rename(columns={s: f"{s}_corrected" for s in STATISTICS})
+            first = {(f"{k}_corrected" if k in STATISTICS else k): v for k, v in first.items()}
+            bounds = [*(f"{s}_corrected" for s in STATISTICS), *bounds]
+        rows = _join(rows, table[keys + bounds], keys)
+        overall.update({k: v for k, v in first.items() if k in bounds})
+        overall["ci_target"] = target
     if ceiling:
         table = human_ceiling(result.alignment, h, seed=seed, groups=(group, "overall"))
         extra = [f"{p}_{s}" for s in ("f1", "distance") for p in ("ceiling", "model_half")]

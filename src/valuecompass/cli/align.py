@@ -13,6 +13,7 @@ from valuecompass.cli._options import (
     centre_option,
     ci_method_option,
     ci_option,
+    ci_target_option,
     exclude_option,
     format_option,
     group_distance_option,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 @group_distance_option
 @centre_option
 @ci_method_option
+@ci_target_option
 @ties_option
 def align(
     humans: str,
@@ -70,6 +72,7 @@ def align(
     centre: bool = False,
     ci_method: str = "shifted",
     ties: TieRule = "disagree",
+    ci_target: str = "design",
 ) -> None:
     """Alignment rate (F1), distance and companions of a model against people."""
     from valuecompass.api import align_sources
@@ -90,7 +93,7 @@ def align(
         from valuecompass.cli._sources import extend_alignment
 
         rows, overall = extend_alignment(
-            result, group, rows, overall, ci, resamples, seed, ceiling, ci_method
+            result, group, rows, overall, ci, resamples, seed, ceiling, ci_method, ci_target
         )
     if centre:
         overall["scores"] = "person-centred"
@@ -107,7 +110,8 @@ def align(
             f"Alignment by {group}"
             + (" (person-centred scores)" if centre else "")
             + f"; a cell on the threshold counts as {ties}"
-            + (" (half each)" if ties == "split" else ""),
+            + (" (half each)" if ties == "split" else "")
+            + (f"; {_render.interval_words(ci, ci_target)}" if ci is not None else ""),
             footer,
         )
 

@@ -11,6 +11,7 @@ from valuecompass.cli._common import console
 from valuecompass.cli._options import (
     ci_method_option,
     ci_option,
+    ci_target_option,
     format_option,
     instrument_option,
     reading_option,
@@ -76,6 +77,7 @@ CONFOUNDED = (
 @resamples_option()
 @seed_option("Seed for --ci.")
 @ci_method_option
+@ci_target_option
 def gap_command(
     stated: str,
     acted: str,
@@ -90,6 +92,7 @@ def gap_command(
     resamples: int,
     seed: int,
     ci_method: str,
+    ci_target: str = "design",
 ) -> None:
     """Stated against acted: F1, distance and misaligned cells, variant agreement, position bias.
 
@@ -114,8 +117,15 @@ def gap_command(
     else:
         rows = result.gap.by(group)
         if ci is not None:
-            rows, overall = _intervals(result, group, rows, overall, ci, resamples, seed, ci_method)
-    _emit(rows, overall, fmt, f"Stated against acted by {group}")
+            rows, overall = _intervals(
+                result, group, rows, overall, ci, resamples, seed, ci_method, ci_target
+            )
+    title = f"Stated against acted by {group}"
+    if ci is not None and not ranking:
+        from valuecompass.cli._render import interval_words
+
+        title += f"; {interval_words(ci, ci_target)}"
+    _emit(rows, overall, fmt, title)
 
 
 def choice_figures(choices: pd.DataFrame) -> dict[str, Any]:
@@ -135,11 +145,12 @@ def _intervals(
     resamples: int,
     seed: int,
     method: str,
+    target: str = "design",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     from valuecompass.cli._sources import extend_alignment
 
     return extend_alignment(
-        result.as_alignment(), group, rows, overall, ci, resamples, seed, False, method
+        result.as_alignment(), group, rows, overall, ci, resamples, seed, False, method, target
     )
 
 

@@ -26,6 +26,7 @@ from valuecompass.stats._irrelevant import (
 )
 from valuecompass.stats._plan import Pilot, Target, make_pilot, plan_people, simulate
 from valuecompass.stats._plan_costs import Costs, estimate_io_tokens, estimate_tokens, with_costs
+from valuecompass.stats._population import TARGET_WORDS, TARGETS, IntervalTarget
 from valuecompass.stats._reliability import (
     ICCS,
     cronbach_alpha,
@@ -69,11 +70,14 @@ __all__ = [
     "NULLS",
     "STATISTICS",
     "SUPPORT",
+    "TARGETS",
+    "TARGET_WORDS",
     "Bootstrap",
     "Ceiling",
     "Costs",
     "CriterionSummary",
     "Distributions",
+    "IntervalTarget",
     "Layout",
     "Method",
     "Null",

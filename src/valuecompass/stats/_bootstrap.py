@@ -51,6 +51,13 @@ from valuecompass.stats._intervals import (
     percentile_interval,
     scaled_centred_interval,
 )
+from valuecompass.stats._population import (
+    TARGETS,
+    IntervalTarget,
+    matched,
+    noise_variances,
+    population_statistics,
+)
 from valuecompass.stats._resample import Draws, full_weights, resample_weights
 from valuecompass.stats._units import FloatArray, IntArray, Units, arrange, cell_means
 
@@ -77,6 +84,7 @@ class Bootstrap:
     acceleration: dict[str, dict[str, FloatArray]] | None = None  # group → statistic → (G,)
     scale: dict[str, dict[str, FloatArray]] | None = None  # calibrated: widening per (G,)
     shifted: dict[str, dict[str, FloatArray]] | None = None  # calibrated: rates' replicates
+    target: IntervalTarget = "design"  # what the intervals cover (see ._population)
 
     def interval(
         self, group: str, statistic: str, method: Method | None = None
@@ -178,6 +186,7 @@ class Plan:
     chunk: int = 500
     groups: tuple[str, ...] = GROUPINGS
     rank_groups: tuple[str, ...] = RANK_GROUPS
+    target: IntervalTarget = "design"
 
     def check(self) -> None:
         if self.resamples < 2:
@@ -192,6 +201,8 @@ class Plan:
             raise StatsError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         if self.draws not in ("n", "n-1"):
             raise StatsError(f"draws must be 'n' or 'n-1', not {self.draws!r}")
+        if self.target not in TARGETS:
+            raise StatsError(f"target must be one of {', '.join(TARGETS)}, not {self.target!r}")
 
     def check_groups(self, layout: Layout) -> None:
         """Every grouping is one LAYOUT offers; rankings are within context groupings."""
@@ -223,6 +234,7 @@ def bootstrap(
     chunk: int = 500,
     groups: tuple[str, ...] | None = None,
     rank_groups: tuple[str, ...] | None = None,
+    target: IntervalTarget = "design",
 ) -> Bootstrap:
     """Intervals for the alignment's rates, distances and rankings at every grouping.
 
@@ -236,11 +248,15 @@ def bootstrap(
     * ``seed``: an integer or a ``numpy.random.Generator``; nothing else is random.
     * ``groups`` (default :func:`default_groups`) and ``rank_groups`` (rankings within them;
       default ``overall`` and the instrument's context axes).
+    * ``target``: ``"design"`` (default: where this design would land again, the estimates
+      being the study's) or ``"population"`` (the true cell means' rates and distances: the
+      estimates are bias-corrected and the intervals centred on them, whatever ``method``;
+      see :mod:`valuecompass.stats._population`). Rankings are the design's either way.
     """
     layout = Layout.of(alignment)
     groups = default_groups(layout) if groups is None else groups
     rank_groups = default_rank_groups(layout) if rank_groups is None else rank_groups
-    plan = Plan(resamples, level, resample, draws, method, chunk, groups, rank_groups)
+    plan = Plan(resamples, level, resample, draws, method, chunk, groups, rank_groups, target)
     people = arrange(
         human_answers, layout.contexts, list(layout.values), scale=layout.scale("humans")
     )
@@ -260,15 +276,23 @@ def bootstrap_units(
     }
     ranks = {g: np.zeros((_n_groups(layout, g), k, k), dtype=np.int64) for g in plan.rank_groups}
     fixed_h, fixed_m = people.cell_means()[None], model.cell_means()[None]
+    population = plan.target == "population"
+    noise = (noise_variances(people), noise_variances(model)) if population else None
+    drawn_people, drawn_model = matched(people, model, noise) if noise else (people, model)
     rank_members, rank_columns = _stacked_members(layout, plan.rank_groups)
     vary_h, vary_m = plan.resample in ("both", "people"), plan.resample in ("both", "model")
     done = 0
     while done < plan.resamples:
         b = min(plan.chunk, plan.resamples - done)
-        h = _resampled(rng, people, b, plan.draws) if vary_h else fixed_h
-        m = _resampled(rng, model, b, plan.draws) if vary_m else fixed_m
-        cells = Cells.of(*np.broadcast_arrays(h, m))
-        for group, stats in statistics_of(cells, layout, plan.groups).items():
+        h = _resampled(rng, drawn_people, b, plan.draws) if vary_h else fixed_h
+        m = _resampled(rng, drawn_model, b, plan.draws) if vary_m else fixed_m
+        h, m = np.broadcast_arrays(h, m)
+        cells = Cells.of(h, m)
+        if noise is None:
+            stats_of = statistics_of(cells, layout, plan.groups)
+        else:
+            stats_of = population_statistics(h, m, noise, layout, plan.groups)
+        for group, stats in stats_of.items():
             for stat, arr in stats.items():
                 parts[group][stat].append(arr)
         if plan.rank_groups:
@@ -277,11 +301,16 @@ def bootstrap_units(
                 ranks[group] += _rank_histogram(distances[..., cols, :])
         done += b
     reps = {g: {s: np.concatenate(a, axis=0) for s, a in d.items()} for g, d in parts.items()}
-    est = {
-        g: {s: a[0] for s, a in d.items()}
-        for g, d in group_statistics(fixed_h, fixed_m, layout, plan.groups).items()
-    }
+    if noise is None:
+        point = group_statistics(fixed_h, fixed_m, layout, plan.groups)
+    else:
+        point = population_statistics(fixed_h, fixed_m, noise, layout, plan.groups)
+    est = {g: {s: a[0] for s, a in d.items()} for g, d in point.items()}
     distance = {g: value_distances(fixed_h, fixed_m, layout, g)[0] for g in plan.rank_groups}
+    if population:
+        return Bootstrap(
+            layout, plan.level, plan.resamples, est, reps, ranks, distance, target="population"
+        )
     accel = None
     if plan.method == "bca":
         accel = _acceleration((people, model), (vary_h, vary_m), layout, plan)

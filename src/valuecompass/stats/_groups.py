@@ -325,11 +325,20 @@ def statistics_of(
     cells: Cells, layout: Layout, groups: tuple[str, ...]
 ) -> dict[str, dict[str, FloatArray]]:
     """:func:`group_statistics` from cells already coded."""
-    how, ties = layout.group_distance, layout.ties
-    per_context = cells.pool(-1)  # (..., C)
-    context_metrics = per_context.metrics(how, ties)
     kinds = {g: "overall" if g == "overall" else layout.rule(g).kind for g in groups}
     per_value = cells.pool(-2) if {"item", "items"} & set(kinds.values()) else None
+    return statistics_of_sums(cells.pool(-1), per_value, layout, groups)
+
+
+def statistics_of_sums(
+    per_context: Sums, per_value: Sums | None, layout: Layout, groups: tuple[str, ...]
+) -> dict[str, dict[str, FloatArray]]:
+    """:func:`group_statistics` from cells already pooled per context (``(..., C)``) and per
+    value (``(..., K)``; ``None`` when no item grouping is asked for). The counts may be
+    expected ones (fractions of a cell), as the population target's are."""
+    how, ties = layout.group_distance, layout.ties
+    context_metrics = per_context.metrics(how, ties)
+    kinds = {g: "overall" if g == "overall" else layout.rule(g).kind for g in groups}
     out: dict[str, dict[str, FloatArray]] = {}
     for group, kind in kinds.items():
         if kind == "context":
