@@ -128,7 +128,9 @@ def ranks_command(
     table = boot.ranking(group, top_k).rename(columns={"p_top_k": f"p_top_{top_k}"})
     if fmt == "table":  # the header in the instrument's word (the data's column is "value")
         table = table.rename(columns={"value": instrument.item_noun})
-    emit(table, fmt, f"Misalignment ranking ({group})")
+    from valuecompass.cli._render import interval_words
+
+    emit(table, fmt, f"Misalignment ranking ({group}); {interval_words(ci, 'design')}")
 
 
 @rigor_group.command("sensitivity")

@@ -19,7 +19,15 @@ from valuecompass.report import _tables as tb
 from valuecompass.report._htmltable import Shade
 from valuecompass.report._inputs import ReportData
 from valuecompass.report._section import Assets, TableAsset
-from valuecompass.stats import FACTORS, Method, Rigor, answers_factors, rigor
+from valuecompass.stats import (
+    FACTORS,
+    TARGET_WORDS,
+    Method,
+    Rigor,
+    answers_factors,
+    bootstrap,
+    rigor,
+)
 
 
 @dataclass(frozen=True)
@@ -58,9 +66,15 @@ class RigorSection:
                           method=self.method)
             for m, a in data.aligned
         }  # fmt: skip
+        population = {
+            m.name: bootstrap(a, people, m.source.answers, seed=self.seed, level=self.level,
+                              resamples=self.resamples, groups=("overall",), rank_groups=(),
+                              target="population").overall()
+            for m, a in data.aligned
+        }  # fmt: skip
         names = tb.display_names(data.instrument)
         tables = [
-            self._headline(results, assets),
+            self._headline(results, assets, population),
             self._by_country(results, assets, names, design_counts(data)[0], data),
             self._sensitivity(results, assets, names, data),
             self._significance(results, assets, names, data),
@@ -76,17 +90,28 @@ class RigorSection:
             "prompts": prompts_n,
         }
 
-    def _headline(self, results: dict[str, Rigor], assets: Assets) -> TableAsset:
+    def _headline(
+        self, results: dict[str, Rigor], assets: Assets, population: dict[str, dict[str, float]]
+    ) -> TableAsset:
         rows = []
         for name, r in results.items():
             head = r.headline(_first_axis(r))
             row = head.iloc[-1]
             rows.append({"model": name} | {k: float(row[k]) for k in row.index[1:]})
+            pop = population[name]
+            for stat in ("f1", "distance"):
+                rows[-1][f"population_{stat}"] = (
+                    f"{pop[stat]:.3f} [{pop[f'{stat}_low']:.3f}, {pop[f'{stat}_high']:.3f}]"
+                )
         return assets.table(
             "rigor-overall",
             "Overall rate and distance with intervals, beside the human ceiling",
-            f"{round(self.level * 100)}% bootstrap intervals (people and prompt answers "
-            "resampled within each context). ceiling: two halves of each context's people "
+            f"{round(self.level * 100)}% bootstrap intervals: {TARGET_WORDS['design']} (people "
+            "and prompt answers resampled within each context; they cover what a study of this "
+            "size would find again, not the figures of the true cell means). population_f1 and "
+            f"population_distance: {TARGET_WORDS['population']} (an empirical-Bayes estimate "
+            "of the F1 and distance of every person's and every prompt's mean, with its "
+            "interval). ceiling: two halves of each context's people "
             "against each other; model half: the model against one half, the fair comparison "
             "with the ceiling.",
             pd.DataFrame(rows),

@@ -181,9 +181,11 @@ def expected_sums(
     with np.errstate(invalid="ignore", divide="ignore"):
         sh, sm = np.sqrt(vh), np.sqrt(vm)
         zh, zm = (mh - THRESHOLD) / sh, (mm - THRESHOLD) / sm
-        ph, pm = ndtr(zh), ndtr(zm)  # P(true mean past the threshold)
+        # P(true mean past the threshold); a noiseless cell exactly on it counts half
+        ph, pm = np.nan_to_num(ndtr(zh), nan=0.5), np.nan_to_num(ndtr(zm), nan=0.5)
         rho = np.clip(cov / (sh * sm), -0.99, 0.99)
-        both = _both_past(np.nan_to_num(zh), np.nan_to_num(zm), np.nan_to_num(rho))
+        zh, zm = np.clip(np.nan_to_num(zh), -40, 40), np.clip(np.nan_to_num(zm), -40, 40)
+        both = _both_past(zh, zm, np.nan_to_num(rho))
         d, sd = mm - mh, np.sqrt(np.maximum(vh + vm - 2 * cov, 0.0))
         z = d / sd
         folded = d * (1.0 - 2.0 * ndtr(-z)) + sd * np.sqrt(2.0 / np.pi) * np.exp(-0.5 * z * z)
