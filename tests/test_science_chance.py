@@ -202,3 +202,49 @@ def test_align_centre_reports_chance_on_the_released_data(released: Path) -> Non
     assert {"f1_chance", "f1_corrected", "kappa"} <= set(rows[0])
     raw = json.loads(CliRunner().invoke(main, args).stdout)["overall"]
     assert "f1_chance" not in raw and raw["kappa"] == pytest.approx(0.307, abs=0.0015)
+
+
+@pytest.mark.slow
+def test_the_bundled_model_centred_over_people_values_with_chance(
+    released: Path, tmp_path: Path, form: Instrument
+) -> None:
+    # SmolLM2 answers eight values in one context; centred over the released people's rated
+    # values, its chance F1 is 2PQ/(n(P + Q)) of the labels and its corrected F1 its kappa.
+    from valuecompass import align_sources
+
+    db = tmp_path / "s.db"
+    items = "honest,wealth,national_security,equality,freedom,ambitious,obedient,helpful"
+    ran = CliRunner().invoke(main, [
+        "run", "--model", "local", "-M", "threads=1", "--where", "country=india", "--where",
+        "scenario=education", "--variants", "0", "--items", items, "--mode", "item",
+        "--max-tokens", "2", "--no-progress", "--db", str(db), "--run", "smol",
+    ])  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    src = f"{db}#smol"
+    result = align_sources(released, src, centre=True)
+    a = result.alignment
+    cells = a.cells().dropna(subset=["human", "model"])
+    n = len(cells)
+    assert n >= 4  # most of the eight answers parsed and met a people's cell
+    p, q = cells["human_label"].sum(), cells["model_label"].sum()
+    overall = a.overall()
+    expected = 0.0 if p + q == 0 else 2 * p * q / (n * (p + q))
+    assert overall["f1_chance"] == pytest.approx(expected)
+    assert overall["f1_corrected"] == pytest.approx(overall["kappa"], nan_ok=True)
+    # The prompt set's mean is taken over each Indian education respondent's rated values.
+    raw = align_sources(released, src)
+    assert raw.human_answers is not None and raw.model_answers is not None
+    h, m = raw.human_answers, raw.model_answers
+    h = h[(h["country"] == "india") & (h["scenario"] == "education")]
+    own = m.set_index("value")["position"]
+    means = [
+        own.reindex(list(set(g.loc[g["position"].notna(), "value"]))).dropna().mean()
+        for _, g in h.groupby("respondent")
+    ]
+    mid = float(np.mean([np.mean([s.positions[0], s.positions[-1]]) for s in form.rating_scales
+                         if s.id == form.scale_for(form.wording_ids[0]).id]))  # fmt: skip
+    assert result.model_answers is not None
+    np.testing.assert_allclose(
+        result.model_answers["position"].to_numpy(),
+        m["position"].to_numpy() - np.nanmean(means) + mid,
+    )
