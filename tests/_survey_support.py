@@ -39,6 +39,7 @@ PG_ENV = "VALUECOMPASS_TEST_PG_URL"
 BACKENDS = ["sqlite", "postgresql"]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ITEM = re.compile(r'name="r_([a-z0-9_-]+)" value=')
+HIDDEN = re.compile(r'type="hidden" name="(?!csrf")([a-z_]+)" value="([^"]*)"')
 TOKEN = "admin-token-for-tests-0123456789"
 EXPECT = {c.id: c.expected(load_instrument().people_scale) for c in load_content().attention_checks}
 
@@ -139,6 +140,7 @@ class Walker:
         self.token = ""
         self.session: str | None = None  # the session the token was made in
         self.given: dict[str, str] = {}
+        self.hidden: dict[str, dict[str, str]] = {}  # per page: the hidden fields its form sends
 
     def get(self, url: str, **params: str) -> httpx.Response:
         """GET a page, keeping its CSRF token (made for this participant's session)."""
@@ -146,6 +148,8 @@ class Walker:
         if page.status_code == 200 and CSRF.search(page.text):
             self.token = token_of(page)
             self.session = self.web.cookies.get(SESSION_COOKIE)
+        if CSRF.search(page.text):
+            self.hidden[url] = dict(HIDDEN.findall(page.text))
         return page
 
     def arrive(self, **link: str) -> httpx.Response:
@@ -155,7 +159,7 @@ class Walker:
         """POST a form as a browser would: from its page, loaded in the current session."""
         if self.web.cookies.get(SESSION_COOKIE) != self.session and url != "/consent":
             self.get(url)
-        return self.web.post(url, data={"csrf": self.token, **data})
+        return self.web.post(url, data={"csrf": self.token, **self.hidden.get(url, {}), **data})
 
     def consent(self, **link: str) -> httpx.Response:
         self.arrive(**link)

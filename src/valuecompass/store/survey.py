@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Update, bindparam, case, func, select, update
+from sqlalchemy import Connection, Engine, Update, bindparam, case, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from valuecompass.store._survey_choices import (
     SHOWN_FIRST,
+    ChoiceCount,
     Dealt,
+    choice_counts,
     choices_of,
     deal_choices,
     has_choices,
@@ -27,6 +29,7 @@ from valuecompass.store._survey_choices import (
     human_choices,
     save_choices,
     slot_of,
+    withdraw_choices,
 )
 from valuecompass.store._survey_quota import AddressFull, Holds, assign
 from valuecompass.store._survey_read import (
@@ -38,6 +41,7 @@ from valuecompass.store._survey_read import (
     respondent,
 )
 from valuecompass.store._survey_study import (
+    IN_PROGRESS,
     InProgress,
     Study,
     admin_session_valid,
@@ -51,6 +55,7 @@ from valuecompass.store._survey_study import (
 from valuecompass.store._survey_tables import (
     answers,
     aware,
+    choices,
     context_key,
     context_pairs,
     default_axes,
@@ -64,6 +69,7 @@ from valuecompass.store._survey_tables import (
 __all__ = [
     "SHOWN_FIRST",
     "AddressFull",
+    "ChoiceCount",
     "Dealt",
     "InProgress",
     "Participant",
@@ -72,12 +78,14 @@ __all__ = [
     "admin_session_valid",
     "answers_of",
     "cell_counts",
+    "choice_counts",
     "choices_of",
     "complete",
     "context_key",
     "context_pairs",
     "create_participant",
     "deal_choices",
+    "dealt_in_progress",
     "default_axes",
     "end_admin_session",
     "find_participant",
@@ -103,6 +111,7 @@ __all__ = [
     "stored_studies",
     "stored_study",
     "survey_axes",
+    "withdraw_choices",
 ]
 
 
@@ -161,6 +170,29 @@ def _participant(row: Any) -> Participant:
     for stamp in ("form_started_at", "form_finished_at"):
         data[stamp] = aware(data[stamp])
     return Participant(**data)
+
+
+def dealt_in_progress(engine: Engine, study_id: str) -> list[tuple[Participant, str]]:
+    """(participant, item) for every pair of actions dealt to STUDY_ID's participants part-way
+    through, in participant and dealt order."""
+    query = (
+        select(*_FIELDS, choices.c.item)
+        .join(choices, choices.c.participant_id == participants.c.id)
+        .where(participants.c.study_id == study_id, participants.c.step.in_(IN_PROGRESS))
+        .order_by(participants.c.id, choices.c.seq)
+    )
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(choices.name):  # a store older than schema 13
+            return []
+        rows = conn.execute(query).all()
+    found = []
+    for row in rows:
+        data = {name: row._mapping[name] for name in Participant.__dataclass_fields__}
+        data["item_order"] = tuple(data["item_order"].split())
+        for stamp in ("form_started_at", "form_finished_at"):
+            data[stamp] = aware(data[stamp])
+        found.append((Participant(**data), str(row.item)))
+    return found
 
 
 def secret(engine: Engine, name: str, make: str) -> str:

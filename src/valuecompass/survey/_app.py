@@ -46,14 +46,14 @@ def create_app(settings: SurveySettings, engine: Engine) -> FastAPI:
     """The survey app for SETTINGS, storing in ENGINE (opened with :func:`open_store`).
 
     Raises :class:`SurveyConfigError` when SETTINGS would break the study's participants in
-    progress (an instrument without an item or scenario they were given)."""
+    progress (an instrument without an item or scenario they were given, an action set in
+    which a pair dealt to them is gone or reworded)."""
     env = _templates()
-    open_study(settings, engine)
+    pairs = load_pairs(settings, engine)
+    open_study(settings, engine, pairs)
     short_waits(engine, settings.db_wait_seconds)
     secret = store.secret(engine, "csrf", secrets.token_hex(32)).encode()
-    survey = Survey(
-        settings, engine, env, secret, radios=_radios, pairs=load_pairs(settings, engine)
-    )
+    survey = Survey(settings, engine, env, secret, radios=_radios, pairs=pairs)
     first = survey.texts[survey.languages[0]]  # what pages without a language show
     env.globals.update(
         content=first.content, ui=first.ui, t=first.t, path=first.path, lang=first.language

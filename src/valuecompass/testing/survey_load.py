@@ -317,6 +317,15 @@ _PAIR = re.compile(
 )
 
 
+_SHOWN = re.compile(r'name="shown" value="([0-9a-f]*)"')
+
+
+def shown_digest(page: str) -> str:
+    """The digest of the texts a choice page shows, which its form carries back."""
+    found = _SHOWN.search(page)
+    return found.group(1) if found else ""
+
+
 def pairs_shown(page: str) -> dict[str, dict[str, str]]:
     """Item → place → action text, as a choice page shows them."""
     found: dict[str, dict[str, str]] = {}
@@ -333,6 +342,7 @@ async def _choose(conn: Connection, seat: Seat, salt: int, chooser: Chooser) -> 
         _, _, page = await conn.get(where)
         pairs = pairs_shown(page.decode())
         form = {f"c_{item}": chooser(item, salt, texts) for item, texts in pairs.items()}
+        form["shown"] = shown_digest(page.decode())
         status, head, body = await conn.post(where, {"csrf": seat.csrf, **form})
         if status != 303:
             raise RuntimeError(f"{where}: {status} for {seat.pid}: {body[:300]!r}")
