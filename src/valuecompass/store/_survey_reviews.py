@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS survey_reviews (
 """
 
 #: How often a deal that lost a race for a place is tried again.
-_TRIES = 8
+_TRIES = 20
 
 
 def add_reviews_table(conn: Connection) -> None:
