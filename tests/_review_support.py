@@ -38,8 +38,10 @@ def review_set(
     items: Iterable[str] = ITEMS,
     instrument: Instrument = ACTIONS,
     name: str = SET,
+    instrument_arg: str | None = None,
 ) -> None:
-    """Import the set NAME of INSTRUMENT for CELLS (levels of its context axes) and ITEMS."""
+    """Import the set NAME of INSTRUMENT (given to the command as INSTRUMENT_ARG, by default
+    its id) for CELLS (levels of its context axes) and ITEMS."""
     path = tmp_path / f"{name}.csv"
     names = {item.id: item.name for item in instrument.items}
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -52,7 +54,7 @@ def review_set(
                 out.writerow([*cell, item, "expresses", f"I keep {word} close.", f"keep {word}"])
                 out.writerow([*cell, item, "opposes", f"I drop {word} for now.", f"drop {word}"])
     args = ["actions", "import", str(path), "--set", name, "--db", db]
-    args += ["--instrument", instrument.id]
+    args += ["--instrument", instrument_arg or instrument.id]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
 

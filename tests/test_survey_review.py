@@ -8,23 +8,27 @@ nothing stored lost.
 
 from __future__ import annotations
 
+import html
 import time
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 import _survey_support as support
 from _choice_support import truncate_actions
 from _review_support import ACTIONS, CELLS, SET, all_yes, review_all, review_set, shown
 from _survey_support import Walker
+from valuecompass.cli import main
 from valuecompass.instrument import load_instrument
 from valuecompass.store import actions as action_store
 from valuecompass.store import reviews as review_store
 from valuecompass.store._survey_reviews import dealt_reviews
 from valuecompass.store.reviews import CRITERIA
-from valuecompass.survey import SurveyConfigError
+from valuecompass.survey import SurveyConfigError, load_content
 
 pg_database, store_url, engine = support.pg_database, support.store_url, support.engine
 STUDY = {"instrument": ACTIONS, "action_set": SET, "study": "review", "quota": 20,
@@ -256,3 +260,42 @@ def test_the_review_pages_are_in_german_and_french(
         refused = walker.post("/review/1", {"intended_x": "yes"})
         assert refused.status_code == 400
         assert "could not be saved" not in refused.text
+
+
+def test_a_review_study_of_an_instrument_unlike_the_value_form_uses_its_words(
+    engine: Engine, store_url: str, tmp_path: Path
+) -> None:
+    """odd_instrument.yaml: items are traits, three context axes, its own scale; the review
+    pages speak of traits and show each action's every axis, and the export has them all."""
+    truncate_actions(engine)
+    odd = load_instrument(Path(__file__).parent / "data" / "odd_instrument.yaml")
+    checks = {c.id: c.expected(odd.people_scale) for c in load_content().attention_checks}
+    cells = [("north", "shop", "formal"), ("south", "farm", "casual")]
+    odd_file = str(Path(__file__).parent / "data" / "odd_instrument.yaml")
+    review_set(store_url, tmp_path, cells, ("tidy", "warm"), instrument=odd,
+               instrument_arg=odd_file)  # fmt: skip
+    walker = _walker(engine, instrument=odd, scenarios=(), reviews_per_page=8)
+    walker.to_form("north")
+    walker.form(lambda item, i: checks.get(item, ("a", "b", "c", "d", "e", "f", "g")[i % 7]))
+    walker.web.get("/reviews")
+    page = walker.get("/review/1")
+    assert page.status_code == 200 and len(shown(page)) == 4
+    text = html.unescape(page.text)
+    assert "trait" in text and "the value" not in text.lower()
+    assert 'Does this action express the trait "' in text or "go against the trait" in text
+    names = {a.name for a in odd.context_axes}
+    assert all(f"<dt>{n}</dt>" in text for n in names), names
+    review_all(walker)
+    assert walker.finish().headers["location"] == "/done"
+    out, reviews = tmp_path / "answers.csv", tmp_path / "reviews.csv"
+    args = ["survey", "export", "--db", store_url, "--instrument", str(
+        Path(__file__).parent / "data" / "odd_instrument.yaml"), "--out", str(out),
+        "--reviews", str(reviews)]  # fmt: skip
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(reviews, dtype=str, keep_default_na=False)
+    assert list(table.columns)[:4] == ["region", "setting", "tone", "value"]
+    assert len(table) == 4 and set(table["intended"]) == {"yes"}
+    assert {tuple(r) for r in table[["region", "setting", "tone"]].itertuples(index=False)} <= set(
+        cells
+    )
