@@ -21,6 +21,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from valuecompass.instrument import load_instrument
 from valuecompass.store import open_store
+from valuecompass.store._survey_reviews import dealt_reviews
 from valuecompass.store._survey_tables import (
     admin_sessions,
     answers,
@@ -69,7 +70,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url: str = request.getfixturevalue("pg_database")
     engine = open_store(url)
-    tables = (answers, choices, texts, slots, participants, secrets_table, studies, admin_sessions)
+    tables = (answers, choices, dealt_reviews, texts, slots, participants, secrets_table, studies,
+              admin_sessions)  # fmt: skip
     names = ", ".join(t.name for t in tables)
     with engine.begin() as conn:  # numbering restarts too, as in a new SQLite file
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
@@ -184,7 +186,7 @@ class Walker:
             shown += items
             reply = self.post(f"/page/{page}", data)
             assert reply.status_code == 303, reply.text
-            if reply.headers["location"] in ("/open", "/choices"):
+            if reply.headers["location"] in ("/open", "/choices", "/reviews"):
                 return shown
             page += 1
 

@@ -40,6 +40,17 @@ from valuecompass.store._survey_read import (
     participants_frame,
     respondent,
 )
+from valuecompass.store._survey_reviews import (
+    REVIEW_COLUMNS,
+    Assigned,
+    Deal,
+    deal_reviews,
+    dealt_reviews,
+    review_counts,
+    reviews_of,
+    save_reviews,
+    survey_reviews,
+)
 from valuecompass.store._survey_study import (
     IN_PROGRESS,
     InProgress,
@@ -67,9 +78,12 @@ from valuecompass.store._survey_tables import (
 )
 
 __all__ = [
+    "REVIEW_COLUMNS",
     "SHOWN_FIRST",
     "AddressFull",
+    "Assigned",
     "ChoiceCount",
+    "Deal",
     "Dealt",
     "InProgress",
     "Participant",
@@ -85,7 +99,9 @@ __all__ = [
     "context_pairs",
     "create_participant",
     "deal_choices",
+    "deal_reviews",
     "dealt_in_progress",
+    "dealt_reviews",
     "default_axes",
     "end_admin_session",
     "find_participant",
@@ -101,9 +117,12 @@ __all__ = [
     "participants_frame",
     "prolific_taken",
     "record_study",
+    "review_counts",
+    "reviews_of",
     "save_choices",
     "save_demographics",
     "save_page",
+    "save_reviews",
     "secret",
     "set_step",
     "slot_of",
@@ -111,6 +130,7 @@ __all__ = [
     "stored_studies",
     "stored_study",
     "survey_axes",
+    "survey_reviews",
     "withdraw_choices",
 ]
 
@@ -361,7 +381,7 @@ def _save_guard(last: bool, next_step: str = "open") -> Update:
         update(participants)
         .where(
             participants.c.id == bindparam("b_pid"),
-            participants.c.step.in_(("form", "choice", "open")),
+            participants.c.step.in_(("form", "choice", "review", "open")),
             participants.c.form_page >= bindparam("b_previous"),
         )
         .values(**values)
@@ -371,6 +391,7 @@ def _save_guard(last: bool, next_step: str = "open") -> Update:
 _SAVE = _save_guard(last=False)
 _SAVE_LAST = _save_guard(last=True)
 _SAVE_LAST_CHOICE = _save_guard(last=True, next_step="choice")
+_SAVE_LAST_REVIEW = _save_guard(last=True, next_step="review")
 
 
 def save_page(
@@ -381,12 +402,14 @@ def save_page(
     *,
     last: bool,
     choices_next: bool = False,
+    reviews_next: bool = False,
 ) -> bool:
     """Store one Value Form page's (item, code) answers in one transaction, idempotently.
 
     The page's answers replace any it had; the participant's saved-page count only grows. The
     last page also stamps the form's finishing time and moves the participant on to the open
-    questions (to the choices, with CHOICES_NEXT). Nothing is written, and the answer is
+    questions (to the choices, with CHOICES_NEXT; to the reviews, with REVIEWS_NEXT). Nothing
+    is written, and the answer is
     ``False``, unless the participant is on the form and has saved the page before this one:
     the check and the write are one transaction, so a page sent after the participant
     finished cannot change their answers.
@@ -401,7 +424,10 @@ def save_page(
     if last:
         params["b_finished"] = stamp
     with engine.begin() as conn:
-        guard = (_SAVE_LAST_CHOICE if choices_next else _SAVE_LAST) if last else _SAVE
+        guard = _SAVE
+        if last:
+            guard = _SAVE_LAST_CHOICE if choices_next else _SAVE_LAST
+            guard = _SAVE_LAST_REVIEW if reviews_next else guard
         if conn.execute(guard, params).rowcount != 1:
             return False
         _upsert_answers(conn, participant_id, page, codes)

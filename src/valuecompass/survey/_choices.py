@@ -129,7 +129,7 @@ def load_pairs(settings: SurveySettings, engine: Engine) -> Pairs | None:
     line: a set the store lacks, a set of another instrument, a set with no whole pair in the
     contexts the study assigns."""
     name = settings.action_set
-    if name is None:
+    if name is None or settings.kind != "choice":
         return None
     found = action_store.get_set(engine, name)
     if found is None:
