@@ -25,8 +25,8 @@ from valuecompass.runner._execute import (
     Distributed,
     Item,
     Producer,
-    drain,
     feed_all,
+    gather,
     prestart_producer,
     start_producer,
 )
@@ -51,6 +51,12 @@ if TYPE_CHECKING:
     from valuecompass.runner._request_process import ProcessProducer
 
     Task = RatingTask | ChoiceTask
+
+
+#: Answers stored in one transaction at most; and how long the writer waits for more to come
+#: after the first (a commit for each answer as it arrives costs more than the answer).
+GROUP = 512
+GATHER = 0.05
 
 
 class RunAborted(ValueCompassError, RuntimeError):
@@ -412,7 +418,7 @@ def _ask(
                     first = results.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                batch = drain(results, first, 512)
+                batch = gather(results, first, min(GROUP, remaining), GATHER)
                 errors = [item for item in batch if isinstance(item, BaseException)]
                 done = [item for item in batch if not isinstance(item, BaseException)]
                 _store(engine, shared(done), summary)
