@@ -30,10 +30,12 @@ class _Option:
 
 @dataclass(frozen=True, slots=True)
 class _View:
-    """A scale as parsing reads it: its options (points, then missing codes) and positions."""
+    """A scale as parsing reads it: its options (points, then missing codes) and positions;
+    BARE: the codes of its points that an answer of just that code reads as, unchanged."""
 
     options: tuple[_Option, ...]
     positions: dict[str, float]
+    bare: frozenset[str] = frozenset()
 
     def position_of(self, code: str) -> float | None:
         return self.positions.get(code)
@@ -68,7 +70,19 @@ def _make_view(scale: AnyScale) -> _View:
     else:
         options = tuple(_Option(o.code, o.label, o.position, o.aliases) for o in scale.options)
     positions = {o.code: o.position for o in options if o.position is not None}
-    return _View(options, positions)
+    return _View(options, positions, frozenset(c for c in positions if _is_bare(c)))
+
+
+def _is_bare(code: str) -> bool:
+    """An answer of just CODE is that code: nothing in it is stripped, unwrapped or read as
+    an error (see :func:`_parse_item`)."""
+    return (
+        bool(code)
+        and code == code.strip().strip("\"'").strip()
+        and "<" not in code
+        and "`" not in code
+        and not _ERROR.match(code)
+    )
 
 
 class Missing(StrEnum):
@@ -174,7 +188,10 @@ def _from_code(raw: str, scale: _View, code: str) -> Parsed:
 def parse_item(text: str, scale: AnyScale, fallbacks: Iterable[AnyScale] = ()) -> Parsed:
     """Parse a one-item answer. Tries the whole text, then its first line, then the first
     option code or label that appears as a word in it."""
-    return _parse_item(text, _view(scale), tuple(_view(f) for f in fallbacks))
+    view = _view(scale)
+    if text in view.bare:  # the common case, a bare option code: read as it is
+        return Parsed(raw=text, code=text, position=view.positions[text])
+    return _parse_item(text, view, tuple(_view(f) for f in fallbacks))
 
 
 def _parse_item(text: str, scale: _View, fallbacks: tuple[_View, ...]) -> Parsed:
