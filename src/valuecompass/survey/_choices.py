@@ -124,12 +124,13 @@ def page_digest(shown: Sequence[tuple[str, str, str]]) -> str:
     return hashlib.sha256(words.encode()).hexdigest()
 
 
-def load_pairs(settings: SurveySettings, engine: Engine) -> Pairs | None:
-    """The pairs of the study's action set (``None`` for a study without one). Refused in one
-    line: a set the store lacks, a set of another instrument, a set with no whole pair in the
-    contexts the study assigns."""
+def served_set(
+    settings: SurveySettings, engine: Engine, kind: str
+) -> action_store.ActionSet | None:
+    """The action set a study of KIND serves (``None`` for a study of another kind or without
+    one). Refused in one line: a set the store lacks, a set of another instrument."""
     name = settings.action_set
-    if name is None or settings.kind != "choice":
+    if name is None or settings.kind != kind:
         return None
     found = action_store.get_set(engine, name)
     if found is None:
@@ -144,6 +145,17 @@ def load_pairs(settings: SurveySettings, engine: Engine) -> Pairs | None:
             f"--actions {name}: the set holds actions of instrument {found.instrument!r}, the "
             f"survey serves {inst.id!r}; give --instrument {found.instrument} or another set"
         )
+    return found
+
+
+def load_pairs(settings: SurveySettings, engine: Engine) -> Pairs | None:
+    """The pairs of the study's action set (``None`` for a study without one). Refused in one
+    line: a set the store lacks, a set of another instrument, a set with no whole pair in the
+    contexts the study assigns."""
+    found = served_set(settings, engine, "choice")
+    if found is None:
+        return None
+    name = found.name
     pairs = read_pairs(engine, settings, found)
     if not _any_assigned(pairs, settings):
         raise SurveyConfigError(

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from valuecompass.store import actions as action_store
 from valuecompass.store import survey as store
+from valuecompass.survey._choices import served_set
 from valuecompass.survey._settings import SurveyConfigError, SurveySettings
 
 
@@ -48,22 +49,10 @@ class ReviewSet:
 def load_review_set(settings: SurveySettings, engine: Engine) -> ReviewSet | None:
     """The review study's set (``None`` for another study). Refused in one line: a set the
     store lacks, a set of another instrument, a set without one action to review."""
-    name = settings.action_set
-    if settings.kind != "review" or name is None:
-        return None
-    found = action_store.get_set(engine, name)
+    found = served_set(settings, engine, "review")
     if found is None:
-        known = ", ".join(s.name for s in action_store.list_sets(engine)) or "none"
-        raise SurveyConfigError(
-            f"--actions {name}: no action set of that name in the study's store; sets there: "
-            f"{known} (valuecompass actions import or actions generate makes one)"
-        )
-    inst = settings.instrument
-    if found.instrument != inst.id:
-        raise SurveyConfigError(
-            f"--actions {name}: the set holds actions of instrument {found.instrument!r}, the "
-            f"survey serves {inst.id!r}; give --instrument {found.instrument} or another set"
-        )
+        return None
+    name, inst = found.name, settings.instrument
     table = action_store.set_actions(engine, found)
     if not (table["missing"] == "").any():
         raise SurveyConfigError(
