@@ -210,3 +210,21 @@ def test_stored_probabilities_are_written_as_json_writes_them(probs: dict[str, f
     from valuecompass.runner._parse import probs_text
 
     assert probs_text(probs) == json.dumps(probs, sort_keys=True)
+
+
+def test_a_python_literal_is_read_from_many_threads_at_once() -> None:
+    """Replies written as Python dicts are read the same from eight threads at once (CPython
+    3.11's literal reader is not safe to run in several threads together), and text that
+    spells no literal reads as ``None``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from valuecompass.answers import python_literal
+
+    text = "{'action': 'Option 2', 'why': ('a', {'b': [1, 2.5, None]})}"
+    want = {"action": "Option 2", "why": ("a", {"b": [1, 2.5, None]})}
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: python_literal(text), range(400)))
+    assert all(g == want for g in got)
+    assert python_literal("{'action': open('x')}") is None
+    assert python_literal("{'unclosed': ") is None
+    assert python_literal("[" * 10_000) is None

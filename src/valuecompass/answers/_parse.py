@@ -8,8 +8,10 @@ output: every failure becomes a :class:`Parsed` with ``position=None`` and a rea
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -220,6 +222,21 @@ def _search_option(raw: str, body: str, scale: _View) -> Parsed:
         ):
             return Parsed(raw=raw, code=option.code, position=option.position)
     return Parsed(raw=raw, missing=Missing.AMBIGUOUS if hits else Missing.UNRECOGNISED)
+
+
+#: ``ast.literal_eval`` from several threads at once can fail inside CPython 3.11 itself
+#: ("AST constructor recursion depth mismatch", fixed in later releases): one at a time.
+_LITERAL_LOCK = threading.Lock()
+
+
+def python_literal(text: str) -> object:
+    """The Python literal TEXT spells (a reply written as a dict with single quotes), or
+    ``None`` when it spells none; safe from any thread."""
+    with _LITERAL_LOCK:
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return None
 
 
 def extract_json_object(text: str) -> Mapping[str, object] | None:

@@ -136,7 +136,7 @@ class ScienceSection:
             "First the chance-corrected alignment rate, (F1 - chance) / (1 - chance), which "
             "equals Cohen's kappa, on raw scores and on person-centred scores (each "
             f"respondent's, and each prompt set's, mean over the {nouns} subtracted, the model "
-            "over the values each respondent rated; agree means 'more than its own average'); "
+            f"over the {nouns} each respondent rated; agree means 'more than its own average'); "
             "rank: the models' order by it. Then the plain F1 and its chance level (the exact "
             "mean F1 when the model's calls are shuffled within each context) both ways: "
             f"centring raises the share of people's disagree calls ({shares}), and with it "
