@@ -3,7 +3,9 @@
     PYTHONPATH=src python benchmarks/science_note.py [DATA]
 
 DATA is the released data folder (default ../shared/datasets/valuecompass-2025, else
-/work/shared/...). For each model: F1 and distance on raw and on person-centred scores; its
+/work/shared/...). For each model: F1, its chance level (the exact mean F1 with the model's
+calls shuffled within each context), kappa (= the chance-corrected F1) and distance on raw and
+on person-centred scores (the model centred over the values each respondent rated); its
 agreement across the 8 prompt variants (ICC(2,1), ICC(3,k) over all typed values); its
 internal consistency (alpha); the circle test of its answers (fit R, permutation p under the
 types null and under the weaker items null, adjacent pairs of the 10 types); and its
@@ -14,11 +16,14 @@ figures repeat exactly.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from valuecompass import align_sources
+from valuecompass.metrics import binarise
 from valuecompass.stats import circle_structure, reliability, steerability, value_grouping
 
 AXES = ["country", "scenario"]  # the Value Form's context columns
@@ -51,9 +56,11 @@ def model_rows(data: Path, model: str) -> tuple[dict[str, object], pd.DataFrame]
     weaker = circle_structure(
         raw.model_answers, groups, order, contexts=AXES, permutations=2000, seed=0, null="items"
     )
-    a, c = raw.alignment.overall(), centred.alignment.overall()
+    a, c = replace(raw.alignment, chance=True).overall(), centred.alignment.overall()
     row = {
-        "model": model, "f1": a["f1"], "f1_centred": c["f1"], "distance": a["distance"],
+        "model": model, "f1": a["f1"], "f1_centred": c["f1"], "f1_chance": a["f1_chance"],
+        "f1_chance_centred": c["f1_chance"], "kappa": a["kappa"], "kappa_centred": c["kappa"],
+        "distance": a["distance"],
         "distance_centred": c["distance"], "alpha": rel["alpha"], "icc2_1": rel["icc2_1"],
         "icc3_k": rel["icc3_k"], "circle_R": found.fit, "circle_p": found.p_value,
         "circle_p_items": weaker.p_value, "adjacent": f"{found.adjacent}/{found.groups}",
@@ -88,6 +95,9 @@ def main() -> None:
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     print(pd.DataFrame(rows).round(3).to_string(index=False))
+    centred = align_sources(data, data / "llm_outputs" / MODELS[0], centre=True)
+    shares = [np.nanmean(binarise(r.alignment.human.to_numpy())) for r in (people, centred)]
+    print(f"\npeople's disagree share: {shares[0]:.3f} raw, {shares[1]:.3f} centred")
     print(f"\npeople: alpha {rel['alpha']:.3f}, circle R {found.fit:.3f} "
           f"(p {found.p_value:.4f}; items null {weaker.p_value:.4f}), "
           f"adjacent {found.adjacent}/{found.groups}")  # fmt: skip

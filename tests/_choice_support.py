@@ -36,9 +36,10 @@ def hand_set(
     lacking: Iterable[str] = (),
     name: str = SET,
     instrument: Instrument = ACTIONS,
-) -> None:
+) -> str:
     """Import the hand set of INSTRUMENT for CELLS (levels of its two context axes) into DB;
-    the items in LACKING have no opposing action (it is kept missing: ``no_action``)."""
+    the items in LACKING have no opposing action (it is kept missing: ``no_action``). Returns
+    what the command said."""
     path = tmp_path / f"{name}.csv"
     gone = set(lacking)
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -56,6 +57,7 @@ def hand_set(
     args += ["--instrument", instrument.id]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
+    return done.output
 
 
 def truncate_actions(engine: Engine) -> None:

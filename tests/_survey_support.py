@@ -21,6 +21,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from valuecompass.instrument import load_instrument
 from valuecompass.store import open_store
+from valuecompass.store._survey_reviews import dealt_reviews
 from valuecompass.store._survey_tables import (
     admin_sessions,
     answers,
@@ -39,6 +40,7 @@ PG_ENV = "VALUECOMPASS_TEST_PG_URL"
 BACKENDS = ["sqlite", "postgresql"]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ITEM = re.compile(r'name="r_([a-z0-9_-]+)" value=')
+HIDDEN = re.compile(r'type="hidden" name="(?!csrf")([a-z_]+)" value="([^"]*)"')
 TOKEN = "admin-token-for-tests-0123456789"
 EXPECT = {c.id: c.expected(load_instrument().people_scale) for c in load_content().attention_checks}
 
@@ -68,7 +70,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url: str = request.getfixturevalue("pg_database")
     engine = open_store(url)
-    tables = (answers, choices, texts, slots, participants, secrets_table, studies, admin_sessions)
+    tables = (answers, choices, dealt_reviews, texts, slots, participants, secrets_table, studies,
+              admin_sessions)  # fmt: skip
     names = ", ".join(t.name for t in tables)
     with engine.begin() as conn:  # numbering restarts too, as in a new SQLite file
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
@@ -139,6 +142,7 @@ class Walker:
         self.token = ""
         self.session: str | None = None  # the session the token was made in
         self.given: dict[str, str] = {}
+        self.hidden: dict[str, dict[str, str]] = {}  # per page: the hidden fields its form sends
 
     def get(self, url: str, **params: str) -> httpx.Response:
         """GET a page, keeping its CSRF token (made for this participant's session)."""
@@ -146,6 +150,8 @@ class Walker:
         if page.status_code == 200 and CSRF.search(page.text):
             self.token = token_of(page)
             self.session = self.web.cookies.get(SESSION_COOKIE)
+        if CSRF.search(page.text):
+            self.hidden[url] = dict(HIDDEN.findall(page.text))
         return page
 
     def arrive(self, **link: str) -> httpx.Response:
@@ -155,7 +161,7 @@ class Walker:
         """POST a form as a browser would: from its page, loaded in the current session."""
         if self.web.cookies.get(SESSION_COOKIE) != self.session and url != "/consent":
             self.get(url)
-        return self.web.post(url, data={"csrf": self.token, **data})
+        return self.web.post(url, data={"csrf": self.token, **self.hidden.get(url, {}), **data})
 
     def consent(self, **link: str) -> httpx.Response:
         self.arrive(**link)
@@ -180,7 +186,7 @@ class Walker:
             shown += items
             reply = self.post(f"/page/{page}", data)
             assert reply.status_code == 303, reply.text
-            if reply.headers["location"] in ("/open", "/choices"):
+            if reply.headers["location"] in ("/open", "/choices", "/reviews"):
                 return shown
             page += 1
 

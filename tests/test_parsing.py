@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +170,61 @@ def test_parse_form_is_the_deprecated_name_of_parse_all() -> None:
     from valuecompass import answers as parsing
 
     assert parsing.parse_form is parsing.parse_all and parsing.FormParse is parsing.AllParse
+
+
+ODD = Path(__file__).parent / "data" / "odd_instrument.yaml"
+
+
+@pytest.mark.parametrize("path", [None, ODD])
+def test_a_bare_code_reads_as_the_whole_parse_reads_it(path: Path | None) -> None:
+    """An answer of just a code takes a short way; it reads exactly as the whole parse
+    (wrappers, error text, labels) reads it, for every code and label of every scale."""
+    from valuecompass.answers._parse import _parse_item, _view
+
+    instrument = load_instrument(path)
+    for scale in instrument.rating_scales:
+        fallbacks = [s for s in instrument.rating_scales if s is not scale]
+        others = tuple(_view(s) for s in fallbacks)
+        view = _view(scale)
+        answers = [*scale.codes, *(m.code for m in scale.missing), *(p.label for p in scale.points)]
+        for text in [*answers, " 1", "1 ", "'2'", "<think>3</think>", "error 1"]:
+            assert parse_item(text, scale, fallbacks) == _parse_item(text, view, others)
+    agreement = load_instrument().scale("agreement")
+    assert "2" in _view(agreement).bare and " 2" not in _view(agreement).bare
+    assert parse_item("2", agreement).position == 2.0
+    assert parse_item("2", agreement).raw == "2" and parse_item("2", agreement).code == "2"
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [
+        {"1": 0.125, "2": 0.6249999999999998, "3": 0.125, "4": 0.125},
+        {"4": 1e-05, "10": 0.99999, "-1": 0.0},
+        {'a"b': 0.5, "é": 0.25, "x\\y": 0.25},
+        {"1": float("nan"), "2": 1},
+        {"2": 1, "1": 0},
+    ],
+)
+def test_stored_probabilities_are_written_as_json_writes_them(probs: dict[str, float]) -> None:
+    """The store's ``probs`` text is ``json.dumps(probs, sort_keys=True)``, char for char."""
+    from valuecompass.runner._parse import probs_text
+
+    assert probs_text(probs) == json.dumps(probs, sort_keys=True)
+
+
+def test_a_python_literal_is_read_from_many_threads_at_once() -> None:
+    """Replies written as Python dicts are read the same from eight threads at once (CPython
+    3.11's literal reader is not safe to run in several threads together), and text that
+    spells no literal reads as ``None``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from valuecompass.answers import python_literal
+
+    text = "{'action': 'Option 2', 'why': ('a', {'b': [1, 2.5, None]})}"
+    want = {"action": "Option 2", "why": ("a", {"b": [1, 2.5, None]})}
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: python_literal(text), range(400)))
+    assert all(g == want for g in got)
+    assert python_literal("{'action': open('x')}") is None
+    assert python_literal("{'unclosed': ") is None
+    assert python_literal("[" * 10_000) is None

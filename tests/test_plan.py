@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from _tidy import model, people
 from valuecompass.cli import main
 from valuecompass.instrument import Instrument
 from valuecompass.metrics import align
-from valuecompass.stats import Target, make_pilot, plan_people, simulate
+from valuecompass.stats import Target, accuracy_curve, make_pilot, plan_people, simulate
 from valuecompass.stats._plan import power, smallest
 
 CONTEXTS = [("united_states", "healthcare"), ("india", "education")]
@@ -164,3 +165,95 @@ def test_plan_cli_bad_input(released: Path, args: list[str], message: str) -> No
     llm = str(released / "llm_outputs" / "gpt-4o-mini")
     code, _, err = _run("plan", "--humans", str(released), "--llm", llm, *args)
     assert code == 2 and message in err and err.startswith("error: ")
+
+
+def _population(form: Instrument, seed: int = 5) -> tuple[object, np.ndarray, np.ndarray]:
+    """A simulated population: two contexts, all values, six respondents each with a response
+    style (a shift) and their own answers 1..4 (some missing), and a model answering 3
+    everywhere. Returns the pilot, the people's scores (C, R, K) and the model's (C, K)."""
+    rng = np.random.default_rng(seed)
+    values = form.item_ids
+    k = len(values)
+    style = rng.integers(-1, 2, size=(2, 6, 1))
+    raw = np.clip(rng.integers(1, 5, size=(2, 6, k)) + style, 1, 4).astype(float)
+    raw[rng.random(raw.shape) < 0.1] = np.nan
+    rows = [
+        (c, t, v, f"{c}-{r}", None if np.isnan(raw[i, r, j]) else float(raw[i, r, j]))
+        for i, (c, t) in enumerate(CONTEXTS)
+        for r in range(6)
+        for j, v in enumerate(values)
+    ]
+    h = people(rows)
+    m = pd.concat(
+        [model([(c, t, v, 0, 3.0) for v in values]) for c, t in CONTEXTS], ignore_index=True
+    )
+    return make_pilot(align(h, m, form), h, m), (raw - 1) / 3, np.full((2, k), 2 / 3)
+
+
+def test_plan_bias_at_two_people_matches_a_direct_simulation(form: Instrument) -> None:
+    # Directly: draw two of each context's six respondents with replacement, take each cell's
+    # mean over the drawn who scored it, and the mean over all cells of |model - mean|; the
+    # large-N value is the same with the whole population's cell means.
+    pilot, scores, model_scores = _population(form)
+    rng = np.random.default_rng(11)
+    direct = []
+    for _ in range(20000):
+        drawn = np.stack([scores[c, rng.integers(0, 6, size=2)] for c in range(2)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a cell neither drawn scored
+            means = np.nanmean(drawn, axis=1)
+        direct.append(np.nanmean(np.abs(model_scores - means)))
+    with np.errstate(all="ignore"):
+        population = np.nanmean(np.abs(model_scores - np.nanmean(scores, axis=1)))
+    direct_bias = float(np.mean(direct)) - float(population)
+    curve = accuracy_curve(pilot, [2], reps=4000, seed=3, max_people=2000)
+    planned = curve.set_index("statistic").loc["distance"]
+    assert direct_bias > 0.01  # a real bias to find
+    assert planned["bias"] == pytest.approx(direct_bias, abs=0.005)
+    assert planned["large_n"] == pytest.approx(population, abs=0.005)
+
+
+def test_bias_not_half_width_sets_the_size(form: Instrument) -> None:
+    # Each cell: two respondents answer 1 (score 0) and two answer 3 (score 2/3) in a random
+    # pattern per value; the model answers 2 (score 1/3), the population's mean, everywhere.
+    # The distance's large-N value is about 0, but with N people a cell's mean strays by about
+    # (1/3)·sqrt(2/(pi·N)) on average: a bias that averaging over 112 cells does not remove,
+    # while their spread averages down. So bias, not half-width, sets the size.
+    rng = np.random.default_rng(0)
+    values = form.item_ids
+    rows = []
+    for c, t in CONTEXTS:
+        for v in values:
+            for r, pos in enumerate(rng.permutation([1.0, 1.0, 3.0, 3.0])):
+                rows.append((c, t, v, f"{c}-{r}", pos))
+    h = people(rows)
+    m = pd.concat([model([(c, t, v, 0, 2.0) for v in values]) for c, t in CONTEXTS])
+    pilot = make_pilot(align(h, m, form), h, m)
+    plan = plan_people([pilot], Target(half_width=0.03), 1, reps=400, seed=0).set_index("statistic")
+    row = plan.loc["distance"]
+    need = int(row["people_per_context"])
+    assert row["binds"] == "bias" and abs(row["bias"]) <= 0.03 and row["half_width"] <= 0.03
+    # (1/3)·sqrt(2/(pi·N)) - (its value at 2000, 0.006) <= 0.03 near N = 39.
+    assert 25 <= need <= 60
+    # Half as many people already meet the half-width: without the bias the plan says fewer.
+    half = accuracy_curve(pilot, [need // 2], reps=400, seed=0).set_index("statistic")
+    assert half.loc["distance", "half_width"] <= 0.03 < half.loc["distance", "bias"]
+
+
+def test_plan_explains_a_floor_that_ties_cause(released: Path) -> None:
+    llm = str(released / "llm_outputs" / "gpt-4o-mini")
+    code, out, err = _run(
+        "plan", "--humans", str(released), "--llm", llm, "--half-width", "0.01",
+        "--resamples", "100", "--at", "2", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    found = json.loads(out)
+    f1 = next(r for r in found["rows"] if r["statistic"] == "f1")
+    # 91 of people's cells sit exactly on 0.5; held at their labels the floor goes.
+    assert f1["people_per_context"] is None and f1["tied_cells"] == 91
+    assert f1["half_width"] > 0.01 >= f1["tie_floor"]
+    assert len(found["notes"]) == 1 and "artefact of the pilot's ties" in found["notes"][0]
+    # The distance's bias at two people: 0.251 against 0.225 at large N.
+    two = next(r for r in found["curve"] if r["statistic"] == "distance")
+    assert two["large_n"] == pytest.approx(0.225, abs=0.002)
+    assert two["large_n"] + two["bias"] == pytest.approx(0.251, abs=0.003)

@@ -33,6 +33,17 @@ def test_science_section_shows_the_findings_both_ways(released: Path, tmp_path: 
         assert both.loc[m, "f1"] == pytest.approx(raw["f1"])
         assert both.loc[m, "f1_centred"] == pytest.approx(centred["f1"])
         assert both.loc[m, "distance_centred"] == pytest.approx(centred["distance"])
+        # The chance-corrected rate (kappa) leads, both ways, beside each F1's chance level.
+        assert both.loc[m, "f1_corrected"] == pytest.approx(raw["kappa"])
+        assert both.loc[m, "f1_corrected_centred"] == pytest.approx(centred["kappa"])
+        assert both.loc[m, "f1_chance_centred"] == pytest.approx(centred["f1_chance"])
+    assert list(both.columns[:4]) == [
+        "f1_corrected", "f1_corrected_rank", "f1_corrected_centred", "f1_corrected_centred_rank"
+    ]  # fmt: skip
+    # Centring raises the F1 chance alone gives (deepseek: 0.343 raw, 0.485 centred).
+    deepseek = both.loc["deepseek-r1-distill-llama-70b"]
+    assert deepseek["f1_chance"] == pytest.approx(0.343, abs=0.0015)
+    assert deepseek["f1_chance_centred"] == pytest.approx(0.485, abs=0.0015)
     # The paper's headline rate (deepseek 0.529) and its National Security finding: people
     # endorse it, the model rejects it (gap > 0), among the largest gaps.
     assert both.loc["deepseek-r1-distill-llama-70b", "f1"] == pytest.approx(0.529, abs=0.0015)
@@ -63,6 +74,9 @@ def test_report_centre_states_it_and_centres_every_section(released: Path, tmp_p
     overall = pd.read_csv(files / "overall.csv").set_index("model")
     centred = align_sources(released, released / "llm_outputs" / MODELS[0], centre=True)
     assert overall.loc[MODELS[0], "f1"] == pytest.approx(centred.alignment.overall()["f1"])
+    expected = centred.alignment.overall()
+    assert overall.loc[MODELS[0], "f1_chance"] == pytest.approx(expected["f1_chance"])
+    assert overall.loc[MODELS[0], "f1_corrected"] == pytest.approx(expected["kappa"])
     assert "--centre" in (files / "provenance.json").read_text()
 
 

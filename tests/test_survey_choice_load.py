@@ -2,7 +2,8 @@
 serve --actions SET`` process, rating and choosing in a known pattern; ``survey export
 --choices`` writes their choices, and ``gap`` (people stated against people acted, from the
 store and from the export) and ``align`` (people acted against a model's choice run) match a
-hand computation from that pattern to 1e-12.
+hand computation from that pattern to 1e-12; and people acted against the REAL bundled model's
+choice run on the same set (a small grid) matches the pattern and the model's stored choices.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 import _survey_support as support
 from _choice_support import ACTIONS, hand_set, truncate_actions
@@ -157,3 +159,37 @@ def test_forty_participants_give_their_own_gap_and_it_matches_the_hand_computati
     assert np.allclose(cells["human"], hand["acted"], rtol=0, atol=1e-12)
     assert np.allclose(cells["model"], 1.0, rtol=0, atol=1e-12)
     assert np.allclose(cells["distance"], 1.0 - hand["acted"], rtol=0, atol=1e-12)
+
+    # people acted against the REAL bundled model's choices on the same set: three items of
+    # India x Politics, each pair in both orders (six prompts)
+    asked = ["ambitious", "honest", "wealth"]
+    run = ["run", "--task", "choice", "--instrument", ACTIONS.id, "--actions", "hand"]
+    run += ["--model", "local", "--db", store_url, "--run", "smol", "--no-progress"]
+    run += ["--countries", "India", "--where", "topic=Politics", "--items", ",".join(asked)]
+    run += ["--temperature", "0"]
+    made = CliRunner().invoke(main, run)
+    assert made.exit_code == 0, made.output
+    engine = open_store(store_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("select a.country, a.scenario, a.value, a.code from answers a join runs r on "
+                 "r.id = a.run_id where r.name = 'smol'")
+        ).all()  # fmt: skip
+    engine.dispose()
+    assert len(rows) == 6 and {(r[0], r[1]) for r in rows} == {("india", "politics")}
+    model: dict[str, list[float]] = {}
+    for _, _, item, code in rows:  # the model's stored choices: 1 opposing, 0 expressing
+        if code in ("expresses", "opposes"):
+            model.setdefault(item, []).append(1.0 if code == "opposes" else 0.0)
+    assert model, "the bundled model made no choice that could be read"
+    print(f"\nbundled model: {sum(map(len, model.values()))}/6 choices read, {model}")
+    real = align_sources(store_url, f"{store_url}#smol")
+    cells = real.alignment.cells().set_index(["country", "topic", "value"]).sort_index()
+    cells = cells[cells["model"].notna()]  # the cells the model was asked and answered
+    assert sorted(cells.index) == [("india", "politics", item) for item in sorted(model)]
+    for item, picks in model.items():
+        row = cells.loc[("india", "politics", item)]
+        human = hand.loc[("india", "politics", item), "acted"]
+        assert abs(row["human"] - human) < 1e-12
+        assert abs(row["model"] - sum(picks) / len(picks)) < 1e-12
+        assert abs(row["distance"] - abs(human - sum(picks) / len(picks))) < 1e-12

@@ -34,6 +34,7 @@ SAME_IN_BOTH = {
     ("fr", "axes.country.levels.canada.name"),  # Canada
     ("fr", "prompts.labels.options"),  # Options (matches "option" in the requirements)
     ("fr", "survey.ui.choice_option"),  # Action {number}
+    ("fr", "survey.ui.review_action"),  # Action {number}
 }
 
 #: English words that never occur in a German or French sentence of ours.

@@ -61,7 +61,9 @@ def align_sources(
 ) -> AlignResult:
     """Read both sources and align them; ``score="probs"`` scores the model by its option
     probabilities (see :func:`valuecompass.sources.load_source`); ``centre=True`` aligns
-    person-centred scores (see :func:`valuecompass.stats.centre_answers`).
+    person-centred scores, the model centred over the values the people rated (see
+    :func:`valuecompass.stats.centre_answers`), and adds each F1's chance level and the
+    chance-corrected F1 to the tables (:attr:`valuecompass.metrics.Alignment.chance`).
 
     EXCLUDE (an exclusion CSV, see :mod:`valuecompass.sources`) leaves its respondents out
     of the people's answers; GROUP_DISTANCE says how grouped distances are taken
@@ -98,9 +100,9 @@ def align_sources(
     if centre:
         from valuecompass.stats import centre_answers
 
-        h, m = centre_answers(h, form), centre_answers(m, form)
+        h, m = centre_answers(h, form), centre_answers(m, form, over=h)  # the same values
     return AlignResult(
-        alignment=align(h, m, form, group_distance, ties),
+        alignment=align(h, m, form, group_distance, ties, chance=centre),
         humans=h_report,
         llm=m_report,
         human_answers=on_reference_scale(h, form, "humans"),

@@ -27,6 +27,7 @@ from valuecompass.answers._parse import (
     parse_form,
     parse_item,
     parse_option,
+    python_literal,
 )
 from valuecompass.answers._scales import (
     HUMANS,
@@ -87,6 +88,7 @@ __all__ = [
     "parse_form",
     "parse_item",
     "parse_option",
+    "python_literal",
     "read_csv",
     "read_tidy",
     "reference_scale",

@@ -18,13 +18,12 @@ What is kept, and why an action may be missing (the store's reasons):
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from valuecompass.answers._parse import extract_json_object, strip_wrappers
+from valuecompass.answers._parse import extract_json_object, python_literal, strip_wrappers
 
 #: English first-person words, matched as whole words without regard to case, except that
 #: ``US`` written in capitals is the country, not "us". Contractions (I'm, I've, we'll) match
@@ -79,10 +78,7 @@ def _object(reply: str, action_key: str) -> Mapping[str, object] | None:
     if found is not None and any(_norm(k) == wanted for k in found):
         return found
     if 0 <= start < end:
-        try:
-            data = ast.literal_eval(body[start : end + 1])
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            data = None
+        data = python_literal(body[start : end + 1])
         if isinstance(data, dict) and any(_norm(k) == wanted for k in data):
             return data
     return found

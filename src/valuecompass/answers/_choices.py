@@ -10,14 +10,13 @@ so that no later analysis needs the order the options were shown in again.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import pandas as pd
 
-from valuecompass.answers._parse import Missing, extract_json_object
+from valuecompass.answers._parse import Missing, extract_json_object, python_literal
 
 Inclination = Literal["expresses", "opposes"]
 #: The two inclinations of an action toward its item, in this order everywhere.
@@ -94,10 +93,8 @@ def parse_choice(text: str) -> tuple[int | None, str]:
 
 def _action_field(text: str) -> str:
     """The reply's ``action`` (a Python or JSON mapping, possibly fenced); else the text."""
-    data: object = None
-    try:
-        data = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+    data = python_literal(text.strip())
+    if data is None:
         data = extract_json_object(text)
     if isinstance(data, dict):
         for key, value in data.items():

@@ -8,8 +8,10 @@ output: every failure becomes a :class:`Parsed` with ``position=None`` and a rea
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -30,10 +32,12 @@ class _Option:
 
 @dataclass(frozen=True, slots=True)
 class _View:
-    """A scale as parsing reads it: its options (points, then missing codes) and positions."""
+    """A scale as parsing reads it: its options (points, then missing codes) and positions;
+    BARE: the codes of its points that an answer of just that code reads as, unchanged."""
 
     options: tuple[_Option, ...]
     positions: dict[str, float]
+    bare: frozenset[str] = frozenset()
 
     def position_of(self, code: str) -> float | None:
         return self.positions.get(code)
@@ -68,7 +72,19 @@ def _make_view(scale: AnyScale) -> _View:
     else:
         options = tuple(_Option(o.code, o.label, o.position, o.aliases) for o in scale.options)
     positions = {o.code: o.position for o in options if o.position is not None}
-    return _View(options, positions)
+    return _View(options, positions, frozenset(c for c in positions if _is_bare(c)))
+
+
+def _is_bare(code: str) -> bool:
+    """An answer of just CODE is that code: nothing in it is stripped, unwrapped or read as
+    an error (see :func:`_parse_item`)."""
+    return (
+        bool(code)
+        and code == code.strip().strip("\"'").strip()
+        and "<" not in code
+        and "`" not in code
+        and not _ERROR.match(code)
+    )
 
 
 class Missing(StrEnum):
@@ -174,7 +190,10 @@ def _from_code(raw: str, scale: _View, code: str) -> Parsed:
 def parse_item(text: str, scale: AnyScale, fallbacks: Iterable[AnyScale] = ()) -> Parsed:
     """Parse a one-item answer. Tries the whole text, then its first line, then the first
     option code or label that appears as a word in it."""
-    return _parse_item(text, _view(scale), tuple(_view(f) for f in fallbacks))
+    view = _view(scale)
+    if text in view.bare:  # the common case, a bare option code: read as it is
+        return Parsed(raw=text, code=text, position=view.positions[text])
+    return _parse_item(text, view, tuple(_view(f) for f in fallbacks))
 
 
 def _parse_item(text: str, scale: _View, fallbacks: tuple[_View, ...]) -> Parsed:
@@ -203,6 +222,21 @@ def _search_option(raw: str, body: str, scale: _View) -> Parsed:
         ):
             return Parsed(raw=raw, code=option.code, position=option.position)
     return Parsed(raw=raw, missing=Missing.AMBIGUOUS if hits else Missing.UNRECOGNISED)
+
+
+#: ``ast.literal_eval`` from several threads at once can fail inside CPython 3.11 itself
+#: ("AST constructor recursion depth mismatch", fixed in later releases): one at a time.
+_LITERAL_LOCK = threading.Lock()
+
+
+def python_literal(text: str) -> object:
+    """The Python literal TEXT spells (a reply written as a dict with single quotes), or
+    ``None`` when it spells none; safe from any thread."""
+    with _LITERAL_LOCK:
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return None
 
 
 def extract_json_object(text: str) -> Mapping[str, object] | None:

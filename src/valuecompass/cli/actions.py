@@ -71,6 +71,35 @@ def actions_import(path: Path, name: str, instrument_path: Path | None, db: str,
         for engine in opened:
             engine.dispose()
     click.echo(f"action set {found.name!r}: {added} actions added ({found.instrument})", err=True)
+    if added:
+        _note_served(db, found.name)
+
+
+def _note_served(db: str, name: str) -> None:
+    """Say so where a survey study in the store serves the set NAME to participants in
+    progress: the actions added reach only those dealt pairs after the survey next starts.
+
+    Adding never rewords nor removes an action a set holds (the store refuses that), so no
+    pair dealt to anyone changes: the command goes ahead, with this note."""
+    from valuecompass.store import open_store
+    from valuecompass.store import survey as survey_store
+
+    engine = open_store(db)
+    try:
+        for study in survey_store.stored_studies(engine):
+            if study.settings.get("action_set") != name:
+                continue
+            count = survey_store.in_progress(engine, study.study_id).count
+            if count:
+                label = f"survey study {study.study_id!r}" if study.study_id else "the survey"
+                click.echo(
+                    f"note: {label} serves action set {name!r} to {count} participant(s) in "
+                    "progress; they keep the pairs dealt to them, and the actions added reach "
+                    "those dealt pairs after the survey is next started",
+                    err=True,
+                )
+    finally:
+        engine.dispose()
 
 
 @actions_group.command("list")
@@ -542,3 +571,4 @@ def actions_generate(**params: Any) -> None:
         sys.exit(130)
     click.echo(summary.text())
     click.echo(f"store: {redact(config.db)}  set: {summary.name}")
+    _note_served(config.db, summary.name)

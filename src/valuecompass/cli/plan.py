@@ -55,7 +55,8 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
     "--half-width",
     type=click.FloatRange(0, min_open=True),
     default=None,
-    help="Target interval half-width for the overall F1 and distance.",
+    help="Target interval half-width for the overall F1 and distance; their small-sample "
+    "bias must be within it too.",
 )
 @click.option(
     "--difference",
@@ -92,6 +93,14 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
     default=400,
     show_default=True,
     help="Simulated studies per candidate size.",
+)
+@click.option(
+    "--at",
+    "sizes",
+    type=click.IntRange(1),
+    multiple=True,
+    help="Also show each model's half-width and small-sample bias at this many people per "
+    "context; repeat for more.",
 )
 @click.option(
     "--max-people",
@@ -154,7 +163,8 @@ def _default_llms(humans: str, two: bool) -> tuple[str, ...]:
 @group_distance_option
 def plan_command(**options: Any) -> None:
     """People per context and samples per prompt a study needs, by simulation from pilot
-    answers: for a target interval half-width on the overall F1 and distance (each model), or
+    answers: for a target interval half-width and small-sample bias on the overall F1 and
+    distance (each model), or
     to tell two models apart by --difference at --power; with prompts, tokens, participant
     time and (given prices) money."""
     from valuecompass.api import align_sources
@@ -182,14 +192,62 @@ def plan_command(**options: Any) -> None:
         err.print(f"[dim]{result.llm.summary()}[/dim]")
     names = [Path(x).name.split("#")[-1] for x in llms]
     table = _plan(results, names, instrument, {**options, "price": price})
+    notes = _notes(table, options)
+    curve = _curve(results, names, options)
     if options["fmt"] == "json":
         plain = table.astype(object).where(table.notna(), None)  # <NA> → null, ints stay ints
-        click.echo(json.dumps({"rows": _render.records(plain)}, indent=2))
+        out: dict[str, Any] = {"rows": _render.records(plain), "notes": notes}
+        if curve is not None:
+            out["curve"] = _render.records(curve)
+        click.echo(json.dumps(out, indent=2))
     else:
+        if curve is not None:
+            _render.print_table(
+                console(), curve, f"Half-width and small-sample bias (level {options['level']})"
+            )
         what = (
-            f"difference {options['difference']}" if two else f"half-width {options['half_width']}"
+            f"difference {options['difference']}"
+            if two
+            else f"half-width and |bias| {options['half_width']}"
         )
         _render.print_table(console(), table, f"Study plan ({what}, level {options['level']})")
+        for note in notes:
+            click.echo(note)
+
+
+def _curve(results: list[Any], names: list[str], options: dict[str, Any]) -> Any:
+    """Each model's half-width and bias at ``--at`` sizes (``None`` without ``--at``)."""
+    if not options["sizes"]:
+        return None
+    import pandas as pd
+
+    from valuecompass.stats import accuracy_curve, make_pilot
+
+    frames = []
+    for result, name in zip(results, names, strict=True):
+        pilot = make_pilot(result.alignment, result.human_answers, result.model_answers)
+        for samples in options["samples"]:
+            part = accuracy_curve(
+                pilot, sorted(set(options["sizes"])), samples, options["resamples"],
+                options["seed"], options["max_people"], options["level"],
+            )  # fmt: skip
+            part.insert(0, "model", name)
+            frames.append(part)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _notes(table: Any, options: dict[str, Any]) -> list[str]:
+    """Each model's explanation of a half-width floor that the pilot's ties cause."""
+    from valuecompass.stats import floor_note
+
+    if options["half_width"] is None:
+        return []
+    found = []
+    for _, row in table.iterrows():
+        note = floor_note(row, options["max_people"], options["half_width"])
+        if note is not None:
+            found.append(f"{row['model']}, {note}")
+    return list(dict.fromkeys(found))
 
 
 def _price(options: dict[str, Any]) -> Any:

@@ -137,6 +137,28 @@ def survey_group() -> None:
 )
 @click.option("--choices-per-page", type=click.IntRange(1), default=8, show_default=True)
 @click.option(
+    "--study",
+    type=click.Choice(["stated", "choice", "review"]),
+    default=None,
+    help="What follows the statements: nothing (stated), choosing between two actions "
+    "(choice) or judging actions on four criteria (review); with --actions alone, choice.",
+)
+@click.option(
+    "--reviews-per-action",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="A review study: independent judgements each action gets.",
+)
+@click.option(
+    "--actions-per-annotator",
+    type=click.IntRange(1),
+    default=12,
+    show_default=True,
+    help="A review study: actions each annotator judges.",
+)
+@click.option("--reviews-per-page", type=click.IntRange(1), default=4, show_default=True)
+@click.option(
     "--completion-url",
     default=None,
     help="Prolific's completion URL; '{code}' in it is replaced by the code.",
@@ -190,6 +212,7 @@ def serve(
     options["redirect_on_complete"] = options.pop("redirect")
     options["max_body_bytes"] = options.pop("max_body")
     options["levels"] = _levels(options.pop("level_pairs"))
+    options["study"] = options["study"] or ""
     settings = make_settings(
         instrument=load_instrument(instrument_path), content=load_content(content), **options
     )
@@ -251,6 +274,15 @@ def serve(
     "in (option) and the inclination shown first (shown_first); gap --acted reads it.",
 )
 @click.option(
+    "--reviews",
+    "reviews_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a review study's reviews here as a tidy CSV: one row per annotator and "
+    "action, every axis column, the item (value), inclination, action id and text, the "
+    "annotator (respondent) and each criterion (yes, no).",
+)
+@click.option(
     "--open-answers",
     "open_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -266,6 +298,7 @@ def export(
     participants: Path | None,
     open_path: Path | None,
     choices_path: Path | None,
+    reviews_path: Path | None,
     asked_axis: str,
     fmt: str,
 ) -> None:
@@ -300,12 +333,18 @@ def export(
             if choices_path
             else None
         )
+        judged = (
+            store.survey_reviews(engine, [a.id for a in instrument.context_axes], include_excluded)
+            if reviews_path
+            else None
+        )
     finally:
         engine.dispose()
     if fmt == "parquet":  # the same tables, each as Parquet
         from valuecompass.export import write_parquet
 
-        tables = ((table, out), (people, participants), (texts, open_path), (chosen, choices_path))
+        tables = ((table, out), (people, participants), (texts, open_path), (chosen, choices_path),
+                  (judged, reviews_path))  # fmt: skip
         for frame, path in tables:
             if frame is not None and path is not None:
                 write_parquet(frame, path)
@@ -317,6 +356,8 @@ def export(
             _write(open_path, lambda: texts.to_csv(open_path, index=False))
         if chosen is not None and choices_path is not None:
             _write(choices_path, lambda: chosen.to_csv(choices_path, index=False))
+        if judged is not None and reviews_path is not None:
+            _write(reviews_path, lambda: judged.to_csv(reviews_path, index=False))
     click.echo(
         f"{len(table)} answers from {table['respondent'].nunique()} participants written to {out}"
     )
@@ -324,6 +365,8 @@ def export(
         click.echo(f"{len(texts)} open answers written to {open_path}")
     if chosen is not None:
         click.echo(f"{len(chosen)} choices written to {choices_path}")
+    if judged is not None:
+        click.echo(f"{len(judged)} reviews written to {reviews_path}")
 
 
 def _levels(pairs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

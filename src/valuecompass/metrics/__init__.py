@@ -36,6 +36,7 @@ from valuecompass.metrics._profile import (
     value_profile,
 )
 from valuecompass.metrics._rates import (
+    CHANCE_METRICS,
     METRICS,
     THRESHOLD,
     TIE_RULES,
@@ -44,6 +45,7 @@ from valuecompass.metrics._rates import (
     TieRule,
     binarise,
     cell_distance,
+    chance_f1,
     check_ties,
     confusion,
     confusion_metrics,
@@ -58,6 +60,7 @@ from valuecompass.metrics._rates import (
 )
 
 __all__ = [
+    "CHANCE_METRICS",
     "GAP_COLUMNS",
     "GROUPS",
     "METRICS",
@@ -80,6 +83,7 @@ __all__ = [
     "align",
     "binarise",
     "cell_distance",
+    "chance_f1",
     "check_ties",
     "choice_answers",
     "choice_summary",

@@ -92,6 +92,17 @@ class Alignment:
     model: pd.DataFrame
     group_distance: GroupDistance = "cells"
     ties: al.TieRule = "disagree"  # how a score exactly on the threshold is labelled
+    #: add each F1's chance level and the chance-corrected F1 (:data:`CHANCE_METRICS`) to
+    #: every table, beside kappa (``align --centre`` does)
+    chance: bool = False
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The rate metrics the tables carry: :data:`METRICS`, with ``f1_chance`` and
+        ``f1_corrected`` after ``f1`` when ``chance`` is set."""
+        if not self.chance:
+            return al.METRICS
+        return ("f1", *al.CHANCE_METRICS, *al.METRICS[1:])
 
     @property
     def contexts(self) -> pd.MultiIndex:
@@ -126,7 +137,7 @@ class Alignment:
         h, m = self.human.to_numpy(), self.model.to_numpy()
         metrics = al.rate_metrics(h, m, self.ties)
         out = self.human.index.to_frame(index=False)
-        for name in al.METRICS:
+        for name in self.metrics:
             out[name] = metrics[name]
         group_distance = al.means_distance if self.group_distance == "means" else al.mean_distance
         out["distance"] = group_distance(h, m)
@@ -140,7 +151,8 @@ class Alignment:
         groupings (see :mod:`valuecompass.instrument`; the key column is the rule's column).
 
         ``context`` and a context axis: each rate is the mean of its contexts' rates (kappa
-        ignores contexts where it is undefined); distance is the mean of the group's cells.
+        and the corrected F1 ignore contexts where they are undefined); distance is the mean
+        of the group's cells.
         ``value`` and an item grouping: a value has one cell per context, so its rates are
         computed over the pooled cells of the group; distance is again the mean of the group's
         cells. With ``group_distance="means"`` every group's distance is ``|mean(l) - mean(h)|``
@@ -157,7 +169,7 @@ class Alignment:
     def _by_context_group(self, rule: GroupRule) -> pd.DataFrame:
         group = rule.column
         per_context = self.by_context()
-        rates = per_context.groupby(group, sort=False)[list(al.METRICS)].mean()
+        rates = per_context.groupby(group, sort=False)[list(self.metrics)].mean()
         cells = self.cells()
         distance = self.distance_by([group], cells)
         ties = _ties_by(cells, [group])
@@ -173,7 +185,7 @@ class Alignment:
             h, m = part["human"].to_numpy(), part["model"].to_numpy()
             metrics = al.rate_metrics(h, m, self.ties)
             row: dict[str, object] = {group: key}
-            row.update({name: float(metrics[name]) for name in al.METRICS})
+            row.update({name: float(metrics[name]) for name in self.metrics})
             both = part[["human", "model"]].notna().all(axis=1)
             row["distance"] = float(self.distance_by([group], part).iloc[0])
             row["ties_share"] = float(al.ties_share(h, m))
@@ -192,15 +204,15 @@ class Alignment:
         return signed.groupby([cells[k] for k in keys], sort=False).mean().abs().rename("distance")
 
     def overall(self) -> dict[str, float | int]:
-        """Rates averaged over all shared contexts; distance over all cells (the mean of their
-        distances, or with ``group_distance="means"`` ``|mean(l) - mean(h)|`` over them);
-        ``ties_share`` the share of all shared cells on the threshold (either side)."""
+        """Rates (and chance F1) averaged over all shared contexts; distance over all cells (the
+        mean of their distances, or with ``group_distance="means"`` ``|mean(l) - mean(h)|``
+        over them); ``ties_share`` the share of all shared cells on the threshold (either side)."""
         per_context = self.by_context()
         out: dict[str, float | int] = {
             name: float(np.nanmean(per_context[name]))
             if per_context[name].notna().any()
             else float("nan")
-            for name in al.METRICS
+            for name in self.metrics
         }
         cells = self.cells()
         out["distance"] = float(self.distance_by(["all"], cells.assign(all=0)).iloc[0])
@@ -265,6 +277,7 @@ def align(
     instrument: Instrument,
     group_distance: GroupDistance = "cells",
     ties: al.TieRule = "disagree",
+    chance: bool = False,
 ) -> Alignment:
     """Build H and L (normalised) over the contexts both answer tables score.
 
@@ -272,7 +285,8 @@ def align(
     people's on the people scale, the model's on its wording's scale, then averaged per cell.
 
     GROUP_DISTANCE says how grouped distances are taken (:data:`GroupDistance`); TIES how a
-    score exactly on the threshold is labelled (:data:`valuecompass.metrics.TieRule`).
+    score exactly on the threshold is labelled (:data:`valuecompass.metrics.TieRule`);
+    CHANCE adds each F1's chance level and the corrected F1 (:attr:`Alignment.chance`).
     Raises :class:`NoOverlapError` when they share none.
     """
     if group_distance not in GROUP_DISTANCES:
@@ -304,6 +318,7 @@ def align(
         model=m,
         group_distance=group_distance,
         ties=ties,
+        chance=chance,
     )
 
 

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 FloatArray = NDArray[np.float64]
 
 METRICS = ("f1", "accuracy", "precision", "recall", "kappa")
+#: F1 read against chance (see :func:`confusion_metrics`): what shuffling the model's labels
+#: within a context gives on average, and F1 rescaled so that chance is 0 and perfect is 1.
+CHANCE_METRICS = ("f1_chance", "f1_corrected")
 
 #: How a score exactly on the threshold is labelled: ``disagree`` (the paper's rule, the
 #: default), ``agree``, or ``split`` (half each: label 0.5).
@@ -138,6 +141,7 @@ def rate_metrics(
     * ``accuracy`` is ``NaN`` when ``n == 0``.
     * ``kappa`` is Cohen's kappa; ``NaN`` when chance agreement is 1 (both sides give one and
       the same label throughout) or ``n == 0``, as in scikit-learn.
+    * ``f1_chance`` and ``f1_corrected``: see :func:`confusion_metrics`.
     """
     return confusion_metrics(confusion(binarise(human, ties), binarise(model, ties)))
 
@@ -147,20 +151,51 @@ def confusion_metrics(c: Confusion) -> dict[str, FloatArray]:
 
     Useful when one set of cell labels is pooled several ways (by context, by value, by
     resample) without binarising again.
+
+    Chance F1, exact (no permutations drawn): with the people's ``P = tp + fn`` and the
+    model's ``Q = tp + fp`` disagree labels among the ``n`` cells, shuffling the model's labels
+    over the cells makes ``tp`` hypergeometric with mean ``P·Q/n``, and since
+    ``2tp + fp + fn = P + Q`` whatever the shuffle, F1 is linear in ``tp``: its expectation is
+    ``f1_chance = 2·P·Q / (n·(P + Q))`` exactly (0 when ``P + Q = 0``, ``NaN`` when
+    ``n = 0``). Split ties (labels 0.5) keep both facts, so it holds for every tie rule.
+    ``f1_corrected = (f1 - f1_chance) / (1 - f1_chance)``: 0 at chance, 1 for perfect
+    agreement; ``NaN`` when chance is 1 (every cell disagree on both sides) or neither side
+    disagrees anywhere. It is Cohen's kappa under another name: both reduce to
+    ``2(tp·tn - fp·fn) / ((tp + fp)(fp + tn) + (tp + fn)(fn + tn))``, and they are undefined
+    in the same cases, so a context's corrected F1 and its kappa are equal (and the same
+    shuffle leaves kappa's expected value at exactly 0).
     """
     n = c.n
     with np.errstate(divide="ignore", invalid="ignore"):
         observed = (c.tp + c.tn) / n
         chance = ((c.tp + c.fp) * (c.tp + c.fn) + (c.fn + c.tn) * (c.fp + c.tn)) / (n * n)
         kappa = np.where((n > 0) & (chance < 1), (observed - chance) / (1 - chance), np.nan)
+    f1 = _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)
+    f1_chance = chance_f1(c)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        defined = (f1_chance < 1) & (c.tp + c.fp + c.fn > 0)
+        corrected = np.where(defined, (f1 - f1_chance) / (1 - f1_chance), np.nan)
     return {
-        "f1": _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
+        "f1": f1,
+        "f1_chance": f1_chance,
+        "f1_corrected": corrected,
         "accuracy": np.where(n > 0, observed, np.nan),
         "precision": _ratio(c.tp, c.tp + c.fp),
         "recall": _ratio(c.tp, c.tp + c.fn),
         "kappa": kappa,
         "n": n,
     }
+
+
+def chance_f1(c: Confusion) -> FloatArray:
+    """The exact expected F1 when the model's labels are shuffled over the cells of C (see
+    :func:`confusion_metrics`): ``2·P·Q / (n·(P + Q))``."""
+    n = c.n
+    people, model = c.tp + c.fn, c.tp + c.fp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(people + model > 0, 2 * people * model / (n * (people + model)), 0.0)
+    out: FloatArray = np.where(n > 0, expected, np.nan)
+    return out
 
 
 def cell_distance(human: FloatArray, model: FloatArray) -> FloatArray:

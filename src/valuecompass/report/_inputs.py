@@ -215,11 +215,11 @@ def load_inputs(
         stated = gap.result
         sources.append(SourceData(gap.name, gap.stated_src, stated.stated_answers, stated.stated))
     for source, slug in zip(sources, slugs([s.name for s in sources]), strict=True):
-        if opts.centre:
-            source = replace(
-                source, answers=_centre(source.answers, instrument), uncentred=source.answers
-            )
-        models.append(_model(source, slug, people, instrument, opts.group_distance))
+        if opts.centre:  # over the values the people rated, as they are centred
+            over = people.raw_answers if people is not None else None
+            centred = _centre(source.answers, instrument, over)
+            source = replace(source, answers=centred, uncentred=source.answers)
+        models.append(_model(source, slug, people, instrument, opts.group_distance, opts.centre))
     return ReportData(
         instrument=instrument,
         people=people,
@@ -261,10 +261,12 @@ def _centred(source: SourceData | None, instrument: Instrument) -> SourceData | 
     return replace(source, answers=centred, uncentred=source.answers)
 
 
-def _centre(answers: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+def _centre(
+    answers: pd.DataFrame, instrument: Instrument, over: pd.DataFrame | None = None
+) -> pd.DataFrame:
     from valuecompass.stats import centre_answers
 
-    return centre_answers(answers, instrument)
+    return centre_answers(answers, instrument, over)
 
 
 def _read(
@@ -288,6 +290,7 @@ def _model(
     people: SourceData | None,
     instrument: Instrument,
     group_distance: GroupDistance = "cells",
+    chance: bool = False,
 ) -> ModelData:
     profile = value_profile(source.answers, instrument)
     if profile.cells.empty:
@@ -296,7 +299,9 @@ def _model(
     if people is not None:
         try:
             computed = align(people.answers, source.answers, instrument, group_distance)
-            alignment = _Memo(computed.instrument, computed.human, computed.model, group_distance)
+            alignment = _Memo(
+                computed.instrument, computed.human, computed.model, group_distance, chance=chance
+            )
         except NoOverlapError as exc:
             raise ReportError(f"model {source.name!r} ({source.src}): {exc}") from exc
     return ModelData(source=source, slug=slug, profile=profile, alignment=alignment)

@@ -86,9 +86,22 @@ class RatesSection:
         overall = assets.table(
             "overall",
             "Every metric over all shared contexts",
-            "Rates are averaged over contexts; distance over all cells.",
+            "Rates are averaged over contexts; distance over all cells."
+            + (
+                " On centred scores every F1 comes with its chance level (f1 chance: the "
+                "exact mean F1 when the model's calls are shuffled within each context) and "
+                "the chance-corrected F1 ((F1 - chance) / (1 - chance), which equals kappa): "
+                "centring raises the share of disagree calls, and with it the F1 chance gives."
+                if data.centred
+                else ""
+            ),
             tb.overall_table(data),
-            labels={"f1": "F1 (rate)", "n_contexts": "contexts"},
+            labels={
+                "f1": "F1 (rate)",
+                "n_contexts": "contexts",
+                "f1_chance": "F1 chance",
+                "f1_corrected": "F1 corrected",
+            },
             shade=Shade("high", ("f1",)),
         )
         ties = assets.table(

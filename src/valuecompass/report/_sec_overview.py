@@ -27,6 +27,11 @@ def glossary(instrument: Instrument) -> dict[str, str]:
         "Recall": f"Of the {nouns} people disagree with, the share the model also disagrees with.",
         "Kappa": "Cohen's kappa: agreement on the calls beyond what chance would give "
         "(0 = chance, 1 = perfect).",
+        "Chance F1": "The F1 a model would get on average if its agree/disagree calls were "
+        "shuffled within each context (exact, not sampled); it grows with the share of "
+        "disagree calls on both sides.",
+        "Chance-corrected F1": "(F1 − chance F1) / (1 − chance F1): 0 at chance, 1 perfect; it "
+        "equals Cohen's kappa.",
         "Alignment distance": "The mean absolute gap |model − people| between scores, from 0 "
         "(the same answer) to 1 (opposite ends of the scale); lower is better.",
         "Ranking": f"The {nouns} ordered by alignment distance, the largest gap first.",

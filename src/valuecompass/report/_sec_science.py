@@ -16,7 +16,7 @@ import pandas as pd
 
 from valuecompass.common import p_text
 from valuecompass.instrument import context_columns
-from valuecompass.metrics import Alignment, align
+from valuecompass.metrics import Alignment, align, binarise
 from valuecompass.report import _tables as tb
 from valuecompass.report._fig_science import PlanePanel, PlaneSpec, SteerPanel, SteerSpec
 from valuecompass.report._htmltable import Shade
@@ -87,9 +87,12 @@ class ScienceSection:
         for m, _ in data.aligned:
             raw = m.source.raw_answers
             out[m.name] = {
-                "raw": align(people, raw, data.instrument),
+                "raw": align(people, raw, data.instrument, chance=True),
                 "centred": align(
-                    centred_people, centre_answers(raw, data.instrument), data.instrument
+                    centred_people,
+                    centre_answers(raw, data.instrument, over=people),
+                    data.instrument,
+                    chance=True,
                 ),
             }
         return out
@@ -108,14 +111,16 @@ class ScienceSection:
             for way, a in ways.items():
                 suffix = "" if way == "raw" else "_centred"
                 overall = a.overall()
-                row[f"f1{suffix}"] = overall["f1"]
-                row[f"distance{suffix}"] = overall["distance"]
+                for stat in ("f1_corrected", "f1", "f1_chance", "distance"):
+                    row[f"{stat}{suffix}"] = overall[stat]
                 row.update(self._focus(a, suffix))
             rows.append(row)
         frame = pd.DataFrame(rows)
-        for col in ("f1", "f1_centred"):
-            frame.insert(frame.columns.get_loc(col) + 1, f"{col}_rank",
-                         frame[col].rank(ascending=False, method="min").astype(int))  # fmt: skip
+        lead = ["model", "f1_corrected", "f1_corrected_centred"]
+        frame = frame[[*lead, *(c for c in frame.columns if c not in lead)]]
+        for col in ("f1_corrected", "f1_corrected_centred"):
+            rank = frame[col].rank(ascending=False, method="min").astype("Int64")
+            frame.insert(frame.columns.get_loc(col) + 1, f"{col}_rank", rank)
         focus = names.get(self.focus, self.focus)
         about = (
             f" {focus} gap: the model's mean score minus the people's (> 0: the model rejects "
@@ -124,16 +129,35 @@ class ScienceSection:
             if self.focus in data.instrument.item_ids
             else ""
         )
+        shares = self._disagree_shares(both)
         return assets.table(
             "science-both-ways",
             "The main findings with and without the scale-use correction",
-            "Overall alignment rate (F1) and distance on raw scores and on person-centred "
-            f"scores (each respondent's, and each prompt set's, mean over the {nouns} "
-            "subtracted; agree means 'more than its own average'; centred distances range "
-            f"over 0 to 2). rank: the models' order by F1.{about}",
+            "First the chance-corrected alignment rate, (F1 - chance) / (1 - chance), which "
+            "equals Cohen's kappa, on raw scores and on person-centred scores (each "
+            f"respondent's, and each prompt set's, mean over the {nouns} subtracted, the model "
+            f"over the {nouns} each respondent rated; agree means 'more than its own average'); "
+            "rank: the models' order by it. Then the plain F1 and its chance level (the exact "
+            "mean F1 when the model's calls are shuffled within each context) both ways: "
+            f"centring raises the share of people's disagree calls ({shares}), and with it "
+            "the F1 chance alone gives, so a centred F1 is not comparable with a raw one; the "
+            "corrected rate is. Centred distances range over 0 to 2."
+            f"{about}",
             frame,
-            shade=Shade("high", ("f1", "f1_centred")),
-        )
+            shade=Shade("high", ("f1_corrected", "f1_corrected_centred")),
+            labels={"f1_corrected": "F1 corrected", "f1_corrected_centred": "F1 corrected, centred",
+                    "f1_chance": "F1 chance", "f1_chance_centred": "F1 chance, centred"},
+        )  # fmt: skip
+
+    @staticmethod
+    def _disagree_shares(both: dict[str, dict[str, Alignment]]) -> str:
+        """The share of people's cells called disagree, raw and centred (the first model's
+        contexts), as words for the caption."""
+        ways = next(iter(both.values()))
+        share = {
+            way: float(np.nanmean(binarise(a.human.to_numpy(), a.ties))) for way, a in ways.items()
+        }
+        return f"{share['raw']:.3f} raw, {share['centred']:.3f} centred"
 
     def _focus(self, a: Alignment, suffix: str) -> dict[str, float]:
         """The focus value's signed gap (model minus people, > 0: the model rejects it more)

@@ -92,11 +92,14 @@ def group_order(instrument: Instrument, group: str) -> list[str]:
 
 
 def overall_table(data: ReportData) -> pd.DataFrame:
-    """One row per model: every metric over all shared contexts."""
+    """One row per model: every metric over all shared contexts (with each F1's chance level
+    and the chance-corrected F1 when scores are centred)."""
     rows = []
+    metrics: tuple[str, ...] = METRICS
     for model, alignment in data.aligned:
         rows.append({"model": model.name, **alignment.overall()})
-    columns = ["model", *METRICS, "distance", "ties_share", "n_contexts"]
+        metrics = alignment.metrics
+    columns = ["model", *metrics, "distance", "ties_share", "n_contexts"]
     return pd.DataFrame(rows, columns=columns)
 
 

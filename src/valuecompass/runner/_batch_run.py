@@ -60,8 +60,11 @@ T = TypeVar("T")
 
 #: The longest wait between two polls of a batch, in seconds (or 64 first waits, if less).
 MOST_WAIT = 300.0
-#: Results stored per transaction.
-GROUP = 512
+#: Results stored per transaction (a SQLite commit writes every index page it touched: the
+#: more results share one, the fewer times each page is written).
+GROUP = 4096
+#: Or those that came within this many seconds (results read slowly are stored as they come).
+GROUP_WAIT = 0.5
 
 
 def check_batch_backend(config: RunConfig, backend: Backend | None = None) -> None:
@@ -246,6 +249,7 @@ class BatchRun:
                      for j in self._jobs_of(keys)]  # fmt: skip
         else:
             results = self.backend.batch_results(state, self._request_of)
+            since = time.monotonic()
             for result in results:
                 job = self.jobs.get(result.custom_id)
                 if job is None or job.key not in keys or job.key in seen:
@@ -257,8 +261,9 @@ class BatchRun:
                 counts["succeeded" if result.completion is not None else "errored"] += 1
                 outcome = Outcome(result.completion, result.error, self.rounds.get(job.key, 1), 0.0)
                 group.append(self.answered(job, outcome))
-                if len(group) >= GROUP:
+                if len(group) >= GROUP or time.monotonic() - since >= GROUP_WAIT:
                     self._flush(group, counts)
+                    since = time.monotonic()
             self._flush(group, counts)
             retry += [(j, "no result came back for it")
                       for j in self._jobs_of(keys - seen)]  # fmt: skip
@@ -275,7 +280,9 @@ class BatchRun:
     def _flush(self, group: list[Answered], counts: dict[str, int]) -> None:
         if group:
             before = self.summary.asked
-            self.store([replace(a, prompt_row={**a.prompt_row, "latency": None}) for a in group])
+            for a in group:
+                a.prompt_row["latency"] = None  # a batch's requests have no latency of their own
+            self.store(group)
             counts["stored"] += self.summary.asked - before
             group.clear()
         self.writer.step(self.engine, self.run_id)

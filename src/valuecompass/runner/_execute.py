@@ -178,3 +178,17 @@ def drain(out: queue.Queue[Item], first: Item, limit: int) -> list[Item]:
         except queue.Empty:
             break
     return batch
+
+
+def gather(out: queue.Queue[Item], first: Item, limit: int, wait: float) -> list[Item]:
+    """FIRST and what else arrives within WAIT seconds, up to LIMIT items (an exception ends
+    it at once): one transaction for many answers, not one for each as it comes."""
+    batch = [first]
+    end = time.monotonic() + wait
+    while len(batch) < limit and not isinstance(batch[-1], BaseException):
+        left = end - time.monotonic()
+        try:
+            batch.append(out.get(timeout=left) if left > 0 else out.get_nowait())
+        except queue.Empty:
+            break
+    return batch

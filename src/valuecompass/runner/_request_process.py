@@ -40,12 +40,30 @@ class RequestProcessError(ValueCompassError, RuntimeError):
 
 
 class _Pipe:
-    """The child's side: each outcome goes back through the pipe."""
+    """The child's side: outcomes go back through the pipe, those that end in the same turn
+    of the event loop together in one message (a list of (index, outcome) pairs)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._waiting: list[Any] = []
 
     def put(self, item: Any) -> None:
+        """An outcome, sent once this turn of the loop is over; the end or a failure (after
+        the outcomes waiting), at once."""
+        if isinstance(item, tuple):
+            if not self._waiting:
+                asyncio.get_running_loop().call_soon(self.flush)
+            self._waiting.append(item)
+            return
+        self.flush()
+        self._send(item)
+
+    def flush(self) -> None:
+        if self._waiting:
+            waiting, self._waiting = self._waiting, []
+            self._send(waiting)
+
+    def _send(self, item: Any) -> None:
         try:
             self._conn.send(item)
         except (BrokenPipeError, OSError):  # the parent is gone: stop at once
@@ -200,8 +218,8 @@ class ProcessProducer:
         if isinstance(message, BaseException):
             self._out.put(message)
             return True
-        index, outcome = message
-        self._out.put(self._finish(self._jobs[index], outcome))
+        for index, outcome in message:
+            self._out.put(self._finish(self._jobs[index], outcome))
         return False
 
     def _read(self) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -24,8 +25,8 @@ from valuecompass.runner._execute import (
     Distributed,
     Item,
     Producer,
-    drain,
     feed_all,
+    gather,
     prestart_producer,
     start_producer,
 )
@@ -50,6 +51,12 @@ if TYPE_CHECKING:
     from valuecompass.runner._request_process import ProcessProducer
 
     Task = RatingTask | ChoiceTask
+
+
+#: Answers stored in one transaction at most; and how long the writer waits for more to come
+#: after the first (a commit for each answer as it arrives costs more than the answer).
+GROUP = 512
+GATHER = 0.05
 
 
 class RunAborted(ValueCompassError, RuntimeError):
@@ -210,7 +217,7 @@ def _run(
         engine = open_store(config.db)
         owner = Owner()
         try:
-            with deferred_interrupt() as stop:
+            with deferred_interrupt() as stop, _frozen():
                 record = store.start_run(engine, manifest, owner)
                 summary = RunSummary(run=record, total=len(jobs), warnings=warnings)
                 try:
@@ -226,6 +233,18 @@ def _run(
         if early is not None:
             early.stop()
     return summary
+
+
+@contextlib.contextmanager
+def _frozen() -> Iterator[None]:
+    """While asking and storing, the objects made so far (the plan: a job, a prompt and a
+    request per prompt of the grid) are left out of the cyclic garbage collector's rounds,
+    each of which would otherwise walk them all again, thousands of times in a long run."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass(frozen=True)
@@ -399,7 +418,7 @@ def _ask(
                     first = results.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                batch = drain(results, first, 512)
+                batch = gather(results, first, min(GROUP, remaining), GATHER)
                 errors = [item for item in batch if isinstance(item, BaseException)]
                 done = [item for item in batch if not isinstance(item, BaseException)]
                 _store(engine, shared(done), summary)

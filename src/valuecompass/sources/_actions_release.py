@@ -12,13 +12,12 @@ it missing ``no_action``.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-from valuecompass.answers import extract_json_object
+from valuecompass.answers import extract_json_object, python_literal
 from valuecompass.common import read_rows
 from valuecompass.sources._gap_release import GapFileError, require
 
@@ -76,10 +75,7 @@ def read_reply(text: str) -> dict[str, Any]:
     if isinstance(found, dict) and ACTION_KEY in found:
         return dict(found)
     start, end = body.find("{"), body.rfind("}")
-    try:
-        data = ast.literal_eval(body[start : end + 1]) if 0 <= start < end else None
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        data = None
+    data = python_literal(body[start : end + 1]) if 0 <= start < end else None
     if isinstance(data, dict) and ACTION_KEY in data:
         return data
     return _between_keys(body)

@@ -24,7 +24,15 @@ from valuecompass.stats._irrelevant import (
     offer_irrelevant,
     write_prompts,
 )
-from valuecompass.stats._plan import Pilot, Target, make_pilot, plan_people, simulate
+from valuecompass.stats._plan import (
+    Pilot,
+    Target,
+    accuracy_curve,
+    floor_note,
+    make_pilot,
+    plan_people,
+    simulate,
+)
 from valuecompass.stats._plan_costs import Costs, estimate_io_tokens, estimate_tokens, with_costs
 from valuecompass.stats._population import TARGET_WORDS, TARGETS, IntervalTarget
 from valuecompass.stats._reliability import (
@@ -90,6 +98,7 @@ __all__ = [
     "Structure",
     "Target",
     "Units",
+    "accuracy_curve",
     "answer_distributions",
     "answers_factors",
     "arrange",
@@ -108,6 +117,7 @@ __all__ = [
     "estimate_tokens",
     "factor_table",
     "fleiss_kappa",
+    "floor_note",
     "human_ceiling",
     "icc",
     "irrelevant_rates",

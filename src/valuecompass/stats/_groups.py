@@ -254,6 +254,8 @@ class Sums:
         c = self.confusion(ties)
         out = al.confusion_metrics(al.Confusion(c[..., TP], c[..., FP], c[..., FN], c[..., TN]))
         n = out.pop("n")
+        for name in al.CHANCE_METRICS:  # the resampled statistics are :data:`STATISTICS`
+            out.pop(name)
         total = np.abs(self.signed) if group_distance == "means" else self.distance
         with np.errstate(divide="ignore", invalid="ignore"):
             out["distance"] = np.where(n > 0, total / np.where(n > 0, n, 1.0), np.nan)

@@ -18,6 +18,19 @@ statistic's sampling distribution at that design:
   in a two-sided test at ``alpha = 1 - level`` is ``Φ(d/sd - z) + Φ(-d/sd - z)`` with
   ``z = Φ⁻¹(1 - alpha/2)`` (a normal approximation to the simulated distribution).
 
+* bias (one model): the mean of the simulated statistic at N minus the *large-N value*, its
+  mean at ``max_people``. F1 and the distance are biased in small studies (with few people a
+  cell mean lands farther from the model's and nearer the scale's ends): a plan for a
+  half-width W needs both the half-width and ``|bias|`` at most W, and ``binds`` says which
+  set the size (``half-width``, ``bias`` or ``both``).
+* ties (one model): a pilot cell whose people's mean sits exactly on the threshold (0.5) stays
+  there however many people are drawn, so its simulated mean keeps landing either side of it
+  and the F1 half-width stops shrinking (on the released data about 0.012 even at 2,000 people
+  per context). When a target is not met at ``max_people`` and the pilot has such cells,
+  ``tie_floor`` gives the half-width at ``max_people`` with those cells held at their pilot
+  label; when that meets the target, the floor is the pilot's ties, not the design's
+  (:func:`floor_note` words it), since a real population's mean is seldom exactly on 0.5.
+
 The smallest N meeting the target is found by bisection over 1 .. ``max_people`` (each N is
 simulated with its own stream drawn from the one seed and N, the same at every S, so a plan
 is reproducible and designs differing only in S are compared on the same people). Edge
@@ -35,9 +48,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy.stats import norm
 
 from valuecompass.answers import Side, scores
+from valuecompass.instrument import THRESHOLD
 from valuecompass.metrics import Alignment
 from valuecompass.stats._bootstrap import StatsError
 from valuecompass.stats._groups import Layout, group_statistics
@@ -66,6 +81,21 @@ class Pilot:
     def samples_vary(self) -> bool:
         """Whether any prompt has two or more pilot samples to draw from."""
         return bool((self.n_samples > 1).any())
+
+    def people_means(self) -> FloatArray:
+        """The pilot's people's cell means, ``(C, K)``: each cell's mean over the respondents
+        who scored it (NaN where none did)."""
+        present = ~np.isnan(self.people)
+        total = np.where(present, self.people, 0.0).sum(axis=1)
+        count = present.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out: FloatArray = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+        return out
+
+    def tied(self) -> NDArray[np.bool_]:
+        """Cells whose pilot people's mean sits exactly on the threshold, ``(C, K)``."""
+        out: NDArray[np.bool_] = np.abs(self.people_means() - THRESHOLD) < 1e-9
+        return out
 
 
 def _padded(
@@ -165,16 +195,24 @@ def _model_means(rng: np.random.Generator, pilot: Pilot, samples: int, reps: int
 
 
 def simulate(
-    pilots: list[Pilot], people: int, samples: int, reps: int, seed: int | list[int]
+    pilots: list[Pilot],
+    people: int,
+    samples: int,
+    reps: int,
+    seed: int | list[int],
+    hold: NDArray[np.bool_] | None = None,
 ) -> list[dict[str, FloatArray]]:
     """REPS simulated studies of PEOPLE per context and SAMPLES per prompt: for each pilot
     (models sharing one people's pilot), each statistic of :data:`PLAN_STATISTICS`, ``(reps,)``.
 
-    The same simulated people answer for every model (a paired design).
+    The same simulated people answer for every model (a paired design). HOLD, ``(C, K)``,
+    keeps those people's cells at the pilot's mean in every study (see ``tie_floor``).
     """
     rng = np.random.default_rng(seed)
     first = pilots[0]
     h = _draw_means(rng, first.people, first.n_people, people, reps)
+    if hold is not None and hold.any():
+        h = np.where(hold[None], first.people_means()[None], h)
     out = []
     for pilot in pilots:
         m = _model_means(rng, pilot, samples, reps)
@@ -233,11 +271,15 @@ def plan_people(
 ) -> pd.DataFrame:
     """People per context needed at SAMPLES per prompt, per statistic (see the module).
 
-    One pilot: sized for ``target.half_width``. Two pilots (two models, the same people's
-    pilot and contexts): sized so their difference ``target.difference`` is found with
-    ``target.power``. Columns: ``statistic``, ``samples_per_prompt``, ``people_per_context``
-    (``<NA>``: not reached by MAX_PEOPLE), and the achieved ``half_width`` or ``sd`` and
-    ``power`` at that size (at MAX_PEOPLE when not reached).
+    One pilot: sized so that both the half-width and the small-sample bias are at most
+    ``target.half_width``; columns ``half_width``, ``bias``, ``large_n`` (the mean estimate
+    at MAX_PEOPLE, which the bias is taken from), ``binds`` (what set the size), and, where the
+    target is not met and the pilot has cells on the threshold, ``tied_cells`` and
+    ``tie_floor``. Two pilots (two models, the same people's pilot and contexts): sized so
+    their difference ``target.difference`` is found with ``target.power``; columns ``sd`` and
+    ``power``. Both: ``statistic``, ``samples_per_prompt``, ``people_per_context``
+    (``<NA>``: not reached by MAX_PEOPLE); the achieved figures are at that size (at
+    MAX_PEOPLE when not reached).
     """
     if len(pilots) == 2 and not pilots[0].layout.contexts.equals(pilots[1].layout.contexts):
         raise StatsError("the two models' pilots do not share the same contexts with people")
@@ -250,14 +292,111 @@ def plan_people(
 
     rows = []
     for stat in PLAN_STATISTICS:
-        measure = _measure(stat, target, len(pilots))
-        need = smallest(lambda n, m=measure: m(run(n))[0], max_people)  # type: ignore[misc]
-        _, details = measure(run(need or max_people))
-        rows.append({"statistic": stat, "samples_per_prompt": samples,
-                     "people_per_context": need, **details})  # fmt: skip
+        if len(pilots) == 1:
+            row = _accuracy_row(pilots[0], stat, target, run, max_people, (samples, reps, seed))
+        else:
+            measure = _measure(stat, target, len(pilots))
+            need = smallest(lambda n, m=measure: m(run(n))[0], max_people)  # type: ignore[misc]
+            _, details = measure(run(need or max_people))
+            row = {"people_per_context": need, **details}
+        rows.append({"statistic": stat, "samples_per_prompt": samples, **row})
     out = pd.DataFrame(rows)
     out["people_per_context"] = out["people_per_context"].astype("Int64")  # <NA>: not reached
+    if "tied_cells" in out:
+        out["tied_cells"] = out["tied_cells"].astype("Int64")
     return out
+
+
+def _accuracy_row(
+    pilot: Pilot,
+    stat: str,
+    target: Target,
+    run: Callable[[int], list[dict[str, FloatArray]]],
+    max_people: int,
+    draws: tuple[int, int, int],
+) -> dict[str, object]:
+    """One pilot's row for STAT: the smallest N with half-width and |bias| both within the
+    target, what binds, and the ties' floor when the target is not met (see the module)."""
+    if target.half_width is None:
+        raise ValueError("a plan for one model needs a target half-width")
+    goal, level = target.half_width, target.level
+    large = float(np.nanmean(run(max_people)[0][stat]))
+
+    def spread(n: int) -> float:
+        return half_width(run(n)[0][stat], level)
+
+    def bias(n: int) -> float:
+        return float(np.nanmean(run(n)[0][stat])) - large
+
+    for_width = smallest(lambda n: spread(n) <= goal, max_people)
+    for_bias = smallest(lambda n: abs(bias(n)) <= goal, max_people)
+    need = None if for_width is None or for_bias is None else max(for_width, for_bias)
+    at = need or max_people
+    row: dict[str, object] = {
+        "people_per_context": need,
+        "half_width": spread(at),
+        "bias": bias(at),
+        "large_n": large,
+        "binds": _binds(for_width, for_bias),
+    }
+    tied = pilot.tied()
+    if need is None and tied.any():
+        samples, reps, seed = draws
+        held = simulate([pilot], max_people, samples, reps, [seed, max_people], hold=tied)
+        row["tied_cells"] = int(tied.sum())
+        row["tie_floor"] = half_width(held[0][stat], level)
+    return row
+
+
+def accuracy_curve(
+    pilot: Pilot,
+    sizes: list[int],
+    samples: int = 1,
+    reps: int = 400,
+    seed: int = 0,
+    max_people: int = 2000,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Half-width and bias of each statistic at each of SIZES people per context (one row
+    per statistic and size; the bias against the mean estimate at MAX_PEOPLE), drawn as
+    :func:`plan_people` draws them, so the figures are those a plan of the same seed uses."""
+    large = simulate([pilot], max_people, samples, reps, [seed, max_people])[0]
+    rows = []
+    for n in sizes:
+        sims = simulate([pilot], n, samples, reps, [seed, n])[0]
+        for stat in PLAN_STATISTICS:
+            rows.append({"statistic": stat, "samples_per_prompt": samples,
+                         "people_per_context": n, "half_width": half_width(sims[stat], level),
+                         "bias": float(np.nanmean(sims[stat]) - np.nanmean(large[stat])),
+                         "large_n": float(np.nanmean(large[stat]))})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _binds(for_width: int | None, for_bias: int | None) -> str | None:
+    """Which criterion set the size: ``half-width``, ``bias``, ``both`` (``None``: neither
+    met)."""
+    if for_width is None and for_bias is None:
+        return None
+    if for_width is None or (for_bias is not None and for_width > for_bias):
+        return "half-width"
+    if for_bias is None or for_bias > for_width:
+        return "bias"
+    return "both"
+
+
+def floor_note(row: pd.Series, max_people: int, goal: float) -> str | None:
+    """A line explaining a ties' floor on ROW of :func:`plan_people` (``None``: none)."""
+    floor = row.get("tie_floor")
+    if floor is None or pd.isna(floor) or float(floor) > goal:
+        return None
+    return (
+        f"{row['statistic']}: the half-width stops at {float(row['half_width']):.4f} even at "
+        f"{max_people} people per context: {int(row['tied_cells'])} of the pilot's cells have "
+        "a people's mean exactly on the agree/disagree threshold, so however many people are "
+        "drawn their means keep landing either side of it. Held at their pilot labels, the "
+        f"half-width would be {float(floor):.4f}: the floor is an artefact of the pilot's "
+        "ties (a real population's mean is seldom exactly on the threshold), not of the design."
+    )
 
 
 def _measure(

@@ -145,6 +145,12 @@ def _run_batches(conn: Connection) -> None:
     run_batches(conn)
 
 
+def _survey_reviews(conn: Connection) -> None:
+    from valuecompass.store._survey_reviews import add_reviews_table  # the survey's own step
+
+    add_reviews_table(conn)
+
+
 #: The schema's history, oldest first. Add a step; never edit one that has shipped. Each step's
 #: tables are written out in :mod:`._history` (frozen DDL), never taken from today's tables.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -164,6 +170,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "action_reviews: people's judgements of actions, per reviewer", _action_reviews),
     Migration(13, "survey_choices: the pairs of actions people choose between", _survey_choices),
     Migration(14, "run_batches: a run's provider batches and their requests", _run_batches),
+    Migration(
+        15, "survey_reviews: the actions dealt to a review study's annotators", _survey_reviews
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, inspect, or_, select, update
+from sqlalchemy import Engine, and_, case, delete, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from valuecompass import answers as ans
@@ -88,8 +88,9 @@ def save_choices(
     """Store one choice page's (item, place chosen) picks in one transaction, idempotently.
 
     Nothing is written, and the answer is ``False``, unless the participant is at the choices
-    (or past them, at the open questions), every pick is of a pair dealt to PAGE, and every
-    earlier page is answered. The last page moves the participant on to the open questions.
+    (or past them, at the open questions), every pick is of a pair dealt to PAGE, every pair of
+    PAGE not chosen yet is picked, and every earlier page is answered. The last page moves the
+    participant on to the open questions.
     """
     stamp = now()
     with engine.begin() as conn:
@@ -111,12 +112,14 @@ def save_choices(
             )
         ).scalar_one()
         dealt = conn.execute(
-            select(choices.c.item, choices.c.first).where(
+            select(choices.c.item, choices.c.first, choices.c.inclination).where(
                 choices.c.participant_id == participant_id, choices.c.page == page
             )
         ).all()
-        first = {item: shown for item, shown in dealt}
-        if earlier or not dealt or {i for i, _ in picks} != set(first):
+        first = {item: shown for item, shown, _ in dealt}
+        open_ = {item for item, _, chosen in dealt if chosen is None}
+        picked = {i for i, _ in picks}
+        if earlier or not dealt or not open_ <= picked <= set(first):
             conn.rollback()
             return False
         for item, place in picks:
@@ -133,6 +136,60 @@ def save_choices(
                 .values(step="open")
             )
     return True
+
+
+def withdraw_choices(engine: Engine, participant_id: int, items: Sequence[str]) -> int:
+    """Take back the pairs of ITEMS dealt to the participant and not chosen yet (their action
+    set no longer holds them); a pair already chosen stays. Returns how many went."""
+    if not items:
+        return 0
+    with engine.begin() as conn:
+        gone = conn.execute(
+            delete(choices).where(
+                choices.c.participant_id == participant_id,
+                choices.c.item.in_(list(items)),
+                choices.c.inclination.is_(None),
+            )
+        )
+    return int(gone.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class ChoiceCount:
+    """The choices made in one cell (scenario, country, further levels): by how many
+    participants, how many, and how many for the expressing action."""
+
+    scenario: str | None
+    country: str | None
+    context: str
+    participants: int
+    choices: int
+    expressing: int
+
+
+def choice_counts(engine: Engine) -> list[ChoiceCount]:
+    """Choices made so far per cell, by everyone who made one (finished or not, excluded or
+    not); the cells in the order of their keys."""
+    expressing = func.sum(case((choices.c.inclination == INCLINATIONS[0], 1), else_=0))
+    query = (
+        select(
+            participants.c.scenario,
+            participants.c.country,
+            participants.c.context,
+            func.count(func.distinct(participants.c.id)),
+            func.count(),
+            expressing,
+        )
+        .join(choices, choices.c.participant_id == participants.c.id)
+        .where(choices.c.inclination.is_not(None))
+        .group_by(participants.c.scenario, participants.c.country, participants.c.context)
+    )
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(choices.name):  # a store older than schema 13
+            return []
+        rows = conn.execute(query).all()
+    found = [ChoiceCount(s, c, x or "", int(p), int(n), int(e or 0)) for s, c, x, p, n, e in rows]
+    return sorted(found, key=lambda c: (str(c.scenario), str(c.country), c.context))
 
 
 def human_choices(

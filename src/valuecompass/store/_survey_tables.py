@@ -28,7 +28,7 @@ from valuecompass.store._base import metadata
 if TYPE_CHECKING:
     from valuecompass.instrument import Instrument
 
-STEPS = ("demographics", "vignette", "form", "choice", "open", "done", "full")
+STEPS = ("demographics", "vignette", "form", "choice", "review", "open", "done", "full")
 
 participants = Table(
     "survey_participants",

@@ -287,6 +287,24 @@ def place_of(context: Sequence[tuple[str, str]], item: str, inclination: str) ->
     return (where["country"], where["scenario"], where["context"], item, inclination)
 
 
+def texts_at(
+    engine: Engine, found: ActionSet, context: Sequence[tuple[str, str]], items: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """(item, inclination) → the text of each of ITEMS' actions the set holds now in CONTEXT
+    (its (axis, level) pairs); places kept missing are left out."""
+    where = context_row(context)
+    query = select(actions.c.item, actions.c.inclination, actions.c.text).where(
+        actions.c.set_id == found.id,
+        actions.c.country == where["country"],
+        actions.c.scenario == where["scenario"],
+        actions.c.context == where["context"],
+        actions.c.item.in_(list(items)),
+        actions.c.missing.is_(None),
+    )
+    with engine.connect() as conn:
+        return {(r.item, r.inclination): r.text for r in conn.execute(query)}
+
+
 @dataclass(frozen=True)
 class Stored:
     """What a set holds at one place: its missing reason (``None``: an action) and where it

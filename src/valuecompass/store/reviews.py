@@ -130,6 +130,11 @@ def save_reviewed(engine: Engine, parts: Sequence[Reviewed]) -> list[tuple[Actio
     return out
 
 
+def add_place_reviews(conn: Connection, set_id: int, rows: Sequence[dict[str, Any]]) -> int:
+    """:func:`add_reviews` inside the caller's transaction CONN."""
+    return _add(conn, set_id, rows)
+
+
 def _add(conn: Connection, set_id: int, rows: Sequence[dict[str, Any]]) -> int:
     held = {
         tuple(r[:5]): r[5]

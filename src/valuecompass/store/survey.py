@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Update, bindparam, case, func, select, update
+from sqlalchemy import Connection, Engine, Update, bindparam, case, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from valuecompass.store._survey_choices import (
     SHOWN_FIRST,
+    ChoiceCount,
     Dealt,
+    choice_counts,
     choices_of,
     deal_choices,
     has_choices,
@@ -27,6 +29,7 @@ from valuecompass.store._survey_choices import (
     human_choices,
     save_choices,
     slot_of,
+    withdraw_choices,
 )
 from valuecompass.store._survey_quota import AddressFull, Holds, assign
 from valuecompass.store._survey_read import (
@@ -37,7 +40,19 @@ from valuecompass.store._survey_read import (
     participants_frame,
     respondent,
 )
+from valuecompass.store._survey_reviews import (
+    REVIEW_COLUMNS,
+    Assigned,
+    Deal,
+    deal_reviews,
+    dealt_reviews,
+    review_counts,
+    reviews_of,
+    save_reviews,
+    survey_reviews,
+)
 from valuecompass.store._survey_study import (
+    IN_PROGRESS,
     InProgress,
     Study,
     admin_session_valid,
@@ -51,6 +66,7 @@ from valuecompass.store._survey_study import (
 from valuecompass.store._survey_tables import (
     answers,
     aware,
+    choices,
     context_key,
     context_pairs,
     default_axes,
@@ -62,8 +78,12 @@ from valuecompass.store._survey_tables import (
 )
 
 __all__ = [
+    "REVIEW_COLUMNS",
     "SHOWN_FIRST",
     "AddressFull",
+    "Assigned",
+    "ChoiceCount",
+    "Deal",
     "Dealt",
     "InProgress",
     "Participant",
@@ -72,12 +92,16 @@ __all__ = [
     "admin_session_valid",
     "answers_of",
     "cell_counts",
+    "choice_counts",
     "choices_of",
     "complete",
     "context_key",
     "context_pairs",
     "create_participant",
     "deal_choices",
+    "deal_reviews",
+    "dealt_in_progress",
+    "dealt_reviews",
     "default_axes",
     "end_admin_session",
     "find_participant",
@@ -93,9 +117,12 @@ __all__ = [
     "participants_frame",
     "prolific_taken",
     "record_study",
+    "review_counts",
+    "reviews_of",
     "save_choices",
     "save_demographics",
     "save_page",
+    "save_reviews",
     "secret",
     "set_step",
     "slot_of",
@@ -103,6 +130,8 @@ __all__ = [
     "stored_studies",
     "stored_study",
     "survey_axes",
+    "survey_reviews",
+    "withdraw_choices",
 ]
 
 
@@ -161,6 +190,29 @@ def _participant(row: Any) -> Participant:
     for stamp in ("form_started_at", "form_finished_at"):
         data[stamp] = aware(data[stamp])
     return Participant(**data)
+
+
+def dealt_in_progress(engine: Engine, study_id: str) -> list[tuple[Participant, str]]:
+    """(participant, item) for every pair of actions dealt to STUDY_ID's participants part-way
+    through, in participant and dealt order."""
+    query = (
+        select(*_FIELDS, choices.c.item)
+        .join(choices, choices.c.participant_id == participants.c.id)
+        .where(participants.c.study_id == study_id, participants.c.step.in_(IN_PROGRESS))
+        .order_by(participants.c.id, choices.c.seq)
+    )
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(choices.name):  # a store older than schema 13
+            return []
+        rows = conn.execute(query).all()
+    found = []
+    for row in rows:
+        data = {name: row._mapping[name] for name in Participant.__dataclass_fields__}
+        data["item_order"] = tuple(data["item_order"].split())
+        for stamp in ("form_started_at", "form_finished_at"):
+            data[stamp] = aware(data[stamp])
+        found.append((Participant(**data), str(row.item)))
+    return found
 
 
 def secret(engine: Engine, name: str, make: str) -> str:
@@ -329,7 +381,7 @@ def _save_guard(last: bool, next_step: str = "open") -> Update:
         update(participants)
         .where(
             participants.c.id == bindparam("b_pid"),
-            participants.c.step.in_(("form", "choice", "open")),
+            participants.c.step.in_(("form", "choice", "review", "open")),
             participants.c.form_page >= bindparam("b_previous"),
         )
         .values(**values)
@@ -339,6 +391,7 @@ def _save_guard(last: bool, next_step: str = "open") -> Update:
 _SAVE = _save_guard(last=False)
 _SAVE_LAST = _save_guard(last=True)
 _SAVE_LAST_CHOICE = _save_guard(last=True, next_step="choice")
+_SAVE_LAST_REVIEW = _save_guard(last=True, next_step="review")
 
 
 def save_page(
@@ -349,12 +402,14 @@ def save_page(
     *,
     last: bool,
     choices_next: bool = False,
+    reviews_next: bool = False,
 ) -> bool:
     """Store one Value Form page's (item, code) answers in one transaction, idempotently.
 
     The page's answers replace any it had; the participant's saved-page count only grows. The
     last page also stamps the form's finishing time and moves the participant on to the open
-    questions (to the choices, with CHOICES_NEXT). Nothing is written, and the answer is
+    questions (to the choices, with CHOICES_NEXT; to the reviews, with REVIEWS_NEXT). Nothing
+    is written, and the answer is
     ``False``, unless the participant is on the form and has saved the page before this one:
     the check and the write are one transaction, so a page sent after the participant
     finished cannot change their answers.
@@ -369,7 +424,10 @@ def save_page(
     if last:
         params["b_finished"] = stamp
     with engine.begin() as conn:
-        guard = (_SAVE_LAST_CHOICE if choices_next else _SAVE_LAST) if last else _SAVE
+        guard = _SAVE
+        if last:
+            guard = _SAVE_LAST_CHOICE if choices_next else _SAVE_LAST
+            guard = _SAVE_LAST_REVIEW if reviews_next else guard
         if conn.execute(guard, params).rowcount != 1:
             return False
         _upsert_answers(conn, participant_id, page, codes)

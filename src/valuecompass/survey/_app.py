@@ -31,10 +31,12 @@ from valuecompass.survey._errors import (
     message_of,
     participant_texts,
 )
+from valuecompass.survey._review import load_review_set
 from valuecompass.survey._routes import path_routes
 from valuecompass.survey._routes_admin import admin_routes
 from valuecompass.survey._routes_choice import choice_routes
 from valuecompass.survey._routes_form import form_routes
+from valuecompass.survey._routes_review import review_routes
 from valuecompass.survey._security import Guard, Refusal, Scope, security_headers
 from valuecompass.survey._settings import SurveySettings
 from valuecompass.survey._sqlite import Checkpointer, short_waits, take_over_checkpoints
@@ -46,13 +48,21 @@ def create_app(settings: SurveySettings, engine: Engine) -> FastAPI:
     """The survey app for SETTINGS, storing in ENGINE (opened with :func:`open_store`).
 
     Raises :class:`SurveyConfigError` when SETTINGS would break the study's participants in
-    progress (an instrument without an item or scenario they were given)."""
+    progress (an instrument without an item or scenario they were given, an action set in
+    which a pair dealt to them is gone or reworded)."""
     env = _templates()
-    open_study(settings, engine)
+    pairs = load_pairs(settings, engine)
+    open_study(settings, engine, pairs)
     short_waits(engine, settings.db_wait_seconds)
     secret = store.secret(engine, "csrf", secrets.token_hex(32)).encode()
     survey = Survey(
-        settings, engine, env, secret, radios=_radios, pairs=load_pairs(settings, engine)
+        settings,
+        engine,
+        env,
+        secret,
+        radios=_radios,
+        pairs=pairs,
+        reviews=load_review_set(settings, engine),
     )
     first = survey.texts[survey.languages[0]]  # what pages without a language show
     env.globals.update(
@@ -69,6 +79,7 @@ def create_app(settings: SurveySettings, engine: Engine) -> FastAPI:
     app.include_router(path_routes(survey))
     app.include_router(form_routes(survey))
     app.include_router(choice_routes(survey))
+    app.include_router(review_routes(survey))
     app.include_router(admin_routes(survey))
     static = resources.files("valuecompass.survey").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -6,16 +6,24 @@ language). Only pairs with both actions are dealt. The order of a pair is the ch
 ``given`` order (:func:`valuecompass.prompts.given_order`, half of the pairs expressing first),
 reversed for every other quota place of a cell, so that within a cell each pair is shown both
 ways.
+
+What a participant is shown is checked against the set as the store holds it when they choose:
+each page carries a digest of the texts it showed (:func:`page_digest`), and the study records
+the set's digest and one per pair (:func:`Pairs.record`) each time it is served, so a set that
+changed while the study ran is noticed (see :mod:`._study` and :mod:`._routes_choice`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
-from valuecompass.answers import Inclination
+from valuecompass.answers import INCLINATIONS, Inclination
 from valuecompass.prompts import given_order
 from valuecompass.store import actions as action_store
 from valuecompass.store import survey as store
@@ -35,6 +43,33 @@ class Pairs:
     axes: tuple[str, ...]
     held: Mapping[Context, Mapping[str, Texts]]
     settings: SurveySettings
+    found: action_store.ActionSet | None = None  # the set's record (``None``: gone)
+    digest: str = ""  # of the whole set's content, as read
+
+    def record(self) -> dict[str, Any]:
+        """What the study records of the set it serves: its name, its digest, and the digest
+        of each whole pair's texts by :func:`pair_key`."""
+        digests = {
+            pair_key(context, item): pair_digest(texts)
+            for context, items in self.held.items()
+            for item, texts in items.items()
+        }
+        return {"set": self.name, "digest": self.digest, "pairs": digests}
+
+    def now_shown(
+        self, engine: Engine, participant: store.Participant, items: Sequence[str]
+    ) -> dict[str, Texts]:
+        """Item → its two actions as the store holds them now, for ITEMS in the participant's
+        context (an item whose pair is no longer whole is left out)."""
+        if self.found is None or not items:
+            return {}
+        stored = action_store.texts_at(engine, self.found, self.context(participant), items)
+        now: dict[str, Texts] = {}
+        for item in items:
+            texts = {inc: stored[(item, inc)] for inc in INCLINATIONS if (item, inc) in stored}
+            if len(texts) == 2:
+                now[item] = texts
+        return now
 
     def context(self, participant: store.Participant) -> Context:
         """The participant's context as the set keys it."""
@@ -72,12 +107,30 @@ class Pairs:
         return [] if not items else dealt
 
 
-def load_pairs(settings: SurveySettings, engine: Engine) -> Pairs | None:
-    """The pairs of the study's action set (``None`` for a study without one). Refused in one
-    line: a set the store lacks, a set of another instrument, a set with no whole pair in the
-    contexts the study assigns."""
+def pair_key(context: Context, item: str) -> str:
+    """A pair's key in a study's record: its context's ``axis=level`` pairs, then its item."""
+    return ";".join(f"{a}={lv}" for a, lv in context) + "|" + item
+
+
+def pair_digest(texts: Mapping[Inclination, str]) -> str:
+    """A short digest of a pair's two texts (the expressing one, then the opposing one)."""
+    words = json.dumps([texts.get("expresses"), texts.get("opposes")], ensure_ascii=False)
+    return hashlib.sha256(words.encode()).hexdigest()[:16]
+
+
+def page_digest(shown: Sequence[tuple[str, str, str]]) -> str:
+    """The digest of a choice page as shown: (item, first text, second text) in order."""
+    words = json.dumps([list(s) for s in shown], ensure_ascii=False)
+    return hashlib.sha256(words.encode()).hexdigest()
+
+
+def served_set(
+    settings: SurveySettings, engine: Engine, kind: str
+) -> action_store.ActionSet | None:
+    """The action set a study of KIND serves (``None`` for a study of another kind or without
+    one). Refused in one line: a set the store lacks, a set of another instrument."""
     name = settings.action_set
-    if name is None:
+    if name is None or settings.kind != kind:
         return None
     found = action_store.get_set(engine, name)
     if found is None:
@@ -92,6 +145,36 @@ def load_pairs(settings: SurveySettings, engine: Engine) -> Pairs | None:
             f"--actions {name}: the set holds actions of instrument {found.instrument!r}, the "
             f"survey serves {inst.id!r}; give --instrument {found.instrument} or another set"
         )
+    return found
+
+
+def load_pairs(settings: SurveySettings, engine: Engine) -> Pairs | None:
+    """The pairs of the study's action set (``None`` for a study without one). Refused in one
+    line: a set the store lacks, a set of another instrument, a set with no whole pair in the
+    contexts the study assigns."""
+    found = served_set(settings, engine, "choice")
+    if found is None:
+        return None
+    name = found.name
+    pairs = read_pairs(engine, settings, found)
+    if not _any_assigned(pairs, settings):
+        raise SurveyConfigError(
+            f"--actions {name}: the set has no item with both actions (expresses and opposes) "
+            "in the contexts this study assigns; generate or import them, or assign other "
+            "levels"
+        )
+    return pairs
+
+
+def read_pairs(
+    engine: Engine, settings: SurveySettings, found: action_store.ActionSet | None = None
+) -> Pairs:
+    """The whole pairs of the study's set as the store holds them now (none where the store
+    no longer holds the set)."""
+    name = settings.action_set or ""
+    found = found or action_store.get_set(engine, name)
+    if found is None:
+        return Pairs(name, (), {}, settings)
     table = action_store.set_actions(engine, found)
     held: dict[Context, dict[str, Texts]] = {}
     for row in table[table["missing"] == ""].to_dict("records"):
@@ -103,14 +186,14 @@ def load_pairs(settings: SurveySettings, engine: Engine) -> Pairs | None:
     whole = {
         c: {i: t for i, t in items.items() if len(t) == 2} for c, items in held.items()
     }  # fmt: skip
-    pairs = Pairs(name, tuple(found.axes), {c: i for c, i in whole.items() if i}, settings)
-    if not _any_assigned(pairs, settings):
-        raise SurveyConfigError(
-            f"--actions {name}: the set has no item with both actions (expresses and opposes) "
-            "in the contexts this study assigns; generate or import them, or assign other "
-            "levels"
-        )
-    return pairs
+    content = sorted(
+        json.dumps([[row[a] for a in found.axes], row["value"], row["inclination"],
+                    row["action"], row["missing"]], ensure_ascii=False)
+        for row in table.to_dict("records")
+    )  # fmt: skip
+    digest = hashlib.sha256("\n".join(content).encode()).hexdigest()
+    held_whole = {c: i for c, i in whole.items() if i}
+    return Pairs(name, tuple(found.axes), held_whole, settings, found, digest)
 
 
 def _any_assigned(pairs: Pairs, settings: SurveySettings) -> bool:

@@ -20,6 +20,7 @@ from valuecompass.store.survey import context_pairs as store_context
 from valuecompass.survey._choices import Pairs
 from valuecompass.survey._form import split_pages
 from valuecompass.survey._limits import Attempts, HoldLimits
+from valuecompass.survey._review import ReviewSet
 from valuecompass.survey._security import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -74,6 +75,7 @@ class Survey:
     radios: Callable[[Texts], Any]
     identities: dict[str, Identity] = field(default_factory=dict)
     pairs: Pairs | None = None  # a choice study's pairs of actions
+    reviews: ReviewSet | None = None  # a review study's action set
 
     def __post_init__(self) -> None:
         self.limiter = anyio.CapacityLimiter(DB_THREADS)
@@ -228,6 +230,7 @@ class Survey:
             "demographics": "/demographics",
             "vignette": "/vignette",
             "choice": "/choices",
+            "review": "/reviews",
             "open": "/open",
             "done": "/done",
             "full": "/full",

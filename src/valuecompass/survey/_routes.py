@@ -138,7 +138,9 @@ def path_routes(survey: Survey) -> APIRouter:
 
     @router.api_route("/vignette", methods=GET)
     async def vignette(request: Request) -> Response:
-        participant = await require(survey, request, ("vignette", "form", "choice", "open"))
+        participant = await require(
+            survey, request, ("vignette", "form", "choice", "review", "open")
+        )
         lang = survey.words(participant).language
         scenario = survey.scenario(participant)
         context = survey.context(participant)
@@ -149,7 +151,9 @@ def path_routes(survey: Survey) -> APIRouter:
     @router.post("/vignette")
     async def vignette_read(request: Request) -> Response:
         await survey.read_form(request)
-        participant = await require(survey, request, ("vignette", "form", "choice", "open"))
+        participant = await require(
+            survey, request, ("vignette", "form", "choice", "review", "open")
+        )
         if participant.step == "vignette":
             await survey.db(
                 store.set_step,

@@ -1,4 +1,5 @@
-"""The researchers' page: counts per cell, exclusions, recent open answers, downloads.
+"""The researchers' page: counts per cell, exclusions, recent open answers, downloads; in a
+choice study also the choices made per cell and their download.
 
 Open only with the admin token, given once on a login form or as ``Authorization: Bearer
 TOKEN`` for scripts. Logging in starts a server-side session: the cookie holds a random session
@@ -43,6 +44,16 @@ class TooManyTries(Exception):
 class Row:
     country: str
     cells: list[tuple[int, int, int]]  # per scenario: completed, in progress, excluded
+
+
+@dataclass(frozen=True)
+class ChoiceRow:
+    """One cell's choices: its name, participants who chose, choices, share expressing."""
+
+    cell: str
+    participants: int
+    choices: int
+    share: str
 
 
 def admin_routes(survey: Survey) -> APIRouter:
@@ -144,6 +155,19 @@ def admin_routes(survey: Survey) -> APIRouter:
         )
         return _csv(table, "survey-answers.csv")
 
+    @router.api_route("/admin/choices.csv", methods=GET)
+    async def choices_csv(request: Request, include_excluded: bool = False) -> Response:
+        if (refused := await download(request)) is not None:
+            return refused
+        table = await survey.db(
+            store.human_choices,
+            survey.settings.instrument,
+            include_excluded=include_excluded,
+            axes=(survey.settings.asked_axis, survey.settings.scenario_axis),
+            shown_first=True,
+        )
+        return _csv(table, "survey-choices.csv")
+
     @router.api_route("/admin/participants.csv", methods=GET)
     async def participants_csv(request: Request) -> Response:
         if (refused := await download(request)) is not None:
@@ -177,6 +201,22 @@ async def _dashboard(survey: Survey, request: Request) -> Response:
             cells.append((c.completed, c.in_progress, c.excluded) if c else (0, 0, 0))
         rows.append(Row(name, cells))
     excluded = people[people["excluded"].fillna(False).astype(bool)]
+    chosen = None
+    if settings.action_set is not None:
+        names = dict(countries)
+        heads = {(scenario, context): label for scenario, context, label in columns}
+        chosen = [
+            ChoiceRow(
+                " · ".join(
+                    [names.get(c.country or "", c.country or ""),
+                     heads.get((c.scenario or "", c.context), c.scenario or "")]
+                ),
+                c.participants,
+                c.choices,
+                f"{c.expressing / c.choices:.3f}",
+            )
+            for c in await survey.db(store.choice_counts)
+        ]  # fmt: skip
     return survey.render(
         request,
         "admin.html",
@@ -189,6 +229,7 @@ async def _dashboard(survey: Survey, request: Request) -> Response:
         turned_away=sum(c.turned_away for c in counts),
         excluded=excluded.to_dict("records"),
         texts=texts,
+        chosen=chosen,
         quota=survey.settings.quota,
         total=len(people),
         done=int((people["step"] == "done").sum()),

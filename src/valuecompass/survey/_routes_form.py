@@ -14,7 +14,7 @@ from valuecompass.survey._form import BadRequest, quality, read_open, read_ratin
 from valuecompass.survey._security import Refusal
 from valuecompass.survey._settings import SurveySettings
 
-FORM_STEPS = ("form", "choice", "open")
+FORM_STEPS = ("form", "choice", "review", "open")
 
 
 def form_routes(survey: Survey) -> APIRouter:
@@ -84,13 +84,21 @@ def form_routes(survey: Survey) -> APIRouter:
             return form_page(request, participant, page, chosen, errors, 400)
         last = page == len(who.pages)
         choices = last and await _has_pairs(request)
+        reviews = last and survey.reviews is not None
         saved: bool = await survey.db(
-            store.save_page, who.id, page, answers, last=last, choices_next=choices
+            store.save_page,
+            who.id,
+            page,
+            answers,
+            last=last,
+            choices_next=choices,
+            reviews_next=reviews,
         )
         if not saved:  # not on this page (finished already, or skipping ahead)
             now_at = await survey.participant(request)
             raise Moved(survey.where(now_at) if now_at else "/")
-        return redirect(("/choices" if choices else "/open") if last else f"/page/{page + 1}")
+        after = "/choices" if choices else ("/reviews" if reviews else "/open")
+        return redirect(after if last else f"/page/{page + 1}")
 
     async def _has_pairs(request: Request) -> bool:
         """Whether the study has pairs of actions for the request's participant's context."""

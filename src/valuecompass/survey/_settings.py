@@ -223,6 +223,23 @@ class SurveySettings(_Strict):
         "rated (in the order shown) whose pair the set holds; 0 for every one.",
     )
     choices_per_page: int = Field(default=8, ge=1, description="Pairs of actions per page.")
+    study: Literal["", "stated", "choice", "review"] = Field(
+        default="",
+        description="What participants do after the statements: nothing more ('stated'), "
+        "choose between actions ('choice') or judge actions ('review'); '' for 'choice' with "
+        "an action set, else 'stated'.",
+    )
+    reviews_per_action: int = Field(
+        default=3,
+        ge=1,
+        description="A review study: independent judgements each action of the set gets.",
+    )
+    actions_per_annotator: int = Field(
+        default=12, ge=1, description="A review study: actions each annotator judges."
+    )
+    reviews_per_page: int = Field(
+        default=4, ge=1, description="A review study: actions judged per page."
+    )
     require_prolific: bool = Field(default=False, description="Refuse links without ids.")
     completion_url: str | None = Field(
         default=None,
@@ -254,6 +271,10 @@ class SurveySettings(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> SurveySettings:
         self._check_instrument()
+        if self.study in ("choice", "review") and self.action_set is None:
+            raise ValueError(f"a {self.study} study needs an action set (--actions SET)")
+        if self.study == "stated" and self.action_set is not None:
+            raise ValueError("a stated-values study takes no action set; leave out --actions")
         scale = self.instrument.people_scale
         codes = {*scale.codes, *scale.missing_codes}
         items = set(self.instrument.item_ids)
@@ -327,6 +348,13 @@ class SurveySettings(_Strict):
                 f"instrument {inst.id!r} has no wording {self.wording!r}; its wordings: "
                 f"{list(inst.wording_ids)}"
             )
+
+    @property
+    def kind(self) -> str:
+        """The study served: 'stated', 'choice' or 'review' (see :attr:`study`)."""
+        if self.study:
+            return self.study
+        return "choice" if self.action_set is not None else "stated"
 
     @property
     def country_axis(self) -> str:

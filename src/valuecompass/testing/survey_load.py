@@ -277,13 +277,16 @@ async def take_part(
     pattern: Pattern | None = None,
     scenario: str | None = None,
     chooser: Chooser | None = None,
+    judge: Judge | None = None,
 ) -> str:
     """One simulated participant through the whole survey of INSTRUMENT, in LANG: every
     statement page, then the open questions. Returns where the server sent them at the end
     ("/done"). The answers depend on the item and SALT only (PATTERN if given, see
     :func:`item_answers`), so two participants with one SALT give the same answers whatever
     order or language. In a choice study the choice pages follow the statements: CHOOSER
-    picks each pair's place (the first when none is given)."""
+    picks each pair's place (the first when none is given). In a review study the review
+    pages follow them: JUDGE answers each action's criteria (yes to all when none is
+    given)."""
     seat = await enrol(port, pid, country, study, lang, scenario)
     async with Connection(port) as conn:
         conn.cookies = dict(seat.cookies)
@@ -294,13 +297,15 @@ async def take_part(
             where = head.get("location", "")
             if status != 303:
                 raise RuntimeError(f"/page/{page}: {status} for {pid}: {body[:300]!r}")
-            if where in ("/open", "/choices"):
+            if where in ("/open", "/choices", "/reviews"):
                 break
             page += 1
             _, _, html = await conn.get(where)
             items = list(dict.fromkeys(_ITEM.findall(html.decode())))
         if where == "/choices":
             await _choose(conn, seat, salt, chooser or (lambda item, salt, texts: "1"))
+        if where == "/reviews":
+            await _review(conn, seat, salt, judge or _all_yes)
         words = {f"q_{q.id}": "A simulated answer." for q in load_content().open_questions}
         status, head, _ = await conn.post("/open", {"csrf": seat.csrf, **words})
         if status != 303:
@@ -315,6 +320,15 @@ _PAIR = re.compile(
     r'name="c_([a-z0-9_-]+)" value="([12])"[^>]*><span>'
     r'<span class="which">[^<]*</span> ([^<]*)</span>'
 )
+
+
+_SHOWN = re.compile(r'name="shown" value="([0-9a-f]*)"')
+
+
+def shown_digest(page: str) -> str:
+    """The digest of the texts a choice page shows, which its form carries back."""
+    found = _SHOWN.search(page)
+    return found.group(1) if found else ""
 
 
 def pairs_shown(page: str) -> dict[str, dict[str, str]]:
@@ -333,12 +347,50 @@ async def _choose(conn: Connection, seat: Seat, salt: int, chooser: Chooser) -> 
         _, _, page = await conn.get(where)
         pairs = pairs_shown(page.decode())
         form = {f"c_{item}": chooser(item, salt, texts) for item, texts in pairs.items()}
+        form["shown"] = shown_digest(page.decode())
         status, head, body = await conn.post(where, {"csrf": seat.csrf, **form})
         if status != 303:
             raise RuntimeError(f"{where}: {status} for {seat.pid}: {body[:300]!r}")
         where = head.get("location", "")
     if where != "/open":
         raise RuntimeError(f"the choices ended at {where!r} for {seat.pid}")
+
+
+#: A simulated annotator's judgements of one action: criterion → "yes" or "no", given the
+#: action's id, its text (without marks) and the annotator's salt.
+Judge = Callable[[int, str, int], Mapping[str, str]]
+_ACTION = re.compile(r'<section class="action" id="action-([0-9]+)"')
+_DEED = re.compile(r'<p class="deed">(.*?)</p>', re.S)
+_CRITERIA = ("intended", "harmless", "sufficient", "plausible")
+
+
+def _all_yes(action_id: int, text: str, salt: int) -> Mapping[str, str]:
+    return dict.fromkeys(_CRITERIA, "yes")
+
+
+def actions_shown(page: str) -> list[tuple[int, str]]:
+    """(action id, its text without the marks) for each action on a review page."""
+    ids = [int(i) for i in _ACTION.findall(page)]
+    texts = [html.unescape(re.sub(r"<[^>]+>", "", t)) for t in _DEED.findall(page)]
+    return list(zip(ids, texts, strict=True))
+
+
+async def _review(conn: Connection, seat: Seat, salt: int, judge: Judge) -> None:
+    """Every review page, each action judged by JUDGE; ends at the open questions."""
+    _, head, _ = await conn.get("/reviews")
+    where = head.get("location", "")
+    while where.startswith("/review/"):
+        _, _, page = await conn.get(where)
+        form: dict[str, str] = {}
+        for action_id, text in actions_shown(page.decode()):
+            marks = judge(action_id, text, salt)
+            form.update({f"{c}_{action_id}": marks[c] for c in _CRITERIA})
+        status, head, body = await conn.post(where, {"csrf": seat.csrf, **form})
+        if status != 303:
+            raise RuntimeError(f"{where}: {status} for {seat.pid}: {body[:300]!r}")
+        where = head.get("location", "")
+    if where != "/open":
+        raise RuntimeError(f"the reviews ended at {where!r} for {seat.pid}")
 
 
 def submission(port: int, seat: Seat) -> bytes:
