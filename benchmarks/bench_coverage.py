@@ -1,7 +1,7 @@
 """Coverage of the F1 and distance intervals, both targets, on a simulation calibrated to the
 released data.
 
-    PYTHONPATH=src python benchmarks/bench_coverage.py [STUDIES [SEED [DATA]]]
+    PYTHONPATH=src python benchmarks/bench_coverage.py [STUDIES [SEED [DATA]]] [--populations P]
 
 The simulated population has the released study's shape: 28 contexts (7 countries x 4
 scenarios), its 56 values, 4 people a context and a model answering 8 prompts. People answer on
@@ -18,14 +18,14 @@ Two truths: ``design`` is the expected estimate with 4 people and 8 prompts (the
 further simulated studies' estimates); ``population`` is the F1 and distance of the true cell
 means (people's mean over the whole population, the model's over all its prompts), computed
 exactly from the latent model. For each target (``--ci-target design``, the default
-``shifted`` intervals; ``--ci-target population``), the share of STUDIES studies (default 600)
-whose interval covers each truth at 90% and 95%, and the time of one bootstrap of each
-(1000 resamples), measured in this run. DATA defaults to ../shared/datasets/valuecompass-2025.
+``shifted`` intervals; ``--ci-target population``), the share of STUDIES studies (default
+1000, spread over P populations, default 4, each drawn afresh from the same calibration) whose
+interval covers each truth at 90% and 95%, pooled with twice its standard error and per
+population, and the time of one bootstrap of each (1000 resamples), measured in this run. DATA defaults to ../shared/datasets/valuecompass-2025.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,8 +46,6 @@ STATS = ("f1", "distance")
 
 
 def _data() -> Path:
-    if len(sys.argv) > 3:
-        return Path(sys.argv[3])
     here = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "valuecompass-2025"
     return here if here.is_dir() else Path("/work/shared/datasets/valuecompass-2025")
 
@@ -237,27 +235,33 @@ def timing(people: Units, model: Units, layout: Layout, runs: int = 3) -> dict[s
     return out
 
 
-def main() -> None:
-    studies = int(sys.argv[1]) if len(sys.argv) > 1 else 600
-    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 2025
-    rng = np.random.default_rng(seed)
-    rel = released(_data())
+def _args() -> tuple[int, int, Path, int]:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("studies", nargs="?", type=int, default=1000)
+    parser.add_argument("seed", nargs="?", type=int, default=2025)
+    parser.add_argument("data", nargs="?", type=Path, default=None)
+    parser.add_argument("--populations", type=int, default=4)
+    args = parser.parse_args()
+    return args.studies, args.seed, args.data or _data(), args.populations
+
+
+def one_population(
+    rng: np.random.Generator, rel: Released, studies: int, show: bool
+) -> tuple[dict[tuple[str, str, str, float], int], dict[str, dict[str, float]]]:
+    """Hits of each (target, statistic, truth, level) over STUDIES studies of a new population,
+    and its two truths."""
     pop = draw_population(rng, rel)
-    check(rel, pop, rng)
+    if show:
+        check(rel, pop, rng)
     th, tm = true_means(pop)
     pop_stats = group_statistics(th, tm, rel.layout, ("overall",))["overall"]
     population = {s: float(pop_stats[s][0]) for s in STATS}
     draws = [estimate(*draw_study(rng, pop, rel), rel.layout) for _ in range(2000)]
     design = {s: float(np.mean([d[s] for d in draws])) for s in STATS}
-    print(
-        "truths: population F1 {:.3f}, distance {:.3f}; design (expected estimate) "
-        "F1 {:.3f}, distance {:.3f}".format(
-            population["f1"], population["distance"], design["f1"], design["distance"]
-        )
-    )
     truths = {"design": design, "population": population}
     hits: dict[tuple[str, str, str, float], int] = {}
-    start = time.perf_counter()
     for _ in range(studies):
         people, model = draw_study(rng, pop, rel)
         for target, intervals in bootstraps(people, model, rel.layout, rng, 400).items():
@@ -265,11 +269,45 @@ def main() -> None:
                 for truth, values in truths.items():
                     key = (target, stat, truth, level)
                     hits[key] = hits.get(key, 0) + int(low <= values[stat] <= high)
+    return hits, truths
+
+
+def main() -> None:
+    studies, seed, data, populations = _args()
+    rng = np.random.default_rng(seed)
+    rel = released(data)
+    each = [studies // populations + (i < studies % populations) for i in range(populations)]
+    hits: dict[tuple[str, str, str, float], int] = {}
+    per: list[dict[tuple[str, str, str, float], int]] = []
+    start = time.perf_counter()
+    for i, n in enumerate(each):
+        got, truths = one_population(rng, rel, n, show=i == 0)
+        print(
+            f"population {i + 1} ({n} studies): truths: population F1 "
+            f"{truths['population']['f1']:.3f}, distance {truths['population']['distance']:.3f}; "
+            f"design (expected estimate) F1 {truths['design']['f1']:.3f}, distance "
+            f"{truths['design']['distance']:.3f}"
+        )
+        per.append({k: v for k, v in got.items()})
+        for key, v in got.items():
+            hits[key] = hits.get(key, 0) + v
     took = time.perf_counter() - start
-    print(f"{studies} studies, seed {seed}, 400 resamples each ({took:.0f} s)")
-    print("interval target  statistic  truth       nominal  covered")
-    for (target, stat, truth, level), n in sorted(hits.items()):
-        print(f"{target:16s} {stat:10s} {truth:11s} {level:.2f}     {n / studies:.3f}")
+    print(
+        f"{studies} studies over {populations} populations, seed {seed}, 400 resamples each "
+        f"({took:.0f} s)"
+    )
+    heads = " ".join(f"pop{i + 1:<3d}" for i in range(populations))
+    print(f"interval target  statistic  truth       nominal  covered  (+-2 se)  {heads}")
+    for key, n in sorted(hits.items()):
+        target, stat, truth, level = key
+        share = n / studies
+        se = 2 * np.sqrt(share * (1 - share) / studies)
+        parts = " ".join(f"{p[key] / m:.3f}" for p, m in zip(per, each, strict=True))
+        print(
+            f"{target:16s} {stat:10s} {truth:11s} {level:.2f}     {share:.3f}    {se:.3f}     "
+            f"{parts}"
+        )
+    pop = draw_population(rng, rel)
     people, model = draw_study(rng, pop, rel)
     t = timing(people, model, rel.layout)
     print(

@@ -200,3 +200,31 @@ def test_the_population_target_on_the_odd_instrument() -> None:
     by_cluster = boot.table("cluster")
     assert by_cluster["cluster"].tolist() == ["order", "warmth", "drive"]
     assert np.isfinite(by_cluster["distance"]).all()
+
+
+@pytest.mark.parametrize("spread", [True, False])
+def test_sides_without_noise_are_taken_as_they_are(spread: bool) -> None:
+    """Every person of a context answers alike, and every prompt alike: the cell means are the
+    true means, so the population's figures are the design's (no cell sits on the threshold),
+    and no probability comes out as NaN or half. Without SPREAD every context answers alike
+    too (no noise and no spread: the prior is a point)."""
+    rng = np.random.default_rng(7)
+    contexts, values = 6, 5
+    layout = _layout(contexts, values)
+    level_h = rng.choice([1.0, 2.0, 3.0, 4.0], (contexts, 1, values))
+    level_m = rng.choice([1.0, 2.0, 4.0], (contexts, 1, values))
+    if not spread:
+        level_h, level_m = level_h[:1].repeat(contexts, 0), level_m[:1].repeat(contexts, 0)
+    people = _units(np.repeat(level_h, 3, axis=1).tolist(), layout)
+    model = _units(np.repeat(level_m, 4, axis=1).tolist(), layout)
+    noise = (noise_variances(people), noise_variances(model))
+    assert (noise[0] == 0).all() and (noise[1] == 0).all()
+    groups = ("overall", "value")
+    got = population_statistics(
+        people.cell_means()[None], model.cell_means()[None], noise, layout, groups
+    )
+    want = group_statistics(people.cell_means(), model.cell_means(), layout, groups)
+    for group in groups:
+        for stat in ("f1", "distance", "precision", "recall"):
+            g, w = np.asarray(got[group][stat])[0], np.asarray(want[group][stat])
+            assert np.allclose(g, w, atol=1e-9, equal_nan=True), (group, stat, g, w)

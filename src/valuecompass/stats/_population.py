@@ -117,8 +117,9 @@ def prior(
         return out
 
     nh, nm = mean_noise(noise[0], okh), mean_noise(noise[1], okm)
-    th = np.maximum((dh**2).sum(axis=axes, keepdims=True) / dof(okh) - nh, _FLOOR * nh)
-    tm = np.maximum((dm**2).sum(axis=axes, keepdims=True) / dof(okm) - nm, _FLOOR * nm)
+    # (and never 0, so that a side with neither noise nor spread still has a posterior)
+    th = np.maximum((dh**2).sum(axis=axes, keepdims=True) / dof(okh) - nh, _FLOOR * nh + 1e-12)
+    tm = np.maximum((dm**2).sum(axis=axes, keepdims=True) / dof(okm) - nm, _FLOOR * nm + 1e-12)
     thm = np.where(both, dh * dm, 0.0).sum(axis=axes, keepdims=True) / dof(both)
     limit = 0.95 * np.sqrt(th * tm)
     return ch, cm, th, tm, np.clip(thm, -limit, limit)
@@ -178,18 +179,28 @@ def expected_sums(
 
     mh, mm, vh, vm, cov = post
     present = ~(np.isnan(mh) | np.isnan(mm))
+    # a side with no noise (a model answering every prompt alike) has a posterior variance
+    # of 0, or a rounding error either side of it: such a true mean is known exactly
+    vh, vm = np.maximum(np.nan_to_num(vh), 0.0), np.maximum(np.nan_to_num(vm), 0.0)
+    sh, sm = np.sqrt(vh), np.sqrt(vm)
+    exact_h, exact_m = sh <= 1e-12, sm <= 1e-12
     with np.errstate(invalid="ignore", divide="ignore"):
-        sh, sm = np.sqrt(vh), np.sqrt(vm)
-        zh, zm = (mh - THRESHOLD) / sh, (mm - THRESHOLD) / sm
-        # P(true mean past the threshold); a noiseless cell exactly on it counts half
-        ph, pm = np.nan_to_num(ndtr(zh), nan=0.5), np.nan_to_num(ndtr(zm), nan=0.5)
-        rho = np.clip(cov / (sh * sm), -0.99, 0.99)
-        zh, zm = np.clip(np.nan_to_num(zh), -40, 40), np.clip(np.nan_to_num(zm), -40, 40)
-        both = _both_past(zh, zm, np.nan_to_num(rho))
-        d, sd = mm - mh, np.sqrt(np.maximum(vh + vm - 2 * cov, 0.0))
-        z = d / sd
+        zh = np.where(exact_h, 0.0, (mh - THRESHOLD) / np.where(exact_h, 1.0, sh))
+        zm = np.where(exact_m, 0.0, (mm - THRESHOLD) / np.where(exact_m, 1.0, sm))
+        rho = np.where(exact_h | exact_m, 0.0, cov / np.where(exact_h | exact_m, 1.0, sh * sm))
+    # P(true mean past the threshold); a known mean exactly on it counts half
+    ph = np.where(exact_h, np.sign(mh - THRESHOLD) * 0.5 + 0.5, ndtr(zh))
+    pm = np.where(exact_m, np.sign(mm - THRESHOLD) * 0.5 + 0.5, ndtr(zm))
+    ph, pm = np.nan_to_num(ph, nan=0.5), np.nan_to_num(pm, nan=0.5)
+    zh, zm = np.clip(np.nan_to_num(zh), -40, 40), np.clip(np.nan_to_num(zm), -40, 40)
+    joint = _both_past(zh, zm, np.clip(np.nan_to_num(rho), -0.99, 0.99))
+    # with one side known exactly, the two are independent
+    both = np.where(exact_h | exact_m, ph * pm, joint)
+    d, sd = mm - mh, np.sqrt(np.maximum(vh + vm - 2 * cov, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = d / np.where(sd > 0, sd, 1.0)
         folded = d * (1.0 - 2.0 * ndtr(-z)) + sd * np.sqrt(2.0 / np.pi) * np.exp(-0.5 * z * z)
-    folded = np.where(sd > 0, folded, np.abs(d))
+    folded = np.where(sd > 1e-12, folded, np.abs(d))
     parts = {
         0: 1.0 - ph - pm + both,  # both agree
         1: pm - both,  # the model disagrees
