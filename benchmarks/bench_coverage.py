@@ -21,7 +21,8 @@ exactly from the latent model. For each target (``--ci-target design``, the defa
 ``shifted`` intervals; ``--ci-target population``), the share of STUDIES studies (default
 1000, spread over P populations, default 4, each drawn afresh from the same calibration) whose
 interval covers each truth at 90% and 95%, pooled with twice its standard error and per
-population, and the time of one bootstrap of each (1000 resamples), measured in this run. DATA defaults to ../shared/datasets/valuecompass-2025.
+population, and the time of one bootstrap of each (1000 resamples), measured in this run.
+DATA defaults to ../shared/datasets/valuecompass-2025.
 """
 
 from __future__ import annotations
