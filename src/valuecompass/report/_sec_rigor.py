@@ -140,8 +140,10 @@ class RigorSection:
             "Alignment rate (F1) per "
             f"{tb.axis_word(data.instrument, _first_axis(next(iter(results.values()))))} "
             "with its interval",
-            f"The paper's Table 2 with intervals: with {people} people per context, gaps "
-            "smaller than the intervals are not evidence of a difference.",
+            f"The paper's Table 2 with {round(self.level * 100)}% intervals, "
+            f"{TARGET_WORDS['design']} (what a study of this size would find again; the "
+            f"overall table gives the population's figures): with {people} people per "
+            "context, gaps smaller than the intervals are not evidence of a difference.",
             frame,
             labels=names | {"overall": "Overall"},
         )

@@ -57,6 +57,7 @@ from valuecompass.stats._population import (
     matched,
     noise_variances,
     population_statistics,
+    resampled_noise,
 )
 from valuecompass.stats._resample import Draws, full_weights, resample_weights
 from valuecompass.stats._units import FloatArray, IntArray, Units, arrange, cell_means
@@ -284,14 +285,20 @@ def bootstrap_units(
     done = 0
     while done < plan.resamples:
         b = min(plan.chunk, plan.resamples - done)
-        h = _resampled(rng, drawn_people, b, plan.draws) if vary_h else fixed_h
-        m = _resampled(rng, drawn_model, b, plan.draws) if vary_m else fixed_m
+        wh = resample_weights(rng, people.counts, people.width, b, plan.draws) if vary_h else None
+        wm = resample_weights(rng, model.counts, model.width, b, plan.draws) if vary_m else None
+        h = fixed_h if wh is None else cell_means(wh, drawn_people)
+        m = fixed_m if wm is None else cell_means(wm, drawn_model)
         h, m = np.broadcast_arrays(h, m)
         cells = Cells.of(h, m)
         if noise is None:
             stats_of = statistics_of(cells, layout, plan.groups)
         else:
-            stats_of = population_statistics(h, m, noise, layout, plan.groups)
+            drawn_noise = (
+                noise[0] if wh is None else resampled_noise(wh, people, noise[0]),
+                noise[1] if wm is None else resampled_noise(wm, model, noise[1]),
+            )
+            stats_of = population_statistics(h, m, drawn_noise, layout, plan.groups)
         for group, stats in stats_of.items():
             for stat, arr in stats.items():
                 parts[group][stat].append(arr)

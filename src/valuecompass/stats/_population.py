@@ -26,10 +26,11 @@ For each side (people, model) separately, on normalised scores:
    threshold, so the tie rule does not enter.
 
 Intervals resample people and prompts (Rao and Wu, as the design target does), repeat steps
-2-4 on each resample (step 1's noise stays the study's: it is pooled over many cells) and
-take the centred interval around the estimate. ``benchmarks/bench_coverage.py`` measures its
-coverage of the true cell means' F1 and distance on a simulation calibrated to the released
-data (see docs/metrics.md for the figures).
+2-4 on each resample (step 1's noise is the study's, scaled by how the resample's pooled
+within-cell variance compares with the resamples' mean of it, so that it is as uncertain as a
+study's estimate) and take the centred interval around the estimate.
+``benchmarks/bench_coverage.py`` measures its coverage of the true cell means' F1 and distance
+on a simulation calibrated to the released data (see docs/rigor.md for the figures).
 """
 
 from __future__ import annotations
@@ -80,6 +81,26 @@ def noise_variances(units: Units) -> FloatArray:
     pooled = np.where(np.isfinite(pooled), pooled, fill)
     with np.errstate(divide="ignore"):
         out: FloatArray = np.where(n > 0, pooled[None, :] / np.maximum(n, 1.0), np.inf)
+    return out
+
+
+def resampled_noise(weights: FloatArray, units: Units, noise: FloatArray) -> FloatArray:
+    """NOISE ``(C, K)`` as resamples WEIGHTS ``(B, C, U)`` of UNITS would estimate it: each
+    value's noise times the resample's pooled within-cell variance over the resamples' mean
+    of it, ``(B, C, K)``. The resamples' noise is then as uncertain as a study's estimate of
+    it (pooled over a few people a cell), and its mean is the study's."""
+    x = normalise(units.positions, units.scale)
+    present = ~np.isnan(x)
+    x0 = np.where(present, x, 0.0)
+    n = np.einsum("bcu,cuk->bck", weights, present.astype(float))
+    s1 = np.einsum("bcu,cuk->bck", weights, x0)
+    s2 = np.einsum("bcu,cuk->bck", weights, x0 * x0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        squares = np.where(n > 1, s2 - s1 * s1 / np.maximum(n, 1.0), 0.0).sum(axis=1)
+        pooled = squares / np.maximum(n - 1.0, 0.0).sum(axis=1)  # (B, K)
+        ratio = pooled / np.nanmean(pooled, axis=0, keepdims=True)
+    ratio = np.where(np.isfinite(ratio), ratio, 1.0)
+    out: FloatArray = noise[None, :, :] * ratio[:, None, :]
     return out
 
 
