@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from valuecompass.errors import ValueCompassError
 from valuecompass.instrument import Instrument, load_instrument
 from valuecompass.models import Backend, ConfigError, get_backend
-from valuecompass.prompts import ChoicePrompt, load_prompts
+from valuecompass.prompts import ChoicePrompt, Prompt, load_prompts
 from valuecompass.runner._call import Outcome
 from valuecompass.runner._config import RunConfig, check_grid_size
 from valuecompass.runner._execute import (
@@ -97,12 +97,19 @@ class RunSummary:
         )
 
 
-def _prompt_row(run_id: int, job: Job, outcome: Outcome) -> dict[str, Any]:
+def _prompt_row(
+    run_id: int, job: Job, outcome: Outcome, views: Views | None = None
+) -> dict[str, Any]:
     c = outcome.completion
+    columns = (
+        views.context_row(job.prompt)
+        if views is not None and isinstance(job.prompt, Prompt)
+        else store.context_row(job.prompt.context)
+    )
     return {
         "run_id": run_id,
         "cache_key": job.key,
-        **store.context_row(job.prompt.context),
+        **columns,
         "item": job.prompt.value,
         "variant": job.prompt.variant,
         "sample": job.sample,
@@ -470,8 +477,9 @@ def answered(instrument: Instrument | Views, run_id: int, job: Job, outcome: Out
 
         rows = choice_rows(job.prompt, job.sample, outcome.completion, outcome.error)
         return Answered(job, outcome, _prompt_row(run_id, job, outcome), rows)
+    views = instrument if isinstance(instrument, Views) else None
     rows = answer_rows(instrument, job.prompt, job.sample, outcome.completion, outcome.error)
-    return Answered(job, outcome, _prompt_row(run_id, job, outcome), rows)
+    return Answered(job, outcome, _prompt_row(run_id, job, outcome, views), rows)
 
 
 def _with_followers(

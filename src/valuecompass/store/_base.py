@@ -182,12 +182,19 @@ def database_url(db: str | Path) -> str:
     return parse_url(db).render_as_string(hide_password=False)
 
 
+#: The most page cache a SQLite connection keeps, in KiB (taken as pages are read).
+CACHE_KIB = 65536
+
+
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # A run's prompts and answers are indexed by random keys: with SQLite's default 2 MiB page
+    # cache each group commit of a large run reads and writes most index pages again.
+    cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cursor.close()
 
 

@@ -252,40 +252,62 @@ def save_prompts(
             )
         }
         fresh: list[bool] = []
-        prompt_rows: list[dict[str, Any]] = []
-        answer_rows: list[dict[str, Any]] = []
-        convert = prompts.c.created_at.type.bind_processor(conn.dialect)
-        stamp = convert(now()) if convert is not None else now()  # as SQLAlchemy writes it
+        picked: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         for p, rows in batch:
             key = (p["run_id"], p["cache_key"])
             new = key not in stored
             fresh.append(new)
             if new:
                 stored.add(key)
-                prompt_rows.append({**p, "created_at": stamp})
-                answer_rows.extend({**a, "run_id": key[0], "cache_key": key[1]} for a in rows)
-        if prompt_rows:
-            _bulk_insert(conn, prompts, prompt_rows)
-        if answer_rows:
-            _bulk_insert(conn, answers, answer_rows)
+                picked.append((p, rows))
+        if picked:
+            convert = prompts.c.created_at.type.bind_processor(conn.dialect)
+            stamp = convert(now()) if convert is not None else now()  # as SQLAlchemy writes it
+            _insert_prompts(conn, picked, stamp)
     return fresh
 
 
-def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows through the driver's own executemany.
+def _insert_prompts(
+    conn: Connection, picked: list[tuple[dict[str, Any], list[dict[str, Any]]]], stamp: Any
+) -> None:
+    """Insert PICKED's prompt rows (stored at STAMP) and their answer rows (under the prompt's
+    run and key), as tuples made straight from the given rows: no row copied into a new dict."""
+    first = picked[0][0]
+    p_cols = [c for c in _columns(prompts, first) if c != "created_at"]
+    get_p = itemgetter(*p_cols)
+    p_rows = [(*get_p(p), stamp) if len(p_cols) > 1 else (get_p(p), stamp) for p, _ in picked]
+    _executemany(conn, prompts, [*p_cols, "created_at"], p_rows)
+    sample = next((rows[0] for _, rows in picked if rows), None)
+    if sample is None:
+        return
+    a_cols = [c for c in _columns(answers, sample) if c not in ("run_id", "cache_key")]
+    get_a = itemgetter(*a_cols)
+    one = len(a_cols) == 1
+    a_rows = [
+        (p["run_id"], p["cache_key"], *((get_a(a),) if one else get_a(a)))
+        for p, rows in picked
+        for a in rows
+    ]
+    _executemany(conn, answers, ["run_id", "cache_key", *a_cols], a_rows)
 
-    SQLAlchemy's per-row parameter processing costs about ten times the insert itself for the
-    thousands of answer rows a run writes; the columns here need no conversion.
-    """
-    columns = [c.name for c in table.columns if c.name in rows[0]]
-    if len(columns) < len(rows[0]):
-        raise ValueError(f"{table.name}: no columns {sorted(set(rows[0]) - set(columns))}")
+
+def _columns(table: Table, row: dict[str, Any]) -> list[str]:
+    """TABLE's columns that ROW gives, in the table's order; a key of ROW that is none of
+    them is refused."""
+    columns = [c.name for c in table.columns if c.name in row]
+    if len(columns) < len(row):
+        raise ValueError(f"{table.name}: no columns {sorted(set(row) - set(columns))}")
+    return columns
+
+
+def _executemany(conn: Connection, table: Table, columns: list[str], rows: list[Any]) -> None:
+    """Insert ROWS (tuples in COLUMNS' order) into TABLE through the driver's executemany."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
-    conn.exec_driver_sql(sql, list(map(itemgetter(*columns), rows)))
+    conn.exec_driver_sql(sql, rows)
 
 
 def copy_prompt(engine: Engine, source_id: int, run_id: int) -> bool:
