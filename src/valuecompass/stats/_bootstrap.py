@@ -331,10 +331,6 @@ def bootstrap_units(
     return boot
 
 
-def _resampled(rng: np.random.Generator, units: Units, b: int, draws: Draws) -> FloatArray:
-    return cell_means(resample_weights(rng, units.counts, units.width, b, draws), units)
-
-
 def _jackknife_weights(units: Units) -> tuple[FloatArray, IntArray, FloatArray]:
     """Weights leaving out one unit at a time, with each replicate's context and unit count."""
     full = full_weights(units.counts, units.width)[0]
